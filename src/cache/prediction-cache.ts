@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger';
+import type { RedisKeys } from '../redis/keys';
+
+/** The model a cached entry belongs to; its version is part of the key. */
+export interface ModelKey {
+  name: string;
+  version: string;
+}
+
+/**
+ * Hash of the exact text. UTF-16 code units are hashed, not UTF-8 bytes: UTF-8 encoding turns every
+ * lone surrogate into U+FFFD, so two different texts would share a key.
+ */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text, 'utf16le').digest('hex');
+}
+
+/**
+ * The prediction cache every Sift process shares through Redis. A value is the JSON array of one
+ * text's probabilities in label order. The cache is an optimisation, never a dependency: when Redis
+ * fails or is slow, reads are misses and writes are dropped, and callers run the model instead.
+ */
+export class PredictionCache {
+  private lastWarning = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly ttlSeconds: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Cached probabilities for each text (null for a miss), in one round trip. */
+  async read(model: ModelKey, texts: readonly string[]): Promise<(number[] | null)[]> {
+    if (texts.length === 0) return [];
+    try {
+      const values = await this.redis.mget(texts.map((text) => this.key(model, text)));
+      return values.map((value) => (value === null ? null : (JSON.parse(value) as number[])));
+    } catch (error) {
+      this.warn('read', error);
+      return texts.map(() => null);
+    }
+  }
+
+  /** Stores fresh predictions with the configured TTL, pipelined into one round trip. */
+  async write(model: ModelKey, entries: readonly { text: string; scores: ArrayLike<number> }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const { text, scores } of entries) pipeline.set(this.key(model, text), JSON.stringify(Array.from(scores)), 'EX', this.ttlSeconds);
+    try {
+      await pipeline.exec();
+    } catch (error) {
+      this.warn('write', error);
+    }
+  }
+
+  private key(model: ModelKey, text: string): string {
+    return this.keys.prediction(model.name, model.version, textHash(text));
+  }
+
+  // The connection logs outages itself; this covers slow commands on a live connection.
+  private warn(what: string, error: unknown): void {
+    if (this.redis.status !== 'ready' || Date.now() - this.lastWarning < 30_000) return;
+    this.lastWarning = Date.now();
+    this.logger.warn(`cache ${what} failed (${(error as Error).message}); answering without the cache.`);
+  }
+}

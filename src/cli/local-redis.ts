@@ -1,0 +1,69 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { redactUrl } from '../redis/connection';
+import type { Logger } from '../logger';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** True when a Redis server answers PING at `url` within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function hasBinary(name: string, pathEnv: string | undefined): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { env: { PATH: pathEnv ?? '' } }).status === 0;
+}
+
+/** A Redis server this process started for itself; stopped with the process. */
+export interface PrivateRedis {
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export const HOW_TO_GET_REDIS =
+  'Sift needs Redis. Install it (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: `brew install redis`) and run `npm start` again, ' +
+  'run `docker compose up -d redis`, or set REDIS_URL to a Redis server you have.';
+
+/**
+ * Makes sure Redis answers at `url`. When nothing answers there, the URL points at this machine and
+ * a `redis-server` binary is on the PATH, starts a private, memory-only one on that port and says
+ * so; otherwise throws a message telling the user how to get Redis.
+ */
+export async function ensureRedis(url: string, logger: Logger, pathEnv = process.env.PATH): Promise<PrivateRedis | undefined> {
+  if (await redisAnswers(url)) return undefined;
+  const parsed = new URL(url);
+  const where = redactUrl(url);
+  if (!LOOPBACK.has(parsed.hostname)) throw new Error(`Nothing answers at REDIS_URL=${where}. Start that Redis server or point REDIS_URL at one that runs.`);
+  if (!hasBinary('redis-server', pathEnv)) throw new Error(`Nothing answers at REDIS_URL=${where}, and no redis-server is on the PATH to start one. ${HOW_TO_GET_REDIS}`);
+  const port = parsed.port || '6379';
+  const args = ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  if (parsed.password) args.push('--requirepass', decodeURIComponent(parsed.password));
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: pathEnv } });
+  logger.info(`Nothing answered at ${where}, so Sift started a private redis-server on 127.0.0.1:${port} (memory only; it stops with Sift).`);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (child.exitCode !== null) throw new Error(`The private redis-server exited at once (code ${child.exitCode}); is port ${port} taken? ${HOW_TO_GET_REDIS}`);
+    if (await redisAnswers(url, 200)) {
+      return {
+        process: child,
+        stop: () =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`The private redis-server on port ${port} did not answer within 5 seconds. ${HOW_TO_GET_REDIS}`);
+}

@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { ErrorCodes, setupError } from '../errors';
+import { isLogLevel, type LogLevel } from '../logger';
+
+/** Sift's settings, read once from the environment at start-up and frozen. */
+export interface SiftConfig {
+  /** `PORT`: HTTP and WebSocket port of the API. Default 4000. */
+  port: number;
+  /** `HOST`: interface the API listens on. Default `0.0.0.0`. */
+  host: string;
+  /** `REDIS_URL`: the shared Redis. Default `redis://127.0.0.1:6379`. */
+  redisUrl: string;
+  /** `SIFT_KEY_PREFIX`: prefix of every Redis key Sift writes. Default `sift:`. */
+  keyPrefix: string;
+  /** `SIFT_MODELS_DIR`: folder of model folders. Default `./models`. */
+  modelsDir: string;
+  /** `SIFT_DEFAULT_MODEL`: model used when a request names none. Default `sentiment`. */
+  defaultModel: string;
+  /** `SIFT_CACHE_TTL_SECONDS`: lifetime of a cached prediction. Default 7 days. */
+  cacheTtlSeconds: number;
+  /** `SIFT_MAX_TEXTS_PER_REQUEST`: most texts one `predictMany` may send. Default 1000. */
+  maxTextsPerRequest: number;
+  /** `SIFT_INFERENCE_THREADS`: worker threads running the models in the API. Default 2. */
+  inferenceThreads: number;
+  /** `SIFT_MAX_BATCH_SIZE`: most texts one model run takes. Default 256. */
+  maxBatchSize: number;
+  /** `SIFT_BATCH_WINDOW_MS`: how long the micro-batcher waits for more texts. Default 2. */
+  batchWindowMs: number;
+  /** `SIFT_REDIS_TIMEOUT_MS`: a cache read or write slower than this is given up. Default 250. */
+  redisTimeoutMs: number;
+  /** `SIFT_LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
+  logLevel: LogLevel;
+  /** `NODE_ENV`: `development` shows internal error messages and stack traces to clients. */
+  development: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw setupError(
+      ErrorCodes.BAD_CONFIG,
+      `${name}=${JSON.stringify(raw)} is not valid: expected a whole number from ${min} to ${max} (default ${fallback}).`,
+    );
+  }
+  return value;
+}
+
+function readString(env: Env, name: string, fallback: string, check?: (value: string) => string | undefined): string {
+  const raw = env[name];
+  const value = raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+  const problem = check?.(value);
+  if (problem) throw setupError(ErrorCodes.BAD_CONFIG, `${name}=${JSON.stringify(raw)} is not valid: ${problem}`);
+  return value;
+}
+
+function checkRedisUrl(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379.';
+    return undefined;
+  } catch {
+    return 'expected a URL such as redis://127.0.0.1:6379.';
+  }
+}
+
+function checkModelName(value: string): string | undefined {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value) ? undefined : 'expected a model folder name (letters, digits, ".", "_", "-").';
+}
+
+const SEVEN_DAYS = 7 * 24 * 3600;
+
+/**
+ * Reads and checks every setting. Throws a `BAD_CONFIG` error naming the variable on the first
+ * bad value, so a typo stops start-up instead of being silently replaced by a default.
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Readonly<SiftConfig> {
+  const config: SiftConfig = {
+    port: readInteger(env, 'PORT', 4000, 0, 65535),
+    host: readString(env, 'HOST', '0.0.0.0'),
+    redisUrl: readString(env, 'REDIS_URL', 'redis://127.0.0.1:6379', checkRedisUrl),
+    keyPrefix: readString(env, 'SIFT_KEY_PREFIX', 'sift:', (v) => (/\s/.test(v) ? 'must not contain spaces.' : undefined)),
+    modelsDir: path.resolve(cwd, readString(env, 'SIFT_MODELS_DIR', './models')),
+    defaultModel: readString(env, 'SIFT_DEFAULT_MODEL', 'sentiment', checkModelName),
+    cacheTtlSeconds: readInteger(env, 'SIFT_CACHE_TTL_SECONDS', SEVEN_DAYS, 1, 10 * 365 * 24 * 3600),
+    maxTextsPerRequest: readInteger(env, 'SIFT_MAX_TEXTS_PER_REQUEST', 1000, 1, 100_000),
+    inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', 2, 1, 64),
+    maxBatchSize: readInteger(env, 'SIFT_MAX_BATCH_SIZE', 256, 1, 16_384),
+    batchWindowMs: readInteger(env, 'SIFT_BATCH_WINDOW_MS', 2, 0, 1000),
+    redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
+    logLevel: readString(env, 'SIFT_LOG_LEVEL', 'info', (v) => (isLogLevel(v) ? undefined : 'expected debug, info, warn, error or silent.')) as LogLevel,
+    development: readString(env, 'NODE_ENV', 'production') === 'development',
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,58 @@
+/**
+ * Every error Sift shows a user carries a stable code. The GraphQL layer maps `userError` codes to
+ * `BAD_USER_INPUT`; HTTP routes map them to 4xx statuses. Anything that is not a `SiftError` is an
+ * internal error, and its message never reaches a client outside development.
+ */
+export const ErrorCodes = {
+  /** A text, model name or option a caller sent is wrong. */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** The text is empty or only whitespace. */
+  EMPTY_TEXT: 'EMPTY_TEXT',
+  /** The text is longer than the model's `maxTextLength`. */
+  TEXT_TOO_LONG: 'TEXT_TOO_LONG',
+  /** No model of that name is loaded. */
+  UNKNOWN_MODEL: 'UNKNOWN_MODEL',
+  /** A list is empty or longer than its configured limit. */
+  BAD_LIST_SIZE: 'BAD_LIST_SIZE',
+  /** An environment variable has a value Sift cannot use. */
+  BAD_CONFIG: 'BAD_CONFIG',
+  /** A model folder is missing a file or has a broken one. */
+  BAD_MODEL: 'BAD_MODEL',
+  /** Redis cannot be reached. */
+  REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
+  /** The capability exists in the contract but this server does not offer it yet. */
+  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class SiftError extends Error {
+  /**
+   * @param code stable machine-readable code
+   * @param message what was wrong and how to fix it, in words a user can act on
+   * @param userError true when the caller's input caused it (a 4xx, `BAD_USER_INPUT`)
+   */
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly userError: boolean,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'SiftError';
+  }
+}
+
+/** An error in what a caller sent; answered as `BAD_USER_INPUT` / HTTP 400. */
+export function userError(code: ErrorCode, message: string, details: Record<string, unknown> = {}): SiftError {
+  return new SiftError(code, message, true, details);
+}
+
+/** A start-up problem (configuration, model files) that should stop the process with its message. */
+export function setupError(code: ErrorCode, message: string): SiftError {
+  return new SiftError(code, message, false);
+}
+
+export function isSiftError(error: unknown): error is SiftError {
+  return error instanceof SiftError;
+}

@@ -1,0 +1,27 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isSiftError } from '../errors';
+
+/**
+ * The one place that decides what a client sees of an error, for HTTP and WebSocket alike.
+ * Sift's own errors keep their message: input errors are `BAD_USER_INPUT` with the precise reason
+ * (`EMPTY_TEXT`, `TEXT_TOO_LONG`, ...) beside it. Any other failure is an internal error, whose
+ * message and stack trace reach clients only in development.
+ */
+export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (isSiftError(original)) {
+    const code = original.userError ? 'BAD_USER_INPUT' : original.code;
+    return {
+      message: original.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code, reason: original.code, ...original.details },
+    };
+  }
+  const code = formatted.extensions?.code;
+  // Errors graphql-js raises itself (syntax, validation) carry no original error and are safe to show.
+  const raisedByGraphQL = original instanceof GraphQLError && original.originalError === undefined;
+  if (development || raisedByGraphQL || (code !== undefined && code !== 'INTERNAL_SERVER_ERROR')) return formatted;
+  return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

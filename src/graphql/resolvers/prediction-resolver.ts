@@ -1,0 +1,40 @@
+import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import type { GraphQLContext } from '../context';
+import { ModelType } from '../types/model-type';
+import { PredictionType } from '../types/prediction-type';
+
+/** Online predictions and the model list: thin calls into `PredictionService`. */
+@Resolver()
+export class PredictionResolver {
+  @Query(() => PredictionType, { description: 'Label one text; answered from the shared cache when present, else by running the model.' })
+  predict(
+    @Arg('text', () => String) text: string,
+    @Arg('model', () => String, { nullable: true }) model: string | null,
+    @Ctx() { predictions }: GraphQLContext,
+  ): Promise<PredictionType> {
+    return predictions.predict(text, model);
+  }
+
+  @Query(() => [PredictionType], { description: 'Label many texts in one call; cached texts are not run again. Results are in input order.' })
+  predictMany(
+    @Arg('texts', () => [String]) texts: string[],
+    @Arg('model', () => String, { nullable: true }) model: string | null,
+    @Ctx() { predictions }: GraphQLContext,
+  ): Promise<PredictionType[]> {
+    return predictions.predictMany(texts, model);
+  }
+
+  @Query(() => PredictionType, { nullable: true, description: 'The cached prediction for this text, or null; never runs the model.' })
+  cachedPrediction(
+    @Arg('text', () => String) text: string,
+    @Arg('model', () => String, { nullable: true }) model: string | null,
+    @Ctx() { predictions }: GraphQLContext,
+  ): Promise<PredictionType | null> {
+    return predictions.cachedPrediction(text, model);
+  }
+
+  @Query(() => [ModelType])
+  models(@Ctx() { predictions }: GraphQLContext): ModelType[] {
+    return predictions.models();
+  }
+}

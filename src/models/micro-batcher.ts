@@ -1,0 +1,85 @@
+import type { ScoreMatrix } from './model-runner';
+
+/** Runs one batch of texts through a model. */
+export type BatchScorer = (model: string, texts: string[]) => Promise<ScoreMatrix>;
+
+export interface MicroBatcherOptions {
+  /** Texts in one model run at most. */
+  maxBatchSize: number;
+  /** How long a lone text waits for company before it runs anyway, in ms. */
+  windowMs: number;
+  /** Model runs in flight at once (the number of inference threads); texts queue behind them. */
+  maxInFlight: number;
+}
+
+interface Waiting {
+  text: string;
+  resolve(scores: Float32Array): void;
+  reject(error: unknown): void;
+}
+
+/** Counters for the benchmark and `/metrics`. */
+export interface MicroBatcherStats {
+  runs: number;
+  rows: number;
+  meanBatchSize: number;
+}
+
+/**
+ * Gathers texts that arrive within a few milliseconds into one model run. While every thread is
+ * busy, texts keep gathering, so batches grow with load: the busier the server, the fewer and
+ * larger the runs.
+ */
+export class MicroBatcher {
+  private readonly waiting = new Map<string, Waiting[]>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private inFlight = 0;
+  private runs = 0;
+  private rows = 0;
+
+  constructor(private readonly scorer: BatchScorer, private readonly options: MicroBatcherOptions) {}
+
+  /** Probabilities of one text (one value per label). */
+  score(model: string, text: string): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      const queue = this.waiting.get(model) ?? [];
+      queue.push({ text, resolve, reject });
+      this.waiting.set(model, queue);
+      if (queue.length >= this.options.maxBatchSize) this.flush(model);
+      else if (!this.timers.has(model)) this.timers.set(model, setTimeout(() => this.flush(model), this.options.windowMs));
+    });
+  }
+
+  stats(): MicroBatcherStats {
+    return { runs: this.runs, rows: this.rows, meanBatchSize: this.runs === 0 ? 0 : this.rows / this.runs };
+  }
+
+  private flush(model: string): void {
+    clearTimeout(this.timers.get(model));
+    this.timers.delete(model);
+    // A finished run calls flush again, so texts waiting here are not forgotten.
+    while (this.inFlight < this.options.maxInFlight) {
+      const queue = this.waiting.get(model);
+      if (!queue || queue.length === 0) return;
+      const batch = queue.splice(0, this.options.maxBatchSize);
+      this.run(model, batch);
+    }
+  }
+
+  private run(model: string, batch: Waiting[]): void {
+    this.inFlight++;
+    this.runs++;
+    this.rows += batch.length;
+    this.scorer(model, batch.map((w) => w.text)).then(
+      (matrix) => batch.forEach((w, row) => w.resolve(matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels))),
+      (error) => batch.forEach((w) => w.reject(error)),
+    ).finally(() => {
+      this.inFlight--;
+      this.flushAny();
+    });
+  }
+
+  private flushAny(): void {
+    for (const model of this.waiting.keys()) this.flush(model);
+  }
+}

@@ -1,0 +1,63 @@
+import { wordTokens } from './words';
+
+/** Options of the bundled models' tokenizer, as written in a model's `sift-model.json`. */
+export interface HashedNgramsOptions {
+  kind: 'hashed-ngrams';
+  /** Size of the hashed feature space; feature ids run from 1 to `buckets` (0 is padding). */
+  buckets: number;
+  /** Longest word n-gram to use (1 = words only, 2 = words and pairs, ...). */
+  maxNgram: number;
+  lowercase: boolean;
+  /** Words read from one text at most; the rest is ignored. */
+  maxTokens: number;
+  /** `binary`: each distinct feature weighs 1; `l2`: 1/sqrt(distinct features), so long texts do not dominate. */
+  weighting: 'binary' | 'l2';
+}
+
+/** The sparse features of one text: distinct feature ids and their weights, same length. */
+export interface SparseFeatures {
+  ids: number[];
+  weights: number[];
+}
+
+/**
+ * 32-bit FNV-1a over UTF-16 code units. Stable across platforms and releases (it is part of every
+ * bundled model), and defined for any string, lone surrogates included.
+ */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export function hashedFeatures(text: string, options: HashedNgramsOptions): SparseFeatures {
+  const tokens = wordTokens(text, options.lowercase, options.maxTokens);
+  const seen = new Set<number>();
+  for (let n = 1; n <= options.maxNgram; n++) {
+    for (let start = 0; start + n <= tokens.length; start++) {
+      const gram = n === 1 ? tokens[start] : tokens.slice(start, start + n).join(' ');
+      seen.add(1 + (fnv1a(gram) % options.buckets));
+    }
+  }
+  const ids = [...seen];
+  const weight = options.weighting === 'l2' && ids.length > 0 ? 1 / Math.sqrt(ids.length) : 1;
+  return { ids, weights: ids.map(() => weight) };
+}
+
+/**
+ * Packs the features of several texts into the padded [rows, width] tensors the ONNX graph takes.
+ * Padding uses id 0 with weight 0, so it adds nothing.
+ */
+export function packFeatures(rows: SparseFeatures[]): { ids: Int32Array; weights: Float32Array; width: number } {
+  const width = Math.max(1, ...rows.map((row) => row.ids.length));
+  const ids = new Int32Array(rows.length * width);
+  const weights = new Float32Array(rows.length * width);
+  rows.forEach((row, r) => {
+    ids.set(row.ids, r * width);
+    weights.set(row.weights, r * width);
+  });
+  return { ids, weights, width };
+}

@@ -1,0 +1,77 @@
+import { ErrorCodes, userError } from '../errors';
+import type { PredictionCache } from '../cache/prediction-cache';
+import type { ModelCatalog, ModelInfo } from '../models/model-catalog';
+import type { ModelDefinition } from '../models/manifest';
+import { toPrediction, type Prediction } from './prediction';
+import { textProblem } from './text-rules';
+
+/** Runs one text through a model and gives its probabilities in label order. */
+export type TextScorer = (model: string, text: string) => Promise<ArrayLike<number>>;
+
+export interface PredictionServiceOptions {
+  catalog: ModelCatalog;
+  cache: PredictionCache;
+  scorer: TextScorer;
+  /** Most texts one `predictMany` may send. */
+  maxTextsPerRequest: number;
+}
+
+/**
+ * Online predictions: check the input, answer from the shared cache, run the model on the misses
+ * (each distinct text once) and fill the cache. Knows nothing of GraphQL, HTTP or threads.
+ */
+export class PredictionService {
+  constructor(private readonly options: PredictionServiceOptions) {}
+
+  models(): ModelInfo[] {
+    return this.options.catalog.info();
+  }
+
+  async predict(text: string, modelName?: string | null): Promise<Prediction> {
+    const [prediction] = await this.predictMany([text], modelName, 'text');
+    return prediction;
+  }
+
+  /**
+   * Labels every text, in input order.
+   * @param field how the request named its texts, for error messages
+   */
+  async predictMany(texts: readonly string[], modelName?: string | null, field = 'texts'): Promise<Prediction[]> {
+    const model = this.options.catalog.resolve(modelName);
+    this.checkTexts(texts, model, field);
+    const distinct = [...new Set(texts)];
+    const cached = await this.options.cache.read(model, distinct);
+    const known = new Map<string, Prediction>();
+    const misses: string[] = [];
+    distinct.forEach((text, i) => {
+      const scores = cached[i];
+      if (scores) known.set(text, toPrediction(text, scores, model, true));
+      else misses.push(text);
+    });
+    const fresh = await Promise.all(misses.map((text) => this.options.scorer(model.name, text)));
+    misses.forEach((text, i) => known.set(text, toPrediction(text, fresh[i], model, false)));
+    await this.options.cache.write(model, misses.map((text, i) => ({ text, scores: fresh[i] })));
+    return texts.map((text) => known.get(text)!);
+  }
+
+  /** The cached prediction, or null; never runs the model. */
+  async cachedPrediction(text: string, modelName?: string | null): Promise<Prediction | null> {
+    const model = this.options.catalog.resolve(modelName);
+    this.checkTexts([text], model, 'text');
+    const [scores] = await this.options.cache.read(model, [text]);
+    return scores ? toPrediction(text, scores, model, true) : null;
+  }
+
+  private checkTexts(texts: readonly string[], model: ModelDefinition, field: string): void {
+    const limit = this.options.maxTextsPerRequest;
+    if (texts.length === 0) throw userError(ErrorCodes.BAD_LIST_SIZE, `${field} is empty; send at least one text.`);
+    if (texts.length > limit) {
+      throw userError(ErrorCodes.BAD_LIST_SIZE, `${field} has ${texts.length} texts, more than the limit of ${limit} a request; split them, or submit a batch.`);
+    }
+    texts.forEach((text, i) => {
+      const problem = textProblem(text, model.maxTextLength);
+      const where = field === 'text' ? 'text' : `${field}[${i}]`;
+      if (problem) throw userError(problem.code, `${where}: ${problem.message}`, { index: i });
+    });
+  }
+}

@@ -1,0 +1,115 @@
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express from 'express';
+import type { Redis } from 'ioredis';
+import { PredictionCache } from './cache/prediction-cache';
+import type { SiftConfig } from './config/config';
+import type { GraphQLContext } from './graphql/context';
+import { formatGraphQLError } from './graphql/format-error';
+import { buildSiftSchema } from './graphql/schema';
+import { attachGraphQLWebSocket } from './http/graphql-ws';
+import { healthRoutes } from './http/health-routes';
+import { metricsRoutes } from './http/metrics-routes';
+import type { Logger } from './logger';
+import { InferencePool } from './models/inference-pool';
+import { MicroBatcher } from './models/micro-batcher';
+import { ModelCatalog } from './models/model-catalog';
+import { PredictionService } from './predictions/prediction-service';
+import { connectRedis } from './redis/connection';
+import { redisKeys } from './redis/keys';
+
+/** A started API server. */
+export interface RunningApi {
+  /** e.g. http://127.0.0.1:4000 (the port actually bound, also when PORT=0). */
+  url: string;
+  port: number;
+  predictions: PredictionService;
+  redis: Redis;
+  /** Stops accepting work, drains in-flight requests, then closes threads and connections. */
+  close(): Promise<void>;
+}
+
+async function ping(redis: Redis): Promise<{ ok: boolean; detail: string }> {
+  if (redis.status !== 'ready') return { ok: false, detail: `Redis connection is ${redis.status}` };
+  return { ok: (await redis.ping()) === 'PONG', detail: 'ok' };
+}
+
+// A request may carry the most texts of the longest length allowed, at up to 4 UTF-8 bytes each.
+function bodyLimit(config: SiftConfig, catalog: ModelCatalog): number {
+  const longest = Math.max(...catalog.definitions.map((d) => d.maxTextLength));
+  return Math.max(1 << 20, config.maxTextsPerRequest * longest * 4 + (64 << 10));
+}
+
+/**
+ * Starts the API: loads and checks the models, starts the inference threads, connects Redis
+ * (without waiting for it: predictions work without the cache), and serves GraphQL over HTTP and
+ * WebSocket on one port, with health and metrics routes beside it.
+ */
+export async function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi> {
+  const catalog = await ModelCatalog.load(config.modelsDir, config.defaultModel);
+  logger.info(`models: ${catalog.info().map((m) => `${m.name}@${m.version}`).join(', ')} (default ${config.defaultModel})`);
+  const redis = connectRedis({ url: config.redisUrl, commandTimeoutMs: config.redisTimeoutMs, logger: logger.child('redis'), name: 'sift-api' });
+  const pool = await InferencePool.start(catalog.definitions, config.inferenceThreads);
+  const batcher = new MicroBatcher((model, texts) => pool.score(model, texts), {
+    maxBatchSize: config.maxBatchSize,
+    windowMs: config.batchWindowMs,
+    maxInFlight: config.inferenceThreads,
+  });
+  const cache = new PredictionCache(redis, redisKeys(config.keyPrefix), config.cacheTtlSeconds, logger.child('cache'));
+  const predictions = new PredictionService({
+    catalog,
+    cache,
+    scorer: (model, text) => batcher.score(model, text),
+    maxTextsPerRequest: config.maxTextsPerRequest,
+  });
+  const context: GraphQLContext = { predictions };
+
+  const schema = await buildSiftSchema();
+  const app = express();
+  const httpServer: Server = createServer(app);
+  const ws = attachGraphQLWebSocket(httpServer, schema, context, config.development);
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: true,
+    includeStacktraceInErrorResponses: config.development,
+    formatError: (formatted, error) => formatGraphQLError(formatted, error, config.development),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { serverWillStart: async () => ({ drainServer: () => ws.close() }) },
+      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+    ],
+  });
+  await apollo.start();
+  const metrics = metricsRoutes(() => batcher.stats());
+  app.use(healthRoutes({ redis: () => ping(redis), models: async () => ({ ok: true, detail: catalog.names().join(', ') }) }));
+  app.use(metrics.router);
+  app.use('/graphql', cors(), express.json({ limit: bodyLimit(config, catalog) }), expressMiddleware(apollo, { context: async () => context }));
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host}:${port}`;
+  logger.info(`GraphQL API at ${url}/graphql (HTTP and WebSocket); Apollo Sandbox opens there in a browser`);
+
+  return {
+    url,
+    port,
+    predictions,
+    redis,
+    close: async () => {
+      await apollo.stop();
+      metrics.stop();
+      await pool.close();
+      redis.disconnect();
+    },
+  };
+}

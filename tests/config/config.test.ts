@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { loadConfig } from '../../src/config/config';
+import { ErrorCodes, SiftError } from '../../src/errors';
+
+function failure(env: Record<string, string>): SiftError {
+  try {
+    loadConfig(env, '/srv/sift');
+  } catch (error) {
+    return error as SiftError;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('uses the documented defaults', () => {
+    const config = loadConfig({}, '/srv/sift');
+    expect(config).toMatchObject({
+      port: 4000,
+      redisUrl: 'redis://127.0.0.1:6379',
+      modelsDir: path.resolve('/srv/sift', 'models'),
+      defaultModel: 'sentiment',
+      cacheTtlSeconds: 7 * 24 * 3600,
+      keyPrefix: 'sift:',
+      maxTextsPerRequest: 1000,
+      development: false,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable it documents', () => {
+    const config = loadConfig(
+      {
+        PORT: '8080',
+        REDIS_URL: 'redis://cache.internal:6380/2',
+        SIFT_MODELS_DIR: '/opt/models',
+        SIFT_DEFAULT_MODEL: 'question-type',
+        SIFT_CACHE_TTL_SECONDS: '60',
+        SIFT_KEY_PREFIX: 'prod:',
+        SIFT_MAX_TEXTS_PER_REQUEST: '50',
+        NODE_ENV: 'development',
+      },
+      '/srv/sift',
+    );
+    expect(config).toMatchObject({
+      port: 8080,
+      redisUrl: 'redis://cache.internal:6380/2',
+      modelsDir: '/opt/models',
+      defaultModel: 'question-type',
+      cacheTtlSeconds: 60,
+      keyPrefix: 'prod:',
+      maxTextsPerRequest: 50,
+      development: true,
+    });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_URL', 'not a url'],
+    ['SIFT_CACHE_TTL_SECONDS', '0'],
+    ['SIFT_CACHE_TTL_SECONDS', '1.5'],
+    ['SIFT_MAX_TEXTS_PER_REQUEST', '-1'],
+    ['SIFT_DEFAULT_MODEL', '../etc'],
+    ['SIFT_KEY_PREFIX', 'has space'],
+    ['SIFT_LOG_LEVEL', 'loud'],
+  ])('stops on %s=%s with a message naming the variable', (name, value) => {
+    const error = failure({ [name]: value });
+    expect(error).toBeInstanceOf(SiftError);
+    expect(error.code).toBe(ErrorCodes.BAD_CONFIG);
+    expect(error.message).toContain(name);
+    expect(error.message).toContain(JSON.stringify(value));
+  });
+});

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A key prefix of its own for one test file, so files run side by side without sharing keys. */
+export function uniquePrefix(name: string): string {
+  return `sift-test:${name}:${randomBytes(4).toString('hex')}:`;
+}
+
+/** Deletes every key under `prefix` (SCAN, never KEYS, so a big Redis is not blocked). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** A plain connection for test set-up and inspection. */
+export function testRedis(): Redis {
+  return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+}
