@@ -39,14 +39,18 @@ export function connectRedis(options: RedisConnectionOptions): Redis {
     lazyConnect: false,
     retryStrategy: (attempt) => Math.min(250 * attempt, 2000),
   });
-  redis.on('error', (error: Error) => {
+  const warn = (reason: string) => {
     const now = Date.now();
     if (!down || now - lastWarning > 30_000) {
-      options.logger.warn(`Redis at ${where} is not answering (${error.message}); retrying in the background. Predictions run without the cache meanwhile.`);
+      options.logger.warn(`Redis at ${where} is not answering (${reason}); retrying in the background. Predictions run without the cache meanwhile.`);
       lastWarning = now;
     }
     down = true;
-  });
+  };
+  redis.on('error', (error: Error) => warn(error.message));
+  // A lost connection schedules a reconnect at once; 'error' only follows when an attempt fails.
+  // (A deliberate disconnect schedules none, so shutting down logs no warning.)
+  redis.on('reconnecting', () => warn('connection lost'));
   redis.on('ready', () => {
     if (down) options.logger.info(`Redis at ${where} is back; the cache is in use again.`);
     else options.logger.info(`connected to Redis at ${where}`);

@@ -1,0 +1,70 @@
+import { ModelsDocument, PredictDocument } from '../../src/client/generated/graphql';
+import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
+import { startRedisServer, type TestRedisServer } from '../support/redis-server';
+import { tinyModelsDir } from '../support/tiny-models';
+
+// A hang shows up as a request that never answers; a few seconds is far beyond a healthy answer.
+async function withinSeconds<T>(promise: Promise<T>, seconds = 5): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${seconds}s`)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function ready(t: TestApi): Promise<number> {
+  return (await fetch(`${t.api.url}/readyz`)).status;
+}
+
+describe('Redis lost while running', () => {
+  let port: number;
+  let redis: TestRedisServer;
+  let t: TestApi;
+  beforeAll(async () => {
+    port = await freePort();
+    redis = await startRedisServer(port);
+    t = await startTestApi({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer', REDIS_URL: redis.url });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await redis.kill();
+  });
+
+  it('keeps answering by running the model, reports not ready, and uses the cache again once Redis is back', async () => {
+    const text = 'a good movie';
+    await t.client.request(PredictDocument, { text });
+    expect((await t.client.request(PredictDocument, { text })).predict.cached).toBe(true);
+
+    await redis.kill();
+    await eventually(async () => (await ready(t)) === 503, 10_000, '/readyz to report Redis down');
+    const during = await withinSeconds(t.client.request(PredictDocument, { text }));
+    expect(during.predict).toMatchObject({ text, label: 'POSITIVE', cached: false });
+    expect(t.logs.join('')).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+\/? is not answering/);
+
+    redis = await startRedisServer(port);
+    await eventually(async () => (await ready(t)) === 200, 15_000, '/readyz to report Redis back');
+    // The new Redis is empty: the first answer fills the cache again, the second comes from it.
+    expect((await t.client.request(PredictDocument, { text })).predict.cached).toBe(false);
+    expect((await t.client.request(PredictDocument, { text })).predict.cached).toBe(true);
+    expect(t.logs.join('')).toMatch(/is back; the cache is in use again/);
+  }, 60_000);
+});
+
+describe('Redis unreachable at start-up', () => {
+  it('starts anyway, logs that it retries, answers without the cache, and is not ready', async () => {
+    const t = await startTestApi({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    try {
+      const { predict } = await withinSeconds(t.client.request(PredictDocument, { text: 'hot day' }));
+      expect(predict.cached).toBe(false);
+      expect((await t.client.request(ModelsDocument, {})).models).toHaveLength(2);
+      expect(await ready(t)).toBe(503);
+      expect(t.logs.join('')).toMatch(/is not answering .*retrying in the background/);
+    } finally {
+      await t.stop();
+    }
+  });
+});

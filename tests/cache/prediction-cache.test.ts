@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import { PredictionCache, textHash } from '../../src/cache/prediction-cache';
+import { createLogger } from '../../src/logger';
+import { connectRedis } from '../../src/redis/connection';
+import { redisKeys } from '../../src/redis/keys';
+import { freePort } from '../support/api';
+import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+
+const logger = createLogger('silent');
+const prefix = uniquePrefix('cache');
+let redis: Redis;
+let cache: PredictionCache;
+const model = { name: 'sentiment', version: 'v1' };
+
+beforeAll(() => {
+  redis = connectRedis({ url: TEST_REDIS_URL, commandTimeoutMs: 1000, logger, name: 'test' });
+  cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger);
+  return new Promise((resolve) => redis.once('ready', resolve));
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+describe('PredictionCache', () => {
+  it('misses, then hits after a write, with the probabilities intact', async () => {
+    expect(await cache.read(model, ['hello'])).toEqual([null]);
+    await cache.write(model, [{ text: 'hello', scores: Float32Array.from([0.25, 0.75]) }]);
+    expect(await cache.read(model, ['hello', 'other'])).toEqual([[0.25, 0.75], null]);
+  });
+
+  it('keys by model name, model version and the exact text', async () => {
+    await cache.write(model, [{ text: 'Exact', scores: [0.5, 0.5] }]);
+    expect(await cache.read({ name: 'sentiment', version: 'v2' }, ['Exact'])).toEqual([null]);
+    expect(await cache.read({ name: 'other', version: 'v1' }, ['Exact'])).toEqual([null]);
+    expect(await cache.read(model, ['exact', 'Exact ', 'Exact'])).toEqual([null, null, [0.5, 0.5]]);
+    expect(await redis.exists(`${prefix}pred:sentiment:v1:${textHash('Exact')}`)).toBe(1);
+  });
+
+  it('tells texts apart that differ only in lone surrogates', async () => {
+    expect(textHash('a\ud800')).not.toBe(textHash('a\udbff'));
+    await cache.write(model, [{ text: 'a\ud800', scores: [1, 0] }]);
+    expect(await cache.read(model, ['a\ud800', 'a\udbff'])).toEqual([[1, 0], null]);
+  });
+
+  it('sets the configured TTL on every entry', async () => {
+    await cache.write(model, [{ text: 'ttl', scores: [0.1, 0.9] }]);
+    const ttl = await redis.ttl(`${prefix}pred:sentiment:v1:${textHash('ttl')}`);
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+  });
+
+  it('reads many texts in one round trip', async () => {
+    const texts = Array.from({ length: 50 }, (_, i) => `text ${i}`);
+    const calls: string[] = [];
+    const counting = new Proxy(redis, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(property));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const countingCache = new PredictionCache(counting, redisKeys(prefix), 3600, logger);
+    await countingCache.read(model, texts);
+    expect(calls).toEqual(['mget']);
+  });
+
+  it('answers misses and drops writes when Redis cannot be reached, without hanging', async () => {
+    const down = connectRedis({ url: `redis://127.0.0.1:${await freePort()}`, commandTimeoutMs: 200, logger, name: 'test-down' });
+    const downCache = new PredictionCache(down, redisKeys(prefix), 3600, logger);
+    await expect(downCache.read(model, ['hello', 'world'])).resolves.toEqual([null, null]);
+    await expect(downCache.write(model, [{ text: 'hello', scores: [1, 0] }])).resolves.toBeUndefined();
+    down.disconnect();
+  });
+});
