@@ -3,33 +3,42 @@
  * can), then serves the API until SIGINT or SIGTERM.
  */
 import 'reflect-metadata';
-import { ensureRedis } from './cli/local-redis';
-import { loadConfig } from './config/config';
+import { ensureRedis, type PrivateRedis } from './cli/local-redis';
+import { loadConfig, type SiftConfig } from './config/config';
 import { createLogger } from './logger';
 import { startApi } from './server';
 
-async function main(): Promise<void> {
-  let config;
+function configOrExit(): Readonly<SiftConfig> {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
     process.stderr.write(`sift: ${(error as Error).message}\n`);
     process.exit(2);
   }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
   const logger = createLogger(config.logLevel);
-  const privateRedis = await ensureRedis(config.redisUrl, logger);
-  const api = await startApi(config, logger);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: finishing in-flight requests, then stopping`);
-    await api.close();
+  let privateRedis: PrivateRedis | undefined;
+  try {
+    privateRedis = await ensureRedis(config.redisUrl, logger);
+    const api = await startApi(config, logger);
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${signal}: finishing in-flight requests, then stopping`);
+      await api.close();
+      await privateRedis?.stop();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  } catch (error) {
     await privateRedis?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+    throw error;
+  }
 }
 
 main().catch((error: Error) => {

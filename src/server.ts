@@ -77,6 +77,9 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: true,
+    // main.ts owns shutdown (it also stops threads, Redis and a private redis-server); Apollo's own
+    // signal handlers would race it and re-raise the signal.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.development,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, config.development),
     plugins: [

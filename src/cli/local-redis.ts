@@ -1,26 +1,46 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { redactUrl } from '../redis/connection';
 import type { Logger } from '../logger';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-/** True when a Redis server answers PING at `url` within `timeoutMs`. */
-export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
+/**
+ * True when a Redis server answers at `url` within `timeoutMs`. Speaks RESP over a plain socket:
+ * any reply to PING, even "-NOAUTH" from a server with a password, means a Redis is there.
+ */
+export function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const parsed = new URL(url);
+  const options = { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) };
+  return new Promise((resolve) => {
+    const socket = parsed.protocol === 'rediss:' ? tlsConnect({ ...options, servername: options.host }) : netConnect(options);
+    const finish = (answered: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answered);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.once(parsed.protocol === 'rediss:' ? 'secureConnect' : 'connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data: Buffer) => finish(data[0] === 0x2b /* + */ || data[0] === 0x2d /* - */));
+    socket.once('error', () => finish(false));
+  });
 }
 
-function hasBinary(name: string, pathEnv: string | undefined): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { env: { PATH: pathEnv ?? '' } }).status === 0;
+/** The executable `name` on the given PATH, or undefined. */
+function findBinary(name: string, pathEnv: string | undefined): string | undefined {
+  for (const dir of (pathEnv ?? '').split(path.delimiter).filter(Boolean)) {
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
 }
 
 /** A Redis server this process started for itself; stopped with the process. */
@@ -43,11 +63,12 @@ export async function ensureRedis(url: string, logger: Logger, pathEnv = process
   const parsed = new URL(url);
   const where = redactUrl(url);
   if (!LOOPBACK.has(parsed.hostname)) throw new Error(`Nothing answers at REDIS_URL=${where}. Start that Redis server or point REDIS_URL at one that runs.`);
-  if (!hasBinary('redis-server', pathEnv)) throw new Error(`Nothing answers at REDIS_URL=${where}, and no redis-server is on the PATH to start one. ${HOW_TO_GET_REDIS}`);
+  const binary = findBinary('redis-server', pathEnv);
+  if (!binary) throw new Error(`Nothing answers at REDIS_URL=${where}, and no redis-server is on the PATH to start one. ${HOW_TO_GET_REDIS}`);
   const port = parsed.port || '6379';
   const args = ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   if (parsed.password) args.push('--requirepass', decodeURIComponent(parsed.password));
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: pathEnv } });
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   logger.info(`Nothing answered at ${where}, so Sift started a private redis-server on 127.0.0.1:${port} (memory only; it stops with Sift).`);
   for (let attempt = 0; attempt < 50; attempt++) {
     if (child.exitCode !== null) throw new Error(`The private redis-server exited at once (code ${child.exitCode}); is port ${port} taken? ${HOW_TO_GET_REDIS}`);

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from '../support/api';
+import { PROJECT_ROOT } from '../support/paths';
+import { TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+import { tinyModelsDir } from '../support/tiny-models';
+
+const MAIN = path.join(PROJECT_ROOT, 'dist/src/main.js');
+
+interface Run {
+  code: number | null;
+  output: string;
+}
+
+/** Runs the `npm start` entry point with `env`; `untilLine` resolves once a log line matches. */
+function start(env: Record<string, string>, untilLine?: RegExp): Promise<Run & { stop(): Promise<Run> }> {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL, HOST: '127.0.0.1', ...env }, cwd: PROJECT_ROOT });
+  let output = '';
+  const exited = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  const onData = (data: Buffer) => (output += data.toString());
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const stop = async () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+  return new Promise((resolve) => {
+    if (untilLine) child.stderr.on('data', () => untilLine.test(output) && resolve({ code: null, output, stop }));
+    void exited.then((run) => resolve({ ...run, stop }));
+  });
+}
+
+describe('the server entry point (npm start)', () => {
+  it('stops at once on a bad environment variable, naming it', async () => {
+    const run = await start({ PORT: 'http' });
+    expect(run.code).toBe(2);
+    expect(run.output).toMatch(/PORT="http" is not valid: expected a whole number/);
+  });
+
+  it('stops on a default model that does not exist, listing the models found', async () => {
+    const run = await start({ PORT: String(await freePort()), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'sentiment' });
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/SIFT_DEFAULT_MODEL=sentiment names no model folder; the models found are: tiny-hashed, tiny-transformer/);
+  });
+
+  it('serves until SIGTERM, then stops cleanly', async () => {
+    const port = await freePort();
+    const run = await start(
+      { PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: uniquePrefix('start') },
+      /GraphQL API at/,
+    );
+    expect(run.output).toContain(`GraphQL API at http://127.0.0.1:${port}/graphql`);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    const stopped = await run.stop();
+    expect(stopped.code).toBe(0);
+    expect(stopped.output).toMatch(/SIGTERM: finishing in-flight requests/);
+  });
+});
