@@ -10,7 +10,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hashedFeatures, type HashedNgramsOptions } from '../../src/models/tokenizers/hashed-ngrams';
-import { floatTensor, int64Tensor, modelBytes, node, valueInfo, TensorType } from './onnx-builder';
+import { encodeModel, floatTensor, graph, int64Tensor, intAttr, model, node, valueInfo, type GraphParts } from '../../src/training/onnx-graph';
+
+function modelBytes(parts: GraphParts): Uint8Array {
+  return encodeModel(model(graph(parts), { producerName: 'sift-tests' }));
+}
 
 export const HASHED_OPTIONS: HashedNgramsOptions = { kind: 'hashed-ngrams', buckets: 97, maxNgram: 2, lowercase: true, maxTokens: 64, weighting: 'binary' };
 const HASHED_LABELS = ['cold', 'warm', 'hot'];
@@ -46,8 +50,9 @@ export function writeTinyHashedModel(root: string, name = 'tiny-hashed', maxText
   const rows = HASHED_OPTIONS.buckets + 1;
   const table = Float32Array.from({ length: rows * HASHED_LABELS.length }, (_, i) => hashedWeight(Math.floor(i / 3), i % 3));
   const onnx = modelBytes({
-    inputs: [valueInfo('ids', TensorType.INT32, ['rows', 'width']), valueInfo('weights', TensorType.FLOAT, ['rows', 'width'])],
-    outputs: [valueInfo('logits', TensorType.FLOAT, ['rows', HASHED_LABELS.length])],
+    name: 'tiny_hashed',
+    inputs: [valueInfo('ids', 'int32', ['rows', 'width']), valueInfo('weights', 'float', ['rows', 'width'])],
+    outputs: [valueInfo('logits', 'float', ['rows', HASHED_LABELS.length])],
     initializers: [
       floatTensor('table', [rows, HASHED_LABELS.length], table),
       floatTensor('bias', [HASHED_LABELS.length], Float32Array.from(HASHED_BIAS)),
@@ -55,10 +60,10 @@ export function writeTinyHashedModel(root: string, name = 'tiny-hashed', maxText
       int64Tensor('axis1', [1], [1]),
     ],
     nodes: [
-      node('Gather', ['table', 'ids'], ['embedded'], { axis: 0 }),
+      node('Gather', ['table', 'ids'], ['embedded'], [intAttr('axis', 0)]),
       node('Unsqueeze', ['weights', 'axis2'], ['weights3']),
       node('Mul', ['embedded', 'weights3'], ['weighted']),
-      node('ReduceSum', ['weighted', 'axis1'], ['summed'], { keepdims: 0 }),
+      node('ReduceSum', ['weighted', 'axis1'], ['summed'], [intAttr('keepdims', 0)]),
       node('Add', ['summed', 'bias'], ['logits']),
     ],
   });
@@ -138,12 +143,13 @@ export function writeTinyTransformerModel(root: string, name = 'tiny-transformer
   const vocab = WORDPIECE_VOCAB.length;
   const table = Float32Array.from(WORDPIECE_VOCAB.flatMap(embedding));
   const onnx = modelBytes({
+    name: 'tiny_transformer',
     inputs: [
-      valueInfo('input_ids', TensorType.INT64, ['batch', 'sequence']),
-      valueInfo('attention_mask', TensorType.INT64, ['batch', 'sequence']),
-      valueInfo('token_type_ids', TensorType.INT64, ['batch', 'sequence']),
+      valueInfo('input_ids', 'int64', ['batch', 'sequence']),
+      valueInfo('attention_mask', 'int64', ['batch', 'sequence']),
+      valueInfo('token_type_ids', 'int64', ['batch', 'sequence']),
     ],
-    outputs: [valueInfo('logits', TensorType.FLOAT, ['batch', 2])],
+    outputs: [valueInfo('logits', 'float', ['batch', 2])],
     initializers: [
       floatTensor('word_embeddings', [vocab, DIM], table),
       floatTensor('type_embeddings', [2, DIM], Float32Array.from([0.05, 0.05, -0.05, -0.05])),
@@ -151,13 +157,13 @@ export function writeTinyTransformerModel(root: string, name = 'tiny-transformer
       int64Tensor('axis1', [1], [1]),
     ],
     nodes: [
-      node('Gather', ['word_embeddings', 'input_ids'], ['words'], { axis: 0 }),
-      node('Gather', ['type_embeddings', 'token_type_ids'], ['types'], { axis: 0 }),
+      node('Gather', ['word_embeddings', 'input_ids'], ['words'], [intAttr('axis', 0)]),
+      node('Gather', ['type_embeddings', 'token_type_ids'], ['types'], [intAttr('axis', 0)]),
       node('Add', ['words', 'types'], ['hidden']),
-      node('Cast', ['attention_mask'], ['mask_float'], { to: TensorType.FLOAT }),
+      node('Cast', ['attention_mask'], ['mask_float'], [intAttr('to', 1 /* FLOAT */)]),
       node('Unsqueeze', ['mask_float', 'axis2'], ['mask3']),
       node('Mul', ['hidden', 'mask3'], ['masked']),
-      node('ReduceSum', ['masked', 'axis1'], ['logits'], { keepdims: 0 }),
+      node('ReduceSum', ['masked', 'axis1'], ['logits'], [intAttr('keepdims', 0)]),
     ],
   });
   const manifest = {
