@@ -2,6 +2,7 @@
  * `npm start`: reads the configuration, makes sure Redis answers (starting a private one when it
  * can), then serves the API until SIGINT or SIGTERM.
  */
+import './production-default';
 import 'reflect-metadata';
 import { ensureRedis, type PrivateRedis } from './cli/local-redis';
 import { loadConfig, type SiftConfig } from './config/config';

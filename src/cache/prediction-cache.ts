@@ -32,32 +32,33 @@ export class PredictionCache {
     private readonly logger: Logger,
   ) {}
 
-  /** Cached probabilities for each text (null for a miss), in one round trip. */
-  async read(model: ModelKey, texts: readonly string[]): Promise<(number[] | null)[]> {
-    if (texts.length === 0) return [];
+  /** The cache key of one text: hash it once per request and reuse the key for read and write. */
+  key(model: ModelKey, text: string): string {
+    return this.keys.prediction(model.name, model.version, textHash(text));
+  }
+
+  /** Cached probabilities for each key (null for a miss), in one round trip. */
+  async read(keys: readonly string[]): Promise<(number[] | null)[]> {
+    if (keys.length === 0) return [];
     try {
-      const values = await this.redis.mget(texts.map((text) => this.key(model, text)));
+      const values = await this.redis.mget(keys as string[]);
       return values.map((value) => (value === null ? null : (JSON.parse(value) as number[])));
     } catch (error) {
       this.warn('read', error);
-      return texts.map(() => null);
+      return keys.map(() => null);
     }
   }
 
   /** Stores fresh predictions with the configured TTL, pipelined into one round trip. */
-  async write(model: ModelKey, entries: readonly { text: string; scores: ArrayLike<number> }[]): Promise<void> {
+  async write(entries: readonly { key: string; scores: ArrayLike<number> }[]): Promise<void> {
     if (entries.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const { text, scores } of entries) pipeline.set(this.key(model, text), JSON.stringify(Array.from(scores)), 'EX', this.ttlSeconds);
+    for (const { key, scores } of entries) pipeline.set(key, JSON.stringify(Array.from(scores)), 'EX', this.ttlSeconds);
     try {
       await pipeline.exec();
     } catch (error) {
       this.warn('write', error);
     }
-  }
-
-  private key(model: ModelKey, text: string): string {
-    return this.keys.prediction(model.name, model.version, textHash(text));
   }
 
   // The connection logs outages itself; this covers slow commands on a live connection.

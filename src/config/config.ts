@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, setupError } from '../errors';
 import { isLogLevel, type LogLevel } from '../logger';
@@ -20,7 +21,10 @@ export interface SiftConfig {
   cacheTtlSeconds: number;
   /** `SIFT_MAX_TEXTS_PER_REQUEST`: most texts one `predictMany` may send. Default 1000. */
   maxTextsPerRequest: number;
-  /** `SIFT_INFERENCE_THREADS`: worker threads running the models in the API. Default 2. */
+  /**
+   * `SIFT_INFERENCE_THREADS`: worker threads running the models in the API. Default: one less than
+   * the cores, at least 1, so the thread serving requests keeps a core of its own.
+   */
   inferenceThreads: number;
   /** `SIFT_MAX_BATCH_SIZE`: most texts one model run takes. Default 256. */
   maxBatchSize: number;
@@ -87,7 +91,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     defaultModel: readString(env, 'SIFT_DEFAULT_MODEL', 'sentiment', checkModelName),
     cacheTtlSeconds: readInteger(env, 'SIFT_CACHE_TTL_SECONDS', SEVEN_DAYS, 1, 10 * 365 * 24 * 3600),
     maxTextsPerRequest: readInteger(env, 'SIFT_MAX_TEXTS_PER_REQUEST', 1000, 1, 100_000),
-    inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', 2, 1, 64),
+    inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', Math.max(1, availableParallelism() - 1), 1, 64),
     maxBatchSize: readInteger(env, 'SIFT_MAX_BATCH_SIZE', 256, 1, 16_384),
     batchWindowMs: readInteger(env, 'SIFT_BATCH_WINDOW_MS', 2, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),

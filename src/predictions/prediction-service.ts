@@ -39,18 +39,20 @@ export class PredictionService {
   async predictMany(texts: readonly string[], modelName?: string | null, field = 'texts'): Promise<Prediction[]> {
     const model = this.options.catalog.resolve(modelName);
     this.checkTexts(texts, model, field);
+    const { cache } = this.options;
     const distinct = [...new Set(texts)];
-    const cached = await this.options.cache.read(model, distinct);
+    const keys = distinct.map((text) => cache.key(model, text));
+    const cached = await cache.read(keys);
     const known = new Map<string, Prediction>();
-    const misses: string[] = [];
+    const misses: number[] = [];
     distinct.forEach((text, i) => {
       const scores = cached[i];
       if (scores) known.set(text, toPrediction(text, scores, model, true));
-      else misses.push(text);
+      else misses.push(i);
     });
-    const fresh = await Promise.all(misses.map((text) => this.options.scorer(model.name, text)));
-    misses.forEach((text, i) => known.set(text, toPrediction(text, fresh[i], model, false)));
-    await this.options.cache.write(model, misses.map((text, i) => ({ text, scores: fresh[i] })));
+    const fresh = await Promise.all(misses.map((i) => this.options.scorer(model.name, distinct[i])));
+    misses.forEach((i, m) => known.set(distinct[i], toPrediction(distinct[i], fresh[m], model, false)));
+    await cache.write(misses.map((i, m) => ({ key: keys[i], scores: fresh[m] })));
     return texts.map((text) => known.get(text)!);
   }
 
@@ -58,7 +60,8 @@ export class PredictionService {
   async cachedPrediction(text: string, modelName?: string | null): Promise<Prediction | null> {
     const model = this.options.catalog.resolve(modelName);
     this.checkTexts([text], model, 'text');
-    const [scores] = await this.options.cache.read(model, [text]);
+    const { cache } = this.options;
+    const [scores] = await cache.read([cache.key(model, text)]);
     return scores ? toPrediction(text, scores, model, true) : null;
   }
 

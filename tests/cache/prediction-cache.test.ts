@@ -12,6 +12,15 @@ let redis: Redis;
 let cache: PredictionCache;
 const model = { name: 'sentiment', version: 'v1' };
 
+/** Reads texts of one model version through `target`, keying them the way the service does. */
+function read(target: PredictionCache, texts: string[], key = model) {
+  return target.read(texts.map((text) => target.key(key, text)));
+}
+
+function write(target: PredictionCache, entries: { text: string; scores: ArrayLike<number> }[]) {
+  return target.write(entries.map(({ text, scores }) => ({ key: target.key(model, text), scores })));
+}
+
 beforeAll(() => {
   redis = connectRedis({ url: TEST_REDIS_URL, commandTimeoutMs: 1000, logger, name: 'test' });
   cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger);
@@ -24,27 +33,27 @@ afterAll(async () => {
 
 describe('PredictionCache', () => {
   it('misses, then hits after a write, with the probabilities intact', async () => {
-    expect(await cache.read(model, ['hello'])).toEqual([null]);
-    await cache.write(model, [{ text: 'hello', scores: Float32Array.from([0.25, 0.75]) }]);
-    expect(await cache.read(model, ['hello', 'other'])).toEqual([[0.25, 0.75], null]);
+    expect(await read(cache, ['hello'])).toEqual([null]);
+    await write(cache, [{ text: 'hello', scores: Float32Array.from([0.25, 0.75]) }]);
+    expect(await read(cache, ['hello', 'other'])).toEqual([[0.25, 0.75], null]);
   });
 
   it('keys by model name, model version and the exact text', async () => {
-    await cache.write(model, [{ text: 'Exact', scores: [0.5, 0.5] }]);
-    expect(await cache.read({ name: 'sentiment', version: 'v2' }, ['Exact'])).toEqual([null]);
-    expect(await cache.read({ name: 'other', version: 'v1' }, ['Exact'])).toEqual([null]);
-    expect(await cache.read(model, ['exact', 'Exact ', 'Exact'])).toEqual([null, null, [0.5, 0.5]]);
+    await write(cache, [{ text: 'Exact', scores: [0.5, 0.5] }]);
+    expect(await read(cache, ['Exact'], { name: 'sentiment', version: 'v2' })).toEqual([null]);
+    expect(await read(cache, ['Exact'], { name: 'other', version: 'v1' })).toEqual([null]);
+    expect(await read(cache, ['exact', 'Exact ', 'Exact'])).toEqual([null, null, [0.5, 0.5]]);
     expect(await redis.exists(`${prefix}pred:sentiment:v1:${textHash('Exact')}`)).toBe(1);
   });
 
   it('tells texts apart that differ only in lone surrogates', async () => {
     expect(textHash('a\ud800')).not.toBe(textHash('a\udbff'));
-    await cache.write(model, [{ text: 'a\ud800', scores: [1, 0] }]);
-    expect(await cache.read(model, ['a\ud800', 'a\udbff'])).toEqual([[1, 0], null]);
+    await write(cache, [{ text: 'a\ud800', scores: [1, 0] }]);
+    expect(await read(cache, ['a\ud800', 'a\udbff'])).toEqual([[1, 0], null]);
   });
 
   it('sets the configured TTL on every entry', async () => {
-    await cache.write(model, [{ text: 'ttl', scores: [0.1, 0.9] }]);
+    await write(cache, [{ text: 'ttl', scores: [0.1, 0.9] }]);
     const ttl = await redis.ttl(`${prefix}pred:sentiment:v1:${textHash('ttl')}`);
     expect(ttl).toBeGreaterThan(3500);
     expect(ttl).toBeLessThanOrEqual(3600);
@@ -64,15 +73,15 @@ describe('PredictionCache', () => {
       },
     });
     const countingCache = new PredictionCache(counting, redisKeys(prefix), 3600, logger);
-    await countingCache.read(model, texts);
+    await read(countingCache, texts);
     expect(calls).toEqual(['mget']);
   });
 
   it('answers misses and drops writes when Redis cannot be reached, without hanging', async () => {
     const down = connectRedis({ url: `redis://127.0.0.1:${await freePort()}`, commandTimeoutMs: 200, logger, name: 'test-down' });
     const downCache = new PredictionCache(down, redisKeys(prefix), 3600, logger);
-    await expect(downCache.read(model, ['hello', 'world'])).resolves.toEqual([null, null]);
-    await expect(downCache.write(model, [{ text: 'hello', scores: [1, 0] }])).resolves.toBeUndefined();
+    await expect(read(downCache, ['hello', 'world'])).resolves.toEqual([null, null]);
+    await expect(write(downCache, [{ text: 'hello', scores: [1, 0] }])).resolves.toBeUndefined();
     down.disconnect();
   });
 });
