@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/config';
+
+/** The API under test, running as a child process on loopback. */
+export interface ApiProcess {
+  url: string;
+  pid: number;
+  /** Its Redis key prefix (unique to this run). */
+  keyPrefix: string;
+  /** The settings that shape the numbers, as the child read them. */
+  settings: { inferenceThreads: number; maxBatchSize: number; batchWindowMs: number; redisUrl: string };
+  /** SIGTERM (SIGKILL after 5 s), then deletes the run's Redis keys. Safe to call twice. */
+  stop(): Promise<{ deletedKeys: number }>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the API exited during start-up (code ${child.exitCode ?? child.signalCode}); see its output above`);
+    const status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the API at ${url} was not ready within ${timeoutMs / 1000} s`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Deletes every key under `prefix` with SCAN + UNLINK (never KEYS, which blocks a shared Redis). */
+export async function deleteKeys(redisUrl: string, prefix: string): Promise<number> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  let deleted = 0;
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 2000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+/**
+ * Starts `node dist/src/main.js` (the `npm start` entry) on a free loopback port with a unique
+ * Redis key prefix, and resolves once `GET /readyz` answers 200. The child inherits the
+ * environment, so SIFT_INFERENCE_THREADS, SIFT_BATCH_WINDOW_MS etc. set for the bench reach it.
+ */
+export async function startApiProcess(modelsDir: string, model: string, projectRoot: string): Promise<ApiProcess> {
+  const port = await freePort();
+  const keyPrefix = `sift-bench:${randomBytes(6).toString('hex')}:`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    SIFT_LOG_LEVEL: 'warn',
+    SIFT_KEY_PREFIX: keyPrefix,
+    SIFT_MODELS_DIR: modelsDir,
+    SIFT_DEFAULT_MODEL: model,
+  };
+  const config = loadConfig(env, projectRoot);
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'src', 'main.js')], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  let stopped: Promise<{ deletedKeys: number }> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited(child);
+        clearTimeout(timer);
+      }
+      // After the exit, so no late cache write lands behind the clean-up.
+      return { deletedKeys: await deleteKeys(config.redisUrl, keyPrefix) };
+    })());
+  try {
+    await waitReady(url, child, 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url,
+    pid: child.pid!,
+    keyPrefix,
+    settings: { inferenceThreads: config.inferenceThreads, maxBatchSize: config.maxBatchSize, batchWindowMs: config.batchWindowMs, redisUrl: config.redisUrl },
+    stop,
+  };
+}

@@ -1,0 +1,142 @@
+import { print } from 'graphql';
+import type { Redis } from 'ioredis';
+import { PredictDocument, PredictManyDocument } from '../src/client/generated/graphql';
+import { cpuShare, cpuSnapshot, type CpuShare } from './cpu';
+import { runLoad, type LoadResult, type LoadSpec } from './http-load';
+import { benchText } from './texts';
+
+/** The API's own view of a run, from `GET /metrics` after `POST /metrics/reset`. */
+export interface ApiMetrics {
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  microBatcher: { runs: number; rows: number; meanBatchSize: number };
+}
+
+/** One timed round of one scenario. */
+export interface RoundResult extends LoadResult {
+  api: ApiMetrics;
+  cpu: CpuShare;
+}
+
+/** One HTTP scenario: medians over its rounds (failures summed), and the rounds themselves. */
+export interface ScenarioResult extends RoundResult {
+  id: 'trivial' | 'cached' | 'newText' | 'many';
+  title: string;
+  /** Texts labelled a second (requests/s × texts a request); only for `predictMany`. */
+  rowsPerSecond?: number;
+  /** Largest distance of a round's req/s from the median, in % of the median. */
+  spreadPct: number;
+  rounds: RoundResult[];
+}
+
+/** Where and how hard to push, shared by every scenario. */
+export interface ScenarioContext {
+  url: string;
+  apiPid: number;
+  /** For Redis CPU readings. */
+  redis: Redis;
+  /** Timed seconds of each round. */
+  seconds: number;
+  rounds: number;
+  warmupSeconds: number;
+  connections: number;
+  workers: number;
+  manyTexts: number;
+}
+
+// The client's own operations (src/client/operations.graphql), so the bench asks for exactly the
+// fields real clients ask for, and breaks at compile time if they change shape.
+const PREDICT = print(PredictDocument);
+const PREDICT_MANY = print(PredictManyDocument);
+// Below the load hooks' range (1e6 and up), above the in-process pool.
+const CACHED_TEXT_INDEX = 500_000;
+
+const body = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables });
+const prefix = (query: string, variable: string) => `{"query":${JSON.stringify(query)},"variables":{"${variable}":`;
+
+async function post(url: string, payload: string): Promise<{ data?: { predict?: { cached: boolean } }; errors?: unknown[] }> {
+  const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
+  if (!response.ok) throw new Error(`POST /graphql answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as { data?: { predict?: { cached: boolean } }; errors?: unknown[] };
+}
+
+/** Sends the cached scenario's text once and checks that the next answer comes from the cache. */
+async function primeCachedText(url: string): Promise<string> {
+  const payload = body(PREDICT, { text: benchText(CACHED_TEXT_INDEX) });
+  const first = await post(url, payload);
+  if (first.errors) throw new Error(`priming the cached text failed: ${JSON.stringify(first.errors)}`);
+  const second = await post(url, payload);
+  // Without Redis the API still answers, from the model: the "cached" numbers would be a lie.
+  if (second.data?.predict?.cached !== true) throw new Error('the primed text did not come back cached; is Redis reachable from the API?');
+  return payload;
+}
+
+async function measureRound(ctx: ScenarioContext, spec: LoadSpec): Promise<RoundResult> {
+  // autocannon stops without waiting for answers in flight; let the previous run's requests finish
+  // so they do not land in this run's metrics window.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const reset = await fetch(`${ctx.url}/metrics/reset`, { method: 'POST' });
+  if (!reset.ok) throw new Error(`POST /metrics/reset answered ${reset.status}`);
+  const before = await cpuSnapshot(ctx.apiPid, ctx.redis);
+  const load = await runLoad(spec);
+  const after = await cpuSnapshot(ctx.apiPid, ctx.redis);
+  const api = (await (await fetch(`${ctx.url}/metrics`)).json()) as ApiMetrics;
+  return { ...load, api: { eventLoopDelayMs: api.eventLoopDelayMs, microBatcher: api.microBatcher }, cpu: cpuShare(before, after) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function combine(rounds: RoundResult[]): RoundResult & { spreadPct: number } {
+  const m = (pick: (r: RoundResult) => number) => median(rounds.map(pick));
+  const sum = (pick: (r: RoundResult) => number) => rounds.reduce((total, r) => total + pick(r), 0);
+  const requestsPerSecond = m((r) => r.requestsPerSecond);
+  return {
+    seconds: sum((r) => r.seconds),
+    ok: sum((r) => r.ok),
+    requestsPerSecond,
+    spreadPct: (100 * Math.max(...rounds.map((r) => Math.abs(r.requestsPerSecond - requestsPerSecond)))) / requestsPerSecond,
+    latencyMs: { p50: m((r) => r.latencyMs.p50), p99: m((r) => r.latencyMs.p99) },
+    failures: {
+      non2xx: sum((r) => r.failures.non2xx),
+      errors: sum((r) => r.failures.errors),
+      timeouts: sum((r) => r.failures.timeouts),
+      graphqlErrors: sum((r) => r.failures.graphqlErrors),
+    },
+    api: {
+      eventLoopDelayMs: { p50: m((r) => r.api.eventLoopDelayMs.p50), p99: m((r) => r.api.eventLoopDelayMs.p99), max: Math.max(...rounds.map((r) => r.api.eventLoopDelayMs.max)) },
+      microBatcher: { runs: sum((r) => r.api.microBatcher.runs), rows: sum((r) => r.api.microBatcher.rows), meanBatchSize: m((r) => r.api.microBatcher.meanBatchSize) },
+    },
+    cpu: { clientPct: m((r) => r.cpu.clientPct), apiPct: m((r) => r.cpu.apiPct), redisPct: m((r) => r.cpu.redisPct) },
+  };
+}
+
+/**
+ * Runs the four HTTP scenarios in turn, `ctx.rounds` times: the `{ __typename }` floor, `predict`
+ * on a cached text, `predict` on never-seen texts, and `predictMany` of `manyTexts` never-seen
+ * texts. Each scenario reports the medians of its rounds.
+ */
+export async function runScenarios(ctx: ScenarioContext): Promise<ScenarioResult[]> {
+  const cachedBody = await primeCachedText(ctx.url);
+  const scenarios: { id: ScenarioResult['id']; title: string; body: LoadSpec['body']; texts?: number }[] = [
+    { id: 'trivial', title: 'trivial { __typename }', body: { fixed: body('{ __typename }', {}) } },
+    { id: 'cached', title: 'predict, cached text', body: { fixed: cachedBody } },
+    { id: 'newText', title: 'predict, new text each', body: { bodyPrefix: prefix(PREDICT, 'text'), texts: 0 } },
+    { id: 'many', title: `predictMany x${ctx.manyTexts} new`, body: { bodyPrefix: prefix(PREDICT_MANY, 'texts'), texts: ctx.manyTexts }, texts: ctx.manyTexts },
+  ];
+  const specs = scenarios.map((scenario): LoadSpec => ({ url: ctx.url, seconds: ctx.seconds, connections: ctx.connections, workers: ctx.workers, body: scenario.body }));
+  // Untimed warm-up of every scenario before any timing: a fresh API's JIT needs a few seconds of
+  // each code path, and a warm-up of the first scenario alone left its first round ~40% slow.
+  if (ctx.warmupSeconds > 0) for (const spec of specs) await runLoad({ ...spec, seconds: ctx.warmupSeconds });
+  const rounds: RoundResult[][] = scenarios.map(() => []);
+  for (let round = 0; round < ctx.rounds; round++) {
+    for (const [i, spec] of specs.entries()) rounds[i].push(await measureRound(ctx, spec));
+  }
+  return scenarios.map((scenario, i) => {
+    const combined = combine(rounds[i]);
+    const rowsPerSecond = scenario.texts === undefined ? undefined : combined.requestsPerSecond * scenario.texts;
+    return { id: scenario.id, title: scenario.title, ...combined, rowsPerSecond, rounds: rounds[i] };
+  });
+}

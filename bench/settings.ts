@@ -1,0 +1,60 @@
+import path from 'node:path';
+
+/** Knobs of one benchmark run, read from the environment (see bench/README.md). */
+export interface BenchSettings {
+  /** `SIFT_MODELS_DIR` (default ./models), as an absolute path; also given to the API. */
+  modelsDir: string;
+  /** `BENCH_MODEL`, else `SIFT_DEFAULT_MODEL`, else `sentiment`; also the API's default model. */
+  model: string;
+  /** `BENCH_SECONDS`: timed length of each HTTP scenario, over all rounds. Default 6. */
+  httpSeconds: number;
+  /**
+   * `BENCH_ROUNDS`: the scenarios run this many times in turn, `BENCH_SECONDS / BENCH_ROUNDS`
+   * each, and report medians. Interleaving keeps a burst of other work on the shared cores from
+   * landing on one scenario only and skewing the ratios between them. Default 3.
+   */
+  rounds: number;
+  /** `BENCH_WARMUP_SECONDS`: untimed load of each HTTP scenario, all before the first round. Default 2. */
+  httpWarmupSeconds: number;
+  /** `BENCH_MODEL_SECONDS`: timed length of each in-process batch size. Default 2. */
+  modelSeconds: number;
+  /** `BENCH_CONNECTIONS`: concurrent HTTP connections (pipelining 1). Default 24. */
+  connections: number;
+  /** `BENCH_MANY_TEXTS`: texts in one `predictMany` request. Default 100. */
+  manyTexts: number;
+  /**
+   * `BENCH_LOAD_WORKERS`: 0 runs autocannon on the bench's main thread (default), N > 0 in N
+   * autocannon worker threads. The bench process is already separate from the API's, and its
+   * main thread is idle during the HTTP runs, so workers only add per-response messages.
+   */
+  loadWorkers: number;
+  /** Batch sizes of the in-process measurement. */
+  batchSizes: number[];
+}
+
+function integer(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`${name}=${JSON.stringify(raw)} is not valid: expected a number from ${min} to ${max} (default ${fallback}).`);
+  }
+  return value;
+}
+
+/** Reads and checks the settings; throws naming the variable on a bad value. */
+export function readSettings(cwd: string = process.cwd()): BenchSettings {
+  const env = process.env;
+  return {
+    modelsDir: path.resolve(cwd, env.SIFT_MODELS_DIR?.trim() || './models'),
+    model: env.BENCH_MODEL?.trim() || env.SIFT_DEFAULT_MODEL?.trim() || 'sentiment',
+    httpSeconds: integer('BENCH_SECONDS', 6, 1, 120),
+    rounds: Math.round(integer('BENCH_ROUNDS', 3, 1, 20)),
+    httpWarmupSeconds: integer('BENCH_WARMUP_SECONDS', 2, 0, 30),
+    modelSeconds: integer('BENCH_MODEL_SECONDS', 2, 0.2, 30),
+    connections: Math.round(integer('BENCH_CONNECTIONS', 24, 1, 512)),
+    manyTexts: Math.round(integer('BENCH_MANY_TEXTS', 100, 1, 1000)),
+    loadWorkers: Math.round(integer('BENCH_LOAD_WORKERS', 0, 0, 8)),
+    batchSizes: [1, 32, 256],
+  };
+}

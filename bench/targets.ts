@@ -1,0 +1,50 @@
+import type { InProcessResult } from './in-process';
+import type { ScenarioResult } from './scenarios';
+
+/** One target: a ratio (or a delay) measured within this run against its threshold. */
+export interface TargetCheck {
+  name: string;
+  /** How the value was computed, e.g. "1890 / 2310 req/s". */
+  detail: string;
+  value: number;
+  threshold: number;
+  unit: '%' | 'ms';
+  /** `min`: value must be ≥ threshold; `max`: ≤ threshold. */
+  kind: 'min' | 'max';
+  pass: boolean;
+}
+
+function ratio(name: string, numerator: number, denominator: number, threshold: number, what: string): TargetCheck {
+  const value = (100 * numerator) / denominator;
+  const detail = `${Math.round(numerator)} / ${Math.round(denominator)} ${what}`;
+  return { name, detail, value, threshold, unit: '%', kind: 'min', pass: value >= threshold };
+}
+
+/**
+ * The targets, as ratios within one run so they hold on any machine: cached and new-text
+ * `predict` against the trivial-query floor, `predictMany` against the model's own in-process
+ * speed, and the API's event-loop delay while it labels new texts.
+ */
+export function checkTargets(inProcess: InProcessResult, scenarios: readonly ScenarioResult[]): TargetCheck[] {
+  const get = (id: ScenarioResult['id']) => scenarios.find((s) => s.id === id)!;
+  const trivial = get('trivial');
+  const cached = get('cached');
+  const newText = get('newText');
+  const many = get('many');
+  const batch256 = inProcess.results.find((r) => r.batchSize === 256) ?? inProcess.results[inProcess.results.length - 1];
+  const worstDelay = Math.max(newText.api.eventLoopDelayMs.p99, many.api.eventLoopDelayMs.p99);
+  return [
+    ratio('cached predict vs trivial', cached.requestsPerSecond, trivial.requestsPerSecond, 80, 'req/s'),
+    ratio('new-text predict vs trivial', newText.requestsPerSecond, trivial.requestsPerSecond, 60, 'req/s'),
+    ratio(`predictMany vs in-process batch ${batch256.batchSize}`, many.rowsPerSecond ?? 0, batch256.rowsPerSecond, 15, 'rows/s'),
+    {
+      name: 'event-loop delay p99, new-text runs',
+      detail: `max of ${newText.api.eventLoopDelayMs.p99} (predict), ${many.api.eventLoopDelayMs.p99} (predictMany) ms`,
+      value: worstDelay,
+      threshold: 20,
+      unit: 'ms',
+      kind: 'max',
+      pass: worstDelay <= 20,
+    },
+  ];
+}
