@@ -2,6 +2,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import newTextRequest from './load-hooks/new-text-request';
 import hasNoGraphQLErrors from './load-hooks/verify-body';
+import { runPacedLoad } from './paced-load';
 
 /** One GraphQL POST load: either the same body every time, or fresh texts in every request. */
 export interface LoadSpec {
@@ -10,6 +11,8 @@ export interface LoadSpec {
   connections: number;
   /** 0: autocannon on this thread; n: in n autocannon worker threads. */
   workers: number;
+  /** Offered load in requests/s, sent at a steady pace (see paced-load.ts); unset: as fast as answers come. */
+  overallRate?: number;
   /** A fixed JSON body, or a body built per request with never-sent texts. */
   body: { fixed: string } | { bodyPrefix: string; texts: number };
 }
@@ -27,8 +30,9 @@ export interface LoadResult {
 
 const hook = (name: string) => path.join(__dirname, 'load-hooks', `${name}.js`);
 
-/** Runs autocannon (pipelining 1, keep-alive) with `spec` and summarises the result. */
+/** Runs autocannon (pipelining 1, keep-alive) with `spec`, or a paced load when it sets a rate, and summarises the result. */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.overallRate) return runPacedLoad({ ...spec, overallRate: spec.overallRate });
   // In worker mode autocannon clones its options into each thread, so hooks go as file paths.
   const inWorkers = spec.workers > 0;
   const request: autocannon.Request =

@@ -32,14 +32,16 @@ export function checkTargets(inProcess: InProcessResult, scenarios: readonly Sce
   const newText = get('newText');
   const many = get('many');
   const batch256 = inProcess.results.find((r) => r.batchSize === 256) ?? inProcess.results[inProcess.results.length - 1];
-  const worstDelay = Math.max(newText.api.eventLoopDelayMs.p99, many.api.eventLoopDelayMs.p99);
+  const newTextPaced = get('newTextPaced');
+  const manyPaced = get('manyPaced');
+  const worstDelay = Math.max(newTextPaced.api.eventLoopDelayMs.p99, manyPaced.api.eventLoopDelayMs.p99);
   return [
     ratio('cached predict vs trivial', cached.requestsPerSecond, trivial.requestsPerSecond, 80, 'req/s'),
     ratio('new-text predict vs trivial', newText.requestsPerSecond, trivial.requestsPerSecond, 60, 'req/s'),
     ratio(`predictMany vs in-process batch ${batch256.batchSize}`, many.rowsPerSecond ?? 0, batch256.rowsPerSecond, 15, 'rows/s'),
     {
-      name: 'event-loop delay p99, new-text runs',
-      detail: `max of ${newText.api.eventLoopDelayMs.p99} (predict), ${many.api.eventLoopDelayMs.p99} (predictMany) ms`,
+      name: 'event-loop delay p99, paced new-text runs',
+      detail: `max of ${newTextPaced.api.eventLoopDelayMs.p99} (predict), ${manyPaced.api.eventLoopDelayMs.p99} (predictMany) ms; at saturation ${newText.api.eventLoopDelayMs.p99} / ${many.api.eventLoopDelayMs.p99}, floor ${trivial.api.eventLoopDelayMs.p99}`,
       value: worstDelay,
       threshold: 20,
       unit: 'ms',
