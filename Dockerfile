@@ -1,0 +1,26 @@
+# Sift API image. Build: docker build -t sift .   Run with Redis: docker compose up
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# onnxruntime-node's install step downloads CUDA libraries; the CPU runtime ships in the package.
+# Drop this line to let it fetch GPU support on a machine with internet access and an NVIDIA GPU.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json codegen.ts ./
+COPY src ./src
+COPY tests ./tests
+COPY bench ./bench
+COPY workers ./workers
+RUN npx tsc -p . && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production PORT=4000 SIFT_MODELS_DIR=/app/models
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY models ./models
+USER node
+EXPOSE 4000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/src/main.js"]

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { PROJECT_ROOT } from '../support/paths';
+
+interface Service {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: unknown;
+}
+
+const compose = parse(readFileSync(path.join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+
+describe('docker-compose.yml', () => {
+  it('runs Redis with append-only persistence and a health check', () => {
+    const redis = compose.services.redis;
+    expect(redis.image).toMatch(/^redis:7/);
+    expect(redis.command?.join(' ')).toContain('--appendonly yes');
+    expect(redis.healthcheck).toBeDefined();
+  });
+
+  it('runs the API built from this repository against that Redis, once Redis is healthy', () => {
+    const api = compose.services.api;
+    expect(api.build).toBe('.');
+    expect(api.environment?.REDIS_URL).toBe('redis://redis:6379');
+    expect(api.depends_on?.redis.condition).toBe('service_healthy');
+  });
+
+  it('builds an image whose command is the npm start entry point', () => {
+    const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toContain('node dist/src/main.js');
+    expect(dockerfile).toContain('CMD ["node", "dist/src/main.js"]');
+    expect(dockerfile).toContain('ONNXRUNTIME_NODE_INSTALL=skip');
+  });
+});
