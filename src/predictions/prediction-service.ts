@@ -73,8 +73,10 @@ export class PredictionService {
     }
     texts.forEach((text, i) => {
       const problem = textProblem(text, model.maxTextLength);
-      const where = field === 'text' ? 'text' : `${field}[${i}]`;
-      if (problem) throw userError(problem.code, `${where}: ${problem.message}`, { index: i });
+      if (!problem) return;
+      // A list names the offending entry, so a client can point at it.
+      if (field === 'text') throw userError(problem.code, `text: ${problem.message}`);
+      throw userError(problem.code, `${field}[${i}]: ${problem.message}`, { index: i });
     });
   }
 }
