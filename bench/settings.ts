@@ -6,12 +6,12 @@ export interface BenchSettings {
   modelsDir: string;
   /** `BENCH_MODEL`, else `SIFT_DEFAULT_MODEL`, else `sentiment`; also the API's default model. */
   model: string;
-  /** `BENCH_SECONDS`: timed length of each HTTP scenario, over all rounds. Default 6. */
+  /** `BENCH_SECONDS`: timed length of each HTTP scenario, over all rounds. Default 10. */
   httpSeconds: number;
   /**
    * `BENCH_ROUNDS`: the scenarios run this many times in turn, `BENCH_SECONDS / BENCH_ROUNDS`
    * each, and report medians. Interleaving keeps a burst of other work on the shared cores from
-   * landing on one scenario only and skewing the ratios between them. Default 3.
+   * landing on one scenario only and skewing the ratios between them. Default 5.
    */
   rounds: number;
   /** `BENCH_WARMUP_SECONDS`: untimed load of each HTTP scenario, all before the first round. Default 2. */
@@ -48,8 +48,8 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
   return {
     modelsDir: path.resolve(cwd, env.SIFT_MODELS_DIR?.trim() || './models'),
     model: env.BENCH_MODEL?.trim() || env.SIFT_DEFAULT_MODEL?.trim() || 'sentiment',
-    httpSeconds: integer('BENCH_SECONDS', 6, 1, 120),
-    rounds: Math.round(integer('BENCH_ROUNDS', 3, 1, 20)),
+    httpSeconds: integer('BENCH_SECONDS', 10, 1, 120),
+    rounds: Math.round(integer('BENCH_ROUNDS', 5, 1, 20)),
     httpWarmupSeconds: integer('BENCH_WARMUP_SECONDS', 2, 0, 30),
     modelSeconds: integer('BENCH_MODEL_SECONDS', 2, 0.2, 30),
     connections: Math.round(integer('BENCH_CONNECTIONS', 24, 1, 512)),

@@ -93,9 +93,10 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
   });
   await apollo.start();
   const metrics = metricsRoutes(() => batcher.stats());
+  // GraphQL first: nearly every request is one, and Express tries the routes in order.
+  app.use('/graphql', cors(), express.json({ limit: bodyLimit(config, catalog) }), expressMiddleware(apollo, { context: async () => context }));
   app.use(healthRoutes({ redis: () => ping(redis), models: async () => ({ ok: true, detail: catalog.names().join(', ') }) }));
   app.use(metrics.router);
-  app.use('/graphql', cors(), express.json({ limit: bodyLimit(config, catalog) }), expressMiddleware(apollo, { context: async () => context }));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
