@@ -14,6 +14,22 @@ export const ErrorCodes = {
   UNKNOWN_MODEL: 'UNKNOWN_MODEL',
   /** A list is empty or longer than its configured limit. */
   BAD_LIST_SIZE: 'BAD_LIST_SIZE',
+  /** A batch's input has no rows. */
+  EMPTY_INPUT: 'EMPTY_INPUT',
+  /** The header lacks the text (or id) column named in the options. */
+  MISSING_COLUMN: 'MISSING_COLUMN',
+  /** A CSV document that cannot be parsed. */
+  MALFORMED_CSV: 'MALFORMED_CSV',
+  /** A JSON Lines line that is not a JSON object. */
+  MALFORMED_JSON: 'MALFORMED_JSON',
+  /** Input bytes that are not UTF-8. */
+  NOT_UTF8: 'NOT_UTF8',
+  /** Options of a batch that do not fit together (e.g. both or neither of texts and csv). */
+  BAD_BATCH_OPTIONS: 'BAD_BATCH_OPTIONS',
+  /** More rows than the inline limit. */
+  TOO_MANY_ROWS: 'TOO_MANY_ROWS',
+  /** No batch has that id (or it expired). */
+  UNKNOWN_BATCH: 'UNKNOWN_BATCH',
   /** An environment variable has a value Sift cannot use. */
   BAD_CONFIG: 'BAD_CONFIG',
   /** A model folder is missing a file or has a broken one. */

@@ -9,6 +9,9 @@ import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
 import type { Redis } from 'ioredis';
+import { BatchService } from './batches/batch-service';
+import { BatchStore } from './batches/batch-store';
+import { openChunkQueue } from './batches/chunk-queue';
 import { PredictionCache } from './cache/prediction-cache';
 import type { SiftConfig } from './config/config';
 import type { GraphQLContext } from './graphql/context';
@@ -69,7 +72,20 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
     scorer: (model, text) => batcher.score(model, text),
     maxTextsPerRequest: config.maxTextsPerRequest,
   });
-  const context: GraphQLContext = { predictions };
+  const keys = redisKeys(config.keyPrefix);
+  const queue = openChunkQueue({ redisUrl: config.redisUrl, keys, isWorker: false });
+  queue.on('error', (error) => logger.child('queue').warn(error.message));
+  const batches = new BatchService({
+    store: new BatchStore(redis, keys, config.batchRetentionSeconds),
+    queue,
+    catalog,
+    redis,
+    keys,
+    chunkSize: config.chunkSize,
+    maxInlineRows: config.maxInlineRows,
+    retentionSeconds: config.batchRetentionSeconds,
+  });
+  const context: GraphQLContext = { predictions, batches };
 
   const schema = await buildSiftSchema();
   const app = express();
@@ -116,6 +132,7 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
       await apollo.stop();
       metrics.stop();
       await pool.close();
+      await queue.close(5000).catch(() => undefined);
       redis.disconnect();
     },
   };

@@ -32,6 +32,14 @@ export interface SiftConfig {
   batchWindowMs: number;
   /** `SIFT_REDIS_TIMEOUT_MS`: a cache read or write slower than this is given up. Default 250. */
   redisTimeoutMs: number;
+  /** `SIFT_CHUNK_SIZE`: rows a batch chunk job carries. Default 500. */
+  chunkSize: number;
+  /** `SIFT_MAX_INLINE_ROWS`: most rows a batch submitted over GraphQL may have. Default 10000. */
+  maxInlineRows: number;
+  /** `SIFT_BATCH_RETENTION_SECONDS`: how long a batch and its results stay. Default 7 days. */
+  batchRetentionSeconds: number;
+  /** `SIFT_WORKER_CONCURRENCY`: chunks one worker process runs at once. Default 2. */
+  workerConcurrency: number;
   /** `SIFT_LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   logLevel: LogLevel;
   /** `NODE_ENV`: `development` shows internal error messages and stack traces to clients. */
@@ -95,6 +103,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxBatchSize: readInteger(env, 'SIFT_MAX_BATCH_SIZE', 256, 1, 16_384),
     batchWindowMs: readInteger(env, 'SIFT_BATCH_WINDOW_MS', 2, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
+    chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 500, 1, 100_000),
+    maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),
+    batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
+    workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 2, 1, 64),
     logLevel: readString(env, 'SIFT_LOG_LEVEL', 'info', (v) => (isLogLevel(v) ? undefined : 'expected debug, info, warn, error or silent.')) as LogLevel,
     development: readString(env, 'NODE_ENV', 'production') === 'development',
   };

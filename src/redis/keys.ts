@@ -6,11 +6,35 @@ export interface RedisKeys {
   readonly prefix: string;
   /** Cached prediction of one text by one model version. */
   prediction(model: string, version: string, textHash: string): string;
+  /** Batch record (hash): status, model, counters, timestamps. */
+  batch(id: string): string;
+  /** Input rows of one chunk of a batch (JSON). */
+  batchChunk(id: string, chunk: number): string;
+  /** Results of a batch by row index (hash). */
+  batchResults(id: string): string;
+  /** Chunk numbers already counted into a batch's counters (set). */
+  batchChunksDone(id: string): string;
+  /** Every batch by creation time (sorted set). */
+  batches(): string;
+  /** The batch an idempotency key created. */
+  idempotency(key: string): string;
+  /** Pub/sub channel of one batch's progress events. */
+  progressChannel(id: string): string;
+  /** Prefix bee-queue puts before its own keys (it adds `:`). */
+  queuePrefix(): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
   return {
     prefix,
     prediction: (model, version, textHash) => `${prefix}pred:${model}:${version}:${textHash}`,
+    batch: (id) => `${prefix}batch:${id}`,
+    batchChunk: (id, chunk) => `${prefix}batch:${id}:chunk:${chunk}`,
+    batchResults: (id) => `${prefix}batch:${id}:results`,
+    batchChunksDone: (id) => `${prefix}batch:${id}:chunks`,
+    batches: () => `${prefix}batches`,
+    idempotency: (key) => `${prefix}idem:${key}`,
+    progressChannel: (id) => `${prefix}progress:${id}`,
+    queuePrefix: () => `${prefix}bq`,
   };
 }

@@ -111,14 +111,13 @@ describe('GraphQL over HTTP', () => {
     });
   });
 
-  it('answers batch fields with NOT_IMPLEMENTED until batches land', async () => {
+  it('answers null for a batch that does not exist', async () => {
     const response = await fetch(`${t.api.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ batch(id: "x") { id } }' }),
+      body: JSON.stringify({ query: '{ batch(id: "no-such-batch") { id } }' }),
     });
-    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
-    expect(body.errors[0].extensions.code).toBe('NOT_IMPLEMENTED');
+    expect(await response.json()).toEqual({ data: { batch: null } });
   });
 });
 

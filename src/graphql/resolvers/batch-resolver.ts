@@ -1,5 +1,6 @@
-import { Arg, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { ErrorCodes, SiftError } from '../../errors';
+import type { GraphQLContext } from '../context';
 import {
   BatchConnectionType,
   BatchProgressType,
@@ -10,37 +11,36 @@ import {
 } from '../types/batch-types';
 
 function notYet(): never {
-  throw new SiftError(ErrorCodes.NOT_IMPLEMENTED, 'Batches are not available on this server yet; use predictMany for up to a request\'s limit of texts.', false);
+  throw new SiftError(ErrorCodes.NOT_IMPLEMENTED, 'Live batch progress is not available on this server yet; poll batch(id) instead.', false);
 }
 
-/**
- * The batch part of the contract. The schema is complete so clients can be generated against it;
- * every entry answers NOT_IMPLEMENTED until batch processing lands.
- */
+/** Batches: thin calls into `BatchService`. */
 @Resolver(() => BatchType)
 export class BatchResolver {
   @Query(() => BatchType, { nullable: true })
-  batch(@Arg('id', () => ID) _id: string): BatchType | null {
-    return notYet();
+  batch(@Arg('id', () => ID) id: string, @Ctx() { batches }: GraphQLContext): Promise<BatchType | null> {
+    return batches.get(id) as Promise<BatchType | null>;
   }
 
   @Query(() => BatchConnectionType, { description: 'Most recent first.' })
-  batches(
-    @Arg('first', () => Int, { defaultValue: 20 }) _first: number,
-    @Arg('after', () => String, { nullable: true }) _after: string | null,
-    @Arg('status', () => BatchStatus, { nullable: true }) _status: BatchStatus | null,
-  ): BatchConnectionType {
-    return notYet();
+  async batches(
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('status', () => BatchStatus, { nullable: true }) status: BatchStatus | null,
+    @Ctx() { batches }: GraphQLContext,
+  ): Promise<BatchConnectionType> {
+    const page = await batches.list(first, after, status);
+    return { edges: page.edges as BatchConnectionType['edges'], pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
   @Mutation(() => BatchType)
-  submitBatch(@Arg('input', () => SubmitBatchInput) _input: SubmitBatchInput): BatchType {
-    return notYet();
+  submitBatch(@Arg('input', () => SubmitBatchInput) input: SubmitBatchInput, @Ctx() { batches }: GraphQLContext): Promise<BatchType> {
+    return batches.submitInline(input) as Promise<BatchType>;
   }
 
   @Mutation(() => BatchType)
-  cancelBatch(@Arg('id', () => ID) _id: string): BatchType {
-    return notYet();
+  cancelBatch(@Arg('id', () => ID) id: string, @Ctx() { batches }: GraphQLContext): Promise<BatchType> {
+    return batches.cancel(id) as Promise<BatchType>;
   }
 
   @Subscription(() => BatchProgressType, {
@@ -53,11 +53,12 @@ export class BatchResolver {
 
   @FieldResolver(() => [BatchRowType], { description: 'Finished rows in input order.' })
   results(
-    @Root() _batch: BatchType,
-    @Arg('offset', () => Int, { defaultValue: 0 }) _offset: number,
-    @Arg('limit', () => Int, { defaultValue: 100 }) _limit: number,
-  ): BatchRowType[] {
-    return notYet();
+    @Root() batch: BatchType,
+    @Arg('offset', () => Int, { defaultValue: 0 }) offset: number,
+    @Arg('limit', () => Int, { defaultValue: 100 }) limit: number,
+    @Ctx() { batches }: GraphQLContext,
+  ): Promise<BatchRowType[]> {
+    return batches.results(batch.id, offset, limit) as Promise<BatchRowType[]>;
   }
 
   @FieldResolver(() => String, { description: 'Path of the HTTP download of all results in input order, e.g. /batches/{id}/results.csv' })

@@ -1,0 +1,110 @@
+import type BeeQueue from 'bee-queue';
+import type { Redis } from 'ioredis';
+import { ErrorCodes, userError } from '../errors';
+import type { ModelCatalog } from '../models/model-catalog';
+import type { RedisKeys } from '../redis/keys';
+import { ingestBatch } from './batch-ingest';
+import type { BatchPage, BatchStore } from './batch-store';
+import type { BatchRowResult, BatchSnapshot, BatchStatus, ChunkJob, InputRow } from './batch-types';
+import { csvRows, textRows } from './row-sources';
+
+/** A batch submitted inline (GraphQL `SubmitBatchInput`). */
+export interface InlineBatchInput {
+  texts?: string[] | null;
+  csv?: string | null;
+  textColumn: string;
+  idColumn?: string | null;
+  model?: string | null;
+  idempotencyKey?: string | null;
+}
+
+export interface BatchServiceOptions {
+  store: BatchStore;
+  queue: BeeQueue<ChunkJob>;
+  catalog: ModelCatalog;
+  redis: Redis;
+  keys: RedisKeys;
+  chunkSize: number;
+  maxInlineRows: number;
+  retentionSeconds: number;
+}
+
+const PENDING = 'pending';
+
+/**
+ * Batches: submit, read, list, page through results, cancel. Transport-free: GraphQL resolvers
+ * and HTTP routes call it.
+ */
+export class BatchService {
+  constructor(private readonly options: BatchServiceOptions) {}
+
+  async submitInline(input: InlineBatchInput): Promise<BatchSnapshot> {
+    const hasTexts = input.texts !== null && input.texts !== undefined;
+    const hasCsv = input.csv !== null && input.csv !== undefined;
+    if (hasTexts === hasCsv) {
+      throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'Give exactly one of texts and csv: texts for a list of texts, csv for a CSV document with a header row.');
+    }
+    const rows = hasTexts ? textRows(input.texts!) : csvRows(input.csv!, { textColumn: input.textColumn, idColumn: input.idColumn });
+    return this.submit(rows, input.model, input.idempotencyKey, this.options.maxInlineRows);
+  }
+
+  /**
+   * Creates a batch from rows (checked as they stream in). With an idempotency key, the first
+   * submit wins, also when two race: the others get its batch.
+   */
+  async submit(rows: AsyncIterable<InputRow>, modelName: string | null | undefined, idempotencyKey: string | null | undefined, maxRows: number): Promise<BatchSnapshot> {
+    const model = this.options.catalog.resolve(modelName);
+    const { redis, keys, store } = this.options;
+    const idemKey = idempotencyKey ? keys.idempotency(idempotencyKey) : null;
+    if (idemKey) {
+      const claimed = await redis.set(idemKey, PENDING, 'EX', this.options.retentionSeconds, 'NX');
+      if (claimed !== 'OK') return this.firstBatchOf(idemKey);
+    }
+    try {
+      const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows });
+      if (idemKey) await redis.set(idemKey, batch.id, 'EX', this.options.retentionSeconds);
+      return batch;
+    } catch (error) {
+      if (idemKey) await redis.del(idemKey);
+      throw error;
+    }
+  }
+
+  // The winner of a race may still be reading its input: wait for its batch id to appear.
+  private async firstBatchOf(idemKey: string): Promise<BatchSnapshot> {
+    for (let attempt = 0; attempt < 600; attempt++) {
+      const value = await this.options.redis.get(idemKey);
+      if (value === null) throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'The first submit with this idempotencyKey failed; submit again.');
+      if (value !== PENDING) {
+        const batch = await this.options.store.get(value);
+        if (batch) return batch;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'The first submit with this idempotencyKey is still reading its input; ask again later.');
+  }
+
+  get(id: string): Promise<BatchSnapshot | null> {
+    return this.options.store.get(id);
+  }
+
+  async list(first: number, after: string | null | undefined, status: BatchStatus | null | undefined): Promise<BatchPage> {
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw userError(ErrorCodes.BAD_USER_INPUT, `first must be from 1 to 100; got ${first}.`);
+    if (after && !/^[A-Za-z0-9_-]+$/.test(after)) throw userError(ErrorCodes.BAD_USER_INPUT, 'after is not a cursor this server gave out; pass pageInfo.endCursor of the previous page.');
+    return this.options.store.list(first, after ?? null, status ?? null);
+  }
+
+  results(id: string, offset: number, limit: number): Promise<BatchRowResult[]> {
+    if (!Number.isInteger(offset) || offset < 0) throw userError(ErrorCodes.BAD_USER_INPUT, `offset must be 0 or more; got ${offset}.`);
+    if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw userError(ErrorCodes.BAD_USER_INPUT, `limit must be from 0 to 1000; got ${limit}.`);
+    return this.options.store.results(id, offset, limit);
+  }
+
+  /** Queued chunks will not run; rows already finished stay readable. */
+  async cancel(id: string): Promise<BatchSnapshot> {
+    const status = await this.options.store.end(id, 'CANCELLED');
+    const batch = status ? await this.options.store.get(id) : null;
+    if (!batch) throw userError(ErrorCodes.UNKNOWN_BATCH, `No batch has the id ${JSON.stringify(id)} (or it expired).`);
+    return batch;
+  }
+}

@@ -1,0 +1,183 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys';
+import { END_BATCH, FINISH_INGEST, RECORD_CHUNK } from './batch-scripts';
+import { FINAL_STATUSES, type BatchRowResult, type BatchSnapshot, type BatchStatus, type InputRow } from './batch-types';
+
+/** Counts of one finished chunk. */
+export interface ChunkCounts {
+  succeeded: number;
+  failed: number;
+  cached: number;
+}
+
+/** A page of batches, most recent first. */
+export interface BatchPage {
+  edges: { cursor: string; node: BatchSnapshot }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+type Scripts = {
+  recordChunk(batch: string, done: string, results: string, ...args: (string | number)[]): Promise<[number, string]>;
+  finishIngest(batch: string, index: string, total: number, chunks: number, now: string, id: string, score: number): Promise<string>;
+  endBatch(batch: string, status: BatchStatus, now: string, reason: string): Promise<string>;
+};
+
+function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()): BatchSnapshot {
+  const num = (field: string) => Number(hash[field] ?? 0);
+  const date = (field: string) => (hash[field] ? new Date(hash[field]) : null);
+  const status = hash.status as BatchStatus;
+  const startedAt = date('startedAt');
+  const finishedAt = date('finishedAt');
+  const processed = num('processed');
+  const total = num('total');
+  const seconds = startedAt ? ((finishedAt?.getTime() ?? now) - startedAt.getTime()) / 1000 : 0;
+  const rowsPerSecond = seconds > 0 ? processed / seconds : null;
+  const running = !FINAL_STATUSES.has(status) && hash.ingested === '1';
+  return {
+    id,
+    status,
+    model: hash.model,
+    modelVersion: hash.modelVersion,
+    total,
+    processed,
+    succeeded: num('succeeded'),
+    failed: num('failed'),
+    cached: num('cached'),
+    createdAt: new Date(hash.createdAt),
+    startedAt,
+    finishedAt,
+    rowsPerSecond,
+    etaSeconds: running && rowsPerSecond ? Math.max(0, total - processed) / rowsPerSecond : running ? null : 0,
+    error: hash.error || null,
+  };
+}
+
+/**
+ * Batch records, their input chunks and results in Redis. Everything a worker or an API process
+ * changes goes through one Lua script (see batch-scripts.ts); every key expires after the
+ * retention period.
+ */
+export class BatchStore {
+  private readonly scripts: Scripts;
+
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly retentionSeconds: number) {
+    redis.defineCommand('siftRecordChunk', { numberOfKeys: 3, lua: RECORD_CHUNK });
+    redis.defineCommand('siftFinishIngest', { numberOfKeys: 2, lua: FINISH_INGEST });
+    redis.defineCommand('siftEndBatch', { numberOfKeys: 1, lua: END_BATCH });
+    const r = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    this.scripts = {
+      recordChunk: (...args) => r.siftRecordChunk(...args) as Promise<[number, string]>,
+      finishIngest: (...args) => r.siftFinishIngest(...args) as Promise<string>,
+      endBatch: (...args) => r.siftEndBatch(...args) as Promise<string>,
+    };
+  }
+
+  /** Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. */
+  async create(id: string, model: { name: string; version: string }, createdAt: Date): Promise<void> {
+    const key = this.keys.batch(id);
+    await this.redis
+      .multi()
+      .hset(key, { status: 'QUEUED', model: model.name, modelVersion: model.version, createdAt: createdAt.toISOString(), total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0 })
+      .expire(key, this.retentionSeconds)
+      .exec();
+  }
+
+  async saveChunk(id: string, chunk: number, rows: readonly InputRow[]): Promise<void> {
+    await this.redis.set(this.keys.batchChunk(id, chunk), JSON.stringify(rows), 'EX', this.retentionSeconds);
+  }
+
+  async loadChunk(id: string, chunk: number): Promise<InputRow[] | null> {
+    const json = await this.redis.get(this.keys.batchChunk(id, chunk));
+    return json === null ? null : (JSON.parse(json) as InputRow[]);
+  }
+
+  async finishIngest(id: string, total: number, chunks: number, createdAt: Date): Promise<BatchStatus> {
+    const status = await this.scripts.finishIngest(this.keys.batch(id), this.keys.batches(), total, chunks, new Date().toISOString(), id, createdAt.getTime());
+    return status as BatchStatus;
+  }
+
+  /** Stores a chunk's results and counts them, once: a chunk run again after a crash is not counted twice. */
+  async recordChunk(id: string, chunk: number, counts: ChunkCounts, results: readonly BatchRowResult[]): Promise<{ counted: boolean; status: BatchStatus | null }> {
+    const pairs = results.flatMap((row) => [row.index, JSON.stringify(row)]);
+    const [counted, status] = await this.scripts.recordChunk(
+      this.keys.batch(id), this.keys.batchChunksDone(id), this.keys.batchResults(id),
+      chunk, counts.succeeded, counts.failed, counts.cached, new Date().toISOString(), this.retentionSeconds, ...pairs,
+    );
+    return { counted: counted === 1, status: (status || null) as BatchStatus | null };
+  }
+
+  /** Ends a running or queued batch as CANCELLED or FAILED; returns the status it has afterwards. */
+  async end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
+    return ((await this.scripts.endBatch(this.keys.batch(id), status, new Date().toISOString(), reason)) || null) as BatchStatus | null;
+  }
+
+  /** Status and model of a batch, also while its input is still being read; null when it does not exist. */
+  async state(id: string): Promise<{ status: BatchStatus; model: string } | null> {
+    const [status, model] = await this.redis.hmget(this.keys.batch(id), 'status', 'model');
+    return status && model ? { status: status as BatchStatus, model } : null;
+  }
+
+  async get(id: string): Promise<BatchSnapshot | null> {
+    const hash = await this.redis.hgetall(this.keys.batch(id));
+    return hash.status && hash.ingested === '1' ? toSnapshot(id, hash) : null;
+  }
+
+  /** Finished rows in input order from `offset`, at most `limit` of them. */
+  async results(id: string, offset: number, limit: number): Promise<BatchRowResult[]> {
+    if (limit <= 0) return [];
+    const fields = Array.from({ length: limit }, (_, i) => String(offset + i));
+    const values = await this.redis.hmget(this.keys.batchResults(id), ...fields);
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as BatchRowResult);
+  }
+
+  /** Removes every key of a batch whose input turned out to be bad. */
+  async discard(id: string, chunks: number): Promise<void> {
+    const keys = [this.keys.batch(id), this.keys.batchResults(id), this.keys.batchChunksDone(id)];
+    for (let chunk = 0; chunk < chunks; chunk++) keys.push(this.keys.batchChunk(id, chunk));
+    await this.redis.del(...keys);
+  }
+
+  /**
+   * Batches, most recent first, after `cursor`, optionally of one status. The cursor is the
+   * creation time and id of the last batch seen, so new batches never shift a page.
+   */
+  async list(first: number, after: string | null, status: BatchStatus | null): Promise<BatchPage> {
+    const [afterScore, afterId] = after ? decodeCursor(after) : [Number.POSITIVE_INFINITY, ''];
+    const edges: BatchPage['edges'] = [];
+    let offset = 0;
+    let exhausted = false;
+    while (edges.length <= first && !exhausted) {
+      const max = Number.isFinite(afterScore) ? String(afterScore) : '+inf';
+      const page = await this.redis.zrevrangebyscore(this.keys.batches(), max, '-inf', 'WITHSCORES', 'LIMIT', offset, 200);
+      offset += page.length / 2;
+      exhausted = page.length < 400;
+      const entries: [string, number][] = [];
+      for (let i = 0; i < page.length; i += 2) {
+        const [id, score] = [page[i], Number(page[i + 1])];
+        if (score === afterScore && id >= afterId) continue;
+        entries.push([id, score]);
+      }
+      const pipeline = this.redis.pipeline();
+      for (const [id] of entries) pipeline.hgetall(this.keys.batch(id));
+      const hashes = (await pipeline.exec()) ?? [];
+      entries.forEach(([id, score], i) => {
+        const hash = hashes[i]?.[1] as Record<string, string> | undefined;
+        if (!hash?.status || (status && hash.status !== status) || edges.length > first) return;
+        edges.push({ cursor: encodeCursor(score, id), node: toSnapshot(id, hash) });
+      });
+    }
+    const hasNextPage = edges.length > first;
+    const page = edges.slice(0, first);
+    return { edges: page, hasNextPage, endCursor: page.at(-1)?.cursor ?? null };
+  }
+}
+
+function encodeCursor(score: number, id: string): string {
+  return Buffer.from(`${score}:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  const [score, ...id] = Buffer.from(cursor, 'base64url').toString().split(':');
+  return [Number(score), id.join(':')];
+}

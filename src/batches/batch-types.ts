@@ -1,0 +1,46 @@
+import type { Prediction } from '../predictions/prediction';
+
+export type BatchStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+export const FINAL_STATUSES: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+/** One input row as ingested: its position, the id column's value, and the text (null when the field was missing). */
+export interface InputRow {
+  index: number;
+  id: string | null;
+  text: string | null;
+}
+
+/** One finished row (GraphQL `BatchRow`). */
+export interface BatchRowResult {
+  index: number;
+  id: string | null;
+  text: string;
+  prediction: Prediction | null;
+  error: string | null;
+}
+
+/** A batch as clients see it (GraphQL `Batch`, without its results). */
+export interface BatchSnapshot {
+  id: string;
+  status: BatchStatus;
+  model: string;
+  modelVersion: string;
+  total: number;
+  processed: number;
+  succeeded: number;
+  failed: number;
+  cached: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  rowsPerSecond: number | null;
+  etaSeconds: number | null;
+  error: string | null;
+}
+
+/** The work a bee-queue job carries: which chunk of which batch. */
+export interface ChunkJob {
+  batchId: string;
+  chunk: number;
+}

@@ -1,0 +1,59 @@
+import type { SiftConfig } from '../config/config';
+import type { Logger } from '../logger';
+import { PredictionCache } from '../cache/prediction-cache';
+import { InferencePool } from '../models/inference-pool';
+import { ModelCatalog } from '../models/model-catalog';
+import { connectRedis } from '../redis/connection';
+import { redisKeys } from '../redis/keys';
+import { BatchStore } from './batch-store';
+import { ChunkProcessor } from './chunk-processor';
+import { openChunkQueue } from './chunk-queue';
+
+/** A running worker process's batch machinery. */
+export interface RunningWorker {
+  /** Takes no new chunks, lets the ones in hand finish, then closes threads and connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts taking chunk jobs: loads the models once (on inference threads, so stall-detection
+ * heartbeats never wait for a model run), then processes up to `workerConcurrency` chunks at a time.
+ * A chunk that keeps failing after its retries ends its batch FAILED with the reason.
+ */
+export async function startWorker(config: SiftConfig, logger: Logger): Promise<RunningWorker> {
+  const catalog = await ModelCatalog.load(config.modelsDir, config.defaultModel);
+  const keys = redisKeys(config.keyPrefix);
+  const redis = connectRedis({ url: config.redisUrl, commandTimeoutMs: Math.max(config.redisTimeoutMs, 2000), logger: logger.child('redis'), name: 'sift-worker' });
+  const pool = await InferencePool.start(catalog.definitions, config.inferenceThreads);
+  const store = new BatchStore(redis, keys, config.batchRetentionSeconds);
+  const processor = new ChunkProcessor({
+    store,
+    cache: new PredictionCache(redis, keys, config.cacheTtlSeconds, logger.child('cache')),
+    catalog,
+    scorer: (model, texts) => pool.score(model, texts),
+    publisher: redis,
+    keys,
+    maxBatchSize: config.maxBatchSize,
+  });
+  const queue = openChunkQueue({ redisUrl: config.redisUrl, keys, isWorker: true });
+  queue.on('error', (error) => logger.warn(`queue: ${error.message}`));
+  queue.on('retrying', (job, error) => logger.warn(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed (${error.message}); it will run again`));
+  queue.on('failed', (job, error) => {
+    logger.error(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed for good: ${error.message}`);
+    store.end(job.data.batchId, 'FAILED', `Chunk ${job.data.chunk} kept failing: ${error.message}`).catch(() => undefined);
+  });
+  queue.process(config.workerConcurrency, async (job) => {
+    const outcome = await processor.process(job.data);
+    logger.debug(`chunk ${job.data.chunk} of batch ${job.data.batchId}: ${outcome}`);
+    return outcome;
+  });
+  await queue.ready();
+  logger.info(`worker ready: models ${catalog.names().join(', ')}, ${config.workerConcurrency} chunk(s) at a time`);
+  return {
+    close: async () => {
+      await queue.close(30_000);
+      await pool.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import type { PredictionCache } from '../cache/prediction-cache';
+import type { ModelCatalog } from '../models/model-catalog';
+import type { ScoreMatrix } from '../models/model-runner';
+import { toPrediction } from '../predictions/prediction';
+import { textProblem } from '../predictions/text-rules';
+import type { RedisKeys } from '../redis/keys';
+import type { BatchStore } from './batch-store';
+import { FINAL_STATUSES, type BatchRowResult, type ChunkJob, type InputRow } from './batch-types';
+
+/** Runs a batch of texts through a model (the inference pool). */
+export type ChunkScorer = (model: string, texts: string[]) => Promise<ScoreMatrix>;
+
+export interface ChunkProcessorOptions {
+  store: BatchStore;
+  cache: PredictionCache;
+  catalog: ModelCatalog;
+  scorer: ChunkScorer;
+  /** Publishes progress events. */
+  publisher: Redis;
+  keys: RedisKeys;
+  /** Texts in one model run at most. */
+  maxBatchSize: number;
+}
+
+/** What one chunk run did. */
+export type ChunkOutcome = 'done' | 'already-counted' | 'skipped';
+
+/**
+ * One chunk of a batch: read the cache for all its rows in one round trip, run the model on the
+ * distinct misses, fill the cache, store the results and count them (once, atomically), then
+ * publish a progress event with the chunk's rows. Rows that cannot be labelled fail alone, with
+ * the reason.
+ */
+export class ChunkProcessor {
+  constructor(private readonly options: ChunkProcessorOptions) {}
+
+  async process(job: ChunkJob): Promise<ChunkOutcome> {
+    const { store, catalog, cache } = this.options;
+    const state = await store.state(job.batchId);
+    // Gone (bad input, expired) or ended (cancelled, failed): the chunk has nothing left to do.
+    if (!state || FINAL_STATUSES.has(state.status)) return 'skipped';
+    const rows = await store.loadChunk(job.batchId, job.chunk);
+    if (!rows) return 'skipped';
+    const model = catalog.resolve(state.model);
+
+    const problems = rows.map((row) => rowProblem(row, model.maxTextLength));
+    const texts = [...new Set(rows.filter((_, i) => problems[i] === null).map((row) => row.text!))];
+    const keys = texts.map((text) => cache.key(model, text));
+    const cached = await cache.read(keys);
+    const misses = texts.flatMap((_, i) => (cached[i] === null ? [i] : []));
+    const fresh = await this.score(model.name, misses.map((i) => texts[i]));
+    await cache.write(misses.map((i) => ({ key: keys[i], scores: fresh.get(texts[i])! })));
+
+    const scoresOf = new Map<string, { scores: ArrayLike<number>; cached: boolean }>();
+    texts.forEach((text, i) => scoresOf.set(text, cached[i] ? { scores: cached[i]!, cached: true } : { scores: fresh.get(text)!, cached: false }));
+    const counts = { succeeded: 0, failed: 0, cached: 0 };
+    const results = rows.map((row, i): BatchRowResult => {
+      const problem = problems[i];
+      if (problem !== null) {
+        counts.failed++;
+        return { index: row.index, id: row.id, text: row.text ?? '', prediction: null, error: problem };
+      }
+      const found = scoresOf.get(row.text!)!;
+      counts.succeeded++;
+      if (found.cached) counts.cached++;
+      return { index: row.index, id: row.id, text: row.text!, prediction: toPrediction(row.text!, found.scores, model, found.cached), error: null };
+    });
+    const { counted } = await store.recordChunk(job.batchId, job.chunk, counts, results);
+    if (!counted) return 'already-counted';
+    await this.options.publisher.publish(this.options.keys.progressChannel(job.batchId), JSON.stringify({ batchId: job.batchId, rows: results }));
+    return 'done';
+  }
+
+  private async score(model: string, texts: string[]): Promise<Map<string, Float32Array>> {
+    const scores = new Map<string, Float32Array>();
+    for (let start = 0; start < texts.length; start += this.options.maxBatchSize) {
+      const slice = texts.slice(start, start + this.options.maxBatchSize);
+      const matrix = await this.options.scorer(model, slice);
+      slice.forEach((text, row) => scores.set(text, matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels)));
+    }
+    return scores;
+  }
+}
+
+function rowProblem(row: InputRow, maxTextLength: number): string | null {
+  if (row.text === null) return 'The text field is missing from this row.';
+  return textProblem(row.text, maxTextLength)?.message ?? null;
+}

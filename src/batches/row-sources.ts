@@ -1,0 +1,91 @@
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { ErrorCodes, isSiftError, userError } from '../errors';
+import type { InputRow } from './batch-types';
+
+/** Which columns (CSV) or fields (JSON Lines) hold the text and the row id. */
+export interface ColumnOptions {
+  textColumn: string;
+  idColumn?: string | null;
+}
+
+/** Inline texts, one row each. */
+export async function* textRows(texts: readonly string[]): AsyncGenerator<InputRow> {
+  for (const [index, text] of texts.entries()) yield { index, id: null, text };
+}
+
+function checkHeader(header: string[], { textColumn, idColumn }: ColumnOptions): string[] {
+  const found = header.map((h) => JSON.stringify(h)).join(', ');
+  if (!header.includes(textColumn)) {
+    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no column ${JSON.stringify(textColumn)} for the text; the columns found are ${found}. Name the text column with textColumn.`);
+  }
+  if (idColumn && !header.includes(idColumn)) {
+    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no id column ${JSON.stringify(idColumn)}; the columns found are ${found}.`);
+  }
+  return header;
+}
+
+/**
+ * Rows of a CSV document with a header row, streamed: a byte-order mark and CRLF line ends are
+ * accepted; a header without the text column, or a malformed record, is the caller's error,
+ * naming what was found or the line.
+ */
+export async function* csvRows(input: Readable | string, options: ColumnOptions): AsyncGenerator<InputRow> {
+  const source = typeof input === 'string' ? Readable.from([input]) : input;
+  const parser = source.pipe(parse({ bom: true, columns: (header: string[]) => checkHeader(header, options), skip_empty_lines: true }));
+  source.once('error', (error) => parser.destroy(error));
+  let index = 0;
+  try {
+    for await (const record of parser as AsyncIterable<Record<string, string>>) {
+      yield { index: index++, id: options.idColumn ? (record[options.idColumn] ?? null) : null, text: record[options.textColumn] ?? null };
+    }
+  } catch (error) {
+    if (isSiftError(error)) throw error;
+    const cause = error as Error & { code?: string; lines?: number };
+    if (cause.code?.startsWith('CSV_')) {
+      throw userError(ErrorCodes.MALFORMED_CSV, `The CSV is malformed at line ${cause.lines ?? '?'}: ${cause.message.replace(/^Invalid Record Length: /, '')}. Check quoting and the number of fields on that line.`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Rows of JSON Lines (one JSON object a line), streamed. A row whose object lacks the text field
+ * is kept, with a null text, and fails alone; a line that is not a JSON object is the caller's
+ * error, naming the line.
+ */
+export async function* jsonlRows(input: Readable | string, options: ColumnOptions): AsyncGenerator<InputRow> {
+  const source = typeof input === 'string' ? Readable.from([input]) : input;
+  let buffered = '';
+  let line = 0;
+  let index = 0;
+  const toRow = (raw: string): InputRow | null => {
+    line++;
+    const trimmed = line === 1 ? raw.replace(/^\uFEFF/, '').trim() : raw.trim();
+    if (trimmed === '') return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(trimmed);
+    } catch (error) {
+      throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not valid JSON (${(error as Error).message}); JSON Lines needs one JSON object a line.`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not a JSON object; JSON Lines needs one object a line, such as {"${options.textColumn}": "..."}.`);
+    }
+    const record = value as Record<string, unknown>;
+    const text = record[options.textColumn];
+    const id = options.idColumn ? record[options.idColumn] : undefined;
+    return { index: index++, id: id === undefined || id === null ? null : String(id), text: typeof text === 'string' ? text : null };
+  };
+  for await (const chunk of source) {
+    buffered += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const raw of lines) {
+      const row = toRow(raw);
+      if (row) yield row;
+    }
+  }
+  const last = toRow(buffered);
+  if (last) yield last;
+}
