@@ -35,7 +35,7 @@ export async function startWorker(config: SiftConfig, logger: Logger): Promise<R
     keys,
     maxBatchSize: config.maxBatchSize,
   });
-  const queue = openChunkQueue({ redisUrl: config.redisUrl, keys, isWorker: true });
+  const queue = openChunkQueue({ redisUrl: config.redisUrl, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs });
   queue.on('error', (error) => logger.warn(`queue: ${error.message}`));
   queue.on('retrying', (job, error) => logger.warn(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed (${error.message}); it will run again`));
   queue.on('failed', (job, error) => {
@@ -48,6 +48,11 @@ export async function startWorker(config: SiftConfig, logger: Logger): Promise<R
     return outcome;
   });
   await queue.ready();
+  // bee-queue only finds stalled jobs when asked: every worker asks, so any survivor rescues the
+  // chunks of a worker that died.
+  queue.checkStalledJobs(config.stallIntervalMs, (error) => {
+    if (error) logger.warn(`stall check: ${error.message}`);
+  });
   logger.info(`worker ready: models ${catalog.names().join(', ')}, ${config.workerConcurrency} chunk(s) at a time`);
   return {
     close: async () => {

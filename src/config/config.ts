@@ -40,6 +40,11 @@ export interface SiftConfig {
   batchRetentionSeconds: number;
   /** `SIFT_WORKER_CONCURRENCY`: chunks one worker process runs at once. Default 2. */
   workerConcurrency: number;
+  /**
+   * `SIFT_STALL_INTERVAL_MS`: how often workers prove they still hold their chunks; a chunk whose
+   * worker died runs again elsewhere after one to two intervals. Default 5000.
+   */
+  stallIntervalMs: number;
   /** `SIFT_LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   logLevel: LogLevel;
   /** `NODE_ENV`: `development` shows internal error messages and stack traces to clients. */
@@ -107,6 +112,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),
     batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
     workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 2, 1, 64),
+    stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),
     logLevel: readString(env, 'SIFT_LOG_LEVEL', 'info', (v) => (isLogLevel(v) ? undefined : 'expected debug, info, warn, error or silent.')) as LogLevel,
     development: readString(env, 'NODE_ENV', 'production') === 'development',
   };
