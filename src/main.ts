@@ -1,10 +1,11 @@
 /**
  * `npm start`: reads the configuration, makes sure Redis answers (starting a private one when it
- * can), then serves the API until SIGINT or SIGTERM.
+ * can), then serves the API and runs SIFT_WORKERS worker processes until SIGINT or SIGTERM.
  */
 import './production-default';
 import 'reflect-metadata';
 import { ensureRedis, type PrivateRedis } from './cli/local-redis';
+import { startWorkerProcesses } from './cli/worker-processes';
 import { loadConfig, type SiftConfig } from './config/config';
 import { createLogger } from './logger';
 import { startApi } from './server';
@@ -25,11 +26,13 @@ async function main(): Promise<void> {
   try {
     privateRedis = await ensureRedis(config.redisUrl, logger);
     const api = await startApi(config, logger);
+    const workers = startWorkerProcesses(config.workers, {}, logger);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info(`${signal}: finishing in-flight requests, then stopping`);
+      await workers.stop();
       await api.close();
       await privateRedis?.stop();
       process.exit(0);

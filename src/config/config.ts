@@ -45,6 +45,8 @@ export interface SiftConfig {
    * worker died runs again elsewhere after one to two intervals. Default 5000.
    */
   stallIntervalMs: number;
+  /** `SIFT_WORKERS`: worker processes `npm start` runs beside the API (0 for the API alone). Default 1. */
+  workers: number;
   /** `SIFT_LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   logLevel: LogLevel;
   /** `NODE_ENV`: `development` shows internal error messages and stack traces to clients. */
@@ -113,6 +115,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
     workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 2, 1, 64),
     stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),
+    workers: readInteger(env, 'SIFT_WORKERS', 1, 0, 64),
     logLevel: readString(env, 'SIFT_LOG_LEVEL', 'info', (v) => (isLogLevel(v) ? undefined : 'expected debug, info, warn, error or silent.')) as LogLevel,
     development: readString(env, 'NODE_ENV', 'production') === 'development',
   };

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from '../support/api';
+import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
+import { SiftClient } from '../../src/client/sift-client';
+import { eventually, freePort } from '../support/api';
 import { PROJECT_ROOT } from '../support/paths';
-import { TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 
 const MAIN = path.join(PROJECT_ROOT, 'dist/src/main.js');
@@ -43,17 +45,24 @@ describe('the server entry point (npm start)', () => {
     expect(run.output).toMatch(/SIFT_DEFAULT_MODEL=sentiment names no model folder; the models found are: tiny-hashed, tiny-transformer/);
   });
 
-  it('serves until SIGTERM, then stops cleanly', async () => {
+  it('serves the API and one worker until SIGTERM, then stops both cleanly', async () => {
     const port = await freePort();
+    const prefix = uniquePrefix('start');
     const run = await start(
-      { PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: uniquePrefix('start') },
-      /GraphQL API at/,
+      { PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: prefix },
+      /worker ready/,
     );
     expect(run.output).toContain(`GraphQL API at http://127.0.0.1:${port}/graphql`);
-    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-    expect(health.status).toBe(200);
+    expect(run.output).toContain('started 1 worker process(es)');
+    const client = new SiftClient(`http://127.0.0.1:${port}`);
+    const { submitBatch } = await client.request(SubmitBatchDocument, { input: { texts: ['warm', 'cold', 'hot'] } });
+    await eventually(async () => (await client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 20_000, 'the batch to complete');
     const stopped = await run.stop();
     expect(stopped.code).toBe(0);
     expect(stopped.output).toMatch(/SIGTERM: finishing in-flight requests/);
+    expect(stopped.output).toMatch(/SIGTERM: finishing the chunks in hand/);
+    const redis = testRedis();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
   });
 });
