@@ -79,6 +79,8 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
     SIFT_KEY_PREFIX: keyPrefix,
     SIFT_MODELS_DIR: modelsDir,
     SIFT_DEFAULT_MODEL: model,
+    // The online scenarios measure the API alone; an idle worker would only hold memory.
+    SIFT_WORKERS: process.env.SIFT_WORKERS ?? '0',
   };
   const config = loadConfig(env, projectRoot);
   const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'src', 'main.js')], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
