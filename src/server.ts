@@ -8,7 +8,9 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
-import type { Redis } from 'ioredis';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+import { BatchProgressFeed } from './batches/batch-progress';
 import { BatchService } from './batches/batch-service';
 import { BatchStore } from './batches/batch-store';
 import { openChunkQueue } from './batches/chunk-queue';
@@ -75,8 +77,14 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
   const keys = redisKeys(config.keyPrefix);
   const queue = openChunkQueue({ redisUrl: config.redisUrl, keys, isWorker: false });
   queue.on('error', (error) => logger.child('queue').warn(error.message));
+  const store = new BatchStore(redis, keys, config.batchRetentionSeconds);
+  // Pub/sub wants connections that queue commands while reconnecting and resubscribe after.
+  const pubsub = new RedisPubSub({ publisher: new Redis(config.redisUrl), subscriber: new Redis(config.redisUrl) });
+  pubsub.getPublisher().on('error', () => undefined);
+  pubsub.getSubscriber().on('error', () => undefined);
   const batches = new BatchService({
-    store: new BatchStore(redis, keys, config.batchRetentionSeconds),
+    store,
+    progress: new BatchProgressFeed(pubsub, store, keys),
     queue,
     catalog,
     redis,
@@ -133,6 +141,7 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
       metrics.stop();
       await pool.close();
       await queue.close(5000).catch(() => undefined);
+      await pubsub.close();
       redis.disconnect();
     },
   };

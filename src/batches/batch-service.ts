@@ -4,6 +4,7 @@ import { ErrorCodes, userError } from '../errors';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { RedisKeys } from '../redis/keys';
 import { ingestBatch } from './batch-ingest';
+import { publishProgress, type BatchProgressFeed, type ProgressEvent } from './batch-progress';
 import type { BatchPage, BatchStore } from './batch-store';
 import type { BatchRowResult, BatchSnapshot, BatchStatus, ChunkJob, InputRow } from './batch-types';
 import { csvRows, textRows } from './row-sources';
@@ -27,6 +28,7 @@ export interface BatchServiceOptions {
   chunkSize: number;
   maxInlineRows: number;
   retentionSeconds: number;
+  progress: BatchProgressFeed;
 }
 
 const PENDING = 'pending';
@@ -62,6 +64,8 @@ export class BatchService {
     }
     try {
       const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows });
+      // Workers may have finished every row before the input ended: then this is the final event.
+      if (batch.status === 'COMPLETED') await publishProgress(redis, keys, { batchId: batch.id, rows: [] });
       if (idemKey) await redis.set(idemKey, batch.id, 'EX', this.options.retentionSeconds);
       return batch;
     } catch (error) {
@@ -105,6 +109,13 @@ export class BatchService {
     const status = await this.options.store.end(id, 'CANCELLED');
     const batch = status ? await this.options.store.get(id) : null;
     if (!batch) throw userError(ErrorCodes.UNKNOWN_BATCH, `No batch has the id ${JSON.stringify(id)} (or it expired).`);
+    await publishProgress(this.options.redis, this.options.keys, { batchId: id, rows: [] });
     return batch;
+  }
+
+  /** Live progress events of one batch (see BatchProgressFeed); an unknown id is refused up front. */
+  async watch(id: string): Promise<AsyncGenerator<ProgressEvent>> {
+    if (!(await this.options.store.get(id))) throw userError(ErrorCodes.UNKNOWN_BATCH, `No batch has the id ${JSON.stringify(id)} (or it expired).`);
+    return this.options.progress.watch(id);
   }
 }

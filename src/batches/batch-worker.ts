@@ -5,6 +5,7 @@ import { InferencePool } from '../models/inference-pool';
 import { ModelCatalog } from '../models/model-catalog';
 import { connectRedis } from '../redis/connection';
 import { redisKeys } from '../redis/keys';
+import { publishProgress } from './batch-progress';
 import { BatchStore } from './batch-store';
 import { ChunkProcessor } from './chunk-processor';
 import { openChunkQueue } from './chunk-queue';
@@ -40,7 +41,10 @@ export async function startWorker(config: SiftConfig, logger: Logger): Promise<R
   queue.on('retrying', (job, error) => logger.warn(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed (${error.message}); it will run again`));
   queue.on('failed', (job, error) => {
     logger.error(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed for good: ${error.message}`);
-    store.end(job.data.batchId, 'FAILED', `Chunk ${job.data.chunk} kept failing: ${error.message}`).catch(() => undefined);
+    store
+      .end(job.data.batchId, 'FAILED', `Chunk ${job.data.chunk} kept failing: ${error.message}`)
+      .then(() => publishProgress(redis, keys, { batchId: job.data.batchId, rows: [] }))
+      .catch(() => undefined);
   });
   queue.process(config.workerConcurrency, async (job) => {
     const outcome = await processor.process(job.data);

@@ -5,6 +5,7 @@ import type { ScoreMatrix } from '../models/model-runner';
 import { toPrediction } from '../predictions/prediction';
 import { textProblem } from '../predictions/text-rules';
 import type { RedisKeys } from '../redis/keys';
+import { publishProgress } from './batch-progress';
 import type { BatchStore } from './batch-store';
 import { FINAL_STATUSES, type BatchRowResult, type ChunkJob, type InputRow } from './batch-types';
 
@@ -68,7 +69,7 @@ export class ChunkProcessor {
     });
     const { counted } = await store.recordChunk(job.batchId, job.chunk, counts, results);
     if (!counted) return 'already-counted';
-    await this.options.publisher.publish(this.options.keys.progressChannel(job.batchId), JSON.stringify({ batchId: job.batchId, rows: results }));
+    await publishProgress(this.options.publisher, this.options.keys, { batchId: job.batchId, rows: results });
     return 'done';
   }
 

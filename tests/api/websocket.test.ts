@@ -32,9 +32,10 @@ describe('GraphQL over a graphql-ws WebSocket on the same port and path', () => 
     expect((error as SiftRequestError).reason).toBe('EMPTY_TEXT');
   });
 
-  it('answers the batch subscription with NOT_IMPLEMENTED until batches land', async () => {
+  it('answers a subscription to an unknown batch with BAD_USER_INPUT', async () => {
     const error = await t.client.collect(BatchProgressDocument, { id: 'b1' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SiftRequestError);
-    expect((error as SiftRequestError).code).toBe('NOT_IMPLEMENTED');
+    expect((error as SiftRequestError).code).toBe('BAD_USER_INPUT');
+    expect((error as SiftRequestError).reason).toBe('UNKNOWN_BATCH');
   });
 });

@@ -1,5 +1,4 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { ErrorCodes, SiftError } from '../../errors';
 import type { GraphQLContext } from '../context';
 import {
   BatchConnectionType,
@@ -9,10 +8,6 @@ import {
   BatchType,
   SubmitBatchInput,
 } from '../types/batch-types';
-
-function notYet(): never {
-  throw new SiftError(ErrorCodes.NOT_IMPLEMENTED, 'Live batch progress is not available on this server yet; poll batch(id) instead.', false);
-}
 
 /** Batches: thin calls into `BatchService`. */
 @Resolver(() => BatchType)
@@ -45,10 +40,10 @@ export class BatchResolver {
 
   @Subscription(() => BatchProgressType, {
     description: 'Live progress of one batch. The first event is the current snapshot; the last has a final status, after which the subscription completes.',
-    subscribe: () => notYet(),
+    subscribe: ({ args, context }) => (context as GraphQLContext).batches.watch((args as { id: string }).id),
   })
-  batchProgress(@Arg('id', () => ID) _id: string): BatchProgressType {
-    return notYet();
+  batchProgress(@Arg('id', () => ID) _id: string, @Root() event: BatchProgressType): BatchProgressType {
+    return event;
   }
 
   @FieldResolver(() => [BatchRowType], { description: 'Finished rows in input order.' })

@@ -1,0 +1,86 @@
+import type { RedisPubSub } from 'graphql-redis-subscriptions';
+import type { Redis } from 'ioredis';
+import { ErrorCodes, userError } from '../errors';
+import type { RedisKeys } from '../redis/keys';
+import type { BatchStore } from './batch-store';
+import { FINAL_STATUSES, type BatchRowResult, type BatchSnapshot } from './batch-types';
+
+/** What travels on a batch's progress channel: the rows a chunk finished (none for a status change). */
+export interface ProgressMessage {
+  batchId: string;
+  rows: BatchRowResult[];
+}
+
+/** One event of the `batchProgress` subscription. */
+export interface ProgressEvent {
+  batch: BatchSnapshot;
+  rows: BatchRowResult[];
+}
+
+/**
+ * How long the relay waits, once a batch has ended, for the messages of rows already counted. A
+ * worker killed between counting a chunk and publishing it never sends them; its rows stay in the
+ * results.
+ */
+const LATE_MESSAGE_MS = 2000;
+
+/** Publishes a progress message (workers after each chunk; the API when a batch ends). */
+export async function publishProgress(publisher: Redis, keys: RedisKeys, message: ProgressMessage): Promise<void> {
+  await publisher.publish(keys.progressChannel(message.batchId), JSON.stringify(message));
+}
+
+/**
+ * Live progress of one batch, from every worker, through Redis pub/sub: any API process relays
+ * what any worker publishes. The first event is the current snapshot (so a late subscriber still
+ * learns the truth); each later one carries the rows finished since, with a fresh snapshot, whose
+ * counts never go down; the event with a final status is the last.
+ */
+export class BatchProgressFeed {
+  constructor(private readonly pubsub: RedisPubSub, private readonly store: BatchStore, private readonly keys: RedisKeys) {}
+
+  async *watch(id: string): AsyncGenerator<ProgressEvent> {
+    const waiting: ProgressMessage[] = [];
+    let wake: (() => void) | undefined;
+    // Subscribe before reading the snapshot, so no chunk can finish unseen in between.
+    const subscription = await this.pubsub.subscribe<ProgressMessage>(this.keys.progressChannel(id), (message) => {
+      waiting.push(message);
+      wake?.();
+    });
+    const next = (timeoutMs: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    try {
+      let batch = await this.store.get(id);
+      if (!batch) throw userError(ErrorCodes.UNKNOWN_BATCH, `No batch has the id ${JSON.stringify(id)} (or it expired).`);
+      yield { batch, rows: [] };
+      // Rows the snapshot counted plus rows relayed since: once the batch has ended, the relay
+      // waits for every counted row's message (workers publish just after counting).
+      let accounted = batch.processed;
+      while (!FINAL_STATUSES.has(batch.status)) {
+        if (waiting.length === 0) await next(60_000);
+        wake = undefined;
+        let rows = waiting.splice(0).flatMap((message) => message.rows);
+        batch = (await this.store.get(id)) ?? batch;
+        accounted += rows.length;
+        if (FINAL_STATUSES.has(batch.status)) {
+          const deadline = Date.now() + LATE_MESSAGE_MS;
+          while (accounted < batch.processed && Date.now() < deadline) {
+            if (waiting.length === 0) await next(deadline - Date.now());
+            wake = undefined;
+            const late = waiting.splice(0).flatMap((message) => message.rows);
+            accounted += late.length;
+            rows = rows.concat(late);
+          }
+        }
+        yield { batch, rows };
+      }
+    } finally {
+      this.pubsub.unsubscribe(subscription);
+    }
+  }
+}
