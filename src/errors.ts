@@ -34,10 +34,6 @@ export const ErrorCodes = {
   BAD_CONFIG: 'BAD_CONFIG',
   /** A model folder is missing a file or has a broken one. */
   BAD_MODEL: 'BAD_MODEL',
-  /** Redis cannot be reached. */
-  REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
-  /** The capability exists in the contract but this server does not offer it yet. */
-  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -33,8 +33,8 @@ describe('formatGraphQLError', () => {
   });
 
   it('keeps a Sift error that is not the caller\'s under its own code', () => {
-    const error = fromResolver(new SiftError(ErrorCodes.NOT_IMPLEMENTED, 'later', false));
-    expect(formatGraphQLError(error.toJSON(), error, false).extensions).toMatchObject({ code: 'NOT_IMPLEMENTED' });
+    const error = fromResolver(new SiftError(ErrorCodes.BAD_MODEL, 'a model file broke', false));
+    expect(formatGraphQLError(error.toJSON(), error, false).extensions).toMatchObject({ code: 'BAD_MODEL' });
   });
 
   it('keeps graphql-js validation errors as they are', () => {
