@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { PredictionCache } from '../cache/prediction-cache';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { ScoreMatrix } from '../models/model-runner';
+import { scoreThroughCache } from '../predictions/cached-scoring';
 import { toPrediction } from '../predictions/prediction';
 import { textProblem } from '../predictions/text-rules';
 import type { RedisKeys } from '../redis/keys';
@@ -47,14 +48,7 @@ export class ChunkProcessor {
 
     const problems = rows.map((row) => rowProblem(row, model.maxTextLength));
     const texts = [...new Set(rows.filter((_, i) => problems[i] === null).map((row) => row.text!))];
-    const keys = texts.map((text) => cache.key(model, text));
-    const cached = await cache.read(keys);
-    const misses = texts.flatMap((_, i) => (cached[i] === null ? [i] : []));
-    const fresh = await this.score(model.name, misses.map((i) => texts[i]));
-    await cache.write(misses.map((i) => ({ key: keys[i], scores: fresh.get(texts[i])! })));
-
-    const scoresOf = new Map<string, { scores: ArrayLike<number>; cached: boolean }>();
-    texts.forEach((text, i) => scoresOf.set(text, cached[i] ? { scores: cached[i]!, cached: true } : { scores: fresh.get(text)!, cached: false }));
+    const scoresOf = await scoreThroughCache(cache, model, texts, (misses) => this.score(model.name, misses));
     const counts = { succeeded: 0, failed: 0, cached: 0 };
     const results = rows.map((row, i): BatchRowResult => {
       const problem = problems[i];
@@ -73,12 +67,12 @@ export class ChunkProcessor {
     return 'done';
   }
 
-  private async score(model: string, texts: string[]): Promise<Map<string, Float32Array>> {
-    const scores = new Map<string, Float32Array>();
+  /** Runs texts through the model in runs of at most `maxBatchSize`, in order. */
+  private async score(model: string, texts: string[]): Promise<Float32Array[]> {
+    const scores: Float32Array[] = [];
     for (let start = 0; start < texts.length; start += this.options.maxBatchSize) {
-      const slice = texts.slice(start, start + this.options.maxBatchSize);
-      const matrix = await this.options.scorer(model, slice);
-      slice.forEach((text, row) => scores.set(text, matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels)));
+      const matrix = await this.options.scorer(model, texts.slice(start, start + this.options.maxBatchSize));
+      for (let row = 0; row < matrix.rows; row++) scores.push(matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels));
     }
     return scores;
   }

@@ -2,6 +2,7 @@ import { ErrorCodes, userError } from '../errors';
 import type { PredictionCache } from '../cache/prediction-cache';
 import type { ModelCatalog, ModelInfo } from '../models/model-catalog';
 import type { ModelDefinition } from '../models/manifest';
+import { scoreThroughCache } from './cached-scoring';
 import { toPrediction, type Prediction } from './prediction';
 import { textProblem } from './text-rules';
 
@@ -39,21 +40,13 @@ export class PredictionService {
   async predictMany(texts: readonly string[], modelName?: string | null, field = 'texts'): Promise<Prediction[]> {
     const model = this.options.catalog.resolve(modelName);
     this.checkTexts(texts, model, field);
-    const { cache } = this.options;
-    const distinct = [...new Set(texts)];
-    const keys = distinct.map((text) => cache.key(model, text));
-    const cached = await cache.read(keys);
-    const known = new Map<string, Prediction>();
-    const misses: number[] = [];
-    distinct.forEach((text, i) => {
-      const scores = cached[i];
-      if (scores) known.set(text, toPrediction(text, scores, model, true));
-      else misses.push(i);
+    const scored = await scoreThroughCache(this.options.cache, model, [...new Set(texts)], (misses) =>
+      Promise.all(misses.map((text) => this.options.scorer(model.name, text))),
+    );
+    return texts.map((text) => {
+      const { scores, cached } = scored.get(text)!;
+      return toPrediction(text, scores, model, cached);
     });
-    const fresh = await Promise.all(misses.map((i) => this.options.scorer(model.name, distinct[i])));
-    misses.forEach((i, m) => known.set(distinct[i], toPrediction(distinct[i], fresh[m], model, false)));
-    await cache.write(misses.map((i, m) => ({ key: keys[i], scores: fresh[m] })));
-    return texts.map((text) => known.get(text)!);
   }
 
   /** The cached prediction, or null; never runs the model. */
