@@ -67,14 +67,14 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
     windowMs: config.batchWindowMs,
     maxInFlight: config.inferenceThreads,
   });
-  const cache = new PredictionCache(redis, redisKeys(config.keyPrefix), config.cacheTtlSeconds, logger.child('cache'));
+  const keys = redisKeys(config.keyPrefix);
+  const cache = new PredictionCache(redis, keys, config.cacheTtlSeconds, logger.child('cache'));
   const predictions = new PredictionService({
     catalog,
     cache,
     scorer: (model, text) => batcher.score(model, text),
     maxTextsPerRequest: config.maxTextsPerRequest,
   });
-  const keys = redisKeys(config.keyPrefix);
   const queue = openChunkQueue({ redisUrl: config.redisUrl, keys, isWorker: false });
   queue.on('error', (error) => logger.child('queue').warn(error.message));
   const store = new BatchStore(redis, keys, config.batchRetentionSeconds);

@@ -1,9 +1,8 @@
 import type { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
-import { ErrorCodes, userError } from '../errors';
 import type { RedisKeys } from '../redis/keys';
 import type { BatchStore } from './batch-store';
-import { FINAL_STATUSES, type BatchRowResult, type BatchSnapshot } from './batch-types';
+import { FINAL_STATUSES, unknownBatch, type BatchRowResult, type BatchSnapshot } from './batch-types';
 
 /** What travels on a batch's progress channel: the rows a chunk finished (none for a status change). */
 export interface ProgressMessage {
@@ -56,7 +55,7 @@ export class BatchProgressFeed {
       });
     try {
       let batch = await this.store.get(id);
-      if (!batch) throw userError(ErrorCodes.UNKNOWN_BATCH, `No batch has the id ${JSON.stringify(id)} (or it expired).`);
+      if (!batch) throw unknownBatch(id);
       yield { batch, rows: [] };
       // Rows the snapshot counted plus rows relayed since: once the batch has ended, the relay
       // waits for every counted row's message (workers publish just after counting).

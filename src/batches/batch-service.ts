@@ -6,7 +6,7 @@ import type { RedisKeys } from '../redis/keys';
 import { ingestBatch } from './batch-ingest';
 import { publishProgress, type BatchProgressFeed, type ProgressEvent } from './batch-progress';
 import type { BatchPage, BatchStore } from './batch-store';
-import type { BatchRowResult, BatchSnapshot, BatchStatus, ChunkJob, InputRow } from './batch-types';
+import { unknownBatch, type BatchRowResult, type BatchSnapshot, type BatchStatus, type ChunkJob, type InputRow } from './batch-types';
 import { csvRows, textRows } from './row-sources';
 
 /** A batch submitted inline (GraphQL `SubmitBatchInput`). */
@@ -108,14 +108,14 @@ export class BatchService {
   async cancel(id: string): Promise<BatchSnapshot> {
     const status = await this.options.store.end(id, 'CANCELLED');
     const batch = status ? await this.options.store.get(id) : null;
-    if (!batch) throw userError(ErrorCodes.UNKNOWN_BATCH, `No batch has the id ${JSON.stringify(id)} (or it expired).`);
+    if (!batch) throw unknownBatch(id);
     await publishProgress(this.options.redis, this.options.keys, { batchId: id, rows: [] });
     return batch;
   }
 
   /** Live progress events of one batch (see BatchProgressFeed); an unknown id is refused up front. */
   async watch(id: string): Promise<AsyncGenerator<ProgressEvent>> {
-    if (!(await this.options.store.get(id))) throw userError(ErrorCodes.UNKNOWN_BATCH, `No batch has the id ${JSON.stringify(id)} (or it expired).`);
+    if (!(await this.options.store.get(id))) throw unknownBatch(id);
     return this.options.progress.watch(id);
   }
 }

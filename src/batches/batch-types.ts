@@ -1,3 +1,4 @@
+import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { Prediction } from '../predictions/prediction';
 
 export type BatchStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
@@ -43,4 +44,9 @@ export interface BatchSnapshot {
 export interface ChunkJob {
   batchId: string;
   chunk: number;
+}
+
+/** The caller's error for a batch id that does not exist (or whose retention ran out). */
+export function unknownBatch(id: string): SiftError {
+  return userError(ErrorCodes.UNKNOWN_BATCH, `No batch has the id ${JSON.stringify(id)} (or it expired).`);
 }
