@@ -49,13 +49,14 @@ export class PredictionCache {
     }
   }
 
-  /** Stores fresh predictions with the configured TTL, pipelined into one round trip. */
+  /**
+   * Stores fresh predictions with the configured TTL in one round trip: the connection
+   * auto-pipelines, so these SETs leave in one write, together with those of concurrent requests.
+   */
   async write(entries: readonly { key: string; scores: ArrayLike<number> }[]): Promise<void> {
     if (entries.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const { key, scores } of entries) pipeline.set(key, JSON.stringify(Array.from(scores)), 'EX', this.ttlSeconds);
     try {
-      await pipeline.exec();
+      await Promise.all(entries.map(({ key, scores }) => this.redis.set(key, JSON.stringify(Array.from(scores)), 'EX', this.ttlSeconds)));
     } catch (error) {
       this.warn('write', error);
     }
