@@ -28,6 +28,10 @@ export const ErrorCodes = {
   BAD_BATCH_OPTIONS: 'BAD_BATCH_OPTIONS',
   /** More rows than the inline limit. */
   TOO_MANY_ROWS: 'TOO_MANY_ROWS',
+  /** An upload whose Content-Type Sift does not read (HTTP 415). */
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** An upload larger than `SIFT_MAX_UPLOAD_BYTES` (HTTP 413). */
+  UPLOAD_TOO_LARGE: 'UPLOAD_TOO_LARGE',
   /** No batch has that id (or it expired). */
   UNKNOWN_BATCH: 'UNKNOWN_BATCH',
   /** An environment variable has a value Sift cannot use. */

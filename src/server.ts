@@ -19,6 +19,7 @@ import type { SiftConfig } from './config/config';
 import type { GraphQLContext } from './graphql/context';
 import { formatGraphQLError } from './graphql/format-error';
 import { buildSiftSchema } from './graphql/schema';
+import { batchRoutes } from './http/batch-routes';
 import { attachGraphQLWebSocket } from './http/graphql-ws';
 import { healthRoutes } from './http/health-routes';
 import { metricsRoutes } from './http/metrics-routes';
@@ -119,6 +120,7 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
   const metrics = metricsRoutes(() => batcher.stats());
   // GraphQL first: nearly every request is one, and Express tries the routes in order.
   app.use('/graphql', cors(), express.json({ limit: bodyLimit(config, catalog) }), expressMiddleware(apollo, { context: async () => context }));
+  app.use(cors(), batchRoutes({ batches, maxUploadBytes: config.maxUploadBytes, logger: logger.child('http'), development: config.development }));
   app.use(healthRoutes({ redis: () => ping(redis), models: async () => ({ ok: true, detail: catalog.names().join(', ') }) }));
   app.use(metrics.router);
 

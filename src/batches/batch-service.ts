@@ -7,12 +7,26 @@ import { ingestBatch } from './batch-ingest';
 import { publishProgress, type BatchProgressFeed, type ProgressEvent } from './batch-progress';
 import type { BatchPage, BatchStore } from './batch-store';
 import { unknownBatch, type BatchRowResult, type BatchSnapshot, type BatchStatus, type ChunkJob, type InputRow } from './batch-types';
-import { csvRows, textRows } from './row-sources';
+import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
+import { csvRows, jsonlRows, textRows } from './row-sources';
+import { utf8Text } from './utf8-text';
 
 /** A batch submitted inline (GraphQL `SubmitBatchInput`). */
 export interface InlineBatchInput {
   texts?: string[] | null;
   csv?: string | null;
+  textColumn: string;
+  idColumn?: string | null;
+  model?: string | null;
+  idempotencyKey?: string | null;
+}
+
+/** Formats an uploaded file may have. */
+export type UploadFormat = 'csv' | 'jsonl';
+
+/** Options of an uploaded file (HTTP `POST /batches` query parameters). */
+export interface UploadOptions {
+  format: UploadFormat;
   textColumn: string;
   idColumn?: string | null;
   model?: string | null;
@@ -48,6 +62,17 @@ export class BatchService {
     }
     const rows = hasTexts ? textRows(input.texts!) : csvRows(input.csv!, { textColumn: input.textColumn, idColumn: input.idColumn });
     return this.submit(rows, input.model, input.idempotencyKey, this.options.maxInlineRows);
+  }
+
+  /**
+   * A file of any size, streamed: its bytes are decoded as strict UTF-8 and cut into chunks as
+   * they arrive, so memory stays flat; there is no row limit.
+   */
+  async submitUpload(body: AsyncIterable<Buffer | string>, options: UploadOptions): Promise<BatchSnapshot> {
+    const text = utf8Text(body);
+    const columns = { textColumn: options.textColumn, idColumn: options.idColumn };
+    const rows = options.format === 'csv' ? csvRows(text, columns) : jsonlRows(text, columns);
+    return this.submit(rows, options.model, options.idempotencyKey, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -102,6 +127,23 @@ export class BatchService {
     if (!Number.isInteger(offset) || offset < 0) throw userError(ErrorCodes.BAD_USER_INPUT, `offset must be 0 or more; got ${offset}.`);
     if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw userError(ErrorCodes.BAD_USER_INPUT, `limit must be from 0 to 1000; got ${limit}.`);
     return this.options.store.results(id, offset, limit);
+  }
+
+  /**
+   * A download of every finished row so far, in input order, as text pieces to stream out (one
+   * page of rows each). The batch may still be running: rows not finished yet are left out.
+   */
+  async exportResults(id: string, format: ExportFormat): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
+    const batch = await this.options.store.get(id);
+    if (!batch) throw unknownBatch(id);
+    const labels = this.options.catalog.definitions.find((d) => d.name === batch.model)?.labels ?? [];
+    const formatter = new ResultFormatter(format, labels);
+    const store = this.options.store;
+    async function* body(): AsyncGenerator<string> {
+      yield formatter.header();
+      for await (const page of store.allResults(id, batch!.total)) yield formatter.rows(page);
+    }
+    return { batch, contentType: EXPORT_CONTENT_TYPES[format], body: body() };
   }
 
   /** Queued chunks will not run; rows already finished stay readable. */

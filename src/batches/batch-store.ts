@@ -131,6 +131,17 @@ export class BatchStore {
     return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as BatchRowResult);
   }
 
+  /**
+   * Every finished row among the first `total`, in input order, a page at a time, so a download
+   * of any size holds one page in memory. Rows not finished yet are left out.
+   */
+  async *allResults(id: string, total: number, pageSize = 1000): AsyncGenerator<BatchRowResult[]> {
+    for (let offset = 0; offset < total; offset += pageSize) {
+      const page = await this.results(id, offset, Math.min(pageSize, total - offset));
+      if (page.length > 0) yield page;
+    }
+  }
+
   /** Removes every key of a batch whose input turned out to be bad. */
   async discard(id: string, chunks: number): Promise<void> {
     const keys = [this.keys.batch(id), this.keys.batchResults(id), this.keys.batchChunksDone(id)];

@@ -9,6 +9,9 @@ export interface ColumnOptions {
   idColumn?: string | null;
 }
 
+/** A whole document, or one streamed as decoded text. */
+export type TextInput = string | AsyncIterable<string>;
+
 /** Inline texts, one row each. */
 export async function* textRows(texts: readonly string[]): AsyncGenerator<InputRow> {
   for (const [index, text] of texts.entries()) yield { index, id: null, text };
@@ -30,8 +33,8 @@ function checkHeader(header: string[], { textColumn, idColumn }: ColumnOptions):
  * accepted; a header without the text column, or a malformed record, is the caller's error,
  * naming what was found or the line.
  */
-export async function* csvRows(input: Readable | string, options: ColumnOptions): AsyncGenerator<InputRow> {
-  const source = typeof input === 'string' ? Readable.from([input]) : input;
+export async function* csvRows(input: TextInput, options: ColumnOptions): AsyncGenerator<InputRow> {
+  const source = Readable.from(typeof input === 'string' ? [input] : input);
   const parser = source.pipe(parse({ bom: true, columns: (header: string[]) => checkHeader(header, options), skip_empty_lines: true }));
   source.once('error', (error) => parser.destroy(error));
   let index = 0;
@@ -54,8 +57,8 @@ export async function* csvRows(input: Readable | string, options: ColumnOptions)
  * is kept, with a null text, and fails alone; a line that is not a JSON object is the caller's
  * error, naming the line.
  */
-export async function* jsonlRows(input: Readable | string, options: ColumnOptions): AsyncGenerator<InputRow> {
-  const source = typeof input === 'string' ? Readable.from([input]) : input;
+export async function* jsonlRows(input: TextInput, options: ColumnOptions): AsyncGenerator<InputRow> {
+  const source = typeof input === 'string' ? [input] : input;
   let buffered = '';
   let line = 0;
   let index = 0;
@@ -78,7 +81,7 @@ export async function* jsonlRows(input: Readable | string, options: ColumnOption
     return { index: index++, id: id === undefined || id === null ? null : String(id), text: typeof text === 'string' ? text : null };
   };
   for await (const chunk of source) {
-    buffered += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+    buffered += chunk;
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
     for (const raw of lines) {

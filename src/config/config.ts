@@ -36,6 +36,12 @@ export interface SiftConfig {
   chunkSize: number;
   /** `SIFT_MAX_INLINE_ROWS`: most rows a batch submitted over GraphQL may have. Default 10000. */
   maxInlineRows: number;
+  /**
+   * `SIFT_MAX_UPLOAD_BYTES`: largest file `POST /batches` takes. The API streams uploads in flat
+   * memory, but every row waits in Redis until its chunk runs, so this bounds what one upload may
+   * put there. Default 2 GiB.
+   */
+  maxUploadBytes: number;
   /** `SIFT_BATCH_RETENTION_SECONDS`: how long a batch and its results stay. Default 7 days. */
   batchRetentionSeconds: number;
   /** `SIFT_WORKER_CONCURRENCY`: chunks one worker process runs at once. Default 2. */
@@ -112,6 +118,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
     chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 500, 1, 100_000),
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),
+    maxUploadBytes: readInteger(env, 'SIFT_MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
     batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
     workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 2, 1, 64),
     stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),

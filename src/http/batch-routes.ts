@@ -1,0 +1,109 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request } from 'express';
+import type { BatchService, UploadFormat, UploadOptions } from '../batches/batch-service';
+import { ErrorCodes, userError } from '../errors';
+import type { Logger } from '../logger';
+import { sendError } from './http-errors';
+
+export interface BatchRoutesOptions {
+  batches: BatchService;
+  maxUploadBytes: number;
+  logger: Logger;
+  development: boolean;
+}
+
+const FORMAT_OF_MEDIA_TYPE: Record<string, UploadFormat> = {
+  'text/csv': 'csv',
+  'application/x-ndjson': 'jsonl',
+  'application/jsonl': 'jsonl',
+};
+
+const UPLOAD_PARAMETERS = ['textColumn', 'idColumn', 'model', 'idempotencyKey'] as const;
+
+function uploadFormat(req: Request): UploadFormat {
+  const [mediaType, ...parameters] = (req.headers['content-type'] ?? '').split(';').map((part) => part.trim().toLowerCase());
+  const format = FORMAT_OF_MEDIA_TYPE[mediaType];
+  if (!format) {
+    const got = mediaType ? `Content-Type ${mediaType}` : 'no Content-Type';
+    throw userError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `The upload has ${got}; send a CSV file as text/csv or JSON Lines as application/x-ndjson.`);
+  }
+  const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    throw userError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `The upload declares charset=${charset}; Sift reads UTF-8 only. Convert the file to UTF-8 and send it with charset=utf-8 or none.`);
+  }
+  return format;
+}
+
+function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
+  const query = req.query as Record<string, unknown>;
+  const unknown = Object.keys(query).filter((name) => !(UPLOAD_PARAMETERS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `Unknown query parameter ${JSON.stringify(unknown[0])}; POST /batches takes ${UPLOAD_PARAMETERS.join(', ')}.`);
+  }
+  const param = (name: (typeof UPLOAD_PARAMETERS)[number]): string | null => {
+    const value = query[name];
+    if (value === undefined) return null;
+    if (typeof value !== 'string' || value === '') throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `Give the query parameter ${name} once, with a value.`);
+    return value;
+  };
+  return { format, textColumn: param('textColumn') ?? 'text', idColumn: param('idColumn'), model: param('model'), idempotencyKey: param('idempotencyKey') };
+}
+
+/** The request body, refused once it grows past `limit` bytes. */
+async function* limited(req: Request, limit: number): AsyncGenerator<Buffer> {
+  const tooLarge = () => userError(ErrorCodes.UPLOAD_TOO_LARGE, `The upload is larger than ${limit} bytes, the limit SIFT_MAX_UPLOAD_BYTES sets; split the file or raise the limit.`);
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
+  let received = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > limit) throw tooLarge();
+    yield chunk;
+  }
+}
+
+/**
+ * `POST /batches`: a CSV or JSON Lines file as the body, options as query parameters; the body
+ * streams into queued chunks as it arrives, and the answer (202) comes once all of it is queued.
+ * `GET /batches/:id/results.csv|jsonl`: every finished row so far, in input order, streamed.
+ */
+export function batchRoutes({ batches, maxUploadBytes, logger, development }: BatchRoutesOptions): Router {
+  const router = Router();
+
+  router.post('/batches', async (req, res) => {
+    try {
+      const format = uploadFormat(req);
+      const batch = await batches.submitUpload(limited(req, maxUploadBytes), uploadOptions(req, format));
+      res.status(202).location(`/batches/${batch.id}/results.csv`).json({ id: batch.id, status: batch.status, total: batch.total });
+    } catch (error) {
+      // Refused before the whole body was read: answer now and close, rather than read a large file for nothing.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      sendError(res, error, logger, development);
+    } finally {
+      // An idempotent repeat or an early refusal leaves body bytes unread: let them drain.
+      if (!req.complete) req.resume();
+    }
+  });
+
+  router.get('/batches/:id/results.:format', async (req, res) => {
+    const format = req.params.format;
+    if (format !== 'csv' && format !== 'jsonl') {
+      res.status(404).json({ error: { code: 'NOT_FOUND', message: `Results come as results.csv or results.jsonl, not results.${format}.` } });
+      return;
+    }
+    try {
+      const download = await batches.exportResults(req.params.id, format);
+      res.status(200);
+      res.setHeader('Content-Type', download.contentType);
+      res.setHeader('Content-Disposition', `attachment; filename="${download.batch.id}.${format}"`);
+      // The rows finished so far: a client polling a running batch must not get a cached copy.
+      res.setHeader('Cache-Control', 'no-store');
+      await pipeline(Readable.from(download.body), res);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return; // the client left
+      sendError(res, error, logger, development);
+    }
+  });
+
+  return router;
+}

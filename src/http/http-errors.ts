@@ -1,0 +1,32 @@
+import type { Response } from 'express';
+import { ErrorCodes, isSiftError, type ErrorCode } from '../errors';
+import type { Logger } from '../logger';
+
+const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  [ErrorCodes.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ErrorCodes.UPLOAD_TOO_LARGE]: 413,
+  [ErrorCodes.UNKNOWN_BATCH]: 404,
+};
+
+/**
+ * The HTTP routes' one way of answering an error: `{ "error": { "code", "message" } }` with a 4xx
+ * for the caller's mistakes (the same codes and messages GraphQL gives), and a 500 whose message
+ * reaches the client only in development for anything else.
+ */
+export function sendError(res: Response, error: unknown, logger: Logger, development: boolean): void {
+  let status = 500;
+  let body = { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' };
+  if (isSiftError(error) && error.userError) {
+    status = STATUS_OF[error.code] ?? 400;
+    body = { code: error.code, message: error.message, ...error.details };
+  } else {
+    logger.error(`${(error as Error).stack ?? String(error)}`);
+    if (development) body.message = (error as Error).message;
+  }
+  if (res.headersSent) {
+    // Part of a download went out already: cutting the connection is the only honest signal left.
+    res.destroy();
+    return;
+  }
+  res.status(status).json({ error: body });
+}
