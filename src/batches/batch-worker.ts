@@ -39,7 +39,8 @@ export async function startWorker(config: SiftConfig, logger: Logger): Promise<R
   const queue = openChunkQueue({ redisUrl: config.redisUrl, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs });
   queue.on('error', (error) => logger.warn(`queue: ${error.message}`));
   queue.on('retrying', (job, error) => logger.warn(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed (${error.message}); it will run again`));
-  queue.on('failed', (job, error) => {
+  // bee-queue also emits 'failed' before each retry; 'failed:fatal' is the one after the last.
+  queue.on('failed:fatal' as 'failed', (job, error) => {
     logger.error(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed for good: ${error.message}`);
     store
       .end(job.data.batchId, 'FAILED', `Chunk ${job.data.chunk} kept failing: ${error.message}`)

@@ -31,6 +31,9 @@ export function openChunkQueue(options: ChunkQueueOptions): BeeQueue<ChunkJob> {
     removeOnSuccess: true,
     removeOnFailure: true,
     stallInterval: options.stallIntervalMs ?? 5000,
+    // A retry waits out its backoff in bee-queue's delayed set, which only a queue with this set
+    // moves back to waiting: without it, a chunk that failed once would never run again.
+    activateDelayedJobs: options.isWorker,
   });
 }
 

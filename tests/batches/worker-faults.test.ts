@@ -1,5 +1,8 @@
 import { BatchDocument, BatchResultsDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
-import { eventually, startTestApi, type TestApi } from '../support/api';
+import { Redis } from 'ioredis';
+import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
+import { testRedis } from '../support/redis';
+import { startRedisServer } from '../support/redis-server';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -58,4 +61,58 @@ describe('worker faults cost time, never rows', () => {
       await second.stop();
     }
   }, 120_000);
+
+  it('a chunk that keeps failing is retried with backoff, then ends the batch FAILED with the reason; finished rows stay downloadable', async () => {
+    const texts = Array.from({ length: 100 }, (_, i) => `doomed or not ${i}`);
+    const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
+    // The fault: chunk 1's stored rows are corrupt, so every run of it throws (no worker runs yet).
+    const redis = testRedis();
+    await redis.set(`${t.prefix}batch:${submitBatch.id}:chunk:1`, '{corrupt');
+    redis.disconnect();
+    const worker = await startWorkerProcess(workerEnv());
+    try {
+      await eventually(async () => (await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'FAILED', 30_000, 'the batch to fail');
+      const { batch } = await t.client.request(BatchDocument, { id: submitBatch.id });
+      expect(batch?.error).toMatch(/^Chunk 1 kept failing: .*JSON/);
+      // Its three retries ran (each after a backoff) before it was given up.
+      expect(worker.output().match(new RegExp(`chunk 1 of batch ${submitBatch.id} failed \\(`, 'g'))).toHaveLength(3);
+      const download = await fetch(`${t.api.url}/batches/${submitBatch.id}/results.csv`);
+      const indexes = (await download.text()).trimEnd().split('\r\n').slice(1).map((line) => Number(line.split(',')[0]));
+      expect(indexes.length).toBe(batch!.processed);
+      expect(indexes).toEqual(texts.map((_, i) => i).filter((i) => i < 25 || i >= 50).slice(0, indexes.length));
+      expect(indexes).toContain(0);
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
+});
+
+describe('a Redis hiccup mid-batch', () => {
+  it('costs time, never rows: every connection is cut twice, and the batch still completes with every row once', async () => {
+    // A redis-server of the test's own, so cutting every client's connection touches no other test.
+    const server = await startRedisServer(await freePort());
+    const t = await startTestApi({ ...shared, REDIS_URL: server.url, SIFT_CHUNK_SIZE: '25' });
+    const worker = await startWorkerProcess({ ...shared, REDIS_URL: server.url, SIFT_KEY_PREFIX: t.prefix, SIFT_STALL_INTERVAL_MS: '500' });
+    const admin = new Redis(server.url);
+    try {
+      const texts = Array.from({ length: 6000 }, (_, i) => `hiccup ${i} warm cold ${i % 89}`);
+      const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
+      for (const after of [3, 40]) {
+        await eventually(async () => chunksDone(worker, submitBatch.id) >= after, 30_000, `${after} chunks done`);
+        // CLIENT KILL cuts the API's and the worker's connections (bee-queue's too), not its own.
+        expect(Number(await admin.client('KILL', 'TYPE', 'normal'))).toBeGreaterThan(2);
+      }
+      await eventually(async () => (await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 90_000, 'the batch to complete');
+      const { batch } = await t.client.request(BatchDocument, { id: submitBatch.id });
+      expect(batch).toMatchObject({ total: 6000, processed: 6000, succeeded: 6000, failed: 0 });
+      const download = await fetch(`${t.api.url}/batches/${submitBatch.id}/results.csv`);
+      const indexes = (await download.text()).trimEnd().split('\r\n').slice(1).map((line) => Number(line.split(',')[0]));
+      expect(indexes).toEqual(texts.map((_, i) => i));
+    } finally {
+      admin.disconnect();
+      await worker.stop();
+      await t.stop();
+      await server.kill();
+    }
+  }, 150_000);
 });
