@@ -23,7 +23,7 @@ export interface CpuShare {
 // Clock ticks per second for /proc/<pid>/stat; 100 on every mainstream Linux build.
 const CLOCK_TICKS = 100;
 
-function procSeconds(pid: number): number {
+export function procSeconds(pid: number): number {
   try {
     // Fields after the ")" that closes the command name: utime and stime are the 12th and 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -34,7 +34,7 @@ function procSeconds(pid: number): number {
   }
 }
 
-async function redisSeconds(redis: Redis): Promise<number> {
+export async function redisSeconds(redis: Redis): Promise<number> {
   try {
     const info = await redis.info('cpu');
     const value = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { BatchBenchResult } from './batch-runs';
 import type { InProcessResult } from './in-process';
 import type { ScenarioResult } from './scenarios';
 import type { TargetCheck } from './targets';
@@ -11,6 +12,8 @@ export interface BenchReport {
   settings: Record<string, string | number>;
   inProcess: InProcessResult;
   http: ScenarioResult[];
+  /** The batch section, when it ran. */
+  batch?: BatchBenchResult;
   targets: TargetCheck[];
   failures: number;
 }
@@ -35,7 +38,51 @@ export function formatReport(report: BenchReport): string {
   out.push('');
   out.push(`In-process model ${inProcess.model}@${inProcess.version}: tokenize + infer on one thread (intraOpThreads ${inProcess.intraOpThreads}), ${inProcess.secondsPerBatchSize} s each`);
   out.push(table(['batch', 'rows/s', 'ms/run', 'runs'], inProcess.results.map((r) => [String(r.batchSize), n(r.rowsPerSecond), n(r.msPerRun, 3), n(r.runs)])));
+  if (report.http.length > 0) out.push('', ...httpSection(report));
+  if (report.batch) out.push('', ...batchSection(report.batch));
   out.push('');
+  out.push('Targets (ratios within this run)');
+  out.push(
+    table(
+      ['target', 'value', 'needed', 'result', 'from'],
+      report.targets.map((t) => [t.name, `${n(t.value, 1)} ${t.unit}`, `${t.kind === 'min' ? '>=' : '<='} ${t.threshold} ${t.unit}`, t.pass ? 'PASS' : 'FAIL', t.detail]),
+    ),
+  );
+  out.push('');
+  const failed = report.http.filter((s) => s.failures.non2xx + s.failures.errors + s.failures.graphqlErrors > 0);
+  out.push(
+    failed.length === 0
+      ? 'Responses: every one HTTP 2xx without GraphQL errors.'
+      : `Responses: FAILED in ${failed.map((s) => `${s.title} (non-2xx ${s.failures.non2xx}, connection errors ${s.failures.errors}, timeouts ${s.failures.timeouts}, GraphQL errors ${s.failures.graphqlErrors})`).join('; ')}`,
+  );
+  return out.join('\n');
+}
+
+function batchSection(batch: BatchBenchResult): string[] {
+  const { file, upload } = batch;
+  return [
+    `Batches: a ${n(file.rows)}-row CSV (${n(file.bytes / 1e6, 1)} MB, ${n(file.repeatedPct, 1)}% repeated texts) through POST /batches until every result is downloadable, cold cache`,
+    table(
+      ['workers', 'rows/s', 'seconds', 'upload s', 'cached', 'failed', 'cpu api', 'cpu workers', 'cpu redis', 'worker peak RSS MB'],
+      batch.runs.map((r) => [
+        String(r.workers),
+        n(r.rowsPerSecond),
+        n(r.seconds, 1),
+        n(r.uploadSeconds, 1),
+        n(r.cachedRows),
+        n(r.failedRows),
+        n(r.cpu.apiPct),
+        n(r.cpu.workersPct),
+        n(r.cpu.redisPct),
+        r.workerPeakRssMb.map((m) => n(m)).join(', '),
+      ]),
+    ),
+    `Upload of ${n(upload.rows)} rows (${n(upload.bytes / 1e6, 1)} MB) with no worker running: ${n(upload.seconds, 1)} s, ${n(upload.rowsPerSecond)} rows/s ingested; API RSS ${n(upload.apiRssBeforeMb)} MB before, ${n(upload.apiPeakRssMb)} MB at peak`,
+  ];
+}
+
+function httpSection(report: BenchReport): string[] {
+  const out: string[] = [];
   out.push('HTTP scenarios against the API child process, medians of rounds (spread = farthest round from the median req/s;');
   out.push('loop p99 = API event-loop delay p99; batch = micro-batcher mean batch size; cpu = % of one core, client = load generator)');
   out.push(
@@ -57,22 +104,7 @@ export function formatReport(report: BenchReport): string {
       ]),
     ),
   );
-  out.push('');
-  out.push('Targets (ratios within this run)');
-  out.push(
-    table(
-      ['target', 'value', 'needed', 'result', 'from'],
-      report.targets.map((t) => [t.name, `${n(t.value, 1)} ${t.unit}`, `${t.kind === 'min' ? '>=' : '<='} ${t.threshold} ${t.unit}`, t.pass ? 'PASS' : 'FAIL', t.detail]),
-    ),
-  );
-  out.push('');
-  const failed = report.http.filter((s) => s.failures.non2xx + s.failures.errors + s.failures.graphqlErrors > 0);
-  out.push(
-    failed.length === 0
-      ? 'Responses: every one HTTP 2xx without GraphQL errors.'
-      : `Responses: FAILED in ${failed.map((s) => `${s.title} (non-2xx ${s.failures.non2xx}, connection errors ${s.failures.errors}, timeouts ${s.failures.timeouts}, GraphQL errors ${s.failures.graphqlErrors})`).join('; ')}`,
-  );
-  return out.join('\n');
+  return out;
 }
 
 /** Writes the report to `<dir>/<ISO timestamp>.json` and `<dir>/latest.json`; returns the first path. */

@@ -4,17 +4,18 @@
  * Exits 1 when any HTTP response failed or the run broke; targets only print PASS/FAIL.
  */
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startApiProcess, type ApiProcess } from './api-process';
+import { runBatchSection, type BatchBenchResult } from './batch-runs';
 import { measureModel } from './in-process';
 import { failureCount } from './http-load';
 import { formatReport, writeReport, type BenchReport } from './report';
 import { runScenarios } from './scenarios';
 import { readSettings } from './settings';
-import { checkTargets } from './targets';
+import { checkBatchTargets, checkTargets } from './targets';
 
 // dist/bench/run.js -> the project root, where models/ and bench/results/ live.
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -29,7 +30,10 @@ async function main(): Promise<number> {
 
   // Watchdog: everything below is bounded, but a wedged API must not hold the run forever.
   const roundSeconds = Math.max(1, settings.httpSeconds / settings.rounds);
-  const budgetSeconds = 90 + settings.batchSizes.length * (settings.modelSeconds + 1) + 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2));
+  const onlineSeconds = settings.parts.online ? 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2)) : 0;
+  // Generous: 2,000 rows/s end to end is far below what a healthy run does.
+  const batchSeconds = settings.parts.batch ? 60 + (3 * settings.batchRows + settings.uploadRows) / 2000 : 0;
+  const budgetSeconds = 90 + settings.batchSizes.length * (settings.modelSeconds + 1) + onlineSeconds + batchSeconds;
   setTimeout(() => void abort(`the run took longer than ${budgetSeconds} s`), budgetSeconds * 1000).unref();
 
   // Before the API starts, so the model has the machine to itself.
@@ -40,21 +44,31 @@ async function main(): Promise<number> {
   api = await startApiProcess(settings.modelsDir, settings.model, ROOT);
   const redis = new Redis(api.settings.redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
-  let http;
+  let http: Awaited<ReturnType<typeof runScenarios>> = [];
+  let batch: BatchBenchResult | undefined;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
   try {
-    process.stderr.write(`bench: HTTP scenarios at ${api.url}, ${settings.rounds} rounds of ${roundSeconds} s each after ${settings.httpWarmupSeconds} s warm-up each\n`);
-    http = await runScenarios({
-      url: api.url,
-      apiPid: api.pid,
-      redis,
-      seconds: roundSeconds,
-      rounds: settings.rounds,
-      warmupSeconds: settings.httpWarmupSeconds,
-      connections: settings.connections,
-      workers: settings.loadWorkers,
-      manyTexts: settings.manyTexts,
-    });
+    if (settings.parts.online) {
+      process.stderr.write(`bench: HTTP scenarios at ${api.url}, ${settings.rounds} rounds of ${roundSeconds} s each after ${settings.httpWarmupSeconds} s warm-up each\n`);
+      http = await runScenarios({
+        url: api.url,
+        apiPid: api.pid,
+        redis,
+        seconds: roundSeconds,
+        rounds: settings.rounds,
+        warmupSeconds: settings.httpWarmupSeconds,
+        connections: settings.connections,
+        workers: settings.loadWorkers,
+        manyTexts: settings.manyTexts,
+      });
+    }
+    if (settings.parts.batch) {
+      const workerEnv = { ...process.env, REDIS_URL: api.settings.redisUrl, SIFT_KEY_PREFIX: api.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model };
+      const context = { url: api.url, apiPid: api.pid, projectRoot: ROOT, redisUrl: api.settings.redisUrl, keyPrefix: api.keyPrefix, workerEnv };
+      batch = await runBatchSection(context, settings.batchRows, settings.uploadRows, tmp, (line) => process.stderr.write(`${line}\n`));
+    }
   } finally {
+    rmSync(tmp, { recursive: true, force: true });
     redis.disconnect();
     const { deletedKeys } = await api.stop();
     process.stderr.write(`bench: API stopped, ${deletedKeys} keys under ${api.keyPrefix} deleted\n`);
@@ -79,7 +93,8 @@ async function main(): Promise<number> {
     },
     inProcess,
     http,
-    targets: checkTargets(inProcess, http),
+    batch,
+    targets: [...checkTargets(inProcess, http), ...(batch ? checkBatchTargets(inProcess, batch) : [])],
     failures,
   };
   const file = await writeReport(report, path.join(ROOT, 'bench', 'results'));

@@ -30,6 +30,21 @@ export interface BenchSettings {
   loadWorkers: number;
   /** Batch sizes of the in-process measurement. */
   batchSizes: number[];
+  /** `BENCH_PARTS`: which sections run, comma-separated: `online`, `batch`. Default both. */
+  parts: { online: boolean; batch: boolean };
+  /** `BENCH_BATCH_ROWS`: rows of the end-to-end batch file. Default 200000. */
+  batchRows: number;
+  /** `BENCH_UPLOAD_ROWS`: rows of the file whose upload measures the API's memory. Default 1000000. */
+  uploadRows: number;
+}
+
+function parts(raw: string | undefined): BenchSettings['parts'] {
+  const names = (raw?.trim() || 'online,batch').split(',').map((p) => p.trim());
+  const unknown = names.find((name) => name !== 'online' && name !== 'batch');
+  if (unknown !== undefined || names.length === 0) {
+    throw new Error(`BENCH_PARTS=${JSON.stringify(raw)} is not valid: expected online, batch or both, comma-separated (default online,batch).`);
+  }
+  return { online: names.includes('online'), batch: names.includes('batch') };
 }
 
 function integer(name: string, fallback: number, min: number, max: number): number {
@@ -56,5 +71,8 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     manyTexts: Math.round(integer('BENCH_MANY_TEXTS', 100, 1, 1000)),
     loadWorkers: Math.round(integer('BENCH_LOAD_WORKERS', 0, 0, 8)),
     batchSizes: [1, 32, 256],
+    parts: parts(env.BENCH_PARTS),
+    batchRows: Math.round(integer('BENCH_BATCH_ROWS', 200_000, 1000, 10_000_000)),
+    uploadRows: Math.round(integer('BENCH_UPLOAD_ROWS', 1_000_000, 1000, 20_000_000)),
   };
 }

@@ -1,3 +1,4 @@
+import type { BatchBenchResult } from './batch-runs';
 import type { InProcessResult } from './in-process';
 import type { ScenarioResult } from './scenarios';
 
@@ -8,7 +9,7 @@ export interface TargetCheck {
   detail: string;
   value: number;
   threshold: number;
-  unit: '%' | 'ms';
+  unit: '%' | 'ms' | 'MB';
   /** `min`: value must be ≥ threshold; `max`: ≤ threshold. */
   kind: 'min' | 'max';
   pass: boolean;
@@ -26,6 +27,7 @@ function ratio(name: string, numerator: number, denominator: number, threshold: 
  * speed, and the API's event-loop delay while it labels new texts.
  */
 export function checkTargets(inProcess: InProcessResult, scenarios: readonly ScenarioResult[]): TargetCheck[] {
+  if (scenarios.length === 0) return [];
   const get = (id: ScenarioResult['id']) => scenarios.find((s) => s.id === id)!;
   const trivial = get('trivial');
   const cached = get('cached');
@@ -48,5 +50,26 @@ export function checkTargets(inProcess: InProcessResult, scenarios: readonly Sce
       kind: 'max',
       pass: worstDelay <= 20,
     },
+  ];
+}
+
+function atMost(name: string, value: number, threshold: number, detail: string): TargetCheck {
+  return { name, detail, value, threshold, unit: 'MB', kind: 'max', pass: value <= threshold };
+}
+
+/**
+ * The batch targets: one worker end to end against the model's in-process speed, two workers
+ * against one, and the peak memory of the API while it ingests a large file and of every worker.
+ */
+export function checkBatchTargets(inProcess: InProcessResult, batch: BatchBenchResult): TargetCheck[] {
+  const batch256 = inProcess.results.find((r) => r.batchSize === 256) ?? inProcess.results[inProcess.results.length - 1];
+  const one = batch.runs.find((r) => r.workers === 1)!;
+  const two = batch.runs.find((r) => r.workers === 2)!;
+  const workerPeak = Math.max(...batch.runs.flatMap((r) => r.workerPeakRssMb));
+  return [
+    ratio(`batch, 1 worker vs in-process batch ${batch256.batchSize}`, one.rowsPerSecond, batch256.rowsPerSecond, 15, 'rows/s'),
+    ratio('batch, 2 workers vs 1 worker', two.rowsPerSecond, one.rowsPerSecond, 120, 'rows/s'),
+    atMost(`API peak RSS, ${batch.upload.rows}-row upload`, batch.upload.apiPeakRssMb, 300, `${Math.round(batch.upload.apiRssBeforeMb)} MB before the upload`),
+    atMost('worker peak RSS', workerPeak, 300, `VmHWM of each worker: ${batch.runs.flatMap((r) => r.workerPeakRssMb.map(Math.round)).join(', ')} MB`),
   ];
 }

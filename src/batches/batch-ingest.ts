@@ -4,6 +4,7 @@ import { ErrorCodes, userError } from '../errors';
 import type { BatchStore } from './batch-store';
 import type { BatchSnapshot, ChunkJob, InputRow } from './batch-types';
 import { enqueueChunk } from './chunk-queue';
+import type { RowModel } from './row-codec';
 
 export interface IngestOptions {
   /** Rows a chunk job carries. */
@@ -26,7 +27,7 @@ export async function ingestBatch(
   store: BatchStore,
   queue: BeeQueue<ChunkJob>,
   rows: AsyncIterable<InputRow>,
-  model: { name: string; version: string },
+  model: RowModel,
   options: IngestOptions,
 ): Promise<BatchSnapshot> {
   const id = newBatchId();

@@ -4,10 +4,14 @@ import type { RedisKeys } from '../redis/keys';
 import type { BatchStore } from './batch-store';
 import { FINAL_STATUSES, unknownBatch, type BatchRowResult, type BatchSnapshot } from './batch-types';
 
-/** What travels on a batch's progress channel: the rows a chunk finished (none for a status change). */
+/**
+ * What travels on a batch's progress channel: the range of row indices a chunk finished (count 0
+ * for a status change). The rows themselves are read from the results by whoever relays them.
+ */
 export interface ProgressMessage {
   batchId: string;
-  rows: BatchRowResult[];
+  from: number;
+  count: number;
 }
 
 /** One event of the `batchProgress` subscription. */
@@ -63,23 +67,32 @@ export class BatchProgressFeed {
       while (!FINAL_STATUSES.has(batch.status)) {
         if (waiting.length === 0) await next(60_000);
         wake = undefined;
-        let rows = waiting.splice(0).flatMap((message) => message.rows);
+        let messages = waiting.splice(0);
         batch = (await this.store.get(id)) ?? batch;
-        accounted += rows.length;
+        accounted += rowCount(messages);
         if (FINAL_STATUSES.has(batch.status)) {
           const deadline = Date.now() + LATE_MESSAGE_MS;
           while (accounted < batch.processed && Date.now() < deadline) {
             if (waiting.length === 0) await next(deadline - Date.now());
             wake = undefined;
-            const late = waiting.splice(0).flatMap((message) => message.rows);
-            accounted += late.length;
-            rows = rows.concat(late);
+            const late = waiting.splice(0);
+            accounted += rowCount(late);
+            messages = messages.concat(late);
           }
         }
-        yield { batch, rows };
+        yield { batch, rows: await this.rowsOf(id, messages) };
       }
     } finally {
       this.pubsub.unsubscribe(subscription);
     }
   }
+
+  private async rowsOf(id: string, messages: readonly ProgressMessage[]): Promise<BatchRowResult[]> {
+    const pages = await Promise.all(messages.filter((m) => m.count > 0).map((m) => this.store.results(id, m.from, m.count)));
+    return pages.flat();
+  }
+}
+
+function rowCount(messages: readonly ProgressMessage[]): number {
+  return messages.reduce((sum, message) => sum + message.count, 0);
 }

@@ -90,7 +90,7 @@ export class BatchService {
     try {
       const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows });
       // Workers may have finished every row before the input ended: then this is the final event.
-      if (batch.status === 'COMPLETED') await publishProgress(redis, keys, { batchId: batch.id, rows: [] });
+      if (batch.status === 'COMPLETED') await publishProgress(redis, keys, { batchId: batch.id, from: 0, count: 0 });
       if (idemKey) await redis.set(idemKey, batch.id, 'EX', this.options.retentionSeconds);
       return batch;
     } catch (error) {
@@ -151,7 +151,7 @@ export class BatchService {
     const status = await this.options.store.end(id, 'CANCELLED');
     const batch = status ? await this.options.store.get(id) : null;
     if (!batch) throw unknownBatch(id);
-    await publishProgress(this.options.redis, this.options.keys, { batchId: id, rows: [] });
+    await publishProgress(this.options.redis, this.options.keys, { batchId: id, from: 0, count: 0 });
     return batch;
   }
 

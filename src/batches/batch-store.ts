@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys';
 import { END_BATCH, FINISH_INGEST, RECORD_CHUNK } from './batch-scripts';
 import { FINAL_STATUSES, type BatchRowResult, type BatchSnapshot, type BatchStatus, type InputRow } from './batch-types';
+import { decodeChunk, decodeResult, encodeChunk, type RowModel } from './row-codec';
 
 /** Counts of one finished chunk. */
 export interface ChunkCounts {
@@ -74,22 +75,22 @@ export class BatchStore {
   }
 
   /** Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. */
-  async create(id: string, model: { name: string; version: string }, createdAt: Date): Promise<void> {
+  async create(id: string, model: RowModel, createdAt: Date): Promise<void> {
     const key = this.keys.batch(id);
     await this.redis
       .multi()
-      .hset(key, { status: 'QUEUED', model: model.name, modelVersion: model.version, createdAt: createdAt.toISOString(), total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0 })
+      .hset(key, { status: 'QUEUED', model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), createdAt: createdAt.toISOString(), total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0 })
       .expire(key, this.retentionSeconds)
       .exec();
   }
 
   async saveChunk(id: string, chunk: number, rows: readonly InputRow[]): Promise<void> {
-    await this.redis.set(this.keys.batchChunk(id, chunk), JSON.stringify(rows), 'EX', this.retentionSeconds);
+    await this.redis.set(this.keys.batchChunk(id, chunk), encodeChunk(rows), 'EX', this.retentionSeconds);
   }
 
   async loadChunk(id: string, chunk: number): Promise<InputRow[] | null> {
     const json = await this.redis.get(this.keys.batchChunk(id, chunk));
-    return json === null ? null : (JSON.parse(json) as InputRow[]);
+    return json === null ? null : decodeChunk(json);
   }
 
   async finishIngest(id: string, total: number, chunks: number, createdAt: Date): Promise<BatchStatus> {
@@ -97,9 +98,12 @@ export class BatchStore {
     return status as BatchStatus;
   }
 
-  /** Stores a chunk's results and counts them, once: a chunk run again after a crash is not counted twice. */
-  async recordChunk(id: string, chunk: number, counts: ChunkCounts, results: readonly BatchRowResult[]): Promise<{ counted: boolean; status: BatchStatus | null }> {
-    const pairs = results.flatMap((row) => [row.index, JSON.stringify(row)]);
+  /**
+   * Stores a chunk's results (row index and encoded result, see row-codec.ts) and counts them,
+   * once: a chunk run again after a crash is not counted twice.
+   */
+  async recordChunk(id: string, chunk: number, counts: ChunkCounts, results: readonly (readonly [number, string])[]): Promise<{ counted: boolean; status: BatchStatus | null }> {
+    const pairs = results.flat();
     const [counted, status] = await this.scripts.recordChunk(
       this.keys.batch(id), this.keys.batchChunksDone(id), this.keys.batchResults(id),
       chunk, counts.succeeded, counts.failed, counts.cached, new Date().toISOString(), this.retentionSeconds, ...pairs,
@@ -127,8 +131,20 @@ export class BatchStore {
   async results(id: string, offset: number, limit: number): Promise<BatchRowResult[]> {
     if (limit <= 0) return [];
     const fields = Array.from({ length: limit }, (_, i) => String(offset + i));
-    const values = await this.redis.hmget(this.keys.batchResults(id), ...fields);
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as BatchRowResult);
+    const replies = await this.redis
+      .multi()
+      .hmget(this.keys.batch(id), 'model', 'modelVersion', 'labels')
+      .hmget(this.keys.batchResults(id), ...fields)
+      .exec();
+    const [[, meta], [, values]] = replies as [[Error | null, (string | null)[]], [Error | null, (string | null)[]]];
+    const [name, version, labels] = meta;
+    if (name === null) return [];
+    const model: RowModel = { name, version: version ?? '', labels: labels ? (JSON.parse(labels) as string[]) : [] };
+    const rows: BatchRowResult[] = [];
+    values.forEach((value, i) => {
+      if (value !== null) rows.push(decodeResult(offset + i, value, model));
+    });
+    return rows;
   }
 
   /**

@@ -44,7 +44,7 @@ export async function startWorker(config: SiftConfig, logger: Logger): Promise<R
     logger.error(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed for good: ${error.message}`);
     store
       .end(job.data.batchId, 'FAILED', `Chunk ${job.data.chunk} kept failing: ${error.message}`)
-      .then(() => publishProgress(redis, keys, { batchId: job.data.batchId, rows: [] }))
+      .then(() => publishProgress(redis, keys, { batchId: job.data.batchId, from: 0, count: 0 }))
       .catch(() => undefined);
   });
   queue.process(config.workerConcurrency, async (job) => {

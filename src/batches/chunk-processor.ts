@@ -3,12 +3,12 @@ import type { PredictionCache } from '../cache/prediction-cache';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { ScoreMatrix } from '../models/model-runner';
 import { scoreThroughCache } from '../predictions/cached-scoring';
-import { toPrediction } from '../predictions/prediction';
 import { textProblem } from '../predictions/text-rules';
 import type { RedisKeys } from '../redis/keys';
 import { publishProgress } from './batch-progress';
 import type { BatchStore } from './batch-store';
-import { FINAL_STATUSES, type BatchRowResult, type ChunkJob, type InputRow } from './batch-types';
+import { FINAL_STATUSES, type ChunkJob, type InputRow } from './batch-types';
+import { encodeResult } from './row-codec';
 
 /** Runs a batch of texts through a model (the inference pool). */
 export type ChunkScorer = (model: string, texts: string[]) => Promise<ScoreMatrix>;
@@ -50,20 +50,22 @@ export class ChunkProcessor {
     const texts = [...new Set(rows.filter((_, i) => problems[i] === null).map((row) => row.text!))];
     const scoresOf = await scoreThroughCache(cache, model, texts, (misses) => this.score(model.name, misses));
     const counts = { succeeded: 0, failed: 0, cached: 0 };
-    const results = rows.map((row, i): BatchRowResult => {
+    const results = rows.map((row, i): [number, string] => {
       const problem = problems[i];
       if (problem !== null) {
         counts.failed++;
-        return { index: row.index, id: row.id, text: row.text ?? '', prediction: null, error: problem };
+        return [row.index, encodeResult({ id: row.id, text: row.text ?? '', scores: null, cached: false, error: problem })];
       }
       const found = scoresOf.get(row.text!)!;
       counts.succeeded++;
       if (found.cached) counts.cached++;
-      return { index: row.index, id: row.id, text: row.text!, prediction: toPrediction(row.text!, found.scores, model, found.cached), error: null };
+      return [row.index, encodeResult({ id: row.id, text: row.text!, scores: found.scores, cached: found.cached, error: null })];
     });
     const { counted } = await store.recordChunk(job.batchId, job.chunk, counts, results);
     if (!counted) return 'already-counted';
-    await publishProgress(this.options.publisher, this.options.keys, { batchId: job.batchId, rows: results });
+    // A chunk's rows have consecutive indices: the event names the range, and an API process with
+    // a subscriber reads the rows themselves (so no worker serializes rows nobody watches).
+    await publishProgress(this.options.publisher, this.options.keys, { batchId: job.batchId, from: rows[0].index, count: rows.length });
     return 'done';
   }
 

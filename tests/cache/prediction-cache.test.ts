@@ -52,14 +52,18 @@ describe('PredictionCache', () => {
     expect(await read(cache, ['a\ud800', 'a\udbff'])).toEqual([[1, 0], null]);
   });
 
-  it('sets the configured TTL on every entry', async () => {
+  it('sets the configured TTL on every entry, written alone or with others', async () => {
     await write(cache, [{ text: 'ttl', scores: [0.1, 0.9] }]);
-    const ttl = await redis.ttl(`${prefix}pred:sentiment:v1:${textHash('ttl')}`);
-    expect(ttl).toBeGreaterThan(3500);
-    expect(ttl).toBeLessThanOrEqual(3600);
+    await write(cache, [{ text: 'ttl a', scores: [0.2, 0.8] }, { text: 'ttl b', scores: [0.3, 0.7] }]);
+    for (const text of ['ttl', 'ttl a', 'ttl b']) {
+      const ttl = await redis.ttl(`${prefix}pred:sentiment:v1:${textHash(text)}`);
+      expect(ttl).toBeGreaterThan(3500);
+      expect(ttl).toBeLessThanOrEqual(3600);
+    }
+    expect(await read(cache, ['ttl b', 'ttl a'])).toEqual([[0.3, 0.7], [0.2, 0.8]]);
   });
 
-  it('reads many texts in one round trip', async () => {
+  it('reads many texts in one round trip, and writes them in one command', async () => {
     const texts = Array.from({ length: 50 }, (_, i) => `text ${i}`);
     const calls: string[] = [];
     const counting = new Proxy(redis, {
@@ -73,7 +77,11 @@ describe('PredictionCache', () => {
       },
     });
     const countingCache = new PredictionCache(counting, redisKeys(prefix), 3600, logger);
-    await read(countingCache, texts);
+    calls.length = 0;
+    await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 100, 1 - i / 100] })));
+    expect(calls).toEqual(['siftCacheWriteMany']);
+    calls.length = 0;
+    expect((await read(countingCache, texts)).map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 100));
     expect(calls).toEqual(['mget']);
   });
 

@@ -1,0 +1,52 @@
+import { toPrediction } from '../predictions/prediction';
+import type { BatchRowResult, InputRow } from './batch-types';
+
+/**
+ * How batch rows are stored in Redis: compact JSON arrays, not the objects clients see. A batch
+ * of a million rows keeps its input and results in Redis for days, and every chunk's rows are
+ * written by a worker's one busy thread, so the bytes per row matter: a stored result keeps only
+ * what the row adds (its scores, in the model's label order), and the model's name, version and
+ * labels come once from the batch record when the row is read back.
+ */
+
+/** What a result row is decoded against. */
+export interface RowModel {
+  name: string;
+  version: string;
+  labels: readonly string[];
+}
+
+/** A finished row as a worker stores it. */
+export interface FinishedRow {
+  id: string | null;
+  text: string;
+  /** Probabilities in the model's label order; null when the row failed. */
+  scores: ArrayLike<number> | null;
+  cached: boolean;
+  error: string | null;
+}
+
+type StoredResult = [id: string | null, text: string, scores: number[] | null, cached: 0 | 1, error: string | null];
+
+export function encodeResult(row: FinishedRow): string {
+  const stored: StoredResult = [row.id, row.text, row.scores ? Array.from(row.scores) : null, row.cached ? 1 : 0, row.error];
+  return JSON.stringify(stored);
+}
+
+export function decodeResult(index: number, json: string, model: RowModel): BatchRowResult {
+  const [id, text, scores, cached, error] = JSON.parse(json) as StoredResult;
+  return { index, id, text, prediction: scores ? toPrediction(text, scores, model, cached === 1) : null, error };
+}
+
+type StoredChunk = { first: number; rows: [id: string | null, text: string | null][] };
+
+/** A chunk's input rows; their indices are consecutive, so only the first is kept. */
+export function encodeChunk(rows: readonly InputRow[]): string {
+  const stored: StoredChunk = { first: rows[0]?.index ?? 0, rows: rows.map((row) => [row.id, row.text]) };
+  return JSON.stringify(stored);
+}
+
+export function decodeChunk(json: string): InputRow[] {
+  const { first, rows } = JSON.parse(json) as StoredChunk;
+  return rows.map(([id, text], i) => ({ index: first + i, id, text }));
+}
