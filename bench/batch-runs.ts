@@ -169,26 +169,47 @@ export async function runUpload(context: BatchBenchContext, file: BatchFile): Pr
 /** Everything the batch section measured. */
 export interface BatchBenchResult {
   file: Omit<BatchFile, 'path'>;
+  /** Per worker count, the run with the median rows/s. */
   runs: BatchRun[];
+  /** Per worker count, how far the farthest round was from the median rows/s, in %. */
+  spreadPct: Record<number, number>;
+  /** Every round, in the order run. */
+  rounds: BatchRun[];
   upload: UploadRun;
+}
+
+function median(runs: BatchRun[]): BatchRun {
+  const sorted = [...runs].sort((a, b) => a.rowsPerSecond - b.rowsPerSecond);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /**
  * The batch section: a `rows`-row CSV (about 30% repeated texts) labelled end to end with 1 and
- * then 2 workers, each from a cold cache; then the API's memory while it ingests an
+ * with 2 workers, each from a cold cache, alternating for `rounds` rounds (medians reported, as
+ * this machine's speed drifts within a run); then the API's memory while it ingests an
  * `uploadRows`-row file. Files are written to `dir`.
  */
-export async function runBatchSection(context: BatchBenchContext, rows: number, uploadRows: number, dir: string, log: (line: string) => void): Promise<BatchBenchResult> {
+export async function runBatchSection(context: BatchBenchContext, rows: number, uploadRows: number, rounds: number, dir: string, log: (line: string) => void): Promise<BatchBenchResult> {
   log(`bench: writing a ${rows}-row and a ${uploadRows}-row CSV to ${dir}`);
   const file = await writeBatchCsv(path.join(dir, 'batch.csv'), rows, 0.3);
   const big = await writeBatchCsv(path.join(dir, 'upload.csv'), uploadRows, 0.3, 11);
+  const all: BatchRun[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const workers of [1, 2]) {
+      log(`bench: batch of ${rows} rows, ${workers} worker(s), round ${round} of ${rounds}`);
+      all.push(await runBatch(context, file, workers));
+    }
+  }
   const runs: BatchRun[] = [];
+  const spreadPct: Record<number, number> = {};
   for (const workers of [1, 2]) {
-    log(`bench: batch of ${rows} rows, ${workers} worker(s)`);
-    runs.push(await runBatch(context, file, workers));
+    const mine = all.filter((r) => r.workers === workers);
+    const middle = median(mine);
+    runs.push(middle);
+    spreadPct[workers] = Math.max(...mine.map((r) => Math.abs(r.rowsPerSecond - middle.rowsPerSecond))) / middle.rowsPerSecond * 100;
   }
   log(`bench: upload of ${uploadRows} rows (${Math.round(big.bytes / 1e6)} MB), API memory sampled`);
   const upload = await runUpload(context, big);
   const { path: _path, ...described } = file;
-  return { file: described, runs, upload };
+  return { file: described, runs, spreadPct, rounds: all, upload };
 }

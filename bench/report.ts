@@ -61,12 +61,14 @@ export function formatReport(report: BenchReport): string {
 function batchSection(batch: BatchBenchResult): string[] {
   const { file, upload } = batch;
   return [
-    `Batches: a ${n(file.rows)}-row CSV (${n(file.bytes / 1e6, 1)} MB, ${n(file.repeatedPct, 1)}% repeated texts) through POST /batches until every result is downloadable, cold cache`,
+    `Batches: a ${n(file.rows)}-row CSV (${n(file.bytes / 1e6, 1)} MB, ${n(file.repeatedPct, 1)}% repeated texts) through POST /batches until every result is downloadable, cold cache;`,
+    `the median of ${batch.rounds.length / 2} alternating rounds each (spread = farthest round from the median rows/s; cpu = % of one core over the run)`,
     table(
-      ['workers', 'rows/s', 'seconds', 'upload s', 'cached', 'failed', 'cpu api', 'cpu workers', 'cpu redis', 'worker peak RSS MB'],
+      ['workers', 'rows/s', 'spread', 'seconds', 'upload s', 'cached', 'failed', 'cpu api', 'cpu workers', 'cpu redis', 'worker peak RSS MB'],
       batch.runs.map((r) => [
         String(r.workers),
         n(r.rowsPerSecond),
+        `${n(batch.spreadPct[r.workers])}%`,
         n(r.seconds, 1),
         n(r.uploadSeconds, 1),
         n(r.cachedRows),

@@ -14,7 +14,7 @@ import { measureModel } from './in-process';
 import { failureCount } from './http-load';
 import { formatReport, writeReport, type BenchReport } from './report';
 import { runScenarios } from './scenarios';
-import { readSettings } from './settings';
+import { readSettings, type BenchSettings } from './settings';
 import { checkBatchTargets, checkTargets } from './targets';
 
 // dist/bench/run.js -> the project root, where models/ and bench/results/ live.
@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   const roundSeconds = Math.max(1, settings.httpSeconds / settings.rounds);
   const onlineSeconds = settings.parts.online ? 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2)) : 0;
   // Generous: 2,000 rows/s end to end is far below what a healthy run does.
-  const batchSeconds = settings.parts.batch ? 60 + (3 * settings.batchRows + settings.uploadRows) / 2000 : 0;
+  const batchSeconds = settings.parts.batch ? 60 + (2 * settings.batchRounds * settings.batchRows + settings.uploadRows) / 2000 : 0;
   const budgetSeconds = 90 + settings.batchSizes.length * (settings.modelSeconds + 1) + onlineSeconds + batchSeconds;
   setTimeout(() => void abort(`the run took longer than ${budgetSeconds} s`), budgetSeconds * 1000).unref();
 
@@ -40,38 +40,44 @@ async function main(): Promise<number> {
   process.stderr.write(`bench: in-process ${settings.model}, batch ${settings.batchSizes.join('/')}, ${settings.modelSeconds} s each\n`);
   const inProcess = await measureModel(modelDir, settings.batchSizes, settings.modelSeconds, Math.min(1, settings.modelSeconds / 2));
 
-  process.stderr.write('bench: starting the API child process\n');
-  api = await startApiProcess(settings.modelsDir, settings.model, ROOT);
-  const redis = new Redis(api.settings.redisUrl, { maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
   let http: Awaited<ReturnType<typeof runScenarios>> = [];
   let batch: BatchBenchResult | undefined;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
-  try {
-    if (settings.parts.online) {
-      process.stderr.write(`bench: HTTP scenarios at ${api.url}, ${settings.rounds} rounds of ${roundSeconds} s each after ${settings.httpWarmupSeconds} s warm-up each\n`);
-      http = await runScenarios({
-        url: api.url,
-        apiPid: api.pid,
-        redis,
-        seconds: roundSeconds,
-        rounds: settings.rounds,
-        warmupSeconds: settings.httpWarmupSeconds,
-        connections: settings.connections,
-        workers: settings.loadWorkers,
-        manyTexts: settings.manyTexts,
-      });
-    }
-    if (settings.parts.batch) {
-      const workerEnv = { ...process.env, REDIS_URL: api.settings.redisUrl, SIFT_KEY_PREFIX: api.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model };
-      const context = { url: api.url, apiPid: api.pid, projectRoot: ROOT, redisUrl: api.settings.redisUrl, keyPrefix: api.keyPrefix, workerEnv };
-      batch = await runBatchSection(context, settings.batchRows, settings.uploadRows, tmp, (line) => process.stderr.write(`${line}\n`));
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-    redis.disconnect();
-    const { deletedKeys } = await api.stop();
-    process.stderr.write(`bench: API stopped, ${deletedKeys} keys under ${api.keyPrefix} deleted\n`);
+  // Each section gets an API process of its own, so the batch figures (its memory above all) do
+  // not carry what the online load left behind.
+  let apiSettings: ApiProcess['settings'] | undefined;
+  if (settings.parts.online) {
+    apiSettings = await withApi(settings, async (started) => {
+      const redis = new Redis(started.settings.redisUrl, { maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      try {
+        process.stderr.write(`bench: HTTP scenarios at ${started.url}, ${settings.rounds} rounds of ${roundSeconds} s each after ${settings.httpWarmupSeconds} s warm-up each\n`);
+        http = await runScenarios({
+          url: started.url,
+          apiPid: started.pid,
+          redis,
+          seconds: roundSeconds,
+          rounds: settings.rounds,
+          warmupSeconds: settings.httpWarmupSeconds,
+          connections: settings.connections,
+          workers: settings.loadWorkers,
+          manyTexts: settings.manyTexts,
+        });
+      } finally {
+        redis.disconnect();
+      }
+    });
+  }
+  if (settings.parts.batch) {
+    apiSettings = await withApi(settings, async (started) => {
+      const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
+      try {
+        const workerEnv = { ...process.env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model };
+        const context = { url: started.url, apiPid: started.pid, projectRoot: ROOT, redisUrl: started.settings.redisUrl, keyPrefix: started.keyPrefix, workerEnv };
+        batch = await runBatchSection(context, settings.batchRows, settings.uploadRows, settings.batchRounds, tmp, (line) => process.stderr.write(`${line}\n`));
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    });
   }
 
   const failures = http.reduce((sum, s) => sum + failureCount(s), 0);
@@ -87,9 +93,9 @@ async function main(): Promise<number> {
       pipelining: 1,
       loadGenerator: settings.loadWorkers === 0 ? 'bench main thread' : `${settings.loadWorkers} worker threads`,
       manyTexts: settings.manyTexts,
-      SIFT_INFERENCE_THREADS: api.settings.inferenceThreads,
-      SIFT_MAX_BATCH_SIZE: api.settings.maxBatchSize,
-      SIFT_BATCH_WINDOW_MS: api.settings.batchWindowMs,
+      SIFT_INFERENCE_THREADS: apiSettings!.inferenceThreads,
+      SIFT_MAX_BATCH_SIZE: apiSettings!.maxBatchSize,
+      SIFT_BATCH_WINDOW_MS: apiSettings!.batchWindowMs,
     },
     inProcess,
     http,
@@ -100,6 +106,20 @@ async function main(): Promise<number> {
   const file = await writeReport(report, path.join(ROOT, 'bench', 'results'));
   process.stdout.write(`${formatReport(report)}\n\nJSON: ${path.relative(ROOT, file)} (and bench/results/latest.json)\n`);
   return failures > 0 ? 1 : 0;
+}
+
+/** Runs `section` against a fresh API child process, then stops it and deletes its keys; returns the settings the child read. */
+async function withApi(settings: BenchSettings, section: (started: ApiProcess) => Promise<void>): Promise<ApiProcess['settings']> {
+  process.stderr.write('bench: starting an API child process\n');
+  api = await startApiProcess(settings.modelsDir, settings.model, ROOT);
+  try {
+    await section(api);
+    return api.settings;
+  } finally {
+    const { deletedKeys } = await api.stop();
+    process.stderr.write(`bench: API stopped, ${deletedKeys} keys under ${api.keyPrefix} deleted\n`);
+    api = undefined;
+  }
 }
 
 /** Stops the API child (and cleans its keys) before leaving on an error or signal. */

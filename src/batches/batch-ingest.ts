@@ -26,7 +26,7 @@ export function newBatchId(): string {
 export async function ingestBatch(
   store: BatchStore,
   queue: BeeQueue<ChunkJob>,
-  rows: AsyncIterable<InputRow>,
+  rows: AsyncIterable<InputRow[]>,
   model: RowModel,
   options: IngestOptions,
 ): Promise<BatchSnapshot> {
@@ -43,12 +43,14 @@ export async function ingestBatch(
     chunk = [];
   };
   try {
-    for await (const row of rows) {
-      if (++total > options.maxRows) {
-        throw userError(ErrorCodes.TOO_MANY_ROWS, `The input has more than ${options.maxRows} rows, the limit for inline batches; upload it as a file with POST /batches instead.`);
+    for await (const arrived of rows) {
+      for (const row of arrived) {
+        if (++total > options.maxRows) {
+          throw userError(ErrorCodes.TOO_MANY_ROWS, `The input has more than ${options.maxRows} rows, the limit for inline batches; upload it as a file with POST /batches instead.`);
+        }
+        chunk.push(row);
+        if (chunk.length >= options.chunkSize) await flush();
       }
-      chunk.push(row);
-      if (chunk.length >= options.chunkSize) await flush();
     }
     if (chunk.length > 0) await flush();
     if (total === 0) throw userError(ErrorCodes.EMPTY_INPUT, 'The input has no rows; send at least one text.');

@@ -79,7 +79,7 @@ export class BatchService {
    * Creates a batch from rows (checked as they stream in). With an idempotency key, the first
    * submit wins, also when two race: the others get its batch.
    */
-  async submit(rows: AsyncIterable<InputRow>, modelName: string | null | undefined, idempotencyKey: string | null | undefined, maxRows: number): Promise<BatchSnapshot> {
+  async submit(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, idempotencyKey: string | null | undefined, maxRows: number): Promise<BatchSnapshot> {
     const model = this.options.catalog.resolve(modelName);
     const { redis, keys, store } = this.options;
     const idemKey = idempotencyKey ? keys.idempotency(idempotencyKey) : null;

@@ -54,12 +54,12 @@ export class ChunkProcessor {
       const problem = problems[i];
       if (problem !== null) {
         counts.failed++;
-        return [row.index, encodeResult({ id: row.id, text: row.text ?? '', scores: null, cached: false, error: problem })];
+        return [row.index, encodeResult({ id: row.id, text: row.text ?? '', scoresJson: null, cached: false, error: problem })];
       }
       const found = scoresOf.get(row.text!)!;
       counts.succeeded++;
       if (found.cached) counts.cached++;
-      return [row.index, encodeResult({ id: row.id, text: row.text!, scores: found.scores, cached: found.cached, error: null })];
+      return [row.index, encodeResult({ id: row.id, text: row.text!, scoresJson: found.scoresJson, cached: found.cached, error: null })];
     });
     const { counted } = await store.recordChunk(job.batchId, job.chunk, counts, results);
     if (!counted) return 'already-counted';

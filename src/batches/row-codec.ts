@@ -20,17 +20,17 @@ export interface RowModel {
 export interface FinishedRow {
   id: string | null;
   text: string;
-  /** Probabilities in the model's label order; null when the row failed. */
-  scores: ArrayLike<number> | null;
+  /** Probabilities in the model's label order as a JSON array (as the cache stores them); null when the row failed. */
+  scoresJson: string | null;
   cached: boolean;
   error: string | null;
 }
 
 type StoredResult = [id: string | null, text: string, scores: number[] | null, cached: 0 | 1, error: string | null];
 
+/** The JSON of a `StoredResult`, built around the scores' JSON so they are not serialized again. */
 export function encodeResult(row: FinishedRow): string {
-  const stored: StoredResult = [row.id, row.text, row.scores ? Array.from(row.scores) : null, row.cached ? 1 : 0, row.error];
-  return JSON.stringify(stored);
+  return `[${JSON.stringify(row.id)},${JSON.stringify(row.text)},${row.scoresJson ?? 'null'},${row.cached ? 1 : 0},${JSON.stringify(row.error)}]`;
 }
 
 export function decodeResult(index: number, json: string, model: RowModel): BatchRowResult {

@@ -22,6 +22,15 @@ export function textHash(text: string): string {
  * text's probabilities in label order. The cache is an optimisation, never a dependency: when Redis
  * fails or is slow, reads are misses and writes are dropped, and callers run the model instead.
  */
+/** A cached value: the JSON array of one text's probabilities in label order. */
+export function encodeScores(scores: ArrayLike<number>): string {
+  return JSON.stringify(Array.from(scores));
+}
+
+export function decodeScores(value: string): number[] {
+  return JSON.parse(value) as number[];
+}
+
 /**
  * Sets every key to its value with one TTL. KEYS: the cache keys. ARGV: 1 TTL seconds, then one
  * value per key. One command instead of a SET per text: a batch chunk writes hundreds, and the
@@ -56,10 +65,19 @@ export class PredictionCache {
 
   /** Cached probabilities for each key (null for a miss), in one round trip. */
   async read(keys: readonly string[]): Promise<(number[] | null)[]> {
+    return (await this.readValues(keys)).map((value) => (value === null ? null : decodeScores(value)));
+  }
+
+  /** Stores fresh probabilities with the configured TTL, in one command. */
+  async write(entries: readonly { key: string; scores: ArrayLike<number> }[]): Promise<void> {
+    await this.writeValues(entries.map(({ key, scores }) => ({ key, value: encodeScores(scores) })));
+  }
+
+  /** Cached values as stored (see `encodeScores`), null for a miss, in one round trip. */
+  async readValues(keys: readonly string[]): Promise<(string | null)[]> {
     if (keys.length === 0) return [];
     try {
-      const values = await this.redis.mget(keys as string[]);
-      return values.map((value) => (value === null ? null : (JSON.parse(value) as number[])));
+      return await this.redis.mget(keys as string[]);
     } catch (error) {
       this.warn('read', error);
       return keys.map(() => null);
@@ -67,17 +85,16 @@ export class PredictionCache {
   }
 
   /**
-   * Stores fresh predictions with the configured TTL in one command: a plain SET for one text
-   * (the connection auto-pipelines those of concurrent requests), a script for several.
+   * Stores values as `encodeScores` made them, with the configured TTL, in one command: a plain
+   * SET for one (the connection auto-pipelines those of concurrent requests), a script for several.
    */
-  async write(entries: readonly { key: string; scores: ArrayLike<number> }[]): Promise<void> {
+  async writeValues(entries: readonly { key: string; value: string }[]): Promise<void> {
     if (entries.length === 0) return;
-    const value = (scores: ArrayLike<number>) => JSON.stringify(Array.from(scores));
     try {
       if (entries.length === 1) {
-        await this.redis.set(entries[0].key, value(entries[0].scores), 'EX', this.ttlSeconds);
+        await this.redis.set(entries[0].key, entries[0].value, 'EX', this.ttlSeconds);
       } else {
-        await this.writeMany(entries.length, ...entries.map((e) => e.key), this.ttlSeconds, ...entries.map((e) => value(e.scores)));
+        await this.writeMany(entries.length, ...entries.map((e) => e.key), this.ttlSeconds, ...entries.map((e) => e.value));
       }
     } catch (error) {
       this.warn('write', error);

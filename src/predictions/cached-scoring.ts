@@ -1,8 +1,10 @@
-import type { ModelKey, PredictionCache } from '../cache/prediction-cache';
+import { decodeScores, encodeScores, type ModelKey, type PredictionCache } from '../cache/prediction-cache';
 
 /** The probabilities of one text and whether they came from the shared cache. */
 export interface ScoredText {
   scores: ArrayLike<number>;
+  /** The same probabilities as the cache stores them (JSON), for callers that store them too. */
+  scoresJson: string;
   cached: boolean;
 }
 
@@ -18,16 +20,23 @@ export async function scoreThroughCache(
   scoreMisses: (texts: string[]) => Promise<ArrayLike<number>[]>,
 ): Promise<Map<string, ScoredText>> {
   const keys = distinctTexts.map((text) => cache.key(model, text));
-  const cached = await cache.read(keys);
+  const cached = await cache.readValues(keys);
   const misses = distinctTexts.flatMap((_, i) => (cached[i] === null ? [i] : []));
   const fresh = await scoreMisses(misses.map((i) => distinctTexts[i]));
-  await cache.write(misses.map((i, m) => ({ key: keys[i], scores: fresh[m] })));
+  // Serialized once, for the cache and for whoever stores the scores again (batch results).
+  const freshJson = fresh.map(encodeScores);
+  await cache.writeValues(misses.map((i, m) => ({ key: keys[i], value: freshJson[m] })));
   // Misses are in text order, so the fresh results line up with them one after another.
   const scored = new Map<string, ScoredText>();
   let next = 0;
   distinctTexts.forEach((text, i) => {
     const hit = cached[i];
-    scored.set(text, hit ? { scores: hit, cached: true } : { scores: fresh[next++], cached: false });
+    if (hit !== null) {
+      scored.set(text, { scores: decodeScores(hit), scoresJson: hit, cached: true });
+    } else {
+      scored.set(text, { scores: fresh[next], scoresJson: freshJson[next], cached: false });
+      next++;
+    }
   });
   return scored;
 }
