@@ -5,7 +5,7 @@ WORKDIR /app
 # Drop this line to let it fetch GPU support on a machine with internet access and an NVIDIA GPU.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json codegen.ts ./
 COPY src ./src
 COPY tests ./tests

@@ -10,23 +10,27 @@ import { loadConfig, type SiftConfig } from './config/config';
 import { createLogger } from './logger';
 import { startApi } from './server';
 
-function configOrExit(): Readonly<SiftConfig> {
+function configOrExit(env: Record<string, string | undefined>): Readonly<SiftConfig> {
   try {
-    return loadConfig();
+    return loadConfig(env);
   } catch (error) {
     process.stderr.write(`sift: ${(error as Error).message}\n`);
     process.exit(2);
   }
 }
 
-async function main(): Promise<void> {
-  const config = configOrExit();
+/**
+ * Serves the API and runs SIFT_WORKERS worker processes until SIGINT or SIGTERM (`sift up`, `npm
+ * start`); `env` overrides the environment (e.g. `sift up --workers 2`, `sift serve`).
+ */
+export async function runServer(env: Record<string, string> = {}): Promise<void> {
+  const config = configOrExit({ ...process.env, ...env });
   const logger = createLogger(config.logLevel);
   let privateRedis: PrivateRedis | undefined;
   try {
     privateRedis = await ensureRedis(config.redisUrl, logger);
     const api = await startApi(config, logger);
-    const workers = startWorkerProcesses(config.workers, {}, logger);
+    const workers = startWorkerProcesses(config.workers, env, logger);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -45,7 +49,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`sift: ${error.message}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  runServer().catch((error: Error) => {
+    process.stderr.write(`sift: ${error.message}\n`);
+    process.exit(1);
+  });
+}

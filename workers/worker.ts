@@ -9,10 +9,11 @@ import { startWorker } from '../src/batches/batch-worker';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/logger';
 
-async function main(): Promise<void> {
+/** Runs a worker until SIGINT or SIGTERM; `env` overrides the environment (e.g. `sift worker --concurrency`). */
+export async function runWorker(env: Record<string, string> = {}): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig({ ...process.env, ...env });
   } catch (error) {
     process.stderr.write(`sift worker: ${(error as Error).message}\n`);
     process.exit(2);
@@ -31,7 +32,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`sift worker: ${error.message}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  runWorker().catch((error: Error) => {
+    process.stderr.write(`sift worker: ${error.message}\n`);
+    process.exit(1);
+  });
+}

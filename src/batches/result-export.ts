@@ -34,7 +34,7 @@ function exportValues(row: BatchRowResult, labels: readonly string[]): (string |
 }
 
 // RFC 4180: quote a field holding a separator, a quote or a line break, and double its quotes.
-function csvField(value: string | number | boolean | null): string {
+export function csvField(value: string | number | boolean | null): string {
   if (value === null) return '';
   const text = String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

@@ -24,7 +24,7 @@ export async function* textRows(texts: readonly string[]): AsyncGenerator<InputR
 }
 
 /** Where the text and id are in a record, once the header is checked. */
-function checkHeader(header: string[], { textColumn, idColumn }: ColumnOptions): { text: number; id: number } {
+export function checkHeader(header: string[], { textColumn, idColumn }: ColumnOptions): { text: number; id: number } {
   const found = header.map((h) => JSON.stringify(h)).join(', ');
   if (!header.includes(textColumn)) {
     throw userError(ErrorCodes.MISSING_COLUMN, `The header has no column ${JSON.stringify(textColumn)} for the text; the columns found are ${found}. Name the text column with textColumn.`);

@@ -56,6 +56,11 @@ export class SiftClient {
     return results;
   }
 
+  /** Runs a subscription over the WebSocket, yielding each result as it arrives. */
+  async *subscribe<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables: V): AsyncGenerator<T> {
+    for await (const result of this.socket().iterate<T>({ query: print(document), variables })) yield unwrap(result);
+  }
+
   private socket(): Client {
     this.ws ??= createClient({ url: `${this.baseUrl.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
     return this.ws;

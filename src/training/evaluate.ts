@@ -13,7 +13,8 @@ import { describePart, loadPart } from './recipe-data';
 import { RECIPES } from './recipes';
 import { formatTable } from './table';
 
-async function main(): Promise<void> {
+/** `npm run eval`, `sift eval`. */
+export async function evaluateModels(): Promise<void> {
   const root = findProjectRoot(__dirname);
   const datasetsDir = process.env.SIFT_DATASETS_DIR ?? defaultDatasetsDir(root);
   const rows: string[][] = [];
@@ -47,7 +48,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  evaluateModels().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -25,7 +25,8 @@ async function onnxMismatch(dir: string, trained: TrainedRecipe): Promise<number
   return worst;
 }
 
-async function main(): Promise<void> {
+/** `npm run train`, `sift train`. */
+export async function trainModels(): Promise<void> {
   const started = Date.now();
   const root = findProjectRoot(__dirname);
   const datasetsDir = process.env.SIFT_DATASETS_DIR ?? defaultDatasetsDir(root);
@@ -59,7 +60,9 @@ async function main(): Promise<void> {
   console.log(`total time ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof MissingDatasetError ? error.message : error);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  trainModels().catch((error: unknown) => {
+    console.error(error instanceof MissingDatasetError ? error.message : error);
+    process.exitCode = 1;
+  });
+}

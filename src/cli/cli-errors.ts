@@ -1,0 +1,22 @@
+/**
+ * Exit codes of `sift`, stable for scripts: 0 done (a batch that completed, failed rows
+ * included); 1 a batch that ended FAILED or CANCELLED; 2 bad usage or input (fixed by changing
+ * the command or the file); 3 no Sift server answered; 4 the server refused or failed the request.
+ */
+export const ExitCodes = {
+  OK: 0,
+  BATCH_NOT_COMPLETED: 1,
+  BAD_INPUT: 2,
+  UNREACHABLE: 3,
+  SERVER_ERROR: 4,
+} as const;
+
+export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];
+
+/** An error `sift` reports as one message and exits with its code (no stack trace). */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: ExitCode, readonly code?: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

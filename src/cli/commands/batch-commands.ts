@@ -1,0 +1,149 @@
+import { createInterface } from 'node:readline/promises';
+import { BatchDocument, BatchProgressCountsDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../client/generated/graphql';
+import { CliError, ExitCodes, type ExitCode } from '../cli-errors';
+import { formatOf, openInput, uploadBody } from '../input-files';
+import { ProgressDisplay, progressWords } from '../progress-display';
+import { resultRows, writeMerged, writeResults } from '../result-files';
+import type { ServerConnection } from '../server-connection';
+
+const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+export interface BatchOptions {
+  textColumn: string;
+  idColumn?: string;
+  model?: string;
+  format?: string;
+  wait: boolean;
+}
+
+/** Where a command writes: progress and questions to stderr, results and summaries to stdout. */
+export interface Terminal {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+}
+
+async function ask(terminal: Terminal, question: string): Promise<string> {
+  const rl = createInterface({ input: terminal.stdin, output: terminal.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Follows a batch's `batchProgress` subscription with a progress display until it ends, and
+ * returns its final snapshot. Ctrl-C asks (on a terminal) whether to cancel the batch or leave it
+ * running; without a terminal it leaves it running. Leaving exits with 130.
+ */
+async function follow(server: ServerConnection, id: string, terminal: Terminal): Promise<BatchFieldsFragment> {
+  const display = new ProgressDisplay(terminal.stderr);
+  let asking = false;
+  let leave: (() => void) | null = null;
+  const left = new Promise<null>((resolve) => (leave = () => resolve(null)));
+  const onInterrupt = async () => {
+    if (asking) return;
+    asking = true;
+    display.clear();
+    const answer = terminal.stdin.isTTY ? await ask(terminal, `Cancel batch ${id}? [y/N] (no leaves it running) `) : 'n';
+    if (/^y(es)?$/i.test(answer.trim())) {
+      await server.call((client) => client.request(CancelBatchDocument, { id }));
+      asking = false; // the subscription's next event is the CANCELLED one
+      return;
+    }
+    terminal.stderr.write(`Left batch ${id} running. Follow it with \`sift watch ${id}\`, fetch it with \`sift results ${id} OUTPUT\`.\n`);
+    leave!();
+  };
+  const listener = () => void onInterrupt().catch((error: Error) => terminal.stderr.write(`${error.message}\n`));
+  process.on('SIGINT', listener);
+  try {
+    const events = server.watch((client) => client.subscribe(BatchProgressCountsDocument, { id }));
+    let latest: BatchFieldsFragment | null = null;
+    for (;;) {
+      const next = await Promise.race([events.next(), left]);
+      if (next === null) throw new CliError('', 130 as ExitCode);
+      if (next.done) break;
+      latest = next.value.batchProgress.batch;
+      if (!asking) display.update(latest);
+      if (FINAL.has(latest.status)) break;
+    }
+    display.finish();
+    if (!latest) throw new CliError(`The server ended the progress of batch ${id} without an event.`, ExitCodes.SERVER_ERROR);
+    return latest;
+  } finally {
+    process.off('SIGINT', listener);
+  }
+}
+
+function summary(batch: BatchFieldsFragment): string {
+  const words = `${batch.succeeded.toLocaleString('en-US')}/${batch.total.toLocaleString('en-US')} succeeded, ${batch.cached.toLocaleString('en-US')} from cache, ${batch.failed.toLocaleString('en-US')} failed`;
+  return batch.status === 'COMPLETED' ? words : `Batch ${batch.id} ended ${batch.status}${batch.error ? `: ${batch.error}` : ''} (${words})`;
+}
+
+function exitCodeOf(batch: BatchFieldsFragment): ExitCode {
+  return batch.status === 'COMPLETED' ? ExitCodes.OK : ExitCodes.BATCH_NOT_COMPLETED;
+}
+
+/** `sift batch INPUT OUTPUT`: upload, follow, then write OUTPUT with the input's columns and the results. */
+export async function batchCommand(server: ServerConnection, inputPath: string, outputPath: string | undefined, options: BatchOptions, terminal: Terminal): Promise<ExitCode> {
+  const format = formatOf(inputPath, options.format);
+  if (options.wait && !outputPath) throw new CliError('Give an OUTPUT file to write the results to, or --no-wait to only queue the batch.', ExitCodes.BAD_INPUT, 'BAD_OPTION');
+  if (outputPath) formatOf(outputPath, options.format ?? format);
+  const input = await openInput(inputPath, format, { textColumn: options.textColumn, idColumn: options.idColumn });
+  const { body, contentType } = await uploadBody(input);
+  const query: Record<string, string> = { textColumn: options.textColumn };
+  if (options.idColumn) query.idColumn = options.idColumn;
+  if (options.model) query.model = options.model;
+  const submitted = await server.upload(body, contentType, query);
+  if (!options.wait) {
+    terminal.stdout.write(`${submitted.id}\n`);
+    terminal.stderr.write(`Queued ${submitted.total.toLocaleString('en-US')} rows as batch ${submitted.id}. Check it with \`sift status ${submitted.id}\`; fetch the results with \`sift results ${submitted.id} OUTPUT\`.\n`);
+    return ExitCodes.OK;
+  }
+  terminal.stderr.write(`Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`);
+  const batch = await follow(server, submitted.id, terminal);
+  const rows = await writeMerged(input, resultRows(await server.results(submitted.id)), outputPath!);
+  terminal.stdout.write(`${summary(batch)}; ${rows.toLocaleString('en-US')} rows written to ${outputPath}\n`);
+  return exitCodeOf(batch);
+}
+
+async function batchOrFail(server: ServerConnection, id: string): Promise<BatchFieldsFragment> {
+  const { batch } = await server.call((client) => client.request(BatchDocument, { id }));
+  if (!batch) throw new CliError(`No batch has the id ${JSON.stringify(id)} (or it expired).`, ExitCodes.BAD_INPUT, 'UNKNOWN_BATCH');
+  return batch;
+}
+
+/** `sift status ID`. */
+export async function statusCommand(server: ServerConnection, id: string, json: boolean, terminal: Terminal): Promise<ExitCode> {
+  const batch = await batchOrFail(server, id);
+  if (json) {
+    terminal.stdout.write(`${JSON.stringify(batch)}\n`);
+  } else {
+    terminal.stdout.write(`${batch.id}  ${batch.status}  model ${batch.model}\n${progressWords(batch)}\n${batch.error ? `error: ${batch.error}\n` : ''}`);
+  }
+  return ExitCodes.OK;
+}
+
+/** `sift watch ID`: the progress display on a batch that runs (or ended). */
+export async function watchCommand(server: ServerConnection, id: string, terminal: Terminal): Promise<ExitCode> {
+  const batch = await follow(server, id, terminal);
+  terminal.stdout.write(`${summary(batch)}\n`);
+  return exitCodeOf(batch);
+}
+
+/** `sift cancel ID`. */
+export async function cancelCommand(server: ServerConnection, id: string, terminal: Terminal): Promise<ExitCode> {
+  const { cancelBatch } = await server.call((client) => client.request(CancelBatchDocument, { id }));
+  terminal.stdout.write(`${cancelBatch.id}  ${cancelBatch.status}  ${progressWords(cancelBatch)}\n`);
+  return ExitCodes.OK;
+}
+
+/** `sift results ID OUTPUT`: the server's rows (finished so far) in OUTPUT's format. */
+export async function resultsCommand(server: ServerConnection, id: string, outputPath: string, format: string | undefined, terminal: Terminal): Promise<ExitCode> {
+  const outputFormat = formatOf(outputPath, format);
+  const batch = await batchOrFail(server, id);
+  const rows = await writeResults(resultRows(await server.results(id)), outputFormat, outputPath);
+  terminal.stdout.write(`${rows.toLocaleString('en-US')} rows of batch ${id} (${batch.status}) written to ${outputPath}\n`);
+  return ExitCodes.OK;
+}

@@ -1,0 +1,152 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { CliError, ExitCodes, type ExitCode } from './cli-errors';
+import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type Terminal } from './commands/batch-commands';
+import { modelsCommand, predictCommand } from './commands/predict-commands';
+import { evalCommand, serveCommand, trainCommand, upCommand, workerCommand } from './commands/process-commands';
+import { DEFAULT_URL, ServerConnection } from './server-connection';
+
+function positiveInteger(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError(`${name} must be a whole number of 0 or more.`);
+    return number;
+  };
+}
+
+const EXIT_CODES = `
+Exit codes: 0 done (a batch that completed, failed rows included); 1 the batch ended FAILED or
+CANCELLED; 2 bad usage or input; 3 no Sift server answered; 4 the server failed the request;
+130 interrupted (a batch left running).`;
+
+/**
+ * The `sift` command tree. Each action resolves with an exit code (long-running commands, like
+ * `sift up`, resolve with null and keep the process alive).
+ */
+export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) => void): Command {
+  const program = new Command('sift')
+    .description('Label text with machine-learning models at scale: batches, predictions and the Sift server.')
+    .addHelpText('after', EXIT_CODES)
+    .showHelpAfterError('(sift --help lists the commands; sift COMMAND --help explains one)')
+    .configureOutput({ writeOut: (s) => terminal.stdout.write(s), writeErr: (s) => terminal.stderr.write(s) })
+    .exitOverride();
+
+  const urlOption = () => new Option('--url <url>', 'the Sift server').env('SIFT_URL').default(DEFAULT_URL);
+  // Runs a command against the server, closing the connection afterwards.
+  const withServer = (run: (server: ServerConnection) => Promise<ExitCode>) => async (url: string) => {
+    const server = new ServerConnection(url);
+    try {
+      done(await run(server));
+    } finally {
+      await server.close();
+    }
+  };
+
+  program
+    .command('batch')
+    .description('Upload INPUT (CSV, JSON Lines or a JSON array) as a batch, show its progress live, then write OUTPUT: the input with label, score, score_<label>, cached and error added.')
+    .argument('<input>', 'the file to label (.csv, .jsonl/.ndjson or .json)')
+    .argument('[output]', 'where to write the results, in the input\'s format (not needed with --no-wait)')
+    .requiredOption('--text-column <name>', 'column (or JSON field) holding the text', 'text')
+    .option('--id-column <name>', 'column (or JSON field) reported back as each row\'s id')
+    .option('--model <name>', 'model to use (default: the server\'s default model)')
+    .addOption(new Option('--format <format>', 'read and write this format whatever the extensions say').choices(['csv', 'jsonl', 'json']))
+    .option('--no-wait', 'queue the batch, print its id and exit')
+    .addOption(urlOption())
+    .action((input: string, output: string | undefined, options: { textColumn: string; idColumn?: string; model?: string; format?: string; wait: boolean; url: string }) =>
+      withServer((server) => batchCommand(server, input, output, options, terminal))(options.url),
+    );
+
+  program
+    .command('status')
+    .description('Show the status and counts of a batch.')
+    .argument('<id>', 'the batch id')
+    .option('--json', 'print the batch as JSON')
+    .addOption(urlOption())
+    .action((id: string, options: { json?: boolean; url: string }) => withServer((server) => statusCommand(server, id, Boolean(options.json), terminal))(options.url));
+
+  program
+    .command('watch')
+    .description('Show the live progress of a batch until it ends.')
+    .argument('<id>', 'the batch id')
+    .addOption(urlOption())
+    .action((id: string, options: { url: string }) => withServer((server) => watchCommand(server, id, terminal))(options.url));
+
+  program
+    .command('results')
+    .description('Download the rows of a batch finished so far to OUTPUT (.csv, .jsonl or .json).')
+    .argument('<id>', 'the batch id')
+    .argument('<output>', 'the file to write')
+    .addOption(new Option('--format <format>', 'write this format whatever the extension says').choices(['csv', 'jsonl', 'json']))
+    .addOption(urlOption())
+    .action((id: string, output: string, options: { format?: string; url: string }) => withServer((server) => resultsCommand(server, id, output, options.format, terminal))(options.url));
+
+  program
+    .command('cancel')
+    .description('Cancel a batch: its queued chunks do not run; finished rows stay downloadable.')
+    .argument('<id>', 'the batch id')
+    .addOption(urlOption())
+    .action((id: string, options: { url: string }) => withServer((server) => cancelCommand(server, id, terminal))(options.url));
+
+  program
+    .command('predict')
+    .description('Label texts given as arguments, or one a line on stdin.')
+    .argument('[texts...]', 'the texts to label')
+    .option('--model <name>', 'model to use (default: the server\'s default model)')
+    .option('--json', 'print one JSON prediction a line')
+    .addOption(urlOption())
+    .action((texts: string[], options: { model?: string; json?: boolean; url: string }) =>
+      withServer((server) => predictCommand(server, texts, { model: options.model, json: Boolean(options.json) }, terminal))(options.url),
+    );
+
+  program
+    .command('models')
+    .description('List the models the server serves.')
+    .option('--json', 'print them as JSON')
+    .addOption(urlOption())
+    .action((options: { json?: boolean; url: string }) => withServer((server) => modelsCommand(server, Boolean(options.json), terminal))(options.url));
+
+  program
+    .command('up')
+    .description('Run the API, N worker processes and, where none answers, a private Redis (what npm start runs). Settings come from the environment (see the README).')
+    .option('--workers <n>', 'worker processes beside the API (default: SIFT_WORKERS, else 1)', positiveInteger('--workers'))
+    .action(async (options: { workers?: number }) => {
+      await upCommand(options.workers);
+      done(null);
+    });
+
+  program
+    .command('serve')
+    .description('Run the API alone (workers run elsewhere: sift worker).')
+    .action(async () => {
+      await serveCommand();
+      done(null);
+    });
+
+  program
+    .command('worker')
+    .description('Run one worker process, taking batch chunks from the shared Redis until Ctrl-C or SIGTERM.')
+    .option('--concurrency <n>', 'chunks at a time (default: SIFT_WORKER_CONCURRENCY, else 4)', positiveInteger('--concurrency'))
+    .action(async (options: { concurrency?: number }) => {
+      if (options.concurrency === 0) throw new CliError('--concurrency must be 1 or more.', ExitCodes.BAD_INPUT, 'BAD_OPTION');
+      await workerCommand(options.concurrency);
+      done(null);
+    });
+
+  program
+    .command('train')
+    .description('Retrain the bundled models from ../shared/datasets (what npm run train runs).')
+    .action(async () => {
+      await trainCommand();
+      done(process.exitCode === undefined ? ExitCodes.OK : (Number(process.exitCode) as ExitCode));
+    });
+
+  program
+    .command('eval')
+    .description('Print the accuracy of the bundled models (what npm run eval runs).')
+    .action(async () => {
+      await evalCommand();
+      done(process.exitCode === undefined ? ExitCodes.OK : (Number(process.exitCode) as ExitCode));
+    });
+
+  return program;
+}

@@ -1,0 +1,138 @@
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { csvField } from '../batches/result-export';
+import type { FileFormat, InputFile, InputRecord } from './input-files';
+import { inputRecords } from './input-files';
+
+/** One row of `GET /batches/{id}/results.jsonl`. */
+export type ResultRow = Record<string, string | number | boolean | null> & { index: number };
+
+/** The fields a result adds to its input row (everything but the position, id and text it echoes). */
+function addedFields(row: ResultRow): string[] {
+  return Object.keys(row).filter((key) => key !== 'index' && key !== 'id' && key !== 'text');
+}
+
+/** Result rows from a results.jsonl download, in input order, a batch at a time. */
+export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenerator<ResultRow[]> {
+  let buffered = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of Readable.fromWeb(body as never) as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    yield lines.filter((line) => line !== '').map((line) => JSON.parse(line) as ResultRow);
+  }
+  if (buffered.trim() !== '') yield [JSON.parse(buffered) as ResultRow];
+}
+
+/** Writes text to a file, waiting when the disk is slower than the input (flat memory). */
+class FileSink {
+  private readonly out: WriteStream;
+
+  constructor(file: string) {
+    this.out = createWriteStream(file);
+  }
+
+  async write(text: string): Promise<void> {
+    if (text !== '' && !this.out.write(text)) await once(this.out, 'drain');
+  }
+
+  async close(): Promise<void> {
+    this.out.end();
+    await once(this.out, 'finish');
+  }
+}
+
+/** Turns records into the text of one output format, header (or opening bracket) first. */
+class RecordWriter {
+  private wrote = 0;
+
+  constructor(private readonly sink: FileSink, private readonly format: FileFormat) {}
+
+  async begin(header: string[] | null): Promise<void> {
+    if (this.format === 'csv' && header) await this.sink.write(`${header.map(csvField).join(',')}\r\n`);
+    if (this.format === 'json') await this.sink.write('[');
+  }
+
+  async rows(rows: (string | number | boolean | null)[][] | Record<string, unknown>[]): Promise<void> {
+    let text = '';
+    for (const row of rows) {
+      if (this.format === 'csv') text += `${(row as (string | number | boolean | null)[]).map(csvField).join(',')}\r\n`;
+      else if (this.format === 'jsonl') text += `${JSON.stringify(row)}\n`;
+      else text += `${this.wrote === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`;
+      this.wrote++;
+    }
+    await this.sink.write(text);
+  }
+
+  async end(): Promise<void> {
+    if (this.format === 'json') await this.sink.write(this.wrote === 0 ? ']\n' : '\n]\n');
+  }
+}
+
+/**
+ * Writes OUTPUT in the input's format: every input column or field as it was, then the fields
+ * the result adds (label, score, score_<label> for each label, cached, error), row by row in
+ * input order. Both sides stream, so memory stays flat for CSV and JSON Lines. Returns the rows
+ * written.
+ */
+export async function writeMerged(input: InputFile, results: AsyncIterable<ResultRow[]>, output: string): Promise<number> {
+  const sink = new FileSink(output);
+  const writer = new RecordWriter(sink, input.format);
+  const pending: ResultRow[] = [];
+  const resultIterator = results[Symbol.asyncIterator]();
+  let exhausted = false;
+  // The result row for input row `index`, or null when that row has no result (batch not completed).
+  const resultAt = async (index: number): Promise<ResultRow | null> => {
+    for (;;) {
+      while (pending.length > 0 && pending[0].index < index) pending.shift();
+      if (pending.length > 0) return pending[0].index === index ? pending.shift()! : null;
+      if (exhausted) return null;
+      const next = await resultIterator.next();
+      if (next.done) exhausted = true;
+      else pending.push(...next.value);
+    }
+  };
+  let added: string[] | null = null;
+  let index = 0;
+  for await (const records of inputRecords(input)) {
+    const merged: (string | number | boolean | null)[][] | Record<string, unknown>[] = [];
+    for (const record of records) {
+      const result = await resultAt(index++);
+      if (added === null) {
+        added = result ? addedFields(result) : ['label', 'score', 'cached', 'error'];
+        await writer.begin(input.header ? [...input.header, ...added] : null);
+      }
+      const values = added.map((field) => result?.[field] ?? null);
+      if (Array.isArray(record)) (merged as (string | number | boolean | null)[][]).push([...record, ...values]);
+      else (merged as Record<string, unknown>[]).push({ ...record, ...Object.fromEntries(added.map((field, i) => [field, values[i]])) });
+    }
+    await writer.rows(merged);
+  }
+  if (added === null) await writer.begin(input.header);
+  await writer.end();
+  await sink.close();
+  return index;
+}
+
+/** Writes the server's result rows as they are (`sift results`), in CSV, JSON Lines or a JSON array. */
+export async function writeResults(results: AsyncIterable<ResultRow[]>, format: FileFormat, output: string): Promise<number> {
+  const sink = new FileSink(output);
+  const writer = new RecordWriter(sink, format);
+  let fields: string[] | null = null;
+  let count = 0;
+  for await (const rows of results) {
+    if (rows.length === 0) continue;
+    if (fields === null) {
+      fields = Object.keys(rows[0]);
+      await writer.begin(fields);
+    }
+    await writer.rows(format === 'csv' ? rows.map((row) => fields!.map((field) => row[field] ?? null)) : rows);
+    count += rows.length;
+  }
+  if (fields === null) await writer.begin(null);
+  await writer.end();
+  await sink.close();
+  return count;
+}
