@@ -64,7 +64,7 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<numb
 }
 
 /**
- * Starts `node dist/src/main.js` (the `npm start` entry) on a free loopback port with a unique
+ * Starts `node dist/src/cli/sift.js up` (what `npm start` runs) on a free loopback port with a unique
  * Redis key prefix, and resolves once `GET /readyz` answers 200. The child inherits the
  * environment, so SIFT_INFERENCE_THREADS, SIFT_BATCH_WINDOW_MS etc. set for the bench reach it.
  */
@@ -83,7 +83,7 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
     SIFT_WORKERS: process.env.SIFT_WORKERS ?? '0',
   };
   const config = loadConfig(env, projectRoot);
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'src', 'main.js')], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'up'], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   let stopped: Promise<{ deletedKeys: number }> | undefined;
   const stop = () =>

@@ -41,18 +41,38 @@ export async function publishProgress(publisher: Redis, keys: RedisKeys, message
 export class BatchProgressFeed {
   constructor(private readonly pubsub: RedisPubSub, private readonly store: BatchStore, private readonly keys: RedisKeys) {}
 
-  async *watch(id: string): AsyncGenerator<ProgressEvent> {
+  /**
+   * The events of one batch. A client that leaves (its socket closes) ends the feed at once: the
+   * returned iterator's `return()` wakes the wait for the next message, which a plain async
+   * generator could not do until that message (or the 60 s heartbeat) came.
+   */
+  watch(id: string): AsyncIterableIterator<ProgressEvent> {
+    const control: FeedControl = { closed: false, wake: undefined };
+    const events = this.events(id, control);
+    const iterator: AsyncIterableIterator<ProgressEvent> = {
+      next: () => events.next(),
+      return: (value?: unknown) => {
+        control.closed = true;
+        control.wake?.();
+        return events.return(value);
+      },
+      throw: (error?: unknown) => events.throw(error),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  private async *events(id: string, control: FeedControl): AsyncGenerator<ProgressEvent> {
     const waiting: ProgressMessage[] = [];
-    let wake: (() => void) | undefined;
     // Subscribe before reading the snapshot, so no chunk can finish unseen in between.
     const subscription = await this.pubsub.subscribe<ProgressMessage>(this.keys.progressChannel(id), (message) => {
       waiting.push(message);
-      wake?.();
+      control.wake?.();
     });
     const next = (timeoutMs: number) =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
-        wake = () => {
+        control.wake = () => {
           clearTimeout(timer);
           resolve();
         };
@@ -66,20 +86,22 @@ export class BatchProgressFeed {
       let accounted = batch.processed;
       while (!FINAL_STATUSES.has(batch.status)) {
         if (waiting.length === 0) await next(60_000);
-        wake = undefined;
+        control.wake = undefined;
+        if (control.closed) return;
         let messages = waiting.splice(0);
         batch = (await this.store.get(id)) ?? batch;
         accounted += rowCount(messages);
         if (FINAL_STATUSES.has(batch.status)) {
           const deadline = Date.now() + LATE_MESSAGE_MS;
-          while (accounted < batch.processed && Date.now() < deadline) {
+          while (accounted < batch.processed && Date.now() < deadline && !control.closed) {
             if (waiting.length === 0) await next(deadline - Date.now());
-            wake = undefined;
+            control.wake = undefined;
             const late = waiting.splice(0);
             accounted += rowCount(late);
             messages = messages.concat(late);
           }
         }
+        if (control.closed) return;
         yield { batch, rows: await this.rowsOf(id, messages) };
       }
     } finally {
@@ -91,6 +113,12 @@ export class BatchProgressFeed {
     const pages = await Promise.all(messages.filter((m) => m.count > 0).map((m) => this.store.results(id, m.from, m.count)));
     return pages.flat();
   }
+}
+
+/** How a consumer that leaves reaches the feed's wait. */
+interface FeedControl {
+  closed: boolean;
+  wake: (() => void) | undefined;
 }
 
 function rowCount(messages: readonly ProgressMessage[]): number {

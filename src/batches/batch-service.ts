@@ -156,7 +156,7 @@ export class BatchService {
   }
 
   /** Live progress events of one batch (see BatchProgressFeed); an unknown id is refused up front. */
-  async watch(id: string): Promise<AsyncGenerator<ProgressEvent>> {
+  async watch(id: string): Promise<AsyncIterableIterator<ProgressEvent>> {
     if (!(await this.options.store.get(id))) throw unknownBatch(id);
     return this.options.progress.watch(id);
   }

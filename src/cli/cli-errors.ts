@@ -1,11 +1,13 @@
 /**
  * Exit codes of `sift`, stable for scripts: 0 done (a batch that completed, failed rows
- * included); 1 a batch that ended FAILED or CANCELLED; 2 bad usage or input (fixed by changing
+ * included); 1 a batch that ended FAILED or CANCELLED, or up/serve/worker could not start; 2 bad usage or input (fixed by changing
  * the command or the file); 3 no Sift server answered; 4 the server refused or failed the request.
  */
 export const ExitCodes = {
   OK: 0,
   BATCH_NOT_COMPLETED: 1,
+  /** The server, a worker or training could not start or run (the message says why). */
+  START_FAILED: 1,
   BAD_INPUT: 2,
   UNREACHABLE: 3,
   SERVER_ERROR: 4,

@@ -15,7 +15,7 @@ function positiveInteger(name: string) {
 
 const EXIT_CODES = `
 Exit codes: 0 done (a batch that completed, failed rows included); 1 the batch ended FAILED or
-CANCELLED; 2 bad usage or input; 3 no Sift server answered; 4 the server failed the request;
+CANCELLED, or up/serve/worker could not start; 2 bad usage or input; 3 no Sift server answered; 4 the server failed the request;
 130 interrupted (a batch left running).`;
 
 /**

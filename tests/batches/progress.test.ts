@@ -1,6 +1,7 @@
 import { BatchDocument, BatchProgressDocument, CancelBatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { SiftClient, SiftRequestError } from '../../src/client/sift-client';
 import { eventually, startTestApi, type TestApi } from '../support/api';
+import { testRedis } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess } from '../support/worker-process';
 
@@ -60,6 +61,24 @@ describe('batchProgress over graphql-ws', () => {
     const received = await events;
     expect(received.at(-1)!.batchProgress.batch.status).toBe('CANCELLED');
     await watcher.close();
+  });
+
+  it('lets go of a client that leaves mid-batch at once: its Redis subscription ends', async () => {
+    const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts: ['still', 'queued'] } });
+    const channel = `${t.prefix}progress:${submitBatch.id}`;
+    const redis = testRedis();
+    const subscribers = async () => Number(((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
+    const watcher = new SiftClient(t.api.url);
+    try {
+      const events = watcher.subscribe(BatchProgressDocument, { id: submitBatch.id });
+      expect((await events.next()).value?.batchProgress.batch.status).toBe('QUEUED');
+      expect(await subscribers()).toBe(1);
+      // No worker runs, so no message would ever wake the relay: only the client leaving can end it.
+      await watcher.close();
+      await eventually(async () => (await subscribers()) === 0, 5000, 'the relay to unsubscribe');
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('answers an unknown batch with BAD_USER_INPUT', async () => {

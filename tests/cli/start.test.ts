@@ -7,7 +7,8 @@ import { PROJECT_ROOT } from '../support/paths';
 import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 
-const MAIN = path.join(PROJECT_ROOT, 'dist/src/main.js');
+// What `npm start` runs.
+const SIFT = path.join(PROJECT_ROOT, 'dist/src/cli/sift.js');
 
 interface Run {
   code: number | null;
@@ -16,7 +17,7 @@ interface Run {
 
 /** Runs the `npm start` entry point with `env`; `untilLine` resolves once a log line matches. */
 function start(env: Record<string, string>, untilLine?: RegExp): Promise<Run & { stop(): Promise<Run> }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL, HOST: '127.0.0.1', ...env }, cwd: PROJECT_ROOT });
+  const child = spawn(process.execPath, [SIFT, 'up'], { env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL, HOST: '127.0.0.1', ...env }, cwd: PROJECT_ROOT });
   let output = '';
   const exited = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, output })));
   const onData = (data: Buffer) => (output += data.toString());

@@ -32,7 +32,7 @@ describe('docker-compose.yml', () => {
 
   it('runs batch workers as a service of their own, on the same Redis and key prefix as the API', () => {
     const { api, worker } = compose.services;
-    expect(worker.command).toEqual(['node', 'dist/workers/worker.js']);
+    expect(worker.command).toEqual(['node', 'dist/src/cli/sift.js', 'worker']);
     expect(worker.environment?.REDIS_URL).toBe(api.environment?.REDIS_URL);
     expect(worker.environment?.SIFT_KEY_PREFIX).toBe(api.environment?.SIFT_KEY_PREFIX);
     expect(api.environment?.SIFT_WORKERS).toBe('0');
@@ -40,8 +40,8 @@ describe('docker-compose.yml', () => {
 
   it('builds an image whose command is the npm start entry point', () => {
     const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toContain('node dist/src/main.js');
-    expect(dockerfile).toContain('CMD ["node", "dist/src/main.js"]');
+    expect(pkg.scripts.start).toContain('node dist/src/cli/sift.js up');
+    expect(dockerfile).toContain('CMD ["node", "dist/src/cli/sift.js", "up"]');
     expect(dockerfile).toContain('ONNXRUNTIME_NODE_INSTALL=skip');
   });
 });

@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { BatchDocument, BatchesDocument } from '../../src/client/generated/graphql';
+import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
+import { PROJECT_ROOT } from '../support/paths';
+import { tinyModelsDir } from '../support/tiny-models';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+
+const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer' };
+const SIFT = path.join(PROJECT_ROOT, 'dist/src/cli/sift.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `sift` executable (no TTY: stdin, stdout and stderr are pipes). */
+function sift(args: string[], options: { input?: string; onStart?: (kill: (signal: NodeJS.Signals) => void, output: () => string) => void } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SIFT, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(options.input ?? '');
+    options.onStart?.((signal) => child.kill(signal), () => stderr);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the sift command line against a real server and worker', () => {
+  let t: TestApi;
+  let worker: WorkerProcess;
+  let dir: string;
+  let url: string;
+  beforeAll(async () => {
+    t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '20' });
+    worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'sift-cli-'));
+    url = t.api.url;
+  });
+  afterAll(async () => {
+    await worker.stop();
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const file = (name: string, content: string) => {
+    const full = path.join(dir, name);
+    writeFileSync(full, content);
+    return full;
+  };
+
+  it('labels a CSV file: every input column kept, results added row by row in input order, a summary, exit 0', async () => {
+    const rows = Array.from({ length: 90 }, (_, i) => ({ ref: `r${i}`, stars: String(i % 5), text: i === 40 ? '' : i % 3 === 0 ? `a great, "lovely" film ${i % 7}` : `an awful movie ${i % 11}` }));
+    const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
+    const input = file('reviews.csv', `ref,stars,text\n${rows.map((r) => `${r.ref},${r.stars},${quote(r.text)}`).join('\n')}\n`);
+    const output = path.join(dir, 'labelled.csv');
+    const run = await sift(['batch', input, output, '--text-column', 'text', '--id-column', 'ref', '--url', url]);
+    expect(run.stderr).toMatch(/Batch \S+: 90 rows queued/);
+    expect(run.stderr).toMatch(/progress: 90\/90 100% .* failed 1 +COMPLETED/);
+    expect(run.stdout).toMatch(/^89\/90 succeeded, \d+ from cache, 1 failed; 90 rows written to /);
+    expect(run.code).toBe(0);
+    const written = parse(readFileSync(output, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(written[0])).toEqual(['ref', 'stars', 'text', 'label', 'score', 'score_NEGATIVE', 'score_POSITIVE', 'cached', 'error']);
+    expect(written.map((w) => [w.ref, w.stars, w.text])).toEqual(rows.map((r) => [r.ref, r.stars, r.text]));
+    written.forEach((w, i) => {
+      if (i === 40) return expect([w.label, w.error]).toEqual(['', expect.stringMatching(/empty/)]);
+      expect(w.label).toBe(i % 3 === 0 ? 'POSITIVE' : 'NEGATIVE');
+      expect(Number(w.score)).toBeGreaterThan(0.5);
+      expect(w.error).toBe('');
+    });
+  }, 60_000);
+
+  it('labels JSON Lines with the text in another field, and writes JSON Lines', async () => {
+    const lines = Array.from({ length: 45 }, (_, i) => ({ n: i, body: i % 2 ? 'good good movie' : 'bad bad movie', nested: { keep: true } }));
+    const input = file('reviews.jsonl', `${lines.map((l) => JSON.stringify(l)).join('\n')}\n\n`);
+    const output = path.join(dir, 'labelled.jsonl');
+    const run = await sift(['batch', input, output, '--text-column', 'body', '--url', url]);
+    expect(run.code).toBe(0);
+    const written = readFileSync(output, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(written).toHaveLength(45);
+    written.forEach((w, i) => {
+      expect(w).toMatchObject({ ...lines[i], label: i % 2 ? 'POSITIVE' : 'NEGATIVE', cached: expect.any(Boolean), error: null });
+      expect(Object.keys(w)).toEqual(['n', 'body', 'nested', 'label', 'score', 'score_NEGATIVE', 'score_POSITIVE', 'cached', 'error']);
+    });
+  }, 60_000);
+
+  it('queues with --no-wait, then answers status and results for the id', async () => {
+    const input = file('later.csv', `text\n${Array.from({ length: 30 }, (_, i) => `later ${i}`).join('\n')}\n`);
+    const queued = await sift(['batch', input, '--no-wait', '--url', url]);
+    expect(queued.code).toBe(0);
+    const id = queued.stdout.trim();
+    expect(queued.stderr).toContain(`sift status ${id}`);
+    await eventually(async () => (await t.client.request(BatchDocument, { id })).batch?.status === 'COMPLETED', 30_000, 'the batch to complete');
+
+    const status = await sift(['status', id, '--url', url]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^${id}  COMPLETED  model tiny-transformer\\n30/30 100%`));
+    const asJson = JSON.parse((await sift(['status', id, '--json', '--url', url])).stdout) as { processed: number };
+    expect(asJson.processed).toBe(30);
+
+    const output = path.join(dir, 'later-results.csv');
+    const results = await sift(['results', id, output, '--url', url]);
+    expect(results.stdout).toContain(`30 rows of batch ${id} (COMPLETED) written to ${output}`);
+    const written = parse(readFileSync(output, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(written.map((w) => w.text)).toEqual(Array.from({ length: 30 }, (_, i) => `later ${i}`));
+  }, 60_000);
+
+  it('refuses a CSV without the text column before uploading anything, with the server\'s message, exit 2', async () => {
+    const before = (await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length;
+    const input = file('wrong.csv', 'id,body\n1,hello\n');
+    const run = await sift(['batch', input, path.join(dir, 'never.csv'), '--url', url]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('sift: The header has no column "text" for the text; the columns found are "id", "body". Name the text column with --text-column.\n');
+    const missing = await sift(['batch', path.join(dir, 'nope.csv'), path.join(dir, 'never.csv'), '--url', url]);
+    expect([missing.code, missing.stderr]).toEqual([2, `sift: No file at ${path.join(dir, 'nope.csv')}; give the path of a CSV, JSON Lines or JSON file.\n`]);
+    expect((await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length).toBe(before);
+  });
+
+  it('names the URL it tried and how to start a server when none answers, exit 3', async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const input = file('fine.csv', 'text\nhello\n');
+    for (const args of [['batch', input, path.join(dir, 'x.csv')], ['models'], ['status', 'abc'], ['predict', 'hi']]) {
+      const run = await sift([...args, '--url', nowhere]);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain(`Could not reach a Sift server at ${nowhere} (ECONNREFUSED). Start one with \`npx sift up\``);
+    }
+  });
+
+  it('predicts texts from arguments or stdin, as text or JSON Lines, and lists the models', async () => {
+    const plain = await sift(['predict', 'a great movie', 'an awful movie', '--url', url]);
+    expect(plain.stdout).toMatch(/^POSITIVE\t0\.\d{4}\t(cached\t)?a great movie\nNEGATIVE\t0\.\d{4}\t(cached\t)?an awful movie\n$/);
+    const piped = await sift(['predict', '--json', '--model', 'tiny-hashed', '--url', url], { input: 'hot hot hot\n\ncold day\n' });
+    const predictions = piped.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { text: string; model: string });
+    expect(predictions.map((p) => [p.text, p.model])).toEqual([['hot hot hot', 'tiny-hashed'], ['cold day', 'tiny-hashed']]);
+    const models = await sift(['models', '--url', url]);
+    expect(models.stdout).toContain('tiny-transformer (default)  version');
+    expect(models.stdout).toContain('labels cold, warm, hot');
+  });
+
+  it('explains itself: --help on every command, and a usage mistake exits 2', async () => {
+    for (const command of ['batch', 'status', 'watch', 'results', 'cancel', 'predict', 'models', 'up', 'serve', 'worker', 'train', 'eval']) {
+      const help = await sift([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: sift ${command}`));
+    }
+    const wrong = await sift(['batch']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/missing required argument 'input'/);
+  });
+});
+
+describe('sift batch interrupted without a terminal', () => {
+  it('leaves the batch running, says how to follow it, and exits 130', async () => {
+    // No worker: the batch stays queued until the interrupt.
+    const t = await startTestApi({ ...shared });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-cli-'));
+    try {
+      const input = path.join(dir, 'wait.csv');
+      writeFileSync(input, 'text\nwaiting\n');
+      const run = await sift(['batch', input, path.join(dir, 'out.csv'), '--url', t.api.url], {
+        onStart: (kill, output) => {
+          void eventually(async () => /rows queued/.test(output()), 20_000, 'the upload').then(() => kill('SIGINT'));
+        },
+      });
+      expect(run.code).toBe(130);
+      const id = /Batch (\S+): 1 rows queued/.exec(run.stderr)![1];
+      expect(run.stderr).toContain(`Left batch ${id} running. Follow it with \`sift watch ${id}\``);
+      expect((await t.client.request(BatchDocument, { id })).batch?.status).toBe('QUEUED');
+    } finally {
+      await t.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
