@@ -134,9 +134,10 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
 
   program
     .command('train')
-    .description('Retrain the bundled models from ../shared/datasets (what npm run train runs).')
-    .action(async () => {
-      await trainCommand();
+    .description('Retrain the bundled models from ../shared/datasets, or SIFT_DATASETS_DIR (what npm run train runs).')
+    .argument('[names...]', 'only these models (sentiment, question-type)')
+    .action(async (names: string[]) => {
+      await trainCommand(names);
       done(process.exitCode === undefined ? ExitCodes.OK : (Number(process.exitCode) as ExitCode));
     });
 

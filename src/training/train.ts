@@ -25,12 +25,11 @@ async function onnxMismatch(dir: string, trained: TrainedRecipe): Promise<number
   return worst;
 }
 
-/** `npm run train`, `sift train`. */
-export async function trainModels(): Promise<void> {
+/** `npm run train [-- NAME...]`, `sift train [NAME...]`: every bundled model, or the ones named. */
+export async function trainModels(wanted: string[] = process.argv.slice(2)): Promise<void> {
   const started = Date.now();
   const root = findProjectRoot(__dirname);
   const datasetsDir = process.env.SIFT_DATASETS_DIR ?? defaultDatasetsDir(root);
-  const wanted = process.argv.slice(2);
   const recipes = wanted.length > 0 ? RECIPES.filter((recipe) => wanted.includes(recipe.name)) : RECIPES;
   if (recipes.length === 0) throw new Error(`no recipe named ${wanted.join(', ')}; known: ${RECIPES.map((r) => r.name).join(', ')}`);
   console.log(`datasets: ${datasetsDir}`);

@@ -31,10 +31,10 @@ export async function workerCommand(concurrency: number | undefined): Promise<vo
   await starting(() => runWorker(concurrency === undefined ? {} : { SIFT_WORKER_CONCURRENCY: String(concurrency) }));
 }
 
-/** `sift train`. */
-export async function trainCommand(): Promise<void> {
+/** `sift train [NAME...]`. */
+export async function trainCommand(names: string[]): Promise<void> {
   const { trainModels } = require('../../training/train') as typeof import('../../training/train');
-  await trainModels();
+  await trainModels(names);
 }
 
 /** `sift eval`. */
