@@ -155,8 +155,8 @@ describe('the sift command line against a real server and worker', () => {
   });
 });
 
-describe('sift batch interrupted without a terminal', () => {
-  it('leaves the batch running, says how to follow it, and exits 130', async () => {
+describe('sift batch interrupted without a terminal, then cancel and watch', () => {
+  it('leaves the batch running, says how to follow it, and exits 130; cancel ends it; watch reports it, exit 1', async () => {
     // No worker: the batch stays queued until the interrupt.
     const t = await startTestApi({ ...shared });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-cli-'));
@@ -172,6 +172,13 @@ describe('sift batch interrupted without a terminal', () => {
       const id = /Batch (\S+): 1 rows queued/.exec(run.stderr)![1];
       expect(run.stderr).toContain(`Left batch ${id} running. Follow it with \`sift watch ${id}\``);
       expect((await t.client.request(BatchDocument, { id })).batch?.status).toBe('QUEUED');
+
+      const cancel = await sift(['cancel', id, '--url', t.api.url]);
+      expect([cancel.code, cancel.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^${id}  CANCELLED  0/1 0%`))]);
+      const watch = await sift(['watch', id, '--url', t.api.url]);
+      expect(watch.code).toBe(1);
+      expect(watch.stdout).toBe(`Batch ${id} ended CANCELLED (0/1 succeeded, 0 from cache, 0 failed)\n`);
+      expect(watch.stderr).toMatch(/progress: 0\/1 0% .* CANCELLED/);
     } finally {
       await t.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -37,7 +37,7 @@ async function ask(terminal: Terminal, question: string): Promise<string> {
  * returns its final snapshot. Ctrl-C asks (on a terminal) whether to cancel the batch or leave it
  * running; without a terminal it leaves it running. Leaving exits with 130.
  */
-async function follow(server: ServerConnection, id: string, terminal: Terminal): Promise<BatchFieldsFragment> {
+async function follow(server: ServerConnection, id: string, terminal: Terminal, banner = ''): Promise<BatchFieldsFragment> {
   const display = new ProgressDisplay(terminal.stderr);
   let asking = false;
   let leave: (() => void) | null = null;
@@ -57,6 +57,8 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal):
   };
   const listener = () => void onInterrupt().catch((error: Error) => terminal.stderr.write(`${error.message}\n`));
   process.on('SIGINT', listener);
+  // Only now: a Ctrl-C from here on asks rather than kills.
+  terminal.stderr.write(banner);
   try {
     const events = server.watch((client) => client.subscribe(BatchProgressCountsDocument, { id }));
     let latest: BatchFieldsFragment | null = null;
@@ -101,8 +103,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     terminal.stderr.write(`Queued ${submitted.total.toLocaleString('en-US')} rows as batch ${submitted.id}. Check it with \`sift status ${submitted.id}\`; fetch the results with \`sift results ${submitted.id} OUTPUT\`.\n`);
     return ExitCodes.OK;
   }
-  terminal.stderr.write(`Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`);
-  const batch = await follow(server, submitted.id, terminal);
+  const batch = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`);
   const rows = await writeMerged(input, resultRows(await server.results(submitted.id)), outputPath!);
   terminal.stdout.write(`${summary(batch)}; ${rows.toLocaleString('en-US')} rows written to ${outputPath}\n`);
   return exitCodeOf(batch);
