@@ -8,6 +8,14 @@ import { CommanderError } from 'commander';
 import { CliError, ExitCodes } from './cli-errors';
 import { buildProgram } from './program';
 
+// A reader that stops early (`sift predict ... | head -1`) is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCodes.OK);
+    throw error;
+  });
+}
+
 async function main(): Promise<void> {
   let exit: number | null = ExitCodes.OK;
   const program = buildProgram({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, (code) => (exit = code));
