@@ -63,7 +63,7 @@ describe('PredictionCache', () => {
     expect(await read(cache, ['ttl b', 'ttl a'])).toEqual([[0.3, 0.7], [0.2, 0.8]]);
   });
 
-  it('reads many texts in one round trip, and writes them in one command', async () => {
+  it('reads many texts in one round trip', async () => {
     const texts = Array.from({ length: 50 }, (_, i) => `text ${i}`);
     const calls: string[] = [];
     const counting = new Proxy(redis, {
@@ -77,9 +77,7 @@ describe('PredictionCache', () => {
       },
     });
     const countingCache = new PredictionCache(counting, redisKeys(prefix), 3600, logger);
-    calls.length = 0;
     await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 100, 1 - i / 100] })));
-    expect(calls).toEqual(['siftCacheWriteMany']);
     calls.length = 0;
     expect((await read(countingCache, texts)).map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 100));
     expect(calls).toEqual(['mget']);
