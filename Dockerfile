@@ -11,7 +11,8 @@ COPY src ./src
 COPY tests ./tests
 COPY bench ./bench
 COPY workers ./workers
-RUN npx tsc -p . && npm prune --omit=dev
+COPY web ./web
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

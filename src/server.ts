@@ -23,6 +23,7 @@ import { batchRoutes } from './http/batch-routes';
 import { attachGraphQLWebSocket } from './http/graphql-ws';
 import { healthRoutes } from './http/health-routes';
 import { metricsRoutes } from './http/metrics-routes';
+import { webAppRoutes } from './http/web-app-routes';
 import type { Logger } from './logger';
 import { InferencePool } from './models/inference-pool';
 import { MicroBatcher } from './models/micro-batcher';
@@ -123,6 +124,8 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
   app.use(cors(), batchRoutes({ batches, maxUploadBytes: config.maxUploadBytes, logger: logger.child('http'), development: config.development }));
   app.use(healthRoutes({ redis: () => ping(redis), models: async () => ({ ok: true, detail: catalog.names().join(', ') }) }));
   app.use(metrics.router);
+  // Last: the page and its assets, after every API route.
+  app.use(webAppRoutes());
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
