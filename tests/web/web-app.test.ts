@@ -1,8 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { startTestApi, type TestApi } from '../support/api';
 import { launchBrowser, SCREENSHOT_DIR } from '../support/browser';
 import { tinyModelsDir } from '../support/tiny-models';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer' };
 
@@ -57,4 +61,113 @@ describe('the web app in a real browser', () => {
     await page.getByRole('button', { name: 'Label' }).click();
     expect(await page.getByRole('alert').textContent()).toContain('Type a text to label');
   });
+});
+
+describe('batches in the web app, with a real worker', () => {
+  let t: TestApi;
+  let worker: WorkerProcess;
+  let browser: Browser;
+  let page: Page;
+  let dir: string;
+  beforeAll(async () => {
+    t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '25' });
+    worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
+    browser = await launchBrowser();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
+  });
+  beforeEach(async () => {
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  });
+  afterEach(() => page.close());
+  afterAll(async () => {
+    await browser.close();
+    await worker.stop();
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('uploads a CSV, shows progress reaching 100% with rows appearing and a chart, and downloads every row in input order', async () => {
+    const texts = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? `a great movie ${i}` : `an awful film ${i}`));
+    const file = path.join(dir, 'reviews.csv');
+    writeFileSync(file, `ref,text\n${texts.map((text, i) => `r${i},${text}`).join('\n')}\n`);
+    await page.goto(`${t.api.url}/#/batch`);
+    await page.getByLabel('CSV or JSON Lines file').setInputFiles(file);
+    expect(await page.getByLabel('Text column').inputValue()).toBe('text');
+    await page.getByLabel('Id column (optional)').selectOption('ref');
+    await page.getByRole('button', { name: 'Upload and run' }).click();
+    await page.getByTestId('status').filter({ hasText: 'COMPLETED' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('done').textContent()).toBe('300 / 300 rows (100%)');
+    expect(page.url()).toMatch(/#\/batch\/[\w-]+$/);
+    expect(await page.getByTestId('rows').locator('tr').count()).toBeGreaterThan(0);
+    await page.getByTestId('label-chart').waitFor();
+    expect(await page.getByTestId('label-chart').getByRole('img').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('100'), expect.stringContaining('200')]));
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'batch-desktop.png'), fullPage: true });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+    const saved = path.join(dir, 'results.csv');
+    await download.saveAs(saved);
+    const rows = parse(readFileSync(saved, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => [r.index, r.id, r.text])).toEqual(texts.map((text, i) => [String(i), `r${i}`, text]));
+    expect(rows.every((r, i) => r.label === (i % 3 === 0 ? 'POSITIVE' : 'NEGATIVE'))).toBe(true);
+
+    // The batch's link, opened again later, shows the same batch; the list links to it.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.getByTestId('status').filter({ hasText: 'COMPLETED' }).waitFor();
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'batch-phone.png'), fullPage: true });
+    const id = page.url().split('/').pop()!;
+    await page.getByRole('link', { name: 'Batches' }).click();
+    await page.getByRole('link', { name: id }).click();
+    await page.getByTestId('status').filter({ hasText: 'COMPLETED' }).waitFor();
+  }, 60_000);
+
+  it('shows the server\'s message for a CSV without the chosen column, and for a malformed one', async () => {
+    const file = path.join(dir, 'wrong.csv');
+    writeFileSync(file, 'id,body\n1,hello\n');
+    await page.goto(`${t.api.url}/#/batch`);
+    await page.getByLabel('CSV or JSON Lines file').setInputFiles(file);
+    // Choose a column the file does not have, as a stale form or another file's column would.
+    // (Runs in the page; the tests compile without DOM types, hence the loose typing.)
+    await page.getByLabel('Text column').evaluate((select: any) => {
+      const option = select.ownerDocument.createElement('option');
+      option.value = option.textContent = 'text';
+      select.append(option);
+      select.value = 'text';
+      select.dispatchEvent(new select.ownerDocument.defaultView.Event('change'));
+    });
+    await page.getByRole('button', { name: 'Upload and run' }).click();
+    expect(await page.getByRole('alert').textContent()).toBe('The header has no column "text" for the text; the columns found are "id", "body". Name the text column with textColumn.');
+
+    const malformed = path.join(dir, 'malformed.csv');
+    writeFileSync(malformed, 'text,id\nfine,1\n"unclosed,2\n');
+    await page.getByLabel('CSV or JSON Lines file').setInputFiles(malformed);
+    await page.getByRole('button', { name: 'Upload and run' }).click();
+    await page.getByRole('alert').filter({ hasText: 'line 3' }).waitFor();
+    expect(page.url()).toMatch(/#\/batch$/);
+  });
+});
+
+describe('cancelling a batch in the web app', () => {
+  it('stops a batch that has not finished: the status becomes CANCELLED', async () => {
+    // No worker: the batch waits in the queue until the click.
+    const t = await startTestApi(shared);
+    const browser = await launchBrowser();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
+    try {
+      const file = path.join(dir, 'queued.csv');
+      writeFileSync(file, `text\n${Array.from({ length: 50 }, (_, i) => `queued ${i}`).join('\n')}\n`);
+      const page = await browser.newPage();
+      await page.goto(`${t.api.url}/#/batch`);
+      await page.getByLabel('CSV or JSON Lines file').setInputFiles(file);
+      await page.getByRole('button', { name: 'Upload and run' }).click();
+      await page.getByTestId('status').filter({ hasText: 'QUEUED' }).waitFor();
+      await page.getByRole('button', { name: 'Cancel batch' }).click();
+      await page.getByTestId('status').filter({ hasText: 'CANCELLED' }).waitFor();
+      expect(await page.getByRole('button', { name: 'Cancel batch' }).count()).toBe(0);
+    } finally {
+      await browser.close();
+      await t.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

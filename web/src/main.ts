@@ -1,21 +1,27 @@
 import { css, html, LitElement } from 'lit';
+import './batch-live-view';
+import './batch-upload-view';
+import './batches-view';
 import './models-view';
 import './predict-view';
 import { shared } from './styles';
 
 const VIEWS = [
   { path: 'predict', title: 'Predict' },
+  { path: 'batch', title: 'Run a batch' },
+  { path: 'batches', title: 'Batches' },
   { path: 'models', title: 'Models' },
 ] as const;
 
 type ViewPath = (typeof VIEWS)[number]['path'];
 
 /**
- * The page: a header with the views, and the view the URL's hash names (#/predict, #/models), so
- * a reload or a shared link opens the same view.
+ * The page: a header with the views, and the view the URL's hash names (#/predict, #/batch,
+ * #/batch/ID for one batch live, #/batches, #/models), so a reload or a shared link opens the
+ * same view.
  */
 export class SiftApp extends LitElement {
-  static properties = { view: { state: true } };
+  static properties = { view: { state: true }, batchId: { state: true } };
   static styles = [
     shared,
     css`
@@ -28,11 +34,26 @@ export class SiftApp extends LitElement {
   ];
 
   view: ViewPath = 'predict';
+  batchId = '';
 
   private readonly onHash = () => {
-    const path = location.hash.replace(/^#\/?/, '').split('/')[0];
+    const [path, id] = location.hash.replace(/^#\/?/, '').split('/');
     this.view = (VIEWS.find((v) => v.path === path)?.path ?? 'predict') as ViewPath;
+    this.batchId = this.view === 'batch' && id ? decodeURIComponent(id) : '';
   };
+
+  private page() {
+    switch (this.view) {
+      case 'batch':
+        return this.batchId ? html`<sift-batch-live batch-id=${this.batchId}></sift-batch-live>` : html`<sift-batch-upload></sift-batch-upload>`;
+      case 'batches':
+        return html`<sift-batches></sift-batches>`;
+      case 'models':
+        return html`<sift-models></sift-models>`;
+      default:
+        return html`<sift-predict></sift-predict>`;
+    }
+  }
 
   connectedCallback(): void {
     super.connectedCallback();
@@ -50,10 +71,10 @@ export class SiftApp extends LitElement {
       <header>
         <h1>Sift</h1>
         <nav aria-label="Views">
-          ${VIEWS.map((v) => html`<a href="#/${v.path}" aria-current=${v.path === this.view ? 'page' : 'false'}>${v.title}</a>`)}
+          ${VIEWS.map((v) => html`<a href="#/${v.path}" aria-current=${v.path === this.view && !this.batchId ? 'page' : 'false'}>${v.title}</a>`)}
         </nav>
       </header>
-      <main>${this.view === 'models' ? html`<sift-models></sift-models>` : html`<sift-predict></sift-predict>`}</main>
+      <main>${this.page()}</main>
     `;
   }
 }
