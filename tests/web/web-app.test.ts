@@ -101,7 +101,7 @@ describe('batches in the web app, with a real worker', () => {
     expect(await page.getByTestId('rows').locator('tr').count()).toBeGreaterThan(0);
     await page.getByTestId('label-chart').waitFor();
     expect(await page.getByTestId('label-chart').getByRole('img').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('100'), expect.stringContaining('200')]));
-    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'batch-desktop.png'), fullPage: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'batch-desktop.png') });
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
     const saved = path.join(dir, 'results.csv');
@@ -114,7 +114,7 @@ describe('batches in the web app, with a real worker', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await page.getByTestId('status').filter({ hasText: 'COMPLETED' }).waitFor();
-    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'batch-phone.png'), fullPage: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'batch-phone.png') });
     const id = page.url().split('/').pop()!;
     await page.getByRole('link', { name: 'Batches' }).click();
     await page.getByRole('link', { name: id }).click();
