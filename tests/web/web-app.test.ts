@@ -56,6 +56,18 @@ describe('the web app in a real browser', () => {
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'models-phone.png'), fullPage: true });
   });
 
+  it('works with the keyboard alone: tab to the text, type, tab to the button, press Enter', async () => {
+    await page.goto(`${t.api.url}/`);
+    await page.getByLabel('Model').locator('option').first().waitFor({ state: 'attached' });
+    await page.getByLabel('Texts, one a line').focus();
+    await page.keyboard.type('a great movie\nan awful film');
+    await page.keyboard.press('Tab'); // the model
+    await page.keyboard.press('Tab'); // the button
+    await page.keyboard.press('Enter');
+    await page.getByTestId('prediction').nth(1).waitFor();
+    expect(await page.getByTestId('label').allTextContents()).toEqual(['POSITIVE', 'NEGATIVE']);
+  });
+
   it('says what to do when the text is empty, where the user is looking', async () => {
     await page.goto(`${t.api.url}/#/predict`);
     await page.getByRole('button', { name: 'Label' }).click();
@@ -145,6 +157,74 @@ describe('batches in the web app, with a real worker', () => {
     await page.getByRole('alert').filter({ hasText: 'line 3' }).waitFor();
     expect(page.url()).toMatch(/#\/batch$/);
   });
+});
+
+describe('every page, at desktop and phone width', () => {
+  it('renders each view with its heading, and saves a screenshot of each', async () => {
+    const t = await startTestApi(shared);
+    const browser = await launchBrowser();
+    try {
+      const { batchId } = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'text\nqueued\n' })
+        .then((r) => r.json() as Promise<{ id: string }>)
+        .then((b) => ({ batchId: b.id }));
+      const views: [string, string, string][] = [
+        ['predict', '#/predict', 'Label text'],
+        ['batch-upload', '#/batch', 'Run a batch'],
+        ['batch-live', `#/batch/${batchId}`, `Batch ${batchId}`],
+        ['batches', '#/batches', 'Batches'],
+        ['models', '#/models', 'Models'],
+      ];
+      for (const [width, height, device] of [[1280, 800, 'desktop'], [390, 844, 'phone']] as const) {
+        const page = await browser.newPage({ viewport: { width, height } });
+        for (const [name, hash, heading] of views) {
+          await page.goto(`${t.api.url}/${hash}`);
+          await page.getByRole('heading', { level: 2, name: heading }).waitFor();
+          // Nothing wider than the screen: a phone never scrolls sideways (tables scroll inside their box).
+          expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
+          await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}-${device}.png`) });
+        }
+        await page.close();
+      }
+      // The batches view filters by status.
+      const page = await browser.newPage();
+      await page.goto(`${t.api.url}/#/batches`);
+      await page.getByRole('link', { name: batchId }).waitFor();
+      await page.getByLabel('Status').selectOption('COMPLETED');
+      await page.getByText('No batches yet.').waitFor();
+      await page.getByLabel('Status').selectOption('QUEUED');
+      await page.getByRole('link', { name: batchId }).waitFor();
+    } finally {
+      await browser.close();
+      await t.stop();
+    }
+  }, 60_000);
+});
+
+describe('the web app when things go wrong', () => {
+  it('says the server is not answering, and refuses a file that is neither CSV nor JSON Lines', async () => {
+    const t = await startTestApi(shared);
+    const browser = await launchBrowser();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${t.api.url}/#/batch`);
+      const notes = path.join(dir, 'notes.txt');
+      writeFileSync(notes, 'hello\n');
+      await page.getByLabel('CSV or JSON Lines file').setInputFiles(notes);
+      expect(await page.getByRole('alert').textContent()).toBe('notes.txt is neither .csv nor .jsonl; choose a CSV file with a header row, or JSON Lines.');
+
+      await page.goto(`${t.api.url}/#/predict`);
+      await page.getByLabel('Model').locator('option').first().waitFor({ state: 'attached' });
+      await t.api.close();
+      await page.getByLabel('Texts, one a line').fill('anyone there?');
+      await page.getByRole('button', { name: 'Label' }).click();
+      await page.getByRole('alert').filter({ hasText: 'The Sift server is not answering' }).waitFor();
+    } finally {
+      await browser.close();
+      await t.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('cancelling a batch in the web app', () => {
