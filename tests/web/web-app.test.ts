@@ -133,6 +133,29 @@ describe('batches in the web app, with a real worker', () => {
     await page.getByTestId('status').filter({ hasText: 'COMPLETED' }).waitFor();
   }, 60_000);
 
+  it('takes a dropped JSON Lines file, and pages back through rows older than the newest 300', async () => {
+    const lines = Array.from({ length: 700 }, (_, i) => JSON.stringify({ n: i, text: `a great movie ${i}` })).join('\n');
+    await page.goto(`${t.api.url}/#/batch`);
+    // (A string, run in the page: the tests compile without DOM types.)
+    const dataTransfer = await page.evaluateHandle(`(() => { const dt = new DataTransfer(); dt.items.add(new File([${JSON.stringify(lines)}], 'dropped.jsonl')); return dt; })()`);
+    await page.locator('sift-batch-upload form').dispatchEvent('drop', { dataTransfer });
+    expect(await page.getByLabel('Text column').inputValue()).toBe('text');
+    await page.getByRole('button', { name: 'Upload and run' }).click();
+    await page.getByTestId('status').filter({ hasText: 'COMPLETED' }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('rows').locator('tr').nth(299).waitFor();
+    expect(await page.getByTestId('rows').locator('tr').first().locator('td').first().textContent()).toBe('699');
+    await page.getByRole('button', { name: 'Earlier rows' }).click();
+    await page.getByTestId('row-range').filter({ hasText: 'rows 100 to 399 in input order' }).waitFor();
+    expect(await page.getByTestId('rows').locator('tr').first().locator('td').first().textContent()).toBe('100');
+    await page.getByRole('button', { name: 'Earlier rows' }).click();
+    await page.getByTestId('row-range').filter({ hasText: 'rows 0 to 299' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Earlier rows' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Later rows' }).click();
+    await page.getByTestId('row-range').filter({ hasText: 'rows 300 to 599' }).waitFor();
+    await page.getByRole('button', { name: 'Later rows' }).click();
+    await page.getByTestId('row-range').filter({ hasText: 'the last 300 finished rows' }).waitFor();
+  }, 60_000);
+
   it('shows the server\'s message for a CSV without the chosen column, and for a malformed one', async () => {
     const file = path.join(dir, 'wrong.csv');
     writeFileSync(file, 'id,body\n1,hello\n');

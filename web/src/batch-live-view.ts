@@ -25,7 +25,15 @@ function eta(seconds: number | null | undefined): string {
  * batch (the subscription's first event is its current state).
  */
 export class BatchLiveView extends LitElement {
-  static properties = { batchId: { attribute: 'batch-id' }, batch: { state: true }, rows: { state: true }, labels: { state: true }, error: { state: true }, model: { state: true } };
+  static properties = {
+    batchId: { attribute: 'batch-id' },
+    batch: { state: true },
+    rows: { state: true },
+    labels: { state: true },
+    error: { state: true },
+    model: { state: true },
+    page: { state: true },
+  };
   static styles = [
     shared,
     css`
@@ -45,6 +53,8 @@ export class BatchLiveView extends LitElement {
   rows: Row[] = [];
   labels: Map<string, number> | null = null;
   error = '';
+  /** Earlier rows the user paged to (Batch.results from `offset`), or null for the live newest rows. */
+  page: { offset: number; rows: Row[] } | null = null;
   private stop?: () => void;
 
   protected willUpdate(changed: PropertyValues<this>): void {
@@ -61,6 +71,7 @@ export class BatchLiveView extends LitElement {
     this.batch = null;
     this.rows = [];
     this.labels = null;
+    this.page = null;
     this.error = '';
     const id = this.batchId;
     void request(BatchDocument, { id }).then((answer: BatchQuery) => {
@@ -110,12 +121,36 @@ export class BatchLiveView extends LitElement {
     if (id === this.batchId) this.labels = counts;
   }
 
+  /** Shows the TABLE_ROWS rows from `offset` in input order, or the live newest rows again (null). */
+  private async showPage(offset: number | null): Promise<void> {
+    if (offset === null) {
+      this.page = null;
+      return;
+    }
+    const start = Math.max(0, offset);
+    const rows = (await request(BatchResultsDocument, { id: this.batchId, offset: start, limit: TABLE_ROWS })).batch?.results ?? [];
+    this.page = { offset: start, rows };
+  }
+
   private async cancel(): Promise<void> {
     try {
       await request(CancelBatchDocument, { id: this.batchId });
     } catch (error) {
       this.error = (error as Error).message;
     }
+  }
+
+  private pager(total: number) {
+    const newest = Math.max(0, total - TABLE_ROWS);
+    const offset = this.page?.offset ?? newest;
+    const shown = this.page ? `rows ${offset} to ${offset + Math.max(0, this.page.rows.length - 1)} in input order` : `the last ${TABLE_ROWS} finished rows, newest first, as they finish`;
+    return html`
+      <p class="muted" data-testid="row-range">Showing ${shown}.</p>
+      <div class="actions">
+        ${offset > 0 ? html`<button class="secondary" @click=${() => this.showPage(offset - TABLE_ROWS)}>Earlier rows</button>` : ''}
+        ${this.page ? html`<button class="secondary" @click=${() => (this.page && this.page.offset + TABLE_ROWS < newest ? this.showPage(this.page.offset + TABLE_ROWS) : this.showPage(null))}>Later rows</button>` : ''}
+      </div>
+    `;
   }
 
   render() {
@@ -151,11 +186,11 @@ export class BatchLiveView extends LitElement {
             </div>`
         : ''}
       <h3>Finished rows</h3>
-      <p class="muted">The last ${TABLE_ROWS} finished rows by position; download the results for all of them.</p>
+      ${this.pager(b?.total ?? 0)}
       <div class="scroll"><table>
         <thead><tr><th scope="col">#</th><th scope="col">Id</th><th scope="col">Text</th><th scope="col">Label</th><th scope="col">Score</th><th scope="col">Error</th></tr></thead>
         <tbody data-testid="rows">
-          ${this.rows.map(
+          ${(this.page?.rows ?? this.rows).map(
             (r) => html`<tr><td>${r.index}</td><td>${r.id ?? ''}</td><td class="text">${r.text}</td><td>${r.prediction?.label ?? ''}</td><td>${r.prediction ? r.prediction.score.toFixed(3) : ''}</td><td>${r.error ?? ''}</td></tr>`,
           )}
         </tbody>

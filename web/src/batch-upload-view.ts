@@ -16,7 +16,16 @@ export class BatchUploadView extends LitElement {
   busy = false;
 
   private async choose(event: Event): Promise<void> {
-    const file = (event.target as HTMLInputElement).files?.[0] ?? null;
+    await this.take((event.target as HTMLInputElement).files?.[0] ?? null);
+  }
+
+  // A file dropped anywhere on the form counts as chosen.
+  private async drop(event: DragEvent): Promise<void> {
+    event.preventDefault();
+    await this.take(event.dataTransfer?.files[0] ?? null);
+  }
+
+  private async take(file: File | null): Promise<void> {
     this.file = file;
     this.columns = null;
     this.error = '';
@@ -52,8 +61,9 @@ export class BatchUploadView extends LitElement {
     const columns = this.columns?.columns ?? [];
     return html`
       <h2>Run a batch</h2>
-      <form @submit=${this.upload}>
+      <form @submit=${this.upload} @dragover=${(e: DragEvent) => e.preventDefault()} @drop=${this.drop}>
         <label for="file">CSV or JSON Lines file</label>
+        <p class="muted">Choose a file, or drop one here. The first row of a CSV names its columns.</p>
         <input id="file" type="file" accept=".csv,.jsonl,.ndjson,text/csv,application/x-ndjson" @change=${this.choose} />
         ${this.columns
           ? html`
