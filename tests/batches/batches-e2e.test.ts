@@ -4,24 +4,15 @@ import {
   BatchResultsDocument,
   CancelBatchDocument,
   SubmitBatchDocument,
-  type BatchQuery,
 } from '../../src/client/generated/graphql';
 import { SiftRequestError, type SiftClient } from '../../src/client/sift-client';
 import { eventually, startTestApi, type TestApi } from '../support/api';
+import { finished } from '../support/batches';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 const models = tinyModelsDir();
 const shared = { SIFT_MODELS_DIR: models, SIFT_DEFAULT_MODEL: 'tiny-transformer' };
-
-async function finished(client: SiftClient, id: string): Promise<NonNullable<BatchQuery['batch']>> {
-  let batch: BatchQuery['batch'] = null;
-  await eventually(async () => {
-    batch = (await client.request(BatchDocument, { id })).batch;
-    return batch !== null && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(batch.status);
-  }, 60_000, `batch ${id} to end`);
-  return batch!;
-}
 
 async function allResults(client: SiftClient, id: string) {
   const rows = [];

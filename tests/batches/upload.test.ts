@@ -1,21 +1,12 @@
 import { parse } from 'csv-parse/sync';
-import { BatchDocument, BatchesDocument, type BatchQuery } from '../../src/client/generated/graphql';
-import type { SiftClient } from '../../src/client/sift-client';
-import { eventually, startTestApi, type TestApi } from '../support/api';
+import { BatchesDocument } from '../../src/client/generated/graphql';
+import { startTestApi, type TestApi } from '../support/api';
+import { finished } from '../support/batches';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 const models = tinyModelsDir();
 const shared = { SIFT_MODELS_DIR: models, SIFT_DEFAULT_MODEL: 'tiny-transformer' };
-
-async function finished(client: SiftClient, id: string): Promise<NonNullable<BatchQuery['batch']>> {
-  let batch: BatchQuery['batch'] = null;
-  await eventually(async () => {
-    batch = (await client.request(BatchDocument, { id })).batch;
-    return batch !== null && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(batch.status);
-  }, 60_000, `batch ${id} to end`);
-  return batch!;
-}
 
 interface Upload {
   status: number;
