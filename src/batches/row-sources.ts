@@ -3,6 +3,7 @@ import { parse } from 'csv-parse';
 import { ErrorCodes, isSiftError, userError } from '../errors';
 import type { InputRow } from './batch-types';
 import { readableBatches } from './readable-batches';
+import { textLines } from './text-lines';
 
 /** Which columns (CSV) or fields (JSON Lines) hold the text and the row id. */
 export interface ColumnOptions {
@@ -23,11 +24,14 @@ export async function* textRows(texts: readonly string[]): AsyncGenerator<InputR
   }
 }
 
-/** Where the text and id are in a record, once the header is checked. */
-export function checkHeader(header: string[], { textColumn, idColumn }: ColumnOptions): { text: number; id: number } {
+/**
+ * Where the text and id are in a record, once the header is checked. `textOption` is what the
+ * caller calls the option naming the text column (a query parameter, a CLI flag).
+ */
+export function checkHeader(header: string[], { textColumn, idColumn }: ColumnOptions, textOption = 'textColumn'): { text: number; id: number } {
   const found = header.map((h) => JSON.stringify(h)).join(', ');
   if (!header.includes(textColumn)) {
-    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no column ${JSON.stringify(textColumn)} for the text; the columns found are ${found}. Name the text column with textColumn.`);
+    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no column ${JSON.stringify(textColumn)} for the text; the columns found are ${found}. Name the text column with ${textOption}.`);
   }
   if (idColumn && !header.includes(idColumn)) {
     throw userError(ErrorCodes.MISSING_COLUMN, `The header has no id column ${JSON.stringify(idColumn)}; the columns found are ${found}.`);
@@ -70,8 +74,6 @@ export async function* csvRows(input: TextInput, options: ColumnOptions): AsyncG
  * error, naming the line.
  */
 export async function* jsonlRows(input: TextInput, options: ColumnOptions): AsyncGenerator<InputRow[]> {
-  const source = typeof input === 'string' ? [input] : input;
-  let buffered = '';
   let line = 0;
   let index = 0;
   const toRow = (raw: string): InputRow | null => {
@@ -92,13 +94,8 @@ export async function* jsonlRows(input: TextInput, options: ColumnOptions): Asyn
     const id = options.idColumn ? record[options.idColumn] : undefined;
     return { index: index++, id: id === undefined || id === null ? null : String(id), text: typeof text === 'string' ? text : null };
   };
-  for await (const chunk of source) {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
+  for await (const lines of textLines(typeof input === 'string' ? [input] : input)) {
     const rows = lines.map(toRow).filter((row): row is InputRow => row !== null);
     if (rows.length > 0) yield rows;
   }
-  const last = toRow(buffered);
-  if (last) yield [last];
 }

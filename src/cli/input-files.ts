@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { readableBatches } from '../batches/readable-batches';
 import { checkHeader } from '../batches/row-sources';
+import { textLines } from '../batches/text-lines';
 import { isSiftError } from '../errors';
 import { CliError, ExitCodes } from './cli-errors';
 
@@ -35,6 +36,8 @@ export interface InputFile {
   format: FileFormat;
   /** The CSV header (null for JSON formats). */
   header: string[] | null;
+  /** A JSON array's objects, read once (a JSON array cannot be streamed); null for the other formats. */
+  items: Record<string, unknown>[] | null;
 }
 
 async function csvHeader(file: string): Promise<string[] | null> {
@@ -44,7 +47,6 @@ async function csvHeader(file: string): Promise<string[] | null> {
 }
 
 async function jsonArray(file: string): Promise<Record<string, unknown>[]> {
-  const { readFile } = await import('node:fs/promises');
   let value: unknown;
   try {
     value = JSON.parse((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
@@ -73,28 +75,26 @@ export async function openInput(file: string, format: FileFormat, columns: { tex
     }
     if (header === null) throw new CliError(`${file} is empty; it needs a header row and at least one row.`, ExitCodes.BAD_INPUT, 'EMPTY_INPUT');
     try {
-      checkHeader(header, columns);
+      checkHeader(header, columns, '--text-column');
     } catch (error) {
-      if (isSiftError(error)) throw new CliError(error.message.replace('with textColumn', 'with --text-column'), ExitCodes.BAD_INPUT, error.code);
+      if (isSiftError(error)) throw new CliError(error.message, ExitCodes.BAD_INPUT, error.code);
       throw error;
     }
   }
-  if (format === 'json') await jsonArray(file);
-  return { path: file, format, header };
+  return { path: file, format, header, items: format === 'json' ? await jsonArray(file) : null };
 }
 
 /** The body to upload and its content type: CSV and JSON Lines as they are, a JSON array as JSON Lines. */
-export async function uploadBody(input: InputFile): Promise<{ body: Readable; contentType: string }> {
+export function uploadBody(input: InputFile): { body: Readable; contentType: string } {
   if (input.format === 'csv') return { body: createReadStream(input.path), contentType: 'text/csv' };
   if (input.format === 'jsonl') return { body: createReadStream(input.path), contentType: 'application/x-ndjson' };
-  const items = await jsonArray(input.path);
-  return { body: Readable.from(items.map((item) => `${JSON.stringify(item)}\n`)), contentType: 'application/x-ndjson' };
+  return { body: Readable.from(input.items!.map((item) => `${JSON.stringify(item)}\n`)), contentType: 'application/x-ndjson' };
 }
 
 /** The input's records in order, as the server numbered them (blank lines skipped), a batch at a time. */
 export async function* inputRecords(input: InputFile): AsyncGenerator<InputRecord[]> {
   if (input.format === 'json') {
-    yield await jsonArray(input.path);
+    yield input.items!;
     return;
   }
   if (input.format === 'csv') {
@@ -109,14 +109,10 @@ export async function* inputRecords(input: InputFile): AsyncGenerator<InputRecor
     }
     return;
   }
-  let buffered = '';
   let first = true;
-  for await (const chunk of createReadStream(input.path, 'utf8') as AsyncIterable<string>) {
-    buffered += first ? chunk.replace(/^\uFEFF/, '') : chunk;
+  for await (const lines of textLines(createReadStream(input.path, 'utf8') as AsyncIterable<string>)) {
+    if (first) lines[0] = lines[0].replace(/^\uFEFF/, '');
     first = false;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
     yield lines.filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
   }
-  if (buffered.trim() !== '') yield [JSON.parse(buffered) as Record<string, unknown>];
 }

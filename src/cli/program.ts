@@ -5,7 +5,7 @@ import { modelsCommand, predictCommand } from './commands/predict-commands';
 import { evalCommand, serveCommand, trainCommand, upCommand, workerCommand } from './commands/process-commands';
 import { DEFAULT_URL, ServerConnection } from './server-connection';
 
-function positiveInteger(name: string) {
+function wholeNumber(name: string) {
   return (value: string): number => {
     const number = Number(value);
     if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError(`${name} must be a whole number of 0 or more.`);
@@ -108,7 +108,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
   program
     .command('up')
     .description('Run the API, N worker processes and, where none answers, a private Redis (what npm start runs). Settings come from the environment (see the README).')
-    .option('--workers <n>', 'worker processes beside the API (default: SIFT_WORKERS, else 1)', positiveInteger('--workers'))
+    .option('--workers <n>', 'worker processes beside the API (default: SIFT_WORKERS, else 1)', wholeNumber('--workers'))
     .action(async (options: { workers?: number }) => {
       await upCommand(options.workers);
       done(null);
@@ -125,7 +125,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
   program
     .command('worker')
     .description('Run one worker process, taking batch chunks from the shared Redis until Ctrl-C or SIGTERM.')
-    .option('--concurrency <n>', 'chunks at a time (default: SIFT_WORKER_CONCURRENCY, else 4)', positiveInteger('--concurrency'))
+    .option('--concurrency <n>', 'chunks at a time (default: SIFT_WORKER_CONCURRENCY, else 4)', wholeNumber('--concurrency'))
     .action(async (options: { concurrency?: number }) => {
       if (options.concurrency === 0) throw new CliError('--concurrency must be 1 or more.', ExitCodes.BAD_INPUT, 'BAD_OPTION');
       await workerCommand(options.concurrency);

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { csvField } from '../batches/result-export';
+import { textLines } from '../batches/text-lines';
 import type { FileFormat, InputFile, InputRecord } from './input-files';
 import { inputRecords } from './input-files';
 
@@ -15,15 +16,9 @@ function addedFields(row: ResultRow): string[] {
 
 /** Result rows from a results.jsonl download, in input order, a batch at a time. */
 export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenerator<ResultRow[]> {
-  let buffered = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of Readable.fromWeb(body as never) as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true });
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    yield lines.filter((line) => line !== '').map((line) => JSON.parse(line) as ResultRow);
-  }
-  if (buffered.trim() !== '') yield [JSON.parse(buffered) as ResultRow];
+  // setEncoding decodes UTF-8 across chunk boundaries.
+  const text = Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>;
+  for await (const lines of textLines(text)) yield lines.filter((line) => line !== '').map((line) => JSON.parse(line) as ResultRow);
 }
 
 /** Writes text to a file, waiting when the disk is slower than the input (flat memory). */

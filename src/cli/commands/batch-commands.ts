@@ -1,12 +1,11 @@
 import { createInterface } from 'node:readline/promises';
+import { FINAL_STATUSES, unknownBatch, type BatchStatus } from '../../batches/batch-types';
 import { BatchDocument, BatchProgressCountsDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../client/generated/graphql';
 import { CliError, ExitCodes, type ExitCode } from '../cli-errors';
 import { formatOf, openInput, uploadBody } from '../input-files';
 import { ProgressDisplay, progressWords } from '../progress-display';
 import { resultRows, writeMerged, writeResults } from '../result-files';
 import type { ServerConnection } from '../server-connection';
-
-const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 export interface BatchOptions {
   textColumn: string;
@@ -68,7 +67,7 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
       if (next.done) break;
       latest = next.value.batchProgress.batch;
       if (!asking) display.update(latest);
-      if (FINAL.has(latest.status)) break;
+      if (FINAL_STATUSES.has(latest.status as BatchStatus)) break;
     }
     display.finish();
     if (!latest) throw new CliError(`The server ended the progress of batch ${id} without an event.`, ExitCodes.SERVER_ERROR);
@@ -93,7 +92,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   if (options.wait && !outputPath) throw new CliError('Give an OUTPUT file to write the results to, or --no-wait to only queue the batch.', ExitCodes.BAD_INPUT, 'BAD_OPTION');
   if (outputPath) formatOf(outputPath, options.format ?? format);
   const input = await openInput(inputPath, format, { textColumn: options.textColumn, idColumn: options.idColumn });
-  const { body, contentType } = await uploadBody(input);
+  const { body, contentType } = uploadBody(input);
   const query: Record<string, string> = { textColumn: options.textColumn };
   if (options.idColumn) query.idColumn = options.idColumn;
   if (options.model) query.model = options.model;
@@ -111,7 +110,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
 
 async function batchOrFail(server: ServerConnection, id: string): Promise<BatchFieldsFragment> {
   const { batch } = await server.call((client) => client.request(BatchDocument, { id }));
-  if (!batch) throw new CliError(`No batch has the id ${JSON.stringify(id)} (or it expired).`, ExitCodes.BAD_INPUT, 'UNKNOWN_BATCH');
+  if (!batch) throw new CliError(unknownBatch(id).message, ExitCodes.BAD_INPUT, 'UNKNOWN_BATCH');
   return batch;
 }
 
