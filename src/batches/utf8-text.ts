@@ -13,13 +13,14 @@ export async function* utf8Text(bytes: AsyncIterable<Buffer | Uint8Array | strin
   let pending: Uint8Array = new Uint8Array(0);
   for await (const piece of bytes) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    // Nearly always nothing is pending: then the chunk is not copied.
+    const seen = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     let text: string;
     try {
       text = decoder.decode(chunk, { stream: true });
     } catch {
-      throw notUtf8(Buffer.concat([pending, chunk]), offset, lines);
+      throw notUtf8(seen, offset, lines);
     }
-    const seen = Buffer.concat([pending, chunk]);
     const held = incompleteTail(seen);
     const done = seen.subarray(0, seen.length - held);
     offset += done.length;
