@@ -136,8 +136,7 @@ export class BatchService {
   async exportResults(id: string, format: ExportFormat): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
     const batch = await this.options.store.get(id);
     if (!batch) throw unknownBatch(id);
-    const labels = this.options.catalog.definitions.find((d) => d.name === batch.model)?.labels ?? [];
-    const formatter = new ResultFormatter(format, labels);
+    const formatter = new ResultFormatter(format, batch.labels);
     const store = this.options.store;
     async function* body(): AsyncGenerator<string> {
       yield formatter.header();

@@ -40,6 +40,7 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
     status,
     model: hash.model,
     modelVersion: hash.modelVersion,
+    labels: hash.labels ? (JSON.parse(hash.labels) as string[]) : [],
     total,
     processed,
     succeeded: num('succeeded'),

@@ -27,6 +27,8 @@ export interface BatchSnapshot {
   status: BatchStatus;
   model: string;
   modelVersion: string;
+  /** The model's labels when the batch was created (the order of its score columns). */
+  labels: string[];
   total: number;
   processed: number;
   succeeded: number;
