@@ -39,7 +39,7 @@ export interface RunningApi {
   port: number;
   predictions: PredictionService;
   redis: Redis;
-  /** Stops accepting work, drains in-flight requests, then closes threads and connections. */
+  /** Stops accepting work, drains in-flight requests, then closes threads and connections. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -136,18 +136,20 @@ export async function startApi(config: SiftConfig, logger: Logger): Promise<Runn
   const url = `http://${host}:${port}`;
   logger.info(`GraphQL API at ${url}/graphql (HTTP and WebSocket); Apollo Sandbox opens there in a browser`);
 
+  let closing: Promise<void> | undefined;
+  const stop = async () => {
+    await apollo.stop();
+    metrics.stop();
+    await pool.close();
+    await queue.close(5000).catch(() => undefined);
+    await pubsub.close();
+    redis.disconnect();
+  };
   return {
     url,
     port,
     predictions,
     redis,
-    close: async () => {
-      await apollo.stop();
-      metrics.stop();
-      await pool.close();
-      await queue.close(5000).catch(() => undefined);
-      await pubsub.close();
-      redis.disconnect();
-    },
+    close: () => (closing ??= stop()),
   };
 }

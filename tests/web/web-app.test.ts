@@ -10,6 +10,20 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
 
 const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer' };
 
+/** An API of the test's own with no worker (its batches stay queued), a browser and a folder for files, all cleaned up after. */
+async function withQuietApi(run: (t: TestApi, browser: Browser, dir: string) => Promise<void>): Promise<void> {
+  const t = await startTestApi(shared);
+  const browser = await launchBrowser();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
+  try {
+    await run(t, browser, dir);
+  } finally {
+    await browser.close();
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the web app in a real browser', () => {
   let t: TestApi;
   let browser: Browser;
@@ -184,10 +198,8 @@ describe('batches in the web app, with a real worker', () => {
 });
 
 describe('every page, at desktop and phone width', () => {
-  it('renders each view with its heading, and saves a screenshot of each', async () => {
-    const t = await startTestApi(shared);
-    const browser = await launchBrowser();
-    try {
+  it('renders each view with its heading, and saves a screenshot of each', () =>
+    withQuietApi(async (t, browser) => {
       const { batchId } = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'text\nqueued\n' })
         .then((r) => r.json() as Promise<{ id: string }>)
         .then((b) => ({ batchId: b.id }));
@@ -217,19 +229,12 @@ describe('every page, at desktop and phone width', () => {
       await page.getByText('No batches yet.').waitFor();
       await page.getByLabel('Status').selectOption('QUEUED');
       await page.getByRole('link', { name: batchId }).waitFor();
-    } finally {
-      await browser.close();
-      await t.stop();
-    }
-  }, 60_000);
+    }), 60_000);
 });
 
 describe('the web app when things go wrong', () => {
-  it('says the server is not answering, and refuses a file that is neither CSV nor JSON Lines', async () => {
-    const t = await startTestApi(shared);
-    const browser = await launchBrowser();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
-    try {
+  it('says the server is not answering, and refuses a file that is neither CSV nor JSON Lines', () =>
+    withQuietApi(async (t, browser, dir) => {
       const page = await browser.newPage();
       await page.goto(`${t.api.url}/#/batch`);
       const notes = path.join(dir, 'notes.txt');
@@ -243,21 +248,13 @@ describe('the web app when things go wrong', () => {
       await page.getByLabel('Texts, one a line').fill('anyone there?');
       await page.getByRole('button', { name: 'Label' }).click();
       await page.getByRole('alert').filter({ hasText: 'The Sift server is not answering' }).waitFor();
-    } finally {
-      await browser.close();
-      await t.stop().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+    }), 60_000);
 });
 
 describe('cancelling a batch in the web app', () => {
-  it('stops a batch that has not finished: the status becomes CANCELLED', async () => {
-    // No worker: the batch waits in the queue until the click.
-    const t = await startTestApi(shared);
-    const browser = await launchBrowser();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
-    try {
+  // No worker: the batch waits in the queue until the click.
+  it('stops a batch that has not finished: the status becomes CANCELLED', () =>
+    withQuietApi(async (t, browser, dir) => {
       const file = path.join(dir, 'queued.csv');
       writeFileSync(file, `text\n${Array.from({ length: 50 }, (_, i) => `queued ${i}`).join('\n')}\n`);
       const page = await browser.newPage();
@@ -268,10 +265,5 @@ describe('cancelling a batch in the web app', () => {
       await page.getByRole('button', { name: 'Cancel batch' }).click();
       await page.getByTestId('status').filter({ hasText: 'CANCELLED' }).waitFor();
       expect(await page.getByRole('button', { name: 'Cancel batch' }).count()).toBe(0);
-    } finally {
-      await browser.close();
-      await t.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+    }), 60_000);
 });
