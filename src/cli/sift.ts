@@ -3,6 +3,7 @@
  * The `sift` command line (`npx sift --help`). Errors it expects (bad input, no server, a refused
  * request) print one message and exit with their code; anything else prints its stack.
  */
+import '../production-default';
 import 'reflect-metadata';
 import { CommanderError } from 'commander';
 import { CliError, ExitCodes } from './cli-errors';
