@@ -28,7 +28,7 @@ export interface SiftConfig {
   inferenceThreads: number;
   /** `SIFT_MAX_BATCH_SIZE`: most texts one model run takes. Default 256. */
   maxBatchSize: number;
-  /** `SIFT_BATCH_WINDOW_MS`: how long the micro-batcher waits for more texts. Default 2. */
+  /** `SIFT_BATCH_WINDOW_MS`: how long a text waits for company while an inference thread is free. Default 0: until the end of the event-loop turn. */
   batchWindowMs: number;
   /** `SIFT_REDIS_TIMEOUT_MS`: a cache read or write slower than this is given up. Default 250. */
   redisTimeoutMs: number;
@@ -118,7 +118,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxTextsPerRequest: readInteger(env, 'SIFT_MAX_TEXTS_PER_REQUEST', 1000, 1, 100_000),
     inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', Math.max(1, availableParallelism() - 1), 1, 64),
     maxBatchSize: readInteger(env, 'SIFT_MAX_BATCH_SIZE', 256, 1, 16_384),
-    batchWindowMs: readInteger(env, 'SIFT_BATCH_WINDOW_MS', 2, 0, 1000),
+    batchWindowMs: readInteger(env, 'SIFT_BATCH_WINDOW_MS', 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
     chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 500, 1, 100_000),
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),

@@ -6,7 +6,11 @@ export type BatchScorer = (model: string, texts: string[]) => Promise<ScoreMatri
 export interface MicroBatcherOptions {
   /** Texts in one model run at most. */
   maxBatchSize: number;
-  /** How long a lone text waits for company before it runs anyway, in ms. */
+  /**
+   * How long a text waits for company while a thread is free, in ms. 0: only until the end of the
+   * current turn of the event loop, so texts that arrived together (one read of Redis replies,
+   * one batch of sockets) still share a run, and a lone text adds no delay.
+   */
   windowMs: number;
   /** Model runs in flight at once (the number of inference threads); texts queue behind them. */
   maxInFlight: number;
@@ -32,7 +36,7 @@ export interface MicroBatcherStats {
  */
 export class MicroBatcher {
   private readonly waiting = new Map<string, Waiting[]>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, NodeJS.Timeout | NodeJS.Immediate>();
   private inFlight = 0;
   private runs = 0;
   private rows = 0;
@@ -46,7 +50,7 @@ export class MicroBatcher {
       queue.push({ text, resolve, reject });
       this.waiting.set(model, queue);
       if (queue.length >= this.options.maxBatchSize) this.flush(model);
-      else if (!this.timers.has(model)) this.timers.set(model, setTimeout(() => this.flush(model), this.options.windowMs));
+      else if (!this.timers.has(model)) this.timers.set(model, this.schedule(() => this.flush(model)));
     });
   }
 
@@ -54,8 +58,17 @@ export class MicroBatcher {
     return { runs: this.runs, rows: this.rows, meanBatchSize: this.runs === 0 ? 0 : this.rows / this.runs };
   }
 
+  // setTimeout(fn, 0) waits at least 1 ms in Node; setImmediate runs right after this turn's I/O.
+  private schedule(fn: () => void): NodeJS.Timeout | NodeJS.Immediate {
+    return this.options.windowMs === 0 ? setImmediate(fn) : setTimeout(fn, this.options.windowMs);
+  }
+
   private flush(model: string): void {
-    clearTimeout(this.timers.get(model));
+    const timer = this.timers.get(model);
+    if (timer !== undefined) {
+      if ('hasRef' in timer && 'refresh' in timer) clearTimeout(timer);
+      else clearImmediate(timer as NodeJS.Immediate);
+    }
     this.timers.delete(model);
     // A finished run calls flush again, so texts waiting here are not forgotten.
     while (this.inFlight < this.options.maxInFlight) {

@@ -49,6 +49,21 @@ describe('MicroBatcher', () => {
     expect(batches.map((b) => b.length)).toEqual([1, 20]);
   });
 
+  it('with no window, runs the texts of one event-loop turn together, at the end of that turn', async () => {
+    const { batches, scorer } = recordingScorer();
+    const batcher = new MicroBatcher(scorer, { maxBatchSize: 64, windowMs: 0, maxInFlight: 2 });
+    const together = ['a', 'b', 'c'].map((t) => batcher.score('m', t));
+    expect(batches).toEqual([]);
+    // One setImmediate later, and no timer: the run has started.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([['a', 'b', 'c']]);
+    // A thread is still free, so a text of a later turn does not wait for the first run.
+    const later = batcher.score('m', 'd');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([['a', 'b', 'c'], ['d']]);
+    await Promise.all([...together, later]);
+  });
+
   it('rejects every text of a failed run and keeps serving', async () => {
     let fail = true;
     const batcher = new MicroBatcher(
