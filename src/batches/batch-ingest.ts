@@ -32,7 +32,7 @@ export async function ingestBatch(
 ): Promise<BatchSnapshot> {
   const id = newBatchId();
   const createdAt = new Date();
-  await store.create(id, model, createdAt);
+  await store.create(id, model, createdAt, options.chunkSize);
   let chunk: InputRow[] = [];
   let chunks = 0;
   let total = 0;

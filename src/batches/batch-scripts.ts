@@ -5,26 +5,22 @@
 
 /**
  * Counts a finished chunk exactly once and stores its results.
- * KEYS: 1 batch hash, 2 counted-chunks set, 3 results hash.
- * ARGV: 1 chunk number, 2 succeeded, 3 failed, 4 cached, 5 now (ISO), 6 retention seconds,
- *       7.. row index and result JSON, in pairs.
+ * KEYS: 1 batch hash, 2 results hash (one field per chunk).
+ * ARGV: 1 chunk number, 2 rows, 3 succeeded, 4 failed, 5 cached, 6 now (ISO), 7 retention seconds,
+ *       8 the chunk's results (row-codec.ts).
  * Returns {counted (1 new, 0 already counted, -1 no such batch), status}.
  */
 export const RECORD_CHUNK = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, ''} end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {0, redis.call('HGET', KEYS[1], 'status')} end
--- One HSET per 500 rows rather than per row; unpack is bounded by Lua's stack, hence the slices.
-for i = 7, #ARGV, 1000 do
-  redis.call('HSET', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
-local rows = (#ARGV - 6) / 2
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('EXPIRE', KEYS[3], ARGV[6])
+-- A chunk run again after a crash finds its results stored and counts nothing.
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[8]) == 0 then return {0, redis.call('HGET', KEYS[1], 'status')} end
+local rows = ARGV[2]
+redis.call('EXPIRE', KEYS[2], ARGV[7])
 redis.call('HINCRBY', KEYS[1], 'processed', rows)
-redis.call('HINCRBY', KEYS[1], 'succeeded', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'failed', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'cached', ARGV[4])
-if not redis.call('HGET', KEYS[1], 'startedAt') then redis.call('HSET', KEYS[1], 'startedAt', ARGV[5]) end
+redis.call('HINCRBY', KEYS[1], 'succeeded', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'failed', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'cached', ARGV[5])
+if not redis.call('HGET', KEYS[1], 'startedAt') then redis.call('HSET', KEYS[1], 'startedAt', ARGV[6]) end
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'QUEUED' then
   status = 'RUNNING'
@@ -33,7 +29,7 @@ end
 if status == 'RUNNING' and redis.call('HGET', KEYS[1], 'ingested') == '1'
   and tonumber(redis.call('HGET', KEYS[1], 'processed')) >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
   status = 'COMPLETED'
-  redis.call('HSET', KEYS[1], 'status', status, 'finishedAt', ARGV[5])
+  redis.call('HSET', KEYS[1], 'status', status, 'finishedAt', ARGV[6])
 end
 return {1, status}
 `;

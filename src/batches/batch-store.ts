@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys';
 import { END_BATCH, FINISH_INGEST, RECORD_CHUNK } from './batch-scripts';
 import { FINAL_STATUSES, type BatchRowResult, type BatchSnapshot, type BatchStatus, type InputRow } from './batch-types';
-import { decodeChunk, decodeResult, encodeChunk, type RowModel } from './row-codec';
+import { decodeChunk, decodeChunkResults, encodeChunk, type RowModel } from './row-codec';
 
 /** Counts of one finished chunk. */
 export interface ChunkCounts {
@@ -19,7 +19,7 @@ export interface BatchPage {
 }
 
 type Scripts = {
-  recordChunk(batch: string, done: string, results: string, ...args: (string | number)[]): Promise<[number, string]>;
+  recordChunk(batch: string, results: string, ...args: (string | number)[]): Promise<[number, string]>;
   finishIngest(batch: string, index: string, total: number, chunks: number, now: string, id: string, score: number): Promise<string>;
   endBatch(batch: string, status: BatchStatus, now: string, reason: string): Promise<string>;
 };
@@ -64,7 +64,7 @@ export class BatchStore {
   private readonly scripts: Scripts;
 
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly retentionSeconds: number) {
-    redis.defineCommand('siftRecordChunk', { numberOfKeys: 3, lua: RECORD_CHUNK });
+    redis.defineCommand('siftRecordChunk', { numberOfKeys: 2, lua: RECORD_CHUNK });
     redis.defineCommand('siftFinishIngest', { numberOfKeys: 2, lua: FINISH_INGEST });
     redis.defineCommand('siftEndBatch', { numberOfKeys: 1, lua: END_BATCH });
     const r = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -75,12 +75,15 @@ export class BatchStore {
     };
   }
 
-  /** Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. */
-  async create(id: string, model: RowModel, createdAt: Date): Promise<void> {
+  /**
+   * Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. Every
+   * chunk but the last holds `chunkSize` rows, so the chunk of a row follows from its index.
+   */
+  async create(id: string, model: RowModel, createdAt: Date, chunkSize: number): Promise<void> {
     const key = this.keys.batch(id);
     await this.redis
       .multi()
-      .hset(key, { status: 'QUEUED', model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), createdAt: createdAt.toISOString(), total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0 })
+      .hset(key, { status: 'QUEUED', model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), chunkSize, createdAt: createdAt.toISOString(), total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0 })
       .expire(key, this.retentionSeconds)
       .exec();
   }
@@ -100,14 +103,13 @@ export class BatchStore {
   }
 
   /**
-   * Stores a chunk's results (row index and encoded result, see row-codec.ts) and counts them,
-   * once: a chunk run again after a crash is not counted twice.
+   * Stores a chunk's results (`encodeChunkResults`, see row-codec.ts) and counts its rows, once: a
+   * chunk run again after a crash is not counted twice.
    */
-  async recordChunk(id: string, chunk: number, counts: ChunkCounts, results: readonly (readonly [number, string])[]): Promise<{ counted: boolean; status: BatchStatus | null }> {
-    const pairs = results.flat();
+  async recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, results: string): Promise<{ counted: boolean; status: BatchStatus | null }> {
     const [counted, status] = await this.scripts.recordChunk(
-      this.keys.batch(id), this.keys.batchChunksDone(id), this.keys.batchResults(id),
-      chunk, counts.succeeded, counts.failed, counts.cached, new Date().toISOString(), this.retentionSeconds, ...pairs,
+      this.keys.batch(id), this.keys.batchResults(id),
+      chunk, rows, counts.succeeded, counts.failed, counts.cached, new Date().toISOString(), this.retentionSeconds, results,
     );
     return { counted: counted === 1, status: (status || null) as BatchStatus | null };
   }
@@ -128,40 +130,47 @@ export class BatchStore {
     return hash.status && hash.ingested === '1' ? toSnapshot(id, hash) : null;
   }
 
+  /** The model a batch's rows are decoded against, and its chunk size; null when it does not exist. */
+  private async layout(id: string): Promise<{ model: RowModel; chunkSize: number } | null> {
+    const [name, version, labels, chunkSize] = await this.redis.hmget(this.keys.batch(id), 'model', 'modelVersion', 'labels', 'chunkSize');
+    if (name === null || chunkSize === null) return null;
+    return { model: { name, version: version ?? '', labels: labels ? (JSON.parse(labels) as string[]) : [] }, chunkSize: Number(chunkSize) };
+  }
+
+  /** The finished rows of chunks `first` to `last`, in input order. */
+  private async chunkResults(id: string, model: RowModel, first: number, last: number): Promise<BatchRowResult[]> {
+    const fields = Array.from({ length: last - first + 1 }, (_, i) => String(first + i));
+    const values = await this.redis.hmget(this.keys.batchResults(id), ...fields);
+    return values.flatMap((value) => (value === null ? [] : decodeChunkResults(value, model)));
+  }
+
   /** Finished rows in input order from `offset`, at most `limit` of them. */
   async results(id: string, offset: number, limit: number): Promise<BatchRowResult[]> {
     if (limit <= 0) return [];
-    const fields = Array.from({ length: limit }, (_, i) => String(offset + i));
-    const replies = await this.redis
-      .multi()
-      .hmget(this.keys.batch(id), 'model', 'modelVersion', 'labels')
-      .hmget(this.keys.batchResults(id), ...fields)
-      .exec();
-    const [[, meta], [, values]] = replies as [[Error | null, (string | null)[]], [Error | null, (string | null)[]]];
-    const [name, version, labels] = meta;
-    if (name === null) return [];
-    const model: RowModel = { name, version: version ?? '', labels: labels ? (JSON.parse(labels) as string[]) : [] };
-    const rows: BatchRowResult[] = [];
-    values.forEach((value, i) => {
-      if (value !== null) rows.push(decodeResult(offset + i, value, model));
-    });
-    return rows;
+    const layout = await this.layout(id);
+    if (!layout) return [];
+    const end = offset + limit;
+    const rows = await this.chunkResults(id, layout.model, Math.floor(offset / layout.chunkSize), Math.floor((end - 1) / layout.chunkSize));
+    return rows.filter((row) => row.index >= offset && row.index < end);
   }
 
   /**
-   * Every finished row among the first `total`, in input order, a page at a time, so a download
-   * of any size holds one page in memory. Rows not finished yet are left out.
+   * Every finished row among the first `total`, in input order, `chunksPerRead` chunks at a time,
+   * so a download of any size holds a few chunks in memory. Rows not finished yet are left out.
    */
-  async *allResults(id: string, total: number, pageSize = 1000): AsyncGenerator<BatchRowResult[]> {
-    for (let offset = 0; offset < total; offset += pageSize) {
-      const page = await this.results(id, offset, Math.min(pageSize, total - offset));
-      if (page.length > 0) yield page;
+  async *allResults(id: string, total: number, chunksPerRead = 4): AsyncGenerator<BatchRowResult[]> {
+    const layout = await this.layout(id);
+    if (!layout) return;
+    const chunks = Math.ceil(total / layout.chunkSize);
+    for (let first = 0; first < chunks; first += chunksPerRead) {
+      const rows = await this.chunkResults(id, layout.model, first, Math.min(first + chunksPerRead, chunks) - 1);
+      if (rows.length > 0) yield rows;
     }
   }
 
   /** Removes every key of a batch whose input turned out to be bad. */
   async discard(id: string, chunks: number): Promise<void> {
-    const keys = [this.keys.batch(id), this.keys.batchResults(id), this.keys.batchChunksDone(id)];
+    const keys = [this.keys.batch(id), this.keys.batchResults(id)];
     for (let chunk = 0; chunk < chunks; chunk++) keys.push(this.keys.batchChunk(id, chunk));
     await this.redis.del(...keys);
   }

@@ -8,7 +8,7 @@ import type { RedisKeys } from '../redis/keys';
 import { publishProgress } from './batch-progress';
 import type { BatchStore } from './batch-store';
 import { FINAL_STATUSES, type ChunkJob, type InputRow } from './batch-types';
-import { encodeResult } from './row-codec';
+import { encodeChunkResults, encodeResult } from './row-codec';
 
 /** Runs a batch of texts through a model (the inference pool). */
 export type ChunkScorer = (model: string, texts: string[]) => Promise<ScoreMatrix>;
@@ -50,18 +50,18 @@ export class ChunkProcessor {
     const texts = [...new Set(rows.filter((_, i) => problems[i] === null).map((row) => row.text!))];
     const scoresOf = await scoreThroughCache(cache, model, texts, (misses) => this.score(model.name, misses));
     const counts = { succeeded: 0, failed: 0, cached: 0 };
-    const results = rows.map((row, i): [number, string] => {
+    const results = rows.map((row, i): string => {
       const problem = problems[i];
       if (problem !== null) {
         counts.failed++;
-        return [row.index, encodeResult({ id: row.id, text: row.text ?? '', scoresJson: null, cached: false, error: problem })];
+        return encodeResult({ id: row.id, text: row.text ?? '', scoresJson: null, cached: false, error: problem });
       }
       const found = scoresOf.get(row.text!)!;
       counts.succeeded++;
       if (found.cached) counts.cached++;
-      return [row.index, encodeResult({ id: row.id, text: row.text!, scoresJson: found.scoresJson, cached: found.cached, error: null })];
+      return encodeResult({ id: row.id, text: row.text!, scoresJson: found.scoresJson, cached: found.cached, error: null });
     });
-    const { counted } = await store.recordChunk(job.batchId, job.chunk, counts, results);
+    const { counted } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkResults(rows[0].index, results));
     if (!counted) return 'already-counted';
     // A chunk's rows have consecutive indices: the event names the range, and an API process with
     // a subscriber reads the rows themselves (so no worker serializes rows nobody watches).

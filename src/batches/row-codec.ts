@@ -6,7 +6,9 @@ import type { BatchRowResult, InputRow } from './batch-types';
  * of a million rows keeps its input and results in Redis for days, and every chunk's rows are
  * written by a worker's one busy thread, so the bytes per row matter: a stored result keeps only
  * what the row adds (its scores, in the model's label order), and the model's name, version and
- * labels come once from the batch record when the row is read back.
+ * labels come once from the batch record when the row is read back. A chunk's results are stored
+ * together, as one value: Redis then keeps one hash field per chunk, not one per row, and a worker
+ * sends one argument, not a thousand.
  */
 
 /** What a result row is decoded against. */
@@ -33,9 +35,22 @@ export function encodeResult(row: FinishedRow): string {
   return `[${JSON.stringify(row.id)},${JSON.stringify(row.text)},${row.scoresJson ?? 'null'},${row.cached ? 1 : 0},${JSON.stringify(row.error)}]`;
 }
 
-export function decodeResult(index: number, json: string, model: RowModel): BatchRowResult {
-  const [id, text, scores, cached, error] = JSON.parse(json) as StoredResult;
+function decodeResult(index: number, stored: StoredResult, model: RowModel): BatchRowResult {
+  const [id, text, scores, cached, error] = stored;
   return { index, id, text, prediction: scores ? toPrediction(text, scores, model, cached === 1) : null, error };
+}
+
+type StoredChunkResults = { first: number; rows: StoredResult[] };
+
+/** The results of a chunk whose first row has index `first`, each encoded by `encodeResult`, in row order. */
+export function encodeChunkResults(first: number, encodedResults: readonly string[]): string {
+  return `{"first":${first},"rows":[${encodedResults.join(',')}]}`;
+}
+
+/** Gives back a chunk's results as the client type, with indices from the chunk's first. */
+export function decodeChunkResults(json: string, model: RowModel): BatchRowResult[] {
+  const { first, rows } = JSON.parse(json) as StoredChunkResults;
+  return rows.map((stored, i) => decodeResult(first + i, stored, model));
 }
 
 type StoredChunk = { first: number; rows: [id: string | null, text: string | null][] };

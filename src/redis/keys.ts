@@ -10,10 +10,8 @@ export interface RedisKeys {
   batch(id: string): string;
   /** Input rows of one chunk of a batch (JSON). */
   batchChunk(id: string, chunk: number): string;
-  /** Results of a batch by row index (hash). */
+  /** Results of a batch by chunk number (hash); a chunk is counted when its field is written. */
   batchResults(id: string): string;
-  /** Chunk numbers already counted into a batch's counters (set). */
-  batchChunksDone(id: string): string;
   /** Every batch by creation time (sorted set). */
   batches(): string;
   /** The batch an idempotency key created. */
@@ -31,7 +29,6 @@ export function redisKeys(prefix: string): RedisKeys {
     batch: (id) => `${prefix}batch:${id}`,
     batchChunk: (id, chunk) => `${prefix}batch:${id}:chunk:${chunk}`,
     batchResults: (id) => `${prefix}batch:${id}:results`,
-    batchChunksDone: (id) => `${prefix}batch:${id}:chunks`,
     batches: () => `${prefix}batches`,
     idempotency: (key) => `${prefix}idem:${key}`,
     progressChannel: (id) => `${prefix}progress:${id}`,
