@@ -9,7 +9,7 @@ import type { BatchPage, BatchStore } from './batch-store';
 import { unknownBatch, type BatchRowResult, type BatchSnapshot, type BatchStatus, type ChunkJob, type InputRow } from './batch-types';
 import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
 import { csvRows, jsonlRows, textRows } from './row-sources';
-import { utf8Text } from './utf8-text';
+import { utf8Bytes, utf8Text } from './utf8-text';
 
 /** A batch submitted inline (GraphQL `SubmitBatchInput`). */
 export interface InlineBatchInput {
@@ -65,13 +65,13 @@ export class BatchService {
   }
 
   /**
-   * A file of any size, streamed: its bytes are decoded as strict UTF-8 and cut into chunks as
+   * A file of any size, streamed: its bytes are checked as strict UTF-8 and cut into chunks as
    * they arrive, so memory stays flat; there is no row limit.
    */
   async submitUpload(body: AsyncIterable<Buffer | string>, options: UploadOptions): Promise<BatchSnapshot> {
-    const text = utf8Text(body);
     const columns = { textColumn: options.textColumn, idColumn: options.idColumn };
-    const rows = options.format === 'csv' ? csvRows(text, columns) : jsonlRows(text, columns);
+    // csv-parse reads bytes (a string it would encode again); the JSON Lines reader reads text.
+    const rows = options.format === 'csv' ? csvRows(utf8Bytes(body), columns) : jsonlRows(utf8Text(body), columns);
     return this.submit(rows, options.model, options.idempotencyKey, Number.POSITIVE_INFINITY);
   }
 

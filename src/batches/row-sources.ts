@@ -14,6 +14,9 @@ export interface ColumnOptions {
 /** A whole document, or one streamed as decoded text. */
 export type TextInput = string | AsyncIterable<string>;
 
+/** A whole CSV document, or one streamed as text or as UTF-8 bytes (checked, see utf8-text.ts). */
+export type CsvInput = TextInput | AsyncIterable<Buffer>;
+
 /**
  * Every source yields rows as they become available, several at a time (see
  * readable-batches.ts). Inline texts: one row each, a thousand at a time.
@@ -44,7 +47,7 @@ export function checkHeader(header: string[], { textColumn, idColumn }: ColumnOp
  * accepted; a header without the text column, or a malformed record, is the caller's error,
  * naming what was found or the line.
  */
-export async function* csvRows(input: TextInput, options: ColumnOptions): AsyncGenerator<InputRow[]> {
+export async function* csvRows(input: CsvInput, options: ColumnOptions): AsyncGenerator<InputRow[]> {
   const source = Readable.from(typeof input === 'string' ? [input] : input);
   // Records as arrays, the header handled here: csv-parse's `columns` builds an object per row,
   // a large share of parsing time on a million-row upload. Field counts are still checked.

@@ -1,39 +1,38 @@
+import { isUtf8 } from 'node:buffer';
 import { ErrorCodes, userError } from '../errors';
 
 /**
- * Decodes a byte stream as strict UTF-8, chunk by chunk, so a file of any size streams through
- * in constant memory. The first byte that is not UTF-8 stops the stream with a `NOT_UTF8` error
- * naming its byte offset and line, instead of being silently replaced with U+FFFD and labelled.
+ * Checks a byte stream as strict UTF-8, chunk by chunk, and passes the bytes on unchanged, so a
+ * file of any size streams through in constant memory and a byte parser (csv-parse) reads them
+ * without a decode and re-encode. Every chunk passed on ends on a character boundary. The first
+ * byte that is not UTF-8 stops the stream with a `NOT_UTF8` error naming its byte offset and
+ * line, instead of being silently replaced with U+FFFD and labelled.
  */
-export async function* utf8Text(bytes: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  // Bytes before `pending` (the start of a sequence the decoder still holds back), and the lines they end.
+export async function* utf8Bytes(bytes: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<Buffer> {
+  // Bytes before `pending` (the start of a character the next chunk finishes), and the lines they end.
   let offset = 0;
   let lines = 0;
-  let pending: Uint8Array = new Uint8Array(0);
+  let pending: Buffer = Buffer.alloc(0);
   for await (const piece of bytes) {
-    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    const chunk = typeof piece === 'string' ? Buffer.from(piece) : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     // Nearly always nothing is pending: then the chunk is not copied.
     const seen = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch {
-      throw notUtf8(seen, offset, lines);
-    }
     const held = incompleteTail(seen);
     const done = seen.subarray(0, seen.length - held);
+    // isUtf8 is native and fast; the byte-by-byte search only runs to name the bad byte.
+    if (!isUtf8(done)) throw notUtf8(seen, offset, lines);
     offset += done.length;
     lines += countNewlines(done);
     pending = seen.subarray(seen.length - held);
-    if (text !== '') yield text;
+    if (done.length > 0) yield done;
   }
-  try {
-    const rest = decoder.decode();
-    if (rest !== '') yield rest;
-  } catch {
-    throw notUtf8(pending, offset, lines, true);
-  }
+  if (pending.length > 0) throw notUtf8(pending, offset, lines, true);
+}
+
+/** The same check as `utf8Bytes`, yielding the text. */
+export async function* utf8Text(bytes: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<string> {
+  // Each chunk ends on a character boundary, so decoding it alone is exact.
+  for await (const chunk of utf8Bytes(bytes)) yield chunk.toString('utf8');
 }
 
 function notUtf8(bytes: Uint8Array, offset: number, lines: number, truncated = false) {
@@ -62,11 +61,27 @@ function sequenceLength(lead: number): number {
   return 0;
 }
 
-/** Bytes at the end of valid UTF-8 that start a sequence not finished yet (0 to 3). */
+/** The range the byte after `lead` must be in: this is what rules out overlongs and surrogates. */
+function secondByteRange(lead: number): [number, number] {
+  if (lead === 0xe0) return [0xa0, 0xbf];
+  if (lead === 0xed) return [0x80, 0x9f];
+  if (lead === 0xf0) return [0x90, 0xbf];
+  if (lead === 0xf4) return [0x80, 0x8f];
+  return [0x80, 0xbf];
+}
+
+/** Whether `bytes` (at most 3) can begin a valid UTF-8 sequence that the next bytes finish. */
+function isValidStart(bytes: Uint8Array): boolean {
+  if (sequenceLength(bytes[0]) <= bytes.length) return false;
+  const [low, high] = secondByteRange(bytes[0]);
+  return bytes.every((byte, k) => k === 0 || (k === 1 ? byte >= low && byte <= high : (byte & 0xc0) === 0x80));
+}
+
+/** Bytes at the end that validly start a character not finished yet (0 to 3). */
 function incompleteTail(bytes: Uint8Array): number {
   for (let back = 1; back <= Math.min(3, bytes.length); back++) {
     const byte = bytes[bytes.length - back];
-    if ((byte & 0xc0) !== 0x80) return sequenceLength(byte) > back ? back : 0;
+    if ((byte & 0xc0) !== 0x80) return isValidStart(bytes.subarray(bytes.length - back)) ? back : 0;
   }
   return 0;
 }
@@ -81,8 +96,7 @@ function firstInvalidByte(bytes: Uint8Array): number {
     const lead = bytes[i];
     const length = sequenceLength(lead);
     if (length === 0) return i;
-    // The second byte's range depends on the lead byte (this is what rules out overlongs and surrogates).
-    const [low, high] = lead === 0xe0 ? [0xa0, 0xbf] : lead === 0xed ? [0x80, 0x9f] : lead === 0xf0 ? [0x90, 0xbf] : lead === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    const [low, high] = secondByteRange(lead);
     for (let k = 1; k < length; k++) {
       if (i + k >= bytes.length) return i;
       const byte = bytes[i + k];

@@ -1,5 +1,5 @@
 import { isSiftError, type SiftError } from '../../src/errors';
-import { utf8Text } from '../../src/batches/utf8-text';
+import { utf8Bytes, utf8Text } from '../../src/batches/utf8-text';
 
 async function* pieces(bytes: Buffer, cuts: number[]): AsyncGenerator<Buffer> {
   let start = 0;
@@ -9,19 +9,33 @@ async function* pieces(bytes: Buffer, cuts: number[]): AsyncGenerator<Buffer> {
   }
 }
 
-async function decode(bytes: Buffer, cuts: number[] = []): Promise<string> {
+/** Through `utf8Text`, and through `utf8Bytes` with every chunk it passes on decoded alone. */
+async function decodeBoth(bytes: Buffer, cuts: number[] = []): Promise<[string, string]> {
   let text = '';
   for await (const piece of utf8Text(pieces(bytes, cuts))) text += piece;
+  let fromBytes = '';
+  for await (const chunk of utf8Bytes(pieces(bytes, cuts))) fromBytes += new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(chunk);
+  return [text, fromBytes];
+}
+
+async function decode(bytes: Buffer, cuts: number[] = []): Promise<string> {
+  const [text, fromBytes] = await decodeBoth(bytes, cuts);
+  // Each chunk utf8Bytes passes on ends on a character boundary, or the fatal decoder would throw.
+  expect(fromBytes).toBe(text);
   return text;
 }
 
+/** The error of `utf8Bytes` (which `utf8Text` reads through) on `bytes` cut at `cuts`. */
 async function failure(bytes: Buffer, cuts: number[] = []): Promise<SiftError> {
-  const error = await decode(bytes, cuts).then(() => null, (e: unknown) => e);
+  const drain = async () => {
+    for await (const chunk of utf8Bytes(pieces(bytes, cuts))) void chunk;
+  };
+  const error = await drain().then(() => null, (e: unknown) => e);
   if (!isSiftError(error)) throw new Error(`expected a NOT_UTF8 error, got ${String(error)}`);
   return error;
 }
 
-describe('utf8Text', () => {
+describe('utf8Bytes and utf8Text', () => {
   const valid = Buffer.from('\uFEFFtext\r\ncafé ☺ 𝄞\nnaïve 日本語\n');
 
   it('decodes the same text however the bytes are cut, keeping the byte-order mark for the parser', async () => {
@@ -53,6 +67,7 @@ describe('utf8Text', () => {
   });
 
   it('refuses input that ends inside a character', async () => {
+    // (Both functions: decode runs utf8Text and utf8Bytes.)
     const bytes = Buffer.concat([Buffer.from('text\nab'), Buffer.from([0xe2, 0x98])]);
     const error = await failure(bytes, [8]);
     expect(error.details).toEqual({ byteOffset: 7, line: 2 });
