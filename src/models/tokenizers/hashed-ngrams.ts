@@ -25,26 +25,40 @@ export interface SparseFeatures {
  * bundled model), and defined for any string, lone surrogates included.
  */
 export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
+  return fnv1aUpdate(FNV_OFFSET_BASIS, text) >>> 0;
+}
+
+const FNV_OFFSET_BASIS = 0x811c9dc5;
+const SPACE = ' ';
+
+/** FNV-1a state after `text` is fed on from state `hash` (an int32). */
+function fnv1aUpdate(hash: number, text: string): number {
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return hash >>> 0;
+  return hash;
 }
 
+/**
+ * The distinct hashed n-grams of a text, unigrams first, then bigrams, ... each in text order. An
+ * n-gram is its words joined by one space; its hash is computed by feeding on the hash of its
+ * first n-1 words, which gives the same value without building the string.
+ */
 export function hashedFeatures(text: string, options: HashedNgramsOptions): SparseFeatures {
   const tokens = wordTokens(text, options.lowercase, options.maxTokens);
   const seen = new Set<number>();
+  // states[start]: hash of the n words from `start`, for the n of the current pass.
+  const states = tokens.map((token) => fnv1aUpdate(FNV_OFFSET_BASIS, token));
   for (let n = 1; n <= options.maxNgram; n++) {
     for (let start = 0; start + n <= tokens.length; start++) {
-      const gram = n === 1 ? tokens[start] : tokens.slice(start, start + n).join(' ');
-      seen.add(1 + (fnv1a(gram) % options.buckets));
+      if (n > 1) states[start] = fnv1aUpdate(fnv1aUpdate(states[start], SPACE), tokens[start + n - 1]);
+      seen.add(1 + ((states[start] >>> 0) % options.buckets));
     }
   }
   const ids = [...seen];
   const weight = options.weighting === 'l2' && ids.length > 0 ? 1 / Math.sqrt(ids.length) : 1;
-  return { ids, weights: ids.map(() => weight) };
+  return { ids, weights: new Array<number>(ids.length).fill(weight) };
 }
 
 /**

@@ -9,14 +9,15 @@ const TOKEN = /n't|'(?:s|re|ve|ll|d|m)\b|[\p{L}\p{N}]+(?:[-.'][\p{L}\p{N}]+)*|[^
 // Curly quotes and apostrophes behave like their ASCII forms in the training text.
 const TYPOGRAPHIC = /[\u2018\u2019\u201A\u201B]/g;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function wordTokens(text: string, lowercase: boolean, maxTokens: number): string[] {
-  let normal = text.normalize('NFKC').replace(TYPOGRAPHIC, "'");
+  // Tokenizing is most of a bundled model's run time, so the steps that cannot change a text are
+  // skipped: ASCII is its own NFKC form and has no typographic quotes; without an apostrophe
+  // there is no contraction to split.
+  let normal = ASCII.test(text) ? text : text.normalize('NFKC').replace(TYPOGRAPHIC, "'");
   if (lowercase) normal = normal.toLowerCase();
-  normal = normal.replace(NEGATION, "$1 n't").replace(CLITIC, "$1 '$2");
-  const tokens: string[] = [];
-  for (const match of normal.matchAll(TOKEN)) {
-    tokens.push(match[0]);
-    if (tokens.length >= maxTokens) break;
-  }
-  return tokens;
+  if (normal.includes("'")) normal = normal.replace(NEGATION, "$1 n't").replace(CLITIC, "$1 '$2");
+  const tokens = normal.match(TOKEN) ?? [];
+  return tokens.length > maxTokens ? tokens.slice(0, maxTokens) : tokens;
 }

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { fnv1a, hashedFeatures, type HashedNgramsOptions } from '../../src/models/tokenizers/hashed-ngrams';
+import { wordTokens } from '../../src/models/tokenizers/words';
+import { benchText } from '../../bench/texts';
+import { SHARED_DIR } from '../support/paths';
+
+/*
+ * The bundled models were trained on these features, so the tokenizer's shortcuts (skipping
+ * normalization of ASCII, hashing n-grams without building them) must change nothing. The
+ * reference below is the plain definition: every step on every text, every n-gram as a string.
+ */
+const NEGATION = /(\p{L})n't\b/giu;
+const CLITIC = /(\p{L})'(s|re|ve|ll|d|m)\b/giu;
+const TOKEN = /n't|'(?:s|re|ve|ll|d|m)\b|[\p{L}\p{N}]+(?:[-.'][\p{L}\p{N}]+)*|[^\s\p{L}\p{N}]/gu;
+const TYPOGRAPHIC = /[\u2018\u2019\u201A\u201B]/g;
+
+function referenceTokens(text: string, lowercase: boolean, maxTokens: number): string[] {
+  let normal = text.normalize('NFKC').replace(TYPOGRAPHIC, "'");
+  if (lowercase) normal = normal.toLowerCase();
+  normal = normal.replace(NEGATION, "$1 n't").replace(CLITIC, "$1 '$2");
+  return [...normal.matchAll(TOKEN)].map((m) => m[0]).slice(0, maxTokens);
+}
+
+function referenceFeatures(text: string, options: HashedNgramsOptions): { ids: number[]; weights: number[] } {
+  const tokens = referenceTokens(text, options.lowercase, options.maxTokens);
+  const seen = new Set<number>();
+  for (let n = 1; n <= options.maxNgram; n++) {
+    for (let start = 0; start + n <= tokens.length; start++) seen.add(1 + (fnv1a(tokens.slice(start, start + n).join(' ')) % options.buckets));
+  }
+  const ids = [...seen];
+  const weight = options.weighting === 'l2' && ids.length > 0 ? 1 / Math.sqrt(ids.length) : 1;
+  return { ids, weights: ids.map(() => weight) };
+}
+
+function corpus(): string[] {
+  const tricky = [
+    '', '   ', 'a', "It's not bad, isn't it? I'd say we're fine; they'll see.", 'It’s the film’s best ‘moment’',
+    'ＦＵＬＬＷＩＤＴＨ ｔｅｘｔ ①②', 'café naïve résumé', 'Ǆ ǅ ǆ ﬁ ﬂ', '日本語のテキスト', 'emoji ☺ 𝄞 👍🏽', 'lone \uD800 surrogate',
+    'tabs\tand\nnewlines\r\n', 'hyphen-ated well.known co-op 3.14 1,000', 'DON\'T SHOUT', 'rock n\'roll', "o'clock 'quoted'",
+    'word '.repeat(600), 'x'.repeat(2000),
+  ];
+  const sst2 = parse(readFileSync(path.join(SHARED_DIR, 'datasets/sst2/dev.csv')), { columns: true }) as Record<string, string>[];
+  const texts = sst2.map((row) => row.text);
+  return [...tricky, ...texts, ...Array.from({ length: 500 }, (_, i) => benchText(i))];
+}
+
+describe('hashed n-gram features', () => {
+  const texts = corpus();
+  const optionSets: HashedNgramsOptions[] = [
+    { kind: 'hashed-ngrams', buckets: 2_097_152, maxNgram: 2, lowercase: true, maxTokens: 512, weighting: 'binary' },
+    { kind: 'hashed-ngrams', buckets: 1000, maxNgram: 3, lowercase: false, maxTokens: 7, weighting: 'l2' },
+  ];
+
+  it('reads real data: the corpus holds the SST-2 dev sentences', () => {
+    expect(texts.length).toBeGreaterThan(1000);
+  });
+
+  it.each(optionSets)('match the plain definition on every text (%o)', (options) => {
+    for (const text of texts) {
+      expect(wordTokens(text, options.lowercase, options.maxTokens)).toEqual(referenceTokens(text, options.lowercase, options.maxTokens));
+      expect(hashedFeatures(text, options)).toEqual(referenceFeatures(text, options));
+    }
+  });
+});
