@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/config';
 import { startApiProcess, type ApiProcess } from './api-process';
 import { runBatchSection, type BatchBenchResult } from './batch-runs';
 import { measureModel } from './in-process';
@@ -45,6 +46,7 @@ async function main(): Promise<number> {
   // Each section gets an API process of its own, so the batch figures (its memory above all) do
   // not carry what the online load left behind.
   let apiSettings: ApiProcess['settings'] | undefined;
+  let workerSettings: { SIFT_WORKER_CONCURRENCY: number; SIFT_WORKER_INFERENCE_THREADS: number } | undefined;
   if (settings.parts.online) {
     apiSettings = await withApi(settings, async (started) => {
       const redis = new Redis(started.settings.redisUrl, { maxRetriesPerRequest: 1 });
@@ -73,6 +75,8 @@ async function main(): Promise<number> {
       try {
         const workerEnv = { ...process.env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model };
         const context = { url: started.url, apiPid: started.pid, projectRoot: ROOT, redisUrl: started.settings.redisUrl, keyPrefix: started.keyPrefix, workerEnv };
+        const workerConfig = loadConfig(workerEnv, ROOT);
+        workerSettings = { SIFT_WORKER_CONCURRENCY: workerConfig.workerConcurrency, SIFT_WORKER_INFERENCE_THREADS: workerConfig.workerInferenceThreads };
         batch = await runBatchSection(context, settings.batchRows, settings.uploadRows, settings.batchRounds, tmp, (line) => process.stderr.write(`${line}\n`));
       } finally {
         rmSync(tmp, { recursive: true, force: true });
@@ -96,6 +100,7 @@ async function main(): Promise<number> {
       SIFT_INFERENCE_THREADS: apiSettings!.inferenceThreads,
       SIFT_MAX_BATCH_SIZE: apiSettings!.maxBatchSize,
       SIFT_BATCH_WINDOW_MS: apiSettings!.batchWindowMs,
+      ...workerSettings,
     },
     inProcess,
     http,

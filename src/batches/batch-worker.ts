@@ -2,6 +2,7 @@ import type { SiftConfig } from '../config/config';
 import type { Logger } from '../logger';
 import { PredictionCache } from '../cache/prediction-cache';
 import { InferencePool } from '../models/inference-pool';
+import { LocalInference, type Inference } from '../models/local-inference';
 import { ModelCatalog } from '../models/model-catalog';
 import { connectRedis } from '../redis/connection';
 import { redisKeys } from '../redis/keys';
@@ -17,21 +18,23 @@ export interface RunningWorker {
 }
 
 /**
- * Starts taking chunk jobs: loads the models once (on inference threads, so stall-detection
- * heartbeats never wait for a model run), then processes up to `workerConcurrency` chunks at a time.
+ * Starts taking chunk jobs: loads the models once (on this thread, or on inference threads when
+ * `SIFT_WORKER_INFERENCE_THREADS` asks for them), then processes up to `workerConcurrency` chunks
+ * at a time.
  * A chunk that keeps failing after its retries ends its batch FAILED with the reason.
  */
 export async function startWorker(config: SiftConfig, logger: Logger): Promise<RunningWorker> {
   const catalog = await ModelCatalog.load(config.modelsDir, config.defaultModel);
   const keys = redisKeys(config.keyPrefix);
   const redis = connectRedis({ url: config.redisUrl, commandTimeoutMs: Math.max(config.redisTimeoutMs, 2000), logger: logger.child('redis'), name: 'sift-worker' });
-  const pool = await InferencePool.start(catalog.definitions, config.inferenceThreads);
+  const threads = config.workerInferenceThreads;
+  const inference: Inference = threads === 0 ? await LocalInference.start(catalog.definitions) : await InferencePool.start(catalog.definitions, threads);
   const store = new BatchStore(redis, keys, config.batchRetentionSeconds);
   const processor = new ChunkProcessor({
     store,
     cache: new PredictionCache(redis, keys, config.cacheTtlSeconds, logger.child('cache')),
     catalog,
-    scorer: (model, texts) => pool.score(model, texts),
+    scorer: (model, texts) => inference.score(model, texts),
     publisher: redis,
     keys,
     maxBatchSize: config.maxBatchSize,
@@ -58,11 +61,12 @@ export async function startWorker(config: SiftConfig, logger: Logger): Promise<R
   queue.checkStalledJobs(config.stallIntervalMs, (error) => {
     if (error) logger.warn(`stall check: ${error.message}`);
   });
-  logger.info(`worker ready: models ${catalog.names().join(', ')}, ${config.workerConcurrency} chunk(s) at a time`);
+  const where = threads === 0 ? "on the worker's own thread" : `on ${threads} inference thread(s)`;
+  logger.info(`worker ready: models ${catalog.names().join(', ')} (run ${where}), ${config.workerConcurrency} chunk(s) at a time`);
   return {
     close: async () => {
       await queue.close(30_000);
-      await pool.close();
+      await inference.close();
       redis.disconnect();
     },
   };

@@ -26,6 +26,13 @@ export interface SiftConfig {
    * the cores, at least 1, so the thread serving requests keeps a core of its own.
    */
   inferenceThreads: number;
+  /**
+   * `SIFT_WORKER_INFERENCE_THREADS`: threads running the models in each batch worker. Default 0:
+   * on the worker's own thread, which serves no requests; the worker process is the unit of scale.
+   * Set 1 for a model whose single run takes seconds (a large transformer), so it never delays the
+   * worker's heartbeat (`SIFT_STALL_INTERVAL_MS`).
+   */
+  workerInferenceThreads: number;
   /** `SIFT_MAX_BATCH_SIZE`: most texts one model run takes. Default 256. */
   maxBatchSize: number;
   /** `SIFT_BATCH_WINDOW_MS`: how long a text waits for company while an inference thread is free. Default 0: until the end of the event-loop turn. */
@@ -117,6 +124,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     cacheTtlSeconds: readInteger(env, 'SIFT_CACHE_TTL_SECONDS', SEVEN_DAYS, 1, 10 * 365 * 24 * 3600),
     maxTextsPerRequest: readInteger(env, 'SIFT_MAX_TEXTS_PER_REQUEST', 1000, 1, 100_000),
     inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', Math.max(1, availableParallelism() - 1), 1, 64),
+    workerInferenceThreads: readInteger(env, 'SIFT_WORKER_INFERENCE_THREADS', 0, 0, 64),
     maxBatchSize: readInteger(env, 'SIFT_MAX_BATCH_SIZE', 256, 1, 16_384),
     batchWindowMs: readInteger(env, 'SIFT_BATCH_WINDOW_MS', 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Piscina } from 'piscina';
+import type { Inference } from './local-inference';
 import type { ModelDefinition } from './manifest';
 import type { ScoreMatrix } from './model-runner';
 import type { InferenceTask, InferenceThreadData } from './inference-thread';
@@ -9,7 +10,7 @@ import type { InferenceTask, InferenceThreadData } from './inference-thread';
  * stalls the event loop that serves requests. Threads start together and stay warm: a lazily
  * started thread would load its models during the first requests.
  */
-export class InferencePool {
+export class InferencePool implements Inference {
   private constructor(private readonly pool: Piscina<InferenceTask, ScoreMatrix>, readonly threads: number) {}
 
   static async start(definitions: readonly ModelDefinition[], threads: number): Promise<InferencePool> {

@@ -5,7 +5,8 @@
  */
 import { workerData } from 'node:worker_threads';
 import type { ModelDefinition } from './manifest';
-import { ModelRunner, type ScoreMatrix } from './model-runner';
+import { LocalInference } from './local-inference';
+import type { ScoreMatrix } from './model-runner';
 
 /** A task sent to an inference thread. */
 export interface InferenceTask {
@@ -20,13 +21,8 @@ export interface InferenceThreadData {
 
 async function initialize(): Promise<(task: InferenceTask) => Promise<ScoreMatrix>> {
   const { definitions } = workerData as InferenceThreadData;
-  const runners = new Map<string, ModelRunner>();
-  for (const definition of definitions) runners.set(definition.name, await ModelRunner.load(definition));
-  return async ({ model, texts }) => {
-    const runner = runners.get(model);
-    if (!runner) throw new Error(`inference thread has no model ${model}`);
-    return runner.score(texts);
-  };
+  const models = await LocalInference.start(definitions);
+  return ({ model, texts }) => models.score(model, texts);
 }
 
 module.exports = initialize();

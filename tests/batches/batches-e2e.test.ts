@@ -35,7 +35,10 @@ describe('batches through real worker processes', () => {
   beforeAll(async () => {
     t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '40', SIFT_MAX_INLINE_ROWS: '1500' });
     const env = { ...shared, SIFT_KEY_PREFIX: t.prefix, SIFT_WORKER_CONCURRENCY: '1' };
-    workers = await Promise.all([startWorkerProcess(env), startWorkerProcess(env)]);
+    // One runs the models on its own thread (the default), the other on an inference thread.
+    workers = await Promise.all([startWorkerProcess(env), startWorkerProcess({ ...env, SIFT_WORKER_INFERENCE_THREADS: '1' })]);
+    expect(workers[0].output()).toContain("run on the worker's own thread");
+    expect(workers[1].output()).toContain('run on 1 inference thread(s)');
   });
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));
@@ -63,6 +66,12 @@ describe('batches through real worker processes', () => {
       else if (i % 100 === 8) expect(row.error).toMatch(/more than 500 characters/);
       else expect(row.prediction?.label).toBe(i % 3 === 0 ? 'POSITIVE' : 'NEGATIVE');
     });
+    // Pages that start and end inside chunks (results are stored a chunk at a time), and past the end.
+    const page = async (offset: number, limit: number) => (await t.client.request(BatchResultsDocument, { id: submitted.id, offset, limit })).batch!.results.map((r) => r.index);
+    expect(await page(37, 6)).toEqual([37, 38, 39, 40, 41, 42]);
+    expect(await page(79, 82)).toEqual(Array.from({ length: 82 }, (_, i) => 79 + i));
+    expect(await page(995, 50)).toEqual([995, 996, 997, 998, 999]);
+    expect(await page(1000, 10)).toEqual([]);
     // 25 chunks of 40 rows: each worker took some of them.
     for (const worker of workers) expect(worker.output()).toMatch(new RegExp(`chunk \\d+ of batch ${submitted.id}: done`));
   }, 90_000);

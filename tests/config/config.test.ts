@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       cacheTtlSeconds: 7 * 24 * 3600,
       keyPrefix: 'sift:',
       maxTextsPerRequest: 1000,
+      batchWindowMs: 0,
+      workerInferenceThreads: 0,
       development: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -37,6 +39,8 @@ describe('loadConfig', () => {
         SIFT_CACHE_TTL_SECONDS: '60',
         SIFT_KEY_PREFIX: 'prod:',
         SIFT_MAX_TEXTS_PER_REQUEST: '50',
+        SIFT_BATCH_WINDOW_MS: '3',
+        SIFT_WORKER_INFERENCE_THREADS: '2',
         NODE_ENV: 'development',
       },
       '/srv/sift',
@@ -49,6 +53,8 @@ describe('loadConfig', () => {
       cacheTtlSeconds: 60,
       keyPrefix: 'prod:',
       maxTextsPerRequest: 50,
+      batchWindowMs: 3,
+      workerInferenceThreads: 2,
       development: true,
     });
   });
@@ -64,6 +70,8 @@ describe('loadConfig', () => {
     ['SIFT_DEFAULT_MODEL', '../etc'],
     ['SIFT_KEY_PREFIX', 'has space'],
     ['SIFT_LOG_LEVEL', 'loud'],
+    ['SIFT_WORKER_INFERENCE_THREADS', '-1'],
+    ['SIFT_WORKER_INFERENCE_THREADS', 'two'],
   ])('stops on %s=%s with a message naming the variable', (name, value) => {
     const error = failure({ [name]: value });
     expect(error).toBeInstanceOf(SiftError);
