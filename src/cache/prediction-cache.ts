@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import type { RedisKeys } from '../redis/keys';
@@ -14,7 +14,8 @@ export interface ModelKey {
  * lone surrogate into U+FFFD, so two different texts would share a key.
  */
 export function textHash(text: string): string {
-  return createHash('sha256').update(text, 'utf16le').digest('hex');
+  // The one-shot hash() is faster than createHash() for texts this short (Node 20.12 and later).
+  return hash('sha256', Buffer.from(text, 'utf16le'), 'hex');
 }
 
 /**

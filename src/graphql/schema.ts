@@ -15,7 +15,11 @@ const noTopicPubSub: PubSub = {
   },
 };
 
-/** Builds the served schema from the decorated classes (code first). */
+/**
+ * Builds the served schema from the decorated classes (code first). Every object type is declared
+ * with `simpleResolvers`: its fields are plain data, read by graphql-js's default resolver rather
+ * than through type-graphql's per-field middleware wrapper (Sift uses no field middleware).
+ */
 export function buildSiftSchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers: [PredictionResolver, BatchResolver], validate: false, pubSub: noTopicPubSub });
 }

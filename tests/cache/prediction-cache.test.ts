@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { PredictionCache, textHash } from '../../src/cache/prediction-cache';
 import { createLogger } from '../../src/logger';
@@ -44,6 +45,13 @@ describe('PredictionCache', () => {
     expect(await read(cache, ['Exact'], { name: 'other', version: 'v1' })).toEqual([null]);
     expect(await read(cache, ['exact', 'Exact ', 'Exact'])).toEqual([null, null, [0.5, 0.5]]);
     expect(await redis.exists(`${prefix}pred:sentiment:v1:${textHash('Exact')}`)).toBe(1);
+  });
+
+  it('keys a text by the SHA-256 of its UTF-16 code units, so keys stay what earlier releases wrote', () => {
+    for (const text of ['Exact', 'café ☺ 𝄞', 'a\ud800']) {
+      expect(textHash(text)).toBe(createHash('sha256').update(text, 'utf16le').digest('hex'));
+    }
+    expect(textHash('Exact')).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('tells texts apart that differ only in lone surrogates', async () => {

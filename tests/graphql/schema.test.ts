@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema, findBreakingChanges } from 'graphql';
+import { buildSchema, findBreakingChanges, isObjectType } from 'graphql';
 import { buildSiftSchema, printSiftSchema } from '../../src/graphql/schema';
 import { PROJECT_ROOT, SHARED_DIR } from '../support/paths';
 
@@ -25,5 +25,18 @@ describe('served schema', () => {
     expect(findBreakingChanges(contract, broken)).toEqual([
       expect.objectContaining({ description: 'Query.cachedPrediction was removed.' }),
     ]);
+  });
+
+  it('reads plain data fields with graphql-js\'s default resolver, not a wrapper per field', async () => {
+    // predictMany completes about 1,200 fields a request; type-graphql's per-field middleware
+    // wrapper was a measurable share of its CPU. Only fields with a resolver of their own keep one.
+    const schema = await buildSiftSchema();
+    const withResolver = new Set(['Query', 'Mutation', 'Subscription']);
+    const wrapped: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) || type.name.startsWith('__') || withResolver.has(type.name)) continue;
+      for (const field of Object.values(type.getFields())) if (field.resolve) wrapped.push(`${type.name}.${field.name}`);
+    }
+    expect(wrapped.sort()).toEqual(['Batch.results', 'Batch.resultsUrl']);
   });
 });

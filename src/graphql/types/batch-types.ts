@@ -10,7 +10,7 @@ export enum BatchStatus {
 }
 registerEnumType(BatchStatus, { name: 'BatchStatus' });
 
-@ObjectType('BatchRow', { description: 'One input row of a batch and its outcome.' })
+@ObjectType('BatchRow', { simpleResolvers: true, description: 'One input row of a batch and its outcome.' })
 export class BatchRowType {
   @Field(() => Int, { description: '0-based position of the row in the input.' })
   index!: number;
@@ -28,7 +28,7 @@ export class BatchRowType {
   error!: string | null;
 }
 
-@ObjectType('Batch')
+@ObjectType('Batch', { simpleResolvers: true })
 export class BatchType {
   @Field(() => ID)
   id!: string;
@@ -76,7 +76,7 @@ export class BatchType {
   error!: string | null;
 }
 
-@ObjectType('BatchEdge')
+@ObjectType('BatchEdge', { simpleResolvers: true })
 export class BatchEdgeType {
   @Field()
   cursor!: string;
@@ -85,7 +85,7 @@ export class BatchEdgeType {
   node!: BatchType;
 }
 
-@ObjectType('PageInfo')
+@ObjectType('PageInfo', { simpleResolvers: true })
 export class PageInfoType {
   @Field()
   hasNextPage!: boolean;
@@ -94,7 +94,7 @@ export class PageInfoType {
   endCursor!: string | null;
 }
 
-@ObjectType('BatchConnection')
+@ObjectType('BatchConnection', { simpleResolvers: true })
 export class BatchConnectionType {
   @Field(() => [BatchEdgeType])
   edges!: BatchEdgeType[];
@@ -124,7 +124,7 @@ export class SubmitBatchInput {
   idempotencyKey?: string | null;
 }
 
-@ObjectType('BatchProgress', { description: 'A progress event of one batch.' })
+@ObjectType('BatchProgress', { simpleResolvers: true, description: 'A progress event of one batch.' })
 export class BatchProgressType {
   @Field(() => BatchType, { description: 'Snapshot of the batch at the time of the event.' })
   batch!: BatchType;

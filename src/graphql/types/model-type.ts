@@ -1,6 +1,6 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 
-@ObjectType('Model', { description: 'A text-classification model the server can run.' })
+@ObjectType('Model', { simpleResolvers: true, description: 'A text-classification model the server can run.' })
 export class ModelType {
   @Field({ description: 'Stable name used to select the model, e.g. "sentiment".' })
   name!: string;

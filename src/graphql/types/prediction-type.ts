@@ -1,6 +1,6 @@
 import { Field, Float, ObjectType } from 'type-graphql';
 
-@ObjectType('LabelScore')
+@ObjectType('LabelScore', { simpleResolvers: true })
 export class LabelScoreType {
   @Field()
   label!: string;
@@ -9,7 +9,7 @@ export class LabelScoreType {
   score!: number;
 }
 
-@ObjectType('Prediction')
+@ObjectType('Prediction', { simpleResolvers: true })
 export class PredictionType {
   @Field()
   text!: string;
