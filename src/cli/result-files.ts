@@ -66,13 +66,32 @@ class RecordWriter {
   }
 }
 
+/** What `writeMerged` wrote. */
+export interface MergedOutput {
+  rows: number;
+  /** Put before every result field's name because the input already used one of them ('' when not needed). */
+  resultPrefix: string;
+  /** The input's names that the result fields would have taken. */
+  clashes: string[];
+}
+
+/** Every name the input uses: the CSV header, or every key of every JSON record. */
+async function inputNames(input: InputFile): Promise<Set<string>> {
+  if (input.header) return new Set(input.header);
+  const names = new Set<string>();
+  for await (const records of inputRecords(input)) for (const record of records) for (const key of Object.keys(record)) names.add(key);
+  return names;
+}
+
 /**
  * Writes OUTPUT in the input's format: every input column or field as it was, then the fields
  * the result adds (label, score, score_<label> for each label, cached, error), row by row in
- * input order. Both sides stream, so memory stays flat for CSV and JSON Lines. Returns the rows
- * written.
+ * input order. Both sides stream, so memory stays flat for CSV and JSON Lines. A labelled
+ * dataset often has a `label` column already: then every result field is named with a `sift_`
+ * prefix, so no input value is overwritten and no header has a name twice.
  */
-export async function writeMerged(input: InputFile, results: AsyncIterable<ResultRow[]>, output: string): Promise<number> {
+export async function writeMerged(input: InputFile, results: AsyncIterable<ResultRow[]>, output: string): Promise<MergedOutput> {
+  const taken = await inputNames(input);
   const sink = new FileSink(output);
   const writer = new RecordWriter(sink, input.format);
   const pending: ResultRow[] = [];
@@ -90,6 +109,8 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
     }
   };
   let added: string[] | null = null;
+  let names: string[] = [];
+  let resultPrefix = '';
   let index = 0;
   for await (const records of inputRecords(input)) {
     const merged: (string | number | boolean | null)[][] | Record<string, unknown>[] = [];
@@ -97,18 +118,21 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
       const result = await resultAt(index++);
       if (added === null) {
         added = result ? addedFields(result) : ['label', 'score', 'cached', 'error'];
-        await writer.begin(input.header ? [...input.header, ...added] : null);
+        while (added.some((field) => taken.has(resultPrefix + field))) resultPrefix += 'sift_';
+        names = added.map((field) => resultPrefix + field);
+        await writer.begin(input.header ? [...input.header, ...names] : null);
       }
       const values = added.map((field) => result?.[field] ?? null);
       if (Array.isArray(record)) (merged as (string | number | boolean | null)[][]).push([...record, ...values]);
-      else (merged as Record<string, unknown>[]).push({ ...record, ...Object.fromEntries(added.map((field, i) => [field, values[i]])) });
+      else (merged as Record<string, unknown>[]).push({ ...record, ...Object.fromEntries(names.map((name, i) => [name, values[i]])) });
     }
     await writer.rows(merged);
   }
   if (added === null) await writer.begin(input.header);
   await writer.end();
   await sink.close();
-  return index;
+  const clashes = resultPrefix === '' ? [] : (added ?? []).filter((field) => taken.has(field));
+  return { rows: index, resultPrefix, clashes };
 }
 
 /** Writes the server's result rows as they are (`sift results`), in CSV, JSON Lines or a JSON array. */

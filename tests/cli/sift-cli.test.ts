@@ -90,6 +90,28 @@ describe('the sift command line against a real server and worker', () => {
     });
   }, 60_000);
 
+  it('keeps a labelled input\'s own label column and names the result columns sift_label, sift_score, ...', async () => {
+    const gold = ['negative', 'positive', 'negative'];
+    const input = file('gold.csv', `text,label\nan awful movie,${gold[0]}\na good movie,${gold[1]}\nterrible,${gold[2]}\n`);
+    const output = path.join(dir, 'gold-labelled.csv');
+    const run = await sift(['batch', input, output, '--url', url]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('The input already has "label", so the result columns are named with the prefix sift_');
+    const written = parse(readFileSync(output, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(written[0])).toEqual(['text', 'label', 'sift_label', 'sift_score', 'sift_score_NEGATIVE', 'sift_score_POSITIVE', 'sift_cached', 'sift_error']);
+    expect(written.map((w) => w.label)).toEqual(gold);
+    expect(written.map((w) => w.sift_label)).toEqual(['NEGATIVE', 'POSITIVE', 'NEGATIVE']);
+
+    // JSON Lines: a clash in any record, not only the first, renames the result fields of all.
+    const lines = [{ text: 'a good movie' }, { text: 'an awful movie', score: 5 }];
+    const jsonl = file('gold.jsonl', `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const jsonlOut = path.join(dir, 'gold-labelled.jsonl');
+    expect((await sift(['batch', jsonl, jsonlOut, '--url', url])).code).toBe(0);
+    const rows = readFileSync(jsonlOut, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rows[1]).toMatchObject({ text: 'an awful movie', score: 5, sift_label: 'NEGATIVE', sift_score: expect.any(Number) });
+    expect(rows[0]).not.toHaveProperty('score');
+  }, 60_000);
+
   it('queues with --no-wait, then answers status and results for the id', async () => {
     const input = file('later.csv', `text\n${Array.from({ length: 30 }, (_, i) => `later ${i}`).join('\n')}\n`);
     const queued = await sift(['batch', input, '--no-wait', '--url', url]);

@@ -103,8 +103,12 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     return ExitCodes.OK;
   }
   const batch = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`);
-  const rows = await writeMerged(input, resultRows(await server.results(submitted.id)), outputPath!);
-  terminal.stdout.write(`${summary(batch)}; ${rows.toLocaleString('en-US')} rows written to ${outputPath}\n`);
+  const written = await writeMerged(input, resultRows(await server.results(submitted.id)), outputPath!);
+  if (written.resultPrefix !== '') {
+    const names = written.clashes.map((name) => JSON.stringify(name)).join(', ');
+    terminal.stderr.write(`The input already has ${names}, so the result columns are named with the prefix ${written.resultPrefix} (${written.resultPrefix}label, ${written.resultPrefix}score, ...).\n`);
+  }
+  terminal.stdout.write(`${summary(batch)}; ${written.rows.toLocaleString('en-US')} rows written to ${outputPath}\n`);
   return exitCodeOf(batch);
 }
 
