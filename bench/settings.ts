@@ -34,7 +34,7 @@ export interface BenchSettings {
   parts: { online: boolean; batch: boolean };
   /** `BENCH_BATCH_ROWS`: rows of the end-to-end batch file. Default 200000. */
   batchRows: number;
-  /** `BENCH_BATCH_ROUNDS`: runs of each worker count, alternating; medians are reported. Default 3. */
+  /** `BENCH_BATCH_ROUNDS`: runs of each worker count, alternating; medians are reported. Default 5. */
   batchRounds: number;
   /** `BENCH_UPLOAD_ROWS`: rows of the file whose upload measures the API's memory. Default 1000000. */
   uploadRows: number;
@@ -75,7 +75,7 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     batchSizes: [1, 32, 256],
     parts: parts(env.BENCH_PARTS),
     batchRows: Math.round(integer('BENCH_BATCH_ROWS', 200_000, 1000, 10_000_000)),
-    batchRounds: Math.round(integer('BENCH_BATCH_ROUNDS', 3, 1, 9)),
+    batchRounds: Math.round(integer('BENCH_BATCH_ROUNDS', 5, 1, 9)),
     uploadRows: Math.round(integer('BENCH_UPLOAD_ROWS', 1_000_000, 1000, 20_000_000)),
   };
 }
