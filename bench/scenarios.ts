@@ -4,6 +4,7 @@ import { PredictDocument, PredictManyDocument } from '../src/client/generated/gr
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu';
 import { runLoad, type LoadResult, type LoadSpec } from './http-load';
 import { benchText } from './texts';
+import { median } from './median';
 
 /** The API's own view of a run, from `GET /metrics` after `POST /metrics/reset`. */
 export interface ApiMetrics {
@@ -81,12 +82,6 @@ async function measureRound(ctx: ScenarioContext, spec: LoadSpec): Promise<Round
   const after = await cpuSnapshot(ctx.apiPid, ctx.redis);
   const api = (await (await fetch(`${ctx.url}/metrics`)).json()) as ApiMetrics;
   return { ...load, api: { eventLoopDelayMs: api.eventLoopDelayMs, microBatcher: api.microBatcher }, cpu: cpuShare(before, after) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function combine(rounds: RoundResult[]): RoundResult & { spreadPct: number } {

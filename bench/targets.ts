@@ -1,6 +1,7 @@
 import type { BatchBenchResult } from './batch-runs';
 import type { InProcessResult } from './in-process';
 import type { ScenarioResult } from './scenarios';
+import { median } from './median';
 
 /** One target: a ratio (or a delay) measured within this run against its threshold. */
 export interface TargetCheck {
@@ -19,12 +20,6 @@ function ratio(name: string, numerator: number, denominator: number, threshold: 
   const value = (100 * numerator) / denominator;
   const detail = `${Math.round(numerator)} / ${Math.round(denominator)} ${what}`;
   return { name, detail, value, threshold, unit: '%', kind: 'min', pass: value >= threshold };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**
