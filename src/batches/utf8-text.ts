@@ -70,39 +70,40 @@ function secondByteRange(lead: number): [number, number] {
   return [0x80, 0xbf];
 }
 
-/** Whether `bytes` (at most 3) can begin a valid UTF-8 sequence that the next bytes finish. */
-function isValidStart(bytes: Uint8Array): boolean {
-  if (sequenceLength(bytes[0]) <= bytes.length) return false;
-  const [low, high] = secondByteRange(bytes[0]);
-  return bytes.every((byte, k) => k === 0 || (k === 1 ? byte >= low && byte <= high : (byte & 0xc0) === 0x80));
+/**
+ * The UTF-8 sequence that starts at `bytes[i]` (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF): its length when whole and valid, 'invalid', or 'cut' when every byte
+ * present is right but the bytes end before it does.
+ */
+function sequenceAt(bytes: Uint8Array, i: number): number | 'invalid' | 'cut' {
+  const lead = bytes[i];
+  const length = sequenceLength(lead);
+  if (length === 0) return 'invalid';
+  const [low, high] = secondByteRange(lead);
+  for (let k = 1; k < length; k++) {
+    if (i + k >= bytes.length) return 'cut';
+    const byte = bytes[i + k];
+    if (k === 1 ? byte < low || byte > high : (byte & 0xc0) !== 0x80) return 'invalid';
+  }
+  return length;
 }
 
 /** Bytes at the end that validly start a character not finished yet (0 to 3). */
 function incompleteTail(bytes: Uint8Array): number {
   for (let back = 1; back <= Math.min(3, bytes.length); back++) {
     const byte = bytes[bytes.length - back];
-    if ((byte & 0xc0) !== 0x80) return isValidStart(bytes.subarray(bytes.length - back)) ? back : 0;
+    if ((byte & 0xc0) !== 0x80) return sequenceAt(bytes, bytes.length - back) === 'cut' ? back : 0;
   }
   return 0;
 }
 
-/**
- * Offset of the first byte that breaks UTF-8 (RFC 3629: no overlong forms, no surrogates,
- * nothing above U+10FFFF). Only the error path calls it, so it may go byte by byte.
- */
+/** Offset of the first byte that breaks UTF-8. Only the error path calls it, so it may go byte by byte. */
 function firstInvalidByte(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
-    const lead = bytes[i];
-    const length = sequenceLength(lead);
-    if (length === 0) return i;
-    const [low, high] = secondByteRange(lead);
-    for (let k = 1; k < length; k++) {
-      if (i + k >= bytes.length) return i;
-      const byte = bytes[i + k];
-      if (k === 1 ? byte < low || byte > high : (byte & 0xc0) !== 0x80) return i;
-    }
-    i += length;
+    const sequence = sequenceAt(bytes, i);
+    if (typeof sequence !== 'number') return i;
+    i += sequence;
   }
   return bytes.length;
 }
