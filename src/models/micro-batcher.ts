@@ -36,7 +36,8 @@ export interface MicroBatcherStats {
  */
 export class MicroBatcher {
   private readonly waiting = new Map<string, Waiting[]>();
-  private readonly timers = new Map<string, NodeJS.Timeout | NodeJS.Immediate>();
+  /** Per model, how to cancel the flush scheduled for its waiting texts. */
+  private readonly scheduled = new Map<string, () => void>();
   private inFlight = 0;
   private runs = 0;
   private rows = 0;
@@ -50,7 +51,7 @@ export class MicroBatcher {
       queue.push({ text, resolve, reject });
       this.waiting.set(model, queue);
       if (queue.length >= this.options.maxBatchSize) this.flush(model);
-      else if (!this.timers.has(model)) this.timers.set(model, this.schedule(() => this.flush(model)));
+      else if (!this.scheduled.has(model)) this.scheduled.set(model, this.schedule(() => this.flush(model)));
     });
   }
 
@@ -58,18 +59,20 @@ export class MicroBatcher {
     return { runs: this.runs, rows: this.rows, meanBatchSize: this.runs === 0 ? 0 : this.rows / this.runs };
   }
 
-  // setTimeout(fn, 0) waits at least 1 ms in Node; setImmediate runs right after this turn's I/O.
-  private schedule(fn: () => void): NodeJS.Timeout | NodeJS.Immediate {
-    return this.options.windowMs === 0 ? setImmediate(fn) : setTimeout(fn, this.options.windowMs);
+  /** Runs `fn` once the window has passed; returns its cancel. */
+  private schedule(fn: () => void): () => void {
+    // setTimeout(fn, 0) waits at least 1 ms in Node; setImmediate runs right after this turn's I/O.
+    if (this.options.windowMs === 0) {
+      const immediate = setImmediate(fn);
+      return () => clearImmediate(immediate);
+    }
+    const timer = setTimeout(fn, this.options.windowMs);
+    return () => clearTimeout(timer);
   }
 
   private flush(model: string): void {
-    const timer = this.timers.get(model);
-    if (timer !== undefined) {
-      if ('hasRef' in timer && 'refresh' in timer) clearTimeout(timer);
-      else clearImmediate(timer as NodeJS.Immediate);
-    }
-    this.timers.delete(model);
+    this.scheduled.get(model)?.();
+    this.scheduled.delete(model);
     // A finished run calls flush again, so texts waiting here are not forgotten.
     while (this.inFlight < this.options.maxInFlight) {
       const queue = this.waiting.get(model);
