@@ -1,8 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys';
-import { END_BATCH, FINISH_INGEST, RECORD_CHUNK } from './batch-scripts';
-import { FINAL_STATUSES, type BatchRowResult, type BatchSnapshot, type BatchStatus, type InputRow } from './batch-types';
+import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
+import type { BatchRowResult, BatchSnapshot, InputRow } from './batch-types';
 import { decodeChunk, decodeChunkResults, encodeChunk, type RowModel } from './row-codec';
+import { endBatch } from './scripts/end-batch';
+import { finishIngest } from './scripts/finish-ingest';
+import { recordChunk, type RecordedChunk } from './scripts/record-chunk';
+
+/** What an idempotency key holds while its first submit is still reading its input. */
+export const PENDING_BATCH = 'pending';
 
 /** Counts of one finished chunk. */
 export interface ChunkCounts {
@@ -18,23 +24,19 @@ export interface BatchPage {
   endCursor: string | null;
 }
 
-type Scripts = {
-  recordChunk(batch: string, results: string, ...args: (string | number)[]): Promise<[number, string]>;
-  finishIngest(batch: string, index: string, total: number, chunks: number, now: string, id: string, score: number): Promise<string>;
-  endBatch(batch: string, status: BatchStatus, now: string, reason: string): Promise<string>;
-};
-
-function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()): BatchSnapshot {
+/** A stored batch record as a snapshot; null for a record still being read in (or not a batch). */
+function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()): BatchSnapshot | null {
+  const status = hash.status;
+  if (!isBatchStatus(status) || hash.ingested !== '1') return null;
   const num = (field: string) => Number(hash[field] ?? 0);
   const date = (field: string) => (hash[field] ? new Date(hash[field]) : null);
-  const status = hash.status as BatchStatus;
   const startedAt = date('startedAt');
   const finishedAt = date('finishedAt');
   const processed = num('processed');
   const total = num('total');
   const seconds = startedAt ? ((finishedAt?.getTime() ?? now) - startedAt.getTime()) / 1000 : 0;
   const rowsPerSecond = seconds > 0 ? processed / seconds : null;
-  const running = !FINAL_STATUSES.has(status) && hash.ingested === '1';
+  const running = !isFinalStatus(status);
   return {
     id,
     status,
@@ -57,23 +59,11 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
 
 /**
  * Batch records, their input chunks and results in Redis. Everything a worker or an API process
- * changes goes through one Lua script (see batch-scripts.ts); every key expires after the
+ * changes goes through one Lua script (see scripts/); every key expires after the
  * retention period.
  */
 export class BatchStore {
-  private readonly scripts: Scripts;
-
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly retentionSeconds: number) {
-    redis.defineCommand('siftRecordChunk', { numberOfKeys: 2, lua: RECORD_CHUNK });
-    redis.defineCommand('siftFinishIngest', { numberOfKeys: 2, lua: FINISH_INGEST });
-    redis.defineCommand('siftEndBatch', { numberOfKeys: 1, lua: END_BATCH });
-    const r = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    this.scripts = {
-      recordChunk: (...args) => r.siftRecordChunk(...args) as Promise<[number, string]>,
-      finishIngest: (...args) => r.siftFinishIngest(...args) as Promise<string>,
-      endBatch: (...args) => r.siftEndBatch(...args) as Promise<string>,
-    };
-  }
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly retentionSeconds: number) {}
 
   /**
    * Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. Every
@@ -97,37 +87,41 @@ export class BatchStore {
     return json === null ? null : decodeChunk(json);
   }
 
-  async finishIngest(id: string, total: number, chunks: number, createdAt: Date): Promise<BatchStatus> {
-    const status = await this.scripts.finishIngest(this.keys.batch(id), this.keys.batches(), total, chunks, new Date().toISOString(), id, createdAt.getTime());
-    return status as BatchStatus;
+  /** Marks the input fully read (see finish-ingest.ts); the status afterwards, null when the record is gone. */
+  finishIngest(id: string, total: number, chunks: number, createdAt: Date): Promise<BatchStatus | null> {
+    return finishIngest.run(
+      this.redis,
+      { batch: this.keys.batch(id), index: this.keys.batches() },
+      { total, chunks, now: new Date().toISOString(), id, createdAtMs: createdAt.getTime() },
+    );
   }
 
   /**
    * Stores a chunk's results (`encodeChunkResults`, see row-codec.ts) and counts its rows, once: a
    * chunk run again after a crash is not counted twice.
    */
-  async recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, results: string): Promise<{ counted: boolean; status: BatchStatus | null }> {
-    const [counted, status] = await this.scripts.recordChunk(
-      this.keys.batch(id), this.keys.batchResults(id),
-      chunk, rows, counts.succeeded, counts.failed, counts.cached, new Date().toISOString(), this.retentionSeconds, results,
+  recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, results: string): Promise<RecordedChunk> {
+    return recordChunk.run(
+      this.redis,
+      { batch: this.keys.batch(id), results: this.keys.batchResults(id) },
+      { chunk, rows, ...counts, now: new Date().toISOString(), retentionSeconds: this.retentionSeconds, chunkResults: results },
     );
-    return { counted: counted === 1, status: (status || null) as BatchStatus | null };
   }
 
   /** Ends a running or queued batch as CANCELLED or FAILED; returns the status it has afterwards. */
-  async end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
-    return ((await this.scripts.endBatch(this.keys.batch(id), status, new Date().toISOString(), reason)) || null) as BatchStatus | null;
+  end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
+    return endBatch.run(this.redis, { batch: this.keys.batch(id) }, { status, now: new Date().toISOString(), reason });
   }
 
   /** Status and model of a batch, also while its input is still being read; null when it does not exist. */
   async state(id: string): Promise<{ status: BatchStatus; model: string } | null> {
     const [status, model] = await this.redis.hmget(this.keys.batch(id), 'status', 'model');
-    return status && model ? { status: status as BatchStatus, model } : null;
+    return isBatchStatus(status) && model ? { status, model } : null;
   }
 
+  /** The batch as clients see it; null when it does not exist or its input is still being read. */
   async get(id: string): Promise<BatchSnapshot | null> {
-    const hash = await this.redis.hgetall(this.keys.batch(id));
-    return hash.status && hash.ingested === '1' ? toSnapshot(id, hash) : null;
+    return toSnapshot(id, await this.redis.hgetall(this.keys.batch(id)));
   }
 
   /** The model a batch's rows are decoded against, and its chunk size; null when it does not exist. */
@@ -168,6 +162,35 @@ export class BatchStore {
     }
   }
 
+  /** Whether Redis answers on the store's connection (for `/readyz`). */
+  async ping(): Promise<{ ok: boolean; detail: string }> {
+    if (this.redis.status !== 'ready') return { ok: false, detail: `Redis connection is ${this.redis.status}` };
+    return { ok: (await this.redis.ping()) === 'PONG', detail: 'ok' };
+  }
+
+  /**
+   * Claims an idempotency key for a submit that is about to read its input: true when this submit
+   * is the first with the key (the others then wait for `idempotentBatch`).
+   */
+  async claimIdempotencyKey(key: string): Promise<boolean> {
+    return (await this.redis.set(this.keys.idempotency(key), PENDING_BATCH, 'EX', this.retentionSeconds, 'NX')) === 'OK';
+  }
+
+  /** Records the batch a claimed idempotency key created. */
+  async recordIdempotentBatch(key: string, batchId: string): Promise<void> {
+    await this.redis.set(this.keys.idempotency(key), batchId, 'EX', this.retentionSeconds);
+  }
+
+  /** Gives a claimed key up again (its submit failed), so a retry can claim it. */
+  async releaseIdempotencyKey(key: string): Promise<void> {
+    await this.redis.del(this.keys.idempotency(key));
+  }
+
+  /** The batch id a key created, 'pending' while its first submit still reads its input, null when unclaimed. */
+  async idempotentBatch(key: string): Promise<string | null> {
+    return this.redis.get(this.keys.idempotency(key));
+  }
+
   /** Removes every key of a batch whose input turned out to be bad. */
   async discard(id: string, chunks: number): Promise<void> {
     const keys = [this.keys.batch(id), this.keys.batchResults(id)];
@@ -199,9 +222,9 @@ export class BatchStore {
       for (const [id] of entries) pipeline.hgetall(this.keys.batch(id));
       const hashes = (await pipeline.exec()) ?? [];
       entries.forEach(([id, score], i) => {
-        const hash = hashes[i]?.[1] as Record<string, string> | undefined;
-        if (!hash?.status || (status && hash.status !== status) || edges.length > first) return;
-        edges.push({ cursor: encodeCursor(score, id), node: toSnapshot(id, hash) });
+        const node = toSnapshot(id, (hashes[i]?.[1] ?? {}) as Record<string, string>);
+        if (!node || (status && node.status !== status) || edges.length > first) return;
+        edges.push({ cursor: encodeCursor(score, id), node });
       });
     }
     const hasNextPage = edges.length > first;

@@ -1,9 +1,6 @@
 import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { Prediction } from '../predictions/prediction';
-
-export type BatchStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-
-export const FINAL_STATUSES: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+import type { BatchStatus } from './batch-status';
 
 /** One input row as ingested: its position, the id column's value, and the text (null when the field was missing). */
 export interface InputRow {

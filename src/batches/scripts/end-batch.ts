@@ -1,0 +1,25 @@
+import { luaScript } from '../../redis/lua-script';
+import { statusReply } from './script-replies';
+
+/**
+ * Ends a batch that has not ended yet with a final status (CANCELLED or FAILED) and a reason; a
+ * batch that already ended keeps its status.
+ * KEYS: batch (hash). ARGV: status, now (ISO), reason ('' for none).
+ * Returns the status after the call ('' when there is no such batch).
+ */
+export const endBatch = luaScript({
+  name: 'endBatch',
+  keys: ['batch'],
+  args: ['status', 'now', 'reason'],
+  lua: `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return '' end
+if status == 'QUEUED' or status == 'RUNNING' then
+  status = ARGV[1]
+  redis.call('HSET', KEYS[1], 'status', status, 'finishedAt', ARGV[2])
+  if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
+end
+return status
+`,
+  reply: (raw) => statusReply('endBatch', raw),
+});

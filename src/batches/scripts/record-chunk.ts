@@ -1,0 +1,45 @@
+import { luaScript } from '../../redis/lua-script';
+import type { BatchStatus } from '../batch-status';
+import { COMPLETION_RULE } from './completion-rule';
+import { statusReply } from './script-replies';
+
+/** What recording a chunk did. */
+export interface RecordedChunk {
+  /** 'counted' the first time; 'already-counted' for a chunk run again; 'no-batch' when the record is gone. */
+  outcome: 'counted' | 'already-counted' | 'no-batch';
+  /** The batch's status afterwards (null when there is no batch). */
+  status: BatchStatus | null;
+}
+
+const OUTCOMES = { '1': 'counted', '0': 'already-counted', '-1': 'no-batch' } as const;
+
+/**
+ * Counts a finished chunk exactly once and stores its results.
+ * KEYS: batch (hash), results (hash, one field per chunk).
+ * ARGV: chunk number, rows, succeeded, failed, cached, now (ISO), retention seconds, the chunk's
+ *       results (row-codec.ts).
+ * Returns {1 counted | 0 already counted | -1 no such batch, status}.
+ */
+export const recordChunk = luaScript({
+  name: 'recordChunk',
+  keys: ['batch', 'results'],
+  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults'],
+  lua: `${COMPLETION_RULE}
+local batch, results = KEYS[1], KEYS[2]
+if redis.call('EXISTS', batch) == 0 then return {-1, ''} end
+-- A chunk run again after a crash finds its results stored and counts nothing.
+if redis.call('HSETNX', results, ARGV[1], ARGV[8]) == 0 then return {0, redis.call('HGET', batch, 'status')} end
+redis.call('EXPIRE', results, ARGV[7])
+redis.call('HINCRBY', batch, 'processed', ARGV[2])
+redis.call('HINCRBY', batch, 'succeeded', ARGV[3])
+redis.call('HINCRBY', batch, 'failed', ARGV[4])
+redis.call('HINCRBY', batch, 'cached', ARGV[5])
+if not redis.call('HGET', batch, 'startedAt') then redis.call('HSET', batch, 'startedAt', ARGV[6]) end
+if redis.call('HGET', batch, 'status') == 'QUEUED' then redis.call('HSET', batch, 'status', 'RUNNING') end
+return {1, complete_if_done(batch, ARGV[6])}
+`,
+  reply(raw): RecordedChunk {
+    const [counted, status] = raw as [number, string];
+    return { outcome: OUTCOMES[String(counted) as keyof typeof OUTCOMES], status: statusReply('recordChunk', status) };
+  },
+});

@@ -1,0 +1,129 @@
+import { Redis } from 'ioredis';
+import { BatchStore } from '../../src/batches/batch-store';
+import { encodeChunkResults, encodeResult } from '../../src/batches/row-codec';
+import { redisKeys } from '../../src/redis/keys';
+import { freePort } from '../support/api';
+import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { startRedisServer } from '../support/redis-server';
+
+// The Lua scripts that change a batch record, driven directly against real Redis: no API, no worker.
+const prefix = uniquePrefix('scripts');
+const keys = redisKeys(prefix);
+const model = { name: 'm', version: 'v1', labels: ['no', 'yes'] };
+let redis: Redis;
+let store: BatchStore;
+let next = 0;
+
+beforeAll(() => {
+  redis = testRedis();
+  store = new BatchStore(redis, keys, 3600);
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+/** A new batch record cut into chunks of 2 rows. */
+async function newBatch(): Promise<string> {
+  const id = `batch-${next++}`;
+  await store.create(id, model, new Date(), 2);
+  return id;
+}
+
+/** Records chunk `chunk` (2 rows, one of them failed). */
+function record(id: string, chunk: number) {
+  const rows = [encodeResult({ id: null, text: 'a', scoresJson: '[0.2,0.8]', cached: true, error: null }), encodeResult({ id: null, text: '', scoresJson: null, cached: false, error: 'empty' })];
+  return store.recordChunk(id, chunk, { succeeded: 1, failed: 1, cached: 1 }, 2, encodeChunkResults(chunk * 2, rows));
+}
+
+async function counts(id: string) {
+  const hash = await redis.hgetall(keys.batch(id));
+  return { status: hash.status, processed: Number(hash.processed), succeeded: Number(hash.succeeded), failed: Number(hash.failed), cached: Number(hash.cached) };
+}
+
+describe('recordChunk', () => {
+  it('counts a chunk once: recording it again (a retry after a crash) changes nothing', async () => {
+    const id = await newBatch();
+    expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'RUNNING' });
+    expect(await record(id, 0)).toEqual({ outcome: 'already-counted', status: 'RUNNING' });
+    expect(await counts(id)).toEqual({ status: 'RUNNING', processed: 2, succeeded: 1, failed: 1, cached: 1 });
+    expect(await redis.hget(keys.batch(id), 'startedAt')).not.toBeNull();
+  });
+
+  it('says so when the batch record is gone, and stores nothing', async () => {
+    expect(await record('no-such-batch', 0)).toEqual({ outcome: 'no-batch', status: null });
+    expect(await redis.exists(keys.batchResults('no-such-batch'))).toBe(0);
+  });
+});
+
+describe('the completion rule', () => {
+  it('input finished before the last chunk: the last chunk completes the batch', async () => {
+    const id = await newBatch();
+    await record(id, 0);
+    expect(await store.finishIngest(id, 4, 2, new Date())).toBe('RUNNING');
+    expect(await record(id, 1)).toEqual({ outcome: 'counted', status: 'COMPLETED' });
+    expect(await redis.hget(keys.batch(id), 'finishedAt')).not.toBeNull();
+  });
+
+  it('input finished after the last chunk: finishing the input completes the batch', async () => {
+    const id = await newBatch();
+    await record(id, 0);
+    await record(id, 1);
+    expect((await counts(id)).status).toBe('RUNNING');
+    expect(await store.finishIngest(id, 4, 2, new Date())).toBe('COMPLETED');
+    expect(await redis.zscore(keys.batches(), id)).not.toBeNull();
+  });
+
+  it('input finished before any chunk ran: the batch stays QUEUED until one does', async () => {
+    const id = await newBatch();
+    expect(await store.finishIngest(id, 2, 1, new Date())).toBe('QUEUED');
+    expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'COMPLETED' });
+  });
+});
+
+describe('endBatch', () => {
+  it('cancel in between: the status stays CANCELLED whatever finishes after, and late rows are still counted', async () => {
+    const id = await newBatch();
+    await record(id, 0);
+    expect(await store.end(id, 'CANCELLED')).toBe('CANCELLED');
+    expect(await record(id, 1)).toEqual({ outcome: 'counted', status: 'CANCELLED' });
+    expect(await store.finishIngest(id, 4, 2, new Date())).toBe('CANCELLED');
+    expect(await counts(id)).toMatchObject({ status: 'CANCELLED', processed: 4 });
+  });
+
+  it('leaves a batch that already ended as it was, records a reason, and answers null for no batch', async () => {
+    const id = await newBatch();
+    await store.finishIngest(id, 2, 1, new Date());
+    await record(id, 0);
+    expect(await store.end(id, 'FAILED', 'too late')).toBe('COMPLETED');
+    expect(await redis.hget(keys.batch(id), 'error')).toBeNull();
+    const failing = await newBatch();
+    expect(await store.end(failing, 'FAILED', 'chunk 3 kept failing')).toBe('FAILED');
+    expect(await redis.hget(keys.batch(failing), 'error')).toBe('chunk 3 kept failing');
+    expect(await store.end('no-such-batch', 'CANCELLED')).toBeNull();
+  });
+});
+
+describe('after Redis forgets its scripts (as on a restart)', () => {
+  it('every script loads itself again: NOSCRIPT never reaches the caller', async () => {
+    // A redis-server of the test's own: flushing the shared one's scripts would break other tests' queues.
+    const server = await startRedisServer(await freePort());
+    const own = new Redis(server.url);
+    const ownStore = new BatchStore(own, keys, 3600);
+    try {
+      const id = 'flushed';
+      await ownStore.create(id, model, new Date(), 2);
+      const rows = encodeChunkResults(0, [encodeResult({ id: null, text: 'a', scoresJson: '[0.2,0.8]', cached: false, error: null })]);
+      await ownStore.recordChunk(id, 0, { succeeded: 1, failed: 0, cached: 0 }, 1, rows);
+      await own.script('FLUSH');
+      expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0 }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING' });
+      await own.script('FLUSH');
+      expect(await ownStore.finishIngest(id, 2, 2, new Date())).toBe('COMPLETED');
+      await own.script('FLUSH');
+      expect(await ownStore.end(id, 'CANCELLED')).toBe('COMPLETED');
+    } finally {
+      own.disconnect();
+      await server.kill();
+    }
+  });
+});
