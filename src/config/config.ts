@@ -33,10 +33,13 @@ export interface SiftConfig {
    * worker's heartbeat (`SIFT_STALL_INTERVAL_MS`).
    */
   workerInferenceThreads: number;
-  /** `SIFT_MAX_BATCH_SIZE`: most texts one model run takes. Default 256. */
-  maxBatchSize: number;
-  /** `SIFT_BATCH_WINDOW_MS`: how long a text waits for company while an inference thread is free. Default 0: until the end of the event-loop turn. */
-  batchWindowMs: number;
+  /** `SIFT_MAX_RUN_SIZE` (formerly `SIFT_MAX_BATCH_SIZE`, still read): most texts one model run takes. Default 256. */
+  maxRunSize: number;
+  /**
+   * `SIFT_RUN_WINDOW_MS` (formerly `SIFT_BATCH_WINDOW_MS`, still read): how long a text waits for
+   * company while an inference thread is free. Default 0: until the end of the event-loop turn.
+   */
+  runWindowMs: number;
   /** `SIFT_REDIS_TIMEOUT_MS`: a cache read or write slower than this is given up. Default 250. */
   redisTimeoutMs: number;
   /** `SIFT_CHUNK_SIZE`: rows a batch chunk job carries. Default 500. */
@@ -71,6 +74,15 @@ export interface SiftConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * A setting that was renamed: the new name wins, the old one is still read (and named in any
+ * error), so an existing deployment keeps its value.
+ */
+function renamed(env: Env, name: string, formerName: string): [Env, string] {
+  const given = (value: string | undefined) => value !== undefined && value.trim() !== '';
+  return given(env[name]) || !given(env[formerName]) ? [env, name] : [env, formerName];
+}
 
 function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -125,8 +137,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxTextsPerRequest: readInteger(env, 'SIFT_MAX_TEXTS_PER_REQUEST', 1000, 1, 100_000),
     inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', Math.max(1, availableParallelism() - 1), 1, 64),
     workerInferenceThreads: readInteger(env, 'SIFT_WORKER_INFERENCE_THREADS', 0, 0, 64),
-    maxBatchSize: readInteger(env, 'SIFT_MAX_BATCH_SIZE', 256, 1, 16_384),
-    batchWindowMs: readInteger(env, 'SIFT_BATCH_WINDOW_MS', 0, 0, 1000),
+    maxRunSize: readInteger(...renamed(env, 'SIFT_MAX_RUN_SIZE', 'SIFT_MAX_BATCH_SIZE'), 256, 1, 16_384),
+    runWindowMs: readInteger(...renamed(env, 'SIFT_RUN_WINDOW_MS', 'SIFT_BATCH_WINDOW_MS'), 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
     chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 500, 1, 100_000),
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),

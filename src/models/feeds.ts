@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tensor } from 'onnxruntime-node';
 import type { ModelDefinition } from './manifest';
-import type { HuggingFaceManifest, HashedNgramsManifest } from './manifest-types';
+import { isHashedNgramsManifest, type HashedNgramsManifest, type HuggingFaceManifest } from './manifest-schema';
 import { hashedFeatures, packFeatures } from './tokenizers/hashed-ngrams';
 import { HuggingFaceTokenizer } from './tokenizers/huggingface';
 
@@ -52,7 +52,5 @@ function huggingFaceFeeds(dir: string, manifest: HuggingFaceManifest): FeedBuild
 
 export function createFeedBuilder(definition: ModelDefinition): FeedBuilder {
   const manifest = definition.manifest;
-  return manifest.tokenizer.kind === 'hashed-ngrams'
-    ? hashedFeeds(manifest as HashedNgramsManifest)
-    : huggingFaceFeeds(definition.dir, manifest as HuggingFaceManifest);
+  return isHashedNgramsManifest(manifest) ? hashedFeeds(manifest) : huggingFaceFeeds(definition.dir, manifest);
 }

@@ -1,11 +1,6 @@
+import type { Inference, InferenceReadiness } from './inference';
 import type { ModelDefinition } from './manifest';
 import { ModelRunner, type ScoreMatrix } from './model-runner';
-
-/** Runs batches of texts through the loaded models (`InferencePool` on threads, `LocalInference` here). */
-export interface Inference {
-  score(model: string, texts: string[]): Promise<ScoreMatrix>;
-  close(): Promise<void>;
-}
 
 /**
  * The models loaded once and run on the calling thread. Each run blocks that thread for its
@@ -15,16 +10,31 @@ export interface Inference {
 export class LocalInference implements Inference {
   private constructor(private readonly runners: ReadonlyMap<string, ModelRunner>) {}
 
+  /** Loads (and checks, see ModelRunner.load) every model; one that fails stops the start with its file named. */
   static async start(definitions: readonly ModelDefinition[]): Promise<LocalInference> {
     const runners = new Map<string, ModelRunner>();
-    for (const definition of definitions) runners.set(definition.name, await ModelRunner.load(definition));
+    try {
+      for (const definition of definitions) runners.set(definition.name, await ModelRunner.load(definition));
+    } catch (error) {
+      await Promise.all([...runners.values()].map((runner) => runner.close()));
+      throw error;
+    }
     return new LocalInference(runners);
+  }
+
+  /** The names of the models loaded here. */
+  models(): string[] {
+    return [...this.runners.keys()];
   }
 
   async score(model: string, texts: string[]): Promise<ScoreMatrix> {
     const runner = this.runners.get(model);
     if (!runner) throw new Error(`no model ${model} is loaded`);
     return runner.score(texts);
+  }
+
+  readiness(): InferenceReadiness {
+    return { ok: true, detail: `${this.models().join(', ')} loaded on the worker's own thread` };
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,6 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, setupError, userError } from '../errors';
 import { readModelDefinition, type ModelDefinition } from './manifest';
-import { ModelRunner } from './model-runner';
 
 /** What clients see of a model (GraphQL `Model`). */
 export interface ModelInfo {
@@ -53,8 +52,9 @@ export class ModelCatalog {
   }
 
   /**
-   * Reads every model folder under `modelsDir` and proves each one loads and runs, so a broken
-   * model stops start-up with a message naming its file instead of failing the first request.
+   * Reads and checks every model folder under `modelsDir` (manifest and files; see manifest.ts).
+   * Loading the graphs is left to where the models run (inference threads, or a worker's own
+   * thread), which check each graph against its manifest as they load it: once per thread.
    */
   static async load(modelsDir: string, defaultModel: string): Promise<ModelCatalog> {
     const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => {
@@ -64,13 +64,6 @@ export class ModelCatalog {
     if (dirs.length === 0) {
       throw setupError(ErrorCodes.BAD_CONFIG, `SIFT_MODELS_DIR=${modelsDir} holds no model folders; each model is a folder with model.onnx and manifest.json.`);
     }
-    const definitions: ModelDefinition[] = [];
-    for (const dir of dirs) {
-      const definition = await readModelDefinition(dir);
-      const runner = await ModelRunner.load(definition);
-      await runner.close();
-      definitions.push(definition);
-    }
-    return new ModelCatalog(definitions, defaultModel);
+    return new ModelCatalog(await Promise.all(dirs.map(readModelDefinition)), defaultModel);
   }
 }

@@ -3,7 +3,7 @@ import { InferenceSession } from 'onnxruntime-node';
 import { ErrorCodes, setupError } from '../errors';
 import { createFeedBuilder, type FeedBuilder } from './feeds';
 import type { ModelDefinition } from './manifest';
-import { MODEL_FILE } from './manifest-types';
+import { MODEL_FILE } from './manifest-schema';
 
 /** Probabilities of `rows` texts, `labels` values a row, row after row. */
 export interface ScoreMatrix {

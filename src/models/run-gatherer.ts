@@ -1,15 +1,15 @@
 import type { ScoreMatrix } from './model-runner';
 
-/** Runs one batch of texts through a model. */
-export type BatchScorer = (model: string, texts: string[]) => Promise<ScoreMatrix>;
+/** Runs a group of texts through a model in one run. */
+export type RunScorer = (model: string, texts: string[]) => Promise<ScoreMatrix>;
 
-export interface MicroBatcherOptions {
+export interface RunGathererOptions {
   /** Texts in one model run at most. */
-  maxBatchSize: number;
+  maxRunSize: number;
   /**
    * How long a text waits for company while a thread is free, in ms. 0: only until the end of the
    * current turn of the event loop, so texts that arrived together (one read of Redis replies,
-   * one batch of sockets) still share a run, and a lone text adds no delay.
+   * one read of several sockets) still share a run, and a lone text adds no delay.
    */
   windowMs: number;
   /** Model runs in flight at once (the number of inference threads); texts queue behind them. */
@@ -23,18 +23,18 @@ interface Waiting {
 }
 
 /** Counters for the benchmark and `/metrics`. */
-export interface MicroBatcherStats {
+export interface RunStats {
   runs: number;
   rows: number;
-  meanBatchSize: number;
+  meanRunSize: number;
 }
 
 /**
- * Gathers texts that arrive within a few milliseconds into one model run. While every thread is
- * busy, texts keep gathering, so batches grow with load: the busier the server, the fewer and
- * larger the runs.
+ * Gathers texts that arrive within a few milliseconds into one model run (what is often called
+ * micro-batching; Sift keeps the word "batch" for a user's job). While every thread is busy, texts
+ * keep gathering, so runs grow with load: the busier the server, the fewer and larger the runs.
  */
-export class MicroBatcher {
+export class RunGatherer {
   private readonly waiting = new Map<string, Waiting[]>();
   /** Per model, how to cancel the flush scheduled for its waiting texts. */
   private readonly scheduled = new Map<string, () => void>();
@@ -42,7 +42,7 @@ export class MicroBatcher {
   private runs = 0;
   private rows = 0;
 
-  constructor(private readonly scorer: BatchScorer, private readonly options: MicroBatcherOptions) {}
+  constructor(private readonly scorer: RunScorer, private readonly options: RunGathererOptions) {}
 
   /** Probabilities of one text (one value per label). */
   score(model: string, text: string): Promise<Float32Array> {
@@ -50,13 +50,13 @@ export class MicroBatcher {
       const queue = this.waiting.get(model) ?? [];
       queue.push({ text, resolve, reject });
       this.waiting.set(model, queue);
-      if (queue.length >= this.options.maxBatchSize) this.flush(model);
+      if (queue.length >= this.options.maxRunSize) this.flush(model);
       else if (!this.scheduled.has(model)) this.scheduled.set(model, this.schedule(() => this.flush(model)));
     });
   }
 
-  stats(): MicroBatcherStats {
-    return { runs: this.runs, rows: this.rows, meanBatchSize: this.runs === 0 ? 0 : this.rows / this.runs };
+  stats(): RunStats {
+    return { runs: this.runs, rows: this.rows, meanRunSize: this.runs === 0 ? 0 : this.rows / this.runs };
   }
 
   /** Runs `fn` once the window has passed; returns its cancel. */
@@ -77,18 +77,17 @@ export class MicroBatcher {
     while (this.inFlight < this.options.maxInFlight) {
       const queue = this.waiting.get(model);
       if (!queue || queue.length === 0) return;
-      const batch = queue.splice(0, this.options.maxBatchSize);
-      this.run(model, batch);
+      this.run(model, queue.splice(0, this.options.maxRunSize));
     }
   }
 
-  private run(model: string, batch: Waiting[]): void {
+  private run(model: string, gathered: Waiting[]): void {
     this.inFlight++;
     this.runs++;
-    this.rows += batch.length;
-    this.scorer(model, batch.map((w) => w.text)).then(
-      (matrix) => batch.forEach((w, row) => w.resolve(matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels))),
-      (error) => batch.forEach((w) => w.reject(error)),
+    this.rows += gathered.length;
+    this.scorer(model, gathered.map((w) => w.text)).then(
+      (matrix) => gathered.forEach((w, row) => w.resolve(matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels))),
+      (error) => gathered.forEach((w) => w.reject(error)),
     ).finally(() => {
       this.inFlight--;
       this.flushAny();

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { MODEL_FILE } from '../models/manifest-types';
+import { MODEL_FILE } from '../models/manifest-schema';
 import { accuracy, labelIndices } from './features';
 import { scoreTexts } from './onnx-scorer';
 import { defaultDatasetsDir, findProjectRoot, modelDir } from './paths';

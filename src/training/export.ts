@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { MANIFEST_FILE, MODEL_FILE, type HashedNgramsManifest } from '../models/manifest-types';
+import { MANIFEST_FILE, MODEL_FILE, type HashedNgramsManifest } from '../models/manifest-schema';
 import type { LinearModel } from './linear-model';
 import type { ModelRecipe } from './recipes';
 import type { TrainedRecipe } from './train-recipe';

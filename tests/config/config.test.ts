@@ -22,7 +22,8 @@ describe('loadConfig', () => {
       cacheTtlSeconds: 7 * 24 * 3600,
       keyPrefix: 'sift:',
       maxTextsPerRequest: 1000,
-      batchWindowMs: 0,
+      runWindowMs: 0,
+      maxRunSize: 256,
       workerInferenceThreads: 0,
       development: false,
     });
@@ -39,7 +40,8 @@ describe('loadConfig', () => {
         SIFT_CACHE_TTL_SECONDS: '60',
         SIFT_KEY_PREFIX: 'prod:',
         SIFT_MAX_TEXTS_PER_REQUEST: '50',
-        SIFT_BATCH_WINDOW_MS: '3',
+        SIFT_RUN_WINDOW_MS: '3',
+        SIFT_MAX_RUN_SIZE: '64',
         SIFT_WORKER_INFERENCE_THREADS: '2',
         NODE_ENV: 'development',
       },
@@ -53,10 +55,16 @@ describe('loadConfig', () => {
       cacheTtlSeconds: 60,
       keyPrefix: 'prod:',
       maxTextsPerRequest: 50,
-      batchWindowMs: 3,
+      runWindowMs: 3,
+      maxRunSize: 64,
       workerInferenceThreads: 2,
       development: true,
     });
+  });
+
+  it('still reads the former names of renamed settings; the new name wins when both are set', () => {
+    expect(loadConfig({ SIFT_MAX_BATCH_SIZE: '32', SIFT_BATCH_WINDOW_MS: '2' }, '/srv/sift')).toMatchObject({ maxRunSize: 32, runWindowMs: 2 });
+    expect(loadConfig({ SIFT_MAX_BATCH_SIZE: '32', SIFT_MAX_RUN_SIZE: '16' }, '/srv/sift').maxRunSize).toBe(16);
   });
 
   it.each([
@@ -72,6 +80,8 @@ describe('loadConfig', () => {
     ['SIFT_LOG_LEVEL', 'loud'],
     ['SIFT_WORKER_INFERENCE_THREADS', '-1'],
     ['SIFT_WORKER_INFERENCE_THREADS', 'two'],
+    ['SIFT_MAX_RUN_SIZE', '0'],
+    ['SIFT_MAX_BATCH_SIZE', 'big'],
   ])('stops on %s=%s with a message naming the variable', (name, value) => {
     const error = failure({ [name]: value });
     expect(error).toBeInstanceOf(SiftError);

@@ -1,18 +1,8 @@
+import type { HashedNgramsOptions } from '../manifest-schema';
 import { wordTokens } from './words';
 
-/** Options of the bundled models' tokenizer, as written in a model's `sift-model.json`. */
-export interface HashedNgramsOptions {
-  kind: 'hashed-ngrams';
-  /** Size of the hashed feature space; feature ids run from 1 to `buckets` (0 is padding). */
-  buckets: number;
-  /** Longest word n-gram to use (1 = words only, 2 = words and pairs, ...). */
-  maxNgram: number;
-  lowercase: boolean;
-  /** Words read from one text at most; the rest is ignored. */
-  maxTokens: number;
-  /** `binary`: each distinct feature weighs 1; `l2`: 1/sqrt(distinct features), so long texts do not dominate. */
-  weighting: 'binary' | 'l2';
-}
+/** Options of the bundled models' tokenizer, as a model's manifest.json gives them (the schema declares them). */
+export type { HashedNgramsOptions };
 
 /** The sparse features of one text: distinct feature ids and their weights, same length. */
 export interface SparseFeatures {
