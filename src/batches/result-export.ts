@@ -1,3 +1,4 @@
+import { csvText, type CsvValue } from '../formats/csv';
 import type { BatchRowResult } from './batch-types';
 
 /** Formats results download in. */
@@ -18,7 +19,7 @@ export function exportFields(labels: readonly string[]): string[] {
   return ['index', 'id', 'text', 'label', 'score', ...labels.map((label) => `score_${label}`), 'cached', 'error'];
 }
 
-function exportValues(row: BatchRowResult, labels: readonly string[]): (string | number | boolean | null)[] {
+function exportValues(row: BatchRowResult, labels: readonly string[]): CsvValue[] {
   const prediction = row.prediction;
   const scoreOf = new Map(prediction?.scores.map((s) => [s.label, s.score]) ?? []);
   return [
@@ -33,13 +34,6 @@ function exportValues(row: BatchRowResult, labels: readonly string[]): (string |
   ];
 }
 
-// RFC 4180: quote a field holding a separator, a quote or a line break, and double its quotes.
-export function csvField(value: string | number | boolean | null): string {
-  if (value === null) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** Turns pages of results into the text of a download, header first, one line a row. */
 export class ResultFormatter {
   private readonly fields: string[];
@@ -49,19 +43,14 @@ export class ResultFormatter {
   }
 
   header(): string {
-    return this.format === 'csv' ? `${this.fields.map(csvField).join(',')}\r\n` : '';
+    return this.format === 'csv' ? csvText([this.fields]) : '';
   }
 
   rows(rows: readonly BatchRowResult[]): string {
+    const values = rows.map((row) => exportValues(row, this.labels));
+    if (this.format === 'csv') return csvText(values);
     let out = '';
-    for (const row of rows) {
-      const values = exportValues(row, this.labels);
-      if (this.format === 'csv') {
-        out += `${values.map(csvField).join(',')}\r\n`;
-      } else {
-        out += `${JSON.stringify(Object.fromEntries(this.fields.map((field, i) => [field, values[i]])))}\n`;
-      }
-    }
+    for (const row of values) out += `${JSON.stringify(Object.fromEntries(this.fields.map((field, i) => [field, row[i]])))}\n`;
     return out;
   }
 }

@@ -1,20 +1,20 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { csvField } from '../batches/result-export';
 import { textLines } from '../batches/text-lines';
+import { csvText, type CsvValue } from '../formats/csv';
 import type { FileFormat, InputFile, InputRecord } from './input-files';
 import { inputRecords } from './input-files';
 
 /** One row of `GET /batches/{id}/results.jsonl`. */
-export type ResultRow = Record<string, string | number | boolean | null> & { index: number };
+export type ResultRow = Record<string, CsvValue> & { index: number };
 
 /** The fields a result adds to its input row (everything but the position, id and text it echoes). */
 function addedFields(row: ResultRow): string[] {
   return Object.keys(row).filter((key) => key !== 'index' && key !== 'id' && key !== 'text');
 }
 
-/** Result rows from a results.jsonl download, in input order, a batch at a time. */
+/** Result rows from a results.jsonl download, in input order, several at a time. */
 export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenerator<ResultRow[]> {
   // setEncoding decodes UTF-8 across chunk boundaries.
   const text = Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>;
@@ -46,16 +46,19 @@ class RecordWriter {
   constructor(private readonly sink: FileSink, private readonly format: FileFormat) {}
 
   async begin(header: string[] | null): Promise<void> {
-    if (this.format === 'csv' && header) await this.sink.write(`${header.map(csvField).join(',')}\r\n`);
+    if (this.format === 'csv' && header) await this.sink.write(csvText([header]));
     if (this.format === 'json') await this.sink.write('[');
   }
 
-  async rows(rows: (string | number | boolean | null)[][] | Record<string, unknown>[]): Promise<void> {
+  async rows(rows: CsvValue[][] | Record<string, unknown>[]): Promise<void> {
+    if (this.format === 'csv') {
+      await this.sink.write(csvText(rows as CsvValue[][]));
+      this.wrote += rows.length;
+      return;
+    }
     let text = '';
     for (const row of rows) {
-      if (this.format === 'csv') text += `${(row as (string | number | boolean | null)[]).map(csvField).join(',')}\r\n`;
-      else if (this.format === 'jsonl') text += `${JSON.stringify(row)}\n`;
-      else text += `${this.wrote === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`;
+      text += this.format === 'jsonl' ? `${JSON.stringify(row)}\n` : `${this.wrote === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`;
       this.wrote++;
     }
     await this.sink.write(text);
@@ -113,7 +116,7 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
   let resultPrefix = '';
   let index = 0;
   for await (const records of inputRecords(input)) {
-    const merged: (string | number | boolean | null)[][] | Record<string, unknown>[] = [];
+    const merged: CsvValue[][] | Record<string, unknown>[] = [];
     for (const record of records) {
       const result = await resultAt(index++);
       if (added === null) {
@@ -123,7 +126,7 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
         await writer.begin(input.header ? [...input.header, ...names] : null);
       }
       const values = added.map((field) => result?.[field] ?? null);
-      if (Array.isArray(record)) (merged as (string | number | boolean | null)[][]).push([...record, ...values]);
+      if (Array.isArray(record)) (merged as CsvValue[][]).push([...record, ...values]);
       else (merged as Record<string, unknown>[]).push({ ...record, ...Object.fromEntries(names.map((name, i) => [name, values[i]])) });
     }
     await writer.rows(merged);
