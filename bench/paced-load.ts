@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import newTextRequest from './load-hooks/new-text-request';
 import hasNoGraphQLErrors from './load-hooks/verify-body';
-import type { LoadResult, LoadSpec } from './http-load';
+import type { LoadResult, LoadSpec } from './load-types';
 
 /**
  * An open-loop load at a steady rate: a request every 1/rate seconds, spread evenly over each

@@ -2,14 +2,15 @@ import { print } from 'graphql';
 import type { Redis } from 'ioredis';
 import { PredictDocument, PredictManyDocument } from '../src/client/generated/graphql';
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu';
-import { runLoad, type LoadResult, type LoadSpec } from './http-load';
+import { runLoad } from './http-load';
+import type { LoadResult, LoadSpec } from './load-types';
 import { benchText } from './texts';
 import { median } from './median';
 
 /** The API's own view of a run, from `GET /metrics` after `POST /metrics/reset`. */
 export interface ApiMetrics {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
-  microBatcher: { runs: number; rows: number; meanBatchSize: number };
+  modelRuns: { runs: number; rows: number; meanRunSize: number };
 }
 
 /** One timed round of one scenario. */
@@ -81,7 +82,7 @@ async function measureRound(ctx: ScenarioContext, spec: LoadSpec): Promise<Round
   const load = await runLoad(spec);
   const after = await cpuSnapshot(ctx.apiPid, ctx.redis);
   const api = (await (await fetch(`${ctx.url}/metrics`)).json()) as ApiMetrics;
-  return { ...load, api: { eventLoopDelayMs: api.eventLoopDelayMs, microBatcher: api.microBatcher }, cpu: cpuShare(before, after) };
+  return { ...load, api: { eventLoopDelayMs: api.eventLoopDelayMs, modelRuns: api.modelRuns }, cpu: cpuShare(before, after) };
 }
 
 function combine(rounds: RoundResult[]): RoundResult & { spreadPct: number } {
@@ -102,7 +103,7 @@ function combine(rounds: RoundResult[]): RoundResult & { spreadPct: number } {
     },
     api: {
       eventLoopDelayMs: { p50: m((r) => r.api.eventLoopDelayMs.p50), p99: m((r) => r.api.eventLoopDelayMs.p99), max: Math.max(...rounds.map((r) => r.api.eventLoopDelayMs.max)) },
-      microBatcher: { runs: sum((r) => r.api.microBatcher.runs), rows: sum((r) => r.api.microBatcher.rows), meanBatchSize: m((r) => r.api.microBatcher.meanBatchSize) },
+      modelRuns: { runs: sum((r) => r.api.modelRuns.runs), rows: sum((r) => r.api.modelRuns.rows), meanRunSize: m((r) => r.api.modelRuns.meanRunSize) },
     },
     cpu: { clientPct: m((r) => r.cpu.clientPct), apiPct: m((r) => r.cpu.apiPct), redisPct: m((r) => r.cpu.redisPct) },
   };
