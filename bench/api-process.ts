@@ -12,7 +12,7 @@ export interface ApiProcess {
   /** Its Redis key prefix (unique to this run). */
   keyPrefix: string;
   /** The settings that shape the numbers, as the child read them. */
-  settings: { inferenceThreads: number; maxBatchSize: number; batchWindowMs: number; redisUrl: string };
+  settings: { inferenceThreads: number; maxRunSize: number; runWindowMs: number; redisUrl: string };
   /** SIGTERM (SIGKILL after 5 s), then deletes the run's Redis keys. Safe to call twice. */
   stop(): Promise<{ deletedKeys: number }>;
 }
@@ -66,7 +66,7 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<numb
 /**
  * Starts `node dist/src/cli/sift.js up` (what `npm start` runs) on a free loopback port with a unique
  * Redis key prefix, and resolves once `GET /readyz` answers 200. The child inherits the
- * environment, so SIFT_INFERENCE_THREADS, SIFT_BATCH_WINDOW_MS etc. set for the bench reach it.
+ * environment, so SIFT_INFERENCE_THREADS, SIFT_RUN_WINDOW_MS etc. set for the bench reach it.
  */
 export async function startApiProcess(modelsDir: string, model: string, projectRoot: string): Promise<ApiProcess> {
   const port = await freePort();
@@ -107,7 +107,7 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
     url,
     pid: child.pid!,
     keyPrefix,
-    settings: { inferenceThreads: config.inferenceThreads, maxBatchSize: config.maxBatchSize, batchWindowMs: config.batchWindowMs, redisUrl: config.redisUrl },
+    settings: { inferenceThreads: config.inferenceThreads, maxRunSize: config.maxRunSize, runWindowMs: config.runWindowMs, redisUrl: config.redisUrl },
     stop,
   };
 }

@@ -98,7 +98,7 @@ function httpSection(report: BenchReport): string[] {
         n(s.latencyMs.p50),
         n(s.latencyMs.p99),
         n(s.api.eventLoopDelayMs.p99, 1),
-        s.api.microBatcher.meanBatchSize === 0 ? '-' : n(s.api.microBatcher.meanBatchSize, 1),
+        s.api.modelRuns.meanRunSize === 0 ? '-' : n(s.api.modelRuns.meanRunSize, 1),
         n(s.cpu.clientPct),
         n(s.cpu.apiPct),
         n(s.cpu.redisPct),

@@ -38,6 +38,10 @@ export const ErrorCodes = {
   BAD_CONFIG: 'BAD_CONFIG',
   /** A model folder is missing a file or has a broken one. */
   BAD_MODEL: 'BAD_MODEL',
+  /** The API cannot listen on its port (in use, or privileged). */
+  PORT_IN_USE: 'PORT_IN_USE',
+  /** Nothing answers at REDIS_URL, and no private Redis could be started. */
+  REDIS_UNREACHABLE: 'REDIS_UNREACHABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,12 +1,12 @@
 import type BeeQueue from 'bee-queue';
-import type { Redis } from 'ioredis';
 import { ErrorCodes, userError } from '../errors';
 import type { ModelCatalog } from '../models/model-catalog';
-import type { RedisKeys } from '../redis/keys';
 import { ingestBatch } from './batch-ingest';
-import { publishProgress, type BatchProgressFeed, type ProgressEvent } from './batch-progress';
-import type { BatchPage, BatchStore } from './batch-store';
-import { unknownBatch, type BatchRowResult, type BatchSnapshot, type BatchStatus, type ChunkJob, type InputRow } from './batch-types';
+import type { BatchStatus } from './batch-status';
+import { PENDING_BATCH, type BatchPage, type BatchStore } from './batch-store';
+import { unknownBatch, type BatchRowResult, type BatchSnapshot, type ChunkJob, type InputRow } from './batch-types';
+import type { ProgressChannel } from './progress-channel';
+import type { BatchProgressFeed, ProgressEvent } from './progress-feed';
 import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
 import { csvRows, jsonlRows, textRows } from './row-sources';
 import { utf8Bytes, utf8Text } from './utf8-text';
@@ -37,15 +37,11 @@ export interface BatchServiceOptions {
   store: BatchStore;
   queue: BeeQueue<ChunkJob>;
   catalog: ModelCatalog;
-  redis: Redis;
-  keys: RedisKeys;
   chunkSize: number;
   maxInlineRows: number;
-  retentionSeconds: number;
+  channel: ProgressChannel;
   progress: BatchProgressFeed;
 }
-
-const PENDING = 'pending';
 
 /**
  * Batches: submit, read, list, page through results, cancel. Transport-free: GraphQL resolvers
@@ -81,30 +77,26 @@ export class BatchService {
    */
   async submit(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, idempotencyKey: string | null | undefined, maxRows: number): Promise<BatchSnapshot> {
     const model = this.options.catalog.resolve(modelName);
-    const { redis, keys, store } = this.options;
-    const idemKey = idempotencyKey ? keys.idempotency(idempotencyKey) : null;
-    if (idemKey) {
-      const claimed = await redis.set(idemKey, PENDING, 'EX', this.options.retentionSeconds, 'NX');
-      if (claimed !== 'OK') return this.firstBatchOf(idemKey);
-    }
+    const { store, channel } = this.options;
+    if (idempotencyKey && !(await store.claimIdempotencyKey(idempotencyKey))) return this.firstBatchOf(idempotencyKey);
     try {
       const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows });
       // Workers may have finished every row before the input ended: then this is the final event.
-      if (batch.status === 'COMPLETED') await publishProgress(redis, keys, { batchId: batch.id, from: 0, count: 0 });
-      if (idemKey) await redis.set(idemKey, batch.id, 'EX', this.options.retentionSeconds);
+      if (batch.status === 'COMPLETED') await channel.statusChanged(batch.id);
+      if (idempotencyKey) await store.recordIdempotentBatch(idempotencyKey, batch.id);
       return batch;
     } catch (error) {
-      if (idemKey) await redis.del(idemKey);
+      if (idempotencyKey) await store.releaseIdempotencyKey(idempotencyKey);
       throw error;
     }
   }
 
   // The winner of a race may still be reading its input: wait for its batch id to appear.
-  private async firstBatchOf(idemKey: string): Promise<BatchSnapshot> {
+  private async firstBatchOf(idempotencyKey: string): Promise<BatchSnapshot> {
     for (let attempt = 0; attempt < 600; attempt++) {
-      const value = await this.options.redis.get(idemKey);
+      const value = await this.options.store.idempotentBatch(idempotencyKey);
       if (value === null) throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'The first submit with this idempotencyKey failed; submit again.');
-      if (value !== PENDING) {
+      if (value !== PENDING_BATCH) {
         const batch = await this.options.store.get(value);
         if (batch) return batch;
       }
@@ -150,7 +142,7 @@ export class BatchService {
     const status = await this.options.store.end(id, 'CANCELLED');
     const batch = status ? await this.options.store.get(id) : null;
     if (!batch) throw unknownBatch(id);
-    await publishProgress(this.options.redis, this.options.keys, { batchId: id, from: 0, count: 0 });
+    await this.options.channel.statusChanged(id);
     return batch;
   }
 

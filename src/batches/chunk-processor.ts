@@ -1,13 +1,12 @@
-import type { Redis } from 'ioredis';
 import type { PredictionCache } from '../cache/prediction-cache';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { ScoreMatrix } from '../models/model-runner';
 import { scoreThroughCache } from '../predictions/cached-scoring';
 import { textProblem } from '../predictions/text-rules';
-import type { RedisKeys } from '../redis/keys';
-import { publishProgress } from './batch-progress';
+import { isFinalStatus } from './batch-status';
 import type { BatchStore } from './batch-store';
-import { FINAL_STATUSES, type ChunkJob, type InputRow } from './batch-types';
+import type { ChunkJob, InputRow } from './batch-types';
+import type { ProgressChannel } from './progress-channel';
 import { encodeChunkResults, encodeResult } from './row-codec';
 
 /** Runs a batch of texts through a model (the inference pool). */
@@ -18,11 +17,9 @@ export interface ChunkProcessorOptions {
   cache: PredictionCache;
   catalog: ModelCatalog;
   scorer: ChunkScorer;
-  /** Publishes progress events. */
-  publisher: Redis;
-  keys: RedisKeys;
+  channel: ProgressChannel;
   /** Texts in one model run at most. */
-  maxBatchSize: number;
+  maxRunSize: number;
 }
 
 /** What one chunk run did. */
@@ -41,7 +38,7 @@ export class ChunkProcessor {
     const { store, catalog, cache } = this.options;
     const state = await store.state(job.batchId);
     // Gone (bad input, expired) or ended (cancelled, failed): the chunk has nothing left to do.
-    if (!state || FINAL_STATUSES.has(state.status)) return 'skipped';
+    if (!state || isFinalStatus(state.status)) return 'skipped';
     const rows = await store.loadChunk(job.batchId, job.chunk);
     if (!rows) return 'skipped';
     const model = catalog.resolve(state.model);
@@ -61,19 +58,18 @@ export class ChunkProcessor {
       if (found.cached) counts.cached++;
       return encodeResult({ id: row.id, text: row.text!, scoresJson: found.scoresJson, cached: found.cached, error: null });
     });
-    const { counted } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkResults(rows[0].index, results));
-    if (!counted) return 'already-counted';
-    // A chunk's rows have consecutive indices: the event names the range, and an API process with
-    // a subscriber reads the rows themselves (so no worker serializes rows nobody watches).
-    await publishProgress(this.options.publisher, this.options.keys, { batchId: job.batchId, from: rows[0].index, count: rows.length });
+    const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkResults(rows[0].index, results));
+    if (outcome !== 'counted') return outcome === 'no-batch' ? 'skipped' : 'already-counted';
+    // A chunk's rows have consecutive indices: the message names the range.
+    await this.options.channel.chunkFinished(job.batchId, rows[0].index, rows.length);
     return 'done';
   }
 
-  /** Runs texts through the model in runs of at most `maxBatchSize`, in order. */
+  /** Runs texts through the model in runs of at most `maxRunSize`, in order. */
   private async score(model: string, texts: string[]): Promise<Float32Array[]> {
     const scores: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += this.options.maxBatchSize) {
-      const matrix = await this.options.scorer(model, texts.slice(start, start + this.options.maxBatchSize));
+    for (let start = 0; start < texts.length; start += this.options.maxRunSize) {
+      const matrix = await this.options.scorer(model, texts.slice(start, start + this.options.maxRunSize));
       for (let row = 0; row < matrix.rows; row++) scores.push(matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels));
     }
     return scores;

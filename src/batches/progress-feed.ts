@@ -1,18 +1,7 @@
-import type { RedisPubSub } from 'graphql-redis-subscriptions';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../redis/keys';
+import { isFinalStatus } from './batch-status';
 import type { BatchStore } from './batch-store';
-import { FINAL_STATUSES, unknownBatch, type BatchRowResult, type BatchSnapshot } from './batch-types';
-
-/**
- * What travels on a batch's progress channel: the range of row indices a chunk finished (count 0
- * for a status change). The rows themselves are read from the results by whoever relays them.
- */
-export interface ProgressMessage {
-  batchId: string;
-  from: number;
-  count: number;
-}
+import { unknownBatch, type BatchRowResult, type BatchSnapshot } from './batch-types';
+import type { ProgressChannel, ProgressMessage } from './progress-channel';
 
 /** One event of the `batchProgress` subscription. */
 export interface ProgressEvent {
@@ -27,11 +16,6 @@ export interface ProgressEvent {
  */
 const LATE_MESSAGE_MS = 2000;
 
-/** Publishes a progress message (workers after each chunk; the API when a batch ends). */
-export async function publishProgress(publisher: Redis, keys: RedisKeys, message: ProgressMessage): Promise<void> {
-  await publisher.publish(keys.progressChannel(message.batchId), JSON.stringify(message));
-}
-
 /**
  * Live progress of one batch, from every worker, through Redis pub/sub: any API process relays
  * what any worker publishes. The first event is the current snapshot (so a late subscriber still
@@ -39,7 +23,7 @@ export async function publishProgress(publisher: Redis, keys: RedisKeys, message
  * counts never go down; the event with a final status is the last.
  */
 export class BatchProgressFeed {
-  constructor(private readonly pubsub: RedisPubSub, private readonly store: BatchStore, private readonly keys: RedisKeys) {}
+  constructor(private readonly channel: ProgressChannel, private readonly store: BatchStore) {}
 
   /**
    * The events of one batch. A client that leaves (its socket closes) ends the feed at once: the
@@ -65,7 +49,7 @@ export class BatchProgressFeed {
   private async *events(id: string, control: FeedControl): AsyncGenerator<ProgressEvent> {
     const waiting: ProgressMessage[] = [];
     // Subscribe before reading the snapshot, so no chunk can finish unseen in between.
-    const subscription = await this.pubsub.subscribe<ProgressMessage>(this.keys.progressChannel(id), (message) => {
+    const unsubscribe = await this.channel.subscribe(id, (message) => {
       waiting.push(message);
       control.wake?.();
     });
@@ -84,14 +68,14 @@ export class BatchProgressFeed {
       // Rows the snapshot counted plus rows relayed since: once the batch has ended, the relay
       // waits for every counted row's message (workers publish just after counting).
       let accounted = batch.processed;
-      while (!FINAL_STATUSES.has(batch.status)) {
+      while (!isFinalStatus(batch.status)) {
         if (waiting.length === 0) await next(60_000);
         control.wake = undefined;
         if (control.closed) return;
         let messages = waiting.splice(0);
         batch = (await this.store.get(id)) ?? batch;
         accounted += rowCount(messages);
-        if (FINAL_STATUSES.has(batch.status)) {
+        if (isFinalStatus(batch.status)) {
           const deadline = Date.now() + LATE_MESSAGE_MS;
           while (accounted < batch.processed && Date.now() < deadline && !control.closed) {
             if (waiting.length === 0) await next(deadline - Date.now());
@@ -105,7 +89,7 @@ export class BatchProgressFeed {
         yield { batch, rows: await this.rowsOf(id, messages) };
       }
     } finally {
-      this.pubsub.unsubscribe(subscription);
+      unsubscribe();
     }
   }
 

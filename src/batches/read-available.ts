@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
  * `for await` step per object: a million-row upload would otherwise pay a promise round per row
  * in every layer it passes through. Stopping early (break, throw) destroys the stream.
  */
-export async function* readableBatches<T>(stream: Readable): AsyncGenerator<T[]> {
+export async function* readAvailable<T>(stream: Readable): AsyncGenerator<T[]> {
   let ended = false;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
@@ -21,12 +21,12 @@ export async function* readableBatches<T>(stream: Readable): AsyncGenerator<T[]>
   });
   try {
     for (;;) {
-      const batch: T[] = [];
-      for (let item = stream.read() as T | null; item !== null; item = stream.read() as T | null) batch.push(item);
-      if (batch.length > 0) yield batch;
+      const items: T[] = [];
+      for (let item = stream.read() as T | null; item !== null; item = stream.read() as T | null) items.push(item);
+      if (items.length > 0) yield items;
       if (failure) throw failure;
       if (ended) return;
-      if (batch.length === 0) {
+      if (items.length === 0) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
       }

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { ErrorCodes, isSiftError, userError } from '../errors';
 import type { InputRow } from './batch-types';
-import { readableBatches } from './readable-batches';
+import { readAvailable } from './read-available';
 import { textLines } from './text-lines';
 
 /** Which columns (CSV) or fields (JSON Lines) hold the text and the row id. */
@@ -19,7 +19,7 @@ export type CsvInput = TextInput | AsyncIterable<Buffer>;
 
 /**
  * Every source yields rows as they become available, several at a time (see
- * readable-batches.ts). Inline texts: one row each, a thousand at a time.
+ * read-available.ts). Inline texts: one row each, a thousand at a time.
  */
 export async function* textRows(texts: readonly string[]): AsyncGenerator<InputRow[]> {
   for (let start = 0; start < texts.length; start += 1000) {
@@ -56,7 +56,7 @@ export async function* csvRows(input: CsvInput, options: ColumnOptions): AsyncGe
   let at: { text: number; id: number } | null = null;
   let index = 0;
   try {
-    for await (const records of readableBatches<string[]>(parser)) {
+    for await (const records of readAvailable<string[]>(parser)) {
       if (at === null) at = checkHeader(records.shift()!, options);
       const { text, id } = at;
       yield records.map((record) => ({ index: index++, id: id < 0 ? null : record[id], text: record[text] }));

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { readableBatches } from '../batches/readable-batches';
+import { readAvailable } from '../batches/read-available';
 import { checkHeader } from '../batches/row-sources';
 import { textLines } from '../batches/text-lines';
 import { isSiftError } from '../errors';
@@ -42,7 +42,7 @@ export interface InputFile {
 
 async function csvHeader(file: string): Promise<string[] | null> {
   const parser = createReadStream(file).pipe(parse({ bom: true, skip_empty_lines: true, to_line: 1 }));
-  for await (const batch of readableBatches<string[]>(parser)) if (batch.length > 0) return batch[0];
+  for await (const records of readAvailable<string[]>(parser)) if (records.length > 0) return records[0];
   return null;
 }
 
@@ -91,7 +91,7 @@ export function uploadBody(input: InputFile): { body: Readable; contentType: str
   return { body: Readable.from(input.items!.map((item) => `${JSON.stringify(item)}\n`)), contentType: 'application/x-ndjson' };
 }
 
-/** The input's records in order, as the server numbered them (blank lines skipped), a batch at a time. */
+/** The input's records in order, as the server numbered them (blank lines skipped), several at a time. */
 export async function* inputRecords(input: InputFile): AsyncGenerator<InputRecord[]> {
   if (input.format === 'json') {
     yield input.items!;
@@ -100,12 +100,12 @@ export async function* inputRecords(input: InputFile): AsyncGenerator<InputRecor
   if (input.format === 'csv') {
     let first = true;
     const parser = createReadStream(input.path).pipe(parse({ bom: true, skip_empty_lines: true }));
-    for await (const batch of readableBatches<string[]>(parser)) {
+    for await (const records of readAvailable<string[]>(parser)) {
       if (first) {
-        batch.shift();
+        records.shift();
         first = false;
       }
-      yield batch;
+      yield records;
     }
     return;
   }

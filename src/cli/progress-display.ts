@@ -1,15 +1,7 @@
-/** What the display shows of a batch (the `BatchFields` of a progress event). */
-export interface ProgressSnapshot {
-  id: string;
-  status: string;
-  total: number;
-  processed: number;
-  succeeded: number;
-  failed: number;
-  cached: number;
-  rowsPerSecond?: number | null;
-  etaSeconds?: number | null;
-}
+import type { BatchFieldsFragment } from '../client/generated/graphql';
+
+/** What the display shows of a batch: part of the generated client's `BatchFields`. */
+export type ProgressSnapshot = Pick<BatchFieldsFragment, 'id' | 'status' | 'total' | 'processed' | 'succeeded' | 'failed' | 'cached' | 'rowsPerSecond' | 'etaSeconds'>;
 
 const count = (n: number) => n.toLocaleString('en-US');
 

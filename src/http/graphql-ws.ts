@@ -1,13 +1,19 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
 
+/** The path WebSocket clients connect to: the same as the HTTP endpoint. */
+export const GRAPHQL_PATH = '/graphql';
+
 /**
  * graphql-ws on the same port and path as the HTTP endpoint, for subscriptions (and any query a
- * WebSocket client sends). Errors go through the same formatter as over HTTP.
+ * WebSocket client sends). Errors go through the same formatter as over HTTP. The WebSocket server
+ * takes upgrades from the HTTP server rather than attaching to it, so an HTTP server that cannot
+ * listen (a port in use) reports that once, through its own caller, not as a WebSocket error.
  */
 export function attachGraphQLWebSocket(
   httpServer: Server,
@@ -15,7 +21,15 @@ export function attachGraphQLWebSocket(
   context: GraphQLContext,
   development: boolean,
 ): { close(): Promise<void> } {
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsServer = new WebSocketServer({ noServer: true });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== GRAPHQL_PATH) {
+      socket.destroy();
+      return;
+    }
+    wsServer.handleUpgrade(request, socket, head, (ws) => wsServer.emit('connection', ws, request));
+  };
+  httpServer.on('upgrade', onUpgrade);
   const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, development);
   const cleanup = useServer(
     {
@@ -29,6 +43,7 @@ export function attachGraphQLWebSocket(
   );
   return {
     close: async () => {
+      httpServer.off('upgrade', onUpgrade);
       await cleanup.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },

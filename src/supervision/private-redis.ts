@@ -3,8 +3,9 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { redactUrl } from '../redis/connection';
+import { ErrorCodes, setupError } from '../errors';
 import type { Logger } from '../logger';
+import { redactUrl } from '../redis/connections';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -62,16 +63,17 @@ export async function ensureRedis(url: string, logger: Logger, pathEnv = process
   if (await redisAnswers(url)) return undefined;
   const parsed = new URL(url);
   const where = redactUrl(url);
-  if (!LOOPBACK.has(parsed.hostname)) throw new Error(`Nothing answers at REDIS_URL=${where}. Start that Redis server or point REDIS_URL at one that runs.`);
+  const unreachable = (message: string) => setupError(ErrorCodes.REDIS_UNREACHABLE, message);
+  if (!LOOPBACK.has(parsed.hostname)) throw unreachable(`Nothing answers at REDIS_URL=${where}. Start that Redis server or point REDIS_URL at one that runs.`);
   const binary = findBinary('redis-server', pathEnv);
-  if (!binary) throw new Error(`Nothing answers at REDIS_URL=${where}, and no redis-server is on the PATH to start one. ${HOW_TO_GET_REDIS}`);
+  if (!binary) throw unreachable(`Nothing answers at REDIS_URL=${where}, and no redis-server is on the PATH to start one. ${HOW_TO_GET_REDIS}`);
   const port = parsed.port || '6379';
   const args = ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   if (parsed.password) args.push('--requirepass', decodeURIComponent(parsed.password));
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   logger.info(`Nothing answered at ${where}, so Sift started a private redis-server on 127.0.0.1:${port} (memory only; it stops with Sift).`);
   for (let attempt = 0; attempt < 50; attempt++) {
-    if (child.exitCode !== null) throw new Error(`The private redis-server exited at once (code ${child.exitCode}); is port ${port} taken? ${HOW_TO_GET_REDIS}`);
+    if (child.exitCode !== null) throw unreachable(`The private redis-server exited at once (code ${child.exitCode}); is port ${port} taken? ${HOW_TO_GET_REDIS}`);
     if (await redisAnswers(url, 200)) {
       return {
         process: child,
@@ -86,5 +88,5 @@ export async function ensureRedis(url: string, logger: Logger, pathEnv = process
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');
-  throw new Error(`The private redis-server on port ${port} did not answer within 5 seconds. ${HOW_TO_GET_REDIS}`);
+  throw unreachable(`The private redis-server on port ${port} did not answer within 5 seconds. ${HOW_TO_GET_REDIS}`);
 }

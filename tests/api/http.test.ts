@@ -20,8 +20,8 @@ async function userError(run: Promise<unknown>): Promise<SiftRequestError> {
   return error as SiftRequestError;
 }
 
-async function metrics(): Promise<{ microBatcher: { rows: number } }> {
-  return (await fetch(`${t.api.url}/metrics`)).json() as Promise<{ microBatcher: { rows: number } }>;
+async function metrics(): Promise<{ modelRuns: { rows: number } }> {
+  return (await fetch(`${t.api.url}/metrics`)).json() as Promise<{ modelRuns: { rows: number } }>;
 }
 
 describe('GraphQL over HTTP', () => {
@@ -54,9 +54,9 @@ describe('GraphQL over HTTP', () => {
     const seen = `an awful movie ${stamp}`;
     await t.client.request(PredictDocument, { text: seen });
     const texts = [`good ${stamp}`, seen, `bad ${stamp}`, `good ${stamp}`, seen];
-    const before = (await metrics()).microBatcher.rows;
+    const before = (await metrics()).modelRuns.rows;
     const { predictMany } = await t.client.request(PredictManyDocument, { texts });
-    expect((await metrics()).microBatcher.rows - before).toBe(2);
+    expect((await metrics()).modelRuns.rows - before).toBe(2);
     expect(predictMany.map((p) => p.text)).toEqual(texts);
     expect(predictMany.map((p) => p.cached)).toEqual([false, true, false, false, true]);
     expect(predictMany.map((p) => p.label)).toEqual(['POSITIVE', 'NEGATIVE', 'NEGATIVE', 'POSITIVE', 'NEGATIVE']);
@@ -66,9 +66,9 @@ describe('GraphQL over HTTP', () => {
 
   it('cachedPrediction returns null for an unseen text and never runs the model', async () => {
     const text = `never seen ${Date.now()}`;
-    const before = (await metrics()).microBatcher.rows;
+    const before = (await metrics()).modelRuns.rows;
     expect((await t.client.request(CachedPredictionDocument, { text })).cachedPrediction).toBeNull();
-    expect((await metrics()).microBatcher.rows).toBe(before);
+    expect((await metrics()).modelRuns.rows).toBe(before);
     await t.client.request(PredictDocument, { text });
     expect((await t.client.request(CachedPredictionDocument, { text })).cachedPrediction).toMatchObject({ text, cached: true });
   });
@@ -135,12 +135,16 @@ describe('HTTP routes', () => {
     expect(await response.json()).toMatchObject({ status: 'ok' });
   });
 
-  it('GET /readyz says Redis answers and the models are loaded', async () => {
+  it('GET /readyz says Redis and the queue answer and every inference thread has the models loaded', async () => {
     const response = await fetch(`${t.api.url}/readyz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       status: 'ready',
-      checks: { redis: { ok: true, detail: 'ok' }, models: { ok: true, detail: 'tiny-hashed, tiny-transformer' } },
+      checks: {
+        redis: { ok: true, detail: 'ok' },
+        queue: { ok: true, detail: expect.stringMatching(/^\d+ waiting, \d+ active, \d+ delayed chunk\(s\)$/) },
+        models: { ok: true, detail: 'tiny-hashed, tiny-transformer loaded on 1 of 1 inference thread(s)' },
+      },
     });
   });
 });

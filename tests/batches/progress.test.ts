@@ -1,5 +1,6 @@
 import { BatchDocument, BatchProgressDocument, CancelBatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { SiftClient, SiftRequestError } from '../../src/client/sift-client';
+import { redisKeys } from '../../src/redis/keys';
 import { eventually, startTestApi, type TestApi } from '../support/api';
 import { testRedis } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -14,14 +15,26 @@ describe('batchProgress over graphql-ws', () => {
   });
   afterAll(() => t.stop());
 
+  /** Subscribers Redis has on a batch's progress channel. */
+  async function subscribers(id: string): Promise<number> {
+    const redis = testRedis();
+    try {
+      return Number(((await redis.pubsub('NUMSUB', redisKeys(t.prefix).progressChannel(id))) as [string, number])[1]);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  /** Waits until the API's subscription for a batch has reached Redis, so no event can be missed. */
+  const subscribed = (id: string) => eventually(async () => (await subscribers(id)) > 0, 5000, 'the subscription to reach Redis');
+
   it('streams a snapshot, then every row exactly once in events whose counts never go down, then completes', async () => {
     // No worker yet: every row finishes after the subscription starts.
     const texts = Array.from({ length: 600 }, (_, i) => (i % 50 === 0 ? '' : `warm day ${i}`));
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
     const watcher = new SiftClient(t.api.url);
     const events = watcher.collect(BatchProgressDocument, { id: submitBatch.id });
-    // The subscription is live once its snapshot event is out; give it a moment to reach Redis.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await subscribed(submitBatch.id);
     const worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
     try {
       const received = (await events).map((e) => e.batchProgress);
@@ -56,7 +69,7 @@ describe('batchProgress over graphql-ws', () => {
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts: ['a', 'b', 'c'] } });
     const watcher = new SiftClient(t.api.url);
     const events = watcher.collect(BatchProgressDocument, { id: submitBatch.id });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await subscribed(submitBatch.id);
     await t.client.request(CancelBatchDocument, { id: submitBatch.id });
     const received = await events;
     expect(received.at(-1)!.batchProgress.batch.status).toBe('CANCELLED');
@@ -65,20 +78,13 @@ describe('batchProgress over graphql-ws', () => {
 
   it('lets go of a client that leaves mid-batch at once: its Redis subscription ends', async () => {
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts: ['still', 'queued'] } });
-    const channel = `${t.prefix}progress:${submitBatch.id}`;
-    const redis = testRedis();
-    const subscribers = async () => Number(((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
     const watcher = new SiftClient(t.api.url);
-    try {
-      const events = watcher.subscribe(BatchProgressDocument, { id: submitBatch.id });
-      expect((await events.next()).value?.batchProgress.batch.status).toBe('QUEUED');
-      expect(await subscribers()).toBe(1);
-      // No worker runs, so no message would ever wake the relay: only the client leaving can end it.
-      await watcher.close();
-      await eventually(async () => (await subscribers()) === 0, 5000, 'the relay to unsubscribe');
-    } finally {
-      redis.disconnect();
-    }
+    const events = watcher.subscribe(BatchProgressDocument, { id: submitBatch.id });
+    expect((await events.next()).value?.batchProgress.batch.status).toBe('QUEUED');
+    expect(await subscribers(submitBatch.id)).toBe(1);
+    // No worker runs, so no message would ever wake the relay: only the client leaving can end it.
+    await watcher.close();
+    await eventually(async () => (await subscribers(submitBatch.id)) === 0, 5000, 'the relay to unsubscribe');
   });
 
   it('answers an unknown batch with BAD_USER_INPUT', async () => {

@@ -1,15 +1,19 @@
 import { BatchDocument, BatchResultsDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
+import type { SiftClient } from '../../src/client/sift-client';
 import { Redis } from 'ioredis';
+import { redisKeys } from '../../src/redis/keys';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
 import { testRedis } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
 import { tinyModelsDir } from '../support/tiny-models';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { startTestWorker } from '../support/worker';
+import { startWorkerProcess } from '../support/worker-process';
 
 const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed' };
 
-function chunksDone(worker: WorkerProcess, batchId: string): number {
-  return (worker.output().match(new RegExp(`of batch ${batchId}: done`, 'g')) ?? []).length;
+/** Rows of a batch counted so far (from its record, as any client reads it). */
+async function processed(client: SiftClient, id: string): Promise<number> {
+  return (await client.request(BatchDocument, { id })).batch?.processed ?? 0;
 }
 
 describe('worker faults cost time, never rows', () => {
@@ -25,8 +29,11 @@ describe('worker faults cost time, never rows', () => {
     const victim = await startWorkerProcess(workerEnv());
     const texts = Array.from({ length: 8000 }, (_, i) => `row ${i} is warm or cold or hot, who knows ${i % 97}`);
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
-    await eventually(async () => chunksDone(victim, submitBatch.id) >= 3, 30_000, 'the first worker to finish a few chunks');
+    await eventually(async () => (await processed(t.client, submitBatch.id)) >= 75, 30_000, 'the first worker to finish a few chunks');
     expect(await victim.stop('SIGKILL')).toBeNull();
+    const atKill = await processed(t.client, submitBatch.id);
+    // The victim was mid-batch: whatever is left, only the survivor can do.
+    expect(atKill).toBeLessThan(8000);
     const survivor = await startWorkerProcess(workerEnv());
     try {
       await eventually(async () => (await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 60_000, 'the batch to complete');
@@ -38,7 +45,6 @@ describe('worker faults cost time, never rows', () => {
         seen.push(...page.map((r) => r.index));
       }
       expect(seen).toEqual(texts.map((_, i) => i));
-      expect(chunksDone(survivor, submitBatch.id)).toBeGreaterThan(0);
     } finally {
       await survivor.stop();
     }
@@ -48,7 +54,7 @@ describe('worker faults cost time, never rows', () => {
     const worker = await startWorkerProcess(workerEnv());
     const texts = Array.from({ length: 4000 }, (_, i) => `graceful ${i}`);
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
-    await eventually(async () => chunksDone(worker, submitBatch.id) >= 2, 30_000, 'the worker to start on the batch');
+    await eventually(async () => (await processed(t.client, submitBatch.id)) >= 50, 30_000, 'the worker to start on the batch');
     expect(await worker.stop('SIGTERM')).toBe(0);
     expect(worker.output()).toMatch(/SIGTERM: finishing the chunks in hand/);
     // Whatever it had started, it finished: a second worker completes the rest with every row once.
@@ -67,15 +73,19 @@ describe('worker faults cost time, never rows', () => {
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
     // The fault: chunk 1's stored rows are corrupt, so every run of it throws (no worker runs yet).
     const redis = testRedis();
-    await redis.set(`${t.prefix}batch:${submitBatch.id}:chunk:1`, '{corrupt');
+    await redis.set(redisKeys(t.prefix).batchChunk(submitBatch.id, 1), '{corrupt');
     redis.disconnect();
-    const worker = await startWorkerProcess(workerEnv());
+    // In this process, so the test reads the consumer's own events rather than its log.
+    const worker = await startTestWorker(workerEnv());
     try {
       await eventually(async () => (await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'FAILED', 30_000, 'the batch to fail');
       const { batch } = await t.client.request(BatchDocument, { id: submitBatch.id });
       expect(batch?.error).toMatch(/^Chunk 1 kept failing: .*JSON/);
-      // Its three retries ran (each after a backoff) before it was given up.
-      expect(worker.output().match(new RegExp(`chunk 1 of batch ${submitBatch.id} failed \\(`, 'g'))).toHaveLength(3);
+      // Its three retries ran (each after a backoff) before it was given up, and only chunk 1 failed.
+      const chunk1 = { batchId: submitBatch.id, chunk: 1 };
+      expect(worker.retried).toEqual([chunk1, chunk1, chunk1]);
+      await eventually(async () => worker.failed.length === 1, 5000, 'the final failure event');
+      expect(worker.failed).toEqual([chunk1]);
       const download = await fetch(`${t.api.url}/batches/${submitBatch.id}/results.csv`);
       const indexes = (await download.text()).trimEnd().split('\r\n').slice(1).map((line) => Number(line.split(',')[0]));
       expect(indexes.length).toBe(batch!.processed);
@@ -97,13 +107,20 @@ describe('a Redis hiccup mid-batch', () => {
     try {
       const texts = Array.from({ length: 10_000 }, (_, i) => `hiccup ${i} warm cold ${i % 89}`);
       const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
-      await eventually(async () => chunksDone(worker, submitBatch.id) >= 3, 30_000, 'a few chunks done');
+      await eventually(async () => (await processed(t.client, submitBatch.id)) >= 75, 30_000, 'a few chunks done');
       for (let cut = 0; cut < 2; cut++) {
         // Cut once the API's and the worker's own connections are up (again), mid-batch.
         await eventually(async () => {
           const clients = (await admin.client('LIST')) as string;
-          return clients.includes('name=sift-api ') && clients.includes('name=sift-worker ');
+          return clients.includes('name=sift:api:batches ') && clients.includes('name=sift:worker:batches ');
         }, 30_000, 'the connections to be up');
+        if (cut === 0) {
+          // Every connection names its process and purpose, bee-queue's included (only this test's is unnamed).
+          const names = ((await admin.client('LIST')) as string).trim().split('\n').map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? '');
+          expect(names.filter((name) => name === '')).toHaveLength(1);
+          expect(names.filter((name) => name !== '').every((name) => /^sift:(api|worker):[a-z-]+$/.test(name))).toBe(true);
+          expect(names).toEqual(expect.arrayContaining(['sift:api:cache', 'sift:api:queue', 'sift:worker:queue', 'sift:worker:queue-blocking', 'sift:worker:queue-events', 'sift:worker:progress-publish']));
+        }
         expect((await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status).toBe('RUNNING');
         // CLIENT KILL cuts the API's and the worker's connections (bee-queue's too), not its own.
         expect(Number(await admin.client('KILL', 'TYPE', 'normal'))).toBeGreaterThan(2);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { PredictionCache, textHash } from '../../src/cache/prediction-cache';
 import { createLogger } from '../../src/logger';
-import { connectRedis } from '../../src/redis/connection';
+import { RedisConnections } from '../../src/redis/connections';
 import { redisKeys } from '../../src/redis/keys';
 import { freePort } from '../support/api';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
@@ -22,8 +22,10 @@ function write(target: PredictionCache, entries: { text: string; scores: ArrayLi
   return target.write(entries.map(({ text, scores }) => ({ key: target.key(model, text), scores })));
 }
 
+const connections = (url: string) => new RedisConnections({ url, role: 'api', logger });
+
 beforeAll(() => {
-  redis = connectRedis({ url: TEST_REDIS_URL, commandTimeoutMs: 1000, logger, name: 'test' });
+  redis = connections(TEST_REDIS_URL).connect('cache', { kind: 'fail-fast', commandTimeoutMs: 1000 });
   cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger);
   return new Promise((resolve) => redis.once('ready', resolve));
 });
@@ -92,7 +94,7 @@ describe('PredictionCache', () => {
   });
 
   it('answers misses and drops writes when Redis cannot be reached, without hanging', async () => {
-    const down = connectRedis({ url: `redis://127.0.0.1:${await freePort()}`, commandTimeoutMs: 200, logger, name: 'test-down' });
+    const down = connections(`redis://127.0.0.1:${await freePort()}`).connect('cache', { kind: 'fail-fast', commandTimeoutMs: 200 });
     const downCache = new PredictionCache(down, redisKeys(prefix), 3600, logger);
     await expect(read(downCache, ['hello', 'world'])).resolves.toEqual([null, null]);
     await expect(write(downCache, [{ text: 'hello', scores: [1, 0] }])).resolves.toBeUndefined();

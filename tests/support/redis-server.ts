@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { redisAnswers } from '../../src/cli/local-redis';
+import { redisAnswers } from '../../src/supervision/private-redis';
 
 /** A real redis-server of the test's own on `port`, so the test may kill it to simulate an outage. */
 export interface TestRedisServer {

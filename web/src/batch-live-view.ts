@@ -1,12 +1,12 @@
 import { css, html, LitElement, type PropertyValues } from 'lit';
 import { BatchDocument, BatchProgressDocument, BatchResultsDocument, CancelBatchDocument, type BatchProgressSubscription, type BatchQuery } from '../../src/client/generated/graphql';
+import { isFinalStatus } from '../../src/batches/batch-status';
 import { request, subscribe } from './api';
 import { shared } from './styles';
 
 type Snapshot = BatchProgressSubscription['batchProgress']['batch'];
 type Row = BatchProgressSubscription['batchProgress']['rows'][number];
 
-const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 /** Rows the table keeps; older ones are read by paging Batch.results. */
 const TABLE_ROWS = 300;
 const PAGE = 1000;
@@ -86,7 +86,7 @@ export class BatchLiveView extends LitElement {
         if (first && batchProgress.batch.processed > 0) void this.loadFinishedRows(id, batchProgress.batch.total);
         first = false;
         this.addRows(batchProgress.rows);
-        if (FINAL.has(batchProgress.batch.status)) void this.countLabels(id);
+        if (isFinalStatus(batchProgress.batch.status)) void this.countLabels(id);
       },
       error: (error) => (this.error = error.message),
       complete: () => undefined,
@@ -155,7 +155,7 @@ export class BatchLiveView extends LitElement {
 
   render() {
     const b = this.batch;
-    const running = b !== null && !FINAL.has(b.status);
+    const running = b !== null && !isFinalStatus(b.status);
     const percent = b && b.total > 0 ? Math.floor((100 * b.processed) / b.total) : 0;
     const most = this.labels ? Math.max(1, ...this.labels.values()) : 1;
     return html`

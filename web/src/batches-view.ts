@@ -1,10 +1,10 @@
 import { html, LitElement } from 'lit';
+import { BATCH_STATUSES } from '../../src/batches/batch-status';
 import { BatchesDocument, type BatchesQuery, type BatchStatus } from '../../src/client/generated/graphql';
 import { request } from './api';
 import { shared } from './styles';
 
 type Edge = BatchesQuery['batches']['edges'][number];
-const STATUSES: BatchStatus[] = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
 
 function age(iso: string): string {
   const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
@@ -60,7 +60,7 @@ export class BatchesView extends LitElement {
       <label for="status">Status</label>
       <select id="status" @change=${this.filter}>
         <option value="">all</option>
-        ${STATUSES.map((s) => html`<option value=${s}>${s.toLowerCase()}</option>`)}
+        ${BATCH_STATUSES.map((s) => html`<option value=${s}>${s.toLowerCase()}</option>`)}
       </select>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
       <div class="scroll"><table>

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
-import { FINAL_STATUSES, unknownBatch, type BatchStatus } from '../../batches/batch-types';
+import { isFinalStatus } from '../../batches/batch-status';
+import { unknownBatch } from '../../batches/batch-types';
 import { BatchDocument, BatchProgressCountsDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../client/generated/graphql';
 import { CliError, ExitCodes, type ExitCode } from '../cli-errors';
 import { formatOf, openInput, uploadBody } from '../input-files';
@@ -67,7 +68,7 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
       if (next.done) break;
       latest = next.value.batchProgress.batch;
       if (!asking) display.update(latest);
-      if (FINAL_STATUSES.has(latest.status as BatchStatus)) break;
+      if (isFinalStatus(latest.status)) break;
     }
     display.finish();
     if (!latest) throw new CliError(`The server ended the progress of batch ${id} without an event.`, ExitCodes.SERVER_ERROR);

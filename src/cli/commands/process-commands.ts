@@ -1,34 +1,25 @@
 /**
- * The commands that run Sift itself rather than talk to it. Each loads its entry module only when
- * run, so `sift predict` and friends start without loading models or the server.
+ * The commands that run Sift itself rather than talk to it. Each loads its module only when run,
+ * so `sift predict` and friends start without loading models or the server. The processes report
+ * their own start-up failures (one line, and an exit code) and exit when closed.
  */
-import { CliError, ExitCodes } from '../cli-errors';
-
-// A start-up failure (a missing model, a port in use) is one message, not a stack trace.
-async function starting(run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } catch (error) {
-    throw new CliError((error as Error).message, ExitCodes.START_FAILED);
-  }
-}
 
 /** `sift up [--workers N]`: what `npm start` runs (API, N workers, a private Redis where needed). */
 export async function upCommand(workers: number | undefined): Promise<void> {
-  const { runServer } = require('../../main') as typeof import('../../main');
-  await starting(() => runServer(workers === undefined ? {} : { SIFT_WORKERS: String(workers) }));
+  const { runStack } = require('../../app/processes') as typeof import('../../app/processes');
+  await runStack(workers === undefined ? {} : { SIFT_WORKERS: String(workers) });
 }
 
-/** `sift serve`: the API alone. */
+/** `sift serve`: the API alone (and a private Redis where needed); workers run elsewhere. */
 export async function serveCommand(): Promise<void> {
-  const { runServer } = require('../../main') as typeof import('../../main');
-  await starting(() => runServer({ SIFT_WORKERS: '0' }));
+  const { runStack } = require('../../app/processes') as typeof import('../../app/processes');
+  await runStack({ SIFT_WORKERS: '0' });
 }
 
 /** `sift worker [--concurrency N]`. */
 export async function workerCommand(concurrency: number | undefined): Promise<void> {
-  const { runWorker } = require('../../../workers/worker') as typeof import('../../../workers/worker');
-  await starting(() => runWorker(concurrency === undefined ? {} : { SIFT_WORKER_CONCURRENCY: String(concurrency) }));
+  const { runWorkerProcess } = require('../../app/processes') as typeof import('../../app/processes');
+  await runWorkerProcess(concurrency === undefined ? {} : { SIFT_WORKER_CONCURRENCY: String(concurrency) });
 }
 
 /** `sift train [NAME...]`. */

@@ -1,0 +1,106 @@
+import { BatchService } from '../batches/batch-service';
+import { openChunkQueue } from '../batches/chunk-queue';
+import { BatchProgressFeed } from '../batches/progress-feed';
+import type { SiftConfig } from '../config/config';
+import { buildSiftSchema } from '../graphql/schema';
+import { createApiServer } from '../http/api-server';
+import { batchRoutes } from '../http/batch-routes';
+import { healthRoutes, type ReadinessCheck } from '../http/health-routes';
+import { metricsRoutes } from '../http/metrics-routes';
+import type { Logger } from '../logger';
+import { InferencePool } from '../models/inference-pool';
+import type { ModelCatalog } from '../models/model-catalog';
+import { RunGatherer } from '../models/run-gatherer';
+import { PredictionService } from '../predictions/prediction-service';
+import { buildOrClose } from './lifecycle';
+import { openSharedParts } from './shared-parts';
+
+/** A started API server. */
+export interface RunningApi {
+  /** e.g. http://127.0.0.1:4000 (the port actually bound, also when PORT=0). */
+  url: string;
+  port: number;
+  predictions: PredictionService;
+  /** Stops accepting work, drains in-flight requests, then closes threads and connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+// A request may carry the most texts of the longest length allowed, at up to 4 UTF-8 bytes each.
+function bodyLimit(config: SiftConfig, catalog: ModelCatalog): number {
+  const longest = Math.max(...catalog.definitions.map((d) => d.maxTextLength));
+  return Math.max(1 << 20, config.maxTextsPerRequest * longest * 4 + (64 << 10));
+}
+
+/** A readiness check that gives up after `ms`: a Redis that is away must not hang `/readyz`. */
+function within(ms: number, check: ReadinessCheck): ReadinessCheck {
+  return () => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<{ ok: boolean; detail: string }>((resolve) => (timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${ms} ms` }), ms)));
+    return Promise.race([check(), late]).finally(() => clearTimeout(timer));
+  };
+}
+
+/**
+ * Builds the API process's parts in dependency order, each closed again (newest first) by
+ * `close()` or by a start that fails part way: the models, the Redis connections and the parts on
+ * them, the inference threads, the chunk queue, the services, then the HTTP and WebSocket server,
+ * which starts listening last.
+ */
+export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi> {
+  return buildOrClose(logger, async (lifecycle) => {
+    const { keys, catalog, connections, cache, store, progress } = await openSharedParts(config, 'api', logger, lifecycle);
+    logger.info(`models: ${catalog.info().map((m) => `${m.name}@${m.version}`).join(', ')} (default ${config.defaultModel})`);
+    const inference = await lifecycle.open(
+      'inference threads',
+      () => InferencePool.start(catalog.definitions, config.inferenceThreads, (error) => logger.error(`an inference thread failed: ${error.message}`)),
+      (pool) => pool.close(),
+    );
+    const runs = new RunGatherer((model, texts) => inference.score(model, texts), {
+      maxRunSize: config.maxRunSize,
+      windowMs: config.runWindowMs,
+      maxInFlight: config.inferenceThreads,
+    });
+    const predictions = new PredictionService({ catalog, cache, scorer: (model, text) => runs.score(model, text), maxTextsPerRequest: config.maxTextsPerRequest });
+    const queue = lifecycle.own('chunk queue', openChunkQueue({ connections, keys, isWorker: false }), (q) => q.close(5000));
+    queue.on('error', (error) => logger.child('queue').warn(error.message));
+    const batches = new BatchService({
+      store,
+      queue,
+      catalog,
+      chunkSize: config.chunkSize,
+      maxInlineRows: config.maxInlineRows,
+      channel: progress,
+      progress: new BatchProgressFeed(progress, store),
+    });
+
+    const metrics = metricsRoutes(() => runs.stats());
+    lifecycle.onClose('event-loop monitor', () => metrics.stop());
+    const readiness: Record<string, ReadinessCheck> = {
+      redis: within(1000, () => store.ping()),
+      queue: within(1000, async () => {
+        const counts = await queue.checkHealth();
+        return { ok: true, detail: `${counts.waiting} waiting, ${counts.active} active, ${counts.delayed} delayed chunk(s)` };
+      }),
+      models: async () => inference.readiness(),
+    };
+    const server = await lifecycle.open(
+      'HTTP server',
+      async () =>
+        createApiServer({
+          schema: await buildSiftSchema(),
+          context: { predictions, batches },
+          bodyLimit: bodyLimit(config, catalog),
+          routes: [
+            { router: batchRoutes({ batches, maxUploadBytes: config.maxUploadBytes, logger: logger.child('http'), development: config.development }), crossOrigin: true },
+            { router: healthRoutes(readiness), crossOrigin: false },
+            { router: metrics.router, crossOrigin: false },
+          ],
+          development: config.development,
+        }),
+      (s) => s.close(),
+    );
+    const { url, port } = await server.listen(config.port, config.host);
+    logger.info(`GraphQL API at ${url}/graphql (HTTP and WebSocket); Apollo Sandbox opens there in a browser`);
+    return { url, port, predictions, close: () => lifecycle.close() };
+  });
+}

@@ -1,0 +1,17 @@
+/**
+ * The Sift processes, each built from the same composition root: `sift up` / `npm start` (the
+ * stack), `sift serve` (the stack without workers), `sift worker` and `node dist/workers/worker.js`.
+ */
+import { runProcess } from './run-process';
+import { startStack } from './stack';
+import { startWorker } from './worker';
+
+/** `sift up`: the API, `SIFT_WORKERS` worker processes and, where needed, a private Redis. */
+export function runStack(env: Record<string, string> = {}): Promise<void> {
+  return runProcess({ name: 'sift', component: 'sift', stopping: 'finishing in-flight requests and chunks', start: (config, logger) => startStack(config, logger, env) }, env);
+}
+
+/** `sift worker`: takes batch chunks until SIGINT or SIGTERM, then finishes the chunks in hand. */
+export function runWorkerProcess(env: Record<string, string> = {}): Promise<void> {
+  return runProcess({ name: 'sift worker', component: 'worker', stopping: 'finishing the chunks in hand', start: startWorker }, env);
+}

@@ -1,0 +1,81 @@
+import { loadConfig, type SiftConfig } from '../config/config';
+import { isSiftError } from '../errors';
+import { createLogger, type Logger } from '../logger';
+
+/** Something a process runs until it is told to stop. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export interface ProcessSpec {
+  /** How the process calls itself in messages: `sift`, `sift worker`. */
+  name: string;
+  /** The component name of its log lines. */
+  component: string;
+  /** Said when a signal arrives, before closing: what it finishes first. */
+  stopping: string;
+  start(config: Readonly<SiftConfig>, logger: Logger): Promise<Closable>;
+}
+
+/** After a close, a process that has not ended by itself within this time is ended anyway. */
+const EXIT_GRACE_MS = 10_000;
+
+/** Ends the process with `code` once nothing keeps it alive, or after the grace period (saying so). */
+function exitWhenClosed(code: number, name: string): void {
+  process.exitCode = code;
+  setTimeout(() => {
+    process.stderr.write(`${name}: something was still open ${EXIT_GRACE_MS / 1000} s after closing; exiting anyway.\n`);
+    process.exit(code);
+  }, EXIT_GRACE_MS).unref();
+}
+
+/** One line that says why a start failed (a stack trace only for faults that are not Sift's own, at debug level). */
+function startFailure(error: unknown, name: string, logger: Logger | undefined): string {
+  if (isSiftError(error)) return `${name}: ${error.message}`;
+  logger?.debug((error as Error).stack ?? String(error));
+  return `${name}: could not start: ${(error as Error).message ?? String(error)} (SIFT_LOG_LEVEL=debug shows where)`;
+}
+
+/**
+ * Runs one Sift process: reads the configuration once, starts the process's parts, and runs until
+ * SIGINT or SIGTERM, then closes them and exits 0. A start that fails closes whatever it had
+ * opened (see Lifecycle), prints one line and exits 1 (2 for a setting it cannot read) by itself: no thread,
+ * socket or child process keeps it alive. A second signal while closing exits at once.
+ * `env` overrides the environment (`sift up --workers 2`).
+ */
+export async function runProcess(spec: ProcessSpec, env: Record<string, string> = {}): Promise<void> {
+  let config: Readonly<SiftConfig>;
+  try {
+    config = loadConfig({ ...process.env, ...env });
+  } catch (error) {
+    process.stderr.write(`${startFailure(error, spec.name, undefined)}\n`);
+    exitWhenClosed(2, spec.name);
+    return;
+  }
+  const logger = createLogger(config.logLevel, spec.component);
+  let running: Closable;
+  try {
+    running = await spec.start(config, logger);
+  } catch (error) {
+    process.stderr.write(`${startFailure(error, spec.name, logger)}\n`);
+    exitWhenClosed(1, spec.name);
+    return;
+  }
+  const log = logger;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info(`${signal}: ${spec.stopping}, then stopping`);
+    void running.close().finally(() => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      exitWhenClosed(0, spec.name);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

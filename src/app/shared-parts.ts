@@ -1,0 +1,49 @@
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { BatchStore } from '../batches/batch-store';
+import { ProgressChannel } from '../batches/progress-channel';
+import { PredictionCache } from '../cache/prediction-cache';
+import type { SiftConfig } from '../config/config';
+import type { Logger } from '../logger';
+import { ModelCatalog } from '../models/model-catalog';
+import { RedisConnections, type ProcessRole } from '../redis/connections';
+import { redisKeys, type RedisKeys } from '../redis/keys';
+import type { Lifecycle } from './lifecycle';
+
+/**
+ * A batch record read or write slower than this fails (ms). Longer than the cache's timeout: a
+ * cache miss costs a model run, a failed batch write costs a retry of the whole chunk.
+ */
+export const BATCH_COMMAND_TIMEOUT_MS = 2000;
+
+/** What the API and the worker processes both build, the same way. */
+export interface SharedParts {
+  keys: RedisKeys;
+  catalog: ModelCatalog;
+  connections: RedisConnections;
+  cache: PredictionCache;
+  store: BatchStore;
+  progress: ProgressChannel;
+}
+
+const NOTES: Record<ProcessRole, { outageNote: string; returnNote: string }> = {
+  api: { outageNote: ' Predictions run without the cache meanwhile; batch requests fail until it is back.', returnNote: '; the cache is in use again' },
+  worker: { outageNote: ' Chunks in hand fail and run again once it is back.', returnNote: '; taking chunks again' },
+};
+
+/**
+ * Reads the models (a broken one stops the start before anything is opened), then opens the Redis
+ * connections and the parts on them: cache, batch store, progress channel. Processes that only
+ * publish progress (workers) open no subscriber.
+ */
+export async function openSharedParts(config: SiftConfig, role: ProcessRole, logger: Logger, lifecycle: Lifecycle): Promise<SharedParts> {
+  const catalog = await ModelCatalog.load(config.modelsDir, config.defaultModel);
+  const keys = redisKeys(config.keyPrefix);
+  const connections = lifecycle.own('Redis connections', new RedisConnections({ url: config.redisUrl, role, logger: logger.child('redis'), ...NOTES[role] }), (c) => c.close());
+  const cache = new PredictionCache(connections.connect('cache', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.cacheTtlSeconds, logger.child('cache'));
+  const store = new BatchStore(connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) }), keys, config.batchRetentionSeconds);
+  // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
+  const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
+  const subscriber = role === 'api' ? connections.connect('progress-subscribe', { kind: 'pubsub' }) : undefined;
+  const progress = new ProgressChannel({ keys, publisher, subscriber: subscriber && new RedisPubSub({ publisher, subscriber }) });
+  return { keys, catalog, connections, cache, store, progress };
+}

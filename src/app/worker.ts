@@ -1,0 +1,50 @@
+import { ChunkConsumer } from '../batches/chunk-consumer';
+import { ChunkProcessor } from '../batches/chunk-processor';
+import { openChunkQueue } from '../batches/chunk-queue';
+import type { SiftConfig } from '../config/config';
+import type { Logger } from '../logger';
+import type { Inference } from '../models/inference';
+import { InferencePool } from '../models/inference-pool';
+import { LocalInference } from '../models/local-inference';
+import type { ModelDefinition } from '../models/manifest';
+import { buildOrClose } from './lifecycle';
+import { openSharedParts } from './shared-parts';
+
+/** A running worker: its chunk consumer (events for logs and tests) and how to stop it. */
+export interface RunningWorker {
+  consumer: ChunkConsumer;
+  /** Takes no new chunks, lets the ones in hand finish, then closes threads and connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** How long a stopping worker waits for the chunks in hand. */
+const FINISH_CHUNKS_MS = 30_000;
+
+function startInference(definitions: readonly ModelDefinition[], threads: number, logger: Logger): Promise<Inference> {
+  return threads === 0
+    ? LocalInference.start(definitions)
+    : InferencePool.start(definitions, threads, (error) => logger.error(`an inference thread failed: ${error.message}`));
+}
+
+/**
+ * Builds a worker process's parts in dependency order, each closed again (newest first) by
+ * `close()` or by a start that fails part way: the models (on this thread, or on inference
+ * threads when `SIFT_WORKER_INFERENCE_THREADS` asks for them), the Redis connections and the
+ * parts on them, then the queue and its consumer, which takes up to `workerConcurrency` chunks at
+ * a time once the queue is connected.
+ */
+export function startWorker(config: SiftConfig, logger: Logger): Promise<RunningWorker> {
+  return buildOrClose(logger, async (lifecycle) => {
+    const { keys, catalog, connections, cache, store, progress } = await openSharedParts(config, 'worker', logger, lifecycle);
+    const threads = config.workerInferenceThreads;
+    const inference = await lifecycle.open('models', () => startInference(catalog.definitions, threads, logger), (i) => i.close());
+    const processor = new ChunkProcessor({ store, cache, catalog, scorer: (model, texts) => inference.score(model, texts), channel: progress, maxRunSize: config.maxRunSize });
+    const queue = openChunkQueue({ connections, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs });
+    const consumer = lifecycle.own('chunk consumer', new ChunkConsumer({ queue, processor, store, channel: progress, logger, concurrency: config.workerConcurrency, stallIntervalMs: config.stallIntervalMs }), (c) => c.close(FINISH_CHUNKS_MS));
+    await queue.ready();
+    consumer.start();
+    const where = threads === 0 ? "on the worker's own thread" : `on ${threads} inference thread(s)`;
+    logger.info(`worker ready: models ${catalog.names().join(', ')} (run ${where}), ${config.workerConcurrency} chunk(s) at a time`);
+    return { consumer, close: () => lifecycle.close() };
+  });
+}

@@ -1,0 +1,74 @@
+import { EventEmitter } from 'node:events';
+import type BeeQueue from 'bee-queue';
+import type { Logger } from '../logger';
+import type { BatchStore } from './batch-store';
+import type { ChunkJob } from './batch-types';
+import type { ChunkOutcome, ChunkProcessor } from './chunk-processor';
+import type { ProgressChannel } from './progress-channel';
+
+/** What a consumer reports about each chunk it takes, for its process's logs and for tests. */
+export type ChunkEvents = {
+  /** A chunk ran to the end (its rows were counted, had been counted already, or had nothing to do). */
+  processed: [job: ChunkJob, outcome: ChunkOutcome];
+  /** A chunk failed and will run again after its backoff. */
+  retrying: [job: ChunkJob, error: Error];
+  /** A chunk failed after its last retry; its batch ended FAILED. */
+  failed: [job: ChunkJob, error: Error];
+};
+
+export interface ChunkConsumerOptions {
+  queue: BeeQueue<ChunkJob>;
+  processor: ChunkProcessor;
+  store: BatchStore;
+  channel: ProgressChannel;
+  logger: Logger;
+  /** Chunks in hand at once. */
+  concurrency: number;
+  /** How often to look for chunks held by a worker that died (ms). */
+  stallIntervalMs: number;
+}
+
+/**
+ * Takes chunk jobs from the queue and runs them through the processor, `concurrency` at a time.
+ * A chunk that fails runs again with backoff (bee-queue's retries); one that keeps failing ends
+ * its batch FAILED with the reason.
+ */
+export class ChunkConsumer extends EventEmitter<ChunkEvents> {
+  constructor(private readonly options: ChunkConsumerOptions) {
+    super();
+  }
+
+  start(): void {
+    const { queue, processor, store, channel, logger } = this.options;
+    queue.on('error', (error) => logger.warn(`queue: ${error.message}`));
+    queue.on('retrying', (job, error) => {
+      logger.warn(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed (${error.message}); it will run again`);
+      this.emit('retrying', job.data, error);
+    });
+    // bee-queue also emits 'failed' before each retry; 'failed:fatal' is the one after the last.
+    queue.on('failed:fatal' as 'failed', (job, error) => {
+      logger.error(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed for good: ${error.message}`);
+      store
+        .end(job.data.batchId, 'FAILED', `Chunk ${job.data.chunk} kept failing: ${error.message}`)
+        .then(() => channel.statusChanged(job.data.batchId))
+        .catch((cause: Error) => logger.warn(`could not mark batch ${job.data.batchId} FAILED: ${cause.message}`))
+        .finally(() => this.emit('failed', job.data, error));
+    });
+    queue.process(this.options.concurrency, async (job) => {
+      const outcome = await processor.process(job.data);
+      logger.debug(`chunk ${job.data.chunk} of batch ${job.data.batchId}: ${outcome}`);
+      this.emit('processed', job.data, outcome);
+      return outcome;
+    });
+    // bee-queue only finds stalled jobs when asked: every worker asks, so any survivor rescues the
+    // chunks of a worker that died.
+    queue.checkStalledJobs(this.options.stallIntervalMs, (error) => {
+      if (error) logger.warn(`stall check: ${error.message}`);
+    });
+  }
+
+  /** Takes no new chunks and waits (up to `timeoutMs`) for the ones in hand to finish. */
+  async close(timeoutMs: number): Promise<void> {
+    await this.options.queue.close(timeoutMs);
+  }
+}

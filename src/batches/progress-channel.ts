@@ -1,0 +1,55 @@
+import type { RedisPubSub } from 'graphql-redis-subscriptions';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys';
+
+/**
+ * What travels on a batch's progress channel: the range of row indices a chunk finished (count 0
+ * for a status change). The rows themselves are read from the results by whoever relays them, so
+ * no worker serializes rows nobody watches.
+ */
+export interface ProgressMessage {
+  batchId: string;
+  from: number;
+  count: number;
+}
+
+export interface ProgressChannelOptions {
+  keys: RedisKeys;
+  /** The connection messages go out on. */
+  publisher: Redis;
+  /** The subscribing side; absent in processes that only publish (workers). */
+  subscriber?: RedisPubSub;
+}
+
+/**
+ * The one owner of batch progress messages: every publish and every subscription goes through
+ * it, over Redis pub/sub, so an API process relays what any worker or other API process says.
+ */
+export class ProgressChannel {
+  constructor(private readonly options: ProgressChannelOptions) {}
+
+  /** A chunk's rows `from` to `from + count - 1` are counted and stored. */
+  chunkFinished(batchId: string, from: number, count: number): Promise<void> {
+    return this.publish({ batchId, from, count });
+  }
+
+  /** The batch's status changed (it ended, or its input finished with every row counted). */
+  statusChanged(batchId: string): Promise<void> {
+    return this.publish({ batchId, from: 0, count: 0 });
+  }
+
+  /**
+   * Calls `onMessage` for each message about one batch. Resolves once Redis has confirmed the
+   * subscription (so nothing published after that is missed) with the function that ends it.
+   */
+  async subscribe(batchId: string, onMessage: (message: ProgressMessage) => void): Promise<() => void> {
+    const { subscriber, keys } = this.options;
+    if (!subscriber) throw new Error('this process publishes progress only; it has no subscriber connection');
+    const id = await subscriber.subscribe<ProgressMessage>(keys.progressChannel(batchId), onMessage);
+    return () => subscriber.unsubscribe(id);
+  }
+
+  private async publish(message: ProgressMessage): Promise<void> {
+    await this.options.publisher.publish(this.options.keys.progressChannel(message.batchId), JSON.stringify(message));
+  }
+}

@@ -1,0 +1,55 @@
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { BatchStatus } from '../../batches/batch-status';
+import type { BatchSnapshot } from '../../batches/batch-types';
+
+// The GraphQL enum is the batch module's status object itself: one definition, no mapping.
+registerEnumType(BatchStatus, { name: 'BatchStatus' });
+
+/** The GraphQL `Batch`: the fields of a `BatchSnapshot` (which resolvers return as they are), plus `results` and `resultsUrl`. */
+@ObjectType('Batch', { simpleResolvers: true })
+export class BatchType implements Omit<BatchSnapshot, 'labels'> {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => BatchStatus)
+  status!: BatchStatus;
+
+  @Field()
+  model!: string;
+
+  @Field()
+  modelVersion!: string;
+
+  @Field(() => Int, { description: 'Number of input rows.' })
+  total!: number;
+
+  @Field(() => Int, { description: 'Rows finished so far: succeeded + failed.' })
+  processed!: number;
+
+  @Field(() => Int)
+  succeeded!: number;
+
+  @Field(() => Int)
+  failed!: number;
+
+  @Field(() => Int, { description: 'Rows answered from the shared cache.' })
+  cached!: number;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+
+  @Field(() => Float, { nullable: true })
+  rowsPerSecond!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  etaSeconds!: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Why the whole batch failed; null otherwise.' })
+  error!: string | null;
+}

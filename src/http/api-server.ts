@@ -1,0 +1,98 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express, { type Router } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import { ErrorCodes, setupError } from '../errors';
+import type { GraphQLContext } from '../graphql/context';
+import { formatGraphQLError } from '../graphql/format-error';
+import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
+import { webAppRoutes } from './web-app-routes';
+
+export interface ApiServerOptions {
+  schema: GraphQLSchema;
+  context: GraphQLContext;
+  /** Largest GraphQL request body, in bytes. */
+  bodyLimit: number;
+  /** The other routes, tried in order after GraphQL (batches, health, metrics); `crossOrigin` ones answer CORS requests. */
+  routes: { router: Router; crossOrigin: boolean }[];
+  development: boolean;
+}
+
+/** The address a started server listens on. */
+export interface ListeningAddress {
+  /** e.g. http://127.0.0.1:4000 (the port actually bound, also when PORT=0). */
+  url: string;
+  port: number;
+}
+
+/** The HTTP and WebSocket front of the API; it knows the services only through the GraphQL context and the routes. */
+export interface ApiServer {
+  listen(port: number, host: string): Promise<ListeningAddress>;
+  /** Stops accepting connections and drains in-flight requests and subscriptions. */
+  close(): Promise<void>;
+}
+
+/** What a failed `listen` means, in one line the operator can act on. */
+function listenError(error: NodeJS.ErrnoException, port: number, host: string): Error {
+  if (error.code === 'EADDRINUSE') return setupError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} is already in use. Stop what listens there, or set PORT to another port.`);
+  if (error.code === 'EACCES') return setupError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} needs privileges this process lacks; set PORT to a port above 1023.`);
+  if (error.code === 'EADDRNOTAVAIL') return setupError(ErrorCodes.BAD_CONFIG, `HOST=${host} is not an address of this machine; set HOST to one of its addresses (127.0.0.1 for this machine only).`);
+  return error;
+}
+
+/**
+ * GraphQL over HTTP (Apollo) and WebSocket (graphql-ws) on one port and path, the other routes
+ * beside them, and the web page at `/`.
+ */
+export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { schema, context, development } = options;
+  const app = express();
+  const httpServer: Server = createServer(app);
+  const ws = attachGraphQLWebSocket(httpServer, schema, context, development);
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: true,
+    // The composition root owns shutdown; Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
+    includeStacktraceInErrorResponses: development,
+    formatError: (formatted, error) => formatGraphQLError(formatted, error, development),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { serverWillStart: async () => ({ drainServer: () => ws.close() }) },
+      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      // Sift sets no cache hints; the plugin would otherwise wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
+    ],
+  });
+  await apollo.start();
+  // GraphQL first: nearly every request is one, and Express tries the routes in order.
+  app.use(GRAPHQL_PATH, cors(), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context: async () => context }));
+  for (const { router, crossOrigin } of options.routes) app.use(...(crossOrigin ? [cors(), router] : [router]));
+  // Last: the page and its assets, after every API route.
+  app.use(webAppRoutes());
+
+  return {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        const fail = (error: NodeJS.ErrnoException) => reject(listenError(error, port, host));
+        httpServer.once('error', fail);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', fail);
+          const bound = (httpServer.address() as AddressInfo).port;
+          const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+          resolve({ url: `http://${shown}:${bound}`, port: bound });
+        });
+      }),
+    // Apollo's drain plugin closes the HTTP server (when it listens) and the WebSocket server.
+    close: async () => {
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}

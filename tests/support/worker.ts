@@ -1,0 +1,28 @@
+import { startWorker, type RunningWorker } from '../../src/app/worker';
+import type { ChunkJob } from '../../src/batches/batch-types';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/logger';
+import { TEST_REDIS_URL } from './redis';
+
+/** A worker built in this process from the composition root, with what its consumer reported. */
+export interface TestWorker {
+  worker: RunningWorker;
+  /** Every chunk that will run again, in order. */
+  retried: ChunkJob[];
+  /** Every chunk that failed for good. */
+  failed: ChunkJob[];
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts a real worker (real Redis, real models) in the test's own process, to read its events. */
+export async function startTestWorker(env: Record<string, string>): Promise<TestWorker> {
+  const logs: string[] = [];
+  const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, SIFT_INFERENCE_THREADS: '1', ...env });
+  const worker = await startWorker(config, createLogger('info', 'worker', (line) => logs.push(line)));
+  const retried: ChunkJob[] = [];
+  const failed: ChunkJob[] = [];
+  worker.consumer.on('retrying', (job) => retried.push(job));
+  worker.consumer.on('failed', (job) => failed.push(job));
+  return { worker, retried, failed, logs, stop: () => worker.close() };
+}
