@@ -15,6 +15,8 @@ export interface ChunkCounts {
   succeeded: number;
   failed: number;
   cached: number;
+  /** Succeeded rows by predicted label. */
+  labels: Record<string, number>;
 }
 
 /** A page of batches, most recent first. */
@@ -30,6 +32,7 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
   if (!isBatchStatus(status) || hash.ingested !== '1') return null;
   const num = (field: string) => Number(hash[field] ?? 0);
   const date = (field: string) => (hash[field] ? new Date(hash[field]) : null);
+  const labels = hash.labels ? (JSON.parse(hash.labels) as string[]) : [];
   const startedAt = date('startedAt');
   const finishedAt = date('finishedAt');
   const processed = num('processed');
@@ -42,7 +45,7 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
     status,
     model: hash.model,
     modelVersion: hash.modelVersion,
-    labels: hash.labels ? (JSON.parse(hash.labels) as string[]) : [],
+    labels,
     total,
     processed,
     succeeded: num('succeeded'),
@@ -54,6 +57,7 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
     rowsPerSecond,
     etaSeconds: running && rowsPerSecond ? Math.max(0, total - processed) / rowsPerSecond : running ? null : 0,
     error: hash.error || null,
+    labelCounts: labels.map((label) => ({ label, count: num(`label:${label}`) })),
   };
 }
 
@@ -104,7 +108,17 @@ export class BatchStore {
     return recordChunk.run(
       this.redis,
       { batch: this.keys.batch(id), results: this.keys.batchResults(id) },
-      { chunk, rows, ...counts, now: new Date().toISOString(), retentionSeconds: this.retentionSeconds, chunkResults: results },
+      {
+        chunk,
+        rows,
+        succeeded: counts.succeeded,
+        failed: counts.failed,
+        cached: counts.cached,
+        now: new Date().toISOString(),
+        retentionSeconds: this.retentionSeconds,
+        chunkResults: results,
+        labelCounts: JSON.stringify(counts.labels),
+      },
     );
   }
 

@@ -37,6 +37,14 @@ export interface BatchSnapshot {
   rowsPerSecond: number | null;
   etaSeconds: number | null;
   error: string | null;
+  /** Succeeded rows by predicted label, in the model's label order (0 for a label no row got). */
+  labelCounts: LabelCount[];
+}
+
+/** How many of a batch's rows got one label. */
+export interface LabelCount {
+  label: string;
+  count: number;
 }
 
 /** The work a bee-queue job carries: which chunk of which batch. */

@@ -2,6 +2,7 @@ import type { PredictionCache } from '../cache/prediction-cache';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { ScoreMatrix } from '../models/model-runner';
 import { scoreThroughCache } from '../predictions/cached-scoring';
+import { bestLabelIndex } from '../predictions/prediction';
 import { textProblem } from '../predictions/text-rules';
 import { isFinalStatus } from './batch-status';
 import type { BatchStore } from './batch-store';
@@ -46,7 +47,7 @@ export class ChunkProcessor {
     const problems = rows.map((row) => rowProblem(row, model.maxTextLength));
     const texts = [...new Set(rows.filter((_, i) => problems[i] === null).map((row) => row.text!))];
     const scoresOf = await scoreThroughCache(cache, model, texts, (misses) => this.score(model.name, misses));
-    const counts = { succeeded: 0, failed: 0, cached: 0 };
+    const counts = { succeeded: 0, failed: 0, cached: 0, labels: {} as Record<string, number> };
     const results = rows.map((row, i): string => {
       const problem = problems[i];
       if (problem !== null) {
@@ -56,6 +57,8 @@ export class ChunkProcessor {
       const found = scoresOf.get(row.text!)!;
       counts.succeeded++;
       if (found.cached) counts.cached++;
+      const label = model.labels[bestLabelIndex(found.scores)];
+      counts.labels[label] = (counts.labels[label] ?? 0) + 1;
       return encodeResult({ id: row.id, text: row.text!, scoresJson: found.scoresJson, cached: found.cached, error: null });
     });
     const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkResults(rows[0].index, results));

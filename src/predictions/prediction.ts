@@ -28,3 +28,10 @@ export function toPrediction(
     .sort((a, b) => b.score - a.score);
   return { text, label: scores[0].label, score: scores[0].score, scores, model: model.name, modelVersion: model.version, cached };
 }
+
+/** Index of the most probable label (the first of equals, as `toPrediction` picks it). */
+export function bestLabelIndex(probabilities: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < probabilities.length; i++) if (Number(probabilities[i]) > Number(probabilities[best])) best = i;
+  return best;
+}

@@ -33,7 +33,7 @@ async function newBatch(): Promise<string> {
 /** Records chunk `chunk` (2 rows, one of them failed). */
 function record(id: string, chunk: number) {
   const rows = [encodeResult({ id: null, text: 'a', scoresJson: '[0.2,0.8]', cached: true, error: null }), encodeResult({ id: null, text: '', scoresJson: null, cached: false, error: 'empty' })];
-  return store.recordChunk(id, chunk, { succeeded: 1, failed: 1, cached: 1 }, 2, encodeChunkResults(chunk * 2, rows));
+  return store.recordChunk(id, chunk, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, encodeChunkResults(chunk * 2, rows));
 }
 
 async function counts(id: string) {
@@ -47,6 +47,8 @@ describe('recordChunk', () => {
     expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'RUNNING' });
     expect(await record(id, 0)).toEqual({ outcome: 'already-counted', status: 'RUNNING' });
     expect(await counts(id)).toEqual({ status: 'RUNNING', processed: 2, succeeded: 1, failed: 1, cached: 1 });
+    await store.finishIngest(id, 4, 2, new Date());
+    expect((await store.get(id))?.labelCounts).toEqual([{ label: 'no', count: 0 }, { label: 'yes', count: 1 }]);
     expect(await redis.hget(keys.batch(id), 'startedAt')).not.toBeNull();
   });
 
@@ -114,9 +116,9 @@ describe('after Redis forgets its scripts (as on a restart)', () => {
       const id = 'flushed';
       await ownStore.create(id, model, new Date(), 2);
       const rows = encodeChunkResults(0, [encodeResult({ id: null, text: 'a', scoresJson: '[0.2,0.8]', cached: false, error: null })]);
-      await ownStore.recordChunk(id, 0, { succeeded: 1, failed: 0, cached: 0 }, 1, rows);
+      await ownStore.recordChunk(id, 0, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows);
       await own.script('FLUSH');
-      expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0 }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING' });
+      expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING' });
       await own.script('FLUSH');
       expect(await ownStore.finishIngest(id, 2, 2, new Date())).toBe('COMPLETED');
       await own.script('FLUSH');

@@ -66,6 +66,13 @@ describe('batches through real worker processes', () => {
       else if (i % 100 === 8) expect(row.error).toMatch(/more than 500 characters/);
       else expect(row.prediction?.label).toBe(i % 3 === 0 ? 'POSITIVE' : 'NEGATIVE');
     });
+    // Rows per label, counted by the server as rows landed, agree with the rows themselves.
+    const perLabel = (label: string) => rows.filter((row) => row.prediction?.label === label).length;
+    expect(batch.labelCounts).toEqual([
+      { label: 'NEGATIVE', count: perLabel('NEGATIVE') },
+      { label: 'POSITIVE', count: perLabel('POSITIVE') },
+    ]);
+    expect(perLabel('NEGATIVE') + perLabel('POSITIVE')).toBe(980);
     // Pages that start and end inside chunks (results are stored a chunk at a time), and past the end.
     const page = async (offset: number, limit: number) => (await t.client.request(BatchResultsDocument, { id: submitted.id, offset, limit })).batch!.results.map((r) => r.index);
     expect(await page(37, 6)).toEqual([37, 38, 39, 40, 41, 42]);

@@ -17,13 +17,13 @@ const OUTCOMES = { '1': 'counted', '0': 'already-counted', '-1': 'no-batch' } as
  * Counts a finished chunk exactly once and stores its results.
  * KEYS: batch (hash), results (hash, one field per chunk).
  * ARGV: chunk number, rows, succeeded, failed, cached, now (ISO), retention seconds, the chunk's
- *       results (row-codec.ts).
+ *       results (row-codec.ts), its rows per predicted label (a JSON object, label -> count).
  * Returns {1 counted | 0 already counted | -1 no such batch, status}.
  */
 export const recordChunk = luaScript({
   name: 'recordChunk',
   keys: ['batch', 'results'],
-  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults'],
+  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults', 'labelCounts'],
   lua: `${COMPLETION_RULE}
 local batch, results = KEYS[1], KEYS[2]
 if redis.call('EXISTS', batch) == 0 then return {-1, ''} end
@@ -34,6 +34,8 @@ redis.call('HINCRBY', batch, 'processed', ARGV[2])
 redis.call('HINCRBY', batch, 'succeeded', ARGV[3])
 redis.call('HINCRBY', batch, 'failed', ARGV[4])
 redis.call('HINCRBY', batch, 'cached', ARGV[5])
+-- Rows per label, counted with the rows (so exactly once), as fields 'label:<name>' of the record.
+for label, count in pairs(cjson.decode(ARGV[9])) do redis.call('HINCRBY', batch, 'label:' .. label, count) end
 if not redis.call('HGET', batch, 'startedAt') then redis.call('HSET', batch, 'startedAt', ARGV[6]) end
 if redis.call('HGET', batch, 'status') == 'QUEUED' then redis.call('HSET', batch, 'status', 'RUNNING') end
 return {1, complete_if_done(batch, ARGV[6])}

@@ -1,9 +1,18 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { BatchStatus } from '../../batches/batch-status';
-import type { BatchSnapshot } from '../../batches/batch-types';
+import type { BatchSnapshot, LabelCount } from '../../batches/batch-types';
 
 // The GraphQL enum is the batch module's status object itself: one definition, no mapping.
 registerEnumType(BatchStatus, { name: 'BatchStatus' });
+
+@ObjectType('LabelCount', { simpleResolvers: true, description: "How many of a batch's rows got one label." })
+export class LabelCountType implements LabelCount {
+  @Field()
+  label!: string;
+
+  @Field(() => Int)
+  count!: number;
+}
 
 /** The GraphQL `Batch`: the fields of a `BatchSnapshot` (which resolvers return as they are), plus `results` and `resultsUrl`. */
 @ObjectType('Batch', { simpleResolvers: true })
@@ -52,4 +61,7 @@ export class BatchType implements Omit<BatchSnapshot, 'labels'> {
 
   @Field(() => String, { nullable: true, description: 'Why the whole batch failed; null otherwise.' })
   error!: string | null;
+
+  @Field(() => [LabelCountType], { description: "Succeeded rows by predicted label, in the model's label order (0 for a label no row got so far); counted as rows finish." })
+  labelCounts!: LabelCountType[];
 }
