@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type Router } from 'express';
@@ -12,6 +11,7 @@ import { ErrorCodes, setupError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
 import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
+import { landingPagePlugin } from './landing-page';
 import { webAppRoutes } from './web-app-routes';
 
 export interface ApiServerOptions {
@@ -65,7 +65,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: () => ws.close() }) },
-      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      landingPagePlugin(),
       // Sift sets no cache hints; the plugin would otherwise wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
     ],
