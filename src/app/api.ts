@@ -100,7 +100,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       (s) => s.close(),
     );
     const { url, port } = await server.listen(config.port, config.host);
-    logger.info(`GraphQL API at ${url}/graphql (HTTP and WebSocket); Apollo Sandbox opens there in a browser`);
+    logger.info(`Sift is ready: the web page at ${url}/ and the GraphQL API at ${url}/graphql (HTTP and WebSocket; Apollo Sandbox opens there in a browser)`);
     return { url, port, predictions, close: () => lifecycle.close() };
   });
 }

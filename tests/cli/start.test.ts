@@ -108,7 +108,7 @@ describe('the server entry point (npm start)', () => {
       { PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: prefix },
       /worker ready/,
     );
-    expect(run.output).toContain(`GraphQL API at http://127.0.0.1:${port}/graphql`);
+    expect(run.output).toContain(`the web page at http://127.0.0.1:${port}/ and the GraphQL API at http://127.0.0.1:${port}/graphql`);
     expect(run.output).toContain('started 1 worker process(es)');
     const client = new SiftClient(`http://127.0.0.1:${port}`);
     const { submitBatch } = await client.request(SubmitBatchDocument, { input: { texts: ['warm', 'cold', 'hot'] } });
