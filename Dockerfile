@@ -1,10 +1,9 @@
 # Sift API image. Build: docker build -t sift .   Run with Redis: docker compose up
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# onnxruntime-node's install step downloads CUDA libraries; the CPU runtime ships in the package.
-# Drop this line to let it fetch GPU support on a machine with internet access and an NVIDIA GPU.
-ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json ./
+# --ignore-scripts: onnxruntime-node's install step would download CUDA libraries, and the CPU
+# runtime ships in the package (docs/models.md says how to add the CUDA build).
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json codegen.ts ./
 COPY src ./src

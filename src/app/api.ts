@@ -52,7 +52,13 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
     logger.info(`models: ${catalog.info().map((m) => `${m.name}@${m.version}`).join(', ')} (default ${config.defaultModel})`);
     const inference = await lifecycle.open(
       'inference threads',
-      () => InferencePool.start(catalog.definitions, config.inferenceThreads, (error) => logger.error(`an inference thread failed: ${error.message}`)),
+      () =>
+        InferencePool.start({
+          definitions: catalog.definitions,
+          threads: config.inferenceThreads,
+          runtime: { executionProviders: config.executionProviders },
+          onThreadError: (error) => logger.error(`an inference thread failed: ${error.message}`),
+        }),
       (pool) => pool.close(),
     );
     const runs = new RunGatherer((model, texts) => inference.score(model, texts), {

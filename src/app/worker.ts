@@ -20,10 +20,12 @@ export interface RunningWorker {
 /** How long a stopping worker waits for the chunks in hand. */
 const FINISH_CHUNKS_MS = 30_000;
 
-function startInference(definitions: readonly ModelDefinition[], threads: number, logger: Logger): Promise<Inference> {
+function startInference(definitions: readonly ModelDefinition[], config: SiftConfig, logger: Logger): Promise<Inference> {
+  const runtime = { executionProviders: config.executionProviders };
+  const threads = config.workerInferenceThreads;
   return threads === 0
-    ? LocalInference.start(definitions)
-    : InferencePool.start(definitions, threads, (error) => logger.error(`an inference thread failed: ${error.message}`));
+    ? LocalInference.start(definitions, runtime)
+    : InferencePool.start({ definitions, threads, runtime, onThreadError: (error) => logger.error(`an inference thread failed: ${error.message}`) });
 }
 
 /**
@@ -37,7 +39,7 @@ export function startWorker(config: SiftConfig, logger: Logger): Promise<Running
   return buildOrClose(logger, async (lifecycle) => {
     const { keys, catalog, connections, cache, store, progress } = await openSharedParts(config, 'worker', logger, lifecycle);
     const threads = config.workerInferenceThreads;
-    const inference = await lifecycle.open('models', () => startInference(catalog.definitions, threads, logger), (i) => i.close());
+    const inference = await lifecycle.open('models', () => startInference(catalog.definitions, config, logger), (i) => i.close());
     const processor = new ChunkProcessor({ store, cache, catalog, scorer: (model, texts) => inference.score(model, texts), channel: progress, maxRunSize: config.maxRunSize });
     const queue = openChunkQueue({ connections, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs });
     const consumer = lifecycle.own('chunk consumer', new ChunkConsumer({ queue, processor, store, channel: progress, logger, concurrency: config.workerConcurrency, stallIntervalMs: config.stallIntervalMs }), (c) => c.close(FINISH_CHUNKS_MS));

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, setupError } from '../errors';
 import { isLogLevel, type LogLevel } from '../logger';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../models/model-runner';
 
 /** Sift's settings, read once from the environment at start-up and frozen. */
 export interface SiftConfig {
@@ -33,6 +34,11 @@ export interface SiftConfig {
    * worker's heartbeat (`SIFT_STALL_INTERVAL_MS`).
    */
   workerInferenceThreads: number;
+  /**
+   * `SIFT_EXECUTION_PROVIDERS`: ONNX Runtime execution providers, in order of preference, comma
+   * separated. Default `cpu`; `cuda,cpu` on a GPU machine with onnxruntime-node's CUDA build.
+   */
+  executionProviders: readonly ExecutionProvider[];
   /** `SIFT_MAX_RUN_SIZE` (formerly `SIFT_MAX_BATCH_SIZE`, still read): most texts one model run takes. Default 256. */
   maxRunSize: number;
   /**
@@ -119,6 +125,16 @@ function checkModelName(value: string): string | undefined {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value) ? undefined : 'expected a model folder name (letters, digits, ".", "_", "-").';
 }
 
+function readProviders(env: Env): readonly ExecutionProvider[] {
+  const raw = readString(env, 'SIFT_EXECUTION_PROVIDERS', 'cpu');
+  const providers = raw.split(',').map((p) => p.trim().toLowerCase());
+  const unknown = providers.find((p) => !(EXECUTION_PROVIDERS as readonly string[]).includes(p));
+  if (unknown !== undefined) {
+    throw setupError(ErrorCodes.BAD_CONFIG, `SIFT_EXECUTION_PROVIDERS=${JSON.stringify(raw)} is not valid: ${JSON.stringify(unknown)} is not one of ${EXECUTION_PROVIDERS.join(', ')}.`);
+  }
+  return Object.freeze(providers as ExecutionProvider[]);
+}
+
 const SEVEN_DAYS = 7 * 24 * 3600;
 
 /**
@@ -137,6 +153,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxTextsPerRequest: readInteger(env, 'SIFT_MAX_TEXTS_PER_REQUEST', 1000, 1, 100_000),
     inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', Math.max(1, availableParallelism() - 1), 1, 64),
     workerInferenceThreads: readInteger(env, 'SIFT_WORKER_INFERENCE_THREADS', 0, 0, 64),
+    executionProviders: readProviders(env),
     maxRunSize: readInteger(...renamed(env, 'SIFT_MAX_RUN_SIZE', 'SIFT_MAX_BATCH_SIZE'), 256, 1, 16_384),
     runWindowMs: readInteger(...renamed(env, 'SIFT_RUN_WINDOW_MS', 'SIFT_BATCH_WINDOW_MS'), 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),

@@ -3,8 +3,17 @@ import { Piscina } from 'piscina';
 import { ErrorCodes, setupError } from '../errors';
 import type { Inference, InferenceReadiness } from './inference';
 import type { ModelDefinition } from './manifest';
-import type { ScoreMatrix } from './model-runner';
+import type { RuntimeOptions, ScoreMatrix } from './model-runner';
 import type { InferenceTask, InferenceThreadData, ThreadReport } from './inference-thread';
+
+export interface InferencePoolOptions {
+  definitions: readonly ModelDefinition[];
+  /** Threads to start; all stay warm. */
+  threads: number;
+  runtime?: RuntimeOptions;
+  /** Told of a thread that fails after start-up (Piscina replaces it). */
+  onThreadError?: (error: Error) => void;
+}
 
 /**
  * Worker threads that run the models, so `InferenceSession.run` (synchronous on its thread) never
@@ -27,8 +36,9 @@ export class InferencePool implements Inference {
    * Starts `threads` threads and resolves once each has loaded (and checked, see
    * ModelRunner.load) every model; a model that fails to load stops the start with its message.
    */
-  static async start(definitions: readonly ModelDefinition[], threads: number, onThreadError: (error: Error) => void = () => undefined): Promise<InferencePool> {
-    const workerData: InferenceThreadData = { definitions: [...definitions] };
+  static async start(options: InferencePoolOptions): Promise<InferencePool> {
+    const { definitions, threads, runtime = {}, onThreadError = () => undefined } = options;
+    const workerData: InferenceThreadData = { definitions: [...definitions], runtime };
     const piscina = new Piscina<InferenceTask, ScoreMatrix>({
       filename: path.join(__dirname, 'inference-thread.js'),
       minThreads: threads,

@@ -7,7 +7,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { LocalInference } from './local-inference';
 import type { ModelDefinition } from './manifest';
-import type { ScoreMatrix } from './model-runner';
+import type { RuntimeOptions, ScoreMatrix } from './model-runner';
 
 /** A task sent to an inference thread. */
 export interface InferenceTask {
@@ -18,16 +18,17 @@ export interface InferenceTask {
 /** What the pool passes each thread at start-up. */
 export interface InferenceThreadData {
   definitions: ModelDefinition[];
+  runtime: RuntimeOptions;
 }
 
 /** What a thread reports once, after trying to load its models (Piscina relays it as a pool 'message'). */
 export type ThreadReport = { sift: 'loaded'; threadId: number; models: string[] } | { sift: 'failed'; threadId: number; message: string };
 
 async function initialize(): Promise<(task: InferenceTask) => Promise<ScoreMatrix>> {
-  const { definitions } = workerData as InferenceThreadData;
+  const { definitions, runtime } = workerData as InferenceThreadData;
   const report = (message: ThreadReport) => parentPort?.postMessage(message);
   try {
-    const models = await LocalInference.start(definitions);
+    const models = await LocalInference.start(definitions, runtime);
     report({ sift: 'loaded', threadId, models: models.models() });
     return ({ model, texts }) => models.score(model, texts);
   } catch (error) {

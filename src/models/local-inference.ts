@@ -1,6 +1,6 @@
 import type { Inference, InferenceReadiness } from './inference';
 import type { ModelDefinition } from './manifest';
-import { ModelRunner, type ScoreMatrix } from './model-runner';
+import { ModelRunner, type RuntimeOptions, type ScoreMatrix } from './model-runner';
 
 /**
  * The models loaded once and run on the calling thread. Each run blocks that thread for its
@@ -11,10 +11,10 @@ export class LocalInference implements Inference {
   private constructor(private readonly runners: ReadonlyMap<string, ModelRunner>) {}
 
   /** Loads (and checks, see ModelRunner.load) every model; one that fails stops the start with its file named. */
-  static async start(definitions: readonly ModelDefinition[]): Promise<LocalInference> {
+  static async start(definitions: readonly ModelDefinition[], runtime: RuntimeOptions = {}): Promise<LocalInference> {
     const runners = new Map<string, ModelRunner>();
     try {
-      for (const definition of definitions) runners.set(definition.name, await ModelRunner.load(definition));
+      for (const definition of definitions) runners.set(definition.name, await ModelRunner.load(definition, runtime));
     } catch (error) {
       await Promise.all([...runners.values()].map((runner) => runner.close()));
       throw error;

@@ -5,6 +5,22 @@ import { createFeedBuilder, type FeedBuilder } from './feeds';
 import type { ModelDefinition } from './manifest';
 import { MODEL_FILE } from './manifest-schema';
 
+/**
+ * ONNX Runtime execution providers Sift can ask for, in order of preference. `cpu` ships inside
+ * onnxruntime-node; `cuda` and `tensorrt` need its CUDA build (docs/models.md) and an NVIDIA GPU,
+ * `dml` Windows, `coreml` macOS.
+ */
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+/** How sessions are created: the same for every model a process loads. */
+export interface RuntimeOptions {
+  /** Threads one run may use inside ONNX Runtime (default 1: Sift runs models on several threads of its own). */
+  intraOpThreads?: number;
+  /** Execution providers in order of preference (default: cpu). */
+  executionProviders?: readonly ExecutionProvider[];
+}
+
 /** Probabilities of `rows` texts, `labels` values a row, row after row. */
 export interface ScoreMatrix {
   rows: number;
@@ -38,13 +54,25 @@ export class ModelRunner {
    * Creates the session and checks the graph against the manifest: the inputs and output it names
    * must exist, and a trial text must give one score per label.
    */
-  static async load(definition: ModelDefinition, options: { intraOpThreads?: number } = {}): Promise<ModelRunner> {
+  static async load(definition: ModelDefinition, options: RuntimeOptions = {}): Promise<ModelRunner> {
     const file = path.join(definition.dir, MODEL_FILE);
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(file, { intraOpNumThreads: options.intraOpThreads ?? 1, interOpNumThreads: 1 });
+      session = await InferenceSession.create(file, {
+        intraOpNumThreads: options.intraOpThreads ?? 1,
+        interOpNumThreads: 1,
+        executionProviders: [...(options.executionProviders ?? ['cpu'])],
+      });
     } catch (error) {
-      throw setupError(ErrorCodes.BAD_MODEL, `Model file ${file} cannot be loaded by ONNX Runtime: ${(error as Error).message}`);
+      const message = (error as Error).message.split('\n')[0];
+      const providers = options.executionProviders ?? ['cpu'];
+      if (/ExecutionProvider/i.test(message) && providers.some((p) => p !== 'cpu')) {
+        throw setupError(
+          ErrorCodes.BAD_CONFIG,
+          `ONNX Runtime cannot use the execution providers SIFT_EXECUTION_PROVIDERS=${providers.join(',')} asks for (${message}). Install onnxruntime-node's build for them (docs/models.md), or set SIFT_EXECUTION_PROVIDERS=cpu.`,
+        );
+      }
+      throw setupError(ErrorCodes.BAD_MODEL, `Model file ${file} cannot be loaded by ONNX Runtime: ${message}`);
     }
     const runner = new ModelRunner(definition, session, createFeedBuilder(definition));
     await runner.check(file);

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       maxTextsPerRequest: 1000,
       runWindowMs: 0,
       maxRunSize: 256,
+      executionProviders: ['cpu'],
       workerInferenceThreads: 0,
       development: false,
     });
@@ -42,6 +43,7 @@ describe('loadConfig', () => {
         SIFT_MAX_TEXTS_PER_REQUEST: '50',
         SIFT_RUN_WINDOW_MS: '3',
         SIFT_MAX_RUN_SIZE: '64',
+        SIFT_EXECUTION_PROVIDERS: 'CUDA, cpu',
         SIFT_WORKER_INFERENCE_THREADS: '2',
         NODE_ENV: 'development',
       },
@@ -57,6 +59,7 @@ describe('loadConfig', () => {
       maxTextsPerRequest: 50,
       runWindowMs: 3,
       maxRunSize: 64,
+      executionProviders: ['cuda', 'cpu'],
       workerInferenceThreads: 2,
       development: true,
     });
@@ -81,6 +84,8 @@ describe('loadConfig', () => {
     ['SIFT_WORKER_INFERENCE_THREADS', '-1'],
     ['SIFT_WORKER_INFERENCE_THREADS', 'two'],
     ['SIFT_MAX_RUN_SIZE', '0'],
+    ['SIFT_EXECUTION_PROVIDERS', 'gpu'],
+    ['SIFT_EXECUTION_PROVIDERS', 'cuda,,cpu'],
     ['SIFT_MAX_BATCH_SIZE', 'big'],
   ])('stops on %s=%s with a message naming the variable', (name, value) => {
     const error = failure({ [name]: value });

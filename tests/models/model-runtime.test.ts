@@ -69,6 +69,23 @@ describe('hashed n-gram model', () => {
   });
 });
 
+describe('execution providers', () => {
+  it('runs on the providers asked for (cpu), and a provider this runtime lacks stops the load naming the setting', async () => {
+    const definition = await readModelDefinition(writeTinyHashedModel(root, 'hashed-providers'));
+    const cpu = await ModelRunner.load(definition, { executionProviders: ['cpu'] });
+    expect((await cpu.score(['warm'])).rows).toBe(1);
+    await cpu.close();
+    // onnxruntime-node installs without its CUDA libraries (see .npmrc); where they were added, cuda loads.
+    const cudaInstalled = existsSync(path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
+    const cuda = ModelRunner.load(definition, { executionProviders: ['cuda', 'cpu'] });
+    if (cudaInstalled) {
+      await (await cuda).close();
+    } else {
+      await expect(cuda).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/SIFT_EXECUTION_PROVIDERS=cuda,cpu .*set SIFT_EXECUTION_PROVIDERS=cpu/) });
+    }
+  });
+});
+
 describe('transformer-shaped model', () => {
   let runner: ModelRunner;
   beforeAll(async () => {
