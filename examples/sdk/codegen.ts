@@ -1,0 +1,21 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+/**
+ * Typed documents for this project's own operations (src/operations.graphql), checked against the
+ * schema of a running Sift server (introspection is on): `npm run codegen` with the server up.
+ */
+const server = process.env.SIFT_URL ?? 'http://localhost:4000';
+
+const config: CodegenConfig = {
+  schema: `${server.replace(/\/+$/, '')}/graphql`,
+  documents: ['src/operations.graphql'],
+  generates: {
+    'src/generated/': {
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTimeISO: 'string' } },
+    },
+  },
+};
+
+export default config;

@@ -1,0 +1,39 @@
+/**
+ * Labels a sentence, then submits a small batch, follows its progress live and prints its rows:
+ * queries and the mutation through sift-client's SiftClient, the subscription with graphql-ws
+ * itself, all typed by documents generated from the server's schema (npm run codegen).
+ */
+import { createClient } from 'graphql-ws';
+import { print } from 'graphql';
+import { SiftClient } from 'sift-client';
+import WebSocket from 'ws';
+import { ProgressDocument, ResultsDocument, SentimentDocument, SubmitTextsDocument, type ProgressSubscription } from './generated/graphql';
+
+async function main(server: string): Promise<void> {
+  const sift = new SiftClient(server);
+  const { predict } = await sift.request(SentimentDocument, { text: 'A gorgeous, witty and deeply moving film.' });
+  console.log(`predict: ${predict.label} (${predict.score.toFixed(3)})${predict.cached ? ', from the cache' : ''}`);
+
+  const { submitBatch } = await sift.request(SubmitTextsDocument, { texts: ['a dull film', 'a fine film', 'what a waste of time'] });
+  console.log(`batch ${submitBatch.id}: ${submitBatch.total} rows`);
+
+  // graphql-ws directly: any GraphQL client works; the generated document gives the result its type.
+  // The first event is the batch as it is now (it may have finished already), the last its end.
+  const ws = createClient({ url: `${server.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket });
+  try {
+    for await (const result of ws.iterate<ProgressSubscription>({ query: print(ProgressDocument), variables: { id: submitBatch.id } })) {
+      const { batch, rows } = result.data!.batchProgress;
+      console.log(`  ${batch.status} ${batch.processed}/${batch.total} (${rows.length} new rows)`);
+    }
+    const { batch } = await sift.request(ResultsDocument, { id: submitBatch.id });
+    for (const row of batch?.results ?? []) console.log(`row ${row.index}: ${row.prediction?.label ?? 'failed'}  ${row.text}`);
+  } finally {
+    await ws.dispose();
+    await sift.close();
+  }
+}
+
+main((process.env.SIFT_URL ?? 'http://localhost:4000').replace(/\/+$/, '')).catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});
