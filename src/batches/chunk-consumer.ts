@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import type { BatchStore } from './batch-store';
 import type { ChunkJob } from './batch-types';
 import type { ChunkOutcome, ChunkProcessor } from './chunk-processor';
+import { retryDelayMs } from './chunk-queue';
 import type { ProgressChannel } from './progress-channel';
 
 /** What a consumer reports about each chunk it takes, for its process's logs and for tests. */
@@ -30,8 +31,8 @@ export interface ChunkConsumerOptions {
 
 /**
  * Takes chunk jobs from the queue and runs them through the processor, `concurrency` at a time.
- * A chunk that fails runs again with backoff (bee-queue's retries); one that keeps failing ends
- * its batch FAILED with the reason.
+ * A chunk that fails runs again after a backoff (0.5, 1, 2 s: bee-queue's retries, with the wait
+ * taken here, see retryDelayMs); one that keeps failing ends its batch FAILED with the reason.
  */
 export class ChunkConsumer extends EventEmitter<ChunkEvents> {
   constructor(private readonly options: ChunkConsumerOptions) {
@@ -55,7 +56,16 @@ export class ChunkConsumer extends EventEmitter<ChunkEvents> {
         .finally(() => this.emit('failed', job.data, error));
     });
     queue.process(this.options.concurrency, async (job) => {
-      const outcome = await processor.process(job.data);
+      let outcome: ChunkOutcome;
+      try {
+        outcome = await processor.process(job.data);
+      } catch (error) {
+        // The chunk keeps its place (and its heartbeat) while it waits; a worker that dies
+        // meanwhile leaves it to the stall check, with its retries unspent.
+        const retriesLeft = job.options.retries ?? 0;
+        if (retriesLeft > 0) await new Promise((resolve) => setTimeout(resolve, retryDelayMs(retriesLeft)));
+        throw error;
+      }
       logger.debug(`chunk ${job.data.chunk} of batch ${job.data.batchId}: ${outcome}`);
       this.emit('processed', job.data, outcome);
       return outcome;

@@ -14,17 +14,26 @@ export interface ChunkQueueOptions {
   stallIntervalMs?: number;
 }
 
-/** Retries of a chunk after a transient failure (a lost connection, a crash), with exponential backoff. */
+/** Retries of a chunk after a transient failure (a lost connection, a crash). */
 export const CHUNK_RETRIES = 3;
 
+/**
+ * How long a chunk that failed waits before it fails for the queue, by how many retries it has
+ * left: 0.5, 1 and 2 s. The consumer waits this out itself (see chunk-consumer.ts), and the queue
+ * then puts the chunk back at once: bee-queue's own delayed retries depend on a timer that stops
+ * for good when one of its Redis calls fails in the wrong way, which a Redis hiccup can do, and
+ * then a delayed chunk would never run again.
+ */
+export function retryDelayMs(retriesLeft: number): number {
+  return 500 * 2 ** (CHUNK_RETRIES - retriesLeft);
+}
+
 /** The purpose each of bee-queue's clients serves, in its connection name. */
-const CLIENT_PURPOSES: Record<string, string> = { client: 'queue', bclient: 'queue-blocking', eclient: 'queue-events' };
+const CLIENT_PURPOSES: Record<string, string> = { client: 'queue', bclient: 'queue-blocking' };
 
 /**
- * bee-queue, with each Redis client it makes named as it is made. bee-queue subscribes its events
- * client the moment that client is ready, and Redis refuses CLIENT SETNAME on a subscribed
- * connection, so the name has to go out first: `makeClient` (bee-queue's one factory for its
- * clients, not in its type definitions) is the only place that runs in between.
+ * bee-queue, with each Redis client it makes named as it is made: `makeClient` is bee-queue's one
+ * factory for its clients (not in its type definitions).
  */
 class NamedChunkQueue extends BeeQueue<ChunkJob> {
   private readonly connections: RedisConnections;
@@ -61,13 +70,13 @@ export function openChunkQueue(options: ChunkQueueOptions): BeeQueue<ChunkJob> {
     removeOnSuccess: true,
     removeOnFailure: true,
     stallInterval: options.stallIntervalMs ?? 5000,
-    // A retry waits out its backoff in bee-queue's delayed set, which only a queue with this set
-    // moves back to waiting: without it, a chunk that failed once would never run again.
-    activateDelayedJobs: options.isWorker,
+    // Retries go straight back to waiting (see retryDelayMs), so no delayed jobs and no events
+    // client: every client the queue holds takes commands, and reconnects by itself.
+    activateDelayedJobs: false,
   };
   return new NamedChunkQueue(settings, options.connections);
 }
 
 export async function enqueueChunk(queue: BeeQueue<ChunkJob>, job: ChunkJob): Promise<void> {
-  await queue.createJob(job).retries(CHUNK_RETRIES).backoff('exponential', 500).save();
+  await queue.createJob(job).retries(CHUNK_RETRIES).save();
 }

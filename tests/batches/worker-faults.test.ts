@@ -84,6 +84,10 @@ describe('worker faults cost time, never rows', () => {
       // Its three retries ran (each after a backoff) before it was given up, and only chunk 1 failed.
       const chunk1 = { batchId: submitBatch.id, chunk: 1 };
       expect(worker.retried).toEqual([chunk1, chunk1, chunk1]);
+      // Each run after a failure waited out its backoff first (0.5, then 1, then 2 s before the last failure).
+      const gaps = worker.retriedAt.slice(1).map((at, i) => at - worker.retriedAt[i]);
+      expect(gaps[0]).toBeGreaterThanOrEqual(950);
+      expect(gaps[1]).toBeGreaterThanOrEqual(1900);
       await eventually(async () => worker.failed.length === 1, 5000, 'the final failure event');
       expect(worker.failed).toEqual([chunk1]);
       const download = await fetch(`${t.api.url}/batches/${submitBatch.id}/results.csv`);
@@ -115,11 +119,13 @@ describe('a Redis hiccup mid-batch', () => {
           return clients.includes('name=sift:api:batches ') && clients.includes('name=sift:worker:batches ');
         }, 30_000, 'the connections to be up');
         if (cut === 0) {
-          // Every connection names its process and purpose, bee-queue's included (only this test's is unnamed).
+          // Every connection names its process and purpose, bee-queue's included (only this test's is unnamed),
+          // and the queue holds no events client (retries are not delayed jobs).
           const names = ((await admin.client('LIST')) as string).trim().split('\n').map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? '');
           expect(names.filter((name) => name === '')).toHaveLength(1);
+          expect(names).not.toContain('sift:worker:queue-events');
           expect(names.filter((name) => name !== '').every((name) => /^sift:(api|worker):[a-z-]+$/.test(name))).toBe(true);
-          expect(names).toEqual(expect.arrayContaining(['sift:api:cache', 'sift:api:queue', 'sift:worker:queue', 'sift:worker:queue-blocking', 'sift:worker:queue-events', 'sift:worker:progress-publish']));
+          expect(names).toEqual(expect.arrayContaining(['sift:api:cache', 'sift:api:queue', 'sift:worker:queue', 'sift:worker:queue-blocking', 'sift:worker:progress-publish']));
         }
         expect((await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status).toBe('RUNNING');
         // CLIENT KILL cuts the API's and the worker's connections (bee-queue's too), not its own.

@@ -7,8 +7,9 @@ import { TEST_REDIS_URL } from './redis';
 /** A worker built in this process from the composition root, with what its consumer reported. */
 export interface TestWorker {
   worker: RunningWorker;
-  /** Every chunk that will run again, in order. */
+  /** Every chunk that will run again, in order, and when each failure was reported (ms). */
   retried: ChunkJob[];
+  retriedAt: number[];
   /** Every chunk that failed for good. */
   failed: ChunkJob[];
   logs: string[];
@@ -21,8 +22,12 @@ export async function startTestWorker(env: Record<string, string>): Promise<Test
   const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, SIFT_INFERENCE_THREADS: '1', ...env });
   const worker = await startWorker(config, createLogger('info', 'worker', (line) => logs.push(line)));
   const retried: ChunkJob[] = [];
+  const retriedAt: number[] = [];
   const failed: ChunkJob[] = [];
-  worker.consumer.on('retrying', (job) => retried.push(job));
+  worker.consumer.on('retrying', (job) => {
+    retried.push(job);
+    retriedAt.push(Date.now());
+  });
   worker.consumer.on('failed', (job) => failed.push(job));
-  return { worker, retried, failed, logs, stop: () => worker.close() };
+  return { worker, retried, retriedAt, failed, logs, stop: () => worker.close() };
 }
