@@ -107,11 +107,7 @@ export class RedisConnections {
     return { url: this.options.url, retry_strategy: ({ attempt }) => reconnectDelay(attempt) };
   }
 
-  /**
-   * Names a client bee-queue made, now and after each reconnect (a new connection has no name).
-   * (Redis refuses the name on a connection that is already subscribed: bee-queue's events client
-   * gets it before it subscribes, but not again after a reconnect.)
-   */
+  /** Names a client bee-queue made, now and after each reconnect (a new connection has no name). */
   nameQueueClient(client: QueueClient | null | undefined, purpose: string): void {
     if (!client) return;
     const name = this.nameOf(purpose);
