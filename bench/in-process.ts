@@ -5,7 +5,7 @@ import { benchTexts } from './texts';
 
 /** Rows per second of one model at one batch size, on this thread. */
 export interface ModelThroughput {
-  batchSize: number;
+  runSize: number;
   rowsPerSecond: number;
   /** Model runs timed (after the warm-up). */
   runs: number;
@@ -19,24 +19,24 @@ export interface InProcessResult {
   version: string;
   dir: string;
   intraOpThreads: number;
-  secondsPerBatchSize: number;
+  secondsPerRunSize: number;
   results: ModelThroughput[];
 }
 
 // Texts cycled through in-process. Distinct from the HTTP scenarios' index ranges (they start at
-// 1e6), and large enough that batch 256 sees 64 different batches.
+// 1e6), and large enough that a run of 256 sees 64 different runs.
 const POOL_SIZE = 1 << 14;
 
-async function timeLoop(runner: ModelRunner, pool: readonly string[], batchSize: number, seconds: number): Promise<{ runs: number; elapsedMs: number }> {
+async function timeLoop(runner: ModelRunner, pool: readonly string[], runSize: number, seconds: number): Promise<{ runs: number; elapsedMs: number }> {
   let offset = 0;
   let runs = 0;
   const start = performance.now();
   const deadline = start + seconds * 1000;
   let now = start;
   while (now < deadline) {
-    if (offset + batchSize > pool.length) offset = 0;
-    await runner.score(pool.slice(offset, offset + batchSize));
-    offset += batchSize;
+    if (offset + runSize > pool.length) offset = 0;
+    await runner.score(pool.slice(offset, offset + runSize));
+    offset += runSize;
     runs++;
     now = performance.now();
   }
@@ -48,19 +48,19 @@ async function timeLoop(runner: ModelRunner, pool: readonly string[], batchSize:
  * thread, like each API inference thread), at each batch size: a warm-up so JIT and ONNX
  * allocations settle, then a timed loop of whole batches for `seconds`.
  */
-export async function measureModel(dir: string, batchSizes: readonly number[], seconds: number, warmupSeconds: number): Promise<InProcessResult> {
+export async function measureModel(dir: string, runSizes: readonly number[], seconds: number, warmupSeconds: number): Promise<InProcessResult> {
   const definition = await readModelDefinition(dir);
   const intraOpThreads = 1;
   const runner = await ModelRunner.load(definition, { intraOpThreads });
   const pool = benchTexts(0, POOL_SIZE);
   try {
     const results: ModelThroughput[] = [];
-    for (const batchSize of batchSizes) {
-      await timeLoop(runner, pool, batchSize, warmupSeconds);
-      const { runs, elapsedMs } = await timeLoop(runner, pool, batchSize, seconds);
-      results.push({ batchSize, rowsPerSecond: (runs * batchSize) / (elapsedMs / 1000), runs, msPerRun: elapsedMs / runs });
+    for (const runSize of runSizes) {
+      await timeLoop(runner, pool, runSize, warmupSeconds);
+      const { runs, elapsedMs } = await timeLoop(runner, pool, runSize, seconds);
+      results.push({ runSize, rowsPerSecond: (runs * runSize) / (elapsedMs / 1000), runs, msPerRun: elapsedMs / runs });
     }
-    return { model: definition.name, version: definition.version, dir, intraOpThreads, secondsPerBatchSize: seconds, results };
+    return { model: definition.name, version: definition.version, dir, intraOpThreads, secondsPerRunSize: seconds, results };
   } finally {
     await runner.close();
   }

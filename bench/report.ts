@@ -36,8 +36,8 @@ export function formatReport(report: BenchReport): string {
   out.push(`machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}, ${machine.platform}`);
   out.push(`settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   out.push('');
-  out.push(`In-process model ${inProcess.model}@${inProcess.version}: tokenize + infer on one thread (intraOpThreads ${inProcess.intraOpThreads}), ${inProcess.secondsPerBatchSize} s each`);
-  out.push(table(['batch', 'rows/s', 'ms/run', 'runs'], inProcess.results.map((r) => [String(r.batchSize), n(r.rowsPerSecond), n(r.msPerRun, 3), n(r.runs)])));
+  out.push(`In-process model ${inProcess.model}@${inProcess.version}: tokenize + infer on one thread (intraOpThreads ${inProcess.intraOpThreads}), ${inProcess.secondsPerRunSize} s each`);
+  out.push(table(['run size', 'rows/s', 'ms/run', 'runs'], inProcess.results.map((r) => [String(r.runSize), n(r.rowsPerSecond), n(r.msPerRun, 3), n(r.runs)])));
   if (report.http.length > 0) out.push('', ...httpSection(report));
   if (report.batch) out.push('', ...batchSection(report.batch));
   out.push('');
@@ -86,10 +86,10 @@ function batchSection(batch: BatchBenchResult): string[] {
 function httpSection(report: BenchReport): string[] {
   const out: string[] = [];
   out.push('HTTP scenarios against the API child process, medians of rounds (spread = farthest round from the median req/s;');
-  out.push('loop p99 = API event-loop delay p99; batch = micro-batcher mean batch size; cpu = % of one core, client = load generator)');
+  out.push('loop p99 = API event-loop delay p99; run = mean texts per model run; cpu = % of one core, client = load generator)');
   out.push(
     table(
-      ['scenario', 'req/s', 'spread', 'rows/s', 'p50 ms', 'p99 ms', 'loop p99', 'batch', 'cpu client', 'cpu api', 'cpu redis', 'failures'],
+      ['scenario', 'req/s', 'spread', 'rows/s', 'p50 ms', 'p99 ms', 'loop p99', 'run', 'cpu client', 'cpu api', 'cpu redis', 'failures'],
       report.http.map((s) => [
         s.title,
         n(s.requestsPerSecond),

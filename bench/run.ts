@@ -34,12 +34,12 @@ async function main(): Promise<number> {
   const onlineSeconds = settings.parts.online ? 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2)) : 0;
   // Generous: 2,000 rows/s end to end is far below what a healthy run does.
   const batchSeconds = settings.parts.batch ? 60 + (2 * settings.batchRounds * settings.batchRows + settings.uploadRows) / 2000 : 0;
-  const budgetSeconds = 90 + settings.batchSizes.length * (settings.modelSeconds + 1) + onlineSeconds + batchSeconds;
+  const budgetSeconds = 90 + settings.runSizes.length * (settings.modelSeconds + 1) + onlineSeconds + batchSeconds;
   setTimeout(() => void abort(`the run took longer than ${budgetSeconds} s`), budgetSeconds * 1000).unref();
 
   // Before the API starts, so the model has the machine to itself.
-  process.stderr.write(`bench: in-process ${settings.model}, batch ${settings.batchSizes.join('/')}, ${settings.modelSeconds} s each\n`);
-  const inProcess = await measureModel(modelDir, settings.batchSizes, settings.modelSeconds, Math.min(1, settings.modelSeconds / 2));
+  process.stderr.write(`bench: in-process ${settings.model}, runs of ${settings.runSizes.join('/')}, ${settings.modelSeconds} s each\n`);
+  const inProcess = await measureModel(modelDir, settings.runSizes, settings.modelSeconds, Math.min(1, settings.modelSeconds / 2));
 
   let http: Awaited<ReturnType<typeof runScenarios>> = [];
   let batch: BatchBenchResult | undefined;

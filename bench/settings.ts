@@ -16,7 +16,7 @@ export interface BenchSettings {
   rounds: number;
   /** `BENCH_WARMUP_SECONDS`: untimed load of each HTTP scenario, all before the first round. Default 2. */
   httpWarmupSeconds: number;
-  /** `BENCH_MODEL_SECONDS`: timed length of each in-process batch size. Default 2. */
+  /** `BENCH_MODEL_SECONDS`: timed length of each in-process run size. Default 2. */
   modelSeconds: number;
   /** `BENCH_CONNECTIONS`: concurrent HTTP connections (pipelining 1). Default 24. */
   connections: number;
@@ -29,7 +29,7 @@ export interface BenchSettings {
    */
   loadWorkers: number;
   /** Batch sizes of the in-process measurement. */
-  batchSizes: number[];
+  runSizes: number[];
   /** `BENCH_PARTS`: which sections run, comma-separated: `online`, `batch`. Default both. */
   parts: { online: boolean; batch: boolean };
   /** `BENCH_BATCH_ROWS`: rows of the end-to-end batch file. Default 200000. */
@@ -72,7 +72,7 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     connections: Math.round(integer('BENCH_CONNECTIONS', 24, 1, 512)),
     manyTexts: Math.round(integer('BENCH_MANY_TEXTS', 100, 1, 1000)),
     loadWorkers: Math.round(integer('BENCH_LOAD_WORKERS', 0, 0, 8)),
-    batchSizes: [1, 32, 256],
+    runSizes: [1, 32, 256],
     parts: parts(env.BENCH_PARTS),
     batchRows: Math.round(integer('BENCH_BATCH_ROWS', 200_000, 1000, 10_000_000)),
     batchRounds: Math.round(integer('BENCH_BATCH_ROUNDS', 5, 1, 9)),

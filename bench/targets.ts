@@ -48,14 +48,14 @@ export function checkTargets(inProcess: InProcessResult, scenarios: readonly Sce
   const cached = get('cached');
   const newText = get('newText');
   const many = get('many');
-  const batch256 = inProcess.results.find((r) => r.batchSize === 256) ?? inProcess.results[inProcess.results.length - 1];
+  const run256 = inProcess.results.find((r) => r.runSize === 256) ?? inProcess.results[inProcess.results.length - 1];
   const newTextPaced = get('newTextPaced');
   const manyPaced = get('manyPaced');
   const worstDelay = Math.max(newTextPaced.api.eventLoopDelayMs.p99, manyPaced.api.eventLoopDelayMs.p99);
   return [
     pairedRatio('cached predict vs trivial', rates(cached), rates(trivial), 80, 'req/s'),
     pairedRatio('new-text predict vs trivial', rates(newText), rates(trivial), 60, 'req/s'),
-    ratio(`predictMany vs in-process batch ${batch256.batchSize}`, many.rowsPerSecond ?? 0, batch256.rowsPerSecond, 15, 'rows/s'),
+    ratio(`predictMany vs in-process run of ${run256.runSize}`, many.rowsPerSecond ?? 0, run256.rowsPerSecond, 15, 'rows/s'),
     {
       name: 'event-loop delay p99, paced new-text runs',
       detail: `max of ${newTextPaced.api.eventLoopDelayMs.p99} (predict), ${manyPaced.api.eventLoopDelayMs.p99} (predictMany) ms; at saturation ${newText.api.eventLoopDelayMs.p99} / ${many.api.eventLoopDelayMs.p99}, floor ${trivial.api.eventLoopDelayMs.p99}`,
@@ -77,11 +77,11 @@ function atMost(name: string, value: number, threshold: number, detail: string):
  * against one, and the peak memory of the API while it ingests a large file and of every worker.
  */
 export function checkBatchTargets(inProcess: InProcessResult, batch: BatchBenchResult): TargetCheck[] {
-  const batch256 = inProcess.results.find((r) => r.batchSize === 256) ?? inProcess.results[inProcess.results.length - 1];
+  const run256 = inProcess.results.find((r) => r.runSize === 256) ?? inProcess.results[inProcess.results.length - 1];
   const one = batch.runs.find((r) => r.workers === 1)!;
   const workerPeak = Math.max(...batch.runs.flatMap((r) => r.workerPeakRssMb));
   return [
-    ratio(`batch, 1 worker vs in-process batch ${batch256.batchSize}`, one.rowsPerSecond, batch256.rowsPerSecond, 15, 'rows/s'),
+    ratio(`batch, 1 worker vs in-process run of ${run256.runSize}`, one.rowsPerSecond, run256.rowsPerSecond, 15, 'rows/s'),
     // Rounds run 1 worker then 2 workers, so each round's pair is adjacent in time.
     pairedRatio('batch, 2 workers vs 1 worker', batch.rounds.filter((r) => r.workers === 2).map((r) => r.rowsPerSecond), batch.rounds.filter((r) => r.workers === 1).map((r) => r.rowsPerSecond), 120, 'rows/s'),
     atMost(`API peak RSS, ${batch.upload.rows}-row upload`, batch.upload.apiPeakRssMb, 300, `${Math.round(batch.upload.apiRssBeforeMb)} MB before the upload`),
