@@ -42,6 +42,8 @@ export const ErrorCodes = {
   PORT_IN_USE: 'PORT_IN_USE',
   /** Nothing answers at REDIS_URL, and no private Redis could be started. */
   REDIS_UNREACHABLE: 'REDIS_UNREACHABLE',
+  /** Redis is away for now (restarting, unreachable): the request may succeed when retried (HTTP 503). */
+  REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -57,6 +59,8 @@ export class SiftError extends Error {
     message: string,
     readonly userError: boolean,
     readonly details: Record<string, unknown> = {},
+    /** Set on errors that pass by themselves: how long a caller should wait before retrying. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'SiftError';
@@ -71,6 +75,11 @@ export function userError(code: ErrorCode, message: string, details: Record<stri
 /** A start-up problem (configuration, model files) that should stop the process with its message. */
 export function setupError(code: ErrorCode, message: string): SiftError {
   return new SiftError(code, message, false);
+}
+
+/** A passing fault (HTTP 503 with `Retry-After`): nothing was wrong with the request, try it again later. */
+export function unavailableError(code: ErrorCode, message: string, retryAfterSeconds: number): SiftError {
+  return new SiftError(code, message, false, {}, retryAfterSeconds);
 }
 
 export function isSiftError(error: unknown): error is SiftError {

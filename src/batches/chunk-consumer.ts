@@ -35,6 +35,9 @@ export interface ChunkConsumerOptions {
  * taken here, see retryDelayMs); one that keeps failing ends its batch FAILED with the reason.
  */
 export class ChunkConsumer extends EventEmitter<ChunkEvents> {
+  private stallTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+
   constructor(private readonly options: ChunkConsumerOptions) {
     super();
   }
@@ -70,15 +73,30 @@ export class ChunkConsumer extends EventEmitter<ChunkEvents> {
       this.emit('processed', job.data, outcome);
       return outcome;
     });
-    // bee-queue only finds stalled jobs when asked: every worker asks, so any survivor rescues the
-    // chunks of a worker that died.
-    queue.checkStalledJobs(this.options.stallIntervalMs, (error) => {
-      if (error) logger.warn(`stall check: ${error.message}`);
-    });
+    this.scheduleStallCheck();
+  }
+
+  /**
+   * bee-queue only finds stalled jobs when asked: every worker asks, so any survivor rescues the
+   * chunks of a worker that died. The asking is timed here, one check at a time: bee-queue's own
+   * repeating check leaves a failed check's promise unhandled, so one Redis hiccup during a check
+   * (a lost connection, a restart) would end the whole worker process.
+   */
+  private scheduleStallCheck(): void {
+    const { queue, logger, stallIntervalMs } = this.options;
+    if (this.closing) return;
+    this.stallTimer = setTimeout(() => {
+      queue
+        .checkStalledJobs()
+        .catch((error: Error) => logger.warn(`stall check: ${error.message}; trying again in ${stallIntervalMs} ms`))
+        .finally(() => this.scheduleStallCheck());
+    }, stallIntervalMs);
   }
 
   /** Takes no new chunks and waits (up to `timeoutMs`) for the ones in hand to finish. */
   async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.stallTimer);
     await this.options.queue.close(timeoutMs);
   }
 }

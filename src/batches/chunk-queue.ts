@@ -31,9 +31,25 @@ export function retryDelayMs(retriesLeft: number): number {
 /** The purpose each of bee-queue's clients serves, in its connection name. */
 const CLIENT_PURPOSES: Record<string, string> = { client: 'queue', bclient: 'queue-blocking' };
 
+/** bee-queue's Lua scripts by name, as it read them from its own files (filled when a queue connects). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const BEE_QUEUE_SCRIPTS = (require('bee-queue/lib/lua') as { scripts: Record<string, string> }).scripts;
+
+/** A node_redis client or pipeline as bee-queue runs its scripts on it (callback style). */
+interface ScriptRunner {
+  eval(...args: unknown[]): unknown;
+}
+
+type Callback = (error: Error | null, reply?: unknown) => void;
+
 /**
- * bee-queue, with each Redis client it makes named as it is made: `makeClient` is bee-queue's one
- * factory for its clients (not in its type definitions).
+ * bee-queue, made to survive a Redis restart, with each Redis client it makes named as it is made.
+ * Both hooks are bee-queue's own internal methods (not in its type definitions):
+ * - `makeClient` is its one factory for its clients;
+ * - `_evalScriptOn` runs its Lua scripts by SHA, loaded once when the queue connects. A Redis that
+ *   restarts has forgotten them, and every call then fails with NOSCRIPT for good (bee-queue issue
+ *   #489): here such a call is sent again with the script itself (EVAL, which also loads it), so
+ *   the queue carries on once Redis is back.
  */
 class NamedChunkQueue extends BeeQueue<ChunkJob> {
   private readonly connections: RedisConnections;
@@ -50,6 +66,16 @@ class NamedChunkQueue extends BeeQueue<ChunkJob> {
     return make.call(this, clientName, createNew).then((client) => {
       this.connections.nameQueueClient(client, CLIENT_PURPOSES[clientName] ?? 'queue');
       return client;
+    });
+  }
+
+  _evalScriptOn(commandable: ScriptRunner, args: unknown[]): Promise<unknown> {
+    const [name, ...rest] = args as [string, ...unknown[]];
+    const run = (BeeQueue.prototype as unknown as { _evalScriptOn(on: ScriptRunner, args: unknown[]): Promise<unknown> })._evalScriptOn;
+    return run.call(this, commandable, args).catch((error: Error & { code?: string }) => {
+      const script = BEE_QUEUE_SCRIPTS[name];
+      if (error.code !== 'NOSCRIPT' || script === undefined) throw error;
+      return new Promise((resolve, reject) => commandable.eval(script, ...rest, ((failure, reply) => (failure ? reject(failure) : resolve(reply))) as Callback));
     });
   }
 }

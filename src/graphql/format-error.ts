@@ -1,22 +1,25 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { isSiftError } from '../errors';
+import { asOutageError } from '../redis/outage';
 
 /**
  * The one place that decides what a client sees of an error, for HTTP and WebSocket alike.
  * Sift's own errors keep their message: input errors are `BAD_USER_INPUT` with the precise reason
- * (`EMPTY_TEXT`, `TEXT_TOO_LONG`, ...) beside it. Any other failure is an internal error, whose
+ * (`EMPTY_TEXT`, `TEXT_TOO_LONG`, ...) beside it; a Redis outage is `REDIS_UNAVAILABLE` with
+ * `retryAfterSeconds`. Any other failure is an internal error, whose
  * message and stack trace reach clients only in development.
  */
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const original = asOutageError(unwrapResolverError(error));
   if (isSiftError(original)) {
     const code = original.userError ? 'BAD_USER_INPUT' : original.code;
+    const retry = original.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: original.retryAfterSeconds };
     return {
       message: original.message,
       locations: formatted.locations,
       path: formatted.path,
-      extensions: { code, reason: original.code, ...original.details },
+      extensions: { code, reason: original.code, ...original.details, ...retry },
     };
   }
   const code = formatted.extensions?.code;

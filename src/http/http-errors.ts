@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { ErrorCodes, isSiftError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import { asOutageError } from '../redis/outage';
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UNSUPPORTED_MEDIA_TYPE]: 415,
@@ -10,15 +11,21 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
 
 /**
  * The HTTP routes' one way of answering an error: `{ "error": { "code", "message" } }` with a 4xx
- * for the caller's mistakes (the same codes and messages GraphQL gives), and a 500 whose message
- * reaches the client only in development for anything else.
+ * for the caller's mistakes (the same codes and messages GraphQL gives), a 503 with `Retry-After`
+ * for a passing fault (Redis away), and a 500 whose message reaches the client only in
+ * development for anything else.
  */
-export function sendError(res: Response, error: unknown, logger: Logger, development: boolean): void {
+export function sendError(res: Response, cause: unknown, logger: Logger, development: boolean): void {
+  const error = asOutageError(cause);
   let status = 500;
   let body = { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' };
   if (isSiftError(error) && error.userError) {
     status = STATUS_OF[error.code] ?? 400;
     body = { code: error.code, message: error.message, ...error.details };
+  } else if (isSiftError(error) && error.retryAfterSeconds !== undefined) {
+    status = 503;
+    body = { code: error.code, message: error.message };
+    if (!res.headersSent) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   } else {
     logger.error(`${(error as Error).stack ?? String(error)}`);
     if (development) body.message = (error as Error).message;

@@ -7,6 +7,8 @@ import { TEST_REDIS_URL } from './redis';
 export interface WorkerProcess {
   /** Everything it logged so far. */
   output(): string;
+  /** Its exit code, null while it runs (or when a signal ended it). */
+  exitCode(): number | null;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -30,6 +32,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
   });
   return {
     output: () => output,
+    exitCode: () => child.exitCode,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
