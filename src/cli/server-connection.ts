@@ -5,6 +5,32 @@ import { CliError, ExitCodes } from './cli-errors';
 /** The default server: the one `sift up` / `npm start` runs. */
 export const DEFAULT_URL = 'http://localhost:4000';
 
+const SCHEMES: Record<string, string> = { 'http:': 'http:', 'https:': 'https:', 'ws:': 'http:', 'wss:': 'https:' };
+
+/**
+ * The server's root URL from what a user gave `--url` (or `SIFT_URL`): the root or its GraphQL
+ * endpoint, with or without a trailing slash (`http://127.0.0.1:4000`, `.../`, `.../graphql`, and
+ * the `ws://` form of each), under a path prefix too when a proxy adds one. Every command talks to
+ * the server through this one root: GraphQL at `{root}/graphql`, files at `{root}/batches/...`.
+ * A URL without a scheme is bad input (exit 2), with the URL it probably meant.
+ */
+export function serverRoot(given: string): string {
+  const trimmed = given.trim();
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    throw new CliError(`The server URL ${given} has no scheme: add http:// or https:// to --url (or SIFT_URL), e.g. --url http://${trimmed.replace(/^\/+/, '')}`, ExitCodes.BAD_INPUT, 'BAD_URL');
+  }
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new CliError(`The server URL ${given} is not a URL; give the server's address to --url (or SIFT_URL), e.g. --url ${DEFAULT_URL}`, ExitCodes.BAD_INPUT, 'BAD_URL');
+  }
+  const scheme = SCHEMES[url.protocol];
+  if (!scheme) throw new CliError(`The server URL ${given} starts with ${url.protocol}//; a Sift server answers http:// or https://, e.g. --url ${DEFAULT_URL}`, ExitCodes.BAD_INPUT, 'BAD_URL');
+  const root = url.pathname.replace(/\/+$/, '').replace(/\/graphql$/i, '');
+  return `${scheme}//${url.host}${root}`;
+}
+
 /** What `sift` says when nothing answers at the URL. */
 function unreachable(url: string, cause: unknown): CliError {
   const code = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as { code?: string }).code;
@@ -15,10 +41,13 @@ function unreachable(url: string, cause: unknown): CliError {
   );
 }
 
-/** A server's refusal (`{ error: { code, message } }` over HTTP, or GraphQL errors) as a CliError. */
-function refused(error: SiftRequestError | { code: string; message: string }): CliError {
+/**
+ * A server's refusal as a CliError: GraphQL errors, or `{ error: { code, message } }` over HTTP
+ * with its status (a 4xx is the caller's input, exit 2; a 5xx the server's, exit 4).
+ */
+function refused(error: SiftRequestError | { code: string; message: string }, status?: number): CliError {
   const code = error instanceof SiftRequestError ? (error.reason ?? error.code ?? 'ERROR') : error.code;
-  const badInput = error instanceof SiftRequestError ? error.code === 'BAD_USER_INPUT' : code !== 'INTERNAL_SERVER_ERROR';
+  const badInput = error instanceof SiftRequestError ? error.code === 'BAD_USER_INPUT' : status !== undefined && status < 500;
   return new CliError(error.message, badInput ? ExitCodes.BAD_INPUT : ExitCodes.SERVER_ERROR, code);
 }
 
@@ -29,8 +58,13 @@ function refused(error: SiftRequestError | { code: string; message: string }): C
 export class ServerConnection {
   readonly client: SiftClient;
 
-  constructor(readonly url: string) {
-    this.client = new SiftClient(url.replace(/\/+$/, ''));
+  /** The server's root URL (see serverRoot), named in messages. */
+  readonly url: string;
+
+  /** `url` as the user gave it: the server's root or its /graphql endpoint. */
+  constructor(url: string) {
+    this.url = serverRoot(url);
+    this.client = new SiftClient(this.url);
   }
 
   /** Runs a GraphQL call, translating connection failures and refusals. */
@@ -81,7 +115,7 @@ export class ServerConnection {
     }
     if (response.ok) return response;
     const body = (await response.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-    if (body?.error) throw refused(body.error);
+    if (body?.error) throw refused(body.error, response.status);
     throw new CliError(`The server at ${this.url} answered ${response.status} to ${path}; is that URL a Sift server?`, ExitCodes.SERVER_ERROR);
   }
 

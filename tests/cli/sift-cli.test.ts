@@ -19,9 +19,9 @@ interface Run {
 }
 
 /** Runs the real `sift` executable (no TTY: stdin, stdout and stderr are pipes). */
-function sift(args: string[], options: { input?: string; onStart?: (kill: (signal: NodeJS.Signals) => void, output: () => string) => void } = {}): Promise<Run> {
+function sift(args: string[], options: { input?: string; env?: Record<string, string>; onStart?: (kill: (signal: NodeJS.Signals) => void, output: () => string) => void } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SIFT, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH } });
+    const child = spawn(process.execPath, [SIFT, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -163,6 +163,45 @@ describe('the sift command line against a real server and worker', () => {
     const models = await sift(['models', '--url', url]);
     expect(models.stdout).toContain('tiny-transformer (default)  version');
     expect(models.stdout).toContain('labels cold, warm, hot');
+  });
+
+  it('takes the server root, the root with a trailing slash, or its /graphql URL, for every command and in SIFT_URL', async () => {
+    const input = file('forms.csv', 'text\na great movie\nan awful movie\n');
+    for (const form of [url, `${url}/`, `${url}/graphql`, `${url}/graphql/`]) {
+      const output = path.join(dir, 'forms-out.csv');
+      const batch = await sift(['batch', input, output, '--url', form]);
+      expect([form, batch.code, batch.stderr]).toEqual([form, 0, expect.stringMatching(/progress: 2\/2 100% .* COMPLETED/)]);
+      const id = /Batch (\S+): 2 rows queued/.exec(batch.stderr)![1];
+      expect((parse(readFileSync(output, 'utf8'), { columns: true }) as Record<string, string>[]).map((r) => r.label)).toEqual(['POSITIVE', 'NEGATIVE']);
+
+      const results = await sift(['results', id, path.join(dir, 'forms-results.jsonl'), '--url', form]);
+      expect([form, results.code, results.stdout]).toEqual([form, 0, expect.stringContaining(`2 rows of batch ${id} (COMPLETED)`)]);
+      const watch = await sift(['watch', id, '--url', form]);
+      expect([form, watch.code, watch.stdout]).toEqual([form, 0, expect.stringMatching(/^2\/2 succeeded, \d from cache, 0 failed\n$/)]);
+      const status = await sift(['status', id, '--url', form]);
+      expect([form, status.code, status.stdout]).toEqual([form, 0, expect.stringMatching(new RegExp(`^${id}  COMPLETED`))]);
+      const predict = await sift(['predict', 'a great movie', '--url', form]);
+      expect([form, predict.code, predict.stdout]).toEqual([form, 0, expect.stringMatching(/^POSITIVE\t/)]);
+      const models = await sift(['models', '--url', form]);
+      expect([form, models.code, models.stdout]).toEqual([form, 0, expect.stringContaining('tiny-transformer (default)')]);
+    }
+    // SIFT_URL is read the same way as --url.
+    const fromEnv = await sift(['models'], { env: { SIFT_URL: `${url}/graphql` } });
+    expect([fromEnv.code, fromEnv.stdout]).toEqual([0, expect.stringContaining('tiny-transformer (default)')]);
+  }, 120_000);
+
+  it('says a URL without a scheme lacks one and suggests the http:// URL, exit 2, before anything else', async () => {
+    const input = file('scheme.csv', 'text\nhello\n');
+    const hostPort = url.replace(/^http:\/\//, '');
+    for (const args of [['batch', input, path.join(dir, 'scheme-out.csv')], ['status', 'abc'], ['watch', 'abc'], ['results', 'abc', path.join(dir, 'scheme.csv')], ['predict', 'hi'], ['models']]) {
+      const run = await sift([...args, '--url', hostPort]);
+      expect([args[0], run.code, run.stderr]).toEqual([args[0], 2, `sift: The server URL ${hostPort} has no scheme: add http:// or https:// to --url (or SIFT_URL), e.g. --url http://${hostPort}\n`]);
+    }
+    // localhost:4000 parses as a URL of scheme "localhost:"; it is still a missing scheme.
+    const localhost = await sift(['models'], { env: { SIFT_URL: 'localhost:4000' } });
+    expect([localhost.code, localhost.stderr]).toEqual([2, expect.stringContaining('e.g. --url http://localhost:4000')]);
+    const ftp = await sift(['models', '--url', 'ftp://127.0.0.1:4000']);
+    expect([ftp.code, ftp.stderr]).toEqual([2, expect.stringContaining('a Sift server answers http:// or https://')]);
   });
 
   it('explains itself: --help on every command, and a usage mistake exits 2', async () => {
