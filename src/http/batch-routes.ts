@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
 import type { BatchService, UploadFormat, UploadOptions } from '../batches/batch-service';
+import { unknownBatch, type BatchSnapshot } from '../batches/batch-types';
 import { ErrorCodes, userError } from '../errors';
 import type { Logger } from '../logger';
 import { sendError } from './http-errors';
@@ -62,9 +63,42 @@ async function* limited(req: Request, limit: number): AsyncGenerator<Buffer> {
   }
 }
 
+/** Where a batch and its downloads are. */
+const batchPath = (id: string) => `/batches/${encodeURIComponent(id)}`;
+
+/**
+ * A batch as `GET /batches/{id}` answers it: the GraphQL `Batch` type's scalar fields (dates as
+ * ISO 8601 strings, `resultsUrl` included), `labelCounts`, and the path of each download.
+ */
+function batchJson(batch: BatchSnapshot): Record<string, unknown> {
+  const path = batchPath(batch.id);
+  return {
+    id: batch.id,
+    status: batch.status,
+    model: batch.model,
+    modelVersion: batch.modelVersion,
+    total: batch.total,
+    processed: batch.processed,
+    succeeded: batch.succeeded,
+    failed: batch.failed,
+    cached: batch.cached,
+    createdAt: batch.createdAt.toISOString(),
+    startedAt: batch.startedAt?.toISOString() ?? null,
+    finishedAt: batch.finishedAt?.toISOString() ?? null,
+    rowsPerSecond: batch.rowsPerSecond,
+    etaSeconds: batch.etaSeconds,
+    error: batch.error,
+    resultsUrl: `${path}/results.csv`,
+    labelCounts: batch.labelCounts,
+    downloads: { csv: `${path}/results.csv`, jsonl: `${path}/results.jsonl` },
+  };
+}
+
 /**
  * `POST /batches`: a CSV or JSON Lines file as the body, options as query parameters; the body
- * streams into queued chunks as it arrives, and the answer (202) comes once all of it is queued.
+ * streams into queued chunks as it arrives, and the answer (202, `Location: /batches/{id}`) comes
+ * once all of it is queued.
+ * `GET /batches/:id`: the batch as JSON (see batchJson); an unknown id is a 404 UNKNOWN_BATCH.
  * `GET /batches/:id/results.csv|jsonl`: every finished row so far, in input order, streamed.
  */
 export function batchRoutes({ batches, maxUploadBytes, logger, development }: BatchRoutesOptions): Router {
@@ -74,7 +108,7 @@ export function batchRoutes({ batches, maxUploadBytes, logger, development }: Ba
     try {
       const format = uploadFormat(req);
       const batch = await batches.submitUpload(limited(req, maxUploadBytes), uploadOptions(req, format));
-      res.status(202).location(`/batches/${batch.id}/results.csv`).json({ id: batch.id, status: batch.status, total: batch.total });
+      res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total });
     } catch (error) {
       // Refused before the whole body was read: answer now and close, rather than read a large file for nothing.
       if (!req.complete) res.setHeader('Connection', 'close');
@@ -82,6 +116,18 @@ export function batchRoutes({ batches, maxUploadBytes, logger, development }: Ba
     } finally {
       // An idempotent repeat or an early refusal leaves body bytes unread: let them drain.
       if (!req.complete) req.resume();
+    }
+  });
+
+  router.get('/batches/:id', async (req, res) => {
+    try {
+      const batch = await batches.get(req.params.id);
+      if (!batch) throw unknownBatch(req.params.id);
+      // Counts change while the batch runs: a client polling it must not get a cached copy.
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(200).json(batchJson(batch));
+    } catch (error) {
+      sendError(res, error, logger, development);
     }
   });
 

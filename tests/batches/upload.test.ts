@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { BatchesDocument } from '../../src/client/generated/graphql';
+import { BatchDocument, BatchesDocument } from '../../src/client/generated/graphql';
 import { startTestApi, type TestApi } from '../support/api';
 import { finished } from '../support/batches';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -148,6 +148,33 @@ describe('POST /batches and results downloads, with a real worker', () => {
       expect(answer.body.error?.message).toMatch(message);
     }
     expect(await batchCount(t)).toBe(before);
+  });
+
+  it('points Location at GET /batches/{id}, which answers the batch as JSON: the GraphQL Batch fields, labelCounts and the downloads', async () => {
+    const response = await fetch(`${t.api.url}/batches?idColumn=ref`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'ref,text\n1,a good movie\n2,an awful movie\n3,great\n' });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect(response.headers.get('location')).toBe(`/batches/${id}`);
+    await finished(t.client, id);
+
+    const answer = await fetch(new URL(response.headers.get('location')!, t.api.url));
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    const { batch } = await t.client.request(BatchDocument, { id });
+    const json = (await answer.json()) as Record<string, unknown>;
+    expect(json).toEqual({ ...batch, downloads: { csv: `/batches/${id}/results.csv`, jsonl: `/batches/${id}/results.jsonl` } });
+    expect(json).toMatchObject({ status: 'COMPLETED', total: 3, succeeded: 3, labelCounts: [{ label: 'NEGATIVE', count: 1 }, { label: 'POSITIVE', count: 2 }] });
+    // The download paths answer.
+    const csv = await fetch(new URL((json.downloads as { csv: string }).csv, t.api.url));
+    expect([csv.status, (await csv.text()).split('\r\n')[1]]).toEqual([200, expect.stringMatching(/^0,1,a good movie,POSITIVE,/)]);
+  });
+
+  it('answers GET /batches/{id} of an unknown batch with a 404 JSON error, as the downloads do', async () => {
+    const answer = await fetch(`${t.api.url}/batches/no-such-batch`);
+    expect(answer.status).toBe(404);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await answer.json()).toEqual({ error: { code: 'UNKNOWN_BATCH', message: 'No batch has the id "no-such-batch" (or it expired).' } });
   });
 
   it('answers 404 with a JSON error for the results of an unknown batch', async () => {
