@@ -2,42 +2,142 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '../logger';
 
-/** Worker processes started by `npm start` beside the API. */
+/** Worker processes `sift up` runs beside the API, each one restarted when it exits unasked. */
 export interface WorkerProcesses {
-  /** SIGTERM to each (they finish the chunks in hand), then waits for them to exit. */
+  /**
+   * Cancels pending restarts, sends SIGTERM to each live worker (they finish the chunks in hand)
+   * and waits for them to exit. Once called, no worker is started again.
+   */
   stop(): Promise<void>;
 }
 
+/** How workers are started and restarted. */
+export interface WorkerProcessOptions {
+  /** What `node` runs as one worker. @defaultValue `[dist/workers/worker.js]` */
+  args?: readonly string[];
+  /** The wait before restarting a worker that exited. @defaultValue 1000 */
+  initialRestartDelayMs?: number;
+  /** Each exit in a row doubles the wait, up to this. @defaultValue 30000 */
+  maxRestartDelayMs?: number;
+  /** A worker that ran this long before it exited starts again from the initial wait. @defaultValue 60000 */
+  stableAfterMs?: number;
+}
+
+type RestartTiming = Required<Omit<WorkerProcessOptions, 'args'>>;
+
 const WORKER_ENTRY = path.resolve(__dirname, '../../workers/worker.js');
 
-/**
- * Starts `count` worker processes with this process's environment (plus `env`), their logs
- * going to this process's stderr. One that dies unexpectedly is reported, not restarted: the rest
- * keep going and its chunks run elsewhere.
- */
-export function startWorkerProcesses(count: number, env: Record<string, string>, logger: Logger): WorkerProcesses {
-  let stopping = false;
-  const children: ChildProcess[] = Array.from({ length: count }, (_, i) => {
-    const child = spawn(process.execPath, [WORKER_ENTRY], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('exit', (code, signal) => {
-      if (!stopping) logger.error(`worker ${i + 1} (pid ${child.pid}) exited (${signal ?? `code ${code}`}); its chunks will run on the other workers`);
+function checkedTiming(options: WorkerProcessOptions): RestartTiming {
+  const timing = {
+    initialRestartDelayMs: options.initialRestartDelayMs ?? 1000,
+    maxRestartDelayMs: options.maxRestartDelayMs ?? 30_000,
+    stableAfterMs: options.stableAfterMs ?? 60_000,
+  };
+  for (const [name, value] of Object.entries(timing)) {
+    // A zero wait would restart a worker that fails at start as fast as it can fail.
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of milliseconds, not ${value}`);
+  }
+  if (timing.maxRestartDelayMs < timing.initialRestartDelayMs) {
+    throw new RangeError(`maxRestartDelayMs (${timing.maxRestartDelayMs}) is less than initialRestartDelayMs (${timing.initialRestartDelayMs})`);
+  }
+  return timing;
+}
+
+/** `250 ms`, `1.5 s`, `3 min 20 s`. */
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** One worker's place: its live process, or the timer that will start the next one. */
+class WorkerSlot {
+  private live: { child: ChildProcess; ended: Promise<void> } | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private exitsInARow = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly spawnWorker: () => ChildProcess,
+    private readonly timing: RestartTiming,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts a worker process and returns its pid; one that cannot start counts as an exit. */
+  start(): number | undefined {
+    const startedAt = Date.now();
+    let child: ChildProcess;
+    try {
+      child = this.spawnWorker();
+    } catch (error) {
+      this.exited(undefined, startedAt, `could not start: ${(error as Error).message}`);
+      return undefined;
+    }
+    let markEnded!: () => void;
+    const live = { child, ended: new Promise<void>((resolve) => (markEnded = resolve)) };
+    this.live = live;
+    const end = (how: string) => {
+      if (this.live !== live) return; // 'error' and 'exit' can both report one end
+      this.live = undefined;
+      markEnded();
+      this.exited(child.pid, startedAt, how);
+    };
+    child.once('exit', (code, signal) => end(signal ? `signal ${signal}` : `code ${code}`));
+    child.on('error', (error) => {
+      // Without a pid the process never started; with one, a signal could not be sent.
+      if (child.pid === undefined) end(`could not start: ${error.message}`);
+      else this.logger.warn(`${this.name} (pid ${child.pid}): ${error.message}`);
     });
-    return child;
-  });
-  if (count > 0) logger.info(`started ${count} worker process(es); SIFT_WORKERS sets how many`);
+    return child.pid;
+  }
+
+  /** SIGTERM to the live worker, if any, and no restart from now on. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const live = this.live;
+    if (!live) return;
+    live.child.kill('SIGTERM');
+    await live.ended;
+  }
+
+  private exited(pid: number | undefined, startedAt: number, how: string): void {
+    if (this.stopping) return;
+    const { initialRestartDelayMs, maxRestartDelayMs, stableAfterMs } = this.timing;
+    const ranMs = Date.now() - startedAt;
+    this.exitsInARow = ranMs >= stableAfterMs ? 1 : this.exitsInARow + 1;
+    const delay = Math.min(initialRestartDelayMs * 2 ** (this.exitsInARow - 1), maxRestartDelayMs);
+    const failing = this.exitsInARow > 1 ? `; ${this.exitsInARow} exits in a row, each within ${duration(stableAfterMs)} of starting: it keeps failing (its own log above says why)` : '';
+    const capped = this.exitsInARow > 1 && delay === maxRestartDelayMs ? `, and every ${duration(delay)} while it keeps failing` : '';
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      const restarted = this.start();
+      if (restarted !== undefined) this.logger.info(`${this.name} restarted (pid ${restarted})`);
+    }, delay);
+    this.logger.error(`${this.name} (pid ${pid ?? 'none'}) exited unexpectedly (${how}) after ${duration(ranMs)}${failing}; restarting it in ${duration(delay)}${capped}`);
+  }
+}
+
+/**
+ * Starts `count` worker processes with this process's environment (plus `env`), their logs going
+ * to this process's stderr, and keeps each one's place filled: a worker that exits without being
+ * asked to (a crash, a signal, any exit code, 0 included) is restarted after a wait that doubles
+ * with each exit in a row, up to `maxRestartDelayMs`, and starts again from
+ * `initialRestartDelayMs` once a worker has run `stableAfterMs`. So a worker that fails at start
+ * (a bad setting) keeps being retried, never in a tight loop. Each exit and restart is one log line.
+ */
+export function startWorkerProcesses(count: number, env: Record<string, string>, logger: Logger, options: WorkerProcessOptions = {}): WorkerProcesses {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a whole number >= 0, not ${count}`);
+  const timing = checkedTiming(options);
+  const args = options.args ?? [WORKER_ENTRY];
+  const spawnWorker = () => spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const slots = Array.from({ length: count }, (_, i) => new WorkerSlot(`worker ${i + 1}`, spawnWorker, timing, logger));
+  const pids = slots.map((slot) => slot.start() ?? 'none');
+  if (count > 0) logger.info(`started ${count} worker process(es) (pid${count > 1 ? 's' : ''} ${pids.join(', ')}); SIFT_WORKERS sets how many`);
+  let stopped: Promise<void> | undefined;
   return {
-    stop: async () => {
-      stopping = true;
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              child.once('exit', () => resolve());
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
-    },
+    stop: () => (stopped ??= Promise.all(slots.map((slot) => slot.stop())).then(() => undefined)),
   };
 }
