@@ -6,8 +6,10 @@ import path from 'node:path';
 import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { SiftClient } from '../../src/client/sift-client';
 import { eventually, freePort } from '../support/api';
+import { childProcesses, isAlive } from '../support/child-processes';
 import { PROJECT_ROOT } from '../support/paths';
 import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis';
+import { startSiftUp } from '../support/sift-up';
 import { tinyModelsDir, writeTinyHashedModel } from '../support/tiny-models';
 
 // What `npm start` runs.
@@ -121,4 +123,47 @@ describe('the server entry point (npm start)', () => {
     await deleteKeys(redis, prefix);
     redis.disconnect();
   });
+});
+
+describe('a worker process that dies under sift up', () => {
+  it('is restarted, batches still complete, and SIGTERM still stops everything', async () => {
+    const port = await freePort();
+    const prefix = uniquePrefix('restart');
+    const sift = startSiftUp({ PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: prefix, SIFT_WORKERS: '1' });
+    const client = new SiftClient(`http://127.0.0.1:${port}`);
+    const workerPids = () => childProcesses(sift.pid).filter((child) => child.args.includes('workers/worker.js')).map((child) => child.pid);
+    try {
+      await sift.waitFor(/worker ready/);
+      const first = Number((await sift.waitFor(/started 1 worker process\(es\) \(pid (\d+)\)/))[1]);
+      expect(workerPids()).toEqual([first]);
+
+      process.kill(first, 'SIGKILL');
+      await sift.waitFor(new RegExp(`worker 1 \\(pid ${first}\\) exited unexpectedly \\(signal SIGKILL\\) after [^;]+; restarting it in 1 s`));
+      const second = Number((await sift.waitFor(/worker 1 restarted \(pid (\d+)\)/))[1]);
+      expect(second).not.toBe(first);
+      expect(isAlive(first)).toBe(false);
+      expect(workerPids()).toEqual([second]);
+
+      // The new worker takes the batch: there is no other.
+      const { submitBatch } = await client.request(SubmitBatchDocument, { input: { texts: ['warm', 'cold', 'hot'] } });
+      await eventually(async () => (await client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 30_000, 'the batch to complete');
+      expect(sift.output().match(/worker ready/g)).toHaveLength(2);
+
+      const stopped = await sift.stop();
+      expect(stopped.code).toBe(0);
+      expect(stopped.output).toMatch(/SIGTERM: finishing the chunks in hand/);
+      expect(stopped.output).not.toMatch(STILL_OPEN);
+      // Stopping is asked for: not reported as an exit, not followed by a restart.
+      expect(stopped.output.match(/exited unexpectedly/g)).toHaveLength(1);
+      expect(stopped.output.match(/ restarted \(pid/g)).toHaveLength(1);
+      expect(isAlive(second)).toBe(false);
+    } finally {
+      await sift.stop();
+      for (const pid of workerPids()) process.kill(pid, 'SIGKILL');
+      await client.close();
+      const redis = testRedis();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    }
+  }, 90_000);
 });
