@@ -8,14 +8,17 @@ import { unknownBatch, type BatchRowResult, type BatchSnapshot, type ChunkJob, t
 import type { ProgressChannel } from './progress-channel';
 import type { BatchProgressFeed, ProgressEvent } from './progress-feed';
 import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
-import { csvRows, jsonlRows, textRows } from './row-sources';
+import { chosenTextColumns, csvRows, jsonlRows, textRows } from './row-sources';
 import { utf8Bytes, utf8Text } from './utf8-text';
 
 /** A batch submitted inline (GraphQL `SubmitBatchInput`). */
 export interface InlineBatchInput {
   texts?: string[] | null;
   csv?: string | null;
-  textColumn: string;
+  /** The CSV column holding the text ("text" when neither this nor textColumns is given). */
+  textColumn?: string | null;
+  /** Several CSV columns whose non-blank cells are joined into the text (see `joinedText`); not with textColumn. */
+  textColumns?: readonly string[] | null;
   idColumn?: string | null;
   model?: string | null;
   idempotencyKey?: string | null;
@@ -27,7 +30,10 @@ export type UploadFormat = 'csv' | 'jsonl';
 /** Options of an uploaded file (HTTP `POST /batches` query parameters). */
 export interface UploadOptions {
   format: UploadFormat;
-  textColumn: string;
+  /** The column or field holding the text ("text" when neither this nor textColumns is given). */
+  textColumn?: string | null;
+  /** Several columns or fields whose non-blank values are joined into the text; not with textColumn. */
+  textColumns?: readonly string[] | null;
   idColumn?: string | null;
   model?: string | null;
   idempotencyKey?: string | null;
@@ -56,7 +62,10 @@ export class BatchService {
     if (hasTexts === hasCsv) {
       throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'Give exactly one of texts and csv: texts for a list of texts, csv for a CSV document with a header row.');
     }
-    const rows = hasTexts ? textRows(input.texts!) : csvRows(input.csv!, { textColumn: input.textColumn, idColumn: input.idColumn });
+    if (hasTexts && input.textColumns) {
+      throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'textColumns names columns of csv; texts are one text each. Give csv with textColumns, or texts alone.');
+    }
+    const rows = hasTexts ? textRows(input.texts!) : csvRows(input.csv!, { textColumns: chosenTextColumns(input), idColumn: input.idColumn });
     return this.submit(rows, input.model, input.idempotencyKey, this.options.maxInlineRows);
   }
 
@@ -65,7 +74,7 @@ export class BatchService {
    * they arrive, so memory stays flat; there is no row limit.
    */
   async submitUpload(body: AsyncIterable<Buffer | string>, options: UploadOptions): Promise<BatchSnapshot> {
-    const columns = { textColumn: options.textColumn, idColumn: options.idColumn };
+    const columns = { textColumns: chosenTextColumns(options), idColumn: options.idColumn };
     // csv-parse reads bytes (a string it would encode again); the JSON Lines reader reads text.
     const rows = options.format === 'csv' ? csvRows(utf8Bytes(body), columns) : jsonlRows(utf8Text(body), columns);
     return this.submit(rows, options.model, options.idempotencyKey, Number.POSITIVE_INFINITY);

@@ -7,8 +7,60 @@ import { textLines } from './text-lines';
 
 /** Which columns (CSV) or fields (JSON Lines) hold the text and the row id. */
 export interface ColumnOptions {
-  textColumn: string;
+  /**
+   * The column holding the text, or several whose cells are joined into it (see `joinedText`).
+   * One or more names, each once.
+   */
+  textColumns: readonly string[];
   idColumn?: string | null;
+}
+
+/**
+ * What joins the cells of several text columns into the one text a row is labelled by: a line
+ * break, so the parts stay apart (in the text results echo, and for the tokenizers, which read it
+ * as white space) and no cell runs into the next one's first word.
+ */
+export const TEXT_COLUMNS_SEPARATOR = '\n';
+
+/** The names in a comma-separated list (`textColumns=title,body`, `--text-columns title,body`), trimmed. */
+export function columnList(value: string): string[] {
+  return value.split(',').map((name) => name.trim());
+}
+
+/**
+ * The text column(s) a caller chose: `textColumn` (one column), `textColumns` (several, joined),
+ * or neither ("text"). Both at once, an empty name or a name given twice is the caller's error.
+ * `names` are what the caller calls the two options (query parameters, CLI flags).
+ */
+export function chosenTextColumns(
+  choice: { textColumn?: string | null; textColumns?: readonly string[] | null },
+  names: { one: string; many: string } = { one: 'textColumn', many: 'textColumns' },
+): string[] {
+  const { textColumn, textColumns } = choice;
+  if (textColumns === null || textColumns === undefined) return [textColumn ?? 'text'];
+  if (textColumn !== null && textColumn !== undefined) {
+    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `Give ${names.one} or ${names.many}, not both: ${names.one} names the one column holding the text, ${names.many} several whose cells are joined into it.`);
+  }
+  if (textColumns.length === 0 || textColumns.some((name) => name === '')) {
+    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `${names.many} needs one or more column names, separated by commas (e.g. title,body); it has an empty one.`);
+  }
+  const twice = textColumns.find((name, i) => textColumns.indexOf(name) !== i);
+  if (twice !== undefined) throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `${names.many} names ${JSON.stringify(twice)} twice; name each column once.`);
+  return [...textColumns];
+}
+
+/**
+ * The text of a row from its text columns' values, in the columns' order: one column's value as
+ * it is; several columns' non-blank strings joined with TEXT_COLUMNS_SEPARATOR (blank cells,
+ * missing fields and non-string JSON values are left out, so a row without a title is its body
+ * alone). Null when no column holds a string (a JSON record without the fields): the row fails
+ * alone, as a missing text field does.
+ */
+export function joinedText(values: readonly unknown[]): string | null {
+  if (values.length === 1) return typeof values[0] === 'string' ? values[0] : null;
+  const strings = values.filter((value): value is string => typeof value === 'string');
+  if (strings.length === 0) return null;
+  return strings.filter((value) => value.trim() !== '').join(TEXT_COLUMNS_SEPARATOR);
 }
 
 /** A whole document, or one streamed as decoded text. */
@@ -28,18 +80,28 @@ export async function* textRows(texts: readonly string[]): AsyncGenerator<InputR
 }
 
 /**
- * Where the text and id are in a record, once the header is checked. `textOption` is what the
- * caller calls the option naming the text column (a query parameter, a CLI flag).
+ * Where the text and id are in a record, once the header is checked: every text column the
+ * header lacks is named at once. `textOption` is what the caller calls the option naming the text
+ * column(s) (a query parameter, a CLI flag).
  */
-export function checkHeader(header: string[], { textColumn, idColumn }: ColumnOptions, textOption = 'textColumn'): { text: number; id: number } {
+export function checkHeader(header: string[], { textColumns, idColumn }: ColumnOptions, textOption = textColumns.length > 1 ? 'textColumns' : 'textColumn'): { text: number[]; id: number } {
   const found = header.map((h) => JSON.stringify(h)).join(', ');
-  if (!header.includes(textColumn)) {
-    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no column ${JSON.stringify(textColumn)} for the text; the columns found are ${found}. Name the text column with ${textOption}.`);
+  const missing = textColumns.filter((name) => !header.includes(name));
+  if (missing.length > 0 && textColumns.length === 1) {
+    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no column ${JSON.stringify(textColumns[0])} for the text; the columns found are ${found}. Name the text column with ${textOption}.`, { missing });
+  }
+  if (missing.length > 0) {
+    const list = (names: readonly string[]) => names.map((name) => JSON.stringify(name)).join(', ');
+    throw userError(
+      ErrorCodes.MISSING_COLUMN,
+      `The header has no ${missing.length === 1 ? 'column' : 'columns'} ${list(missing)} of the text columns ${list(textColumns)}; the columns found are ${found}. Name the text columns with ${textOption}.`,
+      { missing },
+    );
   }
   if (idColumn && !header.includes(idColumn)) {
-    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no id column ${JSON.stringify(idColumn)}; the columns found are ${found}.`);
+    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no id column ${JSON.stringify(idColumn)}; the columns found are ${found}.`, { missing: [idColumn] });
   }
-  return { text: header.indexOf(textColumn), id: idColumn ? header.indexOf(idColumn) : -1 };
+  return { text: textColumns.map((name) => header.indexOf(name)), id: idColumn ? header.indexOf(idColumn) : -1 };
 }
 
 /**
@@ -53,13 +115,14 @@ export async function* csvRows(input: CsvInput, options: ColumnOptions): AsyncGe
   // a large share of parsing time on a million-row upload. Field counts are still checked.
   const parser = source.pipe(parse({ bom: true, skip_empty_lines: true }));
   source.once('error', (error) => parser.destroy(error));
-  let at: { text: number; id: number } | null = null;
+  let at: { text: number[]; id: number } | null = null;
   let index = 0;
   try {
     for await (const records of readAvailable<string[]>(parser)) {
       if (at === null) at = checkHeader(records.shift()!, options);
       const { text, id } = at;
-      yield records.map((record) => ({ index: index++, id: id < 0 ? null : record[id], text: record[text] }));
+      const textOf = text.length === 1 ? (record: string[]) => record[text[0]] : (record: string[]) => joinedText(text.map((i) => record[i])) ?? '';
+      yield records.map((record) => ({ index: index++, id: id < 0 ? null : record[id], text: textOf(record) }));
     }
   } catch (error) {
     if (isSiftError(error)) throw error;
@@ -90,12 +153,11 @@ export async function* jsonlRows(input: TextInput, options: ColumnOptions): Asyn
       throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not valid JSON (${(error as Error).message}); JSON Lines needs one JSON object a line.`);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not a JSON object; JSON Lines needs one object a line, such as {"${options.textColumn}": "..."}.`);
+      throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not a JSON object; JSON Lines needs one object a line, such as {"${options.textColumns[0]}": "..."}.`);
     }
     const record = value as Record<string, unknown>;
-    const text = record[options.textColumn];
     const id = options.idColumn ? record[options.idColumn] : undefined;
-    return { index: index++, id: id === undefined || id === null ? null : String(id), text: typeof text === 'string' ? text : null };
+    return { index: index++, id: id === undefined || id === null ? null : String(id), text: joinedText(options.textColumns.map((name) => record[name])) };
   };
   for await (const lines of textLines(typeof input === 'string' ? [input] : input)) {
     const rows = lines.map(toRow).filter((row): row is InputRow => row !== null);

@@ -75,7 +75,7 @@ export async function openInput(file: string, format: FileFormat, columns: { tex
     }
     if (header === null) throw new CliError(`${file} is empty; it needs a header row and at least one row.`, ExitCodes.BAD_INPUT, 'EMPTY_INPUT');
     try {
-      checkHeader(header, columns, '--text-column');
+      checkHeader(header, { textColumns: [columns.textColumn], idColumn: columns.idColumn }, '--text-column');
     } catch (error) {
       if (isSiftError(error)) throw new CliError(error.message, ExitCodes.BAD_INPUT, error.code);
       throw error;

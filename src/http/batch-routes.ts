@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
 import type { BatchService, UploadFormat, UploadOptions } from '../batches/batch-service';
 import { unknownBatch, type BatchSnapshot } from '../batches/batch-types';
+import { columnList } from '../batches/row-sources';
 import { ErrorCodes, userError } from '../errors';
 import type { Logger } from '../logger';
 import { sendError } from './http-errors';
@@ -20,7 +21,7 @@ const FORMAT_OF_MEDIA_TYPE: Record<string, UploadFormat> = {
   'application/jsonl': 'jsonl',
 };
 
-const UPLOAD_PARAMETERS = ['textColumn', 'idColumn', 'model', 'idempotencyKey'] as const;
+const UPLOAD_PARAMETERS = ['textColumn', 'textColumns', 'idColumn', 'model', 'idempotencyKey'] as const;
 
 function uploadFormat(req: Request): UploadFormat {
   const [mediaType, ...parameters] = (req.headers['content-type'] ?? '').split(';').map((part) => part.trim().toLowerCase());
@@ -48,7 +49,15 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
     if (typeof value !== 'string' || value === '') throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `Give the query parameter ${name} once, with a value.`);
     return value;
   };
-  return { format, textColumn: param('textColumn') ?? 'text', idColumn: param('idColumn'), model: param('model'), idempotencyKey: param('idempotencyKey') };
+  const textColumns = param('textColumns');
+  return {
+    format,
+    textColumn: param('textColumn'),
+    textColumns: textColumns === null ? null : columnList(textColumns),
+    idColumn: param('idColumn'),
+    model: param('model'),
+    idempotencyKey: param('idempotencyKey'),
+  };
 }
 
 /** The request body, refused once it grows past `limit` bytes. */

@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
-import { BatchDocument, BatchesDocument } from '../../src/client/generated/graphql';
+import { BatchDocument, BatchesDocument, BatchResultsDocument, PredictManyDocument, SubmitBatchDocument, type SubmitBatchInput } from '../../src/client/generated/graphql';
+import { SiftRequestError } from '../../src/client/sift-client';
 import { startTestApi, type TestApi } from '../support/api';
 import { finished } from '../support/batches';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -176,6 +177,69 @@ describe('POST /batches and results downloads, with a real worker', () => {
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await answer.json()).toEqual({ error: { code: 'UNKNOWN_BATCH', message: 'No batch has the id "no-such-batch" (or it expired).' } });
   });
+
+  it('labels several columns together with textColumns: non-blank cells joined with a line break, one prediction a row (CSV and JSON Lines)', async () => {
+    const rows = [
+      { title: 'great great great', body: 'bad movie' },
+      { title: '', body: 'bad movie' },
+      { title: 'awful, awful', body: 'good "good" movie' },
+      { title: ' ', body: '' },
+    ];
+    const joined = ['great great great\nbad movie', 'bad movie', 'awful, awful\ngood "good" movie', ''];
+    const quote = (value: string) => `"${value.replace(/"/g, '""')}"`;
+    const csv = `n,title,body\n${rows.map((r, i) => `${i},${quote(r.title)},${quote(r.body)}`).join('\n')}\n`;
+    const jsonl = `${rows.map((r, i) => JSON.stringify(i === 1 ? { n: i, body: r.body } : { n: i, ...r })).join('\n')}\n`;
+    const { predictMany } = await t.client.request(PredictManyDocument, { texts: joined.slice(0, 3), model: null });
+    for (const [body, type] of [[csv, 'text/csv'], [jsonl, 'application/x-ndjson']]) {
+      const submitted = await upload(t, body, type, { textColumns: 'title,body', idColumn: 'n' });
+      expect([type, submitted.status]).toEqual([type, 202]);
+      await finished(t.client, submitted.body.id);
+      const objects = (await download(t, submitted.body.id, 'jsonl')).text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(objects.map((o) => [o.id, o.text])).toEqual(joined.map((text, i) => [String(i), text]));
+      objects.slice(0, 3).forEach((o, i) => expect([o.label, o.score]).toEqual([predictMany[i].label, predictMany[i].score]));
+      expect(objects.map((o) => o.label)).toEqual(['POSITIVE', 'NEGATIVE', 'NEGATIVE', null]);
+      expect(objects[3].error).toMatch(/empty/);
+    }
+  }, 60_000);
+
+  it('refuses textColumns naming missing columns (every one listed) or given with textColumn, and creates no batch', async () => {
+    const before = await batchCount(t);
+    const missing = await upload(t, 'id,title\n1,hello\n', 'text/csv', { textColumns: 'title,summary,body' });
+    expect(missing).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: 'MISSING_COLUMN',
+          message: 'The header has no columns "summary", "body" of the text columns "title", "summary", "body"; the columns found are "id", "title". Name the text columns with textColumns.',
+          missing: ['summary', 'body'],
+        },
+      },
+    });
+    const both = await upload(t, 'title,text\na,b\n', 'text/csv', { textColumn: 'text', textColumns: 'title,text' });
+    expect([both.status, both.body.error?.code, both.body.error?.message]).toEqual([400, 'BAD_BATCH_OPTIONS', expect.stringContaining('Give textColumn or textColumns, not both')]);
+    const empty = await upload(t, 'title,text\na,b\n', 'text/csv', { textColumns: 'title,,text' });
+    expect([empty.status, empty.body.error?.code]).toEqual([400, 'BAD_BATCH_OPTIONS']);
+    expect(await batchCount(t)).toBe(before);
+  });
+
+  it('takes textColumns in submitBatch too, with the same rule and the same refusals', async () => {
+    const csv = 'title,body\ngreat great great,bad movie\n,bad movie\n';
+    const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { csv, textColumns: ['title', 'body'] } });
+    await finished(t.client, submitBatch.id);
+    const results = (await t.client.request(BatchResultsDocument, { id: submitBatch.id, offset: 0, limit: 10 })).batch!.results;
+    const { predictMany } = await t.client.request(PredictManyDocument, { texts: ['great great great\nbad movie', 'bad movie'], model: null });
+    expect(results.map((r) => [r.text, r.prediction?.label, r.prediction?.score])).toEqual(predictMany.map((p) => [p.text, p.label, p.score]));
+    expect(results.map((r) => r.prediction?.label)).toEqual(['POSITIVE', 'NEGATIVE']);
+
+    const refusal = async (input: SubmitBatchInput) => t.client.request(SubmitBatchDocument, { input }).then(() => null, (error: SiftRequestError) => [error.reason, error.message]);
+    expect(await refusal({ csv, textColumn: 'title', textColumns: ['title', 'body'] })).toEqual(['BAD_BATCH_OPTIONS', expect.stringContaining('Give textColumn or textColumns, not both')]);
+    expect(await refusal({ csv, textColumns: ['title', 'summary', 'body2'] })).toEqual(['MISSING_COLUMN', expect.stringContaining('no columns "summary", "body2" of the text columns')]);
+    expect(await refusal({ texts: ['a'], textColumns: ['title'] })).toEqual(['BAD_BATCH_OPTIONS', expect.stringContaining('textColumns names columns of csv')]);
+    // textColumn alone, and neither, still work as before.
+    const one = (await t.client.request(SubmitBatchDocument, { input: { csv: 'body\ngood\n', textColumn: 'body' } })).submitBatch;
+    const neither = (await t.client.request(SubmitBatchDocument, { input: { csv: 'text\ngood\n' } })).submitBatch;
+    expect([one.total, neither.total]).toEqual([1, 1]);
+  }, 60_000);
 
   it('answers 404 with a JSON error for the results of an unknown batch', async () => {
     const answer = await fetch(`${t.api.url}/batches/no-such-batch/results.csv`);

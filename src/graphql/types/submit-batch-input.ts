@@ -9,8 +9,18 @@ export class SubmitBatchInput implements InlineBatchInput {
   @Field(() => String, { nullable: true, description: 'Inline CSV document with a header row. Give exactly one of texts or csv.' })
   csv?: string | null;
 
-  @Field(() => String, { defaultValue: 'text', description: 'CSV column holding the text.' })
-  textColumn!: string;
+  // The contract has `String! = "text"`. Nullable without a default is compatible (a client that
+  // leaves it out or gives it is served as before), and lets the server tell a textColumn given
+  // from the default, so that textColumn and textColumns together are refused, not half ignored.
+  @Field(() => String, { nullable: true, description: 'CSV column holding the text; "text" when neither textColumn nor textColumns is given.' })
+  textColumn?: string | null;
+
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      'Several CSV columns labelled together, instead of textColumn: in each row, the non-blank cells of these columns, in this order, joined with a line break ("\\n"), are the one text labelled (one prediction per row). The header must have every one of them.',
+  })
+  textColumns?: string[] | null;
 
   @Field(() => String, { nullable: true, description: 'CSV column whose value is reported as BatchRow.id.' })
   idColumn?: string | null;
