@@ -4,7 +4,7 @@ import './batch-upload-view';
 import './batches-view';
 import './models-view';
 import './predict-view';
-import { shared } from './styles';
+import { shared, theme } from './styles';
 
 const VIEWS = [
   { path: 'predict', title: 'Predict' },
@@ -23,13 +23,17 @@ type ViewPath = (typeof VIEWS)[number]['path'];
 export class SiftApp extends LitElement {
   static properties = { view: { state: true }, batchId: { state: true } };
   static styles = [
+    theme,
     shared,
     css`
-      header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.5rem 1.5rem; padding: 0.75rem 1rem; border-bottom: 1px solid #d0d7de; }
+      :host { min-height: 100vh; background: var(--bg); }
+      header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.25rem 1.5rem; padding: 0.75rem 1rem; border-bottom: 1px solid var(--border); background: var(--surface); }
       header h1 { font-size: 1.25rem; margin: 0; }
-      nav a { margin-right: 1rem; color: #0969da; text-decoration: none; padding: 0.25rem 0; }
-      nav a[aria-current='page'] { font-weight: 700; border-bottom: 2px solid #0969da; }
-      main { max-width: 52rem; margin: 0 auto; padding: 1rem; }
+      nav { display: flex; flex-wrap: wrap; gap: 0 1rem; }
+      /* A label never splits over two lines ("Run a / batch"); the links wrap as wholes. */
+      nav a { color: var(--accent); text-decoration: none; padding: 0.25rem 0; white-space: nowrap; border-bottom: 2px solid transparent; }
+      nav a[aria-current='page'] { font-weight: 700; border-bottom-color: var(--accent); }
+      main { max-width: 64rem; margin: 0 auto; padding: 1rem; box-sizing: border-box; }
     `,
   ];
 
