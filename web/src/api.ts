@@ -2,26 +2,41 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 
-/** A refusal or failure, in words for the person looking at the page. */
+/**
+ * A refusal or failure as the server reported it: its message, its stable reason (the precise code,
+ * such as TEXT_TOO_LONG, else the general one) and any details it gave (such as the `index` of the
+ * offending text). messages.ts turns it into words for the person looking at the page.
+ */
 export class ApiError extends Error {
-  constructor(message: string, readonly reason?: string) {
+  constructor(
+    message: string,
+    readonly reason?: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
+interface GraphQLErrorBody {
+  message: string;
+  extensions?: { code?: string; reason?: string } & Record<string, unknown>;
+}
+
 interface GraphQLResponse<T> {
   data?: T | null;
-  errors?: { message: string; extensions?: { code?: string; reason?: string } }[];
+  errors?: GraphQLErrorBody[];
 }
 
 const unreachable = () => new ApiError('The Sift server is not answering. Check that it is running (npm start), then try again.', 'UNREACHABLE');
 
+function apiError({ message, extensions = {} }: GraphQLErrorBody): ApiError {
+  const { code, reason, ...details } = extensions;
+  return new ApiError(message, reason ?? code, details);
+}
+
 function unwrap<T>(response: GraphQLResponse<T>): T {
-  if (response.errors?.length) {
-    const [first] = response.errors;
-    throw new ApiError(first.message, first.extensions?.reason ?? first.extensions?.code);
-  }
+  if (response.errors?.length) throw apiError(response.errors[0]);
   return response.data as T;
 }
 
@@ -37,7 +52,13 @@ export async function request<T, V extends Record<string, unknown>>(document: Ty
   } catch {
     throw unreachable();
   }
-  return unwrap((await response.json()) as GraphQLResponse<T>);
+  let body: GraphQLResponse<T>;
+  try {
+    body = (await response.json()) as GraphQLResponse<T>;
+  } catch {
+    throw new ApiError(`The server answered HTTP ${response.status} without a GraphQL answer.`, 'BAD_RESPONSE');
+  }
+  return unwrap(body);
 }
 
 let socket: Client | undefined;
@@ -59,7 +80,9 @@ export function subscribe<T, V extends Record<string, unknown>>(
           handlers.error(error as ApiError);
         }
       },
-      error: () => handlers.error(unreachable()),
+      // The server refusing the subscription (an unknown batch, say) sends its GraphQL errors; a
+      // closed or failed socket sends an event or an Error.
+      error: (error: unknown) => handlers.error(Array.isArray(error) && error.length > 0 ? apiError(error[0] as GraphQLErrorBody) : unreachable()),
       complete: handlers.complete,
     },
   );

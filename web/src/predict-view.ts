@@ -1,6 +1,7 @@
 import { html, LitElement, css } from 'lit';
 import { ModelsDocument, PredictManyDocument, type ModelsQuery, type PredictManyQuery } from '../../src/client/generated/graphql';
-import { ApiError, request } from './api';
+import { request } from './api';
+import { inWords } from './messages';
 import { shared } from './styles';
 
 type Model = ModelsQuery['models'][number];
@@ -12,11 +13,15 @@ export class PredictView extends LitElement {
   static styles = [
     shared,
     css`
-      .result { border: 1px solid #d0d7de; border-radius: 6px; padding: 0.5rem 0.75rem; margin-top: 0.75rem; }
-      .text { font-style: italic; overflow-wrap: anywhere; }
-      .bar { display: grid; grid-template-columns: minmax(5rem, 9rem) 1fr 4rem; gap: 0.5rem; align-items: center; }
-      .track { background: #eaeef2; border-radius: 4px; height: 0.8rem; }
-      .fill { background: #1f6feb; border-radius: 4px; height: 100%; }
+      form, .results { max-width: 44rem; }
+      .result { border: 1px solid var(--border); background: var(--surface); border-radius: 8px; padding: 0.5rem 0.75rem; margin-top: 0.75rem; }
+      .result p { margin: 0.25rem 0; }
+      .text { font-style: italic; overflow-wrap: break-word; }
+      .bar { display: grid; grid-template-columns: minmax(4rem, 9rem) minmax(0, 1fr) 4rem; gap: 0.5rem; align-items: center; }
+      .bar .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+      .bar .n { text-align: right; font-variant-numeric: tabular-nums; }
+      .track { background: var(--track); border-radius: 4px; height: 0.8rem; }
+      .fill { background: var(--accent-strong); border-radius: 4px; height: 100%; }
     `,
   ];
 
@@ -32,13 +37,15 @@ export class PredictView extends LitElement {
       this.models = (await request(ModelsDocument, {})).models;
       this.model = this.models.find((m) => m.isDefault)?.name ?? this.models[0]?.name ?? '';
     } catch (error) {
-      this.error = (error as Error).message;
+      this.error = inWords(error);
     }
   }
 
   private async predict(event: Event): Promise<void> {
     event.preventDefault();
-    const texts = (this.renderRoot.querySelector('#texts') as HTMLTextAreaElement).value.split('\n').filter((line) => line.trim() !== '');
+    // Blank lines are skipped; each text keeps its line number, to say which line a refusal is about.
+    const lines = (this.renderRoot.querySelector('#texts') as HTMLTextAreaElement).value.split('\n').map((text, i) => ({ text, line: i + 1 })).filter(({ text }) => text.trim() !== '');
+    const texts = lines.map((l) => l.text);
     if (texts.length === 0) {
       this.error = 'Type a text to label (one a line for several).';
       return;
@@ -48,7 +55,7 @@ export class PredictView extends LitElement {
     try {
       this.predictions = (await request(PredictManyDocument, { texts, model: this.model || null })).predictMany;
     } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
+      this.error = inWords(error, { lines: lines.map((l) => l.line), model: this.models.find((m) => m.name === this.model) });
       this.predictions = [];
     } finally {
       this.busy = false;
@@ -68,7 +75,7 @@ export class PredictView extends LitElement {
         <button type="submit" ?disabled=${this.busy}>${this.busy ? 'Labelling…' : 'Label'}</button>
       </form>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
-      <div aria-live="polite">
+      <div class="results" aria-live="polite">
         ${this.predictions.map(
           (p) => html`
             <section class="result" data-testid="prediction">
@@ -77,9 +84,9 @@ export class PredictView extends LitElement {
               ${p.scores.map(
                 (s) => html`
                   <div class="bar" role="img" aria-label="${s.label}: ${(s.score * 100).toFixed(1)}%">
-                    <span>${s.label}</span>
+                    <span class="name" title=${s.label}>${s.label}</span>
                     <span class="track"><span class="fill" style="display:block;width:${(s.score * 100).toFixed(1)}%"></span></span>
-                    <span>${(s.score * 100).toFixed(1)}%</span>
+                    <span class="n">${(s.score * 100).toFixed(1)}%</span>
                   </div>
                 `,
               )}

@@ -43,17 +43,21 @@ export async function readColumns(file: File): Promise<FileColumns> {
   }
 }
 
-/** POST /batches with the file as the body; resolves with the new batch's id, or throws the server's message. */
-export async function uploadFile(file: File, format: 'csv' | 'jsonl', options: { textColumn: string; idColumn?: string }): Promise<string> {
+/** POST /batches with the file as the body; resolves with the new batch's id, or throws the server's error (code, message, details). */
+export async function uploadFile(file: File, format: 'csv' | 'jsonl', options: { textColumn: string; idColumn?: string; model?: string }): Promise<string> {
   const query = new URLSearchParams({ textColumn: options.textColumn });
   if (options.idColumn) query.set('idColumn', options.idColumn);
+  if (options.model) query.set('model', options.model);
   let response: Response;
   try {
     response = await fetch(`/batches?${query}`, { method: 'POST', headers: { 'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson' }, body: file });
   } catch {
     throw new ApiError('The Sift server is not answering. Check that it is running (npm start), then try again.', 'UNREACHABLE');
   }
-  const body = (await response.json()) as { id?: string; error?: { code: string; message: string } };
-  if (!response.ok || !body.id) throw new ApiError(body.error?.message ?? `The upload failed (HTTP ${response.status}).`, body.error?.code);
+  const body = (await response.json().catch(() => ({}))) as { id?: string; error?: { code: string; message: string } & Record<string, unknown> };
+  if (!response.ok || !body.id) {
+    const { code, message, ...details } = body.error ?? { code: 'INTERNAL_SERVER_ERROR', message: `The upload failed (HTTP ${response.status}).` };
+    throw new ApiError(message, code, details);
+  }
   return body.id;
 }

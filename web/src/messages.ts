@@ -1,0 +1,63 @@
+import { ApiError } from './api';
+import { count } from './format';
+
+/** What the page knows about the request that failed, to word the answer in the user's terms. */
+export interface MessageContext {
+  /** For texts typed one a line: the textarea line number (1-based) of each text sent. */
+  lines?: readonly number[];
+  /** The model the request named. */
+  model?: { name: string; maxTextLength: number };
+}
+
+const plainBytes = (bytes: number): string => {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) (value /= 1024), unit++;
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
+};
+
+/**
+ * The server's errors in the words of someone using the page. Sift's error codes and reasons are
+ * stable (src/errors.ts), so the page maps them to sentences about what the user did (a line, a
+ * file, a column) instead of the API's field names ("texts[2]", "textColumn"). A message that is
+ * already plain (a malformed CSV line, an unknown model) is kept as the server wrote it.
+ */
+export function inWords(error: unknown, context: MessageContext = {}): string {
+  if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
+  const { reason, details, message } = error;
+  const index = typeof details.index === 'number' ? details.index : null;
+  const line = index === null ? null : (context.lines?.[index] ?? index + 1);
+  const where = line === null ? 'The text' : `Line ${line}`;
+  switch (reason) {
+    case 'EMPTY_TEXT':
+      return `${where} is empty; type some words there, or remove it.`;
+    case 'TEXT_TOO_LONG': {
+      const max = context.model ? `${count(context.model.maxTextLength)} characters, the most the model ${context.model.name} reads` : "the model's limit";
+      return `${where} is longer than ${max}. Shorten it or split it over several lines.`;
+    }
+    case 'BAD_LIST_SIZE': {
+      const [, sent, limit] = /has (\d+) texts, more than the limit of (\d+)/.exec(message) ?? [];
+      if (limit) return `That is ${count(Number(sent))} texts; the server labels at most ${count(Number(limit))} at once. Split them, or run them as a batch (Run a batch).`;
+      return 'Type a text to label (one a line for several).';
+    }
+    case 'MISSING_COLUMN':
+      return message.replace(/ Name the text column with \w+\.$/, ' Choose the column that holds the texts under "Text column".');
+    case 'EMPTY_INPUT':
+      return 'The file has no rows under its header; add at least one text.';
+    case 'UPLOAD_TOO_LARGE': {
+      const limit = /larger than (\d+) bytes/.exec(message)?.[1];
+      return `The file is larger than ${limit ? plainBytes(Number(limit)) : 'the server accepts'}; split it into smaller files.`;
+    }
+    case 'UNKNOWN_BATCH':
+      return typeof details.id === 'string' ? `No batch with id ${details.id}.` : 'There is no batch with that id (or it has expired).';
+    case 'INTERNAL_SERVER_ERROR':
+      return "Something went wrong on the server. Try again; if it keeps happening, the server's log says why.";
+    case 'GRAPHQL_VALIDATION_FAILED':
+    case 'GRAPHQL_PARSE_FAILED':
+      return 'This page does not match the server (was the server updated?). Reload the page.';
+    default:
+      // Anything else keeps the server's words, without an API field name in front ("texts[0]: ").
+      return message.replace(/^[A-Za-z]+(\[\d+\])?: /, '');
+  }
+}
