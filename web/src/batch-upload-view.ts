@@ -1,19 +1,47 @@
-import { html, LitElement } from 'lit';
-import { ApiError } from './api';
+import { css, html, LitElement } from 'lit';
+import { ModelsDocument, type ModelsQuery } from '../../src/client/generated/graphql';
+import { request } from './api';
+import { inWords } from './messages';
 import { shared } from './styles';
 import { readColumns, uploadFile, type FileColumns } from './upload';
 
-/** Run a batch: choose a CSV or JSON Lines file, pick the text (and id) column from its header, upload it. */
+type Model = ModelsQuery['models'][number];
+
+/**
+ * Run a batch: choose a CSV or JSON Lines file, pick the text (and id) column from its header and
+ * the model (the server's default preselected), upload it.
+ */
 export class BatchUploadView extends LitElement {
-  static properties = { file: { state: true }, columns: { state: true }, textColumn: { state: true }, idColumn: { state: true }, error: { state: true }, busy: { state: true } };
-  static styles = shared;
+  static properties = {
+    file: { state: true },
+    columns: { state: true },
+    textColumn: { state: true },
+    idColumn: { state: true },
+    models: { state: true },
+    model: { state: true },
+    error: { state: true },
+    busy: { state: true },
+  };
+  static styles = [shared, css`form { max-width: 44rem; }`];
 
   file: File | null = null;
   columns: FileColumns | null = null;
   textColumn = '';
   idColumn = '';
+  models: Model[] = [];
+  model = '';
   error = '';
   busy = false;
+
+  async connectedCallback(): Promise<void> {
+    super.connectedCallback();
+    try {
+      this.models = (await request(ModelsDocument, {})).models;
+      this.model = this.models.find((m) => m.isDefault)?.name ?? this.models[0]?.name ?? '';
+    } catch (error) {
+      this.error = inWords(error);
+    }
+  }
 
   private async choose(event: Event): Promise<void> {
     await this.take((event.target as HTMLInputElement).files?.[0] ?? null);
@@ -33,9 +61,9 @@ export class BatchUploadView extends LitElement {
     try {
       this.columns = await readColumns(file);
       this.textColumn = this.columns.columns.includes('text') ? 'text' : this.columns.columns[0];
-      this.idColumn = '';
+      this.idColumn = this.columns.columns.includes('id') ? 'id' : '';
     } catch (error) {
-      this.error = (error as Error).message;
+      this.error = inWords(error);
     }
   }
 
@@ -48,10 +76,10 @@ export class BatchUploadView extends LitElement {
     this.busy = true;
     this.error = '';
     try {
-      const id = await uploadFile(this.file, this.columns.format, { textColumn: this.textColumn, idColumn: this.idColumn || undefined });
-      location.hash = `#/batch/${id}`;
+      const id = await uploadFile(this.file, this.columns.format, { textColumn: this.textColumn, idColumn: this.idColumn || undefined, model: this.model || undefined });
+      location.hash = `#/batch/${encodeURIComponent(id)}`;
     } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
+      this.error = inWords(error);
     } finally {
       this.busy = false;
     }
@@ -73,12 +101,16 @@ export class BatchUploadView extends LitElement {
               </select>
               <label for="id-column">Id column (optional)</label>
               <select id="id-column" .value=${this.idColumn} @change=${(e: Event) => (this.idColumn = (e.target as HTMLSelectElement).value)}>
-                <option value="">none</option>
-                ${columns.map((c) => html`<option value=${c}>${c}</option>`)}
+                <option value="" ?selected=${this.idColumn === ''}>none</option>
+                ${columns.map((c) => html`<option value=${c} ?selected=${c === this.idColumn}>${c}</option>`)}
               </select>
-              <button type="submit" ?disabled=${this.busy}>${this.busy ? 'Uploading…' : 'Upload and run'}</button>
             `
           : ''}
+        <label for="batch-model">Model</label>
+        <select id="batch-model" .value=${this.model} @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
+          ${this.models.map((m) => html`<option value=${m.name} ?selected=${m.name === this.model}>${m.name}${m.isDefault ? ' (default)' : ''} – ${m.labels.join(', ')}</option>`)}
+        </select>
+        ${this.columns ? html`<button type="submit" ?disabled=${this.busy}>${this.busy ? 'Uploading…' : 'Upload and run'}</button>` : ''}
       </form>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
     `;
