@@ -1,200 +1,262 @@
 import { css, html, LitElement, type PropertyValues } from 'lit';
-import { BatchDocument, BatchProgressDocument, BatchResultsDocument, CancelBatchDocument, type BatchProgressSubscription, type BatchQuery } from '../../src/client/generated/graphql';
+import { BatchDocument, BatchProgressDocument, BatchResultsDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../src/client/generated/graphql';
 import { isFinalStatus } from '../../src/batches/batch-status';
-import { request, subscribe } from './api';
+import { request, subscribe, type ApiError } from './api';
+import { batchRows, batchRowsStyles } from './batch-rows';
+import './copy-button';
+import { count, duration, elapsed, eta, timeElement } from './format';
+import { labelChart, labelChartStyles } from './label-chart';
+import { inWords } from './messages';
+import { RowWindow } from './row-window';
+import { statusBadge } from './status-badge';
 import { shared } from './styles';
 
-type Snapshot = BatchProgressSubscription['batchProgress']['batch'];
-type Row = BatchProgressSubscription['batchProgress']['rows'][number];
-
-/** Rows the table keeps; older ones are read by paging Batch.results. */
-const TABLE_ROWS = 300;
-const PAGE = 1000;
-
-const count = (n: number) => n.toLocaleString();
-
-function eta(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined) return '–';
-  const s = Math.round(seconds);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}
-
 /**
- * One batch, live: progress from the batchProgress subscription, the newest finished rows, cancel,
- * downloads, and once it ends a chart of rows per label. Opening the link later shows the same
- * batch (the subscription's first event is its current state).
+ * One batch: its status, counts, times and rows per label (as the server counts them), live from
+ * the batchProgress subscription while it runs; cancel (after a confirmation); downloads; and the
+ * newest finished rows, with paging back through earlier ones. Opening the link later shows the
+ * same batch; an id no batch has says so and links back, without connecting.
  */
 export class BatchLiveView extends LitElement {
   static properties = {
     batchId: { attribute: 'batch-id' },
     batch: { state: true },
-    rows: { state: true },
-    labels: { state: true },
+    missing: { state: true },
     error: { state: true },
-    model: { state: true },
-    page: { state: true },
+    confirming: { state: true },
+    busy: { state: true },
   };
   static styles = [
     shared,
+    labelChartStyles,
+    batchRowsStyles,
     css`
-      progress { width: 100%; height: 1.25rem; }
-      .stats { display: flex; flex-wrap: wrap; gap: 0.25rem 1.25rem; margin: 0.5rem 0; }
-      .actions { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; }
-      .actions a { display: inline-block; margin-top: 0.75rem; padding: 0.5rem 1rem; border: 1px solid #1f6feb; border-radius: 6px; color: #1f6feb; text-decoration: none; }
-      .chart div { display: grid; grid-template-columns: minmax(5rem, 9rem) 1fr 5rem; gap: 0.5rem; align-items: center; }
-      .chart .fill { background: #1f6feb; height: 0.9rem; border-radius: 4px; }
-      td.text { overflow-wrap: anywhere; }
+      .title { display: flex; align-items: center; gap: 0.5rem; min-width: 0; }
+      .title h2 { margin: 0; min-width: 0; display: flex; gap: 0.4rem; align-items: baseline; }
+      .title code { font-size: 1.05rem; }
+      .summary { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 0.75rem; margin: 0.75rem 0 0.5rem; }
+      progress { width: 100%; height: 1.25rem; accent-color: var(--accent-strong); }
+      .stats, .times { display: flex; flex-wrap: wrap; gap: 0.15rem 1.25rem; margin: 0.4rem 0; }
+      .actions { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin-top: 0.75rem; }
+      .actions button { margin-top: 0; }
+      .actions a { display: inline-block; padding: 0.45rem 0.8rem; border: 1px solid var(--accent); border-radius: 6px; color: var(--accent); text-decoration: none; white-space: nowrap; }
+      .confirm { border: 1px solid var(--cancelled-fg); background: var(--cancelled-bg); color: var(--fg); border-radius: 8px; padding: 0.75rem; margin-top: 0.75rem; }
+      .confirm p { margin: 0 0 0.5rem; }
+      .confirm .actions { margin-top: 0; }
+      .pager { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin: 0.25rem 0 0.75rem; }
+      .pager p { margin: 0; flex: 1 1 16rem; }
+      .pager button { margin-top: 0; }
     `,
   ];
 
   batchId = '';
-  batch: Snapshot | null = null;
-  model = '';
-  rows: Row[] = [];
-  labels: Map<string, number> | null = null;
+  batch: BatchFieldsFragment | null = null;
+  /** True when no batch has the id. */
+  missing = false;
   error = '';
-  /** Earlier rows the user paged to (Batch.results from `offset`), or null for the live newest rows. */
-  page: { offset: number; rows: Row[] } | null = null;
+  confirming = false;
+  busy = false;
+  private rows = new RowWindow(() => Promise.resolve([]));
   private stop?: () => void;
+  private clock?: ReturnType<typeof setInterval>;
 
   protected willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('batchId')) this.follow();
+    if (changed.has('batchId')) void this.follow();
   }
 
   disconnectedCallback(): void {
     this.stop?.();
+    clearInterval(this.clock);
     super.disconnectedCallback();
   }
 
-  private follow(): void {
+  private async follow(): Promise<void> {
     this.stop?.();
-    this.batch = null;
-    this.rows = [];
-    this.labels = null;
-    this.page = null;
-    this.error = '';
+    this.stop = undefined;
     const id = this.batchId;
-    void request(BatchDocument, { id }).then((answer: BatchQuery) => {
-      if (!answer.batch) this.error = `No batch has the id ${id} (or it expired).`;
-      else this.model = answer.batch.model;
-    });
+    this.batch = null;
+    this.missing = false;
+    this.error = '';
+    this.confirming = false;
+    this.rows = new RowWindow(async (offset, limit) => (await request(BatchResultsDocument, { id, offset, limit })).batch?.results ?? []);
+    let batch: BatchFieldsFragment | null;
+    try {
+      batch = (await request(BatchDocument, { id })).batch;
+    } catch (error) {
+      if (id === this.batchId) this.error = inWords(error);
+      return;
+    }
+    if (id !== this.batchId) return;
+    if (!batch) {
+      this.missing = true;
+      return;
+    }
+    this.show(batch);
+    if (isFinalStatus(batch.status)) {
+      // It will not change again: its record says all; no subscription.
+      await this.loadNewest(id, batch);
+      return;
+    }
     let first = true;
     this.stop = subscribe(BatchProgressDocument, { id }, {
       next: ({ batchProgress }) => {
-        this.batch = batchProgress.batch;
+        if (id !== this.batchId) return;
+        this.show(batchProgress.batch);
         // The first event is a snapshot without rows: rows finished before it are read from the results.
-        if (first && batchProgress.batch.processed > 0) void this.loadFinishedRows(id, batchProgress.batch.total);
+        if (first) void this.loadNewest(id, batchProgress.batch);
         first = false;
-        this.addRows(batchProgress.rows);
-        if (isFinalStatus(batchProgress.batch.status)) void this.countLabels(id);
+        this.rows.add(batchProgress.rows);
+        this.requestUpdate();
       },
-      error: (error) => (this.error = error.message),
+      error: (error: ApiError) => {
+        if (id !== this.batchId) return;
+        if (error.reason === 'UNKNOWN_BATCH') this.missing = true;
+        else this.error = inWords(error);
+      },
       complete: () => undefined,
     });
   }
 
-  /** Newest first, each row once (an event and the results read may both bring it), at most TABLE_ROWS. */
-  private addRows(rows: readonly Row[]): void {
-    if (rows.length === 0) return;
-    const seen = new Set(this.rows.map((r) => r.index));
-    const fresh = rows.filter((r) => !seen.has(r.index));
-    this.rows = [...this.rows, ...fresh].sort((a, b) => b.index - a.index).slice(0, TABLE_ROWS);
-  }
-
-  private async loadFinishedRows(id: string, total: number): Promise<void> {
-    const offset = Math.max(0, total - TABLE_ROWS);
-    const rows = (await request(BatchResultsDocument, { id, offset, limit: TABLE_ROWS })).batch?.results ?? [];
-    if (id === this.batchId) this.addRows(rows);
-  }
-
-  // Once the batch ends: how many rows got each label, over every row (paged, not only the ones shown).
-  private async countLabels(id: string): Promise<void> {
-    const counts = new Map<string, number>();
-    for (let offset = 0; ; offset += PAGE) {
-      const page = (await request(BatchResultsDocument, { id, offset, limit: PAGE })).batch?.results ?? [];
-      for (const row of page) {
-        const label = row.prediction?.label ?? 'failed';
-        counts.set(label, (counts.get(label) ?? 0) + 1);
-      }
-      if (page.length < PAGE || id !== this.batchId) break;
+  private show(batch: BatchFieldsFragment): void {
+    this.batch = batch;
+    const running = !isFinalStatus(batch.status);
+    // While it runs, "running for" moves on by itself.
+    if (running && this.clock === undefined) this.clock = setInterval(() => this.requestUpdate(), 1000);
+    if (!running) {
+      clearInterval(this.clock);
+      this.clock = undefined;
+      this.confirming = false;
     }
-    if (id === this.batchId) this.labels = counts;
   }
 
-  /** Shows the TABLE_ROWS rows from `offset` in input order, or the live newest rows again (null). */
-  private async showPage(offset: number | null): Promise<void> {
-    if (offset === null) {
-      this.page = null;
-      return;
+  private async loadNewest(id: string, batch: BatchFieldsFragment): Promise<void> {
+    try {
+      await this.rows.loadNewest(batch.processed, batch.total);
+    } catch (error) {
+      if (id === this.batchId) this.error = inWords(error);
     }
-    const start = Math.max(0, offset);
-    const rows = (await request(BatchResultsDocument, { id: this.batchId, offset: start, limit: TABLE_ROWS })).batch?.results ?? [];
-    this.page = { offset: start, rows };
+    if (id === this.batchId) this.requestUpdate();
+  }
+
+  private async move(step: () => Promise<void>): Promise<void> {
+    this.busy = true;
+    try {
+      await step();
+      this.error = '';
+    } catch (error) {
+      this.error = inWords(error);
+    } finally {
+      this.busy = false;
+    }
   }
 
   private async cancel(): Promise<void> {
     try {
-      await request(CancelBatchDocument, { id: this.batchId });
+      this.show((await request(CancelBatchDocument, { id: this.batchId })).cancelBatch);
     } catch (error) {
-      this.error = (error as Error).message;
+      this.error = inWords(error);
     }
+    this.confirming = false;
   }
 
-  private pager(total: number) {
-    const newest = Math.max(0, total - TABLE_ROWS);
-    const offset = this.page?.offset ?? newest;
-    const shown = this.page ? `rows ${offset} to ${offset + Math.max(0, this.page.rows.length - 1)} in input order` : `the last ${TABLE_ROWS} finished rows, newest first, as they finish`;
+  protected updated(changed: PropertyValues<this>): void {
+    // The confirmation takes the focus, so a keyboard user answers it next (Escape or Tab, Enter).
+    if (changed.has('confirming') && this.confirming) this.renderRoot.querySelector<HTMLButtonElement>('.confirm button.secondary')?.focus();
+  }
+
+  private missingBatch() {
     return html`
-      <p class="muted" data-testid="row-range">Showing ${shown}.</p>
+      <h2>No batch with id <code class="id" title=${this.batchId}>${this.batchId}</code></h2>
+      <p class="muted" data-testid="missing">No batch has this id on this server: the link may be cut short, or the batch expired and its results were deleted.</p>
+      <p><a href="#/batches">See all batches</a> · <a href="#/batch">Run a batch</a></p>
+    `;
+  }
+
+  private times(b: BatchFieldsFragment) {
+    const ran = elapsed(b);
+    const final = isFinalStatus(b.status);
+    return html`
+      <div class="times muted" data-testid="times">
+        <span>Submitted ${timeElement(b.createdAt)}</span>
+        ${b.finishedAt ? html`<span>${b.status === 'COMPLETED' ? 'Finished' : 'Ended'} ${timeElement(b.finishedAt)}</span>` : ''}
+        <span data-testid="elapsed">${final ? `Took ${duration(ran)}` : b.status === 'QUEUED' ? `Queued for ${duration(ran)}, waiting for a worker` : `Running for ${duration(ran)}`}</span>
+      </div>
+    `;
+  }
+
+  private actions(b: BatchFieldsFragment) {
+    const running = !isFinalStatus(b.status);
+    const id = encodeURIComponent(this.batchId);
+    return html`
+      ${this.confirming
+        ? html`<div class="confirm" role="alertdialog" aria-label="Cancel the batch?" @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && (this.confirming = false)}>
+            <p><strong>Cancel this batch?</strong> The ${count(b.total - b.processed)} rows not labelled yet will not be. The ${count(b.processed)} finished rows stay here and in the downloads.</p>
+            <div class="actions">
+              <button class="danger" @click=${this.cancel}>Yes, cancel the batch</button>
+              <button class="secondary" @click=${() => (this.confirming = false)}>Keep it running</button>
+            </div>
+          </div>`
+        : ''}
       <div class="actions">
-        ${offset > 0 ? html`<button class="secondary" @click=${() => this.showPage(offset - TABLE_ROWS)}>Earlier rows</button>` : ''}
-        ${this.page ? html`<button class="secondary" @click=${() => (this.page && this.page.offset + TABLE_ROWS < newest ? this.showPage(this.page.offset + TABLE_ROWS) : this.showPage(null))}>Later rows</button>` : ''}
+        ${running && !this.confirming ? html`<button class="secondary" @click=${() => (this.confirming = true)}>Cancel batch</button>` : ''}
+        <a href="/batches/${id}/results.csv" download>Download CSV</a>
+        <a href="/batches/${id}/results.jsonl" download>Download JSON Lines</a>
+      </div>
+    `;
+  }
+
+  private pager(b: BatchFieldsFragment) {
+    const rows = this.rows.rows;
+    const running = !isFinalStatus(b.status);
+    let shown: string;
+    if (this.rows.page) shown = `Showing rows ${rows[0].index} to ${rows[rows.length - 1].index} in input order.`;
+    else if (rows.length > 0) shown = `Showing the last ${rows.length} finished rows, newest first${running ? ', as they finish' : ''}.`;
+    else shown = running ? 'No row has finished yet; they show here as they do.' : 'No row finished.';
+    return html`
+      <div class="pager">
+        <p class="muted" data-testid="row-range">${shown}</p>
+        ${this.rows.hasEarlier ? html`<button class="secondary" ?disabled=${this.busy} @click=${() => this.move(() => this.rows.earlier())}>Earlier rows</button>` : ''}
+        ${this.rows.hasLater ? html`<button class="secondary" ?disabled=${this.busy} @click=${() => this.move(() => this.rows.later())}>Later rows</button>` : ''}
+        ${this.rows.hasLater ? html`<button class="secondary" ?disabled=${this.busy} @click=${() => (this.rows.newest(), this.requestUpdate())}>Newest rows</button>` : ''}
       </div>
     `;
   }
 
   render() {
+    if (this.missing) return this.missingBatch();
     const b = this.batch;
     const running = b !== null && !isFinalStatus(b.status);
     const percent = b && b.total > 0 ? Math.floor((100 * b.processed) / b.total) : 0;
-    const most = this.labels ? Math.max(1, ...this.labels.values()) : 1;
     return html`
-      <h2>Batch <code>${this.batchId}</code>${this.model ? html` <span class="muted">(${this.model})</span>` : ''}</h2>
-      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
+      <div class="title">
+        <h2>Batch <code class="id" title=${this.batchId}>${this.batchId}</code></h2>
+        <sift-copy .text=${this.batchId} label="Copy batch id"></sift-copy>
+      </div>
+      ${this.error ? html`<p class="error" role="alert">${this.error}${b ? '' : html` <button class="secondary" @click=${this.follow}>Try again</button>`}</p>` : ''}
       ${b
         ? html`
-            <p><strong data-testid="status">${b.status}</strong>${b.error ? html` – <span class="error">${b.error}</span>` : ''}</p>
+            <div class="summary">
+              ${statusBadge(b.status, 'status')}
+              <span>Model <strong data-testid="model">${b.model}</strong></span>
+              ${b.error ? html`<span class="error">${b.error}</span>` : ''}
+            </div>
             <progress max=${b.total} value=${b.processed} aria-label="Rows done">${percent}%</progress>
             <div class="stats" aria-live="polite">
               <span data-testid="done">${count(b.processed)} / ${count(b.total)} rows (${percent}%)</span>
-              <span>${b.rowsPerSecond ? `${count(Math.round(b.rowsPerSecond))} rows/s` : '– rows/s'}</span>
-              <span>ETA ${running ? eta(b.etaSeconds) : '–'}</span>
+              ${running && b.processed > 0 ? html`<span>${b.rowsPerSecond ? `${count(Math.round(b.rowsPerSecond))} rows/s` : '– rows/s'}</span><span>ETA ${eta(b.etaSeconds)}</span>` : ''}
               <span>${count(b.cached)} cached</span>
               <span>${count(b.failed)} failed</span>
             </div>
-            <div class="actions">
-              ${running ? html`<button class="secondary" @click=${this.cancel}>Cancel batch</button>` : ''}
-              <a href="/batches/${encodeURIComponent(this.batchId)}/results.csv" download>Download CSV</a>
-              <a href="/batches/${encodeURIComponent(this.batchId)}/results.jsonl" download>Download JSON Lines</a>
-            </div>
+            ${this.times(b)}
+            ${this.actions(b)}
+            ${b.processed > 0 ? html`<h3>Rows per label${running ? ' so far' : ''}</h3>${labelChart(b.labelCounts, b.failed)}` : ''}
+            <h3>Finished rows</h3>
+            ${this.pager(b)}
+            ${batchRows(this.rows.rows)}
           `
-        : html`<p class="muted">Connecting…</p>`}
-      ${this.labels
-        ? html`<h3>Rows per label</h3>
-            <div class="chart" data-testid="label-chart">
-              ${[...this.labels].map(([label, n]) => html`<div role="img" aria-label="${label}: ${n} rows"><span>${label}</span><span class="fill" style="width:${(100 * n) / most}%"></span><span>${count(n)}</span></div>`)}
-            </div>`
-        : ''}
-      <h3>Finished rows</h3>
-      ${this.pager(b?.total ?? 0)}
-      <div class="scroll"><table>
-        <thead><tr><th scope="col">#</th><th scope="col">Id</th><th scope="col">Text</th><th scope="col">Label</th><th scope="col">Score</th><th scope="col">Error</th></tr></thead>
-        <tbody data-testid="rows">
-          ${(this.page?.rows ?? this.rows).map(
-            (r) => html`<tr><td>${r.index}</td><td>${r.id ?? ''}</td><td class="text">${r.text}</td><td>${r.prediction?.label ?? ''}</td><td>${r.prediction ? r.prediction.score.toFixed(3) : ''}</td><td>${r.error ?? ''}</td></tr>`,
-          )}
-        </tbody>
-      </table></div>
+        : this.error
+          ? ''
+          : html`<p class="muted">Loading…</p>`}
     `;
   }
 }
