@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { BatchDocument } from '../../src/client/generated/graphql';
 import { startTestApi, type TestApi } from '../support/api';
-import { launchBrowser, SCREENSHOT_DIR } from '../support/browser';
+import { horizontalOverflow, launchBrowser, linesOfText, SCREENSHOT_DIR } from '../support/browser';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -186,7 +187,8 @@ describe('batches in the web app, with a real worker', () => {
       select.dispatchEvent(new select.ownerDocument.defaultView.Event('change'));
     });
     await page.getByRole('button', { name: 'Upload and run' }).click();
-    expect(await page.getByRole('alert').textContent()).toBe('The header has no column "text" for the text; the columns found are "id", "body". Name the text column with textColumn.');
+    // The server's words, without its option's name (textColumn): the page names its own field.
+    expect(await page.getByRole('alert').textContent()).toBe('The header has no column "text" for the text; the columns found are "id", "body". Choose the column that holds the texts under "Text column".');
 
     const malformed = path.join(dir, 'malformed.csv');
     writeFileSync(malformed, 'text,id\nfine,1\n"unclosed,2\n');
@@ -198,25 +200,30 @@ describe('batches in the web app, with a real worker', () => {
 });
 
 describe('every page, at desktop and phone width', () => {
-  it('renders each view with its heading, and saves a screenshot of each', () =>
+  it('renders each view with its heading, never wider than the screen, and saves a screenshot of each', () =>
     withQuietApi(async (t, browser) => {
       const { batchId } = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'text\nqueued\n' })
         .then((r) => r.json() as Promise<{ id: string }>)
         .then((b) => ({ batchId: b.id }));
-      const views: [string, string, string][] = [
-        ['predict', '#/predict', 'Label text'],
-        ['batch-upload', '#/batch', 'Run a batch'],
-        ['batch-live', `#/batch/${batchId}`, `Batch ${batchId}`],
-        ['batches', '#/batches', 'Batches'],
-        ['models', '#/models', 'Models'],
+      // Each view, and what shows once it has loaded what it reads.
+      const views: [string, string, string, (page: Page) => Locator][] = [
+        ['predict', '#/predict', 'Label text', (page) => page.getByLabel('Model').locator('option').first()],
+        ['batch-upload', '#/batch', 'Run a batch', (page) => page.getByLabel('Model').locator('option').first()],
+        ['batch-live', `#/batch/${batchId}`, `Batch ${batchId}`, (page) => page.getByTestId('row-range')],
+        ['batch-missing', '#/batch/no-such-batch', 'No batch with id no-such-batch', (page) => page.getByRole('link', { name: 'See all batches' })],
+        ['batches', '#/batches', 'Batches', (page) => page.getByRole('link', { name: batchId })],
+        ['models', '#/models', 'Models', (page) => page.getByRole('cell', { name: 'tiny-hashed' })],
       ];
       for (const [width, height, device] of [[1280, 800, 'desktop'], [390, 844, 'phone']] as const) {
         const page = await browser.newPage({ viewport: { width, height } });
-        for (const [name, hash, heading] of views) {
+        for (const [name, hash, heading, loaded] of views) {
           await page.goto(`${t.api.url}/${hash}`);
           await page.getByRole('heading', { level: 2, name: heading }).waitFor();
-          // Nothing wider than the screen: a phone never scrolls sideways (tables scroll inside their box).
-          expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
+          await loaded(page).waitFor({ state: 'attached' });
+          // Nothing wider than the screen: a phone never scrolls sideways.
+          expect(await horizontalOverflow(page)).toBe(0);
+          // Each label of the menu on one line ("Run a batch" never splits in two).
+          for (const link of await page.getByRole('navigation', { name: 'Views' }).getByRole('link').all()) expect(await linesOfText(link)).toBe(1);
           await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}-${device}.png`) });
         }
         await page.close();
@@ -226,9 +233,15 @@ describe('every page, at desktop and phone width', () => {
       await page.goto(`${t.api.url}/#/batches`);
       await page.getByRole('link', { name: batchId }).waitFor();
       await page.getByLabel('Status').selectOption('COMPLETED');
-      await page.getByText('No batches yet.').waitFor();
+      await page.getByText('No batches match the status “completed”.').waitFor();
+      expect(await page.getByText('No batches yet').count()).toBe(0);
+      expect(await page.getByRole('link', { name: batchId }).count()).toBe(0);
       await page.getByLabel('Status').selectOption('QUEUED');
       await page.getByRole('link', { name: batchId }).waitFor();
+      await page.getByLabel('Status').selectOption('RUNNING');
+      await page.getByRole('button', { name: 'Show all batches' }).click();
+      await page.getByRole('link', { name: batchId }).waitFor();
+      expect(await page.getByLabel('Status').inputValue()).toBe('');
     }), 60_000);
 });
 
@@ -253,7 +266,7 @@ describe('the web app when things go wrong', () => {
 
 describe('cancelling a batch in the web app', () => {
   // No worker: the batch waits in the queue until the click.
-  it('stops a batch that has not finished: the status becomes CANCELLED', () =>
+  it('asks first, then stops a batch that has not finished: the status becomes CANCELLED', () =>
     withQuietApi(async (t, browser, dir) => {
       const file = path.join(dir, 'queued.csv');
       writeFileSync(file, `text\n${Array.from({ length: 50 }, (_, i) => `queued ${i}`).join('\n')}\n`);
@@ -262,8 +275,27 @@ describe('cancelling a batch in the web app', () => {
       await page.getByLabel('CSV or JSON Lines file').setInputFiles(file);
       await page.getByRole('button', { name: 'Upload and run' }).click();
       await page.getByTestId('status').filter({ hasText: 'QUEUED' }).waitFor();
+      const id = decodeURIComponent(page.url().split('/').pop()!);
+      const status = async () => (await t.client.request(BatchDocument, { id })).batch?.status;
+      // A click alone cancels nothing: the page asks first, and "Keep it running" leaves it be.
       await page.getByRole('button', { name: 'Cancel batch' }).click();
+      const confirmation = page.getByRole('alertdialog', { name: 'Cancel the batch?' });
+      await confirmation.waitFor();
+      expect(await confirmation.textContent()).toContain('The 50 rows not labelled yet will not be.');
+      await confirmation.getByRole('button', { name: 'Keep it running' }).click();
+      await confirmation.waitFor({ state: 'detached' });
+      expect(await status()).toBe('QUEUED');
+      expect(await page.getByTestId('status').textContent()).toMatch(/queued/i);
+      // Escape answers "keep it running" too.
+      await page.getByRole('button', { name: 'Cancel batch' }).click();
+      await confirmation.waitFor();
+      await page.keyboard.press('Escape');
+      await confirmation.waitFor({ state: 'detached' });
+      expect(await status()).toBe('QUEUED');
+      await page.getByRole('button', { name: 'Cancel batch' }).click();
+      await confirmation.getByRole('button', { name: 'Yes, cancel the batch' }).click();
       await page.getByTestId('status').filter({ hasText: 'CANCELLED' }).waitFor();
+      expect(await status()).toBe('CANCELLED');
       expect(await page.getByRole('button', { name: 'Cancel batch' }).count()).toBe(0);
     }), 60_000);
 });
