@@ -1,7 +1,8 @@
 /**
  * Exit codes of `sift`, stable for scripts: 0 done (a batch that completed, failed rows
- * included); 1 a batch that ended FAILED or CANCELLED, or up/serve/worker could not start; 2 bad usage or input (fixed by changing
- * the command or the file); 3 no Sift server answered; 4 the server refused or failed the request.
+ * included); 1 a batch that ended FAILED or CANCELLED, or up/serve/worker could not start; 2 bad
+ * usage or input (fixed by changing the command or the file); 3 no Sift server answered; 4 the
+ * server refused or failed the request; 130 interrupted (Ctrl-C), the batch left running.
  */
 export const ExitCodes = {
   OK: 0,
@@ -11,6 +12,8 @@ export const ExitCodes = {
   BAD_INPUT: 2,
   UNREACHABLE: 3,
   SERVER_ERROR: 4,
+  /** Ctrl-C while following a batch, which was left running (128 + SIGINT, as shells report it). */
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];

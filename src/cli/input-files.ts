@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { readAvailable } from '../batches/read-available';
-import { checkHeader } from '../batches/row-sources';
+import { checkHeader, type ColumnOptions } from '../batches/row-sources';
 import { textLines } from '../batches/text-lines';
 import { isSiftError } from '../errors';
 import { CliError, ExitCodes } from './cli-errors';
@@ -16,15 +16,62 @@ const FORMAT_OF_EXTENSION: Record<string, FileFormat> = { '.csv': 'csv', '.jsonl
 
 export const FORMATS: readonly FileFormat[] = ['csv', 'jsonl', 'json'];
 
-/** The format `--format` names, else the one the file's extension says. */
+const FORMAT_NAMES: Record<FileFormat, string> = { csv: 'CSV', jsonl: 'JSON Lines', json: 'a JSON array' };
+
+/** The format a file's name says (.csv, .jsonl or .ndjson, .json), or null when it says none. */
+export function formatOfName(file: string): FileFormat | null {
+  return FORMAT_OF_EXTENSION[path.extname(file).toLowerCase()] ?? null;
+}
+
+function checkedFormat(value: string): FileFormat {
+  if (!(FORMATS as readonly string[]).includes(value)) throw new CliError(`--format ${value} is not one of ${FORMATS.join(', ')}.`, ExitCodes.BAD_INPUT, 'BAD_OPTION');
+  return value as FileFormat;
+}
+
+/** The format `--format` names, else the one the file's extension says (`sift results`). */
 export function formatOf(file: string, override?: string): FileFormat {
-  if (override !== undefined) {
-    if (!(FORMATS as readonly string[]).includes(override)) throw new CliError(`--format ${override} is not one of ${FORMATS.join(', ')}.`, ExitCodes.BAD_INPUT, 'BAD_OPTION');
-    return override as FileFormat;
-  }
-  const format = FORMAT_OF_EXTENSION[path.extname(file).toLowerCase()];
+  if (override !== undefined) return checkedFormat(override);
+  const format = formatOfName(file);
   if (!format) throw new CliError(`Cannot tell the format of ${file} from its extension; name it .csv, .jsonl or .json, or pass --format csv|jsonl|json.`, ExitCodes.BAD_INPUT, 'UNKNOWN_FORMAT');
   return format;
+}
+
+/** What `sift batch` reads INPUT as and writes OUTPUT as. */
+export interface BatchFormats {
+  input: FileFormat;
+  /** Null without an OUTPUT (--no-wait). */
+  output: FileFormat | null;
+  /** Set when --format says INPUT is something else than its name says (a hint for a failed read). */
+  contradicts: string | null;
+}
+
+/**
+ * The formats of `sift batch INPUT OUTPUT`, decided before anything is uploaded. Each file's own
+ * name says its format (.csv; .jsonl or .ndjson; .json, an array of objects), so a CSV input can
+ * give a JSON Lines output and the other way round. `--format` is the input's format when its
+ * name says none or says it wrongly (JSON Lines saved as .json), and the output's only when the
+ * output's name says none. A name that says nothing, without --format, is bad input.
+ */
+export function batchFormats(input: string, output: string | undefined, override?: string): BatchFormats {
+  const forced = override === undefined ? null : checkedFormat(override);
+  const named = formatOfName(input);
+  const inputFormat = forced ?? named;
+  if (!inputFormat) {
+    throw new CliError(`Cannot tell the format of ${input} from its name; name it .csv, .jsonl (or .ndjson) or .json, or say how to read it with --format csv|jsonl|json.`, ExitCodes.BAD_INPUT, 'UNKNOWN_FORMAT');
+  }
+  let outputFormat: FileFormat | null = null;
+  if (output !== undefined) {
+    outputFormat = formatOfName(output) ?? forced;
+    if (!outputFormat) {
+      throw new CliError(
+        `Cannot tell which format to write ${output} in from its name; name it .csv, .jsonl (or .ndjson) or .json: the output's format follows its own name, whatever the input's.`,
+        ExitCodes.BAD_INPUT,
+        'UNKNOWN_FORMAT',
+      );
+    }
+  }
+  const contradicts = forced && named && forced !== named ? `--format ${forced} reads ${input} as ${FORMAT_NAMES[forced]} whatever its name says; --format says how to read INPUT, while OUTPUT's format follows OUTPUT's own name` : null;
+  return { input: inputFormat, output: outputFormat, contradicts };
 }
 
 /** One input record, as read for merging with its result: CSV as the header's values, JSON as the object. */
@@ -60,10 +107,11 @@ async function jsonArray(file: string): Promise<Record<string, unknown>[]> {
 }
 
 /**
- * Checks what can be checked locally before an upload: the file exists, and a CSV header has the
- * text (and id) column, with the message the server gives; a .json file is an array of objects.
+ * Checks what can be checked locally before an upload: the file exists; a CSV header has the
+ * text (and id) column(s), with the message the server gives (`textOption` is the flag named in
+ * it); a JSON Lines file starts with an object; a .json file is an array of objects.
  */
-export async function openInput(file: string, format: FileFormat, columns: { textColumn: string; idColumn?: string }): Promise<InputFile> {
+export async function openInput(file: string, format: FileFormat, columns: ColumnOptions, textOption = '--text-column'): Promise<InputFile> {
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) throw new CliError(`No file at ${file}; give the path of a CSV, JSON Lines or JSON file.`, ExitCodes.BAD_INPUT, 'NO_FILE');
   let header: string[] | null = null;
@@ -75,13 +123,36 @@ export async function openInput(file: string, format: FileFormat, columns: { tex
     }
     if (header === null) throw new CliError(`${file} is empty; it needs a header row and at least one row.`, ExitCodes.BAD_INPUT, 'EMPTY_INPUT');
     try {
-      checkHeader(header, { textColumns: [columns.textColumn], idColumn: columns.idColumn }, '--text-column');
+      checkHeader(header, columns, textOption);
     } catch (error) {
       if (isSiftError(error)) throw new CliError(error.message, ExitCodes.BAD_INPUT, error.code);
       throw error;
     }
   }
+  if (format === 'jsonl') await checkFirstLine(file);
   return { path: file, format, header, items: format === 'json' ? await jsonArray(file) : null };
+}
+
+/** A JSON Lines input's first line is a JSON object (the server checks every line as it reads). */
+async function checkFirstLine(file: string): Promise<void> {
+  let number = 0;
+  for await (const lines of textLines(createReadStream(file, 'utf8') as AsyncIterable<string>)) {
+    for (const line of lines) {
+      number++;
+      const trimmed = (number === 1 ? line.replace(/^\uFEFF/, '') : line).trim();
+      if (trimmed === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(trimmed);
+      } catch {
+        value = undefined;
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new CliError(`${file} is not JSON Lines: line ${number} is not a JSON object; JSON Lines has one object a line, such as {"text": "..."}.`, ExitCodes.BAD_INPUT, 'MALFORMED_JSON');
+      }
+      return;
+    }
+  }
 }
 
 /** The body to upload and its content type: CSV and JSON Lines as they are, a JSON array as JSON Lines. */

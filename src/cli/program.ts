@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, ExitCodes, type ExitCode } from './cli-errors';
-import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type Terminal } from './commands/batch-commands';
+import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type BatchOptions, type Terminal } from './commands/batch-commands';
 import { modelsCommand, predictCommand } from './commands/predict-commands';
 import { evalCommand, serveCommand, trainCommand, upCommand, workerCommand } from './commands/process-commands';
 import { DEFAULT_URL, ServerConnection } from './server-connection';
@@ -15,8 +15,35 @@ function wholeNumber(name: string) {
 
 const EXIT_CODES = `
 Exit codes: 0 done (a batch that completed, failed rows included); 1 the batch ended FAILED or
-CANCELLED, or up/serve/worker could not start; 2 bad usage or input; 3 no Sift server answered; 4 the server failed the request;
-130 interrupted (a batch left running).`;
+CANCELLED, or up/serve/worker could not start; 2 bad usage or input; 3 no Sift server answered;
+4 the server failed the request; 130 interrupted (a batch left running). npx and npm exec run
+sift through sh; where sh is dash (Debian, Ubuntu), npx exits 130 after a Ctrl-C whatever sift's
+code: run node_modules/.bin/sift (or npx --script-shell=bash sift) when the code matters.
+
+The server: --url or SIFT_URL, its root (http://localhost:4000) or its /graphql URL, with http://
+or https://. The full reference: docs/cli.md.`;
+
+const BATCH_HELP = `
+Formats: each file's name says its format: .csv, .jsonl or .ndjson (JSON Lines), .json (an array
+of objects). OUTPUT is written in the format its own name says, so a CSV input can give a JSON
+Lines output and the other way round. --format says how to read INPUT when its name does not say
+(or says wrongly, e.g. JSON Lines saved as .json), and how to write OUTPUT only when OUTPUT's name
+says nothing. Both are checked before anything is uploaded.
+
+Several text columns (--text-columns title,body): in each row, the non-blank cells of those
+columns, in that order, joined with a line break, are the one text labelled, so every row still
+gets one prediction (tokenizers read the line break as a space). A blank cell is left out (a row
+without a title is labelled by its body alone); a row whose cells are all blank fails alone, like
+an empty text. A CSV header must have every column named: sift lists the missing ones before
+uploading. Not together with --text-column.
+
+--json: one JSON object on stdout when the command ends: {"id", "status", "model", "total",
+"succeeded", "failed", "cached", "error", "output", "seconds"} ("output" is null when nothing was
+written: --no-wait, or left running after Ctrl-C). The progress stays on stderr.
+
+Exit codes: 0 completed (failed rows included); 1 the batch ended FAILED or CANCELLED; 2 bad
+usage or input; 3 no Sift server answered; 4 the server failed the request; 130 interrupted, the
+batch left running (see sift --help about npx).`;
 
 /**
  * The `sift` command tree. Each action resolves with an exit code (long-running commands, like
@@ -30,7 +57,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .configureOutput({ writeOut: (s) => terminal.stdout.write(s), writeErr: (s) => terminal.stderr.write(s) })
     .exitOverride();
 
-  const urlOption = () => new Option('--url <url>', 'the Sift server').env('SIFT_URL').default(DEFAULT_URL);
+  const urlOption = () => new Option('--url <url>', 'the Sift server: its root or its /graphql URL').env('SIFT_URL').default(DEFAULT_URL);
   // Runs a command against the server, closing the connection afterwards.
   const withServer = (run: (server: ServerConnection) => Promise<ExitCode>) => async (url: string) => {
     const server = new ServerConnection(url);
@@ -44,15 +71,18 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
   program
     .command('batch')
     .description('Upload INPUT (CSV, JSON Lines or a JSON array) as a batch, show its progress live, then write OUTPUT: the input with label, score, score_<label>, cached and error added.')
-    .argument('<input>', 'the file to label (.csv, .jsonl/.ndjson or .json)')
-    .argument('[output]', 'where to write the results, in the input\'s format (not needed with --no-wait)')
-    .requiredOption('--text-column <name>', 'column (or JSON field) holding the text', 'text')
+    .argument('<input>', 'the file to label: .csv, .jsonl/.ndjson or .json (an array of objects)')
+    .argument('[output]', 'where to write the results, in the format its own name says (.csv, .jsonl/.ndjson or .json); not needed with --no-wait')
+    .option('--text-column <name>', 'column (or JSON field) holding the text (default: "text")')
+    .option('--text-columns <names>', 'several columns (or JSON fields), comma-separated, labelled together as one text (see below)')
     .option('--id-column <name>', 'column (or JSON field) reported back as each row\'s id')
     .option('--model <name>', 'model to use (default: the server\'s default model)')
-    .addOption(new Option('--format <format>', 'read and write this format whatever the extensions say').choices(['csv', 'jsonl', 'json']))
+    .addOption(new Option('--format <format>', 'how to read INPUT whatever its name says; how to write OUTPUT when its name says nothing').choices(['csv', 'jsonl', 'json']))
     .option('--no-wait', 'queue the batch, print its id and exit')
+    .option('--json', 'print one JSON summary on stdout at the end (see below)')
     .addOption(urlOption())
-    .action((input: string, output: string | undefined, options: { textColumn: string; idColumn?: string; model?: string; format?: string; wait: boolean; url: string }) =>
+    .addHelpText('after', BATCH_HELP)
+    .action((input: string, output: string | undefined, options: BatchOptions & { url: string }) =>
       withServer((server) => batchCommand(server, input, output, options, terminal))(options.url),
     );
 

@@ -78,25 +78,36 @@ export interface MergedOutput {
   clashes: string[];
 }
 
-/** Every name the input uses: the CSV header, or every key of every JSON record. */
-async function inputNames(input: InputFile): Promise<Set<string>> {
-  if (input.header) return new Set(input.header);
+/** Every name the input uses: the CSV header, or every key of every JSON record in first-seen order. */
+async function inputNames(input: InputFile): Promise<string[]> {
+  if (input.header) return input.header;
   const names = new Set<string>();
   for await (const records of inputRecords(input)) for (const record of records) for (const key of Object.keys(record)) names.add(key);
-  return names;
+  return [...names];
+}
+
+/** A JSON value as a CSV cell: strings, numbers and booleans as they are, null or missing empty, objects and arrays as JSON text. */
+function cellOf(value: unknown): CsvValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  return JSON.stringify(value);
 }
 
 /**
- * Writes OUTPUT in the input's format: every input column or field as it was, then the fields
- * the result adds (label, score, score_<label> for each label, cached, error), row by row in
- * input order. Both sides stream, so memory stays flat for CSV and JSON Lines. A labelled
+ * Writes OUTPUT in `format` (OUTPUT's own, whatever the input's): every input column or field as
+ * it was, then the fields the result adds (label, score, score_<label> for each label, cached,
+ * error), row by row in input order. Both sides stream, so memory stays flat for CSV and JSON
+ * Lines. Across formats: a CSV row becomes an object of its header's names (every value a
+ * string); JSON records become CSV rows under every field name any record has, in first-seen
+ * order (a missing or null field is an empty cell, an object or array its JSON text). A labelled
  * dataset often has a `label` column already: then every result field is named with a `sift_`
  * prefix, so no input value is overwritten and no header has a name twice.
  */
-export async function writeMerged(input: InputFile, results: AsyncIterable<ResultRow[]>, output: string): Promise<MergedOutput> {
-  const taken = await inputNames(input);
+export async function writeMerged(input: InputFile, results: AsyncIterable<ResultRow[]>, output: string, format: FileFormat): Promise<MergedOutput> {
+  const names = await inputNames(input);
+  const taken = new Set(names);
   const sink = new FileSink(output);
-  const writer = new RecordWriter(sink, input.format);
+  const writer = new RecordWriter(sink, format);
   const pending: ResultRow[] = [];
   const resultIterator = results[Symbol.asyncIterator]();
   let exhausted = false;
@@ -111,8 +122,12 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
       else pending.push(...next.value);
     }
   };
+  // An input record as the output's cells (CSV) or object (JSON), before the result's fields.
+  const header = input.header;
+  const cells = (record: InputRecord): CsvValue[] => (Array.isArray(record) ? record : names.map((name) => cellOf(record[name])));
+  const object = (record: InputRecord): Record<string, unknown> => (Array.isArray(record) ? Object.fromEntries(header!.map((name, i) => [name, record[i]])) : record);
   let added: string[] | null = null;
-  let names: string[] = [];
+  let resultNames: string[] = [];
   let resultPrefix = '';
   let index = 0;
   for await (const records of inputRecords(input)) {
@@ -122,16 +137,16 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
       if (added === null) {
         added = result ? addedFields(result) : ['label', 'score', 'cached', 'error'];
         while (added.some((field) => taken.has(resultPrefix + field))) resultPrefix += 'sift_';
-        names = added.map((field) => resultPrefix + field);
-        await writer.begin(input.header ? [...input.header, ...names] : null);
+        resultNames = added.map((field) => resultPrefix + field);
+        await writer.begin([...names, ...resultNames]);
       }
       const values = added.map((field) => result?.[field] ?? null);
-      if (Array.isArray(record)) (merged as CsvValue[][]).push([...record, ...values]);
-      else (merged as Record<string, unknown>[]).push({ ...record, ...Object.fromEntries(names.map((name, i) => [name, values[i]])) });
+      if (format === 'csv') (merged as CsvValue[][]).push([...cells(record), ...values]);
+      else (merged as Record<string, unknown>[]).push({ ...object(record), ...Object.fromEntries(resultNames.map((name, i) => [name, values[i]])) });
     }
     await writer.rows(merged);
   }
-  if (added === null) await writer.begin(input.header);
+  if (added === null) await writer.begin(names);
   await writer.end();
   await sink.close();
   const clashes = resultPrefix === '' ? [] : (added ?? []).filter((field) => taken.has(field));

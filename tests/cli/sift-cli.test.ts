@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { BatchDocument, BatchesDocument } from '../../src/client/generated/graphql';
+import { BatchDocument, BatchesDocument, PredictManyDocument } from '../../src/client/generated/graphql';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
 import { PROJECT_ROOT } from '../support/paths';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -204,11 +204,144 @@ describe('the sift command line against a real server and worker', () => {
     expect([ftp.code, ftp.stderr]).toEqual([2, expect.stringContaining('a Sift server answers http:// or https://')]);
   });
 
+  it('writes OUTPUT in the format its own name says: CSV in, JSON Lines out', async () => {
+    const rows = Array.from({ length: 25 }, (_, i) => ({ ref: `r${i}`, text: i % 2 ? `a great, "good" movie ${i}` : 'an awful movie' }));
+    const input = file('convert.csv', `ref,text\n${rows.map((r) => `${r.ref},"${r.text.replace(/"/g, '""')}"`).join('\n')}\n`);
+    const output = path.join(dir, 'convert.jsonl');
+    const run = await sift(['batch', input, output, '--url', url]);
+    expect(run.code).toBe(0);
+    const written = readFileSync(output, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(written).toHaveLength(25);
+    written.forEach((w, i) => {
+      expect(Object.keys(w)).toEqual(['ref', 'text', 'label', 'score', 'score_NEGATIVE', 'score_POSITIVE', 'cached', 'error']);
+      expect(w).toMatchObject({ ref: rows[i].ref, text: rows[i].text, label: i % 2 ? 'POSITIVE' : 'NEGATIVE', score: expect.any(Number), cached: expect.any(Boolean), error: null });
+    });
+  }, 60_000);
+
+  it('writes OUTPUT in the format its own name says: JSON Lines in, CSV out, under every field any record has', async () => {
+    const lines = [
+      { n: 0, body: 'good good movie', meta: { stars: 5 } },
+      { n: 1, body: 'bad bad movie', note: 'second, with "quotes"' },
+      { n: 2, body: 'great movie', meta: null },
+    ];
+    const input = file('convert.jsonl', `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const output = path.join(dir, 'convert-out.csv');
+    const run = await sift(['batch', input, output, '--text-column', 'body', '--url', url]);
+    expect(run.code).toBe(0);
+    const written = parse(readFileSync(output, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(written[0])).toEqual(['n', 'body', 'meta', 'note', 'label', 'score', 'score_NEGATIVE', 'score_POSITIVE', 'cached', 'error']);
+    expect(written.map((w) => [w.n, w.body, w.meta, w.note])).toEqual([
+      ['0', 'good good movie', '{"stars":5}', ''],
+      ['1', 'bad bad movie', '', 'second, with "quotes"'],
+      ['2', 'great movie', '', ''],
+    ]);
+    expect(written.map((w) => w.label)).toEqual(['POSITIVE', 'NEGATIVE', 'POSITIVE']);
+    written.forEach((w) => expect(Number(w.score)).toBeGreaterThan(0.5));
+  }, 60_000);
+
+  it('refuses an OUTPUT or INPUT whose name says no format before uploading, and keeps --format for names that say none', async () => {
+    const before = (await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length;
+    const input = file('formats.csv', 'text\na good movie\n');
+    const unknownOutput = await sift(['batch', input, path.join(dir, 'out.txt'), '--url', url]);
+    expect([unknownOutput.code, unknownOutput.stderr]).toEqual([
+      2,
+      `sift: Cannot tell which format to write ${path.join(dir, 'out.txt')} in from its name; name it .csv, .jsonl (or .ndjson) or .json: the output's format follows its own name, whatever the input's.\n`,
+    ]);
+    const txt = file('formats.txt', 'text\na good movie\n');
+    const unknownInput = await sift(['batch', txt, path.join(dir, 'out.csv'), '--url', url]);
+    expect([unknownInput.code, unknownInput.stderr]).toEqual([2, expect.stringContaining(`Cannot tell the format of ${txt} from its name`)]);
+    // The mistake of issue 10: --format jsonl meant for the output reads the CSV input as JSON Lines.
+    const contradicts = await sift(['batch', input, path.join(dir, 'out.jsonl'), '--format', 'jsonl', '--url', url]);
+    expect(contradicts.code).toBe(2);
+    expect(contradicts.stderr).toContain(`is not JSON Lines: line 1 is not a JSON object`);
+    expect(contradicts.stderr).toContain(`(--format jsonl reads ${input} as JSON Lines whatever its name says; --format says how to read INPUT, while OUTPUT's format follows OUTPUT's own name.)`);
+    expect((await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length).toBe(before);
+
+    // An old use: files whose names say nothing, --format saying what both are.
+    const output = path.join(dir, 'formats-out.txt');
+    const old = await sift(['batch', txt, output, '--format', 'csv', '--url', url]);
+    expect(old.code).toBe(0);
+    expect(parse(readFileSync(output, 'utf8'), { columns: true })).toEqual([expect.objectContaining({ text: 'a good movie', label: 'POSITIVE' })]);
+  }, 60_000);
+
+  it('--json prints one JSON summary on stdout and nothing else there, for a finished batch and with --no-wait', async () => {
+    const input = file('summary.csv', `ref,text\n${['a great movie', 'an awful movie', '', 'a great movie'].map((text, i) => `${i},${text}`).join('\n')}\n`);
+    const output = path.join(dir, 'summary-out.csv');
+    const started = Date.now();
+    const run = await sift(['batch', input, output, '--json', '--url', url]);
+    const elapsed = (Date.now() - started) / 1000;
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')).toHaveLength(2); // one line, then the final newline
+    const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+    const { batch } = await t.client.request(BatchDocument, { id: summary.id as string });
+    expect(summary).toEqual({
+      id: batch!.id,
+      status: 'COMPLETED',
+      model: 'tiny-transformer',
+      total: 4,
+      succeeded: 3,
+      failed: 1,
+      cached: batch!.cached,
+      error: null,
+      output,
+      seconds: expect.any(Number),
+    });
+    expect(summary.seconds).toBeGreaterThan(0);
+    expect(summary.seconds).toBeLessThan(elapsed);
+    expect(run.stderr).toMatch(/progress: 4\/4 100%/);
+    expect(parse(readFileSync(output, 'utf8'), { columns: true })).toHaveLength(4);
+
+    const queued = await sift(['batch', input, '--no-wait', '--json', '--url', url]);
+    expect(queued.code).toBe(0);
+    const queuedSummary = JSON.parse(queued.stdout) as Record<string, unknown>;
+    expect(queuedSummary).toEqual(expect.objectContaining({ id: expect.any(String), status: expect.stringMatching(/QUEUED|RUNNING|COMPLETED/), total: 4, output: null }));
+    expect(queuedSummary.id).not.toBe(summary.id);
+  }, 60_000);
+
+  it('--text-columns labels several columns together: their non-blank cells joined with a line break, one prediction a row', async () => {
+    // Titles that outweigh their bodies, so a row labelled by its body alone would get the other label.
+    const rows = [
+      { id: 'a', title: 'great great great', body: 'bad movie', stars: '5' },
+      { id: 'b', title: '', body: 'bad movie', stars: '1' },
+      { id: 'c', title: 'awful awful awful', body: 'good movie', stars: '1' },
+      { id: 'd', title: '   ', body: 'good movie', stars: '4' },
+      { id: 'e', title: '', body: '', stars: '3' },
+    ];
+    const input = file('columns.csv', `id,title,stars,body\n${rows.map((r) => `${r.id},${r.title},${r.stars},${r.body}`).join('\n')}\n`);
+    const output = path.join(dir, 'columns-out.jsonl');
+    const run = await sift(['batch', input, output, '--text-columns', 'title, body', '--id-column', 'id', '--url', url]);
+    expect(run.code).toBe(0);
+    const written = readFileSync(output, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const joined = ['great great great\nbad movie', 'bad movie', 'awful awful awful\ngood movie', 'good movie'];
+    const { predictMany } = await t.client.request(PredictManyDocument, { texts: joined, model: null });
+    expect(written.map((w) => [w.id, w.title, w.body, w.stars])).toEqual(rows.map((r) => [r.id, r.title, r.body, r.stars]));
+    expect(written.map((w) => w.label)).toEqual(['POSITIVE', 'NEGATIVE', 'NEGATIVE', 'POSITIVE', null]);
+    written.slice(0, 4).forEach((w, i) => expect([w.label, w.score]).toEqual([predictMany[i].label, predictMany[i].score]));
+    expect(written[4].error).toMatch(/empty/);
+  }, 60_000);
+
+  it('--text-columns: every missing column named before uploading; not together with --text-column', async () => {
+    const input = file('columns-missing.csv', 'id,title,text\n1,a,b\n');
+    const missing = await sift(['batch', input, path.join(dir, 'never.csv'), '--text-columns', 'title,summary,body', '--url', url]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      'sift: The header has no columns "summary", "body" of the text columns "title", "summary", "body"; the columns found are "id", "title", "text". Name the text columns with --text-columns.\n',
+    ]);
+    const both = await sift(['batch', input, path.join(dir, 'never.csv'), '--text-column', 'text', '--text-columns', 'title,text', '--url', url]);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('Give --text-column or --text-columns, not both')]);
+    const twice = await sift(['batch', input, path.join(dir, 'never.csv'), '--text-columns', 'title,title', '--url', url]);
+    expect([twice.code, twice.stderr]).toEqual([2, expect.stringContaining('--text-columns names "title" twice')]);
+  });
+
   it('explains itself: --help on every command, and a usage mistake exits 2', async () => {
     for (const command of ['batch', 'status', 'watch', 'results', 'cancel', 'predict', 'models', 'up', 'serve', 'worker', 'train', 'eval']) {
       const help = await sift([command, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(new RegExp(`^Usage: sift ${command}`));
+    }
+    const batchHelp = (await sift(['batch', '--help'])).stdout;
+    for (const rule of ['--text-columns <names>', 'joined with a line break', 'in the format its own name says', '--json', 'e.g. JSON Lines saved as .json']) {
+      expect(batchHelp).toContain(rule);
     }
     const wrong = await sift(['batch']);
     expect(wrong.code).toBe(2);
@@ -233,6 +366,15 @@ describe('sift batch interrupted without a terminal, then cancel and watch', () 
       const id = /Batch (\S+): 1 rows queued/.exec(run.stderr)![1];
       expect(run.stderr).toContain(`Left batch ${id} running. Follow it with \`sift watch ${id}\``);
       expect((await t.client.request(BatchDocument, { id })).batch?.status).toBe('QUEUED');
+
+      // With --json, the summary of the batch left running: scripts still learn its id.
+      const json = await sift(['batch', input, path.join(dir, 'out.csv'), '--json', '--url', t.api.url], {
+        onStart: (kill, output) => {
+          void eventually(async () => /rows queued/.test(output()), 20_000, 'the upload').then(() => kill('SIGINT'));
+        },
+      });
+      expect(json.code).toBe(130);
+      expect(JSON.parse(json.stdout)).toEqual(expect.objectContaining({ id: expect.any(String), status: 'QUEUED', total: 1, output: null }));
 
       const cancel = await sift(['cancel', id, '--url', t.api.url]);
       expect([cancel.code, cancel.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^${id}  CANCELLED  0/1 0%`))]);

@@ -1,19 +1,26 @@
 import { createInterface } from 'node:readline/promises';
 import { isFinalStatus } from '../../batches/batch-status';
 import { unknownBatch } from '../../batches/batch-types';
+import { chosenTextColumns, columnList } from '../../batches/row-sources';
 import { BatchDocument, BatchProgressCountsDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../client/generated/graphql';
+import { isSiftError } from '../../errors';
 import { CliError, ExitCodes, type ExitCode } from '../cli-errors';
-import { formatOf, openInput, uploadBody } from '../input-files';
+import { batchFormats, formatOf, openInput, uploadBody, type InputFile } from '../input-files';
 import { ProgressDisplay, progressWords } from '../progress-display';
 import { resultRows, writeMerged, writeResults } from '../result-files';
 import type { ServerConnection } from '../server-connection';
 
 export interface BatchOptions {
-  textColumn: string;
+  /** The column holding the text ("text" when neither this nor textColumns is given). */
+  textColumn?: string;
+  /** Several columns, comma-separated, whose non-blank cells the server joins into the text. */
+  textColumns?: string;
   idColumn?: string;
   model?: string;
   format?: string;
   wait: boolean;
+  /** Print one JSON summary on stdout instead of the sentence. */
+  json?: boolean;
 }
 
 /** Where a command writes: progress and questions to stderr, results and summaries to stdout. */
@@ -32,12 +39,19 @@ async function ask(terminal: Terminal, question: string): Promise<string> {
   }
 }
 
+/** How following a batch ended: at its final status, or left running after Ctrl-C. */
+interface Followed {
+  /** The latest snapshot. */
+  batch: BatchFieldsFragment;
+  left: boolean;
+}
+
 /**
  * Follows a batch's `batchProgress` subscription with a progress display until it ends, and
  * returns its final snapshot. Ctrl-C asks (on a terminal) whether to cancel the batch or leave it
- * running; without a terminal it leaves it running. Leaving exits with 130.
+ * running; without a terminal it leaves it running, and returns the latest snapshot as `left`.
  */
-async function follow(server: ServerConnection, id: string, terminal: Terminal, banner = ''): Promise<BatchFieldsFragment> {
+async function follow(server: ServerConnection, id: string, terminal: Terminal, banner = ''): Promise<Followed> {
   const display = new ProgressDisplay(terminal.stderr);
   let asking = false;
   let leave: (() => void) | null = null;
@@ -64,7 +78,7 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
     let latest: BatchFieldsFragment | null = null;
     for (;;) {
       const next = await Promise.race([events.next(), left]);
-      if (next === null) throw new CliError('', 130 as ExitCode);
+      if (next === null) return { batch: latest ?? (await batchOrFail(server, id)), left: true };
       if (next.done) break;
       latest = next.value.batchProgress.batch;
       if (!asking) display.update(latest);
@@ -72,7 +86,7 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
     }
     display.finish();
     if (!latest) throw new CliError(`The server ended the progress of batch ${id} without an event.`, ExitCodes.SERVER_ERROR);
-    return latest;
+    return { batch: latest, left: false };
   } finally {
     process.off('SIGINT', listener);
   }
@@ -87,29 +101,95 @@ function exitCodeOf(batch: BatchFieldsFragment): ExitCode {
   return batch.status === 'COMPLETED' ? ExitCodes.OK : ExitCodes.BATCH_NOT_COMPLETED;
 }
 
-/** `sift batch INPUT OUTPUT`: upload, follow, then write OUTPUT with the input's columns and the results. */
+/** What `sift batch --json` prints: one object, on stdout, when the command ends. */
+export interface BatchSummary {
+  id: string;
+  status: string;
+  model: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  cached: number;
+  /** Why the whole batch failed; null otherwise. */
+  error: string | null;
+  /** OUTPUT as given; null when nothing was written (--no-wait, or left running after Ctrl-C). */
+  output: string | null;
+  /** Seconds the command took, upload and download included. */
+  seconds: number;
+}
+
+function jsonSummary(batch: BatchFieldsFragment, output: string | null, startedAt: number): string {
+  const summary: BatchSummary = {
+    id: batch.id,
+    status: batch.status,
+    model: batch.model,
+    total: batch.total,
+    succeeded: batch.succeeded,
+    failed: batch.failed,
+    cached: batch.cached,
+    error: batch.error,
+    output,
+    seconds: Math.round(Date.now() - startedAt) / 1000,
+  };
+  return `${JSON.stringify(summary)}\n`;
+}
+
+/** The text column(s) `sift batch` names, checked as the server checks them. */
+function textColumnsOf(options: BatchOptions): string[] {
+  try {
+    return chosenTextColumns(
+      { textColumn: options.textColumn, textColumns: options.textColumns === undefined ? null : columnList(options.textColumns) },
+      { one: '--text-column', many: '--text-columns' },
+    );
+  } catch (error) {
+    if (isSiftError(error)) throw new CliError(error.message, ExitCodes.BAD_INPUT, 'BAD_OPTION');
+    throw error;
+  }
+}
+
+/**
+ * `sift batch INPUT OUTPUT`: upload, follow, then write OUTPUT (in its own name's format) with the
+ * input's columns and the results. Everything is checked (options, both formats, the input's
+ * header) before anything is uploaded.
+ */
 export async function batchCommand(server: ServerConnection, inputPath: string, outputPath: string | undefined, options: BatchOptions, terminal: Terminal): Promise<ExitCode> {
-  const format = formatOf(inputPath, options.format);
+  const startedAt = Date.now();
   if (options.wait && !outputPath) throw new CliError('Give an OUTPUT file to write the results to, or --no-wait to only queue the batch.', ExitCodes.BAD_INPUT, 'BAD_OPTION');
-  if (outputPath) formatOf(outputPath, options.format ?? format);
-  const input = await openInput(inputPath, format, { textColumn: options.textColumn, idColumn: options.idColumn });
+  const textColumns = textColumnsOf(options);
+  const formats = batchFormats(inputPath, outputPath, options.format);
+  const several = options.textColumns !== undefined;
+  const textOption = several ? '--text-columns' : '--text-column';
+  let input: InputFile;
+  try {
+    input = await openInput(inputPath, formats.input, { textColumns, idColumn: options.idColumn }, textOption);
+  } catch (error) {
+    // A file read as what --format says, against its name: say so, it is the likely mistake.
+    if (error instanceof CliError && formats.contradicts && error.code !== 'NO_FILE') throw new CliError(`${error.message} (${formats.contradicts}.)`, error.exitCode, error.code);
+    throw error;
+  }
   const { body, contentType } = uploadBody(input);
-  const query: Record<string, string> = { textColumn: options.textColumn };
+  const query: Record<string, string> = several ? { textColumns: textColumns.join(',') } : { textColumn: textColumns[0] };
   if (options.idColumn) query.idColumn = options.idColumn;
   if (options.model) query.model = options.model;
   const submitted = await server.upload(body, contentType, query);
   if (!options.wait) {
-    terminal.stdout.write(`${submitted.id}\n`);
+    if (options.json) terminal.stdout.write(jsonSummary(await batchOrFail(server, submitted.id), null, startedAt));
+    else terminal.stdout.write(`${submitted.id}\n`);
     terminal.stderr.write(`Queued ${submitted.total.toLocaleString('en-US')} rows as batch ${submitted.id}. Check it with \`sift status ${submitted.id}\`; fetch the results with \`sift results ${submitted.id} OUTPUT\`.\n`);
     return ExitCodes.OK;
   }
-  const batch = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`);
-  const written = await writeMerged(input, resultRows(await server.results(submitted.id)), outputPath!);
+  const { batch, left } = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`);
+  if (left) {
+    if (options.json) terminal.stdout.write(jsonSummary(batch, null, startedAt));
+    return ExitCodes.INTERRUPTED;
+  }
+  const written = await writeMerged(input, resultRows(await server.results(submitted.id)), outputPath!, formats.output!);
   if (written.resultPrefix !== '') {
     const names = written.clashes.map((name) => JSON.stringify(name)).join(', ');
     terminal.stderr.write(`The input already has ${names}, so the result columns are named with the prefix ${written.resultPrefix} (${written.resultPrefix}label, ${written.resultPrefix}score, ...).\n`);
   }
-  terminal.stdout.write(`${summary(batch)}; ${written.rows.toLocaleString('en-US')} rows written to ${outputPath}\n`);
+  if (options.json) terminal.stdout.write(jsonSummary(batch, outputPath!, startedAt));
+  else terminal.stdout.write(`${summary(batch)}; ${written.rows.toLocaleString('en-US')} rows written to ${outputPath}\n`);
   return exitCodeOf(batch);
 }
 
@@ -132,7 +212,8 @@ export async function statusCommand(server: ServerConnection, id: string, json: 
 
 /** `sift watch ID`: the progress display on a batch that runs (or ended). */
 export async function watchCommand(server: ServerConnection, id: string, terminal: Terminal): Promise<ExitCode> {
-  const batch = await follow(server, id, terminal);
+  const { batch, left } = await follow(server, id, terminal);
+  if (left) return ExitCodes.INTERRUPTED;
   terminal.stdout.write(`${summary(batch)}\n`);
   return exitCodeOf(batch);
 }
