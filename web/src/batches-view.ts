@@ -27,11 +27,12 @@ export class BatchesView extends LitElement {
       .filter div { flex: 0 1 14rem; }
       .filter p { margin: 0 0 0.5rem; }
       table.batches { table-layout: fixed; }
-      table.batches th.batch { width: 15rem; }
+      table.batches th.batch { width: 14rem; }
       table.batches th.status { width: 7.5rem; }
-      table.batches th.rows { width: 11rem; }
-      table.batches th.started { width: 9rem; }
-      table.batches th.took { width: 7rem; }
+      table.batches th.rows { width: 10rem; }
+      table.batches th.started { width: 9.5rem; }
+      table.batches th.took { width: 6.5rem; }
+      table.batches th.started, table.batches td.started { padding-left: 1.5rem; }
       table.batches td { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: middle; }
       table.batches td.batch a { display: block; overflow: hidden; text-overflow: ellipsis; }
       .failed { color: var(--error-fg); }
@@ -43,7 +44,7 @@ export class BatchesView extends LitElement {
         table.batches td.status { flex: 0 0 auto; }
         table.batches td.model { flex: 1 1 9rem; }
         table.batches td.rows { flex: 0 0 auto; text-align: right; }
-        table.batches td.started { flex: 1 1 9rem; color: var(--muted); }
+        table.batches td.started { flex: 1 1 9rem; color: var(--muted); padding-left: 0; }
         table.batches td.took { flex: 0 0 auto; color: var(--muted); text-align: right; }
         table.batches td.model::before { content: 'Model '; color: var(--muted); }
         table.batches td.started::before { content: 'Submitted '; }
