@@ -306,10 +306,31 @@ describe('the web page, batches and their errors', () => {
       const second = await submitCsv(t, 'text\ncold day\n');
       await page.getByRole('link', { name: second }).waitFor({ timeout: 10_000 });
       await page.getByTestId('batches').locator('tr', { hasText: second }).locator('td.status').filter({ hasText: /completed/i }).waitFor({ timeout: 10_000 });
+      // On a phone each batch is a card: the id on one line, nothing wider than the screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      expect(await horizontalOverflow(page)).toBe(0);
+      for (const id of [first, second]) expect(await linesOfText(page.getByRole('link', { name: id }))).toBe(1);
     } finally {
       await page.close();
     }
   }, 60_000);
+
+  it('shows predictions readably on a phone: long words whole, nothing wider than the screen', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    try {
+      await page.goto(`${t.api.url}/#/predict`);
+      await page.getByLabel('Model').locator('option').first().waitFor({ state: 'attached' });
+      await page.getByLabel('Texts, one a line').fill(`${LONG_TEXT}\nthe movie was good`);
+      await page.getByRole('button', { name: 'Label' }).click();
+      const text = page.getByTestId('prediction').first().locator('.text');
+      await text.waitFor();
+      expect(await horizontalOverflow(page)).toBe(0);
+      expect(await renderedWidth(text)).toBeGreaterThanOrEqual(0.7 * 390);
+      expect(await linesOfWord(text, LONG_WORD)).toBe(1);
+    } finally {
+      await page.close();
+    }
+  });
 
   it("words errors as the page's user knows the input, without the API's field names", async () => {
     const page = await browser.newPage();
