@@ -19,6 +19,19 @@ export interface ChunkCounts {
   labels: Record<string, number>;
 }
 
+/** A batch as a progress relay reads it: the snapshot, and how far its rows are recorded. */
+export interface BatchProgressState {
+  snapshot: BatchSnapshot;
+  /** What its rows are decoded against. */
+  model: RowModel;
+  /** Rows per chunk (every chunk but the last is full). */
+  chunkSize: number;
+  /** Chunks in the batch. */
+  chunks: number;
+  /** Chunks from the first that are all recorded: rows below `contiguousChunks * chunkSize` are all finished. */
+  contiguousChunks: number;
+}
+
 /** A page of batches, most recent first. */
 export interface BatchPage {
   edges: { cursor: string; node: BatchSnapshot }[];
@@ -86,6 +99,11 @@ export class BatchStore {
     await this.redis.set(this.keys.batchChunk(id, chunk), encodeChunk(rows), 'EX', this.retentionSeconds);
   }
 
+  /** Deletes a chunk's input rows (recording a chunk deletes them too: see record-chunk.ts). */
+  async dropChunkInput(id: string, chunk: number): Promise<void> {
+    await this.redis.del(this.keys.batchChunk(id, chunk));
+  }
+
   async loadChunk(id: string, chunk: number): Promise<InputRow[] | null> {
     const json = await this.redis.get(this.keys.batchChunk(id, chunk));
     return json === null ? null : decodeChunk(json);
@@ -107,7 +125,7 @@ export class BatchStore {
   recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, results: string): Promise<RecordedChunk> {
     return recordChunk.run(
       this.redis,
-      { batch: this.keys.batch(id), results: this.keys.batchResults(id) },
+      { batch: this.keys.batch(id), results: this.keys.batchResults(id), input: this.keys.batchChunk(id, chunk) },
       {
         chunk,
         rows,
@@ -138,6 +156,35 @@ export class BatchStore {
     return toSnapshot(id, await this.redis.hgetall(this.keys.batch(id)));
   }
 
+  /**
+   * The batch with where its rows stand, in one read: what a progress relay needs to send rows in
+   * input order. Null when it does not exist or its input is still being read.
+   */
+  async progress(id: string): Promise<BatchProgressState | null> {
+    const hash = await this.redis.hgetall(this.keys.batch(id));
+    const snapshot = toSnapshot(id, hash);
+    if (!snapshot) return null;
+    return {
+      snapshot,
+      model: { name: snapshot.model, version: snapshot.modelVersion, labels: snapshot.labels },
+      chunkSize: Number(hash.chunkSize),
+      chunks: Number(hash.chunks ?? 0),
+      contiguousChunks: Number(hash.contiguousChunks ?? 0),
+    };
+  }
+
+  /** The numbers of the chunks whose results are stored, in order (names only: no rows are read). */
+  async recordedChunks(id: string): Promise<number[]> {
+    return (await this.redis.hkeys(this.keys.batchResults(id))).map(Number).sort((a, b) => a - b);
+  }
+
+  /** The finished rows of the given chunks, in the order given; chunks not recorded are left out. */
+  async rowsOfChunks(id: string, model: RowModel, chunks: readonly number[]): Promise<BatchRowResult[]> {
+    if (chunks.length === 0) return [];
+    const values = await this.redis.hmget(this.keys.batchResults(id), ...chunks.map(String));
+    return values.flatMap((value) => (value === null ? [] : decodeChunkResults(value, model)));
+  }
+
   /** The model a batch's rows are decoded against, and its chunk size; null when it does not exist. */
   private async layout(id: string): Promise<{ model: RowModel; chunkSize: number } | null> {
     const [name, version, labels, chunkSize] = await this.redis.hmget(this.keys.batch(id), 'model', 'modelVersion', 'labels', 'chunkSize');
@@ -146,10 +193,8 @@ export class BatchStore {
   }
 
   /** The finished rows of chunks `first` to `last`, in input order. */
-  private async chunkResults(id: string, model: RowModel, first: number, last: number): Promise<BatchRowResult[]> {
-    const fields = Array.from({ length: last - first + 1 }, (_, i) => String(first + i));
-    const values = await this.redis.hmget(this.keys.batchResults(id), ...fields);
-    return values.flatMap((value) => (value === null ? [] : decodeChunkResults(value, model)));
+  private chunkResults(id: string, model: RowModel, first: number, last: number): Promise<BatchRowResult[]> {
+    return this.rowsOfChunks(id, model, Array.from({ length: last - first + 1 }, (_, i) => first + i));
   }
 
   /** Finished rows in input order from `offset`, at most `limit` of them. */

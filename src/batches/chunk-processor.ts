@@ -38,8 +38,12 @@ export class ChunkProcessor {
   async process(job: ChunkJob): Promise<ChunkOutcome> {
     const { store, catalog, cache } = this.options;
     const state = await store.state(job.batchId);
-    // Gone (bad input, expired) or ended (cancelled, failed): the chunk has nothing left to do.
-    if (!state || isFinalStatus(state.status)) return 'skipped';
+    // Gone (bad input, expired) or ended (cancelled, failed): the chunk has nothing left to do,
+    // and its input is not needed any more.
+    if (!state || isFinalStatus(state.status)) {
+      await store.dropChunkInput(job.batchId, job.chunk);
+      return 'skipped';
+    }
     const rows = await store.loadChunk(job.batchId, job.chunk);
     if (!rows) return 'skipped';
     const model = catalog.resolve(state.model);
@@ -62,7 +66,7 @@ export class ChunkProcessor {
       return encodeResult({ id: row.id, text: row.text!, scoresJson: found.scoresJson, cached: found.cached, error: null });
     });
     const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkResults(rows[0].index, results));
-    if (outcome !== 'counted') return outcome === 'no-batch' ? 'skipped' : 'already-counted';
+    if (outcome !== 'counted') return outcome === 'already-counted' ? 'already-counted' : 'skipped';
     // A chunk's rows have consecutive indices: the message names the range.
     await this.options.channel.chunkFinished(job.batchId, rows[0].index, rows.length);
     return 'done';

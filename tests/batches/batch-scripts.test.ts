@@ -58,6 +58,33 @@ describe('recordChunk', () => {
   });
 });
 
+describe('how far rows are recorded in order (contiguousChunks)', () => {
+  it('moves past a chunk only once every chunk before it is recorded, whatever order they finish in', async () => {
+    const id = await newBatch();
+    const contiguous = async () => (await store.progress(id))?.contiguousChunks;
+    await store.finishIngest(id, 10, 5, new Date());
+    await record(id, 2);
+    await record(id, 1);
+    expect(await contiguous()).toBe(0);
+    await record(id, 0);
+    expect(await contiguous()).toBe(3);
+    await record(id, 4);
+    expect(await contiguous()).toBe(3);
+    await record(id, 4); // a chunk run again moves nothing
+    await record(id, 3);
+    expect(await contiguous()).toBe(5);
+    expect(await store.recordedChunks(id)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("deletes a chunk's input once its rows are recorded", async () => {
+    const id = await newBatch();
+    await store.saveChunk(id, 0, [{ index: 0, id: null, text: 'a' }, { index: 1, id: null, text: '' }]);
+    expect(await redis.exists(keys.batchChunk(id, 0))).toBe(1);
+    await record(id, 0);
+    expect(await redis.exists(keys.batchChunk(id, 0))).toBe(0);
+  });
+});
+
 describe('the completion rule', () => {
   it('input finished before the last chunk: the last chunk completes the batch', async () => {
     const id = await newBatch();
@@ -84,13 +111,19 @@ describe('the completion rule', () => {
 });
 
 describe('endBatch', () => {
-  it('cancel in between: the status stays CANCELLED whatever finishes after, and late rows are still counted', async () => {
+  it('cancel in between: the status stays CANCELLED, and a chunk finishing after adds nothing, so the counts are final', async () => {
     const id = await newBatch();
     await record(id, 0);
     expect(await store.end(id, 'CANCELLED')).toBe('CANCELLED');
-    expect(await record(id, 1)).toEqual({ outcome: 'counted', status: 'CANCELLED' });
+    const atCancel = await counts(id);
+    await store.saveChunk(id, 1, [{ index: 2, id: null, text: 'late' }]);
+    expect(await record(id, 1)).toEqual({ outcome: 'batch-ended', status: 'CANCELLED' });
     expect(await store.finishIngest(id, 4, 2, new Date())).toBe('CANCELLED');
-    expect(await counts(id)).toMatchObject({ status: 'CANCELLED', processed: 4 });
+    expect(await counts(id)).toEqual(atCancel);
+    expect(atCancel).toMatchObject({ status: 'CANCELLED', processed: 2 });
+    // Its results were not stored, and its input is gone: nothing of it stays behind.
+    expect(await store.recordedChunks(id)).toEqual([0]);
+    expect(await redis.exists(keys.batchChunk(id, 1))).toBe(0);
   });
 
   it('leaves a batch that already ended as it was, records a reason, and answers null for no batch', async () => {

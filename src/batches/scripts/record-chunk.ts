@@ -5,30 +5,46 @@ import { statusReply } from './script-replies';
 
 /** What recording a chunk did. */
 export interface RecordedChunk {
-  /** 'counted' the first time; 'already-counted' for a chunk run again; 'no-batch' when the record is gone. */
-  outcome: 'counted' | 'already-counted' | 'no-batch';
+  /**
+   * 'counted' the first time; 'already-counted' for a chunk run again; 'batch-ended' when the batch
+   * was cancelled or failed meanwhile (nothing is counted: its counts stay as they were when it
+   * ended); 'no-batch' when the record is gone.
+   */
+  outcome: 'counted' | 'already-counted' | 'batch-ended' | 'no-batch';
   /** The batch's status afterwards (null when there is no batch). */
   status: BatchStatus | null;
 }
 
-const OUTCOMES = { '1': 'counted', '0': 'already-counted', '-1': 'no-batch' } as const;
+const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '-1': 'no-batch' } as const;
 
 /**
- * Counts a finished chunk exactly once and stores its results.
- * KEYS: batch (hash), results (hash, one field per chunk).
+ * Counts a finished chunk exactly once, stores its results and deletes its input.
+ * KEYS: batch (hash), results (hash, one field per chunk), input (the chunk's input rows).
  * ARGV: chunk number, rows, succeeded, failed, cached, now (ISO), retention seconds, the chunk's
  *       results (row-codec.ts), its rows per predicted label (a JSON object, label -> count).
- * Returns {1 counted | 0 already counted | -1 no such batch, status}.
+ * Returns {1 counted | 0 already counted | 2 batch ended | -1 no such batch, status}.
+ *
+ * The record keeps `contiguousChunks`: how many chunks from the first are all recorded. Progress
+ * relays read rows in input order up to there, without probing the results for gaps; it moves
+ * past each chunk once, so keeping it costs O(1) per chunk over a batch.
  */
 export const recordChunk = luaScript({
   name: 'recordChunk',
-  keys: ['batch', 'results'],
+  keys: ['batch', 'results', 'input'],
   args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults', 'labelCounts'],
   lua: `${COMPLETION_RULE}
 local batch, results = KEYS[1], KEYS[2]
-if redis.call('EXISTS', batch) == 0 then return {-1, ''} end
+local status = redis.call('HGET', batch, 'status')
+if not status then return {-1, ''} end
+-- A batch that ended (cancelled, failed) keeps the counts it ended with: a chunk still in flight
+-- then adds nothing, so the last progress event's counts are the batch's final counts.
+if status == 'CANCELLED' or status == 'FAILED' then
+  redis.call('DEL', KEYS[3])
+  return {2, status}
+end
 -- A chunk run again after a crash finds its results stored and counts nothing.
-if redis.call('HSETNX', results, ARGV[1], ARGV[8]) == 0 then return {0, redis.call('HGET', batch, 'status')} end
+if redis.call('HSETNX', results, ARGV[1], ARGV[8]) == 0 then return {0, status} end
+redis.call('DEL', KEYS[3])
 redis.call('EXPIRE', results, ARGV[7])
 redis.call('HINCRBY', batch, 'processed', ARGV[2])
 redis.call('HINCRBY', batch, 'succeeded', ARGV[3])
@@ -36,8 +52,13 @@ redis.call('HINCRBY', batch, 'failed', ARGV[4])
 redis.call('HINCRBY', batch, 'cached', ARGV[5])
 -- Rows per label, counted with the rows (so exactly once), as fields 'label:<name>' of the record.
 for label, count in pairs(cjson.decode(ARGV[9])) do redis.call('HINCRBY', batch, 'label:' .. label, count) end
+local contiguous = tonumber(redis.call('HGET', batch, 'contiguousChunks') or '0')
+if tonumber(ARGV[1]) == contiguous then
+  repeat contiguous = contiguous + 1 until redis.call('HEXISTS', results, tostring(contiguous)) == 0
+  redis.call('HSET', batch, 'contiguousChunks', contiguous)
+end
 if not redis.call('HGET', batch, 'startedAt') then redis.call('HSET', batch, 'startedAt', ARGV[6]) end
-if redis.call('HGET', batch, 'status') == 'QUEUED' then redis.call('HSET', batch, 'status', 'RUNNING') end
+if status == 'QUEUED' then redis.call('HSET', batch, 'status', 'RUNNING') end
 return {1, complete_if_done(batch, ARGV[6])}
 `,
   reply(raw): RecordedChunk {
