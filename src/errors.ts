@@ -44,6 +44,10 @@ export const ErrorCodes = {
   REDIS_UNREACHABLE: 'REDIS_UNREACHABLE',
   /** Redis is away for now (restarting, unreachable): the request may succeed when retried (HTTP 503). */
   REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
+  /** A batch's progress could not be read for a while; subscribe again (with `fromRow`) later. */
+  PROGRESS_UNAVAILABLE: 'PROGRESS_UNAVAILABLE',
+  /** A progress subscriber fell too far behind the rows; subscribe again with the `fromRow` given. */
+  SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,6 +1,6 @@
 import { BatchService } from '../batches/batch-service';
 import { openChunkQueue } from '../batches/chunk-queue';
-import { BatchProgressFeed } from '../batches/progress-feed';
+import { ProgressRelay } from '../batches/progress-relay';
 import type { SiftConfig } from '../config/config';
 import { buildSiftSchema } from '../graphql/schema';
 import { createApiServer } from '../http/api-server';
@@ -69,6 +69,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
     const predictions = new PredictionService({ catalog, cache, scorer: (model, text) => runs.score(model, text), maxTextsPerRequest: config.maxTextsPerRequest });
     const queue = lifecycle.own('chunk queue', openChunkQueue({ connections, keys, isWorker: false }), (q) => q.close(5000));
     queue.on('error', (error) => logger.child('queue').warn(error.message));
+    const relay = lifecycle.own('progress relay', new ProgressRelay({ channel: progress, store, logger: logger.child('progress') }), (r) => r.close());
     const batches = new BatchService({
       store,
       queue,
@@ -76,7 +77,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       chunkSize: config.chunkSize,
       maxInlineRows: config.maxInlineRows,
       channel: progress,
-      progress: new BatchProgressFeed(progress, store),
+      progress: relay,
     });
 
     const metrics = metricsRoutes(() => runs.stats());

@@ -6,7 +6,8 @@ import type { BatchStatus } from './batch-status';
 import { PENDING_BATCH, type BatchPage, type BatchStore } from './batch-store';
 import { unknownBatch, type BatchRowResult, type BatchSnapshot, type ChunkJob, type InputRow } from './batch-types';
 import type { ProgressChannel } from './progress-channel';
-import type { BatchProgressFeed, ProgressEvent } from './progress-feed';
+import type { ProgressRelay, WatchOptions } from './progress-relay';
+import type { WatchItem } from './progress-watcher';
 import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
 import { chosenTextColumns, csvRows, jsonlRows, textRows } from './row-sources';
 import { utf8Bytes, utf8Text } from './utf8-text';
@@ -46,7 +47,7 @@ export interface BatchServiceOptions {
   chunkSize: number;
   maxInlineRows: number;
   channel: ProgressChannel;
-  progress: BatchProgressFeed;
+  progress: ProgressRelay;
 }
 
 /**
@@ -155,9 +156,11 @@ export class BatchService {
     return batch;
   }
 
-  /** Live progress events of one batch (see BatchProgressFeed); an unknown id is refused up front. */
-  async watch(id: string): Promise<AsyncIterableIterator<ProgressEvent>> {
-    if (!(await this.options.store.get(id))) throw unknownBatch(id);
-    return this.options.progress.watch(id);
+  /** Live progress events of one batch (see ProgressRelay); an unknown id is refused up front. */
+  async watch(id: string, options: WatchOptions): Promise<AsyncIterableIterator<WatchItem>> {
+    if (options.fromRow !== null && (!Number.isInteger(options.fromRow) || options.fromRow < 0)) {
+      throw userError(ErrorCodes.BAD_USER_INPUT, `fromRow must be 0 or more; got ${options.fromRow}.`);
+    }
+    return this.options.progress.watch(id, options);
   }
 }

@@ -13,6 +13,8 @@ export interface SiftUp {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** SIGTERM, then the exit code and the whole output. */
   stop(): Promise<{ code: number | null; output: string }>;
+  /** Ends it at once (SIGKILL), as a crash or an OOM kill would, and waits for it to be gone. */
+  kill(): Promise<void>;
 }
 
 export function startSiftUp(env: Record<string, string>): SiftUp {
@@ -39,6 +41,10 @@ export function startSiftUp(env: Record<string, string>): SiftUp {
     stop: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
 }

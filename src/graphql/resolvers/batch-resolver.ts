@@ -2,8 +2,9 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subs
 import { BatchStatus } from '../../batches/batch-status';
 import type { BatchPage } from '../../batches/batch-store';
 import type { BatchRowResult, BatchSnapshot } from '../../batches/batch-types';
-import type { ProgressEvent } from '../../batches/progress-feed';
+import type { ProgressEvent, WatchItem } from '../../batches/progress-watcher';
 import type { GraphQLContext } from '../context';
+import { selectsField } from '../selection';
 import { BatchConnectionType } from '../types/batch-connection-type';
 import { BatchProgressType } from '../types/batch-progress-type';
 import { BatchRowType } from '../types/batch-row-type';
@@ -47,11 +48,21 @@ export class BatchResolver {
   }
 
   @Subscription(() => BatchProgressType, {
-    description: 'Live progress of one batch. The first event is the current snapshot; the last has a final status, after which the subscription completes.',
-    subscribe: ({ args, context }) => (context as GraphQLContext).batches.watch((args as { id: string }).id),
+    description:
+      'Live progress of one batch. The first event is the current snapshot; rows come in input order; the last event has a final status, after which the subscription completes. With fromRow, the finished rows from that index are sent first (on a batch that already ended, in events that all carry its final status), so a client that lost its connection resumes from the row after the last it holds, with no gap and no duplicate.',
+    subscribe: ({ args, context, info }) => {
+      const { id, fromRow } = args as { id: string; fromRow?: number | null };
+      return (context as GraphQLContext).batches.watch(id, { fromRow: fromRow ?? null, withRows: selectsField(info, 'rows') });
+    },
   })
-  batchProgress(@Arg('id', () => ID) _id: string, @Root() event: ProgressEvent): ProgressEvent {
-    return event;
+  batchProgress(
+    @Arg('id', () => ID) _id: string,
+    @Arg('fromRow', () => Int, { nullable: true, description: 'Send the finished rows from this 0-based row index first, then live ones (to resume after a dropped connection).' }) _fromRow: number | null,
+    @Root() item: WatchItem,
+  ): ProgressEvent {
+    // A subscription that cannot go on (Redis away too long, a subscriber too slow) ends with an error that says what to do.
+    if ('error' in item) throw item.error;
+    return item;
   }
 
   @FieldResolver(() => [BatchRowType], { description: 'Finished rows in input order.' })
