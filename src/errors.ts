@@ -26,6 +26,8 @@ export const ErrorCodes = {
   NOT_UTF8: 'NOT_UTF8',
   /** Options of a batch that do not fit together (e.g. both or neither of texts and csv). */
   BAD_BATCH_OPTIONS: 'BAD_BATCH_OPTIONS',
+  /** An idempotency key used again for a batch with other content (HTTP 409). */
+  IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
   /** More rows than the inline limit. */
   TOO_MANY_ROWS: 'TOO_MANY_ROWS',
   /** An upload whose Content-Type Sift does not read (HTTP 415). */

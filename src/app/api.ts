@@ -76,8 +76,10 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       catalog,
       chunkSize: config.chunkSize,
       maxInlineRows: config.maxInlineRows,
+      abandonedAfterMs: config.stuckAfterMs,
       channel: progress,
       progress: relay,
+      logger: logger.child('batches'),
     });
 
     const metrics = metricsRoutes(() => runs.stats());

@@ -1,3 +1,4 @@
+import { BatchSweeper } from '../batches/batch-sweeper';
 import { ChunkConsumer } from '../batches/chunk-consumer';
 import { ChunkProcessor } from '../batches/chunk-processor';
 import { openChunkQueue } from '../batches/chunk-queue';
@@ -13,6 +14,8 @@ import { openSharedParts } from './shared-parts';
 /** A running worker: its chunk consumer (events for logs and tests) and how to stop it. */
 export interface RunningWorker {
   consumer: ChunkConsumer;
+  /** Its sweeper (tests drive a sweep directly). */
+  sweeper: BatchSweeper;
   /** Takes no new chunks, lets the ones in hand finish, then closes threads and connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -40,13 +43,15 @@ export function startWorker(config: SiftConfig, logger: Logger): Promise<Running
     const { keys, catalog, connections, cache, store, progress } = await openSharedParts(config, 'worker', logger, lifecycle);
     const threads = config.workerInferenceThreads;
     const inference = await lifecycle.open('models', () => startInference(catalog.definitions, config, logger), (i) => i.close());
-    const processor = new ChunkProcessor({ store, cache, catalog, scorer: (model, texts) => inference.score(model, texts), channel: progress, maxRunSize: config.maxRunSize });
+    const processor = new ChunkProcessor({ store, cache, catalog, scorer: (model, texts) => inference.score(model, texts), channel: progress, maxRunSize: config.maxRunSize, abandonedAfterMs: config.stuckAfterMs });
     const queue = openChunkQueue({ connections, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs });
     const consumer = lifecycle.own('chunk consumer', new ChunkConsumer({ queue, processor, store, channel: progress, logger, concurrency: config.workerConcurrency, stallIntervalMs: config.stallIntervalMs }), (c) => c.close(FINISH_CHUNKS_MS));
     await queue.ready();
     consumer.start();
+    const sweeper = lifecycle.own('sweeper', new BatchSweeper({ store, queue, keys, channel: progress, logger: logger.child('sweeper'), stuckAfterMs: config.stuckAfterMs, intervalMs: config.sweepIntervalMs }), (s) => s.stop());
+    sweeper.start();
     const where = threads === 0 ? "on the worker's own thread" : `on ${threads} inference thread(s)`;
     logger.info(`worker ready: models ${catalog.names().join(', ')} (run ${where}), ${config.workerConcurrency} chunk(s) at a time`);
-    return { consumer, close: () => lifecycle.close() };
+    return { consumer, sweeper, close: () => lifecycle.close() };
   });
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type BeeQueue from 'bee-queue';
 import { ErrorCodes, userError } from '../errors';
+import type { Logger } from '../logger';
 import type { BatchStore } from './batch-store';
 import type { BatchSnapshot, ChunkJob, InputRow } from './batch-types';
-import { enqueueChunk } from './chunk-queue';
+import { enqueueChunk, removeChunkJobs } from './chunk-queue';
 import type { RowModel } from './row-codec';
 
 export interface IngestOptions {
@@ -11,6 +12,15 @@ export interface IngestOptions {
   chunkSize: number;
   /** Rows accepted at most (the inline limit), or Infinity. */
   maxRows: number;
+  /** Says what happened to an upload that failed and could not be taken back at once. */
+  logger: Logger;
+  /** Sees every row as it is read (the idempotency fingerprint). */
+  onRows?: (rows: readonly InputRow[]) => void;
+  /**
+   * An upload silent for this long counts as abandoned (its API process died half way): workers
+   * skip its chunks and the sweeper removes it. It says it is alive six times as often.
+   */
+  abandonedAfterMs: number;
 }
 
 /** A batch id that sorts by creation time and is unguessable. */
@@ -21,7 +31,10 @@ export function newBatchId(): string {
 /**
  * Reads rows into a new batch: cuts them into chunks as they arrive, stores each and queues it as
  * a job, so workers start while the input is still being read and memory stays flat. The batch is
- * listed only once the whole input has been read; bad input discards it, so it creates no batch.
+ * listed only once the whole input has been read. An input that fails for any reason (a bad row,
+ * the client gone, Redis lost) leaves nothing behind: its queued jobs are taken back and its keys
+ * deleted, at once, or (when Redis is away) in the background as soon as Redis answers again; if
+ * this process dies first, workers skip its chunks and the sweeper removes it.
  */
 export async function ingestBatch(
   store: BatchStore,
@@ -42,8 +55,11 @@ export async function ingestBatch(
     chunks++;
     chunk = [];
   };
+  // A slow upload may take minutes between two chunks: it says it is alive meanwhile.
+  const heartbeat = setInterval(() => void store.heartbeat(id).catch(() => undefined), options.abandonedAfterMs / 6);
   try {
     for await (const arrived of rows) {
+      options.onRows?.(arrived);
       for (const row of arrived) {
         if (++total > options.maxRows) {
           throw userError(ErrorCodes.TOO_MANY_ROWS, `The input has more than ${options.maxRows} rows, the limit for inline batches; upload it as a file with POST /batches instead.`);
@@ -54,10 +70,48 @@ export async function ingestBatch(
     }
     if (chunk.length > 0) await flush();
     if (total === 0) throw userError(ErrorCodes.EMPTY_INPUT, 'The input has no rows; send at least one text.');
+    await store.finishIngest(id, total, chunks, createdAt);
   } catch (error) {
-    await store.discard(id, chunks);
+    // Every chunk saved may have been queued (a failure can fall between the two).
+    await takeBack(store, queue, id, chunks + 1, options.logger);
     throw error;
+  } finally {
+    clearInterval(heartbeat);
   }
-  await store.finishIngest(id, total, chunks, createdAt);
   return (await store.get(id))!;
+}
+
+/** How long a failed upload's answer waits for its take-back; past that it goes on in the background. */
+const TAKE_BACK_WAIT_MS = 2000;
+/** Waits before trying again to take back a failed upload while Redis is away. */
+const TAKE_BACK_RETRY_MS = 1000;
+/** Gives up after this long; the sweeper removes what is left. */
+const TAKE_BACK_FOR_MS = 5 * 60_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Removes a failed upload's queued jobs and keys. When Redis is away this goes on trying in the
+ * background (bee-queue's client holds its commands until Redis is back), and the caller answers
+ * meanwhile: a Redis outage during an upload leaves no batch and no work behind once Redis is back.
+ */
+async function takeBack(store: BatchStore, queue: BeeQueue<ChunkJob>, id: string, chunks: number, logger: Logger): Promise<void> {
+  const attempt = async () => {
+    await removeChunkJobs(queue, id, chunks);
+    await store.discard(id, chunks);
+  };
+  const first = attempt();
+  const outcome = await Promise.race([first.then(() => 'done', () => 'failed'), sleep(TAKE_BACK_WAIT_MS).then(() => 'waiting')]);
+  if (outcome === 'done') return;
+  logger.warn(`batch ${id}: the upload failed and its queued chunks cannot be removed yet (Redis is not answering); trying again until it does`);
+  void (async () => {
+    const deadline = Date.now() + TAKE_BACK_FOR_MS;
+    let done = await first.then(() => true, () => false);
+    while (!done && Date.now() < deadline) {
+      await sleep(TAKE_BACK_RETRY_MS);
+      done = await attempt().then(() => true, () => false);
+    }
+    if (done) logger.info(`batch ${id}: the failed upload's queued chunks and record are removed`);
+    else logger.warn(`batch ${id}: could not remove a failed upload in ${TAKE_BACK_FOR_MS / 60_000} min; the sweeper will`);
+  })();
 }

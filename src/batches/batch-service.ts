@@ -1,7 +1,9 @@
 import type BeeQueue from 'bee-queue';
 import { ErrorCodes, userError } from '../errors';
+import type { Logger } from '../logger';
 import type { ModelCatalog } from '../models/model-catalog';
 import { ingestBatch } from './batch-ingest';
+import { InputFingerprint } from './input-fingerprint';
 import type { BatchStatus } from './batch-status';
 import { PENDING_BATCH, type BatchPage, type BatchStore } from './batch-store';
 import { unknownBatch, type BatchRowResult, type BatchSnapshot, type ChunkJob, type InputRow } from './batch-types';
@@ -46,8 +48,11 @@ export interface BatchServiceOptions {
   catalog: ModelCatalog;
   chunkSize: number;
   maxInlineRows: number;
+  /** An upload silent for this long counts as abandoned (see IngestOptions). */
+  abandonedAfterMs: number;
   channel: ProgressChannel;
   progress: ProgressRelay;
+  logger: Logger;
 }
 
 /**
@@ -83,31 +88,45 @@ export class BatchService {
 
   /**
    * Creates a batch from rows (checked as they stream in). With an idempotency key, the first
-   * submit wins, also when two race: the others get its batch.
+   * submit wins, also when two race: a later one with the same content (rows, model and options)
+   * gets the first batch; one with other content is refused with IDEMPOTENCY_CONFLICT rather
+   * than silently never run.
    */
   async submit(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, idempotencyKey: string | null | undefined, maxRows: number): Promise<BatchSnapshot> {
     const model = this.options.catalog.resolve(modelName);
-    const { store, channel } = this.options;
-    if (idempotencyKey && !(await store.claimIdempotencyKey(idempotencyKey))) return this.firstBatchOf(idempotencyKey);
+    const { store, channel, logger } = this.options;
+    const fingerprint = idempotencyKey ? new InputFingerprint(model.name) : null;
+    if (idempotencyKey && fingerprint && !(await store.claimIdempotencyKey(idempotencyKey))) {
+      // Read this submit's input to the end, to compare it with the first's.
+      for await (const arrived of rows) fingerprint.add(arrived);
+      return this.firstBatchOf(idempotencyKey, fingerprint.digest());
+    }
     try {
-      const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows });
+      const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows, logger, abandonedAfterMs: this.options.abandonedAfterMs, onRows: fingerprint ? (arrived) => fingerprint.add(arrived) : undefined });
       // Workers may have finished every row before the input ended: then this is the final event.
       if (batch.status === 'COMPLETED') await channel.statusChanged(batch.id);
-      if (idempotencyKey) await store.recordIdempotentBatch(idempotencyKey, batch.id);
+      if (idempotencyKey && fingerprint) await store.recordIdempotentBatch(idempotencyKey, batch.id, fingerprint.digest());
       return batch;
     } catch (error) {
-      if (idempotencyKey) await store.releaseIdempotencyKey(idempotencyKey);
+      if (idempotencyKey) await store.releaseIdempotencyKey(idempotencyKey).catch(() => undefined);
       throw error;
     }
   }
 
-  // The winner of a race may still be reading its input: wait for its batch id to appear.
-  private async firstBatchOf(idempotencyKey: string): Promise<BatchSnapshot> {
+  // The winner of a race may still be reading its input: wait for its batch to appear.
+  private async firstBatchOf(idempotencyKey: string, fingerprint: string): Promise<BatchSnapshot> {
     for (let attempt = 0; attempt < 600; attempt++) {
       const value = await this.options.store.idempotentBatch(idempotencyKey);
       if (value === null) throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'The first submit with this idempotencyKey failed; submit again.');
       if (value !== PENDING_BATCH) {
-        const batch = await this.options.store.get(value);
+        if (value.fingerprint !== null && value.fingerprint !== fingerprint) {
+          throw userError(
+            ErrorCodes.IDEMPOTENCY_CONFLICT,
+            `The idempotencyKey ${JSON.stringify(idempotencyKey)} was used for batch ${value.batch}, whose rows, model or options differ from this request's. Send exactly the same request to get that batch back, or use a new key for a new batch.`,
+            { batchId: value.batch },
+          );
+        }
+        const batch = await this.options.store.get(value.batch);
         if (batch) return batch;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -19,6 +19,40 @@ export interface ChunkCounts {
   labels: Record<string, number>;
 }
 
+/** The batch an idempotency key created, and the fingerprint of that batch's input. */
+export interface IdempotentBatch {
+  batch: string;
+  fingerprint: string | null;
+}
+
+/** What a worker checks before it runs a chunk. */
+export interface BatchState {
+  status: BatchStatus;
+  model: string;
+  /** Whether its input was read to the end. */
+  ingested: boolean;
+  /** When its upload last showed a sign of life (ms), while it is being read. */
+  aliveAt: number;
+}
+
+/** What the sweeper reads of a batch. */
+export interface SweepState {
+  status: BatchStatus;
+  ingested: boolean;
+  /** Chunks in the batch, once its input is read. */
+  chunks: number;
+  /** Chunks queued so far while its input is read. */
+  queuedChunks: number;
+  aliveAt: number;
+}
+
+/** Where one chunk of a batch stands, for the sweeper. */
+export interface ChunkState {
+  chunk: number;
+  /** recorded: done; queued: its job is in the queue; unqueued: input kept but no job; lost: neither. */
+  state: 'recorded' | 'queued' | 'unqueued' | 'lost';
+}
+
 /** A batch as a progress relay reads it: the snapshot, and how far its rows are recorded. */
 export interface BatchProgressState {
   snapshot: BatchSnapshot;
@@ -88,15 +122,33 @@ export class BatchStore {
    */
   async create(id: string, model: RowModel, createdAt: Date, chunkSize: number): Promise<void> {
     const key = this.keys.batch(id);
+    const now = Date.now();
     await this.redis
       .multi()
-      .hset(key, { status: 'QUEUED', model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), chunkSize, createdAt: createdAt.toISOString(), total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0 })
+      .hset(key, { status: 'QUEUED', model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), chunkSize, createdAt: createdAt.toISOString(), total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0, queuedChunks: 0, aliveAt: now })
       .expire(key, this.retentionSeconds)
+      .zadd(this.keys.activeBatches(), now, id)
       .exec();
   }
 
+  /**
+   * Stores a chunk's input rows before its job is queued, and counts it as queued: should the
+   * upload die half way, the chunks to take back are known. Also a sign of life of the upload.
+   */
   async saveChunk(id: string, chunk: number, rows: readonly InputRow[]): Promise<void> {
-    await this.redis.set(this.keys.batchChunk(id, chunk), encodeChunk(rows), 'EX', this.retentionSeconds);
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .set(this.keys.batchChunk(id, chunk), encodeChunk(rows), 'EX', this.retentionSeconds)
+      .hset(this.keys.batch(id), 'queuedChunks', chunk + 1, 'aliveAt', now)
+      .zadd(this.keys.activeBatches(), 'XX', now, id)
+      .exec();
+  }
+
+  /** A sign of life of an upload still being read (see `state`'s aliveAt, and the sweeper). */
+  async heartbeat(id: string): Promise<void> {
+    const now = Date.now();
+    await this.redis.multi().hset(this.keys.batch(id), 'aliveAt', now).zadd(this.keys.activeBatches(), 'XX', now, id).exec();
   }
 
   /** Deletes a chunk's input rows (recording a chunk deletes them too: see record-chunk.ts). */
@@ -113,7 +165,7 @@ export class BatchStore {
   finishIngest(id: string, total: number, chunks: number, createdAt: Date): Promise<BatchStatus | null> {
     return finishIngest.run(
       this.redis,
-      { batch: this.keys.batch(id), index: this.keys.batches() },
+      { batch: this.keys.batch(id), index: this.keys.batches(), active: this.keys.activeBatches() },
       { total, chunks, now: new Date().toISOString(), id, createdAtMs: createdAt.getTime() },
     );
   }
@@ -125,7 +177,7 @@ export class BatchStore {
   recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, results: string): Promise<RecordedChunk> {
     return recordChunk.run(
       this.redis,
-      { batch: this.keys.batch(id), results: this.keys.batchResults(id), input: this.keys.batchChunk(id, chunk) },
+      { batch: this.keys.batch(id), results: this.keys.batchResults(id), input: this.keys.batchChunk(id, chunk), active: this.keys.activeBatches() },
       {
         chunk,
         rows,
@@ -136,19 +188,21 @@ export class BatchStore {
         retentionSeconds: this.retentionSeconds,
         chunkResults: results,
         labelCounts: JSON.stringify(counts.labels),
+        id,
+        nowMs: Date.now(),
       },
     );
   }
 
   /** Ends a running or queued batch as CANCELLED or FAILED; returns the status it has afterwards. */
   end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
-    return endBatch.run(this.redis, { batch: this.keys.batch(id) }, { status, now: new Date().toISOString(), reason });
+    return endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id });
   }
 
   /** Status and model of a batch, also while its input is still being read; null when it does not exist. */
-  async state(id: string): Promise<{ status: BatchStatus; model: string } | null> {
-    const [status, model] = await this.redis.hmget(this.keys.batch(id), 'status', 'model');
-    return isBatchStatus(status) && model ? { status, model } : null;
+  async state(id: string): Promise<BatchState | null> {
+    const [status, model, ingested, aliveAt] = await this.redis.hmget(this.keys.batch(id), 'status', 'model', 'ingested', 'aliveAt');
+    return isBatchStatus(status) && model ? { status, model, ingested: ingested === '1', aliveAt: Number(aliveAt ?? 0) } : null;
   }
 
   /** The batch as clients see it; null when it does not exist or its input is still being read. */
@@ -235,9 +289,9 @@ export class BatchStore {
     return (await this.redis.set(this.keys.idempotency(key), PENDING_BATCH, 'EX', this.retentionSeconds, 'NX')) === 'OK';
   }
 
-  /** Records the batch a claimed idempotency key created. */
-  async recordIdempotentBatch(key: string, batchId: string): Promise<void> {
-    await this.redis.set(this.keys.idempotency(key), batchId, 'EX', this.retentionSeconds);
+  /** Records the batch a claimed idempotency key created, and the fingerprint of its input. */
+  async recordIdempotentBatch(key: string, batchId: string, fingerprint: string): Promise<void> {
+    await this.redis.set(this.keys.idempotency(key), JSON.stringify({ batch: batchId, fingerprint }), 'EX', this.retentionSeconds);
   }
 
   /** Gives a claimed key up again (its submit failed), so a retry can claim it. */
@@ -245,16 +299,70 @@ export class BatchStore {
     await this.redis.del(this.keys.idempotency(key));
   }
 
-  /** The batch id a key created, 'pending' while its first submit still reads its input, null when unclaimed. */
-  async idempotentBatch(key: string): Promise<string | null> {
-    return this.redis.get(this.keys.idempotency(key));
+  /** What a key holds: 'pending' while its first submit still reads its input, null when unclaimed. */
+  async idempotentBatch(key: string): Promise<IdempotentBatch | typeof PENDING_BATCH | null> {
+    const value = await this.redis.get(this.keys.idempotency(key));
+    if (value === null || value === PENDING_BATCH) return value;
+    // A key recorded by an earlier build holds the batch id alone, with no fingerprint to compare.
+    return value.startsWith('{') ? (JSON.parse(value) as IdempotentBatch) : { batch: value, fingerprint: null };
   }
 
-  /** Removes every key of a batch whose input turned out to be bad. */
+  /** Removes every key of a batch whose input turned out to be bad (its queued jobs are the queue's). */
   async discard(id: string, chunks: number): Promise<void> {
     const keys = [this.keys.batch(id), this.keys.batchResults(id)];
     for (let chunk = 0; chunk < chunks; chunk++) keys.push(this.keys.batchChunk(id, chunk));
-    await this.redis.del(...keys);
+    await this.redis.multi().del(...keys).zrem(this.keys.activeBatches(), id).exec();
+  }
+
+  /** Batches not ended whose last sign of life is older than `quietMs`, oldest first, at most `limit`. */
+  async quietBatches(quietMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.activeBatches(), '-inf', Date.now() - quietMs, 'LIMIT', 0, limit);
+  }
+
+  /** Claims the sweeper's turn for `ms` (true when this caller got it): one sweeper at a time. */
+  async claimSweep(owner: string, ms: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.sweeperLock(), owner, 'PX', ms, 'NX')) === 'OK';
+  }
+
+  /** Marks a batch as just looked at, so the sweeper looks again only after another quiet spell. */
+  async touchActive(id: string): Promise<void> {
+    await this.redis.zadd(this.keys.activeBatches(), 'XX', Date.now(), id);
+  }
+
+  /** Takes a batch out of the index of active batches (it ended, or is gone). */
+  async forgetActive(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.activeBatches(), id);
+  }
+
+  /** What the sweeper needs of a batch's record; null when the record is gone. */
+  async sweepState(id: string): Promise<SweepState | null> {
+    const [status, ingested, chunks, queuedChunks, aliveAt] = await this.redis.hmget(this.keys.batch(id), 'status', 'ingested', 'chunks', 'queuedChunks', 'aliveAt');
+    if (!isBatchStatus(status)) return null;
+    return { status, ingested: ingested === '1', chunks: Number(chunks ?? 0), queuedChunks: Number(queuedChunks ?? 0), aliveAt: Number(aliveAt ?? 0) };
+  }
+
+  /**
+   * How each chunk of a batch stands, read in an order that cannot race a worker: whether its job
+   * exists (`jobsKey`, bee-queue's hash of jobs), then whether its input exists, then whether its
+   * results are recorded. Recording deletes the input in the same step, so a chunk whose job and
+   * input are both gone and whose results are not recorded was really lost.
+   */
+  async chunkStates(id: string, chunks: readonly number[], jobsKey: string, jobIdOf: (chunk: number) => string): Promise<ChunkState[]> {
+    if (chunks.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const chunk of chunks) {
+      pipeline.hexists(jobsKey, jobIdOf(chunk));
+      pipeline.exists(this.keys.batchChunk(id, chunk));
+      pipeline.hexists(this.keys.batchResults(id), String(chunk));
+    }
+    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return Number(value) === 1;
+    });
+    return chunks.map((chunk, i) => {
+      const [queued, input, recorded] = replies.slice(i * 3, i * 3 + 3);
+      return { chunk, state: recorded ? 'recorded' : queued ? 'queued' : input ? 'unqueued' : 'lost' };
+    });
   }
 
   /**

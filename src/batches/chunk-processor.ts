@@ -21,6 +21,8 @@ export interface ChunkProcessorOptions {
   channel: ProgressChannel;
   /** Texts in one model run at most. */
   maxRunSize: number;
+  /** An upload silent for this long counts as abandoned: its chunks are skipped. */
+  abandonedAfterMs: number;
 }
 
 /** What one chunk run did. */
@@ -44,6 +46,8 @@ export class ChunkProcessor {
       await store.dropChunkInput(job.batchId, job.chunk);
       return 'skipped';
     }
+    // An upload whose API process died half way: no work for it (the sweeper removes it).
+    if (!state.ingested && Date.now() - state.aliveAt > this.options.abandonedAfterMs) return 'skipped';
     const rows = await store.loadChunk(job.batchId, job.chunk);
     if (!rows) return 'skipped';
     const model = catalog.resolve(state.model);

@@ -103,6 +103,28 @@ export function openChunkQueue(options: ChunkQueueOptions): BeeQueue<ChunkJob> {
   return new NamedChunkQueue(settings, options.connections);
 }
 
+/**
+ * A chunk's job id: its batch and number, so whoever knows a batch can find or take back its jobs
+ * (an upload that fails, the sweeper), and queueing a chunk whose job is still there does nothing.
+ */
+export function chunkJobId(batchId: string, chunk: number): string {
+  return `${batchId}:${chunk}`;
+}
+
+/** The key of bee-queue's hash of jobs by id (read by the sweeper to tell a queued chunk from a lost one). */
+export function jobsKey(keys: RedisKeys): string {
+  return `${keys.queuePrefix()}:${CHUNK_QUEUE}:jobs`;
+}
+
+/** Queues a chunk (again, for the sweeper): a job with that chunk's id that still exists is left as it is. */
 export async function enqueueChunk(queue: BeeQueue<ChunkJob>, job: ChunkJob): Promise<void> {
-  await queue.createJob(job).retries(CHUNK_RETRIES).save();
+  await queue.createJob(job).setId(chunkJobId(job.batchId, job.chunk)).retries(CHUNK_RETRIES).save();
+}
+
+/** Takes back the jobs of chunks 0 to `chunks - 1` of a batch (an upload that failed half way). */
+export async function removeChunkJobs(queue: BeeQueue<ChunkJob>, batchId: string, chunks: number): Promise<void> {
+  for (let first = 0; first < chunks; first += 100) {
+    const ids = Array.from({ length: Math.min(100, chunks - first) }, (_, i) => chunkJobId(batchId, first + i));
+    await Promise.all(ids.map((id) => queue.removeJob(id)));
+  }
 }

@@ -71,6 +71,15 @@ export interface SiftConfig {
    * worker died runs again elsewhere after one to two intervals. Default 5000.
    */
   stallIntervalMs: number;
+  /**
+   * `SIFT_STUCK_AFTER_MS`: a batch with no sign of life for this long is looked at by the sweeper
+   * (which requeues chunks that lost their job, fails a batch whose input was lost, and removes an
+   * upload whose API process died half way). An upload in progress says it is alive every sixth
+   * of this. Default 120000 (2 min).
+   */
+  stuckAfterMs: number;
+  /** `SIFT_SWEEP_INTERVAL_MS`: how often a worker runs the sweeper (one worker at a time). Default 30000. */
+  sweepIntervalMs: number;
   /** `SIFT_WORKERS`: worker processes `npm start` runs beside the API (0 for the API alone). Default 1. */
   workers: number;
   /** `SIFT_LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
@@ -163,6 +172,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
     workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 4, 1, 64),
     stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),
+    stuckAfterMs: readInteger(env, 'SIFT_STUCK_AFTER_MS', 120_000, 600, 24 * 3600_000),
+    sweepIntervalMs: readInteger(env, 'SIFT_SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
     workers: readInteger(env, 'SIFT_WORKERS', 1, 0, 64),
     logLevel: readString(env, 'SIFT_LOG_LEVEL', 'info', (v) => (isLogLevel(v) ? undefined : 'expected debug, info, warn, error or silent.')) as LogLevel,
     development: readString(env, 'NODE_ENV', 'production') === 'development',

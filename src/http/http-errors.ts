@@ -7,6 +7,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ErrorCodes.UPLOAD_TOO_LARGE]: 413,
   [ErrorCodes.UNKNOWN_BATCH]: 404,
+  [ErrorCodes.IDEMPOTENCY_CONFLICT]: 409,
 };
 
 /**

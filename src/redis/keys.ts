@@ -14,6 +14,13 @@ export interface RedisKeys {
   batchResults(id: string): string;
   /** Every batch by creation time (sorted set). */
   batches(): string;
+  /**
+   * Batches not ended yet, by their last sign of life in ms (sorted set): a chunk recorded, or the
+   * upload still arriving. The sweeper looks here for batches stuck without progress.
+   */
+  activeBatches(): string;
+  /** Held by the worker whose sweeper runs now (so one sweeps at a time). */
+  sweeperLock(): string;
   /** The batch an idempotency key created. */
   idempotency(key: string): string;
   /** Pub/sub channel of one batch's progress events. */
@@ -30,6 +37,8 @@ export function redisKeys(prefix: string): RedisKeys {
     batchChunk: (id, chunk) => `${prefix}batch:${id}:chunk:${chunk}`,
     batchResults: (id) => `${prefix}batch:${id}:results`,
     batches: () => `${prefix}batches`,
+    activeBatches: () => `${prefix}batches:active`,
+    sweeperLock: () => `${prefix}sweeper:lock`,
     idempotency: (key) => `${prefix}idem:${key}`,
     progressChannel: (id) => `${prefix}progress:${id}`,
     queuePrefix: () => `${prefix}bq`,

@@ -115,11 +115,31 @@ describe('POST /batches and results downloads, with a real worker', () => {
     expect(objects[7]).toMatchObject({ text: '', error: expect.stringMatching(/text field is missing/) });
   }, 60_000);
 
-  it('returns the first batch for a repeated idempotency key', async () => {
+  it('returns the first batch for a repeated idempotency key with the same content, in any format; other content is a 409 conflict', async () => {
     const key = `upload-${Date.now()}`;
     const first = await upload(t, 'text\none\ntwo\n', 'text/csv', { idempotencyKey: key });
-    const again = await upload(t, 'text\nsomething else entirely\n', 'text/csv', { idempotencyKey: key });
+    const again = await upload(t, 'text\r\none\r\ntwo\r\n', 'text/csv', { idempotencyKey: key });
     expect(again).toEqual({ status: 202, body: { ...first.body, status: expect.any(String) } });
+    const asJsonLines = await upload(t, '{"text":"one"}\n{"text":"two"}\n', 'application/x-ndjson', { idempotencyKey: key });
+    expect(asJsonLines.body.id).toBe(first.body.id);
+    const before = await batchCount(t);
+    for (const [body, query] of [
+      ['text\nsomething else entirely\n', {}],
+      ['text\none\ntwo\nthree\n', {}],
+      ['text\none\ntwo\n', { model: 'tiny-hashed' }],
+      ['text,id\none,a\ntwo,b\n', { idColumn: 'id' }],
+    ] as const) {
+      const conflict = await upload(t, body, 'text/csv', { idempotencyKey: key, ...query });
+      expect(conflict.status).toBe(409);
+      expect(conflict.body).toMatchObject({ error: { code: 'IDEMPOTENCY_CONFLICT', message: expect.stringContaining(first.body.id) } });
+    }
+    expect(await batchCount(t)).toBe(before);
+    // Over GraphQL the same rule holds.
+    const inline = { texts: ['x', 'y'], idempotencyKey: `${key}-inline` };
+    const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: inline });
+    expect((await t.client.request(SubmitBatchDocument, { input: inline })).submitBatch.id).toBe(submitBatch.id);
+    const refused = await t.client.request(SubmitBatchDocument, { input: { ...inline, texts: ['x', 'z'] } }).catch((e: unknown) => e);
+    expect((refused as SiftRequestError).reason).toBe('IDEMPOTENCY_CONFLICT');
   });
 
   it('refuses bad input with a 4xx, a stable code and a message that says what to do, and creates no batch', async () => {

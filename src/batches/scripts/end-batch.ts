@@ -4,13 +4,13 @@ import { statusReply } from './script-replies';
 /**
  * Ends a batch that has not ended yet with a final status (CANCELLED or FAILED) and a reason; a
  * batch that already ended keeps its status.
- * KEYS: batch (hash). ARGV: status, now (ISO), reason ('' for none).
+ * KEYS: batch (hash), active (sorted set of batches not ended). ARGV: status, now (ISO), reason ('' for none), batch id.
  * Returns the status after the call ('' when there is no such batch).
  */
 export const endBatch = luaScript({
   name: 'endBatch',
-  keys: ['batch'],
-  args: ['status', 'now', 'reason'],
+  keys: ['batch', 'active'],
+  args: ['status', 'now', 'reason', 'id'],
   lua: `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return '' end
@@ -18,6 +18,7 @@ if status == 'QUEUED' or status == 'RUNNING' then
   status = ARGV[1]
   redis.call('HSET', KEYS[1], 'status', status, 'finishedAt', ARGV[2])
   if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
+  redis.call('ZREM', KEYS[2], ARGV[4])
 end
 return status
 `,

@@ -19,9 +19,11 @@ const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '
 
 /**
  * Counts a finished chunk exactly once, stores its results and deletes its input.
- * KEYS: batch (hash), results (hash, one field per chunk), input (the chunk's input rows).
+ * KEYS: batch (hash), results (hash, one field per chunk), input (the chunk's input rows), active
+ *       (sorted set of batches not ended, by last sign of life).
  * ARGV: chunk number, rows, succeeded, failed, cached, now (ISO), retention seconds, the chunk's
- *       results (row-codec.ts), its rows per predicted label (a JSON object, label -> count).
+ *       results (row-codec.ts), its rows per predicted label (a JSON object, label -> count), the
+ *       batch id, now (ms).
  * Returns {1 counted | 0 already counted | 2 batch ended | -1 no such batch, status}.
  *
  * The record keeps `contiguousChunks`: how many chunks from the first are all recorded. Progress
@@ -30,8 +32,8 @@ const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '
  */
 export const recordChunk = luaScript({
   name: 'recordChunk',
-  keys: ['batch', 'results', 'input'],
-  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults', 'labelCounts'],
+  keys: ['batch', 'results', 'input', 'active'],
+  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults', 'labelCounts', 'id', 'nowMs'],
   lua: `${COMPLETION_RULE}
 local batch, results = KEYS[1], KEYS[2]
 local status = redis.call('HGET', batch, 'status')
@@ -59,7 +61,9 @@ if tonumber(ARGV[1]) == contiguous then
 end
 if not redis.call('HGET', batch, 'startedAt') then redis.call('HSET', batch, 'startedAt', ARGV[6]) end
 if status == 'QUEUED' then redis.call('HSET', batch, 'status', 'RUNNING') end
-return {1, complete_if_done(batch, ARGV[6])}
+-- A sign of life for the sweeper (XX: a batch that left the index stays out).
+redis.call('ZADD', KEYS[4], 'XX', ARGV[11], ARGV[10])
+return {1, complete_if_done(batch, ARGV[6], KEYS[4], ARGV[10])}
 `,
   reply(raw): RecordedChunk {
     const [counted, status] = raw as [number, string];

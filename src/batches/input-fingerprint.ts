@@ -1,0 +1,24 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { InputRow } from './batch-types';
+
+/**
+ * What a batch's content hashes to: its model and every row's id and text, in order. Two submits
+ * with one idempotency key must agree on it: the same file (or texts) with the same model and
+ * options gives the same fingerprint, whatever the format it came in; anything else is a conflict.
+ */
+export class InputFingerprint {
+  private readonly hash: Hash = createHash('sha256');
+
+  constructor(model: string) {
+    this.hash.update(JSON.stringify(model));
+  }
+
+  add(rows: readonly InputRow[]): void {
+    // JSON keeps the boundaries between id and text (and rows) unambiguous.
+    for (const row of rows) this.hash.update(`\n${JSON.stringify(row.id)},${JSON.stringify(row.text)}`);
+  }
+
+  digest(): string {
+    return this.hash.digest('base64url');
+  }
+}

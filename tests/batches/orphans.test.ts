@@ -1,0 +1,205 @@
+import { Redis } from 'ioredis';
+import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
+import { jobsKey } from '../../src/batches/chunk-queue';
+import { redisKeys } from '../../src/redis/keys';
+import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
+import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { startRedisServer, type TestRedisServer } from '../support/redis-server';
+import { startSiftUp } from '../support/sift-up';
+import { tinyModelsDir } from '../support/tiny-models';
+import { startTestWorker } from '../support/worker';
+
+const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed' };
+
+/** What a prefix holds in Redis: batch records, input chunks, queued jobs. */
+async function leftovers(redis: Redis, prefix: string) {
+  const keys = redisKeys(prefix);
+  const scan = async (pattern: string) => {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, page] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      found.push(...page);
+      cursor = next;
+    } while (cursor !== '0');
+    return found;
+  };
+  const all = await scan(`${prefix}batch:*`);
+  return {
+    /** Batch records, input chunks and results. */
+    batches: all.length,
+    jobs: await redis.hlen(jobsKey(keys)),
+    waiting: await redis.llen(`${keys.queuePrefix()}:chunks:waiting`),
+    active: await redis.zcard(keys.activeBatches()),
+  };
+}
+const NOTHING = { batches: 0, jobs: 0, waiting: 0, active: 0 };
+
+/**
+ * A CSV upload that sends `rows` rows in pieces of 500, waiting `pauseMs` between pieces, and
+ * stops (with an error, as a client that goes away) after `failAfter` pieces when given.
+ */
+function slowCsv(rows: number, pauseMs: number, failAfter?: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  let pieces = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pieces === 0) controller.enqueue(Buffer.from('text\n'));
+      if (failAfter !== undefined && pieces >= failAfter) {
+        controller.error(new Error('the client went away'));
+        return;
+      }
+      if (sent >= rows) {
+        controller.close();
+        return;
+      }
+      const lines = Array.from({ length: Math.min(500, rows - sent) }, (_, i) => `slow upload row ${sent + i} warm cold`).join('\n') + '\n';
+      sent += 500;
+      pieces++;
+      if (pieces > 1) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      controller.enqueue(Buffer.from(lines));
+    },
+  });
+}
+
+function post(url: string, body: ReadableStream<Uint8Array> | string, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body, duplex: 'half', signal } as RequestInit);
+}
+
+describe('an upload that fails leaves no batch and no queued work', () => {
+  let t: TestApi;
+  let redis: Redis;
+  beforeAll(async () => {
+    // No worker runs: whatever an upload queued stays queued unless it is taken back.
+    t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '100' });
+    redis = testRedis();
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await t.stop();
+  });
+
+  it('a client that goes away half way', async () => {
+    const failed = await post(t.api.url, slowCsv(20_000, 20, 8)).catch((error: Error) => error);
+    expect(failed).not.toBeInstanceOf(Response);
+    await eventually(async () => JSON.stringify(await leftovers(redis, t.prefix)) === JSON.stringify(NOTHING), 10_000, 'nothing to be left');
+  });
+
+  it('a client that aborts half way', async () => {
+    const abort = new AbortController();
+    const sending = post(t.api.url, slowCsv(50_000, 50), abort.signal).catch((error: Error) => error);
+    await eventually(async () => (await leftovers(redis, t.prefix)).jobs >= 10, 10_000, 'some chunks to be queued');
+    abort.abort();
+    expect(await sending).not.toBeInstanceOf(Response);
+    await eventually(async () => JSON.stringify(await leftovers(redis, t.prefix)) === JSON.stringify(NOTHING), 10_000, 'nothing to be left');
+  });
+
+  it('a bad row after many good ones', async () => {
+    const lines = Array.from({ length: 10_000 }, (_, i) => JSON.stringify({ text: `good line ${i}` }));
+    const response = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${lines.join('\n')}\n{"text": oops}\n` });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'MALFORMED_JSON', message: expect.stringContaining('Line 10001') });
+    expect(await leftovers(redis, t.prefix)).toEqual(NOTHING);
+  });
+});
+
+describe('Redis stopped during an upload', () => {
+  let server: TestRedisServer;
+  let t: TestApi;
+  beforeAll(async () => {
+    server = await startRedisServer(await freePort(), { appendOnly: true });
+    t = await startTestApi({ ...shared, REDIS_URL: server.url, SIFT_CHUNK_SIZE: '100' });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await server.kill();
+  });
+
+  it('answers 503 REDIS_UNAVAILABLE, and once Redis is back nothing of the upload is left', async () => {
+    const own = new Redis(server.url);
+    try {
+      const sending = post(t.api.url, slowCsv(100_000, 30));
+      await eventually(async () => (await leftovers(own, t.prefix)).jobs >= 10, 10_000, 'some chunks to be queued');
+      await server.shutdown();
+      const response = await sending;
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('REDIS_UNAVAILABLE');
+      await server.start();
+      // The data came back from the append-only file, and the API takes its queued work back.
+      await eventually(async () => JSON.stringify(await leftovers(own, t.prefix).catch(() => null)) === JSON.stringify(NOTHING), 20_000, 'nothing to be left');
+      expect(t.logs.join('')).toMatch(/cannot be removed yet \(Redis is not answering\); trying again until it does[^]*queued chunks and record are removed/);
+    } finally {
+      own.disconnect();
+    }
+  }, 60_000);
+});
+
+describe('the sweeper', () => {
+  const quick = { SIFT_STUCK_AFTER_MS: '1500', SIFT_SWEEP_INTERVAL_MS: '300' };
+
+  it('removes an upload whose API process died half way, with its queued chunks', async () => {
+    const prefix = uniquePrefix('sweep-abandoned');
+    const port = await freePort();
+    const api = startSiftUp({ ...shared, ...quick, PORT: String(port), SIFT_WORKERS: '0', SIFT_KEY_PREFIX: prefix, SIFT_CHUNK_SIZE: '100', SIFT_LOG_LEVEL: 'warn' });
+    const redis = testRedis();
+    try {
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, 30_000, 'the API to be ready');
+      const sending = post(`http://127.0.0.1:${port}`, slowCsv(100_000, 50)).catch((error: Error) => error);
+      await eventually(async () => (await leftovers(redis, prefix)).jobs >= 10, 10_000, 'some chunks to be queued');
+      await api.kill();
+      await sending;
+      const left = await leftovers(redis, prefix);
+      expect(left.batches).toBeGreaterThan(1);
+      expect(left.jobs).toBeGreaterThanOrEqual(10);
+      const worker = await startTestWorker({ ...shared, ...quick, SIFT_KEY_PREFIX: prefix });
+      try {
+        await eventually(async () => JSON.stringify(await leftovers(redis, prefix)) === JSON.stringify(NOTHING), 20_000, 'nothing to be left');
+        expect(worker.logs.join('')).toMatch(/sweeper: batch \S+: its upload stopped .* removed it and its \d+ queued chunk\(s\)/);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await api.stop();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    }
+  }, 60_000);
+
+  it('queues again a chunk that lost its job, and ends FAILED a batch whose chunk was lost', async () => {
+    const t = await startTestApi({ ...shared, ...quick, SIFT_CHUNK_SIZE: '10' });
+    const redis = testRedis();
+    const keys = redisKeys(t.prefix);
+    try {
+      const requeue = (await t.client.request(SubmitBatchDocument, { input: { texts: Array.from({ length: 50 }, (_, i) => `requeue ${i}`) } })).submitBatch.id;
+      const lose = (await t.client.request(SubmitBatchDocument, { input: { texts: Array.from({ length: 50 }, (_, i) => `lose ${i}`) } })).submitBatch.id;
+      // The faults, as Redis losing data would leave them: chunk 2's job gone (input kept) in one
+      // batch; chunk 3's job and input gone in the other.
+      for (const [id, chunk] of [[requeue, 2], [lose, 3]] as const) {
+        await redis.hdel(jobsKey(keys), `${id}:${chunk}`);
+        await redis.lrem(`${keys.queuePrefix()}:chunks:waiting`, 0, `${id}:${chunk}`);
+      }
+      await redis.del(keys.batchChunk(lose, 3));
+      const worker = await startTestWorker({ ...shared, ...quick, SIFT_KEY_PREFIX: t.prefix, SIFT_SWEEP_INTERVAL_MS: '3600000' });
+      try {
+        // The other chunks run; the batches cannot finish on their own.
+        await eventually(async () => (await t.client.request(BatchDocument, { id: requeue })).batch?.processed === 40, 20_000, 'the other chunks');
+        await new Promise((resolve) => setTimeout(resolve, 1600));
+        expect((await t.client.request(BatchDocument, { id: requeue })).batch?.status).toBe('RUNNING');
+        const report = await worker.worker.sweeper.sweep();
+        expect(report).toMatchObject({ swept: true, requeued: { [requeue]: [2] }, failed: [lose] });
+        await eventually(async () => (await t.client.request(BatchDocument, { id: requeue })).batch?.status === 'COMPLETED', 20_000, 'the requeued chunk to complete the batch');
+        expect((await t.client.request(BatchDocument, { id: requeue })).batch).toMatchObject({ processed: 50, succeeded: 50 });
+        const failed = (await t.client.request(BatchDocument, { id: lose })).batch!;
+        expect(failed).toMatchObject({ status: 'FAILED', processed: 40, error: expect.stringMatching(/Chunk\(s\) 3 were lost/) });
+        expect(worker.logs.join('')).toMatch(/queued 1 chunk\(s\) again/);
+        expect(await redis.zcard(keys.activeBatches())).toBe(0);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      redis.disconnect();
+      await t.stop();
+    }
+  }, 60_000);
+});
