@@ -39,7 +39,12 @@ export async function openSharedParts(config: SiftConfig, role: ProcessRole, log
   const catalog = await ModelCatalog.load(config.modelsDir, config.defaultModel);
   const keys = redisKeys(config.keyPrefix);
   const connections = lifecycle.own('Redis connections', new RedisConnections({ url: config.redisUrl, role, logger: logger.child('redis'), ...NOTES[role] }), (c) => c.close());
-  const cache = new PredictionCache(connections.connect('cache', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.cacheTtlSeconds, logger.child('cache'));
+  // The cache may live in a Redis of its own (SIFT_CACHE_REDIS_URL), one allowed to evict.
+  const cacheConnections =
+    config.cacheRedisUrl === config.redisUrl
+      ? connections
+      : lifecycle.own('cache Redis connections', new RedisConnections({ url: config.cacheRedisUrl, role, logger: logger.child('cache-redis'), outageNote: ' Predictions run without the cache meanwhile.' }), (c) => c.close());
+  const cache = new PredictionCache(cacheConnections.connect('cache', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.cacheTtlSeconds, logger.child('cache'));
   const store = new BatchStore(connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) }), keys, config.batchRetentionSeconds);
   // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
   const publisher = connections.connect('progress-publish', { kind: 'pubsub' });

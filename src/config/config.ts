@@ -12,6 +12,12 @@ export interface SiftConfig {
   host: string;
   /** `REDIS_URL`: the shared Redis. Default `redis://127.0.0.1:6379`. */
   redisUrl: string;
+  /**
+   * `SIFT_CACHE_REDIS_URL`: a Redis of its own for the prediction cache, which may evict
+   * (`maxmemory-policy allkeys-lru`) while the one at `REDIS_URL`, holding the queue and batches,
+   * must not. Default: the same as `REDIS_URL`.
+   */
+  cacheRedisUrl: string;
   /** `SIFT_KEY_PREFIX`: prefix of every Redis key Sift writes. Default `sift:`. */
   keyPrefix: string;
   /** `SIFT_MODELS_DIR`: folder of model folders. Default `./models`. */
@@ -155,6 +161,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port: readInteger(env, 'PORT', 4000, 0, 65535),
     host: readString(env, 'HOST', '0.0.0.0'),
     redisUrl: readString(env, 'REDIS_URL', 'redis://127.0.0.1:6379', checkRedisUrl),
+    cacheRedisUrl: readString(env, 'SIFT_CACHE_REDIS_URL', readString(env, 'REDIS_URL', 'redis://127.0.0.1:6379', checkRedisUrl), checkRedisUrl),
     keyPrefix: readString(env, 'SIFT_KEY_PREFIX', 'sift:', (v) => (/\s/.test(v) ? 'must not contain spaces.' : undefined)),
     modelsDir: path.resolve(cwd, readString(env, 'SIFT_MODELS_DIR', './models')),
     defaultModel: readString(env, 'SIFT_DEFAULT_MODEL', 'sentiment', checkModelName),
