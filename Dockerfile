@@ -11,6 +11,7 @@ COPY tests ./tests
 COPY bench ./bench
 COPY workers ./workers
 COPY web ./web
+COPY packages ./packages
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

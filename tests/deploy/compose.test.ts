@@ -46,4 +46,13 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toContain('CMD ["node", "dist/src/cli/sift.js", "up"]');
     expect(dockerfile).toMatch(/RUN npm ci [^\n]*--ignore-scripts/);
   });
+
+  it('copies into the build stage every folder npm run build compiles', () => {
+    const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const tsconfig = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+    const projects = [...pkg.scripts.build.matchAll(/tsc -p (\S+)/g)].map((m) => m[1]).filter((p) => p !== '.');
+    const needed = new Set([...tsconfig.include, ...projects].map((entry) => entry.split('/')[0]));
+    const copied = new Set([...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/)));
+    expect([...needed].filter((entry) => !copied.has(entry))).toEqual([]);
+  });
 });
