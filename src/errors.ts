@@ -34,6 +34,11 @@ export const ErrorCodes = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** An upload larger than `SIFT_MAX_UPLOAD_BYTES` (HTTP 413). */
   UPLOAD_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  /**
+   * A row of an upload longer than `SIFT_MAX_ROW_BYTES`: a line (CSV or JSON Lines), or a CSV record
+   * whose quoted fields span lines. Refused as soon as the limit is passed, naming the line.
+   */
+  ROW_TOO_LARGE: 'ROW_TOO_LARGE',
   /** No batch has that id (or it expired). */
   UNKNOWN_BATCH: 'UNKNOWN_BATCH',
   /** An environment variable has a value Sift cannot use. */

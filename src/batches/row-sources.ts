@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { ErrorCodes, isSiftError, userError } from '../errors';
 import type { InputRow } from './batch-types';
+import { quoteInput, quoteList, shortened } from './quote-input';
 import { readAvailable } from './read-available';
 import { textLines } from './text-lines';
 
@@ -45,7 +46,7 @@ export function chosenTextColumns(
     throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `${names.many} needs one or more column names, separated by commas (e.g. title,body); it has an empty one.`);
   }
   const twice = textColumns.find((name, i) => textColumns.indexOf(name) !== i);
-  if (twice !== undefined) throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `${names.many} names ${JSON.stringify(twice)} twice; name each column once.`);
+  if (twice !== undefined) throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `${names.many} names ${quoteInput(twice)} twice; name each column once.`);
   return [...textColumns];
 }
 
@@ -82,24 +83,24 @@ export async function* textRows(texts: readonly string[]): AsyncGenerator<InputR
 /**
  * Where the text and id are in a record, once the header is checked: every text column the
  * header lacks is named at once. `textOption` is what the caller calls the option naming the text
- * column(s) (a query parameter, a CLI flag).
+ * column(s) (a query parameter, a CLI flag). The columns found are quoted a few hundred characters
+ * at most (see quote-input.ts): a header may be a whole file that has no line break.
  */
 export function checkHeader(header: string[], { textColumns, idColumn }: ColumnOptions, textOption = textColumns.length > 1 ? 'textColumns' : 'textColumn'): { text: number[]; id: number } {
-  const found = header.map((h) => JSON.stringify(h)).join(', ');
+  const found = () => quoteList(header);
   const missing = textColumns.filter((name) => !header.includes(name));
   if (missing.length > 0 && textColumns.length === 1) {
-    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no column ${JSON.stringify(textColumns[0])} for the text; the columns found are ${found}. Name the text column with ${textOption}.`, { missing });
+    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no column ${quoteInput(textColumns[0])} for the text; the columns found are ${found()}. Name the text column with ${textOption}.`, { missing });
   }
   if (missing.length > 0) {
-    const list = (names: readonly string[]) => names.map((name) => JSON.stringify(name)).join(', ');
     throw userError(
       ErrorCodes.MISSING_COLUMN,
-      `The header has no ${missing.length === 1 ? 'column' : 'columns'} ${list(missing)} of the text columns ${list(textColumns)}; the columns found are ${found}. Name the text columns with ${textOption}.`,
+      `The header has no ${missing.length === 1 ? 'column' : 'columns'} ${quoteList(missing)} of the text columns ${quoteList(textColumns)}; the columns found are ${found()}. Name the text columns with ${textOption}.`,
       { missing },
     );
   }
   if (idColumn && !header.includes(idColumn)) {
-    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no id column ${JSON.stringify(idColumn)}; the columns found are ${found}.`, { missing: [idColumn] });
+    throw userError(ErrorCodes.MISSING_COLUMN, `The header has no id column ${quoteInput(idColumn)}; the columns found are ${found()}.`, { missing: [idColumn] });
   }
   return { text: textColumns.map((name) => header.indexOf(name)), id: idColumn ? header.indexOf(idColumn) : -1 };
 }
@@ -107,13 +108,21 @@ export function checkHeader(header: string[], { textColumns, idColumn }: ColumnO
 /**
  * Rows of a CSV document with a header row, streamed: a byte-order mark and CRLF line ends are
  * accepted; a header without the text column, or a malformed record, is the caller's error,
- * naming what was found or the line.
+ * naming what was found or the line. With `maxRowBytes`, a record longer than that (one whose
+ * quoted fields span lines included, such as one a quote never closed) is refused with
+ * `ROW_TOO_LARGE` once csv-parse has read that much of it; without, records may have any length.
  */
-export async function* csvRows(input: CsvInput, options: ColumnOptions): AsyncGenerator<InputRow[]> {
+export async function* csvRows(input: CsvInput, options: ColumnOptions, maxRowBytes?: number): AsyncGenerator<InputRow[]> {
   const source = Readable.from(typeof input === 'string' ? [input] : input);
   // Records as arrays, the header handled here: csv-parse's `columns` builds an object per row,
   // a large share of parsing time on a million-row upload. Field counts are still checked.
-  const parser = source.pipe(parse({ bom: true, skip_empty_lines: true }));
+  // Lines end with LF or CRLF, named rather than discovered: csv-parse looks for the line end
+  // with three Buffer allocations a byte until it finds one, which made a long first line parse at
+  // about 1 MB/s and held the event loop seconds; a bare CR (old Mac OS) no longer ends a line,
+  // as it never did for the byte limit on rows (row-limit.ts) or for JSON Lines.
+  // csv-parse counts a record's size as the characters of its finished fields plus the bytes of
+  // the field being read, so a record it refuses holds at least maxRowBytes bytes.
+  const parser = source.pipe(parse({ bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'], max_record_size: maxRowBytes ?? 0 }));
   source.once('error', (error) => parser.destroy(error));
   let at: { text: number[]; id: number } | null = null;
   let index = 0;
@@ -127,8 +136,17 @@ export async function* csvRows(input: CsvInput, options: ColumnOptions): AsyncGe
   } catch (error) {
     if (isSiftError(error)) throw error;
     const cause = error as Error & { code?: string; lines?: number };
-    if (cause.code?.startsWith('CSV_')) {
-      throw userError(ErrorCodes.MALFORMED_CSV, `The CSV is malformed at line ${cause.lines ?? '?'}: ${cause.message.replace(/^Invalid Record Length: /, '')}. Check quoting and the number of fields on that line.`);
+    if (cause.code === 'CSV_MAX_RECORD_SIZE') {
+      throw userError(
+        ErrorCodes.ROW_TOO_LARGE,
+        `A CSV record grows past ${maxRowBytes} bytes at line ${cause.lines ?? '?'}, the most SIFT_MAX_ROW_BYTES lets one row have. A quoted field may hold line breaks: check for a quote that is never closed, or split that row.`,
+        { line: cause.lines ?? null, maxRowBytes },
+      );
+    }
+    // Every csv-parse error, INVALID_OPENING_QUOTE too (the one code without the CSV_ prefix).
+    if (cause instanceof CsvError) {
+      // csv-parse's message may quote the field it stopped in, which may be long.
+      throw userError(ErrorCodes.MALFORMED_CSV, `The CSV is malformed at line ${cause.lines ?? '?'}: ${shortened(cause.message.replace(/^Invalid Record Length: /, ''))}. Check quoting and the number of fields on that line.`);
     }
     throw error;
   }
@@ -150,10 +168,11 @@ export async function* jsonlRows(input: TextInput, options: ColumnOptions): Asyn
     try {
       value = JSON.parse(trimmed);
     } catch (error) {
-      throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not valid JSON (${(error as Error).message}); JSON Lines needs one JSON object a line.`);
+      // V8's message quotes the line, shortened in today's versions: shortened again to be sure.
+      throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not valid JSON (${shortened((error as Error).message)}); JSON Lines needs one JSON object a line.`);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not a JSON object; JSON Lines needs one object a line, such as {"${options.textColumns[0]}": "..."}.`);
+      throw userError(ErrorCodes.MALFORMED_JSON, `Line ${line} is not a JSON object; JSON Lines needs one object a line, such as {${quoteInput(options.textColumns[0])}: "..."}.`);
     }
     const record = value as Record<string, unknown>;
     const id = options.idColumn ? record[options.idColumn] : undefined;

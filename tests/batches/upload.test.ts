@@ -152,6 +152,8 @@ describe('POST /batches and results downloads, with a real worker', () => {
       ['text\nhello\n', 'text/csv', { idColumn: 'ref' }, 400, 'MISSING_COLUMN', /no id column "ref"/],
       ['text,id\nfine,1\n"unclosed,2\n', 'text/csv', {}, 400, 'MALFORMED_CSV', /line 3/],
       ['text,id\nfine,1\nfine,2,3\n', 'text/csv', {}, 400, 'MALFORMED_CSV', /line 3/],
+      // csv-parse's one code without the CSV_ prefix (a quote inside an unquoted field) was a 500.
+      ['text,id\nfine,1\nfi"ne,2\n', 'text/csv', {}, 400, 'MALFORMED_CSV', /line 3: Invalid Opening Quote/],
       ['{"text":"a"}\n{"text": oops}\n', 'application/x-ndjson', {}, 400, 'MALFORMED_JSON', /Line 2 is not valid JSON/],
       ['{"text":"a"}\n["b"]\n', 'application/x-ndjson', {}, 400, 'MALFORMED_JSON', /Line 2 is not a JSON object/],
       [Buffer.concat([Buffer.from('text\ncafé\nna'), Buffer.from([0xef, 0xbb]), Buffer.from('ve\n')]), 'text/csv', {}, 400, 'NOT_UTF8', /offset 13 \(line 3\).*Save the file as UTF-8/],
