@@ -100,7 +100,16 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           context: { predictions, batches },
           bodyLimit: bodyLimit(config, catalog),
           routes: [
-            { router: batchRoutes({ batches, maxUploadBytes: config.maxUploadBytes, logger: logger.child('http'), development: config.development }), crossOrigin: true },
+            {
+              router: batchRoutes({
+                batches,
+                maxUploadBytes: config.maxUploadBytes,
+                maxRowBytes: config.maxRowBytes,
+                logger: logger.child('http'),
+                development: config.development,
+              }),
+              crossOrigin: true,
+            },
             { router: healthRoutes(readiness), crossOrigin: false },
             { router: metrics.router, crossOrigin: false },
           ],

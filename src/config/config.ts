@@ -64,6 +64,14 @@ export interface SiftConfig {
    * put there. Default 2 GiB.
    */
   maxUploadBytes: number;
+  /**
+   * `SIFT_MAX_ROW_BYTES`: longest row an upload may have, in bytes (a line, its line end not
+   * counted; for CSV also a record whose quoted fields span lines). A longer one is refused with
+   * `ROW_TOO_LARGE` as soon as it passes the limit. Default 1 MiB: far above any text a bundled
+   * model reads (their `maxTextLength` is a few thousand characters), yet small enough that one
+   * row never holds much memory.
+   */
+  maxRowBytes: number;
   /** `SIFT_BATCH_RETENTION_SECONDS`: how long a batch and its results stay. Default 7 days. */
   batchRetentionSeconds: number;
   /**
@@ -176,6 +184,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 500, 1, 100_000),
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),
     maxUploadBytes: readInteger(env, 'SIFT_MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
+    // A row is held whole as one string while it is read: V8's strings stop at about 512 M characters.
+    maxRowBytes: readInteger(env, 'SIFT_MAX_ROW_BYTES', 1024 ** 2, 1024, 256 * 1024 ** 2),
     batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
     workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 4, 1, 64),
     stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),

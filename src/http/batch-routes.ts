@@ -3,6 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
 import type { BatchService, UploadFormat, UploadOptions } from '../batches/batch-service';
 import { unknownBatch, type BatchSnapshot } from '../batches/batch-types';
+import { quoteInput, shortened } from '../batches/quote-input';
+import { rowLimited } from '../batches/row-limit';
 import { columnList } from '../batches/row-sources';
 import { ErrorCodes, userError } from '../errors';
 import type { Logger } from '../logger';
@@ -10,7 +12,10 @@ import { sendError } from './http-errors';
 
 export interface BatchRoutesOptions {
   batches: BatchService;
+  /** Largest upload, in bytes (`SIFT_MAX_UPLOAD_BYTES`). */
   maxUploadBytes: number;
+  /** Longest row (line) of an upload, in bytes (`SIFT_MAX_ROW_BYTES`). */
+  maxRowBytes: number;
   logger: Logger;
   development: boolean;
 }
@@ -27,12 +32,12 @@ function uploadFormat(req: Request): UploadFormat {
   const [mediaType, ...parameters] = (req.headers['content-type'] ?? '').split(';').map((part) => part.trim().toLowerCase());
   const format = FORMAT_OF_MEDIA_TYPE[mediaType];
   if (!format) {
-    const got = mediaType ? `Content-Type ${mediaType}` : 'no Content-Type';
+    const got = mediaType ? `Content-Type ${shortened(mediaType)}` : 'no Content-Type';
     throw userError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `The upload has ${got}; send a CSV file as text/csv or JSON Lines as application/x-ndjson.`);
   }
   const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
-    throw userError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `The upload declares charset=${charset}; Sift reads UTF-8 only. Convert the file to UTF-8 and send it with charset=utf-8 or none.`);
+    throw userError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `The upload declares charset=${shortened(charset)}; Sift reads UTF-8 only. Convert the file to UTF-8 and send it with charset=utf-8 or none.`);
   }
   return format;
 }
@@ -41,7 +46,7 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
   const query = req.query as Record<string, unknown>;
   const unknown = Object.keys(query).filter((name) => !(UPLOAD_PARAMETERS as readonly string[]).includes(name));
   if (unknown.length > 0) {
-    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `Unknown query parameter ${JSON.stringify(unknown[0])}; POST /batches takes ${UPLOAD_PARAMETERS.join(', ')}.`);
+    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `Unknown query parameter ${quoteInput(unknown[0])}; POST /batches takes ${UPLOAD_PARAMETERS.join(', ')}.`);
   }
   const param = (name: (typeof UPLOAD_PARAMETERS)[number]): string | null => {
     const value = query[name];
@@ -60,15 +65,51 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
   };
 }
 
-/** The request body, refused once it grows past `limit` bytes. */
-async function* limited(req: Request, limit: number): AsyncGenerator<Buffer> {
+/**
+ * The request body as it arrives, refused once it grows past `limit` bytes (UPLOAD_TOO_LARGE).
+ * Stopping early leaves the request open (reading it with `for await` would destroy it, and its
+ * socket with it): the route still answers on it.
+ */
+async function* uploadBody(req: Request, limit: number): AsyncGenerator<Buffer> {
   const tooLarge = () => userError(ErrorCodes.UPLOAD_TOO_LARGE, `The upload is larger than ${limit} bytes, the limit SIFT_MAX_UPLOAD_BYTES sets; split the file or raise the limit.`);
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
+  let ended = false;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const signal = () => wake?.();
+  const onEnd = () => {
+    ended = true;
+    signal();
+  };
+  const onError = (error: Error) => {
+    failure ??= error;
+    signal();
+  };
+  const onClose = () => onError(new Error('The client closed the connection before the upload ended.'));
+  req.on('readable', signal);
+  req.once('end', onEnd);
+  req.once('error', onError);
+  req.once('close', onClose);
   let received = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > limit) throw tooLarge();
-    yield chunk;
+  try {
+    for (;;) {
+      const chunk = req.read() as Buffer | null;
+      if (chunk !== null) {
+        received += chunk.length;
+        if (received > limit) throw tooLarge();
+        yield chunk;
+        continue;
+      }
+      if (ended) return;
+      if (failure) throw failure;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+  } finally {
+    req.off('readable', signal);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    req.off('close', onClose);
   }
 }
 
@@ -110,13 +151,15 @@ function batchJson(batch: BatchSnapshot): Record<string, unknown> {
  * `GET /batches/:id`: the batch as JSON (see batchJson); an unknown id is a 404 UNKNOWN_BATCH.
  * `GET /batches/:id/results.csv|jsonl`: every finished row so far, in input order, streamed.
  */
-export function batchRoutes({ batches, maxUploadBytes, logger, development }: BatchRoutesOptions): Router {
+export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, logger, development }: BatchRoutesOptions): Router {
   const router = Router();
 
   router.post('/batches', async (req, res) => {
     try {
       const format = uploadFormat(req);
-      const batch = await batches.submitUpload(limited(req, maxUploadBytes), uploadOptions(req, format));
+      // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
+      const body = rowLimited(uploadBody(req, maxUploadBytes), maxRowBytes);
+      const batch = await batches.submitUpload(body, uploadOptions(req, format));
       res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total });
     } catch (error) {
       // Refused before the whole body was read: answer now and close, rather than read a large file for nothing.

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       maxRunSize: 256,
       executionProviders: ['cpu'],
       workerInferenceThreads: 0,
+      maxRowBytes: 1024 * 1024,
       development: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -45,6 +46,7 @@ describe('loadConfig', () => {
         SIFT_MAX_RUN_SIZE: '64',
         SIFT_EXECUTION_PROVIDERS: 'CUDA, cpu',
         SIFT_WORKER_INFERENCE_THREADS: '2',
+        SIFT_MAX_ROW_BYTES: '65536',
         NODE_ENV: 'development',
       },
       '/srv/sift',
@@ -61,6 +63,7 @@ describe('loadConfig', () => {
       maxRunSize: 64,
       executionProviders: ['cuda', 'cpu'],
       workerInferenceThreads: 2,
+      maxRowBytes: 65536,
       development: true,
     });
   });
@@ -87,6 +90,9 @@ describe('loadConfig', () => {
     ['SIFT_EXECUTION_PROVIDERS', 'gpu'],
     ['SIFT_EXECUTION_PROVIDERS', 'cuda,,cpu'],
     ['SIFT_MAX_BATCH_SIZE', 'big'],
+    ['SIFT_MAX_ROW_BYTES', '1MiB'],
+    ['SIFT_MAX_ROW_BYTES', '100'],
+    ['SIFT_MAX_ROW_BYTES', String(512 * 1024 ** 2)],
   ])('stops on %s=%s with a message naming the variable', (name, value) => {
     const error = failure({ [name]: value });
     expect(error).toBeInstanceOf(SiftError);
