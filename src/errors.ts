@@ -39,6 +39,8 @@ export const ErrorCodes = {
    * whose quoted fields span lines. Refused as soon as the limit is passed, naming the line.
    */
   ROW_TOO_LARGE: 'ROW_TOO_LARGE',
+  /** An upload that sent nothing for `SIFT_UPLOAD_IDLE_TIMEOUT_MS` (HTTP 408); it creates no batch. */
+  UPLOAD_IDLE_TIMEOUT: 'UPLOAD_IDLE_TIMEOUT',
   /** No batch has that id (or it expired). */
   UNKNOWN_BATCH: 'UNKNOWN_BATCH',
   /** An environment variable has a value Sift cannot use. */

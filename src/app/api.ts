@@ -105,6 +105,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
                 batches,
                 maxUploadBytes: config.maxUploadBytes,
                 maxRowBytes: config.maxRowBytes,
+                uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
                 logger: logger.child('http'),
                 development: config.development,
               }),

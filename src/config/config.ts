@@ -66,12 +66,18 @@ export interface SiftConfig {
   maxUploadBytes: number;
   /**
    * `SIFT_MAX_ROW_BYTES`: longest row an upload may have, in bytes (a line, its line end not
-   * counted; for CSV also a record whose quoted fields span lines). A longer one is refused with
-   * `ROW_TOO_LARGE` as soon as it passes the limit. Default 1 MiB: far above any text a bundled
+   * counted). A longer one is refused with `ROW_TOO_LARGE` as soon as it passes the limit, before
+   * anything decodes or parses it (see row-limit.ts). Default 1 MiB: far above any text a bundled
    * model reads (their `maxTextLength` is a few thousand characters), yet small enough that one
    * row never holds much memory.
    */
   maxRowBytes: number;
+  /**
+   * `SIFT_UPLOAD_IDLE_TIMEOUT_MS`: an upload that sends nothing for this long is ended (408
+   * `UPLOAD_IDLE_TIMEOUT`) and creates no batch. Uploads have no limit on their total time, only
+   * this one on silence. Default 60000.
+   */
+  uploadIdleTimeoutMs: number;
   /** `SIFT_BATCH_RETENTION_SECONDS`: how long a batch and its results stay. Default 7 days. */
   batchRetentionSeconds: number;
   /**
@@ -186,6 +192,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxUploadBytes: readInteger(env, 'SIFT_MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
     // A row is held whole as one string while it is read: V8's strings stop at about 512 M characters.
     maxRowBytes: readInteger(env, 'SIFT_MAX_ROW_BYTES', 1024 ** 2, 1024, 256 * 1024 ** 2),
+    uploadIdleTimeoutMs: readInteger(env, 'SIFT_UPLOAD_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
     batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
     workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 4, 1, 64),
     stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),

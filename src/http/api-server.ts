@@ -38,6 +38,14 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/**
+ * Node's limits on how long a request may take. No limit on its total time (`requestTimeout` 0;
+ * Node's default of 300 s cut a 2 GiB upload slower than 7.2 MB/s): uploads stream for as long as
+ * the client keeps sending, and the upload route ends one that goes silent instead
+ * (`SIFT_UPLOAD_IDLE_TIMEOUT_MS`). The headers must still arrive within Node's default minute.
+ */
+const SERVER_TIMEOUTS = { requestTimeout: 0, headersTimeout: 60_000 } as const;
+
 /** What a failed `listen` means, in one line the operator can act on. */
 function listenError(error: NodeJS.ErrnoException, port: number, host: string): Error {
   if (error.code === 'EADDRINUSE') return setupError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} is already in use. Stop what listens there, or set PORT to another port.`);
@@ -53,7 +61,7 @@ function listenError(error: NodeJS.ErrnoException, port: number, host: string): 
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { schema, context, development } = options;
   const app = express();
-  const httpServer: Server = createServer(app);
+  const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
   const ws = attachGraphQLWebSocket(httpServer, schema, context, development);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,

@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { BatchService, UploadFormat, UploadOptions } from '../batches/batch-service';
 import { unknownBatch, type BatchSnapshot } from '../batches/batch-types';
 import { quoteInput, shortened } from '../batches/quote-input';
 import { rowLimited } from '../batches/row-limit';
 import { columnList } from '../batches/row-sources';
-import { ErrorCodes, userError } from '../errors';
+import { ErrorCodes, isSiftError, userError, type SiftError } from '../errors';
 import type { Logger } from '../logger';
 import { sendError } from './http-errors';
 
@@ -16,6 +16,8 @@ export interface BatchRoutesOptions {
   maxUploadBytes: number;
   /** Longest row (line) of an upload, in bytes (`SIFT_MAX_ROW_BYTES`). */
   maxRowBytes: number;
+  /** How long an upload may send nothing before it is ended, in ms (`SIFT_UPLOAD_IDLE_TIMEOUT_MS`). */
+  uploadIdleTimeoutMs: number;
   logger: Logger;
   development: boolean;
 }
@@ -66,11 +68,15 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
 }
 
 /**
- * The request body as it arrives, refused once it grows past `limit` bytes (UPLOAD_TOO_LARGE).
+ * The request body as it arrives, refused once it grows past `limit` bytes (UPLOAD_TOO_LARGE),
+ * or ended once the client has sent nothing for `idleMs` (UPLOAD_IDLE_TIMEOUT). Only the time
+ * spent waiting for the client counts: while Sift writes what arrived to Redis, the client is not
+ * idle. No timer runs outside this wait, so nothing outlives the upload, and a connection kept
+ * alive between requests, or upgraded to a WebSocket, never meets this timeout.
  * Stopping early leaves the request open (reading it with `for await` would destroy it, and its
  * socket with it): the route still answers on it.
  */
-async function* uploadBody(req: Request, limit: number): AsyncGenerator<Buffer> {
+async function* uploadBody(req: Request, limit: number, idleMs: number): AsyncGenerator<Buffer> {
   const tooLarge = () => userError(ErrorCodes.UPLOAD_TOO_LARGE, `The upload is larger than ${limit} bytes, the limit SIFT_MAX_UPLOAD_BYTES sets; split the file or raise the limit.`);
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   let ended = false;
@@ -102,7 +108,13 @@ async function* uploadBody(req: Request, limit: number): AsyncGenerator<Buffer> 
       }
       if (ended) return;
       if (failure) throw failure;
-      await new Promise<void>((resolve) => (wake = resolve));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(idleTimeout(idleMs)), idleMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
       wake = null;
     }
   } finally {
@@ -111,6 +123,22 @@ async function* uploadBody(req: Request, limit: number): AsyncGenerator<Buffer> 
     req.off('error', onError);
     req.off('close', onClose);
   }
+}
+
+function idleTimeout(idleMs: number): SiftError {
+  return userError(
+    ErrorCodes.UPLOAD_IDLE_TIMEOUT,
+    `The upload sent nothing for ${idleMs} ms, the most SIFT_UPLOAD_IDLE_TIMEOUT_MS allows, and was ended; no batch was created. Send the file again.`,
+  );
+}
+
+/** 408 for an upload ended by its idle timeout; a connection that can take no answer any more is closed. */
+function sendIdleTimeout(res: Response, error: SiftError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(408).json({ error: { code: error.code, message: error.message } });
 }
 
 /** Where a batch and its downloads are. */
@@ -151,20 +179,21 @@ function batchJson(batch: BatchSnapshot): Record<string, unknown> {
  * `GET /batches/:id`: the batch as JSON (see batchJson); an unknown id is a 404 UNKNOWN_BATCH.
  * `GET /batches/:id/results.csv|jsonl`: every finished row so far, in input order, streamed.
  */
-export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, logger, development }: BatchRoutesOptions): Router {
+export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, logger, development }: BatchRoutesOptions): Router {
   const router = Router();
 
   router.post('/batches', async (req, res) => {
     try {
       const format = uploadFormat(req);
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
-      const body = rowLimited(uploadBody(req, maxUploadBytes), maxRowBytes);
+      const body = rowLimited(uploadBody(req, maxUploadBytes, uploadIdleTimeoutMs), maxRowBytes);
       const batch = await batches.submitUpload(body, uploadOptions(req, format));
       res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total });
     } catch (error) {
       // Refused before the whole body was read: answer now and close, rather than read a large file for nothing.
       if (!req.complete) res.setHeader('Connection', 'close');
-      sendError(res, error, logger, development);
+      if (isSiftError(error) && error.code === ErrorCodes.UPLOAD_IDLE_TIMEOUT) sendIdleTimeout(res, error);
+      else sendError(res, error, logger, development);
     } finally {
       // An idempotent repeat or an early refusal leaves body bytes unread: let them drain.
       if (!req.complete) req.resume();

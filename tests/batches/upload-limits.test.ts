@@ -1,6 +1,8 @@
 import diagnostics from 'node:diagnostics_channel';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { BatchesDocument } from '../../src/client/generated/graphql';
 import { startTestApi, type TestApi } from '../support/api';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -25,8 +27,10 @@ interface Answer {
 // What each upload's server side had read when it answered, by the x-upload header the test sets:
 // the server is in this process, and Node announces every request it starts on this channel.
 const serverReads = new Map<string, number>();
+let server: Server | null = null;
 function onRequestStart(message: unknown): void {
-  const { request, response, socket } = message as { request: IncomingMessage; response: ServerResponse; socket: Socket };
+  const { request, response, socket, server: from } = message as { request: IncomingMessage; response: ServerResponse; socket: Socket; server: Server };
+  server = from;
   const upload = request.headers['x-upload'];
   if (typeof upload !== 'string') return;
   // 'prefinish' comes as the answer is handed to the socket, before anything after it reads on.
@@ -94,6 +98,15 @@ function* bytes(before: string, fill: string, total: number, after = ''): Genera
 function* cut(text: string, size: number): Generator<Buffer> {
   const all = Buffer.from(text);
   for (let start = 0; start < all.length; start += size) yield all.subarray(start, start + size);
+}
+
+async function* slowly(pieces: Iterable<Buffer>, waitMs: (i: number) => number): AsyncGenerator<Buffer> {
+  let i = 0;
+  for (const piece of pieces) {
+    const ms = waitMs(i++);
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    yield piece;
+  }
 }
 
 async function batchCount(t: TestApi): Promise<number> {
@@ -176,6 +189,89 @@ describe('POST /batches: rows have a byte limit, refused early and on the bytes'
       expect(JSON.stringify(answer.body).length).toBeLessThan(2000);
     } finally {
       await api.stop();
+    }
+  });
+});
+
+describe('POST /batches: no limit on an upload’s total time, only on its silence', () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await startTestApi({ ...shared, SIFT_UPLOAD_IDLE_TIMEOUT_MS: '1000' });
+  });
+  afterAll(() => t.stop());
+
+  it('sets no total-time limit on requests (Node’s default 300 s requestTimeout cut slow uploads), and keeps a minute for the headers', async () => {
+    server = null;
+    expect((await fetch(`${t.api.url}/healthz`)).status).toBe(200);
+    expect(server).not.toBeNull();
+    expect([server!.requestTimeout, server!.headersTimeout]).toEqual([0, 60_000]);
+  });
+
+  it('takes an upload that sends a line every 300 ms for 3 s, three times the idle timeout in all', async () => {
+    const lines = Array.from({ length: 11 }, (_, i) => Buffer.from(`{"text": "line ${i}"}\n`));
+    const answer = await post(t, 'application/x-ndjson', slowly(lines, (i) => (i === 0 ? 0 : 300)));
+    expect([answer.status, answer.body.total]).toEqual([202, 11]);
+  });
+
+  it('ends an upload that stalls for 2 s mid-body with 408 UPLOAD_IDLE_TIMEOUT, closes the connection, and creates no batch', async () => {
+    const before = await batchCount(t);
+    const lines = Array.from({ length: 6 }, (_, i) => Buffer.from(`{"text": "line ${i}"}\n`));
+    const answer = await post(t, 'application/x-ndjson', slowly(lines, (i) => (i === 3 ? 2000 : 0)));
+    expect([answer.status, answer.body]).toEqual([
+      408,
+      {
+        error: {
+          code: 'UPLOAD_IDLE_TIMEOUT',
+          message: 'The upload sent nothing for 1000 ms, the most SIFT_UPLOAD_IDLE_TIMEOUT_MS allows, and was ended; no batch was created. Send the file again.',
+        },
+      },
+    ]);
+    expect(answer.headers.connection).toBe('close');
+    // The answer came during the stall: the last three lines were never sent.
+    expect(answer.sent).toBe(lines.slice(0, 3).reduce((sum, line) => sum + line.length, 0));
+    await answer.closed;
+    expect(await batchCount(t)).toBe(before);
+  });
+
+  it('leaves a kept-alive connection idle between requests as it was: the next request reuses it', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const request = http.get(`${t.api.url}${path}`, { agent }, (response) => {
+          response.resume();
+          response.once('end', () => resolve({ status: response.statusCode!, reused: request.reusedSocket }));
+        });
+        request.once('error', reject);
+      });
+    try {
+      expect(await get('/healthz')).toEqual({ status: 200, reused: false });
+      // Longer than the idle timeout, shorter than Node's 5 s keep-alive timeout.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await get('/healthz')).toEqual({ status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('leaves a silent WebSocket open', async () => {
+    let connected = 0;
+    let closed = 0;
+    const ws = createClient({
+      url: `${t.api.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      keepAlive: 0,
+      on: { connected: () => connected++, closed: () => closed++ },
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const results: unknown[] = [];
+      for await (const result of ws.iterate({ query: '{ models { name } }' })) results.push(result);
+      expect(results).toEqual([{ data: { models: [{ name: 'tiny-hashed' }, { name: 'tiny-transformer' }] } }]);
+      expect([connected, closed]).toEqual([1, 0]);
+    } finally {
+      await ws.dispose();
     }
   });
 });

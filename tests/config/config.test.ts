@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       executionProviders: ['cpu'],
       workerInferenceThreads: 0,
       maxRowBytes: 1024 * 1024,
+      uploadIdleTimeoutMs: 60_000,
       development: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -47,6 +48,7 @@ describe('loadConfig', () => {
         SIFT_EXECUTION_PROVIDERS: 'CUDA, cpu',
         SIFT_WORKER_INFERENCE_THREADS: '2',
         SIFT_MAX_ROW_BYTES: '65536',
+        SIFT_UPLOAD_IDLE_TIMEOUT_MS: '1000',
         NODE_ENV: 'development',
       },
       '/srv/sift',
@@ -64,6 +66,7 @@ describe('loadConfig', () => {
       executionProviders: ['cuda', 'cpu'],
       workerInferenceThreads: 2,
       maxRowBytes: 65536,
+      uploadIdleTimeoutMs: 1000,
       development: true,
     });
   });
@@ -93,6 +96,8 @@ describe('loadConfig', () => {
     ['SIFT_MAX_ROW_BYTES', '1MiB'],
     ['SIFT_MAX_ROW_BYTES', '100'],
     ['SIFT_MAX_ROW_BYTES', String(512 * 1024 ** 2)],
+    ['SIFT_UPLOAD_IDLE_TIMEOUT_MS', '0'],
+    ['SIFT_UPLOAD_IDLE_TIMEOUT_MS', '1.5'],
   ])('stops on %s=%s with a message naming the variable', (name, value) => {
     const error = failure({ [name]: value });
     expect(error).toBeInstanceOf(SiftError);
