@@ -51,6 +51,16 @@ export const ErrorCodes = {
   PORT_IN_USE: 'PORT_IN_USE',
   /** Nothing answers at REDIS_URL, and no private Redis could be started. */
   REDIS_UNREACHABLE: 'REDIS_UNREACHABLE',
+  /** No API key, or one that is not valid (HTTP 401; the WebSocket closes with 4401). */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** A valid key without the scope the request needs (HTTP 403). */
+  FORBIDDEN: 'FORBIDDEN',
+  /** Too many requests or rows for now (HTTP 429 with Retry-After). */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** One request asks for more work than a request may (aliases, depth, texts): refused before any runs. */
+  QUERY_TOO_LARGE: 'QUERY_TOO_LARGE',
+  /** A request from a web page of another origin, or to a Host this server does not answer to (HTTP 403). */
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
   /** Redis is away for now (restarting, unreachable): the request may succeed when retried (HTTP 503). */
   REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
   /** A batch's progress could not be read for a while; subscribe again (with `fromRow`) later. */

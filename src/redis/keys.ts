@@ -19,6 +19,10 @@ export interface RedisKeys {
    * upload still arriving. The sweeper looks here for batches stuck without progress.
    */
   activeBatches(): string;
+  /** An API key's record (hash): name, scopes, the hash of its secret, when made and revoked. */
+  apiKey(id: string): string;
+  /** Every API key's id (set). */
+  apiKeys(): string;
   /** Held by the worker whose sweeper runs now (so one sweeps at a time). */
   sweeperLock(): string;
   /** The batch an idempotency key created. */
@@ -38,6 +42,8 @@ export function redisKeys(prefix: string): RedisKeys {
     batchResults: (id) => `${prefix}batch:${id}:results`,
     batches: () => `${prefix}batches`,
     activeBatches: () => `${prefix}batches:active`,
+    apiKey: (id) => `${prefix}apikey:${id}`,
+    apiKeys: () => `${prefix}apikeys`,
     sweeperLock: () => `${prefix}sweeper:lock`,
     idempotency: (key) => `${prefix}idem:${key}`,
     progressChannel: (id) => `${prefix}progress:${id}`,

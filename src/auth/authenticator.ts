@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { ErrorCodes, userError, type SiftError } from '../errors';
+import type { ApiKeyStore } from './api-key-store';
+import { hasScope, LOCAL_PRINCIPAL, type Principal, type Scope } from './principal';
+
+export type AuthMode = 'keys' | 'off';
+
+export interface AuthenticatorOptions {
+  mode: AuthMode;
+  store: ApiKeyStore;
+  /**
+   * How long a verified key is trusted without asking Redis again (ms): a revoked key stops
+   * working within this time. Keeps auth off the hot path (one Redis read per key per period).
+   */
+  cacheMs?: number;
+}
+
+const HOW_TO_GET_A_KEY = 'Send "Authorization: Bearer <key>" (over WebSocket: {"authorization": "Bearer <key>"} in connection_init). An operator makes keys with `sift keys create --name NAME`.';
+
+/** The error for a missing or wrong key. */
+export function unauthenticated(why: string): SiftError {
+  return userError(ErrorCodes.UNAUTHENTICATED, `${why} ${HOW_TO_GET_A_KEY}`);
+}
+
+/** The error for a key that lacks a scope. */
+export function forbidden(principal: Principal, scope: Scope): SiftError {
+  return userError(ErrorCodes.FORBIDDEN, `The API key "${principal.name}" does not have the ${scope} scope this needs; ask an operator for a key with it (sift keys create --scopes ${scope}).`);
+}
+
+/** Throws unless the principal has the scope. */
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!hasScope(principal, scope)) throw forbidden(principal, scope);
+}
+
+/** Entries kept at most; past that the cache starts again (a flood of wrong keys cannot grow it). */
+const MAX_CACHED = 10_000;
+
+/**
+ * Turns the credentials a request carries into a principal, at the edge (HTTP middleware, the
+ * WebSocket's connection_init). With auth off everyone is the local principal. Verified keys
+ * are remembered briefly, by a hash of the key, so a busy client costs one Redis read per period.
+ */
+export class Authenticator {
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  private readonly cacheMs: number;
+
+  constructor(private readonly options: AuthenticatorOptions) {
+    this.cacheMs = options.cacheMs ?? 2000;
+  }
+
+  get required(): boolean {
+    return this.options.mode === 'keys';
+  }
+
+  /** The principal for an `Authorization` value (HTTP header or connection_init payload field). */
+  async authenticate(authorization: unknown): Promise<Principal> {
+    if (!this.required) return LOCAL_PRINCIPAL;
+    if (typeof authorization !== 'string' || authorization.trim() === '') throw unauthenticated('This server needs an API key.');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
+    if (!match) throw unauthenticated('The Authorization value is not "Bearer <key>".');
+    const principal = await this.verify(match[1]);
+    if (!principal) throw unauthenticated('The API key is not valid (mistyped, or revoked).');
+    return principal;
+  }
+
+  private async verify(key: string): Promise<Principal | null> {
+    const id = createHash('sha256').update(key).digest('base64url');
+    const now = Date.now();
+    const known = this.cache.get(id);
+    if (known && known.until > now) return known.principal;
+    const principal = await this.options.store.verify(key);
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(id, { principal, until: now + this.cacheMs });
+    return principal;
+  }
+}

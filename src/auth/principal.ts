@@ -1,0 +1,33 @@
+/**
+ * Who is asking: the API key a request carried, or everyone when auth is off. Services take a
+ * principal where ownership matters and never read headers; the edge (HTTP middleware, the
+ * WebSocket's connection_init) turns a key into one. No imports, so the web page can bundle it.
+ */
+
+/** What a key may do: `predict` (predictions and models), `batches` (its own batches), `admin` (everything: every batch, metrics). */
+export const SCOPES = ['predict', 'batches', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface Principal {
+  /** The key's id; `local` when auth is off. Batches belong to it. */
+  keyId: string;
+  /** The key's name, for logs. */
+  name: string;
+  scopes: readonly Scope[];
+}
+
+/** Everyone, when `SIFT_AUTH=off`: one owner for every batch, every scope. */
+export const LOCAL_PRINCIPAL: Principal = Object.freeze({ keyId: 'local', name: 'local (auth off)', scopes: SCOPES });
+
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.includes(scope) || principal.scopes.includes('admin');
+}
+
+/** Whether the principal sees every batch, not only its own. */
+export function seesAllBatches(principal: Principal): boolean {
+  return principal.scopes.includes('admin');
+}
+
+export function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}
