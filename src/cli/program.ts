@@ -3,6 +3,7 @@ import { CliError, ExitCodes, type ExitCode } from './cli-errors';
 import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type BatchOptions, type Terminal } from './commands/batch-commands';
 import { modelsCommand, predictCommand } from './commands/predict-commands';
 import { evalCommand, serveCommand, trainCommand, upCommand, workerCommand } from './commands/process-commands';
+import { RECONNECT_DEFAULTS, type ReconnectOptions } from './reconnect';
 import { DEFAULT_URL, ServerConnection } from './server-connection';
 
 function wholeNumber(name: string) {
@@ -21,7 +22,9 @@ sift through sh; where sh is dash (Debian, Ubuntu), npx exits 130 after a Ctrl-C
 code: run node_modules/.bin/sift (or npx --script-shell=bash sift) when the code matters.
 
 The server: --url or SIFT_URL, its root (http://localhost:4000) or its /graphql URL, with http://
-or https://. The full reference: docs/cli.md.`;
+or https://. batch and watch ride out a server that restarts or a dropped connection: they
+reconnect and carry on, and exit 3 only after SIFT_RECONNECT_SECONDS (default 120) without
+reaching it. The full reference: docs/cli.md.`;
 
 const BATCH_HELP = `
 Formats: each file's name says its format: .csv, .jsonl or .ndjson (JSON Lines), .json (an array
@@ -47,9 +50,10 @@ batch left running (see sift --help about npx).`;
 
 /**
  * The `sift` command tree. Each action resolves with an exit code (long-running commands, like
- * `sift up`, resolve with null and keep the process alive).
+ * `sift up`, resolve with null and keep the process alive). `reconnect`: how long commands that
+ * follow a batch wait for a server that went away (sift.ts reads SIFT_RECONNECT_SECONDS).
  */
-export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) => void): Command {
+export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) => void, reconnect: Readonly<ReconnectOptions> = RECONNECT_DEFAULTS): Command {
   const program = new Command('sift')
     .description('Label text with machine-learning models at scale: batches, predictions and the Sift server.')
     .addHelpText('after', EXIT_CODES)
@@ -60,7 +64,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
   const urlOption = () => new Option('--url <url>', 'the Sift server: its root or its /graphql URL').env('SIFT_URL').default(DEFAULT_URL);
   // Runs a command against the server, closing the connection afterwards.
   const withServer = (run: (server: ServerConnection) => Promise<ExitCode>) => async (url: string) => {
-    const server = new ServerConnection(url);
+    const server = new ServerConnection(url, reconnect);
     try {
       done(await run(server));
     } finally {

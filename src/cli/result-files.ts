@@ -14,11 +14,33 @@ function addedFields(row: ResultRow): string[] {
   return Object.keys(row).filter((key) => key !== 'index' && key !== 'id' && key !== 'text');
 }
 
-/** Result rows from a results.jsonl download, in input order, several at a time. */
+/** A results download that broke off (the server stopped or restarted mid-answer): download it again. */
+export class ResultsInterrupted extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ResultsInterrupted';
+  }
+}
+
+/**
+ * Result rows from a results.jsonl download, in input order, several at a time. A body that breaks
+ * off (or ends in the middle of a line) throws ResultsInterrupted.
+ */
 export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenerator<ResultRow[]> {
   // setEncoding decodes UTF-8 across chunk boundaries.
   const text = Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>;
-  for await (const lines of textLines(text)) yield lines.filter((line) => line !== '').map((line) => JSON.parse(line) as ResultRow);
+  const lines = textLines(text)[Symbol.asyncIterator]();
+  for (;;) {
+    let rows: ResultRow[];
+    try {
+      const next = await lines.next();
+      if (next.done) return;
+      rows = next.value.filter((line) => line !== '').map((line) => JSON.parse(line) as ResultRow);
+    } catch (error) {
+      throw new ResultsInterrupted(`the download of the results broke off (${(error as Error).message})`, { cause: error });
+    }
+    yield rows;
+  }
 }
 
 /** Writes text to a file, waiting when the disk is slower than the input (flat memory). */
@@ -36,6 +58,14 @@ class FileSink {
   async close(): Promise<void> {
     this.out.end();
     await once(this.out, 'finish');
+  }
+
+  /** Stops writing (the output is given up, or written again from scratch) and waits for the file to be closed. */
+  async abandon(): Promise<void> {
+    if (this.out.closed) return;
+    const closed = once(this.out, 'close').catch(() => undefined);
+    this.out.destroy();
+    await closed;
   }
 }
 
@@ -72,6 +102,8 @@ class RecordWriter {
 /** What `writeMerged` wrote. */
 export interface MergedOutput {
   rows: number;
+  /** Rows that got a result from the download (all of them for a completed batch). */
+  withResults: number;
   /** Put before every result field's name because the input already used one of them ('' when not needed). */
   resultPrefix: string;
   /** The input's names that the result fields would have taken. */
@@ -105,8 +137,18 @@ function cellOf(value: unknown): CsvValue {
  */
 export async function writeMerged(input: InputFile, results: AsyncIterable<ResultRow[]>, output: string, format: FileFormat): Promise<MergedOutput> {
   const names = await inputNames(input);
-  const taken = new Set(names);
   const sink = new FileSink(output);
+  try {
+    return await mergeInto(sink, names, input, results, format);
+  } catch (error) {
+    // Closed before anything else opens OUTPUT again (a download tried again from scratch).
+    await sink.abandon();
+    throw error;
+  }
+}
+
+async function mergeInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>, format: FileFormat): Promise<MergedOutput> {
+  const taken = new Set(names);
   const writer = new RecordWriter(sink, format);
   const pending: ResultRow[] = [];
   const resultIterator = results[Symbol.asyncIterator]();
@@ -130,10 +172,12 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
   let resultNames: string[] = [];
   let resultPrefix = '';
   let index = 0;
+  let withResults = 0;
   for await (const records of inputRecords(input)) {
     const merged: CsvValue[][] | Record<string, unknown>[] = [];
     for (const record of records) {
       const result = await resultAt(index++);
+      if (result) withResults++;
       if (added === null) {
         added = result ? addedFields(result) : ['label', 'score', 'cached', 'error'];
         while (added.some((field) => taken.has(resultPrefix + field))) resultPrefix += 'sift_';
@@ -150,7 +194,7 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
   await writer.end();
   await sink.close();
   const clashes = resultPrefix === '' ? [] : (added ?? []).filter((field) => taken.has(field));
-  return { rows: index, resultPrefix, clashes };
+  return { rows: index, withResults, resultPrefix, clashes };
 }
 
 /** Writes the server's result rows as they are (`sift results`), in CSV, JSON Lines or a JSON array. */

@@ -1,34 +1,39 @@
 import type { Readable } from 'node:stream';
-import { SiftClient, SiftRequestError } from '../client/sift-client';
+import { serverRoot as clientServerRoot, ServerUrlError } from '../client/server-url';
+import { SiftClient, SiftConnectionError, SiftRequestError } from '../client/sift-client';
 import { CliError, ExitCodes } from './cli-errors';
+import { RECONNECT_DEFAULTS, type ReconnectOptions } from './reconnect';
 
 /** The default server: the one `sift up` / `npm start` runs. */
 export const DEFAULT_URL = 'http://localhost:4000';
 
-const SCHEMES: Record<string, string> = { 'http:': 'http:', 'https:': 'https:', 'ws:': 'http:', 'wss:': 'https:' };
-
 /**
  * The server's root URL from what a user gave `--url` (or `SIFT_URL`): the root or its GraphQL
- * endpoint, with or without a trailing slash (`http://127.0.0.1:4000`, `.../`, `.../graphql`, and
- * the `ws://` form of each), under a path prefix too when a proxy adds one. Every command talks to
- * the server through this one root: GraphQL at `{root}/graphql`, files at `{root}/batches/...`.
- * A URL without a scheme is bad input (exit 2), with the URL it probably meant.
+ * endpoint, with or without a trailing slash, in its `ws://` form too (the client's `serverRoot`
+ * reads it). Every command talks to the server through this one root: GraphQL at
+ * `{root}/graphql`, files at `{root}/batches/...`. A URL without a scheme is bad input (exit 2),
+ * with the URL it probably meant.
  */
 export function serverRoot(given: string): string {
-  const trimmed = given.trim();
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
-    throw new CliError(`The server URL ${given} has no scheme: add http:// or https:// to --url (or SIFT_URL), e.g. --url http://${trimmed.replace(/^\/+/, '')}`, ExitCodes.BAD_INPUT, 'BAD_URL');
-  }
-  let url: URL;
   try {
-    url = new URL(trimmed);
-  } catch {
-    throw new CliError(`The server URL ${given} is not a URL; give the server's address to --url (or SIFT_URL), e.g. --url ${DEFAULT_URL}`, ExitCodes.BAD_INPUT, 'BAD_URL');
+    return clientServerRoot(given);
+  } catch (error) {
+    if (!(error instanceof ServerUrlError)) throw error;
+    const trimmed = given.trim();
+    let words: string;
+    switch (error.kind) {
+      case 'NO_SCHEME':
+        words = `The server URL ${given} has no scheme: add http:// or https:// to --url (or SIFT_URL), e.g. --url http://${trimmed.replace(/^\/+/, '')}`;
+        break;
+      case 'NOT_A_URL':
+        words = `The server URL ${given} is not a URL; give the server's address to --url (or SIFT_URL), e.g. --url ${DEFAULT_URL}`;
+        break;
+      case 'BAD_SCHEME':
+        words = `The server URL ${given} starts with ${new URL(trimmed).protocol}//; a Sift server answers http:// or https://, e.g. --url ${DEFAULT_URL}`;
+        break;
+    }
+    throw new CliError(words, ExitCodes.BAD_INPUT, 'BAD_URL');
   }
-  const scheme = SCHEMES[url.protocol];
-  if (!scheme) throw new CliError(`The server URL ${given} starts with ${url.protocol}//; a Sift server answers http:// or https://, e.g. --url ${DEFAULT_URL}`, ExitCodes.BAD_INPUT, 'BAD_URL');
-  const root = url.pathname.replace(/\/+$/, '').replace(/\/graphql$/i, '');
-  return `${scheme}//${url.host}${root}`;
 }
 
 /** What `sift` says when nothing answers at the URL. */
@@ -61,8 +66,11 @@ export class ServerConnection {
   /** The server's root URL (see serverRoot), named in messages. */
   readonly url: string;
 
-  /** `url` as the user gave it: the server's root or its /graphql endpoint. */
-  constructor(url: string) {
+  /**
+   * @param url as the user gave it: the server's root or its /graphql endpoint
+   * @param reconnect how long to keep trying when the server goes away while following a batch
+   */
+  constructor(url: string, readonly reconnect: Readonly<ReconnectOptions> = RECONNECT_DEFAULTS) {
     this.url = serverRoot(url);
     this.client = new SiftClient(this.url);
   }
@@ -72,16 +80,7 @@ export class ServerConnection {
     try {
       return await run(this.client);
     } catch (error) {
-      throw this.translate(error);
-    }
-  }
-
-  /** Iterates a subscription, translating failures. */
-  async *watch<T>(subscribe: (client: SiftClient) => AsyncGenerator<T>): AsyncGenerator<T> {
-    try {
-      yield* subscribe(this.client);
-    } catch (error) {
-      throw this.translate(error);
+      throw this.failure(error);
     }
   }
 
@@ -119,9 +118,11 @@ export class ServerConnection {
     throw new CliError(`The server at ${this.url} answered ${response.status} to ${path}; is that URL a Sift server?`, ExitCodes.SERVER_ERROR);
   }
 
-  private translate(error: unknown): unknown {
+  /** A failure as the CliError sift reports (a refusal, no server, not a Sift server), or as it is. */
+  failure(error: unknown): unknown {
     if (error instanceof CliError) return error;
     if (error instanceof SiftRequestError) return refused(error);
+    if (error instanceof SiftConnectionError) return unreachable(this.url, error);
     const message = String((error as Error)?.message ?? error);
     // fetch fails with a TypeError whose cause carries ECONNREFUSED etc.; graphql-ws reports a closed socket.
     if (error instanceof TypeError || /ECONNREFUSED|ENOTFOUND|socket|connect|closed/i.test(message) || (error as { type?: string })?.type === 'error') {

@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { CommanderError } from 'commander';
 import { CliError, ExitCodes } from './cli-errors';
 import { buildProgram } from './program';
+import { reconnectOptionsFrom } from './reconnect';
 
 // A reader that stops early (`sift predict ... | head -1`) is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -19,8 +20,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 async function main(): Promise<void> {
   let exit: number | null = ExitCodes.OK;
-  const program = buildProgram({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, (code) => (exit = code));
   try {
+    const program = buildProgram({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, (code) => (exit = code), reconnectOptionsFrom(process.env));
     await program.parseAsync(process.argv);
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -11,6 +11,10 @@ export interface WorkerProcess {
   exitCode(): number | null;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Freezes it (SIGSTOP): it holds its chunks and does nothing until `resume`. */
+  pause(): void;
+  /** Lets a paused worker go on (SIGCONT). */
+  resume(): void;
 }
 
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
@@ -37,5 +41,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
   };
 }

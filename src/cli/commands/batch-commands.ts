@@ -1,13 +1,14 @@
 import { createInterface } from 'node:readline/promises';
-import { isFinalStatus } from '../../batches/batch-status';
 import { unknownBatch } from '../../batches/batch-types';
 import { chosenTextColumns, columnList } from '../../batches/row-sources';
-import { BatchDocument, BatchProgressCountsDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../client/generated/graphql';
+import { BatchDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../client/generated/graphql';
 import { isSiftError } from '../../errors';
 import { CliError, ExitCodes, type ExitCode } from '../cli-errors';
-import { batchFormats, formatOf, openInput, uploadBody, type InputFile } from '../input-files';
+import { batchFormats, formatOf, openInput, uploadBody, type FileFormat, type InputFile } from '../input-files';
 import { ProgressDisplay, progressWords } from '../progress-display';
-import { resultRows, writeMerged, writeResults } from '../result-files';
+import { gaveUp, progressSnapshots } from '../progress-follower';
+import { passingFailure, Reconnection } from '../reconnect';
+import { resultRows, ResultsInterrupted, writeMerged, writeResults, type MergedOutput } from '../result-files';
 import type { ServerConnection } from '../server-connection';
 
 export interface BatchOptions {
@@ -47,11 +48,13 @@ interface Followed {
 }
 
 /**
- * Follows a batch's `batchProgress` subscription with a progress display until it ends, and
- * returns its final snapshot. Ctrl-C asks (on a terminal) whether to cancel the batch or leave it
- * running; without a terminal it leaves it running, and returns the latest snapshot as `left`.
+ * Follows a batch's progress (the counts-only `batchProgress` subscription, through dropped
+ * connections: see progress-follower.ts) with a progress display until it ends, and returns its
+ * final snapshot. Ctrl-C asks (on a terminal) whether to cancel the batch or leave it running;
+ * without a terminal it leaves it running, and returns the latest snapshot as `left`.
+ * `reached`: the command already reached the server (so a server that goes away is waited for).
  */
-async function follow(server: ServerConnection, id: string, terminal: Terminal, banner = ''): Promise<Followed> {
+async function follow(server: ServerConnection, id: string, terminal: Terminal, banner = '', reached = false): Promise<Followed> {
   const display = new ProgressDisplay(terminal.stderr);
   let asking = false;
   let leave: (() => void) | null = null;
@@ -73,22 +76,60 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
   process.on('SIGINT', listener);
   // Only now: a Ctrl-C from here on asks rather than kills.
   terminal.stderr.write(banner);
+  const say = (words: string) => {
+    display.clear();
+    terminal.stderr.write(`${words}\n`);
+  };
+  const events = progressSnapshots(server, id, { lost: say, back: say }, reached);
   try {
-    const events = server.watch((client) => client.subscribe(BatchProgressCountsDocument, { id }));
     let latest: BatchFieldsFragment | null = null;
     for (;;) {
       const next = await Promise.race([events.next(), left]);
       if (next === null) return { batch: latest ?? (await batchOrFail(server, id)), left: true };
       if (next.done) break;
-      latest = next.value.batchProgress.batch;
+      latest = next.value;
       if (!asking) display.update(latest);
-      if (isFinalStatus(latest.status)) break;
     }
     display.finish();
     if (!latest) throw new CliError(`The server ended the progress of batch ${id} without an event.`, ExitCodes.SERVER_ERROR);
     return { batch: latest, left: false };
   } finally {
     process.off('SIGINT', listener);
+  }
+}
+
+/** Downloads that break off mid-answer tried again from scratch, at most this many times in all. */
+const DOWNLOAD_ATTEMPTS = 5;
+
+/**
+ * Writes OUTPUT from the input and the batch's results download, from scratch again when the
+ * download fails on the way: nothing answering, or Redis away (waited for with the reconnect
+ * backoff and bound, as the progress is), or a body that breaks off or comes short of a
+ * completed batch's rows (at most DOWNLOAD_ATTEMPTS times).
+ */
+async function writeOutput(server: ServerConnection, input: InputFile, batch: BatchFieldsFragment, outputPath: string, format: FileFormat, terminal: Terminal): Promise<MergedOutput> {
+  const reconnection = new Reconnection(server.reconnect);
+  let interrupted = 0;
+  for (;;) {
+    let error: unknown;
+    try {
+      const written = await writeMerged(input, resultRows(await server.results(batch.id)), outputPath, format);
+      if (batch.status !== 'COMPLETED' || written.withResults === batch.total) {
+        if (reconnection.reached()) terminal.stderr.write(`Downloaded the results of batch ${batch.id} again.\n`);
+        return written;
+      }
+      error = new ResultsInterrupted(`the download of the results held ${written.withResults.toLocaleString('en-US')} of the batch's ${batch.total.toLocaleString('en-US')} rows`);
+    } catch (caught) {
+      error = caught;
+    }
+    const failure = error instanceof ResultsInterrupted ? { retryAfterMs: 0, detail: error.message } : passingFailure(error);
+    if (!failure) throw server.failure(error);
+    if (error instanceof ResultsInterrupted && ++interrupted >= DOWNLOAD_ATTEMPTS) {
+      throw new CliError(`Could not download the results of batch ${batch.id}: ${error.message}, ${DOWNLOAD_ATTEMPTS} times. Fetch them with \`sift results ${batch.id} OUTPUT\`.`, ExitCodes.SERVER_ERROR, 'DOWNLOAD_FAILED');
+    }
+    const what = error instanceof ResultsInterrupted ? `T${error.message.slice(1)}` : `The download of the results failed (${failure.detail})`;
+    if (!reconnection.lost) terminal.stderr.write(`${what}; downloading them again from the start.\n`);
+    if (!(await reconnection.wait(failure.retryAfterMs))) throw gaveUp(server, batch.id, true);
   }
 }
 
@@ -178,12 +219,12 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     terminal.stderr.write(`Queued ${submitted.total.toLocaleString('en-US')} rows as batch ${submitted.id}. Check it with \`sift status ${submitted.id}\`; fetch the results with \`sift results ${submitted.id} OUTPUT\`.\n`);
     return ExitCodes.OK;
   }
-  const { batch, left } = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`);
+  const { batch, left } = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`, true);
   if (left) {
     if (options.json) terminal.stdout.write(jsonSummary(batch, null, startedAt));
     return ExitCodes.INTERRUPTED;
   }
-  const written = await writeMerged(input, resultRows(await server.results(submitted.id)), outputPath!, formats.output!);
+  const written = await writeOutput(server, input, batch, outputPath!, formats.output!, terminal);
   if (written.resultPrefix !== '') {
     const names = written.clashes.map((name) => JSON.stringify(name)).join(', ');
     terminal.stderr.write(`The input already has ${names}, so the result columns are named with the prefix ${written.resultPrefix} (${written.resultPrefix}label, ${written.resultPrefix}score, ...).\n`);
