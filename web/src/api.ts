@@ -1,6 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
 
 /**
  * A refusal or failure as the server reported it: its message, its stable reason (the precise code,
@@ -18,7 +17,8 @@ export class ApiError extends Error {
   }
 }
 
-interface GraphQLErrorBody {
+/** A GraphQL error as the server sends it. */
+export interface GraphQLErrorBody {
   message: string;
   extensions?: { code?: string; reason?: string } & Record<string, unknown>;
 }
@@ -30,7 +30,8 @@ interface GraphQLResponse<T> {
 
 const unreachable = () => new ApiError('The Sift server is not answering. Check that it is running (npm start), then try again.', 'UNREACHABLE');
 
-function apiError({ message, extensions = {} }: GraphQLErrorBody): ApiError {
+/** A GraphQL error as an ApiError: its reason (the precise code, else the general one) and details. */
+export function apiError({ message, extensions = {} }: GraphQLErrorBody): ApiError {
   const { code, reason, ...details } = extensions;
   return new ApiError(message, reason ?? code, details);
 }
@@ -59,31 +60,4 @@ export async function request<T, V extends Record<string, unknown>>(document: Ty
     throw new ApiError(`The server answered HTTP ${response.status} without a GraphQL answer.`, 'BAD_RESPONSE');
   }
   return unwrap(body);
-}
-
-let socket: Client | undefined;
-
-/** Follows a subscription over graphql-ws; returns a function that stops it. */
-export function subscribe<T, V extends Record<string, unknown>>(
-  document: TypedDocumentNode<T, V>,
-  variables: V,
-  handlers: { next(value: T): void; error(error: ApiError): void; complete(): void },
-): () => void {
-  socket ??= createClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`, retryAttempts: 5 });
-  return socket.subscribe<T>(
-    { query: print(document), variables },
-    {
-      next: (result) => {
-        try {
-          handlers.next(unwrap(result as GraphQLResponse<T>));
-        } catch (error) {
-          handlers.error(error as ApiError);
-        }
-      },
-      // The server refusing the subscription (an unknown batch, say) sends its GraphQL errors; a
-      // closed or failed socket sends an event or an Error.
-      error: (error: unknown) => handlers.error(Array.isArray(error) && error.length > 0 ? apiError(error[0] as GraphQLErrorBody) : unreachable()),
-      complete: handlers.complete,
-    },
-  );
 }

@@ -1,11 +1,12 @@
 import { css, html, LitElement, type PropertyValues } from 'lit';
 import { BatchDocument, BatchProgressDocument, BatchResultsDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../src/client/generated/graphql';
 import { isFinalStatus } from '../../src/batches/batch-status';
-import { request, subscribe, type ApiError } from './api';
+import { request, type ApiError } from './api';
 import { batchRows, batchRowsStyles } from './batch-rows';
 import './copy-button';
 import { count, duration, elapsed, eta, timeElement } from './format';
 import { labelChart, labelChartStyles } from './label-chart';
+import { subscribeLive } from './live-subscription';
 import { inWords } from './messages';
 import { RowWindow } from './row-window';
 import { statusBadge } from './status-badge';
@@ -15,7 +16,10 @@ import { shared } from './styles';
  * One batch: its status, counts, times and rows per label (as the server counts them), live from
  * the batchProgress subscription while it runs; cancel (after a confirmation); downloads; and the
  * newest finished rows, with paging back through earlier ones. Opening the link later shows the
- * same batch; an id no batch has says so and links back, without connecting.
+ * same batch; an id no batch has says so and links back, without connecting. When the connection
+ * drops (the API restarted, the network went), it says "Connection lost; reconnecting…" and
+ * subscribes again from the row after the newest it holds (fromRow), so no row is missed or shown
+ * twice.
  */
 export class BatchLiveView extends LitElement {
   static properties = {
@@ -25,6 +29,7 @@ export class BatchLiveView extends LitElement {
     error: { state: true },
     confirming: { state: true },
     busy: { state: true },
+    reconnecting: { state: true },
   };
   static styles = [
     shared,
@@ -46,6 +51,7 @@ export class BatchLiveView extends LitElement {
       .pager { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin: 0.25rem 0 0.75rem; }
       .pager p { margin: 0; flex: 1 1 16rem; }
       .pager button { margin-top: 0; }
+      .reconnecting { color: var(--muted); font-size: 0.9rem; white-space: nowrap; }
     `,
   ];
 
@@ -56,6 +62,8 @@ export class BatchLiveView extends LitElement {
   error = '';
   confirming = false;
   busy = false;
+  /** True from a dropped connection until events flow again. */
+  reconnecting = false;
   private rows = new RowWindow(() => Promise.resolve([]));
   private stop?: () => void;
   private clock?: ReturnType<typeof setInterval>;
@@ -78,6 +86,7 @@ export class BatchLiveView extends LitElement {
     this.missing = false;
     this.error = '';
     this.confirming = false;
+    this.reconnecting = false;
     this.rows = new RowWindow(async (offset, limit) => (await request(BatchResultsDocument, { id, offset, limit })).batch?.results ?? []);
     let batch: BatchFieldsFragment | null;
     try {
@@ -97,24 +106,40 @@ export class BatchLiveView extends LitElement {
       await this.loadNewest(id, batch);
       return;
     }
-    let first = true;
-    this.stop = subscribe(BatchProgressDocument, { id }, {
-      next: ({ batchProgress }) => {
-        if (id !== this.batchId) return;
-        this.show(batchProgress.batch);
-        // The first event is a snapshot without rows: rows finished before it are read from the results.
-        if (first) void this.loadNewest(id, batchProgress.batch);
-        first = false;
-        this.rows.add(batchProgress.rows);
-        this.requestUpdate();
+    // Where the current subscription started: null for "from now on" (then rows finished before
+    // it are read from the results), else the row after the newest the table held.
+    let fromRow: number | null = null;
+    const rows = this.rows;
+    this.stop = subscribeLive(
+      BatchProgressDocument,
+      () => {
+        fromRow = rows.resumeFrom();
+        return { id, fromRow };
       },
-      error: (error: ApiError) => {
-        if (id !== this.batchId) return;
-        if (error.reason === 'UNKNOWN_BATCH') this.missing = true;
-        else this.error = inWords(error);
+      {
+        next: ({ batchProgress }, fresh) => {
+          if (id !== this.batchId) return;
+          this.reconnecting = false;
+          this.show(batchProgress.batch);
+          // The first event is a snapshot without rows: rows finished before it are read from the results.
+          if (fresh && fromRow === null) void this.loadNewest(id, batchProgress.batch);
+          rows.add(batchProgress.rows);
+          this.requestUpdate();
+        },
+        reconnecting: () => {
+          if (id === this.batchId) this.reconnecting = true;
+        },
+        error: (error: ApiError) => {
+          if (id !== this.batchId) return;
+          this.reconnecting = false;
+          if (error.reason === 'UNKNOWN_BATCH') this.missing = true;
+          else this.error = inWords(error);
+        },
+        complete: () => undefined,
       },
-      complete: () => undefined,
-    });
+      // A subscription also completes when its server shuts down: only one after the final status is the end.
+      { ended: (last) => last !== null && isFinalStatus(last.batchProgress.batch.status) },
+    );
   }
 
   private show(batch: BatchFieldsFragment): void {
@@ -238,6 +263,7 @@ export class BatchLiveView extends LitElement {
             <div class="summary">
               ${statusBadge(b.status, 'status')}
               <span>Model <strong data-testid="model">${b.model}</strong></span>
+              ${this.reconnecting ? html`<span class="reconnecting" role="status" data-testid="reconnecting">Connection lost; reconnecting…</span>` : ''}
               ${b.error ? html`<span class="error">${b.error}</span>` : ''}
             </div>
             <progress max=${b.total} value=${b.processed} aria-label="Rows done">${percent}%</progress>

@@ -40,6 +40,19 @@ export class RowWindow {
   }
 
   /**
+   * Where a live subscription that dropped resumes (its `fromRow`): the row after the newest of the
+   * run of live rows, without a gap, from the oldest the table holds. Rows past a gap (read around
+   * `processed` while earlier chunks were still running) come again and are added once; rows
+   * before the oldest held are not needed: the table shows the newest. Null when no row is held.
+   */
+  resumeFrom(): number | null {
+    if (this.live.length === 0) return null;
+    let last = this.live.length - 1;
+    while (last > 0 && this.live[last - 1].index === this.live[last].index + 1) last--;
+    return this.live[last].index + 1;
+  }
+
+  /**
    * Reads the newest finished rows of a batch that has `processed` of its `total` rows finished:
    * one read around `processed` (some chunks past it may be done already), and further back only
    * when that window holds none.
