@@ -28,12 +28,14 @@ export interface ConnectionNotices {
 export async function* progressSnapshots(server: ServerConnection, id: string, notices: ConnectionNotices, reached: boolean): AsyncGenerator<BatchFieldsFragment> {
   const reconnection = new Reconnection(server.reconnect);
   let latest: BatchFieldsFragment | null = null;
+  // What the last loss was: nothing answering (a connection), or the server saying "not now".
+  let lostConnection = true;
   for (;;) {
     let failure: ReturnType<typeof passingFailure>;
     try {
       for await (const event of server.client.subscribe(BatchProgressCountsDocument, { id })) {
         reached = true;
-        if (reconnection.reached()) notices.back(`Reconnected to ${server.url}; following batch ${id} again.`);
+        if (reconnection.reached()) notices.back(lostConnection ? `Reconnected to ${server.url}; following batch ${id} again.` : `Progress of batch ${id} flows again.`);
         latest = event.batchProgress.batch;
         yield latest;
       }
@@ -47,8 +49,13 @@ export async function* progressSnapshots(server: ServerConnection, id: string, n
       if (!failure || (failure.connection && !reached)) throw server.failure(error);
     }
     if (!reconnection.lost) {
-      const why = failure.connection ? `Connection to ${server.url} lost` : `The server cannot send progress right now (${failure.detail})`;
-      notices.lost(`${why}; reconnecting (for up to ${patience(server.reconnect)}).`);
+      lostConnection = failure.connection;
+      const detail = /[.!?)]$/.test(failure.detail) ? failure.detail : `${failure.detail}.`;
+      notices.lost(
+        failure.connection
+          ? `Connection to ${server.url} lost; reconnecting (for up to ${patience(server.reconnect)}).`
+          : `The server stopped sending progress: ${detail} Subscribing again (for up to ${patience(server.reconnect)}).`,
+      );
     }
     if (!(await reconnection.wait(failure.retryAfterMs))) throw gaveUp(server, id);
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { Redis } from 'ioredis';
 import { BatchDocument } from '../../src/client/generated/graphql';
 import { SiftClient } from '../../src/client/sift-client';
 import { redisKeys } from '../../src/redis/keys';
@@ -9,6 +10,7 @@ import { eventually, freePort } from '../support/api';
 import { startApiProcess, type ApiProcess } from '../support/api-process';
 import { startCuttingProxy } from '../support/cutting-proxy';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { startRedisServer } from '../support/redis-server';
 import { startSift } from '../support/sift-cli';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
@@ -187,4 +189,42 @@ describe('sift watch when the API does not come back', () => {
     const { code, stderr } = await startSift(['watch', 'abc', '--url', 'http://127.0.0.1:1'], { SIFT_RECONNECT_SECONDS: 'soon' }).exited;
     expect([code, stderr]).toEqual([2, 'sift: SIFT_RECONNECT_SECONDS must be a whole number of seconds (0 or more), not "soon".\n']);
   });
+});
+
+describe('sift watch while Redis is away for longer than the server waits for it', () => {
+  it('says the server stopped sending progress (REDIS_UNAVAILABLE), subscribes again until it flows, and ends with the final counts', async () => {
+    const redisServer = await startRedisServer(await freePort(), { appendOnly: true });
+    const prefix = uniquePrefix('cli-redis-away');
+    const env = { ...shared, REDIS_URL: redisServer.url, SIFT_KEY_PREFIX: prefix, SIFT_LOG_LEVEL: 'warn' };
+    const api = await startApiProcess(await freePort(), env);
+    let worker: WorkerProcess | undefined;
+    try {
+      // No worker yet: the batch waits, queued, while Redis is away.
+      const csv = `text\n${Array.from({ length: 2000 }, (_, i) => `away ${i} warm cold hot`).join('\n')}\n`;
+      const response = await fetch(`${api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+      const { id } = (await response.json()) as { id: string };
+      const run = startSift(['watch', id, '--url', api.url]);
+      await run.waitForStderr(/progress: 0\/2,000 0% .* QUEUED/);
+      await redisServer.shutdown();
+      // The server ends the subscription with REDIS_UNAVAILABLE once Redis has been away 30 s.
+      await run.waitForStderr(/The server stopped sending progress: Redis is not answering right now[^\n]*Subscribing again \(for up to 2 minutes\)\.\n/, 90_000);
+      await redisServer.start();
+      await run.waitForStderr(new RegExp(`Progress of batch ${id} flows again\\.`), 60_000);
+      worker = await startWorkerProcess({ ...env, SIFT_LOG_LEVEL: 'info' });
+      const { code, stdout, stderr } = await run.exited;
+      expect(code).toBe(0);
+      expect(stderr.match(/stopped sending progress/g)).toHaveLength(1);
+      expect(stderr).not.toContain('Connection to');
+      const { batch } = await new SiftClient(api.url).request(BatchDocument, { id });
+      expect(batch).toMatchObject({ status: 'COMPLETED', processed: 2000 });
+      expect(stdout).toBe(`${batch!.succeeded.toLocaleString('en-US')}/2,000 succeeded, ${batch!.cached} from cache, ${batch!.failed} failed\n`);
+    } finally {
+      await worker?.stop();
+      await api.stop();
+      const redis = new Redis(redisServer.url);
+      await deleteKeys(redis, prefix).catch(() => undefined);
+      redis.disconnect();
+      await redisServer.kill();
+    }
+  }, 240_000);
 });
