@@ -17,7 +17,7 @@ export interface ApiProcess {
   stop(): Promise<{ deletedKeys: number }>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -66,9 +66,10 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<numb
 /**
  * Starts `node dist/src/cli/sift.js up` (what `npm start` runs) on a free loopback port with a unique
  * Redis key prefix, and resolves once `GET /readyz` answers 200. The child inherits the
- * environment, so SIFT_INFERENCE_THREADS, SIFT_RUN_WINDOW_MS etc. set for the bench reach it.
+ * environment, so SIFT_INFERENCE_THREADS, SIFT_RUN_WINDOW_MS etc. set for the bench reach it;
+ * `extraEnv` (e.g. a private REDIS_URL) goes on top.
  */
-export async function startApiProcess(modelsDir: string, model: string, projectRoot: string): Promise<ApiProcess> {
+export async function startApiProcess(modelsDir: string, model: string, projectRoot: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ApiProcess> {
   const port = await freePort();
   const keyPrefix = `sift-bench:${randomBytes(6).toString('hex')}:`;
   const env: NodeJS.ProcessEnv = {
@@ -81,16 +82,27 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
     SIFT_DEFAULT_MODEL: model,
     // The online scenarios measure the API alone; an idle worker would only hold memory.
     SIFT_WORKERS: process.env.SIFT_WORKERS ?? '0',
+    ...extraEnv,
   };
   const config = loadConfig(env, projectRoot);
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'up'], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": Node options for the API
+  // child alone (--cpu-prof is not allowed in NODE_OPTIONS, which every child would inherit).
+  const nodeArgs = process.env.BENCH_API_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'up'], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   let stopped: Promise<{ deletedKeys: number }> | undefined;
+  let killed = false;
+  // An API that dies under load (out of memory, a crash) must say so, not only fail the next
+  // request. (Its exit can be seen after that request failed and stop() was called.)
+  child.once('exit', (code, signal) => {
+    const asked = (signal === 'SIGTERM' || code === 0 || (killed && signal === 'SIGKILL')) && stopped !== undefined;
+    if (!asked) process.stderr.write(`bench: the API child (pid ${child.pid}) exited by itself: code ${code}, signal ${signal}\n`);
+  });
   const stop = () =>
     (stopped ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        const timer = setTimeout(() => (killed = child.kill('SIGKILL')), 5000);
         await exited(child);
         clearTimeout(timer);
       }

@@ -9,6 +9,10 @@ export interface BatchFile {
   bytes: number;
   /** Rows whose text an earlier row already had, in % of all rows. */
   repeatedPct: number;
+  /** Texts no earlier row had. */
+  distinctTexts: number;
+  /** UTF-8 bytes of every row's text, summed (no id, quotes or separators). */
+  textBytes: number;
 }
 
 // Above the online scenarios' text indices (1e6 and up for load hooks), so nothing overlaps.
@@ -32,6 +36,7 @@ export async function writeBatchCsv(path: string, rows: number, repeatShare: num
   let distinct = 0;
   let repeated = 0;
   let bytes = 0;
+  let textBytes = 0;
   let block = 'id,text\n';
   for (let row = 0; row < rows; row++) {
     let text: number;
@@ -42,7 +47,9 @@ export async function writeBatchCsv(path: string, rows: number, repeatShare: num
       text = distinct++;
     }
     // Benchmark sentences hold commas but never quotes: quoting each is enough.
-    block += `r${row},"${benchText(FIRST_TEXT + text)}"\n`;
+    const sentence = benchText(FIRST_TEXT + text);
+    textBytes += Buffer.byteLength(sentence);
+    block += `r${row},"${sentence}"\n`;
     if (block.length > 1 << 16 || row === rows - 1) {
       bytes += Buffer.byteLength(block);
       if (!out.write(block)) await once(out, 'drain');
@@ -51,5 +58,5 @@ export async function writeBatchCsv(path: string, rows: number, repeatShare: num
   }
   out.end();
   await once(out, 'finish');
-  return { path, rows, bytes, repeatedPct: (100 * repeated) / rows };
+  return { path, rows, bytes, repeatedPct: (100 * repeated) / rows, distinctTexts: distinct, textBytes };
 }

@@ -49,7 +49,7 @@ export interface BatchBenchContext {
 }
 
 /** A memory figure of a process from /proc/<pid>/status (VmRSS now, VmHWM the peak), in MB. */
-function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
@@ -58,12 +58,12 @@ function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-interface WorkerChild {
+export interface WorkerChild {
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
-async function startWorker(context: BatchBenchContext): Promise<WorkerChild> {
+export async function startWorker(context: BatchBenchContext): Promise<WorkerChild> {
   const child = spawn(process.execPath, [path.join(context.projectRoot, 'dist', 'workers', 'worker.js')], {
     cwd: context.projectRoot,
     env: { ...context.workerEnv, SIFT_LOG_LEVEL: 'info' },
@@ -95,7 +95,7 @@ async function startWorker(context: BatchBenchContext): Promise<WorkerChild> {
 }
 
 /** POST /batches with the file streamed as the body; resolves with the 202 answer. */
-async function upload(url: string, file: string): Promise<{ id: string; total: number }> {
+export async function upload(url: string, file: string): Promise<{ id: string; total: number }> {
   const body = Readable.toWeb(createReadStream(file, { highWaterMark: 1 << 16 })) as ReadableStream<Uint8Array>;
   const response = await fetch(`${url}/batches?idColumn=id`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body, duplex: 'half' } as RequestInit);
   const answer = (await response.json()) as { id: string; total: number; error?: { message: string } };
