@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BatchBenchResult } from './batch-runs';
+import { EXPECTED, type FanoutResult } from './fanout';
+import type { FootprintResult } from './footprint';
 import type { InProcessResult } from './in-process';
 import type { ScenarioResult } from './scenarios';
 import type { TargetCheck } from './targets';
@@ -10,10 +12,15 @@ export interface BenchReport {
   startedAt: string;
   machine: { cpus: number; cpuModel: string; node: string; platform: string };
   settings: Record<string, string | number>;
-  inProcess: InProcessResult;
+  /** The model measured in-process (run with the online and batch sections, whose targets use it). */
+  inProcess?: InProcessResult;
   http: ScenarioResult[];
   /** The batch section, when it ran. */
   batch?: BatchBenchResult;
+  /** The fan-out section, when it ran. */
+  fanout?: FanoutResult;
+  /** The Redis footprint section, when it ran. */
+  footprint?: FootprintResult;
   targets: TargetCheck[];
   failures: number;
 }
@@ -35,19 +42,25 @@ export function formatReport(report: BenchReport): string {
   out.push(`Sift bench ${report.startedAt}`);
   out.push(`machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}, ${machine.platform}`);
   out.push(`settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  out.push('');
-  out.push(`In-process model ${inProcess.model}@${inProcess.version}: tokenize + infer on one thread (intraOpThreads ${inProcess.intraOpThreads}), ${inProcess.secondsPerRunSize} s each`);
-  out.push(table(['run size', 'rows/s', 'ms/run', 'runs'], inProcess.results.map((r) => [String(r.runSize), n(r.rowsPerSecond), n(r.msPerRun, 3), n(r.runs)])));
-  if (report.http.length > 0) out.push('', ...httpSection(report));
-  if (report.batch) out.push('', ...batchSection(report.batch));
-  out.push('');
-  out.push('Targets (ratios within this run)');
-  out.push(
-    table(
-      ['target', 'value', 'needed', 'result', 'from'],
-      report.targets.map((t) => [t.name, `${n(t.value, 1)} ${t.unit}`, `${t.kind === 'min' ? '>=' : '<='} ${t.threshold} ${t.unit}`, t.pass ? 'PASS' : 'FAIL', t.detail]),
-    ),
-  );
+  const sections = [
+    inProcess && inProcessSection(inProcess),
+    report.http.length > 0 && httpSection(report),
+    report.batch && batchSection(report.batch),
+    report.fanout && fanoutSection(report.fanout),
+    report.footprint && footprintSection(report.footprint),
+  ];
+  for (const section of sections) if (section) out.push('', ...section);
+  if (report.targets.length > 0) {
+    out.push('');
+    out.push('Targets (ratios within this run, and limits)');
+    out.push(
+      table(
+        ['target', 'value', 'needed', 'result', 'from'],
+        report.targets.map((t) => [t.name, `${n(t.value, 1)} ${t.unit}`, `${t.kind === 'min' ? '>=' : '<='} ${t.threshold} ${t.unit}`, t.pass ? 'PASS' : 'FAIL', t.detail]),
+      ),
+    );
+  }
+  if (report.http.length === 0) return out.join('\n');
   out.push('');
   const failed = report.http.filter((s) => s.failures.non2xx + s.failures.errors + s.failures.graphqlErrors > 0);
   out.push(
@@ -56,6 +69,13 @@ export function formatReport(report: BenchReport): string {
       : `Responses: FAILED in ${failed.map((s) => `${s.title} (non-2xx ${s.failures.non2xx}, connection errors ${s.failures.errors}, timeouts ${s.failures.timeouts}, GraphQL errors ${s.failures.graphqlErrors})`).join('; ')}`,
   );
   return out.join('\n');
+}
+
+function inProcessSection(inProcess: InProcessResult): string[] {
+  const out: string[] = [];
+  out.push(`In-process model ${inProcess.model}@${inProcess.version}: tokenize + infer on one thread (intraOpThreads ${inProcess.intraOpThreads}), ${inProcess.secondsPerRunSize} s each`);
+  out.push(table(['run size', 'rows/s', 'ms/run', 'runs'], inProcess.results.map((r) => [String(r.runSize), n(r.rowsPerSecond), n(r.msPerRun, 3), n(r.runs)])));
+  return out;
 }
 
 function batchSection(batch: BatchBenchResult): string[] {
@@ -80,6 +100,78 @@ function batchSection(batch: BatchBenchResult): string[] {
       ]),
     ),
     `Upload of ${n(upload.rows)} rows (${n(upload.bytes / 1e6, 1)} MB) with no worker running: ${n(upload.seconds, 1)} s, ${n(upload.rowsPerSecond)} rows/s ingested; API RSS ${n(upload.apiRssBeforeMb)} MB before, ${n(upload.apiPeakRssMb)} MB at peak`,
+  ];
+}
+
+/** A delay in ms; "never" when some subscriber never got its final event (the percentile falls on one). */
+const ms = (value: number) => (value === Infinity ? 'never' : n(value));
+
+function fanoutSection(fanout: FanoutResult): string[] {
+  const { file } = fanout;
+  const first = fanout.runs[0];
+  const out = [
+    `Fan-out: batchProgress subscribers on one API process (SIFT_WORKERS=0) during a ${n(file.rows)}-row batch (${n(file.repeatedPct, 1)}% repeated texts, cold cache, ${first?.workers ?? 2} worker processes),`,
+    'all subscribed from one clients process (one graphql-ws client and WebSocket each) before the workers start;',
+    'counts = the client\'s BatchProgressCounts document (a progress bar), rows = the same plus rows { index }.',
+    `Delivered = received everything expected. counts: ${EXPECTED.counts}. rows: ${EXPECTED.rows}.`,
+    `final = when a subscriber's final event arrived minus the batch's finishedAt (never: it did not arrive within ${fanout.graceSeconds} s);`,
+    'RSS = the API\'s before the subscribers, once subscribed, and the peak (every 20 ms) during the batch; cpu = % of one core from the batch\'s start until the last subscription ended (window)',
+    table(
+      ['kind', 'subscribers', 'delivered', 'batch s', 'final p50 ms', 'p99 ms', 'max ms', 'events/sub', 'rows recv', 'api RSS MB', 'cpu api', 'cpu clients', 'cpu workers', 'cpu redis', 'window s'],
+      fanout.runs.map((r) => [
+        r.kind,
+        n(r.subscribers),
+        `${n(r.deliveredPct, 1)}%`,
+        n(r.batchSeconds, 1),
+        ms(r.finalDelayMs.p50),
+        ms(r.finalDelayMs.p99),
+        ms(r.finalDelayMs.max),
+        `${n(r.eventsPerSubscriber.min)}-${n(r.eventsPerSubscriber.max)}`,
+        r.kind === 'rows' ? n(r.rowsReceived) : '-',
+        `${n(r.apiRssMb.before)}/${n(r.apiRssMb.subscribed)}/${n(r.apiRssMb.peak)}`,
+        n(r.cpu.apiPct),
+        n(r.cpu.clientsPct),
+        n(r.cpu.workersPct),
+        n(r.cpu.redisPct),
+        n(r.cpu.seconds, 1),
+      ]),
+    ),
+  ];
+  for (const r of fanout.runs) {
+    const reasons = Object.entries(r.shortfalls);
+    if (reasons.length === 0 && !r.cutOff) continue;
+    const cut = r.cutOff ? `; still open ${fanout.graceSeconds} s after the batch's end, so the bench stopped waiting` : '';
+    out.push(`${r.kind} x${r.subscribers} not delivered: ${reasons.map(([reason, count]) => `${count} ${reason}`).join(', ') || 'none'}${cut}`);
+  }
+  for (const r of fanout.runs) {
+    const failures = Object.entries(r.pollFailures ?? {});
+    if (failures.length > 0) out.push(`${r.kind} x${r.subscribers}: the bench's batch query (every 100 ms) failed and was tried again: ${failures.map(([reason, count]) => `${count} ${reason}`).join(', ')}`);
+  }
+  for (const line of fanout.notRun) out.push(`not run: ${line}`);
+  return out;
+}
+
+function footprintSection(footprint: FootprintResult): string[] {
+  const { file, queued, after, cache, redisCpu } = footprint;
+  const perRow = (figure: { byGroup: Record<string, { keys: number; bytes: number }> }, group: string) => {
+    const found = figure.byGroup[group];
+    return found ? `${n(found.bytes / file.rows)} (${n(found.keys)})` : '-';
+  };
+  const groups = ['input chunks', 'bee-queue', 'results', 'record and indexes', 'other'];
+  return [
+    `Redis footprint of a ${n(file.rows)}-row upload of the bench's texts (${n(file.repeatedPct, 1)}% repeated, ${n(file.distinctTexts)} distinct) on a private redis-server ${footprint.redis.version} (${footprint.redis.allocator});`,
+    `a row's text is ${n(footprint.textBytesPerRow, 1)} bytes on average, its CSV line ${n(footprint.csvBytesPerRow, 1)}. bytes/row = INFO memory used_memory against the baseline before the upload;`,
+    'the key groups: MEMORY USAGE of their keys per row (keys in brackets), without Redis\'s own key tables',
+    table(
+      ['state', 'bytes/row', 'MB', ...groups],
+      [
+        ['queued (uploaded, no worker)', n(queued.bytesPerRow), n(queued.usedMemoryDelta / 1e6, 1), ...groups.map((g) => perRow(queued, g))],
+        ['after (completed by 1 worker, cache not counted)', n(after.bytesPerRow), n(after.usedMemoryDelta / 1e6, 1), ...groups.map((g) => perRow(after, g))],
+      ],
+    ),
+    `The prediction cache adds ${n(cache.bytesPerKey)} bytes per distinct text (what deleting its ${n(cache.keys)} keys freed: ${n(cache.usedMemoryDelta / 1e6, 1)} MB; MEMORY USAGE ${n(cache.memoryUsagePerKey)} per key), with this run's ${cache.keyNameBytes}-byte key names.`,
+    `Redis CPU per row (INFO cpu, user + sys): ingest ${n(redisCpu.ingestUsPerRow, 1)} µs, labelling ${n(redisCpu.labelUsPerRow, 1)} µs (1 worker, cold cache, ${n(redisCpu.workerRowsPerSecond)} rows/s);`,
+    `one Redis's command thread would be busy all the time at about ${n(redisCpu.ceilingRowsPerSecond)} rows/s of ingest + labelling like these: the most one Redis serves, whatever the number of workers.`,
   ];
 }
 

@@ -10,18 +10,23 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
 import { startApiProcess, type ApiProcess } from './api-process';
-import { runBatchSection, type BatchBenchResult } from './batch-runs';
+import { runBatchSection, type BatchBenchContext, type BatchBenchResult } from './batch-runs';
+import { Cleanup } from './cleanup';
+import { fanoutPlans, runFanoutSection, type FanoutResult } from './fanout';
+import { runFootprint, type FootprintResult } from './footprint';
 import { measureModel } from './in-process';
 import { failureCount } from './http-load';
 import { formatReport, writeReport, type BenchReport } from './report';
 import { runScenarios } from './scenarios';
 import { readSettings, type BenchSettings } from './settings';
-import { checkBatchTargets, checkTargets } from './targets';
+import { checkBatchTargets, checkFanoutTargets, checkTargets } from './targets';
 
 // dist/bench/run.js -> the project root, where models/ and bench/results/ live.
 const ROOT = path.resolve(__dirname, '..', '..');
 
 let api: ApiProcess | undefined;
+/** Child processes the sections started (workers, clients, a private Redis), stopped on an abort. */
+const cleanup = new Cleanup();
 
 async function main(): Promise<number> {
   const startedAt = new Date().toISOString();
@@ -34,15 +39,26 @@ async function main(): Promise<number> {
   const onlineSeconds = settings.parts.online ? 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2)) : 0;
   // Generous: 2,000 rows/s end to end is far below what a healthy run does.
   const batchSeconds = settings.parts.batch ? 60 + (2 * settings.batchRounds * settings.batchRows + settings.uploadRows) / 2000 : 0;
-  const budgetSeconds = 90 + settings.runSizes.length * (settings.modelSeconds + 1) + onlineSeconds + batchSeconds;
+  const plans = fanoutPlans(settings.fanoutSubscribers, settings.fanoutRowSubscribers);
+  // Per run: an API start, the upload, subscribing (50 at a time), the batch, then the grace period at most.
+  const fanoutSeconds = settings.parts.fanout ? plans.reduce((sum, p) => sum + 120 + p.subscribers / 20 + settings.fanoutRows / 2000 + settings.fanoutGraceSeconds, 0) : 0;
+  const footprintSeconds = settings.parts.footprint ? 90 + settings.footprintRows / 1000 : 0;
+  const inProcessSeconds = settings.parts.online || settings.parts.batch ? settings.runSizes.length * (settings.modelSeconds + 1) : 0;
+  const budgetSeconds = 90 + inProcessSeconds + onlineSeconds + batchSeconds + fanoutSeconds + footprintSeconds;
   setTimeout(() => void abort(`the run took longer than ${budgetSeconds} s`), budgetSeconds * 1000).unref();
 
-  // Before the API starts, so the model has the machine to itself.
-  process.stderr.write(`bench: in-process ${settings.model}, runs of ${settings.runSizes.join('/')}, ${settings.modelSeconds} s each\n`);
-  const inProcess = await measureModel(modelDir, settings.runSizes, settings.modelSeconds, Math.min(1, settings.modelSeconds / 2));
+  // Before the API starts, so the model has the machine to itself; only the online and batch
+  // targets use it.
+  let inProcess: Awaited<ReturnType<typeof measureModel>> | undefined;
+  if (settings.parts.online || settings.parts.batch) {
+    process.stderr.write(`bench: in-process ${settings.model}, runs of ${settings.runSizes.join('/')}, ${settings.modelSeconds} s each\n`);
+    inProcess = await measureModel(modelDir, settings.runSizes, settings.modelSeconds, Math.min(1, settings.modelSeconds / 2));
+  }
 
   let http: Awaited<ReturnType<typeof runScenarios>> = [];
   let batch: BatchBenchResult | undefined;
+  let fanout: FanoutResult | undefined;
+  let footprint: FootprintResult | undefined;
   // Each section gets an API process of its own, so the batch figures (its memory above all) do
   // not carry what the online load left behind.
   let apiSettings: ApiProcess['settings'] | undefined;
@@ -73,15 +89,45 @@ async function main(): Promise<number> {
     apiSettings = await withApi(settings, async (started) => {
       const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
       try {
-        const workerEnv = { ...process.env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model };
-        const context = { url: started.url, apiPid: started.pid, projectRoot: ROOT, redisUrl: started.settings.redisUrl, keyPrefix: started.keyPrefix, workerEnv };
-        const workerConfig = loadConfig(workerEnv, ROOT);
+        const context = batchContext(settings, started);
+        const workerConfig = loadConfig(context.workerEnv, ROOT);
         workerSettings = { SIFT_WORKER_CONCURRENCY: workerConfig.workerConcurrency, SIFT_WORKER_INFERENCE_THREADS: workerConfig.workerInferenceThreads };
-        batch = await runBatchSection(context, settings.batchRows, settings.uploadRows, settings.batchRounds, tmp, (line) => process.stderr.write(`${line}\n`));
+        batch = await runBatchSection(context, settings.batchRows, settings.uploadRows, settings.batchRounds, tmp, log);
       } finally {
         rmSync(tmp, { recursive: true, force: true });
       }
     });
+  }
+  if (settings.parts.fanout) {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
+    try {
+      const notRun = settings.fanoutRowSubscribers.some((count) => count >= 1000)
+        ? []
+        : ['rows x1000 (1,000 subscribers each selecting every row: 100 million rows through graphql-js and JSON on one API process; set BENCH_FANOUT_ROW_SUBSCRIBERS=1000 to try it)'];
+      fanout = await runFanoutSection({
+        rows: settings.fanoutRows,
+        plans,
+        graceSeconds: settings.fanoutGraceSeconds,
+        dir: tmp,
+        cleanup,
+        notRun,
+        log,
+        // A fresh API for each run, so one run's heap does not count in the next one's RSS.
+        withApi: async (run) => {
+          apiSettings = await withApi(settings, (started) => run(batchContext(settings, started)));
+        },
+      });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  if (settings.parts.footprint) {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
+    try {
+      footprint = await runFootprint({ rows: settings.footprintRows, modelsDir: settings.modelsDir, model: settings.model, projectRoot: ROOT, dir: tmp, cleanup, log });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
 
   const failures = http.reduce((sum, s) => sum + failureCount(s), 0);
@@ -90,22 +136,40 @@ async function main(): Promise<number> {
     startedAt,
     machine: { cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.arch()}` },
     settings: {
-      model: `${inProcess.model}@${inProcess.version}`,
-      seconds: `${settings.rounds}x${roundSeconds}`,
-      warmup: settings.httpWarmupSeconds,
-      connections: settings.connections,
-      pipelining: 1,
-      loadGenerator: settings.loadWorkers === 0 ? 'bench main thread' : `${settings.loadWorkers} worker threads`,
-      manyTexts: settings.manyTexts,
-      SIFT_INFERENCE_THREADS: apiSettings!.inferenceThreads,
-      SIFT_MAX_RUN_SIZE: apiSettings!.maxRunSize,
-      SIFT_RUN_WINDOW_MS: apiSettings!.runWindowMs,
+      model: inProcess ? `${inProcess.model}@${inProcess.version}` : settings.model,
+      parts: Object.entries(settings.parts).filter(([, on]) => on).map(([part]) => part).join(','),
+      ...(settings.parts.online && {
+        seconds: `${settings.rounds}x${roundSeconds}`,
+        warmup: settings.httpWarmupSeconds,
+        connections: settings.connections,
+        pipelining: 1,
+        loadGenerator: settings.loadWorkers === 0 ? 'bench main thread' : `${settings.loadWorkers} worker threads`,
+        manyTexts: settings.manyTexts,
+      }),
+      ...(settings.parts.fanout && {
+        fanoutRows: settings.fanoutRows,
+        fanoutSubscribers: settings.fanoutSubscribers.join('/') || 'none',
+        fanoutRowSubscribers: settings.fanoutRowSubscribers.join('/') || 'none',
+        fanoutGrace: settings.fanoutGraceSeconds,
+      }),
+      ...(settings.parts.footprint && { footprintRows: settings.footprintRows }),
+      ...(apiSettings && {
+        SIFT_INFERENCE_THREADS: apiSettings.inferenceThreads,
+        SIFT_MAX_RUN_SIZE: apiSettings.maxRunSize,
+        SIFT_RUN_WINDOW_MS: apiSettings.runWindowMs,
+      }),
       ...workerSettings,
     },
     inProcess,
     http,
     batch,
-    targets: [...checkTargets(inProcess, http), ...(batch ? checkBatchTargets(inProcess, batch) : [])],
+    fanout,
+    footprint,
+    targets: [
+      ...(inProcess ? checkTargets(inProcess, http) : []),
+      ...(inProcess && batch ? checkBatchTargets(inProcess, batch) : []),
+      ...(fanout ? checkFanoutTargets(fanout) : []),
+    ],
     failures,
   };
   const file = await writeReport(report, path.join(ROOT, 'bench', 'results'));
@@ -127,9 +191,20 @@ async function withApi(settings: BenchSettings, section: (started: ApiProcess) =
   }
 }
 
-/** Stops the API child (and cleans its keys) before leaving on an error or signal. */
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Where a section's workers find the API's Redis and keys, and the models. */
+function batchContext(settings: BenchSettings, started: ApiProcess): BatchBenchContext {
+  const workerEnv = { ...process.env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model };
+  return { url: started.url, apiPid: started.pid, projectRoot: ROOT, redisUrl: started.settings.redisUrl, keyPrefix: started.keyPrefix, workerEnv };
+}
+
+/** Stops the children the sections started and the API child (and cleans its keys) before leaving on an error or signal. */
 async function abort(reason: string, code = 1): Promise<never> {
   process.stderr.write(`bench: ${reason}\n`);
+  await cleanup.runAll();
   await api?.stop().catch((error: Error) => process.stderr.write(`bench: clean-up failed: ${error.message}\n`));
   process.exit(code);
 }

@@ -30,23 +30,53 @@ export interface BenchSettings {
   loadWorkers: number;
   /** Batch sizes of the in-process measurement. */
   runSizes: number[];
-  /** `BENCH_PARTS`: which sections run, comma-separated: `online`, `batch`. Default both. */
-  parts: { online: boolean; batch: boolean };
+  /** `BENCH_PARTS`: which sections run, comma-separated: `online`, `batch`, `fanout`, `footprint`. Default all four. */
+  parts: Record<BenchPart, boolean>;
   /** `BENCH_BATCH_ROWS`: rows of the end-to-end batch file. Default 200000. */
   batchRows: number;
   /** `BENCH_BATCH_ROUNDS`: runs of each worker count, alternating; medians are reported. Default 5. */
   batchRounds: number;
   /** `BENCH_UPLOAD_ROWS`: rows of the file whose upload measures the API's memory. Default 1000000. */
   uploadRows: number;
+  /** `BENCH_FANOUT_ROWS`: rows of the batch the fan-out subscribers watch. Default 100000. */
+  fanoutRows: number;
+  /** `BENCH_FANOUT_SUBSCRIBERS`: counts-only subscriber numbers to run, comma-separated. Default 100,1000. */
+  fanoutSubscribers: number[];
+  /**
+   * `BENCH_FANOUT_ROW_SUBSCRIBERS`: numbers of subscribers that also select `rows { index }`,
+   * comma-separated, or `none`. Default 100: 1,000 of them would be 100 million rows through
+   * graphql-js and JSON on one API process (see bench/README.md).
+   */
+  fanoutRowSubscribers: number[];
+  /** `BENCH_FANOUT_GRACE_SECONDS`: how long after the batch's end a fan-out run waits for every subscription to end. Default 30. */
+  fanoutGraceSeconds: number;
+  /** `BENCH_FOOTPRINT_ROWS`: rows of the upload whose Redis footprint is measured. Default 100000. */
+  footprintRows: number;
 }
 
+/** The sections of a run, in the order they run. */
+export const BENCH_PARTS = ['online', 'batch', 'fanout', 'footprint'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
 function parts(raw: string | undefined): BenchSettings['parts'] {
-  const names = (raw?.trim() || 'online,batch').split(',').map((p) => p.trim());
-  const unknown = names.find((name) => name !== 'online' && name !== 'batch');
+  const names = (raw?.trim() || BENCH_PARTS.join(',')).split(',').map((p) => p.trim());
+  const unknown = names.find((name) => !(BENCH_PARTS as readonly string[]).includes(name));
   if (unknown !== undefined || names.length === 0) {
-    throw new Error(`BENCH_PARTS=${JSON.stringify(raw)} is not valid: expected online, batch or both, comma-separated (default online,batch).`);
+    throw new Error(`BENCH_PARTS=${JSON.stringify(raw)} is not valid: expected some of ${BENCH_PARTS.join(', ')}, comma-separated (default all of them).`);
   }
-  return { online: names.includes('online'), batch: names.includes('batch') };
+  return Object.fromEntries(BENCH_PARTS.map((part) => [part, names.includes(part)])) as BenchSettings['parts'];
+}
+
+/** A comma-separated list of whole numbers from `min` to `max`; `none` for an empty list. */
+function integers(name: string, fallback: number[], min: number, max: number): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (raw.trim() === 'none') return [];
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (values.some((value) => !Number.isInteger(value) || value < min || value > max)) {
+    throw new Error(`${name}=${JSON.stringify(raw)} is not valid: expected whole numbers from ${min} to ${max}, comma-separated, or none (default ${fallback.join(',') || 'none'}).`);
+  }
+  return values;
 }
 
 function integer(name: string, fallback: number, min: number, max: number): number {
@@ -77,5 +107,10 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     batchRows: Math.round(integer('BENCH_BATCH_ROWS', 200_000, 1000, 10_000_000)),
     batchRounds: Math.round(integer('BENCH_BATCH_ROUNDS', 5, 1, 9)),
     uploadRows: Math.round(integer('BENCH_UPLOAD_ROWS', 1_000_000, 1000, 20_000_000)),
+    fanoutRows: Math.round(integer('BENCH_FANOUT_ROWS', 100_000, 1000, 10_000_000)),
+    fanoutSubscribers: integers('BENCH_FANOUT_SUBSCRIBERS', [100, 1000], 1, 10_000),
+    fanoutRowSubscribers: integers('BENCH_FANOUT_ROW_SUBSCRIBERS', [100], 1, 10_000),
+    fanoutGraceSeconds: integer('BENCH_FANOUT_GRACE_SECONDS', 30, 1, 600),
+    footprintRows: Math.round(integer('BENCH_FOOTPRINT_ROWS', 100_000, 1000, 10_000_000)),
   };
 }

@@ -1,4 +1,5 @@
 import type { BatchBenchResult } from './batch-runs';
+import type { FanoutResult, FanoutRun } from './fanout';
 import type { InProcessResult } from './in-process';
 import type { ScenarioResult } from './scenarios';
 import { median } from './median';
@@ -87,4 +88,45 @@ export function checkBatchTargets(inProcess: InProcessResult, batch: BatchBenchR
     atMost(`API peak RSS, ${batch.upload.rows}-row upload`, batch.upload.apiPeakRssMb, 300, `${Math.round(batch.upload.apiRssBeforeMb)} MB before the upload`),
     atMost('worker peak RSS', workerPeak, 300, `VmHWM of each worker: ${batch.runs.flatMap((r) => r.workerPeakRssMb.map(Math.round)).join(', ')} MB`),
   ];
+}
+
+const delay = (ms: number) => (ms === Infinity ? 'never' : `${Math.round(ms)} ms`);
+
+/**
+ * The fan-out targets, for every run of 1,000 subscribers or more (else the largest counts-only
+ * run): every subscriber gets everything expected, the final event at most 2 s after the batch's
+ * end for 99% of them, and the API at most 500 MB RSS at peak.
+ */
+export function checkFanoutTargets(fanout: FanoutResult): TargetCheck[] {
+  let runs: FanoutRun[] = fanout.runs.filter((r) => r.subscribers >= 1000);
+  if (runs.length === 0) {
+    const counts = fanout.runs.filter((r) => r.kind === 'counts').sort((a, b) => b.subscribers - a.subscribers);
+    runs = counts.slice(0, 1);
+  }
+  return runs.flatMap((r) => {
+    const name = `fan-out, ${r.subscribers} ${r.kind} subscribers`;
+    const reasons = Object.entries(r.shortfalls).map(([reason, count]) => `${count} ${reason}`).join(', ');
+    const p99 = r.finalDelayMs.p99;
+    return [
+      {
+        name: `${name}: delivered`,
+        detail: `${r.delivered} of ${r.subscribers} got everything expected${reasons ? `; ${reasons}` : ''}`,
+        value: r.deliveredPct,
+        threshold: 100,
+        unit: '%' as const,
+        kind: 'min' as const,
+        pass: r.delivered === r.subscribers,
+      },
+      {
+        name: `${name}: final event p99 after the batch's end`,
+        detail: `p50 ${delay(r.finalDelayMs.p50)}, max ${delay(r.finalDelayMs.max)}${r.missingFinal > 0 ? `; ${r.missingFinal} never got it` : ''}`,
+        value: p99,
+        threshold: 2000,
+        unit: 'ms' as const,
+        kind: 'max' as const,
+        pass: p99 <= 2000,
+      },
+      atMost(`${name}: API peak RSS`, r.apiRssMb.peak, 500, `${Math.round(r.apiRssMb.before)} MB before the subscribers, ${Math.round(r.apiRssMb.subscribed)} MB subscribed`),
+    ];
+  });
 }
