@@ -16,7 +16,9 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production PORT=4000 SIFT_MODELS_DIR=/app/models
+# Every interface, so the port can be published; with no SIFT_AUTH set, the API then refuses to
+# start until it is told: keys (compose sets it) or off on purpose.
+ENV NODE_ENV=production PORT=4000 HOST=0.0.0.0 SIFT_MODELS_DIR=/app/models
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -88,11 +88,34 @@ export class SiftError extends Error {
     super(message);
     this.name = 'SiftError';
   }
+
+  /**
+   * What graphql-js copies onto the GraphQLError that wraps this one: the HTTP status (and
+   * Retry-After) Apollo answers with for errors that concern the whole request, such as a missing
+   * key or a rate limit. The client-facing extensions are made by the one error formatter.
+   */
+  get extensions(): Record<string, unknown> | undefined {
+    const status = WHOLE_REQUEST_STATUS[this.code];
+    if (status === undefined) return undefined;
+    const headers = this.retryAfterSeconds === undefined ? undefined : new Map([['retry-after', String(this.retryAfterSeconds)]]);
+    return { http: { status, ...(headers ? { headers } : {}) } };
+  }
 }
 
+/** Errors about the request as a whole, with the HTTP status they answer with over GraphQL too. */
+const WHOLE_REQUEST_STATUS: Partial<Record<ErrorCode, number>> = {
+  [ErrorCodes.UNAUTHENTICATED]: 401,
+  [ErrorCodes.FORBIDDEN]: 403,
+  [ErrorCodes.ORIGIN_NOT_ALLOWED]: 403,
+  [ErrorCodes.RATE_LIMITED]: 429,
+};
+
+/** Codes a GraphQL client sees as `extensions.code` itself (the others caused by input are BAD_USER_INPUT). */
+export const TOP_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([ErrorCodes.UNAUTHENTICATED, ErrorCodes.FORBIDDEN, ErrorCodes.ORIGIN_NOT_ALLOWED, ErrorCodes.RATE_LIMITED, ErrorCodes.QUERY_TOO_LARGE]);
+
 /** An error in what a caller sent; answered as `BAD_USER_INPUT` / HTTP 400. */
-export function userError(code: ErrorCode, message: string, details: Record<string, unknown> = {}): SiftError {
-  return new SiftError(code, message, true, details);
+export function userError(code: ErrorCode, message: string, details: Record<string, unknown> = {}, retryAfterSeconds?: number): SiftError {
+  return new SiftError(code, message, true, details, retryAfterSeconds);
 }
 
 /** A start-up problem (configuration, model files) that should stop the process with its message. */

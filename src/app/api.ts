@@ -1,7 +1,12 @@
 import { BatchService } from '../batches/batch-service';
 import { openChunkQueue } from '../batches/chunk-queue';
 import { ProgressRelay } from '../batches/progress-relay';
-import type { SiftConfig } from '../config/config';
+import { Router } from 'express';
+import { ApiKeyStore } from '../auth/api-key-store';
+import { Authenticator, type AuthMode } from '../auth/authenticator';
+import { isLoopbackHost, type SiftConfig } from '../config/config';
+import { ErrorCodes, setupError } from '../errors';
+import { authenticate } from '../http/authentication';
 import { buildSiftSchema } from '../graphql/schema';
 import { createApiServer } from '../http/api-server';
 import { batchRoutes } from '../http/batch-routes';
@@ -13,7 +18,7 @@ import type { ModelCatalog } from '../models/model-catalog';
 import { RunGatherer } from '../models/run-gatherer';
 import { PredictionService } from '../predictions/prediction-service';
 import { buildOrClose } from './lifecycle';
-import { openSharedParts } from './shared-parts';
+import { BATCH_COMMAND_TIMEOUT_MS, openSharedParts } from './shared-parts';
 
 /** A started API server. */
 export interface RunningApi {
@@ -29,6 +34,20 @@ export interface RunningApi {
 function bodyLimit(config: SiftConfig, catalog: ModelCatalog): number {
   const longest = Math.max(...catalog.definitions.map((d) => d.maxTextLength));
   return Math.max(1 << 20, config.maxTextsPerRequest * longest * 4 + (64 << 10));
+}
+
+/**
+ * `SIFT_AUTH`, or its default: off on a loopback HOST (the one-command quick start), and a
+ * refusal to start on any other, so no server reachable from elsewhere answers without keys by
+ * accident.
+ */
+function resolveAuthMode(config: SiftConfig): AuthMode {
+  if (config.auth) return config.auth;
+  if (isLoopbackHost(config.host)) return 'off';
+  throw setupError(
+    ErrorCodes.BAD_CONFIG,
+    `HOST=${config.host} lets other machines reach this server, and SIFT_AUTH is not set. Make an API key (sift keys create --name admin --scopes admin) and set SIFT_AUTH=keys, or set SIFT_AUTH=off to run without keys on purpose.`,
+  );
 }
 
 /** A readiness check that gives up after `ms`: a Redis that is away must not hang `/readyz`. */
@@ -48,7 +67,10 @@ function within(ms: number, check: ReadinessCheck): ReadinessCheck {
  */
 export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi> {
   return buildOrClose(logger, async (lifecycle) => {
+    const authMode = resolveAuthMode(config);
     const { keys, catalog, connections, cache, store, progress } = await openSharedParts(config, 'api', logger, lifecycle);
+    const authenticator = new Authenticator({ mode: authMode, store: new ApiKeyStore(connections.connect('auth', { kind: 'fail-fast', commandTimeoutMs: BATCH_COMMAND_TIMEOUT_MS }), keys) });
+    logger.info(authMode === 'keys' ? 'auth: every request needs an API key (SIFT_AUTH=keys; sift keys create makes one)' : `auth: off (SIFT_AUTH=off${config.auth === null ? `, the default on HOST=${config.host}, which only this machine reaches` : ''})`);
     logger.info(`models: ${catalog.info().map((m) => `${m.name}@${m.version}`).join(', ')} (default ${config.defaultModel})`);
     const inference = await lifecycle.open(
       'inference threads',
@@ -77,6 +99,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       chunkSize: config.chunkSize,
       maxInlineRows: config.maxInlineRows,
       abandonedAfterMs: config.stuckAfterMs,
+      maxRowBytes: config.maxRowBytes,
       channel: progress,
       progress: relay,
       logger: logger.child('batches'),
@@ -97,7 +120,8 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       async () =>
         createApiServer({
           schema: await buildSiftSchema(),
-          context: { predictions, batches },
+          services: { predictions, batches },
+          authenticator,
           bodyLimit: bodyLimit(config, catalog),
           routes: [
             {
@@ -106,13 +130,14 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
                 maxUploadBytes: config.maxUploadBytes,
                 maxRowBytes: config.maxRowBytes,
                 uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
+                authenticator,
                 logger: logger.child('http'),
                 development: config.development,
               }),
               crossOrigin: true,
             },
             { router: healthRoutes(readiness), crossOrigin: false },
-            { router: metrics.router, crossOrigin: false },
+            { router: Router().use('/metrics', authenticate(authenticator, 'admin', logger.child('http'), config.development)).use(metrics.router), crossOrigin: false },
           ],
           development: config.development,
         }),

@@ -14,6 +14,8 @@ export interface IngestOptions {
   maxRows: number;
   /** Says what happened to an upload that failed and could not be taken back at once. */
   logger: Logger;
+  /** The principal (API key id) the batch belongs to. */
+  owner: string;
   /** Sees every row as it is read (the idempotency fingerprint). */
   onRows?: (rows: readonly InputRow[]) => void;
   /**
@@ -45,7 +47,7 @@ export async function ingestBatch(
 ): Promise<BatchSnapshot> {
   const id = newBatchId();
   const createdAt = new Date();
-  await store.create(id, model, createdAt, options.chunkSize);
+  await store.create(id, model, createdAt, options.chunkSize, options.owner);
   let chunk: InputRow[] = [];
   let chunks = 0;
   let total = 0;
@@ -70,7 +72,7 @@ export async function ingestBatch(
     }
     if (chunk.length > 0) await flush();
     if (total === 0) throw userError(ErrorCodes.EMPTY_INPUT, 'The input has no rows; send at least one text.');
-    await store.finishIngest(id, total, chunks, createdAt);
+    await store.finishIngest(id, total, chunks);
   } catch (error) {
     // Every chunk saved may have been queued (a failure can fall between the two).
     await takeBack(store, queue, id, chunks + 1, options.logger);

@@ -1,6 +1,7 @@
 import type BeeQueue from 'bee-queue';
 import { ErrorCodes, userError } from '../errors';
 import type { Logger } from '../logger';
+import { seesAllBatches, type Principal } from '../auth/principal';
 import type { ModelCatalog } from '../models/model-catalog';
 import { ingestBatch } from './batch-ingest';
 import { InputFingerprint } from './input-fingerprint';
@@ -50,6 +51,8 @@ export interface BatchServiceOptions {
   maxInlineRows: number;
   /** An upload silent for this long counts as abandoned (see IngestOptions). */
   abandonedAfterMs: number;
+  /** Longest row of an upload (SIFT_MAX_ROW_BYTES): also bounds a CSV record whose quoted fields span lines. */
+  maxRowBytes: number;
   channel: ProgressChannel;
   progress: ProgressRelay;
   logger: Logger;
@@ -57,12 +60,14 @@ export interface BatchServiceOptions {
 
 /**
  * Batches: submit, read, list, page through results, cancel. Transport-free: GraphQL resolvers
- * and HTTP routes call it.
+ * and HTTP routes call it with the caller's principal. A batch belongs to the principal that
+ * submitted it: every other principal (but an admin) is answered as if it did not exist, and
+ * idempotency keys are the principal's own.
  */
 export class BatchService {
   constructor(private readonly options: BatchServiceOptions) {}
 
-  async submitInline(input: InlineBatchInput): Promise<BatchSnapshot> {
+  async submitInline(input: InlineBatchInput, principal: Principal): Promise<BatchSnapshot> {
     const hasTexts = input.texts !== null && input.texts !== undefined;
     const hasCsv = input.csv !== null && input.csv !== undefined;
     if (hasTexts === hasCsv) {
@@ -72,18 +77,18 @@ export class BatchService {
       throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'textColumns names columns of csv; texts are one text each. Give csv with textColumns, or texts alone.');
     }
     const rows = hasTexts ? textRows(input.texts!) : csvRows(input.csv!, { textColumns: chosenTextColumns(input), idColumn: input.idColumn });
-    return this.submit(rows, input.model, input.idempotencyKey, this.options.maxInlineRows);
+    return this.submit(rows, input.model, input.idempotencyKey, this.options.maxInlineRows, principal);
   }
 
   /**
    * A file of any size, streamed: its bytes are checked as strict UTF-8 and cut into chunks as
    * they arrive, so memory stays flat; there is no row limit.
    */
-  async submitUpload(body: AsyncIterable<Buffer | string>, options: UploadOptions): Promise<BatchSnapshot> {
+  async submitUpload(body: AsyncIterable<Buffer | string>, options: UploadOptions, principal: Principal): Promise<BatchSnapshot> {
     const columns = { textColumns: chosenTextColumns(options), idColumn: options.idColumn };
     // csv-parse reads bytes (a string it would encode again); the JSON Lines reader reads text.
-    const rows = options.format === 'csv' ? csvRows(utf8Bytes(body), columns) : jsonlRows(utf8Text(body), columns);
-    return this.submit(rows, options.model, options.idempotencyKey, Number.POSITIVE_INFINITY);
+    const rows = options.format === 'csv' ? csvRows(utf8Bytes(body), columns, this.options.maxRowBytes) : jsonlRows(utf8Text(body), columns);
+    return this.submit(rows, options.model, options.idempotencyKey, Number.POSITIVE_INFINITY, principal);
   }
 
   /**
@@ -92,9 +97,11 @@ export class BatchService {
    * gets the first batch; one with other content is refused with IDEMPOTENCY_CONFLICT rather
    * than silently never run.
    */
-  async submit(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, idempotencyKey: string | null | undefined, maxRows: number): Promise<BatchSnapshot> {
+  async submit(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, clientKey: string | null | undefined, maxRows: number, principal: Principal): Promise<BatchSnapshot> {
     const model = this.options.catalog.resolve(modelName);
     const { store, channel, logger } = this.options;
+    // Each principal's idempotency keys are its own: two clients may pick the same one.
+    const idempotencyKey = clientKey ? `${principal.keyId}:${clientKey}` : null;
     const fingerprint = idempotencyKey ? new InputFingerprint(model.name) : null;
     if (idempotencyKey && fingerprint && !(await store.claimIdempotencyKey(idempotencyKey))) {
       // Read this submit's input to the end, to compare it with the first's.
@@ -102,7 +109,7 @@ export class BatchService {
       return this.firstBatchOf(idempotencyKey, fingerprint.digest());
     }
     try {
-      const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows, logger, abandonedAfterMs: this.options.abandonedAfterMs, onRows: fingerprint ? (arrived) => fingerprint.add(arrived) : undefined });
+      const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows, logger, owner: principal.keyId, abandonedAfterMs: this.options.abandonedAfterMs, onRows: fingerprint ? (arrived) => fingerprint.add(arrived) : undefined });
       // Workers may have finished every row before the input ended: then this is the final event.
       if (batch.status === 'COMPLETED') await channel.statusChanged(batch.id);
       if (idempotencyKey && fingerprint) await store.recordIdempotentBatch(idempotencyKey, batch.id, fingerprint.digest());
@@ -122,7 +129,7 @@ export class BatchService {
         if (value.fingerprint !== null && value.fingerprint !== fingerprint) {
           throw userError(
             ErrorCodes.IDEMPOTENCY_CONFLICT,
-            `The idempotencyKey ${JSON.stringify(idempotencyKey)} was used for batch ${value.batch}, whose rows, model or options differ from this request's. Send exactly the same request to get that batch back, or use a new key for a new batch.`,
+            `The idempotencyKey ${JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1))} was used for batch ${value.batch}, whose rows, model or options differ from this request's. Send exactly the same request to get that batch back, or use a new key for a new batch.`,
             { batchId: value.batch },
           );
         }
@@ -134,28 +141,32 @@ export class BatchService {
     throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'The first submit with this idempotencyKey is still reading its input; ask again later.');
   }
 
-  get(id: string): Promise<BatchSnapshot | null> {
-    return this.options.store.get(id);
+  /** The batch, when it exists and the principal may see it; null otherwise (the two answer alike). */
+  async get(id: string, principal: Principal): Promise<BatchSnapshot | null> {
+    const batch = await this.options.store.get(id);
+    return batch && (batch.owner === principal.keyId || seesAllBatches(principal)) ? batch : null;
   }
 
-  async list(first: number, after: string | null | undefined, status: BatchStatus | null | undefined): Promise<BatchPage> {
+  /** The principal's batches (an admin's: every batch), most recent first. */
+  async list(first: number, after: string | null | undefined, status: BatchStatus | null | undefined, principal: Principal): Promise<BatchPage> {
     if (!Number.isInteger(first) || first < 1 || first > 100) throw userError(ErrorCodes.BAD_USER_INPUT, `first must be from 1 to 100; got ${first}.`);
     if (after && !/^[A-Za-z0-9_-]+$/.test(after)) throw userError(ErrorCodes.BAD_USER_INPUT, 'after is not a cursor this server gave out; pass pageInfo.endCursor of the previous page.');
-    return this.options.store.list(first, after ?? null, status ?? null);
+    return this.options.store.list(first, after ?? null, { owner: seesAllBatches(principal) ? null : principal.keyId, status: status ?? null });
   }
 
-  results(id: string, offset: number, limit: number): Promise<BatchRowResult[]> {
+  /** Rows of a batch the caller already holds (so may see), from `offset`. */
+  results(batch: BatchSnapshot, offset: number, limit: number): Promise<BatchRowResult[]> {
     if (!Number.isInteger(offset) || offset < 0) throw userError(ErrorCodes.BAD_USER_INPUT, `offset must be 0 or more; got ${offset}.`);
     if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw userError(ErrorCodes.BAD_USER_INPUT, `limit must be from 0 to 1000; got ${limit}.`);
-    return this.options.store.results(id, offset, limit);
+    return this.options.store.results(batch.id, offset, limit);
   }
 
   /**
    * A download of every finished row so far, in input order, as text pieces to stream out (one
    * page of rows each). The batch may still be running: rows not finished yet are left out.
    */
-  async exportResults(id: string, format: ExportFormat): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
-    const batch = await this.options.store.get(id);
+  async exportResults(id: string, format: ExportFormat, principal: Principal): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
+    const batch = await this.get(id, principal);
     if (!batch) throw unknownBatch(id);
     const formatter = new ResultFormatter(format, batch.labels);
     const store = this.options.store;
@@ -167,7 +178,8 @@ export class BatchService {
   }
 
   /** Queued chunks will not run; rows already finished stay readable. */
-  async cancel(id: string): Promise<BatchSnapshot> {
+  async cancel(id: string, principal: Principal): Promise<BatchSnapshot> {
+    if (!(await this.get(id, principal))) throw unknownBatch(id);
     const status = await this.options.store.end(id, 'CANCELLED');
     const batch = status ? await this.options.store.get(id) : null;
     if (!batch) throw unknownBatch(id);
@@ -176,7 +188,8 @@ export class BatchService {
   }
 
   /** Live progress events of one batch (see ProgressRelay); an unknown id is refused up front. */
-  async watch(id: string, options: WatchOptions): Promise<AsyncIterableIterator<WatchItem>> {
+  async watch(id: string, options: WatchOptions, principal: Principal): Promise<AsyncIterableIterator<WatchItem>> {
+    if (!(await this.get(id, principal))) throw unknownBatch(id);
     if (options.fromRow !== null && (!Number.isInteger(options.fromRow) || options.fromRow < 0)) {
       throw userError(ErrorCodes.BAD_USER_INPUT, `fromRow must be 0 or more; got ${options.fromRow}.`);
     }

@@ -7,6 +7,9 @@ import { endBatch } from './scripts/end-batch';
 import { finishIngest } from './scripts/finish-ingest';
 import { recordChunk, type RecordedChunk } from './scripts/record-chunk';
 
+/** The owner of a batch recorded before batches had owners (auth off). */
+const LOCAL_OWNER = 'local';
+
 /** What an idempotency key holds while its first submit is still reading its input. */
 export const PENDING_BATCH = 'pending';
 
@@ -89,6 +92,7 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
   const running = !isFinalStatus(status);
   return {
     id,
+    owner: hash.owner ?? LOCAL_OWNER,
     status,
     model: hash.model,
     modelVersion: hash.modelVersion,
@@ -120,12 +124,13 @@ export class BatchStore {
    * Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. Every
    * chunk but the last holds `chunkSize` rows, so the chunk of a row follows from its index.
    */
-  async create(id: string, model: RowModel, createdAt: Date, chunkSize: number): Promise<void> {
+  async create(id: string, model: RowModel, createdAt: Date, chunkSize: number, owner: string): Promise<void> {
     const key = this.keys.batch(id);
     const now = Date.now();
+    const createdAtMs = createdAt.getTime();
     await this.redis
       .multi()
-      .hset(key, { status: 'QUEUED', model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), chunkSize, createdAt: createdAt.toISOString(), total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0, queuedChunks: 0, aliveAt: now })
+      .hset(key, { status: 'QUEUED', owner, model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), chunkSize, createdAt: createdAt.toISOString(), createdAtMs, total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0, queuedChunks: 0, aliveAt: now })
       .expire(key, this.retentionSeconds)
       .zadd(this.keys.activeBatches(), now, id)
       .exec();
@@ -162,11 +167,11 @@ export class BatchStore {
   }
 
   /** Marks the input fully read (see finish-ingest.ts); the status afterwards, null when the record is gone. */
-  finishIngest(id: string, total: number, chunks: number, createdAt: Date): Promise<BatchStatus | null> {
+  finishIngest(id: string, total: number, chunks: number): Promise<BatchStatus | null> {
     return finishIngest.run(
       this.redis,
-      { batch: this.keys.batch(id), index: this.keys.batches(), active: this.keys.activeBatches() },
-      { total, chunks, now: new Date().toISOString(), id, createdAtMs: createdAt.getTime() },
+      { batch: this.keys.batch(id), active: this.keys.activeBatches() },
+      { total, chunks, now: new Date().toISOString(), id, indexPrefix: this.keys.batches() },
     );
   }
 
@@ -190,13 +195,14 @@ export class BatchStore {
         labelCounts: JSON.stringify(counts.labels),
         id,
         nowMs: Date.now(),
+        indexPrefix: this.keys.batches(),
       },
     );
   }
 
   /** Ends a running or queued batch as CANCELLED or FAILED; returns the status it has afterwards. */
   end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
-    return endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id });
+    return endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id, indexPrefix: this.keys.batches() });
   }
 
   /** Status and model of a batch, also while its input is still being read; null when it does not exist. */
@@ -366,19 +372,25 @@ export class BatchStore {
   }
 
   /**
-   * Batches, most recent first, after `cursor`, optionally of one status. The cursor is the
-   * creation time and id of the last batch seen, so new batches never shift a page.
+   * Batches, most recent first, after `cursor`: every batch, or one owner's, optionally of one
+   * status. Each such list is an index of its own (kept by the status scripts, see
+   * status-index.ts), so a page costs one range read and one read per batch on it, however many
+   * batches there are. The cursor is the creation time and id of the last batch seen, so new
+   * batches never shift a page. Entries of batches whose retention ran out are dropped as met.
    */
-  async list(first: number, after: string | null, status: BatchStatus | null): Promise<BatchPage> {
+  async list(first: number, after: string | null, filter: { owner: string | null; status: BatchStatus | null }): Promise<BatchPage> {
+    const index = this.keys.batchIndex(filter);
+    await this.redis.zremrangebyscore(index, '-inf', Date.now() - this.retentionSeconds * 1000);
     const [afterScore, afterId] = after ? decodeCursor(after) : [Number.POSITIVE_INFINITY, ''];
     const edges: BatchPage['edges'] = [];
     let offset = 0;
     let exhausted = false;
     while (edges.length <= first && !exhausted) {
       const max = Number.isFinite(afterScore) ? String(afterScore) : '+inf';
-      const page = await this.redis.zrevrangebyscore(this.keys.batches(), max, '-inf', 'WITHSCORES', 'LIMIT', offset, 200);
+      const want = first + 1 - edges.length;
+      const page = await this.redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', offset, want + 1);
       offset += page.length / 2;
-      exhausted = page.length < 400;
+      exhausted = page.length / 2 < want + 1;
       const entries: [string, number][] = [];
       for (let i = 0; i < page.length; i += 2) {
         const [id, score] = [page[i], Number(page[i + 1])];
@@ -388,11 +400,13 @@ export class BatchStore {
       const pipeline = this.redis.pipeline();
       for (const [id] of entries) pipeline.hgetall(this.keys.batch(id));
       const hashes = (await pipeline.exec()) ?? [];
+      const gone: string[] = [];
       entries.forEach(([id, score], i) => {
         const node = toSnapshot(id, (hashes[i]?.[1] ?? {}) as Record<string, string>);
-        if (!node || (status && node.status !== status) || edges.length > first) return;
-        edges.push({ cursor: encodeCursor(score, id), node });
+        if (!node) gone.push(id);
+        else if (edges.length <= first) edges.push({ cursor: encodeCursor(score, id), node });
       });
+      if (gone.length > 0) await this.redis.zrem(index, ...gone);
     }
     const hasNextPage = edges.length > first;
     const page = edges.slice(0, first);

@@ -21,6 +21,8 @@ export interface BatchRowResult {
 /** A batch as clients see it (GraphQL `Batch`, without its results). */
 export interface BatchSnapshot {
   id: string;
+  /** The API key id that submitted it (`local` with auth off); never shown to other clients. */
+  owner: string;
   status: BatchStatus;
   model: string;
   modelVersion: string;

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, ExitCodes, type ExitCode } from './cli-errors';
 import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type BatchOptions, type Terminal } from './commands/batch-commands';
 import { modelsCommand, predictCommand } from './commands/predict-commands';
+import { createKeyCommand, listKeysCommand, parseScopes, revokeKeyCommand } from './commands/key-commands';
 import { evalCommand, serveCommand, trainCommand, upCommand, workerCommand } from './commands/process-commands';
 import { RECONNECT_DEFAULTS, type ReconnectOptions } from './reconnect';
 import { DEFAULT_URL, ServerConnection } from './server-connection';
@@ -61,6 +62,8 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .configureOutput({ writeOut: (s) => terminal.stdout.write(s), writeErr: (s) => terminal.stderr.write(s) })
     .exitOverride();
 
+  // Runs a command that needs no server.
+  const run = async (command: () => Promise<ExitCode>) => done(await command());
   const urlOption = () => new Option('--url <url>', 'the Sift server: its root or its /graphql URL').env('SIFT_URL').default(DEFAULT_URL);
   // Runs a command against the server, closing the connection afterwards.
   const withServer = (run: (server: ServerConnection) => Promise<ExitCode>) => async (url: string) => {
@@ -141,7 +144,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
 
   program
     .command('up')
-    .description('Run the API, N worker processes and, where none answers, a private Redis (what npm start runs). Settings come from the environment (see the README).')
+    .description('Run the API, N worker processes and, where none answers, a private Redis (what npm start runs). Settings come from the environment (see docs/configuration.md).')
     .option('--workers <n>', 'worker processes beside the API (default: SIFT_WORKERS, else 1)', wholeNumber('--workers'))
     .action(async (options: { workers?: number }) => {
       await upCommand(options.workers);
@@ -165,6 +168,25 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
       await workerCommand(options.concurrency);
       done(null);
     });
+
+  const keys = program.command('keys').description('Make, list and revoke API keys (in Redis directly: REDIS_URL and SIFT_KEY_PREFIX as the server has them).');
+  keys
+    .command('create')
+    .description('Make an API key and print it once (only its hash is stored).')
+    .requiredOption('--name <name>', 'who or what uses it (shown in listings and logs)')
+    .option('--scopes <scopes>', 'what it may do, comma separated: predict, batches, admin (admin: every batch, metrics)', 'predict,batches')
+    .option('--json', 'print the key and its record as JSON')
+    .action((options: { name: string; scopes: string; json?: boolean }) => run(() => createKeyCommand(options.name, parseScopes(options.scopes), Boolean(options.json), terminal)));
+  keys
+    .command('list')
+    .description('List the API keys (never the keys themselves).')
+    .option('--json', 'print them as JSON')
+    .action((options: { json?: boolean }) => run(() => listKeysCommand(Boolean(options.json), terminal)));
+  keys
+    .command('revoke')
+    .description('Revoke an API key for good (servers refuse it within a few seconds).')
+    .argument('<id>', 'the key id sift keys list shows')
+    .action((id: string) => run(() => revokeKeyCommand(id, terminal)));
 
   program
     .command('train')

@@ -8,8 +8,16 @@ import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../models/model-run
 export interface SiftConfig {
   /** `PORT`: HTTP and WebSocket port of the API. Default 4000. */
   port: number;
-  /** `HOST`: interface the API listens on. Default `0.0.0.0`. */
+  /**
+   * `HOST`: interface the API listens on. Default `127.0.0.1`: this machine only. Another
+   * address (`0.0.0.0` for every interface) needs `SIFT_AUTH` set (see `auth`).
+   */
   host: string;
+  /**
+   * `SIFT_AUTH`: `keys` (every request needs an API key) or `off`. Unset means `off` on a
+   * loopback HOST, and a refusal to start on any other (see startApi).
+   */
+  auth: 'keys' | 'off' | null;
   /** `REDIS_URL`: the shared Redis. Default `redis://127.0.0.1:6379`. */
   redisUrl: string;
   /**
@@ -132,6 +140,20 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
   return value;
 }
 
+/** One of `choices`, or null when the variable is not set. */
+function readOptionalChoice<const C extends string>(env: Env, name: string, choices: readonly C[]): C | null {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return null;
+  const value = raw.trim().toLowerCase();
+  if (!(choices as readonly string[]).includes(value)) throw setupError(ErrorCodes.BAD_CONFIG, `${name}=${JSON.stringify(raw)} is not valid: expected ${choices.join(' or ')}.`);
+  return value as C;
+}
+
+/** Whether a HOST is this machine only (nothing else can reach it). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 function readString(env: Env, name: string, fallback: string, check?: (value: string) => string | undefined): string {
   const raw = env[name];
   const value = raw === undefined || raw.trim() === '' ? fallback : raw.trim();
@@ -173,7 +195,8 @@ const SEVEN_DAYS = 7 * 24 * 3600;
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Readonly<SiftConfig> {
   const config: SiftConfig = {
     port: readInteger(env, 'PORT', 4000, 0, 65535),
-    host: readString(env, 'HOST', '0.0.0.0'),
+    host: readString(env, 'HOST', '127.0.0.1'),
+    auth: readOptionalChoice(env, 'SIFT_AUTH', ['keys', 'off'] as const),
     redisUrl: readString(env, 'REDIS_URL', 'redis://127.0.0.1:6379', checkRedisUrl),
     cacheRedisUrl: readString(env, 'SIFT_CACHE_REDIS_URL', readString(env, 'REDIS_URL', 'redis://127.0.0.1:6379', checkRedisUrl), checkRedisUrl),
     keyPrefix: readString(env, 'SIFT_KEY_PREFIX', 'sift:', (v) => (/\s/.test(v) ? 'must not contain spaces.' : undefined)),

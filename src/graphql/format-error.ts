@@ -1,6 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { isSiftError } from '../errors';
+import { isSiftError, TOP_LEVEL_CODES } from '../errors';
 import { asOutageError } from '../redis/outage';
 
 /**
@@ -13,7 +13,7 @@ import { asOutageError } from '../redis/outage';
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
   const original = asOutageError(unwrapResolverError(error));
   if (isSiftError(original)) {
-    const code = original.userError ? 'BAD_USER_INPUT' : original.code;
+    const code = original.userError && !TOP_LEVEL_CODES.has(original.code) ? 'BAD_USER_INPUT' : original.code;
     const retry = original.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: original.retryAfterSeconds };
     return {
       message: original.message,

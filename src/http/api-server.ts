@@ -6,9 +6,10 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type Router } from 'express';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { Authenticator } from '../auth/authenticator';
 import { ErrorCodes, setupError } from '../errors';
-import type { GraphQLContext } from '../graphql/context';
+import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
 import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
 import { landingPagePlugin } from './landing-page';
@@ -16,7 +17,10 @@ import { webAppRoutes } from './web-app-routes';
 
 export interface ApiServerOptions {
   schema: GraphQLSchema;
-  context: GraphQLContext;
+  /** The services every request's GraphQL context carries. */
+  services: GraphQLServices;
+  /** Who each request and socket is (an API key, or everyone with auth off). */
+  authenticator: Authenticator;
   /** Largest GraphQL request body, in bytes. */
   bodyLimit: number;
   /** The other routes, tried in order after GraphQL (batches, health, metrics); `crossOrigin` ones answer CORS requests. */
@@ -46,6 +50,20 @@ export interface ApiServer {
  */
 const SERVER_TIMEOUTS = { requestTimeout: 0, headersTimeout: 60_000 } as const;
 
+/**
+ * The principal of a GraphQL request over HTTP. A refusal is thrown as a GraphQLError carrying
+ * its HTTP status: Apollo then answers 401 with the error in the usual JSON body.
+ */
+async function principalOrRefusal(authenticator: Authenticator, authorization: string | undefined) {
+  try {
+    return await authenticator.authenticate(authorization);
+  } catch (error) {
+    const { message, code, extensions } = error as { message: string; code?: string; extensions?: Record<string, unknown> };
+    if (!extensions) throw error;
+    throw new GraphQLError(message, { extensions: { ...extensions, code, reason: code } });
+  }
+}
+
 /** What a failed `listen` means, in one line the operator can act on. */
 function listenError(error: NodeJS.ErrnoException, port: number, host: string): Error {
   if (error.code === 'EADDRINUSE') return setupError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} is already in use. Stop what listens there, or set PORT to another port.`);
@@ -59,10 +77,10 @@ function listenError(error: NodeJS.ErrnoException, port: number, host: string): 
  * beside them, and the web page at `/`.
  */
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { schema, context, development } = options;
+  const { schema, services, authenticator, development } = options;
   const app = express();
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
-  const ws = attachGraphQLWebSocket(httpServer, schema, context, development);
+  const ws = attachGraphQLWebSocket(httpServer, schema, services, authenticator, development);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: true,
@@ -80,7 +98,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   });
   await apollo.start();
   // GraphQL first: nearly every request is one, and Express tries the routes in order.
-  app.use(GRAPHQL_PATH, cors(), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context: async () => context }));
+  const context = async ({ req }: { req: express.Request }): Promise<GraphQLContext> => ({ ...services, principal: await principalOrRefusal(authenticator, req.headers.authorization) });
+  app.use(GRAPHQL_PATH, cors(), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
   for (const { router, crossOrigin } of options.routes) app.use(...(crossOrigin ? [cors(), router] : [router]));
   // Last: the page and its assets, after every API route.
   app.use(webAppRoutes());

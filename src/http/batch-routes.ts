@@ -8,6 +8,8 @@ import { rowLimited } from '../batches/row-limit';
 import { columnList } from '../batches/row-sources';
 import { ErrorCodes, isSiftError, userError, type SiftError } from '../errors';
 import type { Logger } from '../logger';
+import type { Authenticator } from '../auth/authenticator';
+import { authenticate, principalOf } from './authentication';
 import { sendError } from './http-errors';
 
 export interface BatchRoutesOptions {
@@ -18,6 +20,8 @@ export interface BatchRoutesOptions {
   maxRowBytes: number;
   /** How long an upload may send nothing before it is ended, in ms (`SIFT_UPLOAD_IDLE_TIMEOUT_MS`). */
   uploadIdleTimeoutMs: number;
+  /** Who is asking: every route needs the `batches` scope, and sees only its own batches. */
+  authenticator: Authenticator;
   logger: Logger;
   development: boolean;
 }
@@ -179,15 +183,16 @@ function batchJson(batch: BatchSnapshot): Record<string, unknown> {
  * `GET /batches/:id`: the batch as JSON (see batchJson); an unknown id is a 404 UNKNOWN_BATCH.
  * `GET /batches/:id/results.csv|jsonl`: every finished row so far, in input order, streamed.
  */
-export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, logger, development }: BatchRoutesOptions): Router {
+export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, authenticator, logger, development }: BatchRoutesOptions): Router {
   const router = Router();
+  router.use('/batches', authenticate(authenticator, 'batches', logger, development));
 
   router.post('/batches', async (req, res) => {
     try {
       const format = uploadFormat(req);
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
       const body = rowLimited(uploadBody(req, maxUploadBytes, uploadIdleTimeoutMs), maxRowBytes);
-      const batch = await batches.submitUpload(body, uploadOptions(req, format));
+      const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));
       res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total });
     } catch (error) {
       // Refused before the whole body was read: answer now and close, rather than read a large file for nothing.
@@ -202,7 +207,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
 
   router.get('/batches/:id', async (req, res) => {
     try {
-      const batch = await batches.get(req.params.id);
+      const batch = await batches.get(req.params.id, principalOf(res));
       if (!batch) throw unknownBatch(req.params.id);
       // Counts change while the batch runs: a client polling it must not get a cached copy.
       res.setHeader('Cache-Control', 'no-store');
@@ -219,7 +224,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       return;
     }
     try {
-      const download = await batches.exportResults(req.params.id, format);
+      const download = await batches.exportResults(req.params.id, format, principalOf(res));
       res.status(200);
       res.setHeader('Content-Type', download.contentType);
       res.setHeader('Content-Disposition', `attachment; filename="${download.batch.id}.${format}"`);

@@ -3,11 +3,22 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { GraphQLContext } from '../graphql/context';
+import type { Authenticator } from '../auth/authenticator';
+import type { Principal } from '../auth/principal';
+import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
 
 /** The path WebSocket clients connect to: the same as the HTTP endpoint. */
 export const GRAPHQL_PATH = '/graphql';
+
+/** The close code for a connection_init without a valid key (graphql-ws has 4403 for "forbidden", none for this). */
+export const UNAUTHORIZED_CLOSE_CODE = 4401;
+
+/** A connection's principal, found once at connection_init. */
+interface SocketExtra {
+  principal?: Principal;
+  socket: { close(code: number, reason: string): void };
+}
 
 /**
  * graphql-ws on the same port and path as the HTTP endpoint, for subscriptions (and any query a
@@ -18,7 +29,8 @@ export const GRAPHQL_PATH = '/graphql';
 export function attachGraphQLWebSocket(
   httpServer: Server,
   schema: GraphQLSchema,
-  context: GraphQLContext,
+  services: GraphQLServices,
+  authenticator: Authenticator,
   development: boolean,
 ): { close(): Promise<void> } {
   const wsServer = new WebSocketServer({ noServer: true });
@@ -34,7 +46,22 @@ export function attachGraphQLWebSocket(
   const cleanup = useServer(
     {
       schema,
-      context: () => context,
+      // A client gets this long to send connection_init once its socket is open (graphql-ws's
+      // default of 3 s closed busy clients with 4408 when a thousand connected at once).
+      connectionInitWaitTimeout: 10_000,
+      // The key comes once, as {"authorization": "Bearer <key>"} in connection_init; a socket without a valid one is closed with 4401.
+      onConnect: async (ctx) => {
+        const extra = ctx.extra as unknown as SocketExtra;
+        try {
+          extra.principal = await authenticator.authenticate(ctx.connectionParams?.authorization);
+          return true;
+        } catch (error) {
+          // Close reasons are limited to 123 bytes.
+          extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${(error as Error).message}`.slice(0, 120));
+          return false;
+        }
+      },
+      context: (ctx): GraphQLContext => ({ ...services, principal: (ctx.extra as unknown as SocketExtra).principal! }),
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map(format) } : undefined,

@@ -8,6 +8,11 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UPLOAD_TOO_LARGE]: 413,
   [ErrorCodes.UNKNOWN_BATCH]: 404,
   [ErrorCodes.IDEMPOTENCY_CONFLICT]: 409,
+  [ErrorCodes.UPLOAD_IDLE_TIMEOUT]: 408,
+  [ErrorCodes.UNAUTHENTICATED]: 401,
+  [ErrorCodes.FORBIDDEN]: 403,
+  [ErrorCodes.ORIGIN_NOT_ALLOWED]: 403,
+  [ErrorCodes.RATE_LIMITED]: 429,
 };
 
 /**
@@ -23,6 +28,8 @@ export function sendError(res: Response, cause: unknown, logger: Logger, develop
   if (isSiftError(error) && error.userError) {
     status = STATUS_OF[error.code] ?? 400;
     body = { code: error.code, message: error.message, ...error.details };
+    if (error.retryAfterSeconds !== undefined && !res.headersSent) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    if (error.code === ErrorCodes.UNAUTHENTICATED && !res.headersSent) res.setHeader('WWW-Authenticate', 'Bearer realm="sift"');
   } else if (isSiftError(error) && error.retryAfterSeconds !== undefined) {
     status = 503;
     body = { code: error.code, message: error.message };

@@ -15,6 +15,12 @@ export interface RedisKeys {
   /** Every batch by creation time (sorted set). */
   batches(): string;
   /**
+   * The batches of one index by creation time (sorted set): every batch, or one owner's, or of
+   * one status, or both. `batches()` is the index of every batch. The Lua that moves a batch
+   * between status indices builds the same names (see scripts/status-index.ts).
+   */
+  batchIndex(filter: { owner?: string | null; status?: string | null }): string;
+  /**
    * Batches not ended yet, by their last sign of life in ms (sorted set): a chunk recorded, or the
    * upload still arriving. The sweeper looks here for batches stuck without progress.
    */
@@ -41,6 +47,7 @@ export function redisKeys(prefix: string): RedisKeys {
     batchChunk: (id, chunk) => `${prefix}batch:${id}:chunk:${chunk}`,
     batchResults: (id) => `${prefix}batch:${id}:results`,
     batches: () => `${prefix}batches`,
+    batchIndex: ({ owner, status }) => `${prefix}batches${owner ? `:owner:${owner}` : ''}${status ? `:status:${status}` : ''}`,
     activeBatches: () => `${prefix}batches:active`,
     apiKey: (id) => `${prefix}apikey:${id}`,
     apiKeys: () => `${prefix}apikeys`,

@@ -26,7 +26,7 @@ afterAll(async () => {
 /** A new batch record cut into chunks of 2 rows. */
 async function newBatch(): Promise<string> {
   const id = `batch-${next++}`;
-  await store.create(id, model, new Date(), 2);
+  await store.create(id, model, new Date(), 2, 'owner-a');
   return id;
 }
 
@@ -47,7 +47,7 @@ describe('recordChunk', () => {
     expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'RUNNING' });
     expect(await record(id, 0)).toEqual({ outcome: 'already-counted', status: 'RUNNING' });
     expect(await counts(id)).toEqual({ status: 'RUNNING', processed: 2, succeeded: 1, failed: 1, cached: 1 });
-    await store.finishIngest(id, 4, 2, new Date());
+    await store.finishIngest(id, 4, 2);
     expect((await store.get(id))?.labelCounts).toEqual([{ label: 'no', count: 0 }, { label: 'yes', count: 1 }]);
     expect(await redis.hget(keys.batch(id), 'startedAt')).not.toBeNull();
   });
@@ -62,7 +62,7 @@ describe('how far rows are recorded in order (contiguousChunks)', () => {
   it('moves past a chunk only once every chunk before it is recorded, whatever order they finish in', async () => {
     const id = await newBatch();
     const contiguous = async () => (await store.progress(id))?.contiguousChunks;
-    await store.finishIngest(id, 10, 5, new Date());
+    await store.finishIngest(id, 10, 5);
     await record(id, 2);
     await record(id, 1);
     expect(await contiguous()).toBe(0);
@@ -85,11 +85,37 @@ describe('how far rows are recorded in order (contiguousChunks)', () => {
   });
 });
 
+describe('listing indices (status-index.ts)', () => {
+  const members = (filter: { owner?: string; status?: string }) => redis.zrange(keys.batchIndex(filter), 0, -1);
+
+  it('lists a batch once its input is read, in its owner\'s and its status\'s indices, and moves it as its status changes', async () => {
+    const id = await newBatch();
+    await record(id, 0);
+    expect(await members({})).not.toContain(id);
+    await store.finishIngest(id, 4, 2);
+    for (const filter of [{}, { owner: 'owner-a' }, { status: 'RUNNING' }, { owner: 'owner-a', status: 'RUNNING' }]) expect(await members(filter)).toContain(id);
+    await record(id, 1);
+    expect(await members({ status: 'RUNNING' })).not.toContain(id);
+    expect(await members({ owner: 'owner-a', status: 'RUNNING' })).not.toContain(id);
+    expect(await members({ owner: 'owner-a', status: 'COMPLETED' })).toContain(id);
+    const cancelled = await newBatch();
+    await store.finishIngest(cancelled, 2, 1);
+    expect(await members({ status: 'QUEUED' })).toContain(cancelled);
+    await store.end(cancelled, 'CANCELLED');
+    expect(await members({ status: 'QUEUED' })).not.toContain(cancelled);
+    expect(await members({ owner: 'owner-a', status: 'CANCELLED' })).toContain(cancelled);
+    // A page of one status is read from its index: no other batch is looked at.
+    const page = await store.list(10, null, { owner: 'owner-a', status: 'CANCELLED' });
+    expect(page.edges.map((e) => e.node.id)).toEqual([cancelled]);
+    expect(page.edges[0].node.status).toBe('CANCELLED');
+  });
+});
+
 describe('the completion rule', () => {
   it('input finished before the last chunk: the last chunk completes the batch', async () => {
     const id = await newBatch();
     await record(id, 0);
-    expect(await store.finishIngest(id, 4, 2, new Date())).toBe('RUNNING');
+    expect(await store.finishIngest(id, 4, 2)).toBe('RUNNING');
     expect(await record(id, 1)).toEqual({ outcome: 'counted', status: 'COMPLETED' });
     expect(await redis.hget(keys.batch(id), 'finishedAt')).not.toBeNull();
   });
@@ -99,13 +125,13 @@ describe('the completion rule', () => {
     await record(id, 0);
     await record(id, 1);
     expect((await counts(id)).status).toBe('RUNNING');
-    expect(await store.finishIngest(id, 4, 2, new Date())).toBe('COMPLETED');
+    expect(await store.finishIngest(id, 4, 2)).toBe('COMPLETED');
     expect(await redis.zscore(keys.batches(), id)).not.toBeNull();
   });
 
   it('input finished before any chunk ran: the batch stays QUEUED until one does', async () => {
     const id = await newBatch();
-    expect(await store.finishIngest(id, 2, 1, new Date())).toBe('QUEUED');
+    expect(await store.finishIngest(id, 2, 1)).toBe('QUEUED');
     expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'COMPLETED' });
   });
 });
@@ -118,7 +144,7 @@ describe('endBatch', () => {
     const atCancel = await counts(id);
     await store.saveChunk(id, 1, [{ index: 2, id: null, text: 'late' }]);
     expect(await record(id, 1)).toEqual({ outcome: 'batch-ended', status: 'CANCELLED' });
-    expect(await store.finishIngest(id, 4, 2, new Date())).toBe('CANCELLED');
+    expect(await store.finishIngest(id, 4, 2)).toBe('CANCELLED');
     expect(await counts(id)).toEqual(atCancel);
     expect(atCancel).toMatchObject({ status: 'CANCELLED', processed: 2 });
     // Its results were not stored, and its input is gone: nothing of it stays behind.
@@ -128,7 +154,7 @@ describe('endBatch', () => {
 
   it('leaves a batch that already ended as it was, records a reason, and answers null for no batch', async () => {
     const id = await newBatch();
-    await store.finishIngest(id, 2, 1, new Date());
+    await store.finishIngest(id, 2, 1);
     await record(id, 0);
     expect(await store.end(id, 'FAILED', 'too late')).toBe('COMPLETED');
     expect(await redis.hget(keys.batch(id), 'error')).toBeNull();
@@ -147,13 +173,13 @@ describe('after Redis forgets its scripts (as on a restart)', () => {
     const ownStore = new BatchStore(own, keys, 3600);
     try {
       const id = 'flushed';
-      await ownStore.create(id, model, new Date(), 2);
+      await ownStore.create(id, model, new Date(), 2, 'owner-a');
       const rows = encodeChunkResults(0, [encodeResult({ id: null, text: 'a', scoresJson: '[0.2,0.8]', cached: false, error: null })]);
       await ownStore.recordChunk(id, 0, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows);
       await own.script('FLUSH');
       expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING' });
       await own.script('FLUSH');
-      expect(await ownStore.finishIngest(id, 2, 2, new Date())).toBe('COMPLETED');
+      expect(await ownStore.finishIngest(id, 2, 2)).toBe('COMPLETED');
       await own.script('FLUSH');
       expect(await ownStore.end(id, 'CANCELLED')).toBe('COMPLETED');
     } finally {

@@ -23,8 +23,9 @@ describe('docker-compose.yml', () => {
     expect(redis.healthcheck).toBeDefined();
   });
 
-  it('runs the API built from this repository against that Redis, once Redis is healthy', () => {
+  it('runs the API built from this repository against that Redis, once Redis is healthy, on every interface with API keys', () => {
     const api = compose.services.api;
+    expect(api.environment).toMatchObject({ HOST: '0.0.0.0', SIFT_AUTH: 'keys' });
     expect(api.build).toBe('.');
     expect(api.environment?.REDIS_URL).toBe('redis://redis:6379');
     expect(api.depends_on?.redis.condition).toBe('service_healthy');

@@ -23,7 +23,7 @@ const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '
  *       (sorted set of batches not ended, by last sign of life).
  * ARGV: chunk number, rows, succeeded, failed, cached, now (ISO), retention seconds, the chunk's
  *       results (row-codec.ts), its rows per predicted label (a JSON object, label -> count), the
- *       batch id, now (ms).
+ *       batch id, now (ms), the index prefix (see status-index.ts).
  * Returns {1 counted | 0 already counted | 2 batch ended | -1 no such batch, status}.
  *
  * The record keeps `contiguousChunks`: how many chunks from the first are all recorded. Progress
@@ -33,7 +33,7 @@ const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '
 export const recordChunk = luaScript({
   name: 'recordChunk',
   keys: ['batch', 'results', 'input', 'active'],
-  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults', 'labelCounts', 'id', 'nowMs'],
+  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults', 'labelCounts', 'id', 'nowMs', 'indexPrefix'],
   lua: `${COMPLETION_RULE}
 local batch, results = KEYS[1], KEYS[2]
 local status = redis.call('HGET', batch, 'status')
@@ -60,10 +60,10 @@ if tonumber(ARGV[1]) == contiguous then
   redis.call('HSET', batch, 'contiguousChunks', contiguous)
 end
 if not redis.call('HGET', batch, 'startedAt') then redis.call('HSET', batch, 'startedAt', ARGV[6]) end
-if status == 'QUEUED' then redis.call('HSET', batch, 'status', 'RUNNING') end
+if status == 'QUEUED' then set_status(batch, ARGV[10], ARGV[12], 'RUNNING') end
 -- A sign of life for the sweeper (XX: a batch that left the index stays out).
 redis.call('ZADD', KEYS[4], 'XX', ARGV[11], ARGV[10])
-return {1, complete_if_done(batch, ARGV[6], KEYS[4], ARGV[10])}
+return {1, complete_if_done(batch, ARGV[6], KEYS[4], ARGV[10], ARGV[12])}
 `,
   reply(raw): RecordedChunk {
     const [counted, status] = raw as [number, string];

@@ -3,6 +3,7 @@ import { BatchStatus } from '../../batches/batch-status';
 import type { BatchPage } from '../../batches/batch-store';
 import type { BatchRowResult, BatchSnapshot } from '../../batches/batch-types';
 import type { ProgressEvent, WatchItem } from '../../batches/progress-watcher';
+import { requireScope } from '../../auth/authenticator';
 import type { GraphQLContext } from '../context';
 import { selectsField } from '../selection';
 import { BatchConnectionType } from '../types/batch-connection-type';
@@ -22,8 +23,9 @@ type BatchConnection = { edges: BatchPage['edges']; pageInfo: { hasNextPage: boo
 @Resolver(() => BatchType)
 export class BatchResolver {
   @Query(() => BatchType, { nullable: true })
-  batch(@Arg('id', () => ID) id: string, @Ctx() { batches }: GraphQLContext): Promise<BatchSnapshot | null> {
-    return batches.get(id);
+  batch(@Arg('id', () => ID) id: string, @Ctx() { batches, principal }: GraphQLContext): Promise<BatchSnapshot | null> {
+    requireScope(principal, 'batches');
+    return batches.get(id, principal);
   }
 
   @Query(() => BatchConnectionType, { description: 'Most recent first.' })
@@ -31,20 +33,23 @@ export class BatchResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('status', () => BatchStatus, { nullable: true }) status: BatchStatus | null,
-    @Ctx() { batches }: GraphQLContext,
+    @Ctx() { batches, principal }: GraphQLContext,
   ): Promise<BatchConnection> {
-    const page = await batches.list(first, after, status);
+    requireScope(principal, 'batches');
+    const page = await batches.list(first, after, status, principal);
     return { edges: page.edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
   @Mutation(() => BatchType)
-  submitBatch(@Arg('input', () => SubmitBatchInput) input: SubmitBatchInput, @Ctx() { batches }: GraphQLContext): Promise<BatchSnapshot> {
-    return batches.submitInline(input);
+  submitBatch(@Arg('input', () => SubmitBatchInput) input: SubmitBatchInput, @Ctx() { batches, principal }: GraphQLContext): Promise<BatchSnapshot> {
+    requireScope(principal, 'batches');
+    return batches.submitInline(input, principal);
   }
 
   @Mutation(() => BatchType)
-  cancelBatch(@Arg('id', () => ID) id: string, @Ctx() { batches }: GraphQLContext): Promise<BatchSnapshot> {
-    return batches.cancel(id);
+  cancelBatch(@Arg('id', () => ID) id: string, @Ctx() { batches, principal }: GraphQLContext): Promise<BatchSnapshot> {
+    requireScope(principal, 'batches');
+    return batches.cancel(id, principal);
   }
 
   @Subscription(() => BatchProgressType, {
@@ -52,7 +57,9 @@ export class BatchResolver {
       'Live progress of one batch. The first event is the current snapshot; rows come in input order; the last event has a final status, after which the subscription completes. With fromRow, the finished rows from that index are sent first (on a batch that already ended, in events that all carry its final status), so a client that lost its connection resumes from the row after the last it holds, with no gap and no duplicate.',
     subscribe: ({ args, context, info }) => {
       const { id, fromRow } = args as { id: string; fromRow?: number | null };
-      return (context as GraphQLContext).batches.watch(id, { fromRow: fromRow ?? null, withRows: selectsField(info, 'rows') });
+      const { batches, principal } = context as GraphQLContext;
+      requireScope(principal, 'batches');
+      return batches.watch(id, { fromRow: fromRow ?? null, withRows: selectsField(info, 'rows') }, principal);
     },
   })
   batchProgress(
@@ -72,7 +79,7 @@ export class BatchResolver {
     @Arg('limit', () => Int, { defaultValue: 100 }) limit: number,
     @Ctx() { batches }: GraphQLContext,
   ): Promise<BatchRowResult[]> {
-    return batches.results(batch.id, offset, limit);
+    return batches.results(batch, offset, limit);
   }
 
   @FieldResolver(() => String, { description: 'Path of the HTTP download of all results in input order, e.g. /batches/{id}/results.csv' })

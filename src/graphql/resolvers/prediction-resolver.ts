@@ -1,4 +1,5 @@
 import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { requireScope } from '../../auth/authenticator';
 import type { GraphQLContext } from '../context';
 import { ModelType } from '../types/model-type';
 import { PredictionType } from '../types/prediction-type';
@@ -10,8 +11,9 @@ export class PredictionResolver {
   predict(
     @Arg('text', () => String) text: string,
     @Arg('model', () => String, { nullable: true }) model: string | null,
-    @Ctx() { predictions }: GraphQLContext,
+    @Ctx() { predictions, principal }: GraphQLContext,
   ): Promise<PredictionType> {
+    requireScope(principal, 'predict');
     return predictions.predict(text, model);
   }
 
@@ -19,8 +21,9 @@ export class PredictionResolver {
   predictMany(
     @Arg('texts', () => [String]) texts: string[],
     @Arg('model', () => String, { nullable: true }) model: string | null,
-    @Ctx() { predictions }: GraphQLContext,
+    @Ctx() { predictions, principal }: GraphQLContext,
   ): Promise<PredictionType[]> {
+    requireScope(principal, 'predict');
     return predictions.predictMany(texts, model);
   }
 
@@ -28,13 +31,15 @@ export class PredictionResolver {
   cachedPrediction(
     @Arg('text', () => String) text: string,
     @Arg('model', () => String, { nullable: true }) model: string | null,
-    @Ctx() { predictions }: GraphQLContext,
+    @Ctx() { predictions, principal }: GraphQLContext,
   ): Promise<PredictionType | null> {
+    requireScope(principal, 'predict');
     return predictions.cachedPrediction(text, model);
   }
 
   @Query(() => [ModelType])
-  models(@Ctx() { predictions }: GraphQLContext): ModelType[] {
+  models(@Ctx() { predictions, principal }: GraphQLContext): ModelType[] {
+    requireScope(principal, 'predict');
     return predictions.models();
   }
 }

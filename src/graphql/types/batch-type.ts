@@ -16,7 +16,7 @@ export class LabelCountType implements LabelCount {
 
 /** The GraphQL `Batch`: the fields of a `BatchSnapshot` (which resolvers return as they are), plus `results` and `resultsUrl`. */
 @ObjectType('Batch', { simpleResolvers: true })
-export class BatchType implements Omit<BatchSnapshot, 'labels'> {
+export class BatchType implements Omit<BatchSnapshot, 'labels' | 'owner'> {
   @Field(() => ID)
   id!: string;
 

@@ -1,0 +1,205 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { ApiKeyStore } from '../../src/auth/api-key-store';
+import type { Scope } from '../../src/auth/principal';
+import { startApi } from '../../src/app/api';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/logger';
+import { redisKeys } from '../../src/redis/keys';
+import { eventually, startTestApi, type TestApi } from '../support/api';
+import { testRedis } from '../support/redis';
+import { tinyModelsDir } from '../support/tiny-models';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+
+const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed' };
+
+interface GraphQLAnswer {
+  status: number;
+  body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions: { code: string; reason?: string } }[] };
+}
+
+describe('API keys: who may do what', () => {
+  let t: TestApi;
+  let worker: WorkerProcess;
+  const keys: Record<'admin' | 'alice' | 'bob' | 'predictOnly' | 'revoked', { key: string; id: string }> = {} as never;
+  const redis = testRedis();
+
+  beforeAll(async () => {
+    t = await startTestApi({ ...shared, SIFT_AUTH: 'keys' });
+    worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
+    const store = new ApiKeyStore(redis, redisKeys(t.prefix));
+    const make = async (name: keyof typeof keys, scopes: Scope[]) => {
+      const { key, info } = await store.create(name, scopes);
+      keys[name] = { key, id: info.id };
+    };
+    await make('admin', ['admin']);
+    await make('alice', ['predict', 'batches']);
+    await make('bob', ['predict', 'batches']);
+    await make('predictOnly', ['predict']);
+    await make('revoked', ['predict', 'batches']);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await worker.stop();
+    await t.stop();
+  });
+
+  function graphql(query: string, variables: Record<string, unknown> = {}, key?: string): Promise<GraphQLAnswer> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (key !== undefined) headers.authorization = `Bearer ${key}`;
+    return fetch(`${t.api.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as GraphQLAnswer['body'] }));
+  }
+
+  async function http(method: string, path: string, key?: string, body?: string): Promise<{ status: number; json: { error?: { code: string; message: string } } & Record<string, unknown>; headers: Headers }> {
+    const headers: Record<string, string> = { 'content-type': 'text/csv' };
+    if (key !== undefined) headers.authorization = `Bearer ${key}`;
+    const response = await fetch(`${t.api.url}${path}`, { method, headers, body });
+    const text = await response.text();
+    return { status: response.status, json: text ? JSON.parse(text) : {}, headers: response.headers };
+  }
+
+  /** Opens a graphql-ws client with `key` in connection_init; resolves with the close code when the server closes it. */
+  function socket(key: string | undefined): { client: Client; closed: Promise<number> } {
+    let onClosed!: (code: number) => void;
+    const closed = new Promise<number>((resolve) => (onClosed = resolve));
+    const client = createClient({
+      url: `${t.api.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => undefined,
+      connectionParams: key === undefined ? {} : { authorization: `Bearer ${key}` },
+      on: { closed: (event) => onClosed((event as { code: number }).code) },
+    });
+    return { client, closed };
+  }
+
+  function subscribe(client: Client, query: string, variables: Record<string, unknown>): Promise<{ data?: unknown; errors?: { extensions: { code: string; reason?: string } }[] }[]> {
+    return new Promise((resolve, reject) => {
+      const results: { data?: unknown; errors?: { extensions: { code: string; reason?: string } }[] }[] = [];
+      client.subscribe({ query, variables }, { next: (r) => results.push(r as never), error: (e) => (Array.isArray(e) ? resolve([{ errors: e as never }]) : reject(e)), complete: () => resolve(results) });
+    });
+  }
+
+  async function submit(key: string, texts: string[], idempotencyKey?: string): Promise<string> {
+    const answer = await graphql('mutation($input: SubmitBatchInput!) { submitBatch(input: $input) { id } }', { input: { texts, idempotencyKey } }, key);
+    expect(answer.body.errors).toBeUndefined();
+    return (answer.body.data!.submitBatch as { id: string }).id;
+  }
+
+  it('without a key, or with a wrong one: 401 and UNAUTHENTICATED on every route and operation; the WebSocket closes with 4401', async () => {
+    for (const key of [undefined, 'sift_0123456789abcdef_notakeynotakeynotakeynotakeynotakeynotakey', 'nonsense']) {
+      const answer = await graphql('{ predict(text: "hello") { label } }', {}, key);
+      expect(answer.status).toBe(401);
+      expect(answer.body.errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect(answer.body.data ?? null).toBeNull();
+      for (const [method, path] of [['POST', '/batches'], ['GET', '/batches/anything'], ['GET', '/batches/anything/results.csv'], ['GET', '/metrics']]) {
+        const refused = await http(method, path, key, method === 'POST' ? 'text\nhello\n' : undefined);
+        expect({ path, status: refused.status, code: refused.json.error?.code }).toEqual({ path, status: 401, code: 'UNAUTHENTICATED' });
+        expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      }
+      const { client, closed } = socket(key);
+      expect(await closed).toBe(4401);
+      await client.dispose();
+    }
+    for (const query of ['mutation { submitBatch(input: { texts: ["a"] }) { id } }', 'mutation { cancelBatch(id: "x") { id } }', '{ batches { edges { cursor } } }', '{ batch(id: "x") { id } }', '{ models { name } }', '{ cachedPrediction(text: "a") { label } }']) {
+      const answer = await graphql(query);
+      expect({ query, status: answer.status, code: answer.body.errors?.[0].extensions.code }).toEqual({ query, status: 401, code: 'UNAUTHENTICATED' });
+    }
+    // Health checks and the web page need no key.
+    expect((await fetch(`${t.api.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${t.api.url}/`)).status).toBe(200);
+  });
+
+  it('a key without the scope: 403 and FORBIDDEN', async () => {
+    const submitted = await graphql('mutation { submitBatch(input: { texts: ["a"] }) { id } }', {}, keys.predictOnly.key);
+    expect(submitted.status).toBe(403);
+    expect(submitted.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
+    expect(submitted.body.errors?.[0].message).toMatch(/does not have the batches scope/);
+    expect((await http('POST', '/batches', keys.predictOnly.key, 'text\nhello\n')).json.error?.code).toBe('FORBIDDEN');
+    expect((await http('POST', '/batches', keys.predictOnly.key, 'text\nhello\n')).status).toBe(403);
+    expect((await http('GET', '/metrics', keys.alice.key)).status).toBe(403);
+    expect((await http('GET', '/metrics', keys.admin.key)).status).toBe(200);
+    // The scope it has works.
+    const predicted = await graphql('{ predict(text: "hello") { label } }', {}, keys.predictOnly.key);
+    expect(predicted.status).toBe(200);
+    expect(predicted.body.errors).toBeUndefined();
+    const { client } = socket(keys.predictOnly.key);
+    const events = await subscribe(client, 'subscription($id: ID!) { batchProgress(id: $id) { batch { id } } }', { id: 'x' });
+    expect(events[0].errors?.[0].extensions.code).toBe('FORBIDDEN');
+    await client.dispose();
+  });
+
+  it("another key's batch answers exactly as an unknown id does, everywhere; an admin key sees it", async () => {
+    const id = await submit(keys.alice.key, ['warm', 'cold', 'hot']);
+    await eventually(async () => ((await graphql('query($id: ID!) { batch(id: $id) { status } }', { id }, keys.alice.key)).body.data!.batch as { status: string } | null)?.status === 'COMPLETED', 20_000, 'the batch');
+    const unknown = 'mx0000000-000000000000';
+    for (const target of [id, unknown]) {
+      expect((await graphql('query($id: ID!) { batch(id: $id) { id } }', { id: target }, keys.bob.key)).body.data!.batch).toBeNull();
+      for (const path of [`/batches/${target}`, `/batches/${target}/results.csv`, `/batches/${target}/results.jsonl`]) {
+        const answer = await http('GET', path, keys.bob.key);
+        expect({ path: path.replace(target, 'ID'), status: answer.status, code: answer.json.error?.code, message: answer.json.error?.message.replace(target, 'ID') }).toEqual({
+          path: path.replace(target, 'ID'),
+          status: 404,
+          code: 'UNKNOWN_BATCH',
+          message: 'No batch has the id "ID" (or it expired).',
+        });
+      }
+      const cancelled = await graphql('mutation($id: ID!) { cancelBatch(id: $id) { id } }', { id: target }, keys.bob.key);
+      expect(cancelled.body.errors?.[0].extensions.reason).toBe('UNKNOWN_BATCH');
+      const { client } = socket(keys.bob.key);
+      const events = await subscribe(client, 'subscription($id: ID!) { batchProgress(id: $id) { batch { id } } }', { id: target });
+      expect(events[0].errors?.[0].extensions.reason).toBe('UNKNOWN_BATCH');
+      await client.dispose();
+    }
+    const listed = async (key: string) => ((await graphql('{ batches(first: 100) { edges { node { id } } } }', {}, key)).body.data!.batches as { edges: { node: { id: string } }[] }).edges.map((e) => e.node.id);
+    expect(await listed(keys.alice.key)).toContain(id);
+    expect(await listed(keys.bob.key)).not.toContain(id);
+    expect(await listed(keys.admin.key)).toContain(id);
+    expect((await http('GET', `/batches/${id}`, keys.admin.key)).status).toBe(200);
+    // The status filter reads the owner's own index too.
+    const completed = await graphql('{ batches(first: 100, status: COMPLETED) { edges { node { id status } } } }', {}, keys.alice.key);
+    const nodes = (completed.body.data!.batches as { edges: { node: { id: string; status: string } }[] }).edges.map((e) => e.node);
+    expect(nodes.map((n) => n.id)).toContain(id);
+    expect(nodes.every((n) => n.status === 'COMPLETED')).toBe(true);
+    expect(((await graphql('{ batches(first: 100, status: COMPLETED) { edges { node { id } } } }', {}, keys.bob.key)).body.data!.batches as { edges: unknown[] }).edges).toEqual([]);
+  }, 60_000);
+
+  it("idempotency keys are each key's own", async () => {
+    const a = await submit(keys.alice.key, ['one'], 'shared-idempotency-key');
+    const b = await submit(keys.bob.key, ['two'], 'shared-idempotency-key');
+    expect(a).not.toBe(b);
+    expect(await submit(keys.alice.key, ['one'], 'shared-idempotency-key')).toBe(a);
+  });
+
+  it('a revoked key stops working within a few seconds', async () => {
+    expect((await graphql('{ models { name } }', {}, keys.revoked.key)).status).toBe(200);
+    expect(await new ApiKeyStore(redis, redisKeys(t.prefix)).revoke(keys.revoked.id)).toBe(true);
+    await eventually(async () => (await graphql('{ models { name } }', {}, keys.revoked.key)).status === 401, 10_000, 'the key to be refused');
+    const { client, closed } = socket(keys.revoked.key);
+    expect(await closed).toBe(4401);
+    await client.dispose();
+  });
+
+  it('only a hash of each key is stored: Redis holds no key', async () => {
+    const dump = JSON.stringify(await Promise.all(Object.values(keys).map(({ id }) => redis.hgetall(redisKeys(t.prefix).apiKey(id)))));
+    for (const { key } of Object.values(keys)) expect(dump).not.toContain(key.slice('sift_'.length + 17));
+    expect(keys.alice.key).toMatch(/^sift_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('safe defaults', () => {
+  it('listens on 127.0.0.1 by default, with auth off', () => {
+    const config = loadConfig({});
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.auth).toBeNull();
+  });
+
+  it('refuses to start on a HOST other machines reach when SIFT_AUTH is not set, saying how to make a key', async () => {
+    const logs: string[] = [];
+    const config = loadConfig({ ...shared, HOST: '0.0.0.0', PORT: '0' });
+    const refused = await startApi(config, createLogger('info', 'api', (line) => logs.push(line))).catch((error: Error) => error);
+    expect((refused as Error).message).toMatch(/HOST=0\.0\.0\.0 lets other machines reach this server, and SIFT_AUTH is not set\. Make an API key \(sift keys create/);
+    expect(logs.join('')).not.toMatch(/Sift is ready/);
+  });
+});
