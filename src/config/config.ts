@@ -34,8 +34,35 @@ export interface SiftConfig {
   defaultModel: string;
   /** `SIFT_CACHE_TTL_SECONDS`: lifetime of a cached prediction. Default 7 days. */
   cacheTtlSeconds: number;
-  /** `SIFT_MAX_TEXTS_PER_REQUEST`: most texts one `predictMany` may send. Default 1000. */
+  /**
+   * `SIFT_MAX_TEXTS_PER_REQUEST`: most texts one request may send to the models, summed over its
+   * `predict` (1 each) and `predictMany` fields (see graphql/model-work.ts). Default 1000.
+   */
   maxTextsPerRequest: number;
+  /**
+   * `SIFT_MAX_ALIASES`: most aliases one GraphQL operation may have, fragments expanded. Sift's own
+   * clients use none; each alias is one more copy of a field's work. Default 30.
+   */
+  maxAliases: number;
+  /**
+   * `SIFT_MAX_QUERY_DEPTH`: most nested fields in one operation (fragments not counted as a level;
+   * `__schema` introspection is left to graphql-js's own introspection depth rule). Sift's deepest
+   * operation is 5 and its types allow 7. Default 12.
+   */
+  maxQueryDepth: number;
+  /**
+   * `SIFT_MAX_QUERY_TOKENS`: most tokens (names, punctuation, values) one GraphQL document may
+   * have; counted while parsing, which stops at the limit. A literal list counts one a value, so a
+   * `predictMany` of 1,000 literal texts takes about 1,020; variables do not count. Default 5000.
+   */
+  maxQueryTokens: number;
+  /** `SIFT_MAX_DIRECTIVES`: most directives (`@skip`, `@include`) one operation may use. Default 20. */
+  maxDirectives: number;
+  /**
+   * `SIFT_INTROSPECTION`: `on` or `off`; off also hides graphql-js's "Did you mean …?" suggestions.
+   * Unset means on with NODE_ENV=development or a loopback HOST, off otherwise (see graphql/query-limits.ts).
+   */
+  introspection: 'on' | 'off' | null;
   /**
    * `SIFT_INFERENCE_THREADS`: worker threads running the models in the API. Default: one less than
    * the cores, at least 1, so the thread serving requests keeps a core of its own.
@@ -204,6 +231,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     defaultModel: readString(env, 'SIFT_DEFAULT_MODEL', 'sentiment', checkModelName),
     cacheTtlSeconds: readInteger(env, 'SIFT_CACHE_TTL_SECONDS', SEVEN_DAYS, 1, 10 * 365 * 24 * 3600),
     maxTextsPerRequest: readInteger(env, 'SIFT_MAX_TEXTS_PER_REQUEST', 1000, 1, 100_000),
+    maxAliases: readInteger(env, 'SIFT_MAX_ALIASES', 30, 0, 100_000),
+    maxQueryDepth: readInteger(env, 'SIFT_MAX_QUERY_DEPTH', 12, 1, 1000),
+    maxQueryTokens: readInteger(env, 'SIFT_MAX_QUERY_TOKENS', 5000, 100, 10_000_000),
+    maxDirectives: readInteger(env, 'SIFT_MAX_DIRECTIVES', 20, 0, 100_000),
+    introspection: readOptionalChoice(env, 'SIFT_INTROSPECTION', ['on', 'off'] as const),
     inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', Math.max(1, availableParallelism() - 1), 1, 64),
     workerInferenceThreads: readInteger(env, 'SIFT_WORKER_INFERENCE_THREADS', 0, 0, 64),
     executionProviders: readProviders(env),

@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { getIntrospectionQuery, GraphQLError, parse, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { loadConfig } from '../../src/config/config';
+import { modelTexts } from '../../src/graphql/model-work';
+import { QueryLimits, queryLimitSettings, type QueryLimitSettings } from '../../src/graphql/query-limits';
+import { buildSiftSchema } from '../../src/graphql/schema';
+import { PROJECT_ROOT } from '../support/paths';
+
+const DEFAULTS: QueryLimitSettings = { maxAliases: 30, maxDepth: 12, maxTokens: 5000, maxDirectives: 20, maxTexts: 1000, introspection: true };
+
+let schema: GraphQLSchema;
+beforeAll(async () => {
+  schema = await buildSiftSchema();
+});
+
+function errorsOf(result: ExecutionArgs | readonly GraphQLError[]): readonly GraphQLError[] {
+  if (!Array.isArray(result)) throw new Error('expected the request to be refused');
+  return result as readonly GraphQLError[];
+}
+
+function accepted(result: ExecutionArgs | readonly GraphQLError[]): ExecutionArgs {
+  if (Array.isArray(result)) throw new Error(`expected the request to pass, got: ${result.map((e: GraphQLError) => e.message).join('; ')}`);
+  return result as ExecutionArgs;
+}
+
+const texts = (n: number, prefix = 't') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+const literal = (list: string[]) => `[${list.map((t) => JSON.stringify(t)).join(', ')}]`;
+
+describe('the texts a request sends to the models', () => {
+  const count = (query: string, variables: Record<string, unknown> = {}, limit = 1000) => modelTexts(schema, parse(query), undefined, variables, limit);
+
+  it('counts 1 a predict and every text of a predictMany, literal or from a variable', () => {
+    expect(count('{ a: predict(text: "x") { label } b: predict(text: "y") { label } }')).toBe(2);
+    expect(count(`{ predictMany(texts: ${literal(texts(7))}) { label } }`)).toBe(7);
+    expect(count('query($t: [String!]!) { predictMany(texts: $t) { label } }', { t: texts(40) })).toBe(40);
+    expect(count('{ models { name } cachedPrediction(text: "x") { label } }')).toBe(0);
+  });
+
+  it('sums over aliases, fragments, inline fragments and a variable used many times', () => {
+    const query = `query($t: [String!]!) {
+      a: predictMany(texts: $t) { label }
+      ...More
+      ... on Query { c: predictMany(texts: $t) { label } d: predict(text: "x") { label } }
+    }
+    fragment More on Query { b: predictMany(texts: $t) { label } }`;
+    expect(count(query, { t: texts(100) })).toBe(301);
+  });
+
+  it('counts a field once however often it is selected under one name, as execution runs it once', () => {
+    const query = 'query($t: [String!]!) { ...F ...F predictMany(texts: $t) { label } } fragment F on Query { predictMany(texts: $t) { text } }';
+    expect(count(query, { t: texts(10) })).toBe(10);
+  });
+
+  it('reads default values, a single string given for a list, and leaves out skipped fields', () => {
+    expect(count('query($t: [String!]! = ["a", "b", "c"]) { predictMany(texts: $t) { label } }')).toBe(3);
+    expect(count('query($t: [String!]!) { predictMany(texts: $t) { label } }', { t: 'one' })).toBe(1);
+    const skipped = 'query($t: [String!]!, $s: Boolean!) { a: predictMany(texts: $t) { label } b: predictMany(texts: $t) @skip(if: $s) { label } c: predictMany(texts: $t) @include(if: $s) { label } }';
+    expect(count(skipped, { t: texts(5), s: true })).toBe(10);
+    expect(count(skipped, { t: texts(5), s: false })).toBe(10);
+  });
+
+  it('counts nothing for a predictMany its resolver refuses (more texts than the limit) or variables execution refuses', () => {
+    expect(count(`{ a: predictMany(texts: ${literal(texts(11))}) { label } b: predict(text: "x") { label } }`, {}, 10)).toBe(1);
+    expect(count('query($t: [String!]!) { predictMany(texts: $t) { label } }', { t: [1, 2, 3].map(() => ({ not: 'a string' })) })).toBe(0);
+  });
+
+  it('counts nothing for mutations and subscriptions, whose work runs on workers', () => {
+    expect(count('mutation { submitBatch(input: { texts: ["a", "b"] }) { id } }')).toBe(0);
+  });
+});
+
+describe('QueryLimits.check (what the WebSocket runs, and Apollo runs piece by piece)', () => {
+  const limits = new QueryLimits(DEFAULTS);
+
+  it('passes every operation of Sift\'s own clients and the full introspection query', () => {
+    const operations = readFileSync(path.join(PROJECT_ROOT, 'src/client/operations.graphql'), 'utf8');
+    const document = parse(operations);
+    for (const definition of document.definitions) {
+      if (definition.kind !== 'OperationDefinition') continue;
+      accepted(limits.check(schema, { query: operations, operationName: definition.name!.value, variables: { text: 'x', texts: texts(1000), id: 'b', first: 20, offset: 0, limit: 1000, input: { texts: ['a'] } } }));
+    }
+    const introspection = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
+    accepted(limits.check(schema, { query: introspection }));
+    // 1,000 literal texts, the curl example's style, fit the token limit.
+    accepted(limits.check(schema, { query: `{ predictMany(texts: ${literal(texts(1000))}) { label } }` }));
+  });
+
+  it.each([
+    ['too many aliases', `{ ${texts(31, 'a').map((a) => `${a}: __typename`).join(' ')} }`, 'SIFT_MAX_ALIASES', 30, /Aliases limit of 30 exceeded, found 31/],
+    ['too deep a query', '{ batches(first: 1) { edges { node { results { prediction { scores { label } } } } } } }', 'SIFT_MAX_QUERY_DEPTH', 6, /depth limit of 6 exceeded, found 7/],
+    // 11 tokens around the list: 5,001 in all.
+    ['too many tokens', `{ predictMany(texts: ${literal(texts(4990))}) { label } }`, 'SIFT_MAX_QUERY_TOKENS', 5000, /Token limit of 5000 exceeded/],
+    ['too many directives', `{ models { ${texts(21, 'f').map(() => 'name @include(if: true)').join(' ')} } }`, 'SIFT_MAX_DIRECTIVES', 20, /Directives limit of 20 exceeded, found 21/],
+  ])('refuses %s with QUERY_TOO_LARGE, naming the limit and its setting', (_what, query, setting, limit, detail) => {
+    const strict = new QueryLimits({ ...DEFAULTS, maxDepth: setting === 'SIFT_MAX_QUERY_DEPTH' ? 6 : DEFAULTS.maxDepth });
+    const [error, ...others] = errorsOf(strict.check(schema, { query }));
+    expect(others).toEqual([]);
+    expect(error.message).toMatch(detail);
+    expect(error.message).toContain(setting);
+    expect(error.extensions).toEqual({ code: 'QUERY_TOO_LARGE', setting, limit });
+    // One under each limit passes.
+    const looser = new QueryLimits({ ...DEFAULTS, maxAliases: 31, maxDepth: 7, maxTokens: 5002, maxDirectives: 21 });
+    accepted(looser.check(schema, { query }));
+  });
+
+  it('stops counting tokens at the limit: a 6 MB document is refused after reading a little of it', () => {
+    const huge = `{ ${texts(300_000, 'a').map((a) => `${a}: __typename`).join(' ')} }`;
+    expect(huge.length).toBeGreaterThan(5_000_000);
+    const [error] = errorsOf(limits.check(schema, { query: huge }));
+    expect(error.extensions.code).toBe('QUERY_TOO_LARGE');
+    expect(error.extensions.setting).toBe('SIFT_MAX_QUERY_TOKENS');
+  });
+
+  it('refuses a request whose predict and predictMany fields send more texts than SIFT_MAX_TEXTS_PER_REQUEST together', () => {
+    const query = 'query($t: [String!]!, $u: [String!]!) { a: predictMany(texts: $t) { label } b: predictMany(texts: $u) { label } }';
+    const [error] = errorsOf(limits.check(schema, { query, variables: { t: texts(600), u: texts(600, 'u') } }));
+    expect(error.message).toMatch(/1200 texts .* limit of 1000 .*SIFT_MAX_TEXTS_PER_REQUEST/);
+    expect(error.extensions).toEqual({ code: 'QUERY_TOO_LARGE', setting: 'SIFT_MAX_TEXTS_PER_REQUEST', limit: 1000 });
+    const args = accepted(limits.check(schema, { query, variables: { t: texts(500), u: texts(500, 'u') } }));
+    expect(args.variableValues).toEqual({ t: texts(500), u: texts(500, 'u') });
+  });
+
+  it('with introspection off, refuses __schema and __type once each, keeps __typename, and hides suggestions', () => {
+    const off = new QueryLimits({ ...DEFAULTS, introspection: false });
+    const errors = errorsOf(off.check(schema, { query: '{ __schema { types { name fields { name } } } __type(name: "Query") { name } __typename }' }));
+    expect(errors.map((e) => [e.message, e.extensions])).toEqual([
+      [expect.stringMatching(/^Introspection is off on this server \(SIFT_INTROSPECTION\), so "__schema" cannot be queried/), { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'INTROSPECTION_DISABLED' }],
+      [expect.stringMatching(/"__type" cannot be queried/), { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'INTROSPECTION_DISABLED' }],
+    ]);
+    accepted(off.check(schema, { query: '{ __typename }' }));
+    const typo = '{ predic(txt: "x") { label } }';
+    expect(errorsOf(off.check(schema, { query: typo })).map((e) => e.message)).toEqual(['Cannot query field "predic" on type "Query".']);
+    expect(errorsOf(limits.check(schema, { query: typo })).map((e) => e.message)).toEqual(['Cannot query field "predic" on type "Query". Did you mean "predict"?']);
+    expect(accepted(off.check(schema, { query: '{ __typename }' })).hideSuggestions).toBe(true);
+    expect(accepted(limits.check(schema, { query: '{ __typename }' })).hideSuggestions).toBe(false);
+  });
+
+  it('answers a syntax error as graphql-js words it', () => {
+    expect(errorsOf(limits.check(schema, { query: '{ predict(' })).map((e) => e.message)).toEqual(['Syntax Error: Expected Name, found <EOF>.']);
+  });
+});
+
+describe('the settings', () => {
+  const settings = (env: Record<string, string>) => queryLimitSettings(loadConfig(env, '/srv/sift'));
+
+  it('default to limits no client of Sift meets', () => {
+    expect(settings({ HOST: '127.0.0.1' })).toEqual(DEFAULTS);
+  });
+
+  it('read SIFT_MAX_ALIASES, SIFT_MAX_QUERY_DEPTH, SIFT_MAX_QUERY_TOKENS, SIFT_MAX_DIRECTIVES and SIFT_MAX_TEXTS_PER_REQUEST', () => {
+    const env = { SIFT_MAX_ALIASES: '5', SIFT_MAX_QUERY_DEPTH: '8', SIFT_MAX_QUERY_TOKENS: '900', SIFT_MAX_DIRECTIVES: '0', SIFT_MAX_TEXTS_PER_REQUEST: '64' };
+    expect(settings(env)).toEqual({ maxAliases: 5, maxDepth: 8, maxTokens: 900, maxDirectives: 0, maxTexts: 64, introspection: true });
+    expect(() => settings({ SIFT_MAX_QUERY_TOKENS: 'lots' })).toThrow(/SIFT_MAX_QUERY_TOKENS="lots" is not valid/);
+  });
+
+  it.each([
+    [{ HOST: '127.0.0.1' }, true],
+    [{ HOST: 'localhost' }, true],
+    [{ HOST: '::1' }, true],
+    [{ HOST: '0.0.0.0' }, false],
+    [{ HOST: '10.1.2.3' }, false],
+    [{ HOST: '0.0.0.0', NODE_ENV: 'development' }, true],
+    [{ HOST: '0.0.0.0', SIFT_INTROSPECTION: 'on' }, true],
+    [{ HOST: '127.0.0.1', SIFT_INTROSPECTION: 'off' }, false],
+    [{ HOST: '127.0.0.1', NODE_ENV: 'development', SIFT_INTROSPECTION: 'OFF' }, false],
+  ])('introspection with %j: %s', (env, on) => {
+    expect(settings(env).introspection).toBe(on);
+  });
+
+  it('refuses an introspection setting that is neither on nor off', () => {
+    expect(() => settings({ SIFT_INTROSPECTION: 'yes' })).toThrow(/SIFT_INTROSPECTION="yes" is not valid: expected on or off/);
+  });
+});
