@@ -7,6 +7,7 @@ import { Authenticator, type AuthMode } from '../auth/authenticator';
 import { isLoopbackHost, type SiftConfig } from '../config/config';
 import { ErrorCodes, setupError } from '../errors';
 import { authenticate } from '../http/authentication';
+import { QueryLimits, queryLimitSettings } from '../graphql/query-limits';
 import { buildSiftSchema } from '../graphql/schema';
 import { createApiServer } from '../http/api-server';
 import { batchRoutes } from '../http/batch-routes';
@@ -123,6 +124,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           services: { predictions, batches },
           authenticator,
           bodyLimit: bodyLimit(config, catalog),
+          queryLimits: new QueryLimits(queryLimitSettings(config)),
           routes: [
             {
               router: batchRoutes({

@@ -11,8 +11,10 @@ import type { Authenticator } from '../auth/authenticator';
 import { ErrorCodes, setupError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
+import type { QueryLimits } from '../graphql/query-limits';
 import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
 import { landingPagePlugin } from './landing-page';
+import { queryLimitsPlugin } from './query-limits-plugin';
 import { webAppRoutes } from './web-app-routes';
 
 export interface ApiServerOptions {
@@ -26,6 +28,8 @@ export interface ApiServerOptions {
   /** The other routes, tried in order after GraphQL (batches, health, metrics); `crossOrigin` ones answer CORS requests. */
   routes: { router: Router; crossOrigin: boolean }[];
   development: boolean;
+  /** What one GraphQL request may ask for, the same over HTTP and WebSocket. */
+  queryLimits: QueryLimits;
 }
 
 /** The address a started server listens on. */
@@ -80,20 +84,23 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const { schema, services, authenticator, development } = options;
   const app = express();
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
-  const ws = attachGraphQLWebSocket(httpServer, schema, services, authenticator, development);
+  const ws = attachGraphQLWebSocket(httpServer, schema, services, authenticator, development, options.queryLimits);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
+    // SIFT_INTROSPECTION is one of queryLimits.rules, so that it holds over WebSocket too.
     introspection: true,
     // The composition root owns shutdown; Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: development,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, development),
+    validationRules: [...options.queryLimits.rules],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: () => ws.close() }) },
       landingPagePlugin(),
       // Sift sets no cache hints; the plugin would otherwise wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
+      queryLimitsPlugin(options.queryLimits),
     ],
   });
   await apollo.start();

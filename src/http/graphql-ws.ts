@@ -7,6 +7,7 @@ import type { Authenticator } from '../auth/authenticator';
 import type { Principal } from '../auth/principal';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
+import type { QueryLimits } from '../graphql/query-limits';
 
 /** The path WebSocket clients connect to: the same as the HTTP endpoint. */
 export const GRAPHQL_PATH = '/graphql';
@@ -32,6 +33,7 @@ export function attachGraphQLWebSocket(
   services: GraphQLServices,
   authenticator: Authenticator,
   development: boolean,
+  limits: QueryLimits,
 ): { close(): Promise<void> } {
   const wsServer = new WebSocketServer({ noServer: true });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -46,6 +48,8 @@ export function attachGraphQLWebSocket(
   const cleanup = useServer(
     {
       schema,
+      // The same limits as over HTTP (tokens, aliases, depth, directives, texts, introspection), checked before anything runs.
+      onSubscribe: (_ctx, _id, payload) => limits.check(schema, payload),
       // A client gets this long to send connection_init once its socket is open (graphql-ws's
       // default of 3 s closed busy clients with 4408 when a thousand connected at once).
       connectionInitWaitTimeout: 10_000,
