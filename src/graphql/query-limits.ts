@@ -162,6 +162,9 @@ export class QueryLimits {
   /** Takes "Did you mean …?" out of error messages when suggestions are off (in place). */
   hideSuggestions(errors: readonly GraphQLError[]): void {
     for (const after of this.afterValidation) after({ valid: errors.length === 0, result: errors, setResult: () => undefined } as never);
+    if (this.settings.introspection) return;
+    // armor's pattern wants a quote right after "Did you mean"; graphql-js words an enum's as 'Did you mean the enum value "X"?'.
+    for (const error of errors) error.message = error.message.replace(/ ?Did you mean the enum value .+\?$/, '');
   }
 
   /** The refusal of a request that would send more texts to the models than `SIFT_MAX_TEXTS_PER_REQUEST`, if it would. */

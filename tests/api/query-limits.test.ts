@@ -176,9 +176,11 @@ describe('with SIFT_INTROSPECTION=off (what a server on another HOST defaults to
       expect(answered.data).toEqual({ __typename: 'Query', models: [{ name: 'question-type' }, { name: 'sentiment' }] });
     });
 
-    it('gives no "Did you mean" suggestions, for fields, arguments and input fields', async () => {
+    it('gives no "Did you mean" suggestions, for fields, arguments, enum values and input fields', async () => {
       const field = await send({ query: '{ predic(text: "x") { label } }' });
       expect(field.errors?.map((e) => e.message)).toEqual(['Cannot query field "predic" on type "Query".']);
+      const enumValue = await send({ query: '{ batches(first: 1, status: COMPLETE) { pageInfo { hasNextPage } } }' });
+      expect(enumValue.errors?.map((e) => e.message)).toEqual(['Value "COMPLETE" does not exist in "BatchStatus" enum.']);
       const argument = await send({ query: '{ predict(txt: "x") { label } }' });
       expect(argument.errors?.map((e) => e.message)).toContain('Unknown argument "txt" on field "Query.predict".');
       expect(argument.errors?.map((e) => e.message).join(' ')).not.toMatch(/Did you mean/);

@@ -132,6 +132,9 @@ describe('QueryLimits.check (what the WebSocket runs, and Apollo runs piece by p
     const typo = '{ predic(txt: "x") { label } }';
     expect(errorsOf(off.check(schema, { query: typo })).map((e) => e.message)).toEqual(['Cannot query field "predic" on type "Query".']);
     expect(errorsOf(limits.check(schema, { query: typo })).map((e) => e.message)).toEqual(['Cannot query field "predic" on type "Query". Did you mean "predict"?']);
+    const enumTypo = '{ batches(first: 1, status: COMPLETE) { pageInfo { hasNextPage } } }';
+    expect(errorsOf(off.check(schema, { query: enumTypo })).map((e) => e.message)).toEqual(['Value "COMPLETE" does not exist in "BatchStatus" enum.']);
+    expect(errorsOf(limits.check(schema, { query: enumTypo })).map((e) => e.message)).toEqual(['Value "COMPLETE" does not exist in "BatchStatus" enum. Did you mean the enum value "COMPLETED"?']);
     expect(accepted(off.check(schema, { query: '{ __typename }' })).hideSuggestions).toBe(true);
     expect(accepted(limits.check(schema, { query: '{ __typename }' })).hideSuggestions).toBe(false);
   });
