@@ -7,6 +7,8 @@ import { Authenticator, type AuthMode } from '../auth/authenticator';
 import { isLoopbackHost, type SiftConfig } from '../config/config';
 import { ErrorCodes, setupError } from '../errors';
 import { authenticate } from '../http/authentication';
+import { GraphQLGate } from '../http/graphql-gate';
+import { RateLimits } from '../limits/rate-limits';
 import { QueryLimits, queryLimitSettings } from '../graphql/query-limits';
 import { buildSiftSchema } from '../graphql/schema';
 import { createApiServer } from '../http/api-server';
@@ -71,6 +73,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
     const authMode = resolveAuthMode(config);
     const { keys, catalog, connections, cache, store, progress } = await openSharedParts(config, 'api', logger, lifecycle);
     const authenticator = new Authenticator({ mode: authMode, store: new ApiKeyStore(connections.connect('auth', { kind: 'fail-fast', commandTimeoutMs: BATCH_COMMAND_TIMEOUT_MS }), keys) });
+    const limits = new RateLimits(connections.connect('limits', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.rateLimits);
     logger.info(authMode === 'keys' ? 'auth: every request needs an API key (SIFT_AUTH=keys; sift keys create makes one)' : `auth: off (SIFT_AUTH=off${config.auth === null ? `, the default on HOST=${config.host}, which only this machine reaches` : ''})`);
     logger.info(`models: ${catalog.info().map((m) => `${m.name}@${m.version}`).join(', ')} (default ${config.defaultModel})`);
     const inference = await lifecycle.open(
@@ -101,6 +104,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       maxInlineRows: config.maxInlineRows,
       abandonedAfterMs: config.stuckAfterMs,
       maxRowBytes: config.maxRowBytes,
+      quota: limits,
       channel: progress,
       progress: relay,
       logger: logger.child('batches'),
@@ -122,7 +126,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
         createApiServer({
           schema: await buildSiftSchema(),
           services: { predictions, batches },
-          authenticator,
+          gate: new GraphQLGate(authenticator, limits, config.maxTextsPerRequest),
           bodyLimit: bodyLimit(config, catalog),
           queryLimits: new QueryLimits(queryLimitSettings(config)),
           routes: [

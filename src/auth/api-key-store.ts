@@ -65,7 +65,7 @@ export class ApiKeyStore {
     const expected = Buffer.from(secretHash, 'hex');
     const given = digest(secret);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-    return { keyId: id, name, scopes: scopes.split(',').filter(isScope) };
+    return { keyId: id, name, scopes: scopes.split(',').filter(isScope), rateKey: `key:${id}` };
   }
 
   private async info(id: string): Promise<ApiKeyInfo | null> {

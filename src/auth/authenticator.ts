@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { ApiKeyStore } from './api-key-store';
-import { hasScope, LOCAL_PRINCIPAL, type Principal, type Scope } from './principal';
+import { hasScope, localPrincipal, type Principal, type Scope } from './principal';
 
 export type AuthMode = 'keys' | 'off';
 
@@ -52,9 +52,12 @@ export class Authenticator {
     return this.options.mode === 'keys';
   }
 
-  /** The principal for an `Authorization` value (HTTP header or connection_init payload field). */
-  async authenticate(authorization: unknown): Promise<Principal> {
-    if (!this.required) return LOCAL_PRINCIPAL;
+  /**
+   * The principal for an `Authorization` value (HTTP header or connection_init payload field);
+   * `clientAddress` is whose rate limits an unauthenticated (auth off) request counts against.
+   */
+  async authenticate(authorization: unknown, clientAddress?: string): Promise<Principal> {
+    if (!this.required) return localPrincipal(clientAddress);
     if (typeof authorization !== 'string' || authorization.trim() === '') throw unauthenticated('This server needs an API key.');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
     if (!match) throw unauthenticated('The Authorization value is not "Bearer <key>".');

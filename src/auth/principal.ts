@@ -14,10 +14,14 @@ export interface Principal {
   /** The key's name, for logs. */
   name: string;
   scopes: readonly Scope[];
+  /** Whose rate limits a request counts against: the key, or (auth off) the client's address. */
+  rateKey: string;
 }
 
-/** Everyone, when `SIFT_AUTH=off`: one owner for every batch, every scope. */
-export const LOCAL_PRINCIPAL: Principal = Object.freeze({ keyId: 'local', name: 'local (auth off)', scopes: SCOPES });
+/** Everyone, when `SIFT_AUTH=off`: one owner for every batch, every scope; rate limits per client address. */
+export function localPrincipal(clientAddress: string | undefined): Principal {
+  return { keyId: 'local', name: 'local (auth off)', scopes: SCOPES, rateKey: `address:${clientAddress ?? 'unknown'}` };
+}
 
 export function hasScope(principal: Principal, scope: Scope): boolean {
   return principal.scopes.includes(scope) || principal.scopes.includes('admin');

@@ -18,6 +18,8 @@ export interface IngestOptions {
   owner: string;
   /** Sees every row as it is read (the idempotency fingerprint). */
   onRows?: (rows: readonly InputRow[]) => void;
+  /** Waits, when the client queues rows faster than its rate limit allows, before they are queued. */
+  pace?: (rows: number) => Promise<void>;
   /**
    * An upload silent for this long counts as abandoned (its API process died half way): workers
    * skip its chunks and the sweeper removes it. It says it is alive six times as often.
@@ -62,6 +64,7 @@ export async function ingestBatch(
   try {
     for await (const arrived of rows) {
       options.onRows?.(arrived);
+      await options.pace?.(arrived.length);
       for (const row of arrived) {
         if (++total > options.maxRows) {
           throw userError(ErrorCodes.TOO_MANY_ROWS, `The input has more than ${options.maxRows} rows, the limit for inline batches; upload it as a file with POST /batches instead.`);

@@ -56,6 +56,14 @@ export interface BatchServiceOptions {
   channel: ProgressChannel;
   progress: ProgressRelay;
   logger: Logger;
+  /** How many batches and rows each client may queue (rate limits); none when absent. */
+  quota?: BatchQuota;
+}
+
+/** What a client may queue: `batch` refuses (RATE_LIMITED) past its batches a minute; `batchRows` waits until its rows fit its pace. */
+export interface BatchQuota {
+  batch(who: string): Promise<void>;
+  batchRows(who: string, rows: number): Promise<void>;
 }
 
 /**
@@ -109,7 +117,17 @@ export class BatchService {
       return this.firstBatchOf(idempotencyKey, fingerprint.digest());
     }
     try {
-      const batch = await ingestBatch(store, this.options.queue, rows, model, { chunkSize: this.options.chunkSize, maxRows, logger, owner: principal.keyId, abandonedAfterMs: this.options.abandonedAfterMs, onRows: fingerprint ? (arrived) => fingerprint.add(arrived) : undefined });
+      const { quota } = this.options;
+      await quota?.batch(principal.rateKey);
+      const batch = await ingestBatch(store, this.options.queue, rows, model, {
+        chunkSize: this.options.chunkSize,
+        maxRows,
+        logger,
+        owner: principal.keyId,
+        abandonedAfterMs: this.options.abandonedAfterMs,
+        onRows: fingerprint ? (arrived) => fingerprint.add(arrived) : undefined,
+        pace: quota ? (count) => quota.batchRows(principal.rateKey, count) : undefined,
+      });
       // Workers may have finished every row before the input ended: then this is the final event.
       if (batch.status === 'COMPLETED') await channel.statusChanged(batch.id);
       if (idempotencyKey && fingerprint) await store.recordIdempotentBatch(idempotencyKey, batch.id, fingerprint.digest());

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, setupError } from '../errors';
 import { isLogLevel, type LogLevel } from '../logger';
+import type { RateLimitSettings } from '../limits/rate-limits';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../models/model-runner';
 
 /** Sift's settings, read once from the environment at start-up and frozen. */
@@ -135,6 +136,15 @@ export interface SiftConfig {
   stuckAfterMs: number;
   /** `SIFT_SWEEP_INTERVAL_MS`: how often a worker runs the sweeper (one worker at a time). Default 30000. */
   sweepIntervalMs: number;
+  /**
+   * Rate limits per client (an API key, or an address with auth off), kept in Redis so they hold
+   * across API processes; 0 turns one off. Far above what a person or a normal script does.
+   * `SIFT_RATE_REQUESTS_PER_SECOND` (default 1000): GraphQL requests and WebSocket operations.
+   * `SIFT_RATE_TEXTS_PER_SECOND` (default 50000): texts sent to the models by predict and predictMany.
+   * `SIFT_RATE_BATCHES_PER_MINUTE` (default 120): batches submitted.
+   * `SIFT_RATE_BATCH_ROWS_PER_MINUTE` (default 30000000): rows queued; a faster upload is slowed to it, not refused.
+   */
+  rateLimits: RateLimitSettings;
   /** `SIFT_WORKERS`: worker processes `npm start` runs beside the API (0 for the API alone). Default 1. */
   workers: number;
   /** `SIFT_LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
@@ -253,6 +263,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),
     stuckAfterMs: readInteger(env, 'SIFT_STUCK_AFTER_MS', 120_000, 600, 24 * 3600_000),
     sweepIntervalMs: readInteger(env, 'SIFT_SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
+    rateLimits: {
+      requestsPerSecond: readInteger(env, 'SIFT_RATE_REQUESTS_PER_SECOND', 1000, 0, 1e9),
+      textsPerSecond: readInteger(env, 'SIFT_RATE_TEXTS_PER_SECOND', 50_000, 0, 1e9),
+      batchesPerMinute: readInteger(env, 'SIFT_RATE_BATCHES_PER_MINUTE', 120, 0, 1e9),
+      batchRowsPerMinute: readInteger(env, 'SIFT_RATE_BATCH_ROWS_PER_MINUTE', 30_000_000, 0, 1e12),
+    },
     workers: readInteger(env, 'SIFT_WORKERS', 1, 0, 64),
     logLevel: readString(env, 'SIFT_LOG_LEVEL', 'info', (v) => (isLogLevel(v) ? undefined : 'expected debug, info, warn, error or silent.')) as LogLevel,
     development: readString(env, 'NODE_ENV', 'production') === 'development',

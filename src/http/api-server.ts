@@ -6,13 +6,14 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type Router } from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
-import type { Authenticator } from '../auth/authenticator';
+import type { GraphQLSchema } from 'graphql';
 import { ErrorCodes, setupError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
+import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
+import { modelWorkRatePlugin } from './model-work-rate-plugin';
 import { landingPagePlugin } from './landing-page';
 import { queryLimitsPlugin } from './query-limits-plugin';
 import { webAppRoutes } from './web-app-routes';
@@ -21,8 +22,8 @@ export interface ApiServerOptions {
   schema: GraphQLSchema;
   /** The services every request's GraphQL context carries. */
   services: GraphQLServices;
-  /** Who each request and socket is (an API key, or everyone with auth off). */
-  authenticator: Authenticator;
+  /** Who each request and socket is (an API key, or everyone with auth off), and what it may do now (rate limits). */
+  gate: GraphQLGate;
   /** Largest GraphQL request body, in bytes. */
   bodyLimit: number;
   /** The other routes, tried in order after GraphQL (batches, health, metrics); `crossOrigin` ones answer CORS requests. */
@@ -54,20 +55,6 @@ export interface ApiServer {
  */
 const SERVER_TIMEOUTS = { requestTimeout: 0, headersTimeout: 60_000 } as const;
 
-/**
- * The principal of a GraphQL request over HTTP. A refusal is thrown as a GraphQLError carrying
- * its HTTP status: Apollo then answers 401 with the error in the usual JSON body.
- */
-async function principalOrRefusal(authenticator: Authenticator, authorization: string | undefined) {
-  try {
-    return await authenticator.authenticate(authorization);
-  } catch (error) {
-    const { message, code, extensions } = error as { message: string; code?: string; extensions?: Record<string, unknown> };
-    if (!extensions) throw error;
-    throw new GraphQLError(message, { extensions: { ...extensions, code, reason: code } });
-  }
-}
-
 /** What a failed `listen` means, in one line the operator can act on. */
 function listenError(error: NodeJS.ErrnoException, port: number, host: string): Error {
   if (error.code === 'EADDRINUSE') return setupError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} is already in use. Stop what listens there, or set PORT to another port.`);
@@ -81,10 +68,10 @@ function listenError(error: NodeJS.ErrnoException, port: number, host: string): 
  * beside them, and the web page at `/`.
  */
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { schema, services, authenticator, development } = options;
+  const { schema, services, gate, development } = options;
   const app = express();
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
-  const ws = attachGraphQLWebSocket(httpServer, schema, services, authenticator, development, options.queryLimits);
+  const ws = attachGraphQLWebSocket(httpServer, schema, services, gate, development, options.queryLimits);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     // SIFT_INTROSPECTION is one of queryLimits.rules, so that it holds over WebSocket too.
@@ -101,11 +88,21 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       // Sift sets no cache hints; the plugin would otherwise wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       queryLimitsPlugin(options.queryLimits),
+      modelWorkRatePlugin(gate),
     ],
   });
   await apollo.start();
   // GraphQL first: nearly every request is one, and Express tries the routes in order.
-  const context = async ({ req }: { req: express.Request }): Promise<GraphQLContext> => ({ ...services, principal: await principalOrRefusal(authenticator, req.headers.authorization) });
+  // Who asks, and whether it may ask now: a refusal is answered 401 or 429 with the error in the usual JSON body.
+  const context = async ({ req }: { req: express.Request }): Promise<GraphQLContext> => {
+    try {
+      const principal = await gate.identify(req.headers.authorization, req.socket.remoteAddress);
+      await gate.operation(principal);
+      return { ...services, principal };
+    } catch (error) {
+      throw asRefusal(error);
+    }
+  };
   app.use(GRAPHQL_PATH, cors(), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
   for (const { router, crossOrigin } of options.routes) app.use(...(crossOrigin ? [cors(), router] : [router]));
   // Last: the page and its assets, after every API route.

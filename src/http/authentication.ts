@@ -12,7 +12,7 @@ import { sendError } from './http-errors';
 export function authenticate(authenticator: Authenticator, scope: Scope, logger: Logger, development: boolean): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     authenticator
-      .authenticate(req.headers.authorization)
+      .authenticate(req.headers.authorization, req.socket.remoteAddress)
       .then((principal) => {
         requireScope(principal, scope);
         res.locals.principal = principal;

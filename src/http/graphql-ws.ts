@@ -3,14 +3,16 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Authenticator } from '../auth/authenticator';
 import type { Principal } from '../auth/principal';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
+import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
 
 /** The path WebSocket clients connect to: the same as the HTTP endpoint. */
 export const GRAPHQL_PATH = '/graphql';
+
+const isErrors = (checked: unknown): checked is readonly GraphQLError[] => Array.isArray(checked);
 
 /** The close code for a connection_init without a valid key (graphql-ws has 4403 for "forbidden", none for this). */
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
@@ -19,6 +21,7 @@ export const UNAUTHORIZED_CLOSE_CODE = 4401;
 interface SocketExtra {
   principal?: Principal;
   socket: { close(code: number, reason: string): void };
+  request: IncomingMessage;
 }
 
 /**
@@ -31,7 +34,7 @@ export function attachGraphQLWebSocket(
   httpServer: Server,
   schema: GraphQLSchema,
   services: GraphQLServices,
-  authenticator: Authenticator,
+  gate: GraphQLGate,
   development: boolean,
   limits: QueryLimits,
 ): { close(): Promise<void> } {
@@ -49,7 +52,21 @@ export function attachGraphQLWebSocket(
     {
       schema,
       // The same limits as over HTTP (tokens, aliases, depth, directives, texts, introspection), checked before anything runs.
-      onSubscribe: (_ctx, _id, payload) => limits.check(schema, payload),
+      // Then the operation counts against the client's rate limits (operations, and texts to the models).
+      onSubscribe: async (ctx, _id, payload) => {
+        const checked = limits.check(schema, payload);
+        if (isErrors(checked)) return checked;
+        const { principal } = ctx.extra as unknown as SocketExtra;
+        try {
+          await gate.operation(principal!);
+          await gate.modelWork(principal!, schema, checked.document, checked.operationName, checked.variableValues);
+        } catch (error) {
+          const refusal = asRefusal(error);
+          if (refusal instanceof GraphQLError) return [refusal];
+          throw error;
+        }
+        return checked;
+      },
       // A client gets this long to send connection_init once its socket is open (graphql-ws's
       // default of 3 s closed busy clients with 4408 when a thousand connected at once).
       connectionInitWaitTimeout: 10_000,
@@ -57,7 +74,7 @@ export function attachGraphQLWebSocket(
       onConnect: async (ctx) => {
         const extra = ctx.extra as unknown as SocketExtra;
         try {
-          extra.principal = await authenticator.authenticate(ctx.connectionParams?.authorization);
+          extra.principal = await gate.identify(ctx.connectionParams?.authorization, extra.request.socket.remoteAddress);
           return true;
         } catch (error) {
           // Close reasons are limited to 123 bytes.

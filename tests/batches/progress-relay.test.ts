@@ -138,7 +138,8 @@ describe('batchProgress: rows in input order, exactly once, resumable', () => {
 describe('batchProgress from an API in a process of its own', () => {
   /** `sift up` with no workers: the API alone, on `port`, under `prefix`. */
   async function startApiProcess(port: number, prefix: string): Promise<SiftUp> {
-    const api = startSiftUp({ ...shared, PORT: String(port), SIFT_WORKERS: '0', SIFT_KEY_PREFIX: prefix, SIFT_CHUNK_SIZE: '50', SIFT_LOG_LEVEL: 'warn' });
+    // No rate limit on operations: one client opening 1,000 subscriptions at once is what the default would stop.
+    const api = startSiftUp({ ...shared, PORT: String(port), SIFT_WORKERS: '0', SIFT_KEY_PREFIX: prefix, SIFT_CHUNK_SIZE: '50', SIFT_LOG_LEVEL: 'warn', SIFT_RATE_REQUESTS_PER_SECOND: '0' });
     await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, 30_000, 'the API to be ready');
     return api;
   }
