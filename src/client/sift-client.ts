@@ -44,21 +44,69 @@ export class SiftConnectionError extends Error {
   }
 }
 
-function unwrap<T>(result: FormattedExecutionResult<T, unknown>): T {
-  if (result.errors?.length) throw new SiftRequestError(result.errors as unknown as SiftGraphQLError[]);
+/** The codes a server refuses a request with for who is asking, rather than for what was asked. */
+const AUTH_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN']);
+
+/**
+ * Raised when the server refuses the API key: `code` UNAUTHENTICATED when there was none or it is
+ * not valid (mistyped, revoked; HTTP 401, WebSocket close code 4401), FORBIDDEN when the key lacks
+ * the scope the operation needs (HTTP 403; the message names the scope). Trying again with the
+ * same key will not help. A SiftRequestError too, so code that reads `code` keeps working.
+ */
+export class SiftAuthError extends SiftRequestError {
+  constructor(
+    errors: SiftGraphQLError[],
+    /** The HTTP status when the refusal came over HTTP (401, 403). */
+    readonly status?: number,
+    /** The WebSocket close code when the server closed the socket for it (4401). */
+    readonly closeCode?: number,
+  ) {
+    super(errors);
+    this.name = 'SiftAuthError';
+  }
+
+  override get code(): 'UNAUTHENTICATED' | 'FORBIDDEN' {
+    return super.code as 'UNAUTHENTICATED' | 'FORBIDDEN';
+  }
+}
+
+/** The server's GraphQL errors as the error to throw: a SiftAuthError for a refused key, else a SiftRequestError. */
+function requestError(errors: SiftGraphQLError[], status?: number): SiftRequestError {
+  return AUTH_CODES.has(errors[0]?.extensions?.code ?? '') ? new SiftAuthError(errors, status) : new SiftRequestError(errors);
+}
+
+function unwrap<T>(result: FormattedExecutionResult<T, unknown>, status?: number): T {
+  if (result.errors?.length) throw requestError(result.errors as unknown as SiftGraphQLError[], status);
   return result.data as T;
 }
 
+/** What a Sift server closes a WebSocket with when connection_init carries no valid key (graphql-ws's Unauthorized). */
+export const UNAUTHORIZED_CLOSE_CODE = 4401;
+/** What graphql-ws closes a socket with when the server refused the connection (its Forbidden). */
+const FORBIDDEN_CLOSE_CODE = 4403;
+
+// Keys are sent as HTTP header values: one token, printable ASCII, no spaces.
+const KEY_SHAPE = /^[\x21-\x7e]+$/;
+
 /**
  * What graphql-ws ends a subscription with, as an Error: the server's GraphQL errors (an array) as
- * a SiftRequestError; a socket's error or close event as a SiftConnectionError.
+ * a SiftRequestError (a SiftAuthError for FORBIDDEN and UNAUTHENTICATED); the socket closed with
+ * 4401 (no valid key) or 4403 as a SiftAuthError; any other socket error or close event as a
+ * SiftConnectionError.
  */
 function subscriptionError(error: unknown, url: string): unknown {
   if (error instanceof SiftRequestError || error instanceof SiftConnectionError) return error;
-  if (Array.isArray(error)) return new SiftRequestError(error as SiftGraphQLError[]);
+  if (Array.isArray(error)) return requestError(error as SiftGraphQLError[]);
   const event = error as { type?: unknown; code?: unknown; reason?: unknown; error?: { code?: unknown } };
   // A close event (ws's, or graphql-ws's own when it terminates a silent socket): a code and a reason.
   if (event && typeof event === 'object' && typeof event.code === 'number' && 'reason' in event) {
+    if (event.code === UNAUTHORIZED_CLOSE_CODE || event.code === FORBIDDEN_CLOSE_CODE) {
+      // The server's reason without its "Unauthorized: " (cut short at times: a close reason holds 123 bytes).
+      const said = typeof event.reason === 'string' ? event.reason.replace(/^(Unauthorized|Forbidden): /, '') : '';
+      const code = event.code === UNAUTHORIZED_CLOSE_CODE ? 'UNAUTHENTICATED' : 'FORBIDDEN';
+      const message = `The server at ${url} refused the WebSocket (close code ${event.code})${said ? `: ${said}` : ': the API key is missing or not valid.'}`;
+      return new SiftAuthError([{ message, extensions: { code } }], undefined, event.code);
+    }
     const reason = typeof event.reason === 'string' && event.reason !== '' ? `: ${event.reason}` : '';
     return new SiftConnectionError(`The connection to ${url} closed (code ${event.code}${reason}).`, undefined, event.code);
   }
@@ -71,30 +119,77 @@ function subscriptionError(error: unknown, url: string): unknown {
   return error;
 }
 
+/** How a SiftClient talks to its server. */
+export interface SiftClientOptions {
+  /**
+   * An API key (`sift_...`, made by `sift keys create`), for a server that runs with
+   * `SIFT_AUTH=keys`: sent as `Authorization: Bearer <key>` on every HTTP request and as
+   * `{"authorization": "Bearer <key>"}` in the WebSocket's connection_init. Without one, a server
+   * that needs keys refuses every request with a SiftAuthError. @defaultValue none
+   */
+  apiKey?: string;
+}
+
 /**
  * The typed Sift client: runs the generated documents (src/client/generated) over HTTP, and over
  * graphql-ws for subscriptions. Give it the server's root or its GraphQL URL, as the server
- * prints it (http://localhost:4000, http://localhost:4000/graphql, or their ws:// forms).
+ * prints it (http://localhost:4000, http://localhost:4000/graphql, or their ws:// forms), and
+ * its API key when the server needs one: `new SiftClient(url, { apiKey })`.
  */
 export class SiftClient {
   private ws?: Client;
+  private readonly authorization?: string;
 
   /** The server's root, e.g. http://localhost:4000: GraphQL is at `{baseUrl}/graphql`. */
   readonly baseUrl: string;
 
-  /** Throws a ServerUrlError when `url` has no http(s):// or ws(s):// scheme or does not parse. */
-  constructor(url: string) {
+  /**
+   * Throws a ServerUrlError when `url` has no http(s):// or ws(s):// scheme or does not parse, and
+   * a TypeError when `apiKey` is empty or holds spaces or control characters (the message never
+   * repeats the key).
+   */
+  constructor(url: string, options: SiftClientOptions = {}) {
     this.baseUrl = serverRoot(url);
+    if (options.apiKey !== undefined) {
+      if (typeof options.apiKey !== 'string' || !KEY_SHAPE.test(options.apiKey)) {
+        throw new TypeError('SiftClient: apiKey must be the key as sift keys create printed it: one word, without spaces or line breaks.');
+      }
+      this.authorization = `Bearer ${options.apiKey}`;
+    }
+  }
+
+  /** Whether this client sends an API key. */
+  get hasApiKey(): boolean {
+    return this.authorization !== undefined;
   }
 
   /** Runs a query or mutation over HTTP POST. */
   async request<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables: V): Promise<T> {
-    const response = await fetch(`${this.baseUrl}/graphql`, {
+    const response = await this.fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ query: print(document), variables }),
     });
-    return unwrap((await response.json()) as FormattedExecutionResult<T, unknown>);
+    let body: FormattedExecutionResult<T, unknown>;
+    try {
+      body = (await response.json()) as FormattedExecutionResult<T, unknown>;
+    } catch (error) {
+      // A refusal without Sift's JSON (a proxy in front, say) is still a refusal of the key.
+      throw authErrorOf(response.status, null) ?? error;
+    }
+    return unwrap(body, response.status);
+  }
+
+  /**
+   * A plain HTTP request to one of the server's routes (`/batches`, `/batches/{id}/results.csv`,
+   * ...), with the API key's Authorization header added: for uploads and downloads, which are not
+   * GraphQL. `path` starts with `/`; the answer is returned as it is, whatever its status
+   * (`authErrorOf` reads a refused key from it).
+   */
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.authorization !== undefined) headers.set('authorization', this.authorization);
+    return fetch(`${this.baseUrl}${path}`, { ...init, headers });
   }
 
   /** Runs any operation over the WebSocket and collects every result it sends until it completes. */
@@ -106,9 +201,10 @@ export class SiftClient {
 
   /**
    * Runs a subscription over the WebSocket, yielding each result as it arrives. Ends with a
-   * SiftRequestError when the server ends it with errors, and with a SiftConnectionError when the
-   * socket fails or closes under it (it is not resent by itself: subscribe again, on batch
-   * progress with `fromRow`, to carry on).
+   * SiftRequestError when the server ends it with errors (a SiftAuthError when it refuses the
+   * key: the socket closed with 4401, or a key without the scope), and with a
+   * SiftConnectionError when the socket fails or closes under it (it is not resent by itself:
+   * subscribe again, on batch progress with `fromRow`, to carry on).
    */
   async *subscribe<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables: V): AsyncGenerator<T> {
     try {
@@ -126,6 +222,8 @@ export class SiftClient {
     const ws = createClient({
       url: `${this.baseUrl.replace(/^http/, 'ws')}/graphql`,
       webSocketImpl: WebSocket,
+      // The key goes once per socket, in connection_init; a server that refuses it closes with 4401.
+      connectionParams: this.authorization === undefined ? undefined : { authorization: this.authorization },
       lazy: true,
       retryAttempts: 0,
       keepAlive: 10_000,
@@ -146,4 +244,20 @@ export class SiftClient {
   async close(): Promise<void> {
     await this.ws?.dispose();
   }
+}
+
+/**
+ * The answer of one of the server's HTTP routes (`status`, and its JSON `body` when it had one) as
+ * a SiftAuthError when it refuses the key: a body whose `error.code` is UNAUTHENTICATED or
+ * FORBIDDEN, or a 401 or 403 without Sift's JSON (a proxy in front). Null for any other answer.
+ */
+export function authErrorOf(status: number, body: { error?: { code?: string; message?: string } } | null): SiftAuthError | null {
+  const given = body?.error?.code;
+  if (given !== undefined && AUTH_CODES.has(given)) return new SiftAuthError([{ message: body?.error?.message ?? given, extensions: { code: given } }], status);
+  if (body?.error === undefined && (status === 401 || status === 403)) {
+    const code = status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN';
+    const message = status === 401 ? `The server answered ${status}: it needs a valid API key.` : `The server answered ${status}: the API key may not do this.`;
+    return new SiftAuthError([{ message, extensions: { code } }], status);
+  }
+  return null;
 }

@@ -26,28 +26,45 @@ describe('the sift-client package', () => {
   it('installs from its tarball with its own dependencies and runs a typed query against a server', async () => {
     writeFileSync(
       path.join(project, 'main.js'),
-      `const { SiftClient, PredictDocument, isFinalStatus } = require('sift-client');
+      `const { SiftClient, PredictDocument, isFinalStatus, SiftAuthError, SiftConnectionError, SiftRequestError, ServerUrlError } = require('sift-client');
        const sift = new SiftClient(process.argv[2]);
        sift.request(PredictDocument, { text: 'a great movie' }).then(async ({ predict }) => {
-         process.stdout.write(JSON.stringify({ label: predict.label, model: predict.model, final: isFinalStatus('COMPLETED') }));
+         let badUrl;
+         try { new SiftClient('localhost:4000'); } catch (error) { badUrl = error instanceof ServerUrlError; }
+         const errors = { auth: new SiftAuthError([{ message: 'm', extensions: { code: 'FORBIDDEN' } }]) instanceof SiftRequestError, connection: typeof SiftConnectionError, badUrl };
+         process.stdout.write(JSON.stringify({ label: predict.label, model: predict.model, final: isFinalStatus('COMPLETED'), errors }));
          await sift.close();
        });`,
     );
     // Not spawnSync: the server runs in this process and must keep answering meanwhile.
     const run = await promisify(execFile)(process.execPath, ['main.js', t.api.url], { cwd: project, encoding: 'utf8', timeout: 20_000 });
     expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({ label: 'POSITIVE', model: 'tiny-transformer', final: true });
+    expect(JSON.parse(run.stdout)).toEqual({ label: 'POSITIVE', model: 'tiny-transformer', final: true, errors: { auth: true, connection: 'function', badUrl: true } });
   });
 
   it('ships type definitions a TypeScript project checks its use against', () => {
     const source = path.join(project, 'typed.ts');
     writeFileSync(
       source,
-      `import { PredictDocument, SiftClient } from 'sift-client';
+      `import { PredictDocument, SiftAuthError, SiftClient, SiftConnectionError, type SiftClientOptions } from 'sift-client';
        export async function label(text: string): Promise<string> {
          const { predict } = await new SiftClient('http://localhost:4000').request(PredictDocument, { text });
          return predict.label;
        }
+       export function options(apiKey: string | undefined): SiftClientOptions {
+         return { apiKey };
+       }
+       export async function keyed(text: string): Promise<string> {
+         try {
+           return (await new SiftClient('http://localhost:4000', options('sift_0123456789abcdef_key')).request(PredictDocument, { text })).predict.label;
+         } catch (error) {
+           if (error instanceof SiftAuthError) return error.code === 'FORBIDDEN' ? 'no scope' : 'no key';
+           if (error instanceof SiftConnectionError) return 'no server';
+           throw error;
+         }
+       }
+       // @ts-expect-error: the key is a string
+       export const notAKey = () => new SiftClient('http://localhost:4000', { apiKey: 42 });
        // @ts-expect-error: the variables are typed, so a missing text is an error
        export const wrong = () => new SiftClient('x').request(PredictDocument, {});`,
     );

@@ -1,22 +1,41 @@
 import { createServer } from 'node:net';
+import { ApiKeyStore } from '../../src/auth/api-key-store';
+import type { Scope } from '../../src/auth/principal';
 import { SiftClient } from '../../src/client/sift-client';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
 import { startApi, type RunningApi } from '../../src/app/api';
+import { redisKeys } from '../../src/redis/keys';
 import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from './redis';
 
 export interface TestApi {
   api: RunningApi;
+  /** A client of the API, with `apiKey` when there is one. */
   client: SiftClient;
   prefix: string;
+  /** With `SIFT_AUTH: 'keys'`: a key with the predict and batches scopes, made for the test; else undefined. */
+  apiKey?: string;
+  /** The Authorization header of `apiKey` (none with auth off), for the test's own fetch calls. */
+  headers: Record<string, string>;
   /** Every log line the server wrote. */
   logs: string[];
   stop(): Promise<void>;
 }
 
+/** Makes an API key under `prefix`, as `sift keys create` does, and returns the key. */
+export async function createTestKey(prefix: string, name: string, scopes: readonly Scope[]): Promise<string> {
+  const redis = testRedis();
+  try {
+    return (await new ApiKeyStore(redis, redisKeys(prefix)).create(name, scopes)).key;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /**
  * Starts a real API in this process on a free port, against the real Redis, under a key prefix of
- * its own (removed again by `stop`).
+ * its own (removed again by `stop`). With `SIFT_AUTH: 'keys'` it also makes a key (predict,
+ * batches) that `client` and `headers` carry.
  */
 export async function startTestApi(env: Record<string, string>): Promise<TestApi> {
   const prefix = env.SIFT_KEY_PREFIX ?? uniquePrefix('api');
@@ -30,11 +49,14 @@ export async function startTestApi(env: Record<string, string>): Promise<TestApi
   });
   const logs: string[] = [];
   const api = await startApi(config, createLogger('info', 'sift', (line) => logs.push(line)));
-  const client = new SiftClient(api.url);
+  const apiKey = env.SIFT_AUTH === 'keys' ? await createTestKey(prefix, 'tests', ['predict', 'batches']) : undefined;
+  const client = new SiftClient(api.url, { apiKey });
   return {
     api,
     client,
     prefix,
+    apiKey,
+    headers: apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` },
     logs,
     stop: async () => {
       await client.close();
