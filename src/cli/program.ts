@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { apiKeyFrom, redactKeys } from './api-key';
 import { CliError, ExitCodes, type ExitCode } from './cli-errors';
 import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type BatchOptions, type Terminal } from './commands/batch-commands';
 import { modelsCommand, predictCommand } from './commands/predict-commands';
@@ -15,6 +16,13 @@ function wholeNumber(name: string) {
   };
 }
 
+/** The options of every command that talks to a server. */
+interface ServerOptions {
+  url: string;
+  /** --api-key, else SIFT_API_KEY (commander reads both). */
+  apiKey?: string;
+}
+
 const EXIT_CODES = `
 Exit codes: 0 done (a batch that completed, failed rows included); 1 the batch ended FAILED or
 CANCELLED, or up/serve/worker could not start; 2 bad usage or input; 3 no Sift server answered;
@@ -25,7 +33,9 @@ code: run node_modules/.bin/sift (or npx --script-shell=bash sift) when the code
 The server: --url or SIFT_URL, its root (http://localhost:4000) or its /graphql URL, with http://
 or https://. batch and watch ride out a server that restarts or a dropped connection: they
 reconnect and carry on, and exit 3 only after SIFT_RECONNECT_SECONDS (default 120) without
-reaching it. The full reference: docs/cli.md.`;
+reaching it. A server that needs API keys (SIFT_AUTH=keys) takes one with --api-key or
+SIFT_API_KEY (--api-key wins); an operator makes one with sift keys create. A missing or refused
+key, or one without the scope the command needs, exits 2. The full reference: docs/cli.md.`;
 
 const BATCH_HELP = `
 Formats: each file's name says its format: .csv, .jsonl or .ndjson (JSON Lines), .json (an array
@@ -59,15 +69,17 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .description('Label text with machine-learning models at scale: batches, predictions and the Sift server.')
     .addHelpText('after', EXIT_CODES)
     .showHelpAfterError('(sift --help lists the commands; sift COMMAND --help explains one)')
-    .configureOutput({ writeOut: (s) => terminal.stdout.write(s), writeErr: (s) => terminal.stderr.write(s) })
+    // A mistyped option is quoted whole (--apikey=sift_...): never print a key.
+    .configureOutput({ writeOut: (s) => terminal.stdout.write(s), writeErr: (s) => terminal.stderr.write(redactKeys(s)) })
     .exitOverride();
 
   // Runs a command that needs no server.
   const run = async (command: () => Promise<ExitCode>) => done(await command());
   const urlOption = () => new Option('--url <url>', 'the Sift server: its root or its /graphql URL').env('SIFT_URL').default(DEFAULT_URL);
-  // Runs a command against the server, closing the connection afterwards.
-  const withServer = (run: (server: ServerConnection) => Promise<ExitCode>) => async (url: string) => {
-    const server = new ServerConnection(url, reconnect);
+  const apiKeyOption = () => new Option('--api-key <key>', 'an API key, for a server that needs one (an operator makes one with sift keys create)').env('SIFT_API_KEY');
+  // Runs a command against the server (--url, --api-key), closing the connection afterwards.
+  const withServer = (run: (server: ServerConnection) => Promise<ExitCode>) => async (options: ServerOptions, command: Command) => {
+    const server = new ServerConnection(options.url, reconnect, apiKeyFrom(options.apiKey, command.getOptionValueSource('apiKey')));
     try {
       done(await run(server));
     } finally {
@@ -88,9 +100,10 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .option('--no-wait', 'queue the batch, print its id and exit')
     .option('--json', 'print one JSON summary on stdout at the end (see below)')
     .addOption(urlOption())
+    .addOption(apiKeyOption())
     .addHelpText('after', BATCH_HELP)
-    .action((input: string, output: string | undefined, options: BatchOptions & { url: string }) =>
-      withServer((server) => batchCommand(server, input, output, options, terminal))(options.url),
+    .action((input: string, output: string | undefined, options: BatchOptions & ServerOptions, command: Command) =>
+      withServer((server) => batchCommand(server, input, output, options, terminal))(options, command),
     );
 
   program
@@ -99,14 +112,16 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .argument('<id>', 'the batch id')
     .option('--json', 'print the batch as JSON')
     .addOption(urlOption())
-    .action((id: string, options: { json?: boolean; url: string }) => withServer((server) => statusCommand(server, id, Boolean(options.json), terminal))(options.url));
+    .addOption(apiKeyOption())
+    .action((id: string, options: { json?: boolean } & ServerOptions, command: Command) => withServer((server) => statusCommand(server, id, Boolean(options.json), terminal))(options, command));
 
   program
     .command('watch')
     .description('Show the live progress of a batch until it ends.')
     .argument('<id>', 'the batch id')
     .addOption(urlOption())
-    .action((id: string, options: { url: string }) => withServer((server) => watchCommand(server, id, terminal))(options.url));
+    .addOption(apiKeyOption())
+    .action((id: string, options: ServerOptions, command: Command) => withServer((server) => watchCommand(server, id, terminal))(options, command));
 
   program
     .command('results')
@@ -115,14 +130,16 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .argument('<output>', 'the file to write')
     .addOption(new Option('--format <format>', 'write this format whatever the extension says').choices(['csv', 'jsonl', 'json']))
     .addOption(urlOption())
-    .action((id: string, output: string, options: { format?: string; url: string }) => withServer((server) => resultsCommand(server, id, output, options.format, terminal))(options.url));
+    .addOption(apiKeyOption())
+    .action((id: string, output: string, options: { format?: string } & ServerOptions, command: Command) => withServer((server) => resultsCommand(server, id, output, options.format, terminal))(options, command));
 
   program
     .command('cancel')
     .description('Cancel a batch: its queued chunks do not run; finished rows stay downloadable.')
     .argument('<id>', 'the batch id')
     .addOption(urlOption())
-    .action((id: string, options: { url: string }) => withServer((server) => cancelCommand(server, id, terminal))(options.url));
+    .addOption(apiKeyOption())
+    .action((id: string, options: ServerOptions, command: Command) => withServer((server) => cancelCommand(server, id, terminal))(options, command));
 
   program
     .command('predict')
@@ -131,8 +148,9 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .option('--model <name>', 'model to use (default: the server\'s default model)')
     .option('--json', 'print one JSON prediction a line')
     .addOption(urlOption())
-    .action((texts: string[], options: { model?: string; json?: boolean; url: string }) =>
-      withServer((server) => predictCommand(server, texts, { model: options.model, json: Boolean(options.json) }, terminal))(options.url),
+    .addOption(apiKeyOption())
+    .action((texts: string[], options: { model?: string; json?: boolean } & ServerOptions, command: Command) =>
+      withServer((server) => predictCommand(server, texts, { model: options.model, json: Boolean(options.json) }, terminal))(options, command),
     );
 
   program
@@ -140,7 +158,8 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .description('List the models the server serves.')
     .option('--json', 'print them as JSON')
     .addOption(urlOption())
-    .action((options: { json?: boolean; url: string }) => withServer((server) => modelsCommand(server, Boolean(options.json), terminal))(options.url));
+    .addOption(apiKeyOption())
+    .action((options: { json?: boolean } & ServerOptions, command: Command) => withServer((server) => modelsCommand(server, Boolean(options.json), terminal))(options, command));
 
   program
     .command('up')

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { serverRoot as clientServerRoot, ServerUrlError } from '../client/server-url';
-import { SiftClient, SiftConnectionError, SiftRequestError } from '../client/sift-client';
+import { authErrorOf, SiftAuthError, SiftClient, SiftConnectionError, SiftRequestError } from '../client/sift-client';
+import { authFailure, type ApiKey } from './api-key';
 import { CliError, ExitCodes } from './cli-errors';
 import { RECONNECT_DEFAULTS, type ReconnectOptions } from './reconnect';
 
@@ -58,7 +59,8 @@ function refused(error: SiftRequestError | { code: string; message: string }, st
 
 /**
  * The `sift` command line's view of a server: the typed GraphQL client plus the HTTP routes for
- * files, with every failure turned into a CliError that says what to do.
+ * files, with every failure turned into a CliError that says what to do. The API key, when given,
+ * goes on every request, upload, download and WebSocket through the client.
  */
 export class ServerConnection {
   readonly client: SiftClient;
@@ -69,10 +71,11 @@ export class ServerConnection {
   /**
    * @param url as the user gave it: the server's root or its /graphql endpoint
    * @param reconnect how long to keep trying when the server goes away while following a batch
+   * @param apiKey the key of --api-key or SIFT_API_KEY (see apiKeyFrom), for a server that needs one
    */
-  constructor(url: string, readonly reconnect: Readonly<ReconnectOptions> = RECONNECT_DEFAULTS) {
+  constructor(url: string, readonly reconnect: Readonly<ReconnectOptions> = RECONNECT_DEFAULTS, private readonly apiKey?: ApiKey) {
     this.url = serverRoot(url);
-    this.client = new SiftClient(this.url);
+    this.client = new SiftClient(this.url, { apiKey: apiKey?.key });
   }
 
   /** Runs a GraphQL call, translating connection failures and refusals. */
@@ -108,19 +111,22 @@ export class ServerConnection {
   private async http(path: string, init: RequestInit): Promise<Response> {
     let response: Response;
     try {
-      response = await fetch(`${this.client.baseUrl}${path}`, init);
+      response = await this.client.fetch(path, init);
     } catch (error) {
       throw unreachable(this.url, error);
     }
     if (response.ok) return response;
     const body = (await response.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+    const auth = authErrorOf(response.status, body);
+    if (auth) throw authFailure(auth, this.apiKey);
     if (body?.error) throw refused(body.error, response.status);
     throw new CliError(`The server at ${this.url} answered ${response.status} to ${path}; is that URL a Sift server?`, ExitCodes.SERVER_ERROR);
   }
 
-  /** A failure as the CliError sift reports (a refusal, no server, not a Sift server), or as it is. */
+  /** A failure as the CliError sift reports (a refused key, a refusal, no server, not a Sift server), or as it is. */
   failure(error: unknown): unknown {
     if (error instanceof CliError) return error;
+    if (error instanceof SiftAuthError) return authFailure(error, this.apiKey);
     if (error instanceof SiftRequestError) return refused(error);
     if (error instanceof SiftConnectionError) return unreachable(this.url, error);
     const message = String((error as Error)?.message ?? error);

@@ -6,6 +6,7 @@
 import '../production-default';
 import 'reflect-metadata';
 import { CommanderError } from 'commander';
+import { redactKeys } from './api-key';
 import { CliError, ExitCodes } from './cli-errors';
 import { buildProgram } from './program';
 import { reconnectOptionsFrom } from './reconnect';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
       process.exit(error.exitCode === 0 ? 0 : ExitCodes.BAD_INPUT);
     }
     if (error instanceof CliError) {
-      if (error.message) process.stderr.write(`sift: ${error.message}\n`);
+      if (error.message) process.stderr.write(`sift: ${redactKeys(error.message)}\n`);
       process.exit(error.exitCode);
     }
     throw error;
@@ -39,6 +40,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  process.stderr.write(`sift: ${error.stack ?? error.message}\n`);
+  process.stderr.write(`sift: ${redactKeys(error.stack ?? error.message)}\n`);
   process.exit(ExitCodes.SERVER_ERROR);
 });
