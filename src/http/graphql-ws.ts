@@ -11,6 +11,7 @@ import { refuseUpgrade } from './origin-policy';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
 import { createSharedSubscribe } from '../graphql/shared-execution';
+import { createSharedSubscribe } from '../graphql/shared-execution';
 
 /** The path WebSocket clients connect to: the same as the HTTP endpoint. */
 export const GRAPHQL_PATH = '/graphql';
@@ -86,6 +87,8 @@ export function attachGraphQLWebSocket(
   const cleanup = useServer(
     {
       schema,
+      // Every subscriber of a batch gets the same progress event objects: each is executed once per document, not once per subscriber.
+      subscribe: createSharedSubscribe(['batchProgress']),
       // Every subscriber of a batch gets the same progress event objects: each is executed once per document, not once per subscriber.
       subscribe: createSharedSubscribe(['batchProgress']),
       // The same limits as over HTTP (tokens, aliases, depth, directives, texts, introspection), checked before anything runs.
