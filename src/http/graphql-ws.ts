@@ -4,13 +4,10 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../auth/principal';
-import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
-import { refuseUpgrade } from './origin-policy';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
-import { createSharedSubscribe } from '../graphql/shared-execution';
 import { createSharedSubscribe } from '../graphql/shared-execution';
 
 /** The path WebSocket clients connect to: the same as the HTTP endpoint. */
@@ -20,30 +17,6 @@ const isErrors = (checked: unknown): checked is readonly GraphQLError[] => Array
 
 /** The close code for a connection_init without a valid key (graphql-ws has 4403 for "forbidden", none for this). */
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
-
-/** What one WebSocket may send, and who may open one. */
-export interface WebSocketLimits {
-  /** Largest message, in bytes: the HTTP body limit, so both transports take the same requests. */
-  maxPayload: number;
-  /** `SIFT_MAX_OPERATIONS_PER_SOCKET`: most operations one socket may run at once. */
-  maxOperationsPerSocket: number;
-  /** Why an upgrade is refused (its Host or Origin; see OriginPolicy), or null to let it through. */
-  admit(request: IncomingMessage): SiftError | null;
-}
-
-/**
- * The answer to one operation too many on a socket: an error for that operation alone, so the
- * client's other subscriptions go on (closing the socket would end them all, and a client that
- * reconnects would only open them again).
- */
-function tooManyOperations(most: number): GraphQLError {
-  return asRefusal(
-    userError(
-      ErrorCodes.TOO_MANY_OPERATIONS,
-      `This WebSocket already runs ${most} operations, the most SIFT_MAX_OPERATIONS_PER_SOCKET allows at once; complete some (unsubscribe) before starting more, or open another connection.`,
-    ),
-  ) as GraphQLError;
-}
 
 /** A connection's principal, found once at connection_init. */
 interface SocketExtra {
@@ -65,19 +38,11 @@ export function attachGraphQLWebSocket(
   gate: GraphQLGate,
   development: boolean,
   limits: QueryLimits,
-  transport: WebSocketLimits,
 ): { close(): Promise<void> } {
-  // A message larger than an HTTP request may be closes the socket with 1009 (ws's default is 100 MiB).
-  const wsServer = new WebSocketServer({ noServer: true, maxPayload: transport.maxPayload });
+  const wsServer = new WebSocketServer({ noServer: true });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== GRAPHQL_PATH) {
-      refuseUpgrade(socket, 404, 'Not Found', { code: ErrorCodes.NOT_FOUND, message: `WebSockets connect to ${GRAPHQL_PATH} (graphql-ws).` });
-      return;
-    }
-    // Browsers let any page open a WebSocket anywhere, and send no preflight: the server must check.
-    const refusal = transport.admit(request);
-    if (refusal) {
-      refuseUpgrade(socket, 403, 'Forbidden', refusal);
+      socket.destroy();
       return;
     }
     wsServer.handleUpgrade(request, socket, head, (ws) => wsServer.emit('connection', ws, request));
@@ -89,14 +54,9 @@ export function attachGraphQLWebSocket(
       schema,
       // Every subscriber of a batch gets the same progress event objects: each is executed once per document, not once per subscriber.
       subscribe: createSharedSubscribe(['batchProgress']),
-      // Every subscriber of a batch gets the same progress event objects: each is executed once per document, not once per subscriber.
-      subscribe: createSharedSubscribe(['batchProgress']),
       // The same limits as over HTTP (tokens, aliases, depth, directives, texts, introspection), checked before anything runs.
       // Then the operation counts against the client's rate limits (operations, and texts to the models).
       onSubscribe: async (ctx, _id, payload) => {
-        // graphql-ws holds every operation of the socket in ctx.subscriptions (this one included)
-        // from its subscribe message to its end: past the cap, refuse the new one, not the socket.
-        if (Object.keys(ctx.subscriptions).length > transport.maxOperationsPerSocket) return [tooManyOperations(transport.maxOperationsPerSocket)];
         const checked = limits.check(schema, payload);
         if (isErrors(checked)) return checked;
         const { principal } = ctx.extra as unknown as SocketExtra;
