@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 /** Debian's Chromium (`apt-get install chromium`; .ci/run installs it when missing). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -13,6 +13,31 @@ export function launchBrowser(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
+}
+
+/** Where the web page keeps its API key in sessionStorage (web/src/api-key.ts, STORAGE_NAME). */
+export const API_KEY_STORAGE_NAME = 'sift.apiKey';
+
+/**
+ * A page (or context) that holds `apiKey` as if it had been typed into the page's key form once:
+ * in sessionStorage before any page loads, so the page sends it from its first request and never
+ * asks. tests/web/api-keys.test.ts types it into the form itself.
+ */
+export async function withApiKey<T extends Page | BrowserContext>(target: T | Promise<T>, apiKey: string | undefined): Promise<T> {
+  const opened = await target;
+  if (apiKey === undefined) throw new Error('withApiKey: no key (start the API with SIFT_AUTH: keys)');
+  // Runs before the page's own scripts on every load; about:blank has no storage to set.
+  await opened.addInitScript(
+    ([name, key]: string[]) => {
+      try {
+        if ((globalThis as any).sessionStorage.getItem(name) === null) (globalThis as any).sessionStorage.setItem(name, key);
+      } catch {
+        // no storage on this document
+      }
+    },
+    [API_KEY_STORAGE_NAME, apiKey],
+  );
+  return opened;
 }
 
 // The helpers below run code in the page; the tests compile without DOM types, hence the loose typing.

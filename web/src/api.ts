@@ -1,5 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import { apiKey } from './api-key';
 
 /**
  * A refusal or failure as the server reported it: its message, its stable reason (the precise code,
@@ -41,13 +42,26 @@ function unwrap<T>(response: GraphQLResponse<T>): T {
   return response.data as T;
 }
 
-/** Runs a query or mutation from the generated client over HTTP, on this page's own origin. */
+/**
+ * A request sent with the key `sent` was answered 401 (UNAUTHENTICATED): the page asks for a key
+ * (api-key.ts), and the caller gets the refusal as an ApiError.
+ */
+export function keyRefused(sent: string | null, message: string): ApiError {
+  apiKey.refused(sent, message);
+  return new ApiError(message, 'UNAUTHENTICATED');
+}
+
+/**
+ * Runs a query or mutation from the generated client over HTTP, on this page's own origin, with
+ * the API key when the page holds one.
+ */
 export async function request<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables: V): Promise<T> {
+  const sent = apiKey.key;
   let response: Response;
   try {
     response = await fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...apiKey.headers(sent) },
       body: JSON.stringify({ query: print(document), variables }),
     });
   } catch {
@@ -57,7 +71,10 @@ export async function request<T, V extends Record<string, unknown>>(document: Ty
   try {
     body = (await response.json()) as GraphQLResponse<T>;
   } catch {
+    if (response.status === 401) throw keyRefused(sent, 'This server needs an API key.');
     throw new ApiError(`The server answered HTTP ${response.status} without a GraphQL answer.`, 'BAD_RESPONSE');
   }
+  const first = body.errors?.[0];
+  if (response.status === 401 || first?.extensions?.code === 'UNAUTHENTICATED') throw keyRefused(sent, first?.message ?? 'This server needs an API key.');
   return unwrap(body);
 }

@@ -2,8 +2,10 @@ import { css, html, LitElement, type PropertyValues } from 'lit';
 import { BatchDocument, BatchProgressDocument, BatchResultsDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../src/client/generated/graphql';
 import { isFinalStatus } from '../../src/batches/batch-status';
 import { request, type ApiError } from './api';
+import { apiKey } from './api-key';
 import { batchRows, batchRowsStyles } from './batch-rows';
 import './copy-button';
+import { saveWithKey } from './download';
 import { count, duration, elapsed, eta, timeElement } from './format';
 import { labelChart, labelChartStyles } from './label-chart';
 import { subscribeLive } from './live-subscription';
@@ -184,6 +186,16 @@ export class BatchLiveView extends LitElement {
     this.confirming = false;
   }
 
+  /**
+   * A download link: followed as it is without an API key; with one, fetched with the key and
+   * saved from memory (download.ts says why).
+   */
+  private download(event: Event, format: 'csv' | 'jsonl'): void {
+    if (apiKey.key === null) return;
+    event.preventDefault();
+    saveWithKey(`/batches/${encodeURIComponent(this.batchId)}/results.${format}`, `${this.batchId}.${format}`).catch((error: unknown) => (this.error = inWords(error)));
+  }
+
   protected updated(changed: PropertyValues<this>): void {
     // The confirmation takes the focus, so a keyboard user answers it next (Escape or Tab, Enter).
     if (changed.has('confirming') && this.confirming) this.renderRoot.querySelector<HTMLButtonElement>('.confirm button.secondary')?.focus();
@@ -224,8 +236,8 @@ export class BatchLiveView extends LitElement {
         : ''}
       <div class="actions">
         ${running && !this.confirming ? html`<button class="secondary" @click=${() => (this.confirming = true)}>Cancel batch</button>` : ''}
-        <a href="/batches/${id}/results.csv" download>Download CSV</a>
-        <a href="/batches/${id}/results.jsonl" download>Download JSON Lines</a>
+        <a href="/batches/${id}/results.csv" download @click=${(e: Event) => this.download(e, 'csv')}>Download CSV</a>
+        <a href="/batches/${id}/results.jsonl" download @click=${(e: Event) => this.download(e, 'jsonl')}>Download JSON Lines</a>
       </div>
     `;
   }

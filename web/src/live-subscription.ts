@@ -1,7 +1,8 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
-import { ApiError, apiError, type GraphQLErrorBody } from './api';
+import { ApiError, apiError, keyRefused, type GraphQLErrorBody } from './api';
+import { apiKey, UNAUTHORIZED_CLOSE_CODE } from './api-key';
 
 /** What a live subscription tells the page. */
 export interface LiveHandlers<T> {
@@ -9,7 +10,10 @@ export interface LiveHandlers<T> {
   next(value: T, fresh: boolean): void;
   /** The connection dropped (or the server asked to come back later): the subscription is being made again. */
   reconnecting(): void;
-  /** The server refused the subscription (an unknown batch, say): it is not made again. */
+  /**
+   * The server refused the subscription (an unknown batch, a key without the scope; a socket closed
+   * for want of a valid key, after which the page asks for one): it is not made again.
+   */
   error(error: ApiError): void;
   /** The subscription ended as the server meant it to. */
   complete(): void;
@@ -31,14 +35,22 @@ const PASSING = new Set(['REDIS_UNAVAILABLE', 'PROGRESS_UNAVAILABLE', 'SUBSCRIBE
 
 const socketUrl = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
 
+/** A WebSocket close event (the browser's CloseEvent, as graphql-ws hands it on). */
+function closeCode(error: unknown): number | null {
+  const event = error as { code?: unknown; reason?: unknown } | null;
+  return event && typeof event === 'object' && typeof event.code === 'number' && 'reason' in event ? event.code : null;
+}
+
 /**
  * Follows a subscription over graphql-ws and makes it again, with backoff (1 s doubling to 10 s,
  * for as long as the page follows it), when the socket closes or fails (the API restarted, the
  * network dropped), when the server completes it before its end (it is shutting down), or when it
  * ends it with REDIS_UNAVAILABLE and the like (after the `retryAfterSeconds` it gives). Each
  * attempt takes its variables from `variables()` then, so a progress subscription resumes with
- * `fromRow` from the rows the page holds. graphql-ws's own retry is off: it would send the first
- * variables again. Returns a function that stops it.
+ * `fromRow` from the rows the page holds, and the API key the page holds then (every attempt
+ * opens a socket of its own). A socket closed with 4401 (no valid key) is not made again: the
+ * page asks for a key. graphql-ws's own retry is off: it would send the first variables again.
+ * Returns a function that stops it.
  */
 export function subscribeLive<T, V extends Record<string, unknown>>(
   document: TypedDocumentNode<T, V>,
@@ -58,7 +70,8 @@ export function subscribeLive<T, V extends Record<string, unknown>>(
     if (stopped) return;
     let done = false;
     let fresh = true;
-    const client = socket();
+    const sent = apiKey.key;
+    const client = socket(sent);
     const finish = () => {
       done = true;
       unsubscribe();
@@ -90,7 +103,15 @@ export function subscribeLive<T, V extends Record<string, unknown>>(
           fresh = false;
         },
         // GraphQL errors come as an array; a socket that closed or failed as an event or an Error.
-        error: (error: unknown) => (Array.isArray(error) && error.length > 0 ? refused(apiError(error[0] as GraphQLErrorBody)) : again()),
+        error: (error: unknown) => {
+          if (Array.isArray(error) && error.length > 0) return refused(apiError(error[0] as GraphQLErrorBody));
+          if (closeCode(error) === UNAUTHORIZED_CLOSE_CODE) {
+            if (done) return;
+            finish();
+            return handlers.error(keyRefused(sent, String((error as { reason: unknown }).reason) || 'This server needs an API key.'));
+          }
+          again();
+        },
         complete: () => {
           if (done) return;
           if (!options.ended(last)) return again();
@@ -111,13 +132,15 @@ export function subscribeLive<T, V extends Record<string, unknown>>(
 }
 
 /**
- * A socket of the subscription's own, without graphql-ws's retries. It pings every 10 s and a
- * socket that answers none within 5 s is ended: a silent network drop then counts as a closed socket.
+ * A socket of the subscription's own, without graphql-ws's retries, with the API key `key` (when
+ * the page holds one) in connection_init. It pings every 10 s and a socket that answers none
+ * within 5 s is ended: a silent network drop then counts as a closed socket.
  */
-function socket(): Client {
+function socket(key: string | null): Client {
   let pongWait: ReturnType<typeof setTimeout> | undefined;
   const client: Client = createClient({
     url: socketUrl(),
+    connectionParams: key === null ? undefined : { authorization: `Bearer ${key}` },
     lazy: true,
     retryAttempts: 0,
     keepAlive: 10_000,

@@ -1,7 +1,10 @@
 import { css, html, LitElement } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
+import { apiKey } from './api-key';
 import './batch-live-view';
 import './batch-upload-view';
 import './batches-view';
+import './key-prompt';
 import './models-view';
 import './predict-view';
 import { shared, theme } from './styles';
@@ -18,7 +21,9 @@ type ViewPath = (typeof VIEWS)[number]['path'];
 /**
  * The page: a header with the views, and the view the URL's hash names (#/predict, #/batch,
  * #/batch/ID for one batch live, #/batches, #/models), so a reload or a shared link opens the
- * same view.
+ * same view. When the server needs an API key the page holds none of (or refuses the one it
+ * holds), the key form takes the view's place; with a key, the header offers to forget it. Each
+ * change of key makes the view again, so it reads everything again with the new key.
  */
 export class SiftApp extends LitElement {
   static properties = { view: { state: true }, batchId: { state: true } };
@@ -34,11 +39,14 @@ export class SiftApp extends LitElement {
       nav a { color: var(--accent); text-decoration: none; padding: 0.25rem 0; white-space: nowrap; border-bottom: 2px solid transparent; }
       nav a[aria-current='page'] { font-weight: 700; border-bottom-color: var(--accent); }
       main { max-width: 64rem; margin: 0 auto; padding: 1rem; box-sizing: border-box; }
+      .forget { margin: 0 0 0 auto; padding: 0.25rem 0.75rem; font-size: 0.9rem; }
     `,
   ];
 
   view: ViewPath = 'predict';
   batchId = '';
+
+  private readonly onKey = () => this.requestUpdate();
 
   private readonly onHash = () => {
     const [path, id] = location.hash.replace(/^#\/?/, '').split('/');
@@ -62,11 +70,13 @@ export class SiftApp extends LitElement {
   connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('hashchange', this.onHash);
+    apiKey.addEventListener('change', this.onKey);
     this.onHash();
   }
 
   disconnectedCallback(): void {
     window.removeEventListener('hashchange', this.onHash);
+    apiKey.removeEventListener('change', this.onKey);
     super.disconnectedCallback();
   }
 
@@ -77,8 +87,9 @@ export class SiftApp extends LitElement {
         <nav aria-label="Views">
           ${VIEWS.map((v) => html`<a href="#/${v.path}" aria-current=${v.path === this.view && !this.batchId ? 'page' : 'false'}>${v.title}</a>`)}
         </nav>
+        ${apiKey.key !== null ? html`<button class="secondary forget" title="This tab stops sending the API key" @click=${() => apiKey.forget()}>Forget key</button>` : ''}
       </header>
-      <main>${this.page()}</main>
+      <main>${apiKey.prompt ? html`<sift-key-prompt .prompt=${apiKey.prompt}></sift-key-prompt>` : keyed(apiKey.generation, this.page())}</main>
     `;
   }
 }

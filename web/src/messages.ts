@@ -1,4 +1,5 @@
 import { ApiError } from './api';
+import { keyMessage } from './api-key';
 import { count } from './format';
 
 /** What the page knows about the request that failed, to word the answer in the user's terms. */
@@ -51,6 +52,11 @@ export function inWords(error: unknown, context: MessageContext = {}): string {
     }
     case 'UNKNOWN_BATCH':
       return typeof details.id === 'string' ? `No batch with id ${details.id}.` : 'There is no batch with that id (or it has expired).';
+    case 'UNAUTHENTICATED':
+      return keyMessage(message);
+    case 'FORBIDDEN':
+      // The server names the scope the key lacks; another key is a click away.
+      return `${message} To use another key, choose "Forget key" at the top of the page.`;
     case 'INTERNAL_SERVER_ERROR':
       return "Something went wrong on the server. Try again; if it keeps happening, the server's log says why.";
     case 'GRAPHQL_VALIDATION_FAILED':

@@ -1,4 +1,5 @@
-import { ApiError } from './api';
+import { ApiError, keyRefused } from './api';
+import { apiKey } from './api-key';
 
 /** What the page can tell of a file before uploading it: its format and the columns of its first row. */
 export interface FileColumns {
@@ -48,13 +49,15 @@ export async function uploadFile(file: File, format: 'csv' | 'jsonl', options: {
   const query = new URLSearchParams({ textColumn: options.textColumn });
   if (options.idColumn) query.set('idColumn', options.idColumn);
   if (options.model) query.set('model', options.model);
+  const sent = apiKey.key;
   let response: Response;
   try {
-    response = await fetch(`/batches?${query}`, { method: 'POST', headers: { 'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson' }, body: file });
+    response = await fetch(`/batches?${query}`, { method: 'POST', headers: { 'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson', ...apiKey.headers(sent) }, body: file });
   } catch {
     throw new ApiError('The Sift server is not answering. Check that it is running (npm start), then try again.', 'UNREACHABLE');
   }
   const body = (await response.json().catch(() => ({}))) as { id?: string; error?: { code: string; message: string } & Record<string, unknown> };
+  if (response.status === 401) throw keyRefused(sent, body.error?.message ?? 'This server needs an API key.');
   if (!response.ok || !body.id) {
     const { code, message, ...details } = body.error ?? { code: 'INTERNAL_SERVER_ERROR', message: `The upload failed (HTTP ${response.status}).` };
     throw new ApiError(message, code, details);
