@@ -5,15 +5,17 @@ import type { Browser, Page } from 'playwright-core';
 import { BatchDocument, BatchResultsDocument } from '../../src/client/generated/graphql';
 import { eventually, startTestApi, type TestApi } from '../support/api';
 import { finished } from '../support/batches';
-import { computedStyle, countGraphQLRequests, horizontalOverflow, launchBrowser, linesOfText, linesOfWord, luminance, renderedWidth, SCREENSHOT_DIR } from '../support/browser';
+import { computedStyle, countGraphQLRequests, horizontalOverflow, launchBrowser, linesOfText, linesOfWord, luminance, renderedWidth, SCREENSHOT_DIR, withApiKey } from '../support/browser';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
+// Every API here needs a key (SIFT_AUTH=keys): each page holds the test API's key from its first load (withApiKey).
 const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer' };
+const keyed = { ...shared, SIFT_AUTH: 'keys' };
 
 /** POST /batches with a CSV body, as a script or the CLI would; returns the new batch's id. */
 async function submitCsv(t: TestApi, csv: string, query = ''): Promise<string> {
-  const response = await fetch(`${t.api.url}/batches${query}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+  const response = await fetch(`${t.api.url}/batches${query}`, { method: 'POST', headers: { 'content-type': 'text/csv', ...t.headers }, body: csv });
   const body = (await response.json()) as { id?: string };
   if (!body.id) throw new Error(`POST /batches answered ${response.status}: ${JSON.stringify(body)}`);
   return body.id;
@@ -43,7 +45,7 @@ describe('a finished batch of 50,000 rows in the web page', () => {
   let browser: Browser;
   let id: string;
   beforeAll(async () => {
-    t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '1000' });
+    t = await startTestApi({ ...keyed, SIFT_CHUNK_SIZE: '1000' });
     worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
     browser = await launchBrowser();
     const rows = Array.from({ length: 50_000 }, (_, i) => {
@@ -63,7 +65,7 @@ describe('a finished batch of 50,000 rows in the web page', () => {
   it("draws rows per label from the server's counts in a few requests, never reading every row", async () => {
     const batch = await batchOf(t, id);
     expect(batch).toMatchObject({ status: 'COMPLETED', total: 50_000, failed: 500 });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await withApiKey(browser.newPage({ viewport: { width: 1280, height: 900 } }), t.apiKey);
     try {
       const requests = countGraphQLRequests(page);
       await page.goto(`${t.api.url}/#/batch/${id}`);
@@ -86,7 +88,7 @@ describe('a finished batch of 50,000 rows in the web page', () => {
 
   it('keeps the text readable and nothing wider than the screen, at 1280 and at 390 px', async () => {
     for (const [width, height] of [[1280, 900], [390, 844]] as const) {
-      const page = await browser.newPage({ viewport: { width, height } });
+      const page = await withApiKey(browser.newPage({ viewport: { width, height } }), t.apiKey);
       try {
         await page.goto(`${t.api.url}/#/batch/${id}`);
         const row = page.getByTestId('rows').locator('tr').first();
@@ -112,7 +114,7 @@ describe('a finished batch of 50,000 rows in the web page', () => {
   });
 
   it('renders dark when the system asks for it', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await withApiKey(browser.newPage({ viewport: { width: 1280, height: 900 } }), t.apiKey);
     try {
       await page.goto(`${t.api.url}/#/batch/${id}`);
       await page.getByTestId('label-chart').waitFor();
@@ -131,7 +133,7 @@ describe('a finished batch of 50,000 rows in the web page', () => {
   });
 
   it('copies the batch id with one click', async () => {
-    const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
+    const context = await withApiKey(browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] }), t.apiKey);
     const page = await context.newPage();
     try {
       await page.goto(`${t.api.url}/#/batch/${id}`);
@@ -149,7 +151,7 @@ describe('"Earlier rows" on a batch that has not finished', () => {
   let t: TestApi;
   let browser: Browser;
   beforeAll(async () => {
-    t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '100' });
+    t = await startTestApi({ ...keyed, SIFT_CHUNK_SIZE: '100' });
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -186,7 +188,7 @@ describe('"Earlier rows" on a batch that has not finished', () => {
     expect(done.length).toBe(batch.processed);
     const newest = [...done].sort((a, b) => b - a).slice(0, 300);
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    const page = await withApiKey(browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' }), t.apiKey);
     try {
       const check = async (state: RegExp) => {
         await page.getByTestId('status').filter({ hasText: state }).waitFor();
@@ -231,7 +233,7 @@ describe('the web page, batches and their errors', () => {
   let browser: Browser;
   let dir: string;
   beforeAll(async () => {
-    t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '50' });
+    t = await startTestApi({ ...keyed, SIFT_CHUNK_SIZE: '50' });
     worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
     browser = await launchBrowser();
     dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
@@ -244,7 +246,7 @@ describe('the web page, batches and their errors', () => {
   });
 
   it('says there is no batch with an unknown id, links back, and does not connect', async () => {
-    const page = await browser.newPage();
+    const page = await withApiKey(browser.newPage(), t.apiKey);
     try {
       let sockets = 0;
       page.on('websocket', () => sockets++);
@@ -265,7 +267,7 @@ describe('the web page, batches and their errors', () => {
   it('runs a batch with the model chosen, the default preselected', async () => {
     const file = path.join(dir, 'weather.csv');
     writeFileSync(file, `text\n${Array.from({ length: 120 }, (_, i) => `warm day ${i}`).join('\n')}\n`);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await withApiKey(browser.newPage({ viewport: { width: 1280, height: 900 } }), t.apiKey);
     try {
       await page.goto(`${t.api.url}/#/batch`);
       const model = page.getByLabel('Model');
@@ -291,7 +293,7 @@ describe('the web page, batches and their errors', () => {
   }, 60_000);
 
   it('lists batches with their model, submission time and duration, and shows a new one without a reload', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await withApiKey(browser.newPage({ viewport: { width: 1280, height: 900 } }), t.apiKey);
     try {
       const first = await submitCsv(t, 'text\nhot day\n', '?model=tiny-hashed');
       await finished(t.client, first);
@@ -316,7 +318,7 @@ describe('the web page, batches and their errors', () => {
   }, 60_000);
 
   it('shows predictions readably on a phone: long words whole, nothing wider than the screen', async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const page = await withApiKey(browser.newPage({ viewport: { width: 390, height: 844 } }), t.apiKey);
     try {
       await page.goto(`${t.api.url}/#/predict`);
       await page.getByLabel('Model').locator('option').first().waitFor({ state: 'attached' });
@@ -333,7 +335,7 @@ describe('the web page, batches and their errors', () => {
   });
 
   it("words errors as the page's user knows the input, without the API's field names", async () => {
-    const page = await browser.newPage();
+    const page = await withApiKey(browser.newPage(), t.apiKey);
     try {
       await page.goto(`${t.api.url}/#/predict`);
       await page.getByLabel('Model').locator('option').first().waitFor({ state: 'attached' });

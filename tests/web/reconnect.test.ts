@@ -2,14 +2,16 @@ import type { Browser, Page } from 'playwright-core';
 import { BatchDocument, BatchResultsDocument, type BatchQuery } from '../../src/client/generated/graphql';
 import { SiftClient } from '../../src/client/sift-client';
 import { redisKeys } from '../../src/redis/keys';
-import { eventually, freePort } from '../support/api';
+import { createTestKey, eventually, freePort } from '../support/api';
 import { startApiProcess, type ApiProcess } from '../support/api-process';
-import { countGraphQLRequests, launchBrowser } from '../support/browser';
+import { countGraphQLRequests, launchBrowser, withApiKey } from '../support/browser';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed' };
+// The API needs a key (SIFT_AUTH=keys); it lives in Redis, so the restarted API takes it too.
+const keyed = { ...shared, SIFT_AUTH: 'keys' };
 const ROWS = 30_000;
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -35,6 +37,18 @@ function subscriptionVariables(page: Page): Record<string, unknown>[] {
   return sent;
 }
 
+/** The payload of every connection_init the page sends (each socket's first message), in order. */
+function connectionInits(page: Page): unknown[] {
+  const sent: unknown[] = [];
+  page.on('websocket', (socket) =>
+    socket.on('framesent', ({ payload }) => {
+      const message = JSON.parse(String(payload)) as { type?: string; payload?: unknown };
+      if (message.type === 'connection_init') sent.push(message.payload);
+    }),
+  );
+  return sent;
+}
+
 /** Rows per label as the chart draws them, from each bar's accessible name ("label: n rows"). */
 async function chartCounts(page: Page): Promise<Record<string, number>> {
   const names = await page.getByTestId('label-chart').getByRole('img').evaluateAll((bars: any[]) => bars.map((bar) => bar.getAttribute('aria-label') as string));
@@ -47,11 +61,13 @@ describe('the web page watching a batch while the API is killed and started agai
   let client: SiftClient;
   let browser: Browser;
   let prefix: string;
+  let apiKey: string;
   beforeAll(async () => {
     prefix = uniquePrefix('web-reconnect');
-    api = await startApiProcess(await freePort(), { ...shared, SIFT_KEY_PREFIX: prefix, SIFT_CHUNK_SIZE: '50', SIFT_LOG_LEVEL: 'warn' });
+    apiKey = await createTestKey(prefix, 'tests', ['predict', 'batches']);
+    api = await startApiProcess(await freePort(), { ...keyed, SIFT_KEY_PREFIX: prefix, SIFT_CHUNK_SIZE: '50', SIFT_LOG_LEVEL: 'warn' });
     worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: prefix, SIFT_WORKER_CONCURRENCY: '1' });
-    client = new SiftClient(api.url);
+    client = new SiftClient(api.url, { apiKey });
     browser = await launchBrowser();
   }, 60_000);
   afterAll(async () => {
@@ -105,11 +121,12 @@ describe('the web page watching a batch while the API is killed and started agai
   it('says it is reconnecting, resumes from the row after its newest, and ends with the final status, counts and newest rows', async () => {
     const csv = `ref,text\n${Array.from({ length: ROWS }, (_, i) => `r${i},${i % 1000 === 999 ? '' : `page ${i} warm cold hot ${i % 17}`}`).join('\n')}\n`;
     worker.pause();
-    const response = await fetch(`${api.url}/batches?idColumn=ref`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+    const response = await fetch(`${api.url}/batches?idColumn=ref`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${apiKey}` }, body: csv });
     const { id } = (await response.json()) as { id: string };
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    const page = await withApiKey(browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' }), apiKey);
     try {
       const subscriptions = subscriptionVariables(page);
+      const inits = connectionInits(page);
       await page.goto(`${api.url}/#/batch/${id}`);
       await page.getByTestId('status').filter({ hasText: /queued|running/i }).waitFor();
       worker.resume();
@@ -147,6 +164,9 @@ describe('the web page watching a batch while the API is killed and started agai
         expect(fromRow).toBeGreaterThanOrEqual(300);
         expect(fromRow).toBeLessThanOrEqual(before);
         expect(requests.named('BatchResults')).toBe(0);
+        // Every socket, the ones made again after the restart too, carried the key.
+        expect(inits.length).toBeGreaterThanOrEqual(subscriptions.length);
+        expect(inits).toEqual(inits.map(() => ({ authorization: `Bearer ${apiKey}` })));
       } finally {
         worker.resume();
       }

@@ -5,15 +5,17 @@ import { parse } from 'csv-parse/sync';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { BatchDocument } from '../../src/client/generated/graphql';
 import { startTestApi, type TestApi } from '../support/api';
-import { horizontalOverflow, launchBrowser, linesOfText, SCREENSHOT_DIR } from '../support/browser';
+import { horizontalOverflow, launchBrowser, linesOfText, SCREENSHOT_DIR, withApiKey } from '../support/browser';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
+// Every API here needs a key (SIFT_AUTH=keys): each page holds the test API's key from its first load (withApiKey).
 const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer' };
+const keyed = { ...shared, SIFT_AUTH: 'keys' };
 
 /** An API of the test's own with no worker (its batches stay queued), a browser and a folder for files, all cleaned up after. */
 async function withQuietApi(run: (t: TestApi, browser: Browser, dir: string) => Promise<void>): Promise<void> {
-  const t = await startTestApi(shared);
+  const t = await startTestApi(keyed);
   const browser = await launchBrowser();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
   try {
@@ -30,11 +32,11 @@ describe('the web app in a real browser', () => {
   let browser: Browser;
   let page: Page;
   beforeAll(async () => {
-    t = await startTestApi(shared);
+    t = await startTestApi(keyed);
     browser = await launchBrowser();
   });
   beforeEach(async () => {
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page = await withApiKey(browser.newPage({ viewport: { width: 1280, height: 800 } }), t.apiKey);
   });
   afterEach(() => page.close());
   afterAll(async () => {
@@ -97,13 +99,13 @@ describe('batches in the web app, with a real worker', () => {
   let page: Page;
   let dir: string;
   beforeAll(async () => {
-    t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '25' });
+    t = await startTestApi({ ...keyed, SIFT_CHUNK_SIZE: '25' });
     worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
     browser = await launchBrowser();
     dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
   });
   beforeEach(async () => {
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page = await withApiKey(browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true }), t.apiKey);
   });
   afterEach(() => page.close());
   afterAll(async () => {
@@ -202,7 +204,7 @@ describe('batches in the web app, with a real worker', () => {
 describe('every page, at desktop and phone width', () => {
   it('renders each view with its heading, never wider than the screen, and saves a screenshot of each', () =>
     withQuietApi(async (t, browser) => {
-      const { batchId } = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'text\nqueued\n' })
+      const { batchId } = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv', ...t.headers }, body: 'text\nqueued\n' })
         .then((r) => r.json() as Promise<{ id: string }>)
         .then((b) => ({ batchId: b.id }));
       // Each view, and what shows once it has loaded what it reads.
@@ -215,7 +217,7 @@ describe('every page, at desktop and phone width', () => {
         ['models', '#/models', 'Models', (page) => page.getByRole('cell', { name: 'tiny-hashed' })],
       ];
       for (const [width, height, device] of [[1280, 800, 'desktop'], [390, 844, 'phone']] as const) {
-        const page = await browser.newPage({ viewport: { width, height } });
+        const page = await withApiKey(browser.newPage({ viewport: { width, height } }), t.apiKey);
         for (const [name, hash, heading, loaded] of views) {
           await page.goto(`${t.api.url}/${hash}`);
           await page.getByRole('heading', { level: 2, name: heading }).waitFor();
@@ -229,7 +231,7 @@ describe('every page, at desktop and phone width', () => {
         await page.close();
       }
       // The batches view filters by status.
-      const page = await browser.newPage();
+      const page = await withApiKey(browser.newPage(), t.apiKey);
       await page.goto(`${t.api.url}/#/batches`);
       await page.getByRole('link', { name: batchId }).waitFor();
       await page.getByLabel('Status').selectOption('COMPLETED');
@@ -248,7 +250,7 @@ describe('every page, at desktop and phone width', () => {
 describe('the web app when things go wrong', () => {
   it('says the server is not answering, and refuses a file that is neither CSV nor JSON Lines', () =>
     withQuietApi(async (t, browser, dir) => {
-      const page = await browser.newPage();
+      const page = await withApiKey(browser.newPage(), t.apiKey);
       await page.goto(`${t.api.url}/#/batch`);
       const notes = path.join(dir, 'notes.txt');
       writeFileSync(notes, 'hello\n');
@@ -270,7 +272,7 @@ describe('cancelling a batch in the web app', () => {
     withQuietApi(async (t, browser, dir) => {
       const file = path.join(dir, 'queued.csv');
       writeFileSync(file, `text\n${Array.from({ length: 50 }, (_, i) => `queued ${i}`).join('\n')}\n`);
-      const page = await browser.newPage();
+      const page = await withApiKey(browser.newPage(), t.apiKey);
       await page.goto(`${t.api.url}/#/batch`);
       await page.getByLabel('CSV or JSON Lines file').setInputFiles(file);
       await page.getByRole('button', { name: 'Upload and run' }).click();
