@@ -1,11 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { AuthResult } from './auth-cost';
 import type { BatchBenchResult } from './batch-runs';
 import { EXPECTED, type FanoutResult } from './fanout';
+import type { FaultsResult } from './faults';
 import type { FootprintResult } from './footprint';
 import type { InProcessResult } from './in-process';
 import type { ScenarioResult } from './scenarios';
 import type { TargetCheck } from './targets';
+import { median } from './median';
 
 /** Everything one run measured; written as JSON. */
 export interface BenchReport {
@@ -21,14 +24,18 @@ export interface BenchReport {
   fanout?: FanoutResult;
   /** The Redis footprint section, when it ran. */
   footprint?: FootprintResult;
+  /** The auth section (predict with API keys on against off), when it ran. */
+  auth?: AuthResult;
+  /** The faults section, when it ran. */
+  faults?: FaultsResult;
   targets: TargetCheck[];
   failures: number;
 }
 
-/** Plain-text table with columns padded to their widest cell (numbers right-aligned). */
-function table(header: string[], rows: string[][]): string {
+/** Plain-text table with columns padded to their widest cell (numbers right-aligned; the first column, and those in `textColumns`, left-aligned). */
+function table(header: string[], rows: string[][], textColumns: readonly number[] = []): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
+  const line = (cells: string[]) => cells.map((cell, c) => (c === 0 || textColumns.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -45,9 +52,11 @@ export function formatReport(report: BenchReport): string {
   const sections = [
     inProcess && inProcessSection(inProcess),
     report.http.length > 0 && httpSection(report),
+    report.auth && authSection(report.auth),
     report.batch && batchSection(report.batch),
     report.fanout && fanoutSection(report.fanout),
     report.footprint && footprintSection(report.footprint),
+    report.faults && faultsSection(report.faults),
   ];
   for (const section of sections) if (section) out.push('', ...section);
   if (report.targets.length > 0) {
@@ -59,6 +68,11 @@ export function formatReport(report: BenchReport): string {
         report.targets.map((t) => [t.name, `${n(t.value, 1)} ${t.unit}`, `${t.kind === 'min' ? '>=' : '<='} ${t.threshold} ${t.unit}`, t.pass ? 'PASS' : 'FAIL', t.detail]),
       ),
     );
+  }
+  if (report.auth) {
+    const loads = report.auth.scenarios.flatMap((s) => s.rounds.flatMap((r) => [{ side: `${s.title}, auth off`, load: r.off }, { side: `${s.title}, auth on`, load: r.on }]));
+    const bad = loads.filter(({ load: { failures: f } }) => f.non2xx + f.errors + f.graphqlErrors > 0);
+    out.push('', bad.length === 0 ? 'Auth responses: every one HTTP 2xx without GraphQL errors.' : `Auth responses: FAILED in ${bad.map(({ side, load: { failures: f } }) => `${side} (non-2xx ${f.non2xx}, connection errors ${f.errors}, GraphQL errors ${f.graphqlErrors})`).join('; ')}`);
   }
   if (report.http.length === 0) return out.join('\n');
   out.push('');
@@ -172,6 +186,40 @@ function footprintSection(footprint: FootprintResult): string[] {
     `The prediction cache adds ${n(cache.bytesPerKey)} bytes per distinct text (what deleting its ${n(cache.keys)} keys freed: ${n(cache.usedMemoryDelta / 1e6, 1)} MB; MEMORY USAGE ${n(cache.memoryUsagePerKey)} per key), with this run's ${cache.keyNameBytes}-byte key names.`,
     `Redis CPU per row (INFO cpu, user + sys): ingest ${n(redisCpu.ingestUsPerRow, 1)} µs, labelling ${n(redisCpu.labelUsPerRow, 1)} µs (1 worker, cold cache, ${n(redisCpu.workerRowsPerSecond)} rows/s);`,
     `one Redis's command thread would be busy all the time at about ${n(redisCpu.ceilingRowsPerSecond)} rows/s of ingest + labelling like these: the most one Redis serves, whatever the number of workers.`,
+  ];
+}
+
+function authSection(auth: AuthResult): string[] {
+  const load = (l: AuthResult['scenarios'][number]['off']) => [n(l.requestsPerSecond), n(l.latencyMs.p50), n(l.latencyMs.p99), n(l.apiCpuPct)];
+  return [
+    `Auth: predict against two API children alike but for SIFT_AUTH (off; keys, one key with scope ${auth.keyScopes.join(',')} and the Bearer header on every request),`,
+    `rate limits on (far out of reach) on both; ${auth.rounds} rounds of ${auth.secondsPerRound} s a side, ${auth.connections} connections, the side that goes first alternating; medians of rounds;`,
+    'on/off = the median of the per-round ratios of req/s (cpu api = % of one core)',
+    table(
+      ['scenario', 'off req/s', 'p50 ms', 'p99 ms', 'cpu api', 'on req/s', 'p50 ms', 'p99 ms', 'cpu api', 'on/off', 'rounds'],
+      auth.scenarios.map((s) => [
+        s.title,
+        ...load(s.off),
+        ...load(s.on),
+        `${n(median(s.roundRatiosPct), 1)}%`,
+        s.roundRatiosPct.map((r) => n(r)).join(', '),
+      ]),
+    ),
+  ];
+}
+
+function faultsSection(faults: FaultsResult): string[] {
+  const { file } = faults;
+  return [
+    `Faults: a ${n(file.rows)}-row batch (${n(file.repeatedPct, 1)}% repeated texts, cold cache) with 1 worker, on a private redis-server ${faults.redis.version} (appendonly yes, appendfsync ${faults.redis.appendfsync});`,
+    `each batch fault strikes once ${Math.round(faults.faultAt * 100)}% of the rows are processed, and is set against a fault-free run of the same file just before it (times: the record's createdAt to finishedAt);`,
+    `SIFT_STALL_INTERVAL_MS ${faults.stallIntervalMs}. Rows lost / duplicated: from the final counts and the results download (every index once), and for the subscriber the rows it received`,
+    table(
+      ['fault', 'what it cost', 'rows lost', 'rows duplicated', 'what the operator did'],
+      faults.rows.map((r) => [r.fault, r.cost, r.rowsLost === null ? '-' : n(r.rowsLost), r.rowsDuplicated === null ? '-' : n(r.rowsDuplicated), r.operator]),
+      [1, 4],
+    ),
+    ...faults.rows.map((r) => `- ${r.fault}: ${r.details}`),
   ];
 }
 

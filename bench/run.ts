@@ -10,16 +10,18 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
 import { startApiProcess, type ApiProcess } from './api-process';
+import { authFailures, runAuthCost, type AuthResult } from './auth-cost';
 import { runBatchSection, type BatchBenchContext, type BatchBenchResult } from './batch-runs';
 import { Cleanup } from './cleanup';
 import { fanoutPlans, runFanoutSection, type FanoutResult } from './fanout';
+import { runFaults, type FaultsResult } from './faults';
 import { runFootprint, type FootprintResult } from './footprint';
 import { measureModel } from './in-process';
 import { failureCount } from './http-load';
 import { formatReport, writeReport, type BenchReport } from './report';
 import { runScenarios } from './scenarios';
 import { readSettings, type BenchSettings } from './settings';
-import { checkBatchTargets, checkFanoutTargets, checkTargets } from './targets';
+import { checkAuthTargets, checkBatchTargets, checkFanoutTargets, checkTargets } from './targets';
 
 // dist/bench/run.js -> the project root, where models/ and bench/results/ live.
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -43,8 +45,12 @@ async function main(): Promise<number> {
   // Per run: an API start, the upload, subscribing (50 at a time), the batch, then the grace period at most.
   const fanoutSeconds = settings.parts.fanout ? plans.reduce((sum, p) => sum + 120 + p.subscribers / 20 + settings.fanoutRows / 2000 + settings.fanoutGraceSeconds, 0) : 0;
   const footprintSeconds = settings.parts.footprint ? 90 + settings.footprintRows / 1000 : 0;
+  // Two API starts, then 2 scenarios x 2 sides of warm-up and of every round.
+  const authSeconds = settings.parts.auth ? 90 + 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 1)) : 0;
+  // Six batches of the file at a generous 2,000 rows/s, API and worker starts, two Redis outages, the slow upload.
+  const faultsSeconds = settings.parts.faults ? 300 + (6 * settings.faultRows) / 2000 + 2 * settings.faultRedisDownSeconds : 0;
   const inProcessSeconds = settings.parts.online || settings.parts.batch ? settings.runSizes.length * (settings.modelSeconds + 1) : 0;
-  const budgetSeconds = 90 + inProcessSeconds + onlineSeconds + batchSeconds + fanoutSeconds + footprintSeconds;
+  const budgetSeconds = 90 + inProcessSeconds + onlineSeconds + authSeconds + batchSeconds + fanoutSeconds + footprintSeconds + faultsSeconds;
   setTimeout(() => void abort(`the run took longer than ${budgetSeconds} s`), budgetSeconds * 1000).unref();
 
   // Before the API starts, so the model has the machine to itself; only the online and batch
@@ -59,6 +65,8 @@ async function main(): Promise<number> {
   let batch: BatchBenchResult | undefined;
   let fanout: FanoutResult | undefined;
   let footprint: FootprintResult | undefined;
+  let auth: AuthResult | undefined;
+  let faults: FaultsResult | undefined;
   // Each section gets an API process of its own, so the batch figures (its memory above all) do
   // not carry what the online load left behind.
   let apiSettings: ApiProcess['settings'] | undefined;
@@ -84,6 +92,34 @@ async function main(): Promise<number> {
         redis.disconnect();
       }
     });
+  }
+  if (settings.parts.auth) {
+    // Two API children at once (auth off, auth on), each stopped and its keys deleted at the end.
+    const started: ApiProcess[] = [];
+    const forget: (() => void)[] = [];
+    try {
+      auth = await runAuthCost({
+        startApi: async (extraEnv) => {
+          process.stderr.write(`bench: starting an API child process (SIFT_AUTH=${extraEnv.SIFT_AUTH})\n`);
+          const child = await startApiProcess(settings.modelsDir, settings.model, ROOT, extraEnv);
+          started.push(child);
+          forget.push(cleanup.add(() => child.stop()));
+          apiSettings = child.settings;
+          return child;
+        },
+        seconds: roundSeconds,
+        rounds: settings.rounds,
+        warmupSeconds: settings.httpWarmupSeconds,
+        connections: settings.connections,
+        log,
+      });
+    } finally {
+      for (const child of started) {
+        const { deletedKeys } = await child.stop();
+        process.stderr.write(`bench: API stopped, ${deletedKeys} keys under ${child.keyPrefix} deleted\n`);
+      }
+      for (const unregister of forget) unregister();
+    }
   }
   if (settings.parts.batch) {
     apiSettings = await withApi(settings, async (started) => {
@@ -130,7 +166,16 @@ async function main(): Promise<number> {
     }
   }
 
-  const failures = http.reduce((sum, s) => sum + failureCount(s), 0);
+  if (settings.parts.faults) {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
+    try {
+      faults = await runFaults({ rows: settings.faultRows, redisDownSeconds: settings.faultRedisDownSeconds, modelsDir: settings.modelsDir, model: settings.model, projectRoot: ROOT, dir: tmp, cleanup, log });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  const failures = http.reduce((sum, s) => sum + failureCount(s), 0) + (auth ? authFailures(auth) : 0);
   const cpus = os.cpus();
   const report: BenchReport = {
     startedAt,
@@ -138,11 +183,13 @@ async function main(): Promise<number> {
     settings: {
       model: inProcess ? `${inProcess.model}@${inProcess.version}` : settings.model,
       parts: Object.entries(settings.parts).filter(([, on]) => on).map(([part]) => part).join(','),
-      ...(settings.parts.online && {
+      ...((settings.parts.online || settings.parts.auth) && {
         seconds: `${settings.rounds}x${roundSeconds}`,
         warmup: settings.httpWarmupSeconds,
         connections: settings.connections,
         pipelining: 1,
+      }),
+      ...(settings.parts.online && {
         loadGenerator: settings.loadWorkers === 0 ? 'bench main thread' : `${settings.loadWorkers} worker threads`,
         manyTexts: settings.manyTexts,
       }),
@@ -153,6 +200,7 @@ async function main(): Promise<number> {
         fanoutGrace: settings.fanoutGraceSeconds,
       }),
       ...(settings.parts.footprint && { footprintRows: settings.footprintRows }),
+      ...(settings.parts.faults && { faultRows: settings.faultRows, faultRedisDown: settings.faultRedisDownSeconds }),
       ...(apiSettings && {
         SIFT_INFERENCE_THREADS: apiSettings.inferenceThreads,
         SIFT_MAX_RUN_SIZE: apiSettings.maxRunSize,
@@ -165,10 +213,13 @@ async function main(): Promise<number> {
     batch,
     fanout,
     footprint,
+    auth,
+    faults,
     targets: [
       ...(inProcess ? checkTargets(inProcess, http) : []),
       ...(inProcess && batch ? checkBatchTargets(inProcess, batch) : []),
       ...(fanout ? checkFanoutTargets(fanout) : []),
+      ...(auth ? checkAuthTargets(auth) : []),
     ],
     failures,
   };

@@ -30,7 +30,10 @@ export interface BenchSettings {
   loadWorkers: number;
   /** Batch sizes of the in-process measurement. */
   runSizes: number[];
-  /** `BENCH_PARTS`: which sections run, comma-separated: `online`, `batch`, `fanout`, `footprint`. Default all four. */
+  /**
+   * `BENCH_PARTS`: which sections run, comma-separated: `online`, `auth`, `batch`, `fanout`,
+   * `footprint`, `faults`. Default: DEFAULT_PARTS.
+   */
   parts: Record<BenchPart, boolean>;
   /** `BENCH_BATCH_ROWS`: rows of the end-to-end batch file. Default 200000. */
   batchRows: number;
@@ -52,17 +55,27 @@ export interface BenchSettings {
   fanoutGraceSeconds: number;
   /** `BENCH_FOOTPRINT_ROWS`: rows of the upload whose Redis footprint is measured. Default 100000. */
   footprintRows: number;
+  /** `BENCH_FAULT_ROWS`: rows of the batch the faults section labels, with and without each fault. Default 100000. */
+  faultRows: number;
+  /** `BENCH_FAULT_REDIS_DOWN_SECONDS`: how long the faults section keeps its Redis shut down. Default 3. */
+  faultRedisDownSeconds: number;
 }
 
 /** The sections of a run, in the order they run. */
-export const BENCH_PARTS = ['online', 'batch', 'fanout', 'footprint'] as const;
+export const BENCH_PARTS = ['online', 'auth', 'batch', 'fanout', 'footprint', 'faults'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
+/**
+ * The sections a run without BENCH_PARTS runs. `faults` is asked for by name: it kills processes
+ * and restarts a Redis on purpose, and adds two to three minutes.
+ */
+export const DEFAULT_PARTS: readonly BenchPart[] = ['online', 'auth', 'batch', 'fanout', 'footprint'];
+
 function parts(raw: string | undefined): BenchSettings['parts'] {
-  const names = (raw?.trim() || BENCH_PARTS.join(',')).split(',').map((p) => p.trim());
+  const names = (raw?.trim() || DEFAULT_PARTS.join(',')).split(',').map((p) => p.trim());
   const unknown = names.find((name) => !(BENCH_PARTS as readonly string[]).includes(name));
   if (unknown !== undefined || names.length === 0) {
-    throw new Error(`BENCH_PARTS=${JSON.stringify(raw)} is not valid: expected some of ${BENCH_PARTS.join(', ')}, comma-separated (default all of them).`);
+    throw new Error(`BENCH_PARTS=${JSON.stringify(raw)} is not valid: expected some of ${BENCH_PARTS.join(', ')}, comma-separated (default ${DEFAULT_PARTS.join(',')}).`);
   }
   return Object.fromEntries(BENCH_PARTS.map((part) => [part, names.includes(part)])) as BenchSettings['parts'];
 }
@@ -112,5 +125,7 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     fanoutRowSubscribers: integers('BENCH_FANOUT_ROW_SUBSCRIBERS', [100], 1, 10_000),
     fanoutGraceSeconds: integer('BENCH_FANOUT_GRACE_SECONDS', 30, 1, 600),
     footprintRows: Math.round(integer('BENCH_FOOTPRINT_ROWS', 100_000, 1000, 10_000_000)),
+    faultRows: Math.round(integer('BENCH_FAULT_ROWS', 100_000, 10_000, 10_000_000)),
+    faultRedisDownSeconds: integer('BENCH_FAULT_REDIS_DOWN_SECONDS', 3, 0.5, 60),
   };
 }

@@ -1,3 +1,4 @@
+import type { AuthResult } from './auth-cost';
 import type { BatchBenchResult } from './batch-runs';
 import type { FanoutResult, FanoutRun } from './fanout';
 import type { InProcessResult } from './in-process';
@@ -129,4 +130,15 @@ export function checkFanoutTargets(fanout: FanoutResult): TargetCheck[] {
       atMost(`${name}: API peak RSS`, r.apiRssMb.peak, 500, `${Math.round(r.apiRssMb.before)} MB before the subscribers, ${Math.round(r.apiRssMb.subscribed)} MB subscribed`),
     ];
   });
+}
+
+/**
+ * The auth target: `predict` with API keys on (one key, the Bearer header on every request) at
+ * 90% or more of the same load with them off, for the cached text (where a request does least
+ * else, so the check of the key weighs most) and for a new text each time; rounds paired.
+ */
+export function checkAuthTargets(auth: AuthResult): TargetCheck[] {
+  return auth.scenarios.map((s) =>
+    pairedRatio(`auth on vs off, ${s.title}`, s.rounds.map((r) => r.on.requestsPerSecond), s.rounds.map((r) => r.off.requestsPerSecond), 90, 'req/s'),
+  );
 }
