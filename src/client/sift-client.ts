@@ -216,8 +216,9 @@ export class SiftClient {
 
   private socket(): Client {
     if (this.ws) return this.ws;
-    // A ping every 10 s, and a socket that answers none within 5 s is ended: a silent network
+    // A ping every 10 s, and a socket that answers none within 20 s is ended: a silent network
     // drop then fails the subscription like a closed socket instead of leaving it waiting forever.
+    // (5 s ended live sockets of a server busy serving a thousand subscribers on two cores.)
     let pongWait: NodeJS.Timeout | undefined;
     const ws = createClient({
       url: `${this.baseUrl.replace(/^http/, 'ws')}/graphql`,
@@ -229,7 +230,7 @@ export class SiftClient {
       keepAlive: 10_000,
       on: {
         ping: (received) => {
-          if (!received) pongWait = setTimeout(() => ws.terminate(), 5_000);
+          if (!received) pongWait = setTimeout(() => ws.terminate(), 20_000);
         },
         pong: (received) => {
           if (received) clearTimeout(pongWait);

@@ -146,7 +146,7 @@ function socket(key: string | null): Client {
     keepAlive: 10_000,
     on: {
       ping: (received) => {
-        if (!received) pongWait = setTimeout(() => client.terminate(), 5000);
+        if (!received) pongWait = setTimeout(() => client.terminate(), 20_000);
       },
       pong: (received) => {
         if (received) clearTimeout(pongWait);
