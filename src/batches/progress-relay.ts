@@ -3,9 +3,9 @@ import type { Logger } from '../logger';
 import { isRedisOutage, redisUnavailable } from '../redis/outage';
 import { isFinalStatus } from './batch-status';
 import type { BatchProgressState, BatchStore } from './batch-store';
-import { unknownBatch, type BatchRowResult } from './batch-types';
+import { unknownBatch, type BatchSnapshot } from './batch-types';
 import type { ProgressChannel } from './progress-channel';
-import { ProgressWatcher, type WatchItem } from './progress-watcher';
+import { ProgressWatcher, type ProgressEvent } from './progress-watcher';
 
 /** What one subscriber asks of a batch's progress. */
 export interface WatchOptions {
@@ -29,11 +29,21 @@ export interface ProgressRelayOptions {
   outageGraceMs?: number;
   /** Chunks whose rows go in one event. */
   chunksPerEvent?: number;
-  /** Rows a subscriber may leave waiting before it is ended with SUBSCRIBER_TOO_SLOW. */
+  /**
+   * Events a row subscriber may have waiting when the next rows go out: the relay sends rows only
+   * as fast as its row subscribers take them, and waits (reading the next rows meanwhile) while
+   * any but the slowest has this many waiting.
+   */
+  paceEvents?: number;
+  /**
+   * Rows a subscriber may have waiting before it is ended with SUBSCRIBER_TOO_SLOW: only the
+   * slowest row subscriber is not waited for, so only one far slower than the others (or stuck)
+   * gets there.
+   */
   maxPendingRows?: number;
 }
 
-const DEFAULTS = { pollMs: 1000, outageGraceMs: 30_000, chunksPerEvent: 8, maxPendingRows: 50_000 };
+const DEFAULTS = { pollMs: 1000, outageGraceMs: 30_000, chunksPerEvent: 8, paceEvents: 2, maxPendingRows: 50_000 };
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,6 +53,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * feed per process: one pub/sub subscription, one read of the record per change and one read of
  * each finished chunk's rows, whatever the number of subscribers; every subscriber gets the same
  * event objects.
+ *
+ * Rows go out only as fast as the row subscribers take them (each takes its next event once its
+ * last is written to its socket): the feed reads the next rows while they send, and sends them
+ * once every row subscriber but the slowest has fewer than `paceEvents` waiting. When the API
+ * itself is the bottleneck, everyone is paced alike and no one falls behind; one client far
+ * slower than the rest (or stuck) is not waited for, and is ended with SUBSCRIBER_TOO_SLOW once
+ * `maxPendingRows` wait for it. Subscribers that select no rows get a snapshot whenever the record
+ * changes, whatever the row subscribers' pace, and the final one as soon as the batch ends; row
+ * subscribers get the final status only with the last of their rows.
  *
  * Rows go out in input order. The record says how many chunks from the first are all recorded
  * (`contiguousChunks`), and the feed sends rows up to there; a chunk that finishes early waits
@@ -73,7 +92,7 @@ export class ProgressRelay {
    * the finished rows from there, then live events; the subscription ends after the event with a
    * final status (or with an error item). An unknown id is refused up front.
    */
-  async watch(id: string, options: WatchOptions): Promise<AsyncIterableIterator<WatchItem>> {
+  async watch(id: string, options: WatchOptions): Promise<ProgressWatcher> {
     const feed = this.feeds.get(id) ?? (await this.openFeed(id));
     return feed.add(options);
   }
@@ -104,13 +123,24 @@ class BatchFeed {
   /** Subscribers still reading older rows from Redis before they join `live`. */
   private readonly replaying = new Set<ProgressWatcher>();
   private state!: BatchProgressState;
+  /** The newest snapshot without a final status: row events sent before the last carry it. */
+  private openSnapshot!: BatchSnapshot;
+  /** The snapshot row subscribers got last (with rows or alone). */
+  private rowsSnapshot: BatchSnapshot | undefined;
+  /** The last snapshot-only event made, handed to everyone it is for. */
+  private snapshotOnly: ProgressEvent | undefined;
   /** The next chunk whose rows go out: every chunk before it has been sent (or, once final, skipped as never recorded). */
   private next = 0;
+  /** Once final: the chunks recorded (the others were cancelled before they ran). */
+  private finalChunks: number[] | undefined;
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private advancing = false;
-  private again = false;
-  private failingSince: number | undefined;
+  private reading = false;
+  private readAgain = false;
+  private pumping = false;
+  private pumpAgain = false;
+  /** Since when reading the record (`read`) or the rows (`pump`) has failed, if it does. */
+  private readonly failingSince: { read?: number; pump?: number } = {};
   closed = false;
 
   constructor(
@@ -127,22 +157,26 @@ class BatchFeed {
       const state = await this.options.store.progress(this.id);
       if (!state) throw unknownBatch(this.id);
       this.state = state;
+      this.openSnapshot = state.snapshot;
       this.next = isFinalStatus(state.snapshot.status) ? state.chunks : state.contiguousChunks;
     } catch (error) {
       this.close();
       throw error;
     }
-    if (isFinalStatus(this.state.snapshot.status)) this.close();
+    if (this.final) this.close();
     else this.schedulePoll();
   }
 
   /** A new subscriber: the current snapshot first, then its rows from `fromRow`, then live events. */
   add(options: WatchOptions): ProgressWatcher {
     const fromRow = options.fromRow ?? this.next * this.state.chunkSize;
-    const watcher = new ProgressWatcher(options.withRows, fromRow, this.settings.maxPendingRows, (resumeFrom) => tooSlow(resumeFrom), (w) => this.leave(w));
-    watcher.push({ batch: this.state.snapshot, rows: [] });
+    // Never less than pacing itself lets wait (large chunks make large pages).
+    const { maxPendingRows, paceEvents, chunksPerEvent } = this.settings;
+    const limit = Math.max(maxPendingRows, (paceEvents + 1) * chunksPerEvent * this.state.chunkSize);
+    const watcher = new ProgressWatcher(options.withRows, fromRow, limit, (resumeFrom) => tooSlow(resumeFrom), (w) => this.leave(w));
     const behind = options.withRows && Math.floor(fromRow / this.state.chunkSize) < this.next;
-    if (this.closed && !behind) {
+    watcher.push(this.snapshotEvent(options.withRows && !this.closed ? this.visibleToRows() : this.state.snapshot));
+    if ((this.closed || (this.final && !options.withRows)) && !behind) {
       watcher.end();
     } else if (behind) {
       this.replaying.add(watcher);
@@ -168,6 +202,25 @@ class BatchFeed {
     this.onClosed();
   }
 
+  private get final(): boolean {
+    return isFinalStatus(this.state.snapshot.status);
+  }
+
+  /** The snapshot a row subscriber may see now: never a final one before its last rows. */
+  private visibleToRows(): BatchSnapshot {
+    return this.final ? this.openSnapshot : this.state.snapshot;
+  }
+
+  /** `{ batch: snapshot, rows: [] }`, the same object for everyone while the snapshot stays. */
+  private snapshotEvent(snapshot: BatchSnapshot): ProgressEvent {
+    if (this.snapshotOnly?.batch !== snapshot) this.snapshotOnly = { batch: snapshot, rows: [] };
+    return this.snapshotOnly;
+  }
+
+  private rowWatchers(): ProgressWatcher[] {
+    return [...this.live].filter((watcher) => watcher.withRows && !watcher.ended);
+  }
+
   private leave(watcher: ProgressWatcher): void {
     this.live.delete(watcher);
     this.replaying.delete(watcher);
@@ -182,18 +235,18 @@ class BatchFeed {
   /** Reads the batch again (once at a time; a wake during a read runs one more after it). */
   private wake(): void {
     if (this.closed) return;
-    if (this.advancing) {
-      this.again = true;
+    if (this.reading) {
+      this.readAgain = true;
       return;
     }
-    this.advancing = true;
-    void this.advance()
-      .then(() => (this.failingSince = undefined))
-      .catch((error: Error) => this.failed(error))
+    this.reading = true;
+    void this.read()
+      .then(() => (this.failingSince.read = undefined))
+      .catch((error: Error) => this.failed('read', error))
       .finally(() => {
-        this.advancing = false;
-        if (this.again && !this.closed) {
-          this.again = false;
+        this.reading = false;
+        if (this.readAgain && !this.closed) {
+          this.readAgain = false;
           this.wake();
         } else {
           this.schedulePoll();
@@ -201,20 +254,23 @@ class BatchFeed {
       });
   }
 
-  private failed(error: Error): void {
+  private failed(what: 'read' | 'pump', error: Error): void {
     const { logger } = this.options;
     if (!isRedisOutage(error)) logger.warn(`progress of batch ${this.id}: ${error.message}`);
-    this.failingSince ??= Date.now();
-    if (Date.now() - this.failingSince < this.settings.outageGraceMs) return;
+    const since = (this.failingSince[what] ??= Date.now());
+    if (Date.now() - since < this.settings.outageGraceMs) return;
     for (const watcher of [...this.live, ...this.replaying]) watcher.fail(unreadable(this.id, error));
     this.replaying.clear();
     this.close();
   }
 
-  /** Sends what changed since the last read: rows of newly recorded chunks in order, the snapshot, the end. */
-  private async advance(): Promise<void> {
-    const { store } = this.options;
-    const state = await store.progress(this.id);
+  /**
+   * Reads the record: subscribers without rows get the new snapshot if a count or the status
+   * changed (and end with the final one); the row pump is started to send what was recorded.
+   */
+  private async read(): Promise<void> {
+    const state = await this.options.store.progress(this.id);
+    if (this.closed) return;
     if (!state) {
       // Gone (its retention ran out): nothing more will come.
       for (const watcher of [...this.live, ...this.replaying]) watcher.fail(unknownBatch(this.id));
@@ -224,31 +280,109 @@ class BatchFeed {
     }
     const before = this.state.snapshot;
     this.state = state;
-    const final = isFinalStatus(state.snapshot.status);
-    const until = final ? state.chunks : state.contiguousChunks;
-    const withRows = [...this.live].some((watcher) => watcher.withRows);
-    if (withRows && until > this.next) {
-      // Once final, chunks never recorded (cancelled before they ran) are skipped.
-      const chunks = final ? (await store.recordedChunks(this.id)).filter((chunk) => chunk >= this.next) : range(this.next, until);
-      const pages = final ? [chunks] : pagesOf(chunks, this.settings.chunksPerEvent);
-      for (const page of pages) {
-        const rows = await store.rowsOfChunks(this.id, state.model, page);
-        if (this.closed) return;
-        this.next = page.length > 0 ? page[page.length - 1] + 1 : until;
-        this.broadcast(state, rows);
+    if (!this.final) this.openSnapshot = state.snapshot;
+    if (this.final || changed(before, state.snapshot)) {
+      const event = this.snapshotEvent(state.snapshot);
+      for (const watcher of this.live) {
+        if (watcher.withRows) continue;
+        watcher.push(event);
+        if (this.final) {
+          watcher.end();
+          this.live.delete(watcher);
+        }
       }
-      this.next = until;
-    } else {
-      this.next = Math.max(this.next, until);
-      if (final || changed(before, state.snapshot)) this.broadcast(state, []);
     }
-    if (final) this.close();
+    this.pump();
   }
 
-  private broadcast(state: BatchProgressState, rows: BatchRowResult[]): void {
-    const withRows = { batch: state.snapshot, rows };
-    const withoutRows = rows.length === 0 ? withRows : { batch: state.snapshot, rows: [] };
-    for (const watcher of this.live) watcher.push(watcher.withRows ? withRows : withoutRows);
+  /** Starts the row pump (once at a time; a call while it runs makes it look again before it stops). */
+  private pump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.sendRows()
+      .then(() => (this.failingSince.pump = undefined))
+      .catch((error: Error) => this.failed('pump', error))
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain && !this.closed) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
+  }
+
+  /**
+   * Sends row subscribers the rows recorded since the last, a page of `chunksPerEvent` chunks at
+   * a time, each page once they have room for it (see `room`), then the new snapshot, and once the
+   * batch is final and every recorded row is out, the final event; then the feed closes.
+   */
+  private async sendRows(): Promise<void> {
+    const { store } = this.options;
+    for (;;) {
+      this.pumpAgain = false;
+      if (this.closed) return;
+      const state = this.state;
+      const final = this.final;
+      if (this.rowWatchers().length === 0) {
+        // No one to send rows to: the feed is where the record is (replays read older rows themselves).
+        this.next = Math.max(this.next, final ? state.chunks : state.contiguousChunks);
+        if (final) this.close();
+        return;
+      }
+      const page = final ? await this.finalPage() : range(this.next, Math.min(state.contiguousChunks, this.next + this.settings.chunksPerEvent));
+      if (page.length === 0) {
+        // Every recorded row is out: the new snapshot, or the final event.
+        const snapshot = final ? state.snapshot : this.visibleToRows();
+        if (final || changed(this.rowsSnapshot, snapshot)) this.broadcastRows(this.snapshotEvent(snapshot));
+        if (final) {
+          this.next = state.chunks;
+          this.close();
+        }
+        return;
+      }
+      const rows = await store.rowsOfChunks(this.id, state.model, page);
+      await this.room();
+      if (this.closed) return;
+      this.next = page[page.length - 1] + 1;
+      const last = final && this.finalChunks!.every((chunk) => chunk < this.next);
+      this.broadcastRows({ batch: last ? state.snapshot : this.visibleToRows(), rows });
+      if (last) {
+        this.next = state.chunks;
+        this.close();
+        return;
+      }
+    }
+  }
+
+  /** Once final: the next page of recorded chunks (chunks never recorded, cancelled before they ran, are skipped). */
+  private async finalPage(): Promise<number[]> {
+    this.finalChunks ??= await this.options.store.recordedChunks(this.id);
+    return this.finalChunks.filter((chunk) => chunk >= this.next).slice(0, this.settings.chunksPerEvent);
+  }
+
+  /**
+   * Waits until every row subscriber but the slowest has fewer than `paceEvents` events waiting
+   * (one that ends or leaves holds no one). The slowest is left out so that one stuck client
+   * cannot hold the others: it falls behind, and past `maxPendingRows` it is ended.
+   */
+  private async room(): Promise<void> {
+    const { paceEvents } = this.settings;
+    const watchers = this.rowWatchers();
+    const full = watchers.filter((watcher) => watcher.queued >= paceEvents);
+    if (watchers.length > 1 && full.length > 0) {
+      full.sort((a, b) => b.pendingRows - a.pendingRows);
+      full.shift();
+    }
+    await Promise.all(full.map((watcher) => watcher.room(paceEvents)));
+  }
+
+  private broadcastRows(event: ProgressEvent): void {
+    this.rowsSnapshot = event.batch;
+    for (const watcher of this.live) if (watcher.withRows) watcher.push(event);
   }
 
   /**
@@ -273,7 +407,8 @@ class BatchFeed {
         const page = wanted.slice(0, this.settings.chunksPerEvent);
         const rows = await store.rowsOfChunks(this.id, this.state.model, page);
         if (watcher.ended) break;
-        watcher.push({ batch: this.state.snapshot, rows });
+        // A batch that ended shows its final status in every event of a replay (see the subscription's description).
+        watcher.push({ batch: this.closed ? this.state.snapshot : this.visibleToRows(), rows });
         cursor = page.length > 0 ? page[page.length - 1] + 1 : until;
         failingSince = undefined;
         if (this.closed && cursor >= until) {
@@ -294,14 +429,9 @@ class BatchFeed {
   }
 }
 
-function pagesOf<T>(items: T[], size: number): T[][] {
-  const pages: T[][] = [];
-  for (let i = 0; i < items.length; i += size) pages.push(items.slice(i, i + size));
-  return pages;
-}
-
 /** Whether a subscriber would see a difference (rows/s and ETA alone do not count). */
-function changed(before: BatchProgressState['snapshot'], after: BatchProgressState['snapshot']): boolean {
+function changed(before: BatchSnapshot | undefined, after: BatchSnapshot): boolean {
+  if (!before) return true;
   return before.status !== after.status || before.processed !== after.processed || before.total !== after.total;
 }
 
@@ -314,7 +444,7 @@ function unreadable(id: string, error: unknown): SiftError {
 function tooSlow(resumeFrom: number): SiftError {
   return unavailableError(
     ErrorCodes.SUBSCRIBER_TOO_SLOW,
-    `This subscription fell too far behind the batch's rows (the client reads slower than they finish); subscribe again with fromRow: ${resumeFrom} to carry on from the first row it missed.`,
+    `This subscription fell too far behind the other subscribers of this batch (the client reads its rows slower than they do); subscribe again with fromRow: ${resumeFrom} to carry on from the first row it missed.`,
     0,
   );
 }

@@ -12,20 +12,21 @@ export type WatchItem = ProgressEvent | { error: SiftError };
 
 /**
  * One subscriber's queue of progress events, as an async iterator. Events are pushed by a relay
- * (the same event object to every subscriber, so the rows are read and decoded once per process);
- * `next()` takes them in order. Rows below `fromRow` are never passed on. A subscriber that falls
- * far behind (its socket drains slower than rows finish) has its waiting events merged into one,
- * and past `maxPendingRows` it is ended with an error that says where to resume, so one slow
- * client cannot hold an unbounded backlog.
+ * (the same event object to every subscriber, so the rows are read, decoded and executed once per
+ * process); `next()` takes them in order, and graphql-ws takes the next one only once the last
+ * was written to the socket, so the queue is how far this subscriber is behind. Rows below
+ * `fromRow` are never passed on. The relay sends rows only as fast as its row subscribers take
+ * them (see `room`), so a queue stays short; one that holds more than `maxPendingRows` rows
+ * anyway (a client far slower than the others, or stuck) is ended with an error that says where
+ * to resume, so no client can hold an unbounded backlog.
  */
 export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
   private readonly queue: WatchItem[] = [];
-  private pendingRows = 0;
+  private waitingRows = 0;
   private wake: (() => void) | undefined;
-  private drainedWake: (() => void) | undefined;
+  /** Who waits for this queue to shrink below a length: the relay's pacing, and replays. */
+  private roomWaiters: { below: number; resolve: () => void }[] = [];
   private finished = false;
-  /** The waiting event this subscriber merged later ones into, if any. */
-  private merged: ProgressEvent | undefined;
   /** The index of the next row this subscriber would receive (rows are sent in input order). */
   private nextRow: number;
 
@@ -48,40 +49,50 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
     return this.nextRow;
   }
 
-  /** Queues an event; rows below the subscriber's position are dropped (it had them already). */
+  /** Events waiting to be taken. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Rows waiting to be taken. */
+  get pendingRows(): number {
+    return this.waitingRows;
+  }
+
+  /**
+   * Queues an event; rows below the subscriber's position are dropped (it had them already). A
+   * snapshot with no rows takes the place of a waiting one with no rows (not the first event):
+   * the subscriber misses nothing but a count already out of date.
+   */
   push(event: ProgressEvent): void {
     if (this.finished) return;
     const rows = this.withRows ? this.unseen(event.rows) : [];
     const item = rows === event.rows ? event : { batch: event.batch, rows };
     if (rows.length > 0) this.nextRow = rows[rows.length - 1].index + 1;
     const last = this.queue[this.queue.length - 1];
-    if (this.queue.length > 1 && last && 'batch' in last) {
-      // Behind: merge into the last waiting event (an object of this subscriber's own, so its rows
-      // can grow in place) instead of queueing one more.
-      const merged = this.merged === last ? last : (this.merged = { batch: last.batch, rows: [...last.rows] });
-      merged.batch = item.batch;
-      for (const row of rows) merged.rows.push(row);
-      this.queue[this.queue.length - 1] = merged;
+    if (this.queue.length > 1 && rows.length === 0 && last !== undefined && 'rows' in last && last.rows.length === 0) {
+      this.queue[this.queue.length - 1] = item;
     } else {
       this.queue.push(item);
     }
-    this.pendingRows += rows.length;
-    if (this.pendingRows > this.maxPendingRows) {
+    this.waitingRows += rows.length;
+    if (this.waitingRows > this.maxPendingRows) {
       // Resume from the first row still waiting: everything before it was sent.
       const waiting = this.queue.flatMap((queued) => ('rows' in queued ? queued.rows : []));
       const resumeFrom = waiting[0]?.index ?? this.nextRow;
       this.queue.length = 0;
-      this.pendingRows = 0;
+      this.waitingRows = 0;
       this.fail(this.tooSlow(resumeFrom));
       return;
     }
     this.wake?.();
   }
 
-  /** Ends the subscription after the events already queued. */
+  /** Ends the subscription after the events already queued. An ended watcher holds no one: its room waiters go on. */
   end(): void {
     this.finished = true;
     this.wake?.();
+    this.releaseRoom();
   }
 
   /** Ends the subscription with an error, after the events already queued. */
@@ -91,10 +102,15 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
     this.end();
   }
 
+  /** Resolves once fewer than `below` events wait in the queue (or the subscriber ended or left). */
+  room(below: number): Promise<void> {
+    if (this.queue.length < below || this.finished) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ below, resolve }));
+  }
+
   /** Resolves once this subscriber has taken every queued event (or left): replays pace themselves by it. */
   drained(): Promise<void> {
-    if (this.queue.length === 0 || this.finished) return Promise.resolve();
-    return new Promise((resolve) => (this.drainedWake = resolve));
+    return this.room(1);
   }
 
   async next(): Promise<IteratorResult<WatchItem>> {
@@ -104,26 +120,30 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
       this.wake = undefined;
     }
     const item = this.queue.shift()!;
-    if ('rows' in item) this.pendingRows -= item.rows.length;
-    if (this.queue.length === 0) {
-      this.drainedWake?.();
-      this.drainedWake = undefined;
-    }
+    if ('rows' in item) this.waitingRows -= item.rows.length;
+    if (this.roomWaiters.length > 0) this.releaseRoom();
     return { done: false, value: item };
   }
 
   /** The client left (its socket closed, or it unsubscribed): stop at once. */
   async return(): Promise<IteratorResult<WatchItem>> {
     this.queue.length = 0;
+    this.waitingRows = 0;
     this.finished = true;
     this.wake?.();
-    this.drainedWake?.();
+    this.releaseRoom();
     this.onLeave(this);
     return { done: true, value: undefined };
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<WatchItem> {
     return this;
+  }
+
+  private releaseRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = this.finished ? [] : waiters.filter((waiter) => this.queue.length >= waiter.below);
+    for (const waiter of waiters) if (this.finished || this.queue.length < waiter.below) waiter.resolve();
   }
 
   private unseen(rows: BatchRowResult[]): BatchRowResult[] {
