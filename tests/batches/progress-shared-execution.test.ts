@@ -74,7 +74,8 @@ describe('shared execution of batchProgress events', () => {
         return Array.from({ length: limit }, (_, i) => row(offset + i));
       },
     } as unknown as BatchService;
-    context = { batches, predictions: {} as GraphQLContext['predictions'], principal: localPrincipal('127.0.0.1') };
+    // Only what the batchProgress resolvers read.
+    context = { batches, principal: localPrincipal('127.0.0.1') } as Partial<GraphQLContext> as GraphQLContext;
   });
 
   async function subscribeAll(subscribe: ReturnType<typeof createSharedSubscribe>, document = ROWS, variables: Record<string, unknown>[] = [{ id: 'b1' }]) {
