@@ -1,0 +1,102 @@
+import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, makeServer, type ConnectionInitMessage, type Disposable, type ServerOptions } from 'graphql-ws';
+import type { Extra } from 'graphql-ws/use/ws';
+import type { WebSocketServer } from 'ws';
+import { createSharedJson } from './ws-shared-json';
+
+/**
+ * graphql-ws's `useServer` for `ws` (graphql-ws/use/ws, 6.4.2: its adapter is "a basic starter,
+ * feel free to copy the code over and adjust it"), with one change: the text of each message goes
+ * through `createSharedJson`, so an execution result handed to many subscribers is serialized
+ * once (see ws-shared-json.ts). Keep-alive pings, error handling and closing are as in graphql-ws.
+ */
+export function useServer<P extends ConnectionInitMessage['payload'] = ConnectionInitMessage['payload'], E extends Record<PropertyKey, unknown> = Record<PropertyKey, never>>(
+  options: ServerOptions<P, Extra & Partial<E>> & { isProd?: boolean },
+  ws: WebSocketServer,
+  keepAlive = 12_000,
+): Disposable {
+  if (options.jsonMessageReplacer) throw new Error('useServer (ws-adapter) sets jsonMessageReplacer itself');
+  const isProd = typeof options.isProd === 'boolean' ? options.isProd : process.env.NODE_ENV === 'production';
+  const json = createSharedJson();
+  const server = makeServer<P, Extra & Partial<E>>({ ...options, jsonMessageReplacer: json.replacer });
+  const internalError = (error: unknown) => (isProd ? 'Internal server error' : limitCloseReason(error instanceof Error ? error.message : String(error), 'Internal server error'));
+  ws.options.handleProtocols = handleProtocols;
+
+  ws.once('error', (error) => {
+    console.error('Internal error emitted on the WebSocket server. Please check your implementation.', error);
+    let firstError: unknown = null;
+    for (const client of ws.clients) {
+      try {
+        client.close(CloseCode.InternalServerError, internalError(error));
+      } catch (closing) {
+        firstError ??= closing;
+      }
+    }
+    if (firstError) throw firstError;
+  });
+
+  ws.on('connection', (socket, request) => {
+    socket.once('error', (error) => {
+      console.error('Internal error emitted on a WebSocket socket. Please check your implementation.', error);
+      socket.close(CloseCode.InternalServerError, internalError(error));
+    });
+    let pongWait: NodeJS.Timeout | null = null;
+    const pingInterval =
+      keepAlive > 0 && isFinite(keepAlive)
+        ? setInterval(() => {
+            if (socket.readyState !== socket.OPEN) return;
+            pongWait = setTimeout(() => socket.terminate(), keepAlive);
+            socket.once('pong', () => {
+              if (pongWait) {
+                clearTimeout(pongWait);
+                pongWait = null;
+              }
+            });
+            socket.ping();
+          }, keepAlive)
+        : null;
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            // Always expanded, sent or not: the next message's text is made only after this one's.
+            const text = json.expand(data);
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(text, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on('message', async (event) => {
+            try {
+              await cb(String(event));
+            } catch (error) {
+              console.error('Internal error occurred during message handling. Please check your implementation.', error);
+              socket.close(CloseCode.InternalServerError, internalError(error));
+            }
+          }),
+      },
+      { socket, request } as Extra & Partial<E>,
+    );
+    socket.once('close', (code, reason) => {
+      if (pongWait) clearTimeout(pongWait);
+      if (pingInterval) clearInterval(pingInterval);
+      if (!isProd && code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
+        console.warn(`Client provided the unsupported and deprecated subprotocol "${socket.protocol}" used by subscriptions-transport-ws.`);
+      }
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    dispose: async () => {
+      for (const client of ws.clients) client.close(1001, 'Going away');
+      ws.removeAllListeners();
+      await new Promise<void>((resolve, reject) => ws.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+/** graphql-ws's limit on close reasons (123 bytes in the protocol; it counts characters). */
+function limitCloseReason(reason: string, whenTooLong: string): string {
+  return reason.length < 124 ? reason : whenTooLong;
+}
