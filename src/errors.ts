@@ -61,6 +61,18 @@ export const ErrorCodes = {
   QUERY_TOO_LARGE: 'QUERY_TOO_LARGE',
   /** A request from a web page of another origin, or to a Host this server does not answer to (HTTP 403). */
   ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
+  /** A request to a path (or method) no route answers (HTTP 404). */
+  NOT_FOUND: 'NOT_FOUND',
+  /** A request body over the limit of its route, e.g. a GraphQL request over its body limit (HTTP 413). */
+  BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  /** An HTTP request that cannot be read at all (a body shorter than its Content-Length, a broken path) (HTTP 400). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** One WebSocket already runs as many operations as `SIFT_MAX_OPERATIONS_PER_SOCKET` allows; the new one is refused, the socket stays. */
+  TOO_MANY_OPERATIONS: 'TOO_MANY_OPERATIONS',
+  /** `cachedPrediction` is turned off on this server (`SIFT_CACHED_PREDICTION=off`). */
+  CACHED_PREDICTION_OFF: 'CACHED_PREDICTION_OFF',
+  /** `GET /` on a server whose web page was not built (HTTP 503). */
+  WEB_APP_NOT_BUILT: 'WEB_APP_NOT_BUILT',
   /** Redis is away for now (restarting, unreachable): the request may succeed when retried (HTTP 503). */
   REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
   /** A batch's progress could not be read for a while; subscribe again (with `fromRow`) later. */
@@ -111,7 +123,15 @@ const WHOLE_REQUEST_STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Codes a GraphQL client sees as `extensions.code` itself (the others caused by input are BAD_USER_INPUT). */
-export const TOP_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([ErrorCodes.UNAUTHENTICATED, ErrorCodes.FORBIDDEN, ErrorCodes.ORIGIN_NOT_ALLOWED, ErrorCodes.RATE_LIMITED, ErrorCodes.QUERY_TOO_LARGE]);
+export const TOP_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([
+  ErrorCodes.UNAUTHENTICATED,
+  ErrorCodes.FORBIDDEN,
+  ErrorCodes.ORIGIN_NOT_ALLOWED,
+  ErrorCodes.RATE_LIMITED,
+  ErrorCodes.QUERY_TOO_LARGE,
+  ErrorCodes.TOO_MANY_OPERATIONS,
+  ErrorCodes.CACHED_PREDICTION_OFF,
+]);
 
 /** An error in what a caller sent; answered as `BAD_USER_INPUT` / HTTP 400. */
 export function userError(code: ErrorCode, message: string, details: Record<string, unknown> = {}, retryAfterSeconds?: number): SiftError {

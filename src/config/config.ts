@@ -65,6 +65,25 @@ export interface SiftConfig {
    */
   introspection: 'on' | 'off' | null;
   /**
+   * `SIFT_CORS_ORIGINS`: web origins (`https://app.example.com`, comma-separated) whose pages may
+   * read the API's answers (CORS) and open its WebSocket, besides the page this server serves
+   * itself. Default none: same origin only. Requests that carry no `Origin` (curl, the CLI, the
+   * SDK in Node) are not browsers' and are not affected.
+   */
+  corsOrigins: readonly string[];
+  /**
+   * `SIFT_MAX_OPERATIONS_PER_SOCKET`: most operations (subscriptions, queries) one WebSocket may
+   * have running at once; one more is refused with TOO_MANY_OPERATIONS, the others go on. The web
+   * page and the CLI use one or two. Default 100.
+   */
+  maxOperationsPerSocket: number;
+  /**
+   * `SIFT_CACHED_PREDICTION`: `on` or `off`. The prediction cache is shared by every client, so
+   * `cachedPrediction` tells anyone whether a text was labelled before; `off` refuses that query
+   * (CACHED_PREDICTION_OFF). Default on.
+   */
+  cachedPrediction: boolean;
+  /**
    * `SIFT_INFERENCE_THREADS`: worker threads running the models in the API. Default: one less than
    * the cores, at least 1, so the thread serving requests keeps a core of its own.
    */
@@ -191,6 +210,30 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/**
+ * `SIFT_CORS_ORIGINS`: a comma-separated list of origins (scheme, host and port; no path), each
+ * kept as the browser would send it in `Origin`. `*` is refused: it would let every page read.
+ */
+function readOrigins(env: Env): readonly string[] {
+  const raw = env.SIFT_CORS_ORIGINS;
+  if (raw === undefined || raw.trim() === '') return Object.freeze([]);
+  const bad = (problem: string) => setupError(ErrorCodes.BAD_CONFIG, `SIFT_CORS_ORIGINS=${JSON.stringify(raw)} is not valid: ${problem} (default: none, only the page this server serves).`);
+  const origins = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => {
+    if (entry === '*') throw bad('"*" would let any web page read this server; list the origins, e.g. https://app.example.com');
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw bad(`${JSON.stringify(entry)} is not an origin; expected e.g. https://app.example.com or http://localhost:5173`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
+      throw bad(`${JSON.stringify(entry)} is not an origin; give the scheme, host and port only, e.g. https://app.example.com`);
+    }
+    return url.origin;
+  });
+  return Object.freeze([...new Set(origins)]);
+}
+
 function readString(env: Env, name: string, fallback: string, check?: (value: string) => string | undefined): string {
   const raw = env[name];
   const value = raw === undefined || raw.trim() === '' ? fallback : raw.trim();
@@ -246,6 +289,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxQueryTokens: readInteger(env, 'SIFT_MAX_QUERY_TOKENS', 5000, 100, 10_000_000),
     maxDirectives: readInteger(env, 'SIFT_MAX_DIRECTIVES', 20, 0, 100_000),
     introspection: readOptionalChoice(env, 'SIFT_INTROSPECTION', ['on', 'off'] as const),
+    corsOrigins: readOrigins(env),
+    maxOperationsPerSocket: readInteger(env, 'SIFT_MAX_OPERATIONS_PER_SOCKET', 100, 1, 100_000),
+    cachedPrediction: (readOptionalChoice(env, 'SIFT_CACHED_PREDICTION', ['on', 'off'] as const) ?? 'on') === 'on',
     inferenceThreads: readInteger(env, 'SIFT_INFERENCE_THREADS', Math.max(1, availableParallelism() - 1), 1, 64),
     workerInferenceThreads: readInteger(env, 'SIFT_WORKER_INFERENCE_THREADS', 0, 0, 64),
     executionProviders: readProviders(env),
