@@ -4,6 +4,22 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
+import type { ProbeReply, ProbeRequest } from './event-loop-probe';
+
+/** The API child's event-loop delay over a window the bench chooses, in ms. */
+export interface EventLoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** The bench's own event-loop probe inside the API child (event-loop-probe.ts). */
+export interface EventLoopProbe {
+  /** Starts a new window (resolves once the child did). */
+  reset(): Promise<void>;
+  /** The delay since the last reset. */
+  read(): Promise<EventLoopDelay>;
+}
 
 /** The API under test, running as a child process on loopback. */
 export interface ApiProcess {
@@ -13,6 +29,8 @@ export interface ApiProcess {
   keyPrefix: string;
   /** The settings that shape the numbers, as the child read them. */
   settings: { inferenceThreads: number; maxRunSize: number; runWindowMs: number; redisUrl: string };
+  /** Its event-loop delay over the bench's own windows (the API's /metrics has no reset). */
+  eventLoop: EventLoopProbe;
   /** SIGTERM (SIGKILL after 5 s), then deletes the run's Redis keys. Safe to call twice. */
   stop(): Promise<{ deletedKeys: number }>;
 }
@@ -37,6 +55,37 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`the API at ${url} was not ready within ${timeoutMs / 1000} s`);
+}
+
+/** Asks the probe the child preloaded, over its IPC channel; an answer that does not come within 5 s fails the run. */
+function eventLoopProbe(child: ChildProcess): EventLoopProbe {
+  let lastId = 0;
+  const ask = (op: ProbeRequest['op']) =>
+    new Promise<EventLoopDelay>((resolve, reject) => {
+      const id = ++lastId;
+      const done = () => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      const onMessage = (reply: Partial<ProbeReply>) => {
+        if (reply?.probe !== 'event-loop' || reply.id !== id) return;
+        done();
+        resolve({ p50: reply.p50!, p99: reply.p99!, max: reply.max! });
+      };
+      const onExit = () => {
+        done();
+        reject(new Error('the API child exited before its event-loop probe answered'));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error("the API child's event-loop probe did not answer within 5 s"));
+      }, 5000);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ probe: 'event-loop', id, op } satisfies ProbeRequest);
+    });
+  return { reset: async () => void (await ask('reset')), read: () => ask('read') };
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -94,7 +143,11 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
   // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": Node options for the API
   // child alone (--cpu-prof is not allowed in NODE_OPTIONS, which every child would inherit).
   const nodeArgs = process.env.BENCH_API_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'up'], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  // The bench's event-loop probe rides along (--require, for this process alone), asked over an IPC channel.
+  const probe = path.join(projectRoot, 'dist', 'bench', 'event-loop-probe.js');
+  const child = spawn(process.execPath, [...nodeArgs, '--require', probe, path.join(projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'up'], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Nor may the channel keep the bench alive.
+  child.channel?.unref();
   const url = `http://127.0.0.1:${port}`;
   let stopped: Promise<{ deletedKeys: number }> | undefined;
   let killed = false;
@@ -126,6 +179,7 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
     pid: child.pid!,
     keyPrefix,
     settings: { inferenceThreads: config.inferenceThreads, maxRunSize: config.maxRunSize, runWindowMs: config.runWindowMs, redisUrl: config.redisUrl },
+    eventLoop: eventLoopProbe(child),
     stop,
   };
 }

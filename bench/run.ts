@@ -80,6 +80,7 @@ async function main(): Promise<number> {
         http = await runScenarios({
           url: started.url,
           apiPid: started.pid,
+          eventLoop: started.eventLoop,
           redis,
           seconds: roundSeconds,
           rounds: settings.rounds,

@@ -1,13 +1,18 @@
 import { print } from 'graphql';
 import type { Redis } from 'ioredis';
 import { PredictDocument, PredictManyDocument } from '../src/client/generated/graphql';
+import type { EventLoopProbe } from './api-process';
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu';
 import { runLoad } from './http-load';
 import type { LoadResult, LoadSpec } from './load-types';
 import { benchText } from './texts';
 import { median } from './median';
 
-/** The API's own view of a run, from `GET /metrics` after `POST /metrics/reset`. */
+/**
+ * The API's own view of a round: its event-loop delay over the round (the bench's probe in the API
+ * process, reset as the round starts), and its model runs in the round (the difference of
+ * `GET /metrics`'s counters before and after).
+ */
 export interface ApiMetrics {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   modelRuns: { runs: number; rows: number; meanRunSize: number };
@@ -34,6 +39,8 @@ export interface ScenarioResult extends RoundResult {
 export interface ScenarioContext {
   url: string;
   apiPid: number;
+  /** The API process's event-loop delay over each round. */
+  eventLoop: EventLoopProbe;
   /** For Redis CPU readings. */
   redis: Redis;
   /** Timed seconds of each round. */
@@ -72,17 +79,28 @@ async function primeCachedText(url: string): Promise<string> {
   return payload;
 }
 
+/** The API's model runs and texts run since it started (`GET /metrics`, counters that only grow). */
+async function modelRunCounts(url: string): Promise<{ runs: number; rows: number }> {
+  const response = await fetch(`${url}/metrics`);
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}: ${await response.text()}`);
+  const { modelRuns } = (await response.json()) as { modelRuns: { runs: number; rows: number } };
+  return modelRuns;
+}
+
 async function measureRound(ctx: ScenarioContext, spec: LoadSpec): Promise<RoundResult> {
   // autocannon stops without waiting for answers in flight; let the previous run's requests finish
-  // so they do not land in this run's metrics window.
+  // so they do not land in this run's window.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const reset = await fetch(`${ctx.url}/metrics/reset`, { method: 'POST' });
-  if (!reset.ok) throw new Error(`POST /metrics/reset answered ${reset.status}`);
+  const runsBefore = await modelRunCounts(ctx.url);
+  await ctx.eventLoop.reset();
   const before = await cpuSnapshot(ctx.apiPid, ctx.redis);
   const load = await runLoad(spec);
   const after = await cpuSnapshot(ctx.apiPid, ctx.redis);
-  const api = (await (await fetch(`${ctx.url}/metrics`)).json()) as ApiMetrics;
-  return { ...load, api: { eventLoopDelayMs: api.eventLoopDelayMs, modelRuns: api.modelRuns }, cpu: cpuShare(before, after) };
+  const eventLoopDelayMs = await ctx.eventLoop.read();
+  const runsAfter = await modelRunCounts(ctx.url);
+  const runs = runsAfter.runs - runsBefore.runs;
+  const rows = runsAfter.rows - runsBefore.rows;
+  return { ...load, api: { eventLoopDelayMs, modelRuns: { runs, rows, meanRunSize: runs === 0 ? 0 : rows / runs } }, cpu: cpuShare(before, after) };
 }
 
 function combine(rounds: RoundResult[]): RoundResult & { spreadPct: number } {
