@@ -125,7 +125,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       async () =>
         createApiServer({
           schema: await buildSiftSchema(),
-          services: { predictions, batches },
+          services: { predictions, batches, cachedPredictionOn: config.cachedPrediction },
           gate: new GraphQLGate(authenticator, limits, config.maxTextsPerRequest),
           bodyLimit: bodyLimit(config, catalog),
           queryLimits: new QueryLimits(queryLimitSettings(config)),
