@@ -38,5 +38,8 @@ COPY package.json ./
 COPY models ./models
 USER node
 EXPOSE 4000
+# The API's check. A worker (this image, the worker command) serves no /readyz: it answers GET
+# /healthz on SIFT_METRICS_PORT (9464), which docker-compose.yml's worker service checks instead;
+# with docker run, give a worker that check with --health-cmd (docs/operations.md).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/src/cli/sift.js", "up"]
