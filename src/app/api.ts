@@ -8,6 +8,7 @@ import { isLoopbackHost, type SiftConfig } from '../config/config';
 import { ErrorCodes, setupError } from '../errors';
 import { authenticate } from '../http/authentication';
 import { GraphQLGate } from '../http/graphql-gate';
+import { OriginPolicy } from '../http/origin-policy';
 import { RateLimits } from '../limits/rate-limits';
 import { QueryLimits, queryLimitSettings } from '../graphql/query-limits';
 import { buildSiftSchema } from '../graphql/schema';
@@ -128,6 +129,9 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           services: { predictions, batches, cachedPredictionOn: config.cachedPrediction },
           gate: new GraphQLGate(authenticator, limits, config.maxTextsPerRequest),
           bodyLimit: bodyLimit(config, catalog),
+          maxOperationsPerSocket: config.maxOperationsPerSocket,
+          // The Host check guards the one set-up where reaching the port is all it takes: no keys, this machine only.
+          originPolicy: new OriginPolicy({ allowedOrigins: config.corsOrigins, loopbackHostsOnly: authMode === 'off' && isLoopbackHost(config.host) }),
           queryLimits: new QueryLimits(queryLimitSettings(config)),
           routes: [
             {
@@ -140,11 +144,12 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
                 logger: logger.child('http'),
                 development: config.development,
               }),
-              crossOrigin: true,
+              crossOrigin: '/batches',
             },
-            { router: healthRoutes(readiness), crossOrigin: false },
-            { router: Router().use('/metrics', authenticate(authenticator, 'admin', logger.child('http'), config.development)).use(metrics.router), crossOrigin: false },
+            { router: healthRoutes(readiness) },
+            { router: Router().use('/metrics', authenticate(authenticator, 'admin', logger.child('http'), config.development)).use(metrics.router) },
           ],
+          logger: logger.child('http'),
           development: config.development,
         }),
       (s) => s.close(),

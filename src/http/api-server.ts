@@ -4,19 +4,22 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import cors from 'cors';
 import express, { type Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { ErrorCodes, setupError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
+import type { Logger } from '../logger';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
+import { errorHandler, notFound, refuseDeclaredBodyOver } from './http-errors';
 import { modelWorkRatePlugin } from './model-work-rate-plugin';
 import { landingPagePlugin } from './landing-page';
+import type { OriginPolicy } from './origin-policy';
 import { queryLimitsPlugin } from './query-limits-plugin';
-import { webAppRoutes } from './web-app-routes';
+import { securityHeaders } from './security-headers';
+import { WEB_APP_DIR, webAppRoutes } from './web-app-routes';
 
 export interface ApiServerOptions {
   schema: GraphQLSchema;
@@ -24,10 +27,19 @@ export interface ApiServerOptions {
   services: GraphQLServices;
   /** Who each request and socket is (an API key, or everyone with auth off), and what it may do now (rate limits). */
   gate: GraphQLGate;
-  /** Largest GraphQL request body, in bytes. */
+  /** Largest GraphQL request body, in bytes; also the largest WebSocket message. */
   bodyLimit: number;
-  /** The other routes, tried in order after GraphQL (batches, health, metrics); `crossOrigin` ones answer CORS requests. */
-  routes: { router: Router; crossOrigin: boolean }[];
+  /** `SIFT_MAX_OPERATIONS_PER_SOCKET`: most operations one WebSocket may run at once. */
+  maxOperationsPerSocket: number;
+  /** Which pages may read answers and open the WebSocket (CORS, Origin), and which Host names are answered. */
+  originPolicy: OriginPolicy;
+  /**
+   * The other routes, tried in order after GraphQL (batches, health, metrics). `crossOrigin`: the
+   * path under which the router answers CORS requests from the origins `originPolicy` allows.
+   */
+  routes: { router: Router; crossOrigin?: string }[];
+  /** For the errors answered as 500 (their cause is logged, not sent). */
+  logger: Logger;
   development: boolean;
   /** What one GraphQL request may ask for, the same over HTTP and WebSocket. */
   queryLimits: QueryLimits;
@@ -68,10 +80,15 @@ function listenError(error: NodeJS.ErrnoException, port: number, host: string): 
  * beside them, and the web page at `/`.
  */
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { schema, services, gate, development } = options;
+  const { schema, services, gate, development, originPolicy } = options;
   const app = express();
+  app.disable('x-powered-by');
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
-  const ws = attachGraphQLWebSocket(httpServer, schema, services, gate, development, options.queryLimits);
+  const ws = attachGraphQLWebSocket(httpServer, schema, services, gate, development, options.queryLimits, {
+    maxPayload: options.bodyLimit,
+    maxOperationsPerSocket: options.maxOperationsPerSocket,
+    admit: (request) => originPolicy.upgradeRefusal(request),
+  });
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     // SIFT_INTROSPECTION is one of queryLimits.rules, so that it holds over WebSocket too.
@@ -92,7 +109,6 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     ],
   });
   await apollo.start();
-  // GraphQL first: nearly every request is one, and Express tries the routes in order.
   // Who asks, and whether it may ask now: a refusal is answered 401 or 429 with the error in the usual JSON body.
   const context = async ({ req }: { req: express.Request }): Promise<GraphQLContext> => {
     try {
@@ -103,10 +119,19 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       throw asRefusal(error);
     }
   };
-  app.use(GRAPHQL_PATH, cors(), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
-  for (const { router, crossOrigin } of options.routes) app.use(...(crossOrigin ? [cors(), router] : [router]));
-  // Last: the page and its assets, after every API route.
-  app.use(webAppRoutes());
+  // First, for every answer: helmet's headers, then the Host check (DNS rebinding; off with auth on).
+  app.use(securityHeaders(WEB_APP_DIR), originPolicy.hostGuard());
+  // GraphQL next: nearly every request is one, and Express tries the routes in order.
+  app.use(GRAPHQL_PATH, originPolicy.cors(), refuseDeclaredBodyOver(options.bodyLimit), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
+  for (const { router, crossOrigin } of options.routes) {
+    if (crossOrigin) app.use(crossOrigin, originPolicy.cors());
+    app.use(router);
+  }
+  // Then the page and its assets, after every API route; what nothing answered is a JSON 404,
+  // and every error Express sees is answered as JSON.
+  app.use(webAppRoutes(WEB_APP_DIR));
+  app.use(notFound());
+  app.use(errorHandler(options.logger, development));
 
   return {
     listen: (port, host) =>

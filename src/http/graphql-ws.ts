@@ -1,11 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { useServer } from './ws-adapter';
-import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Principal } from '../auth/principal';
+import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
+import { refuseUpgrade } from './origin-policy';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
 import { createSharedSubscribe } from '../graphql/shared-execution';
@@ -17,6 +19,45 @@ const isErrors = (checked: unknown): checked is readonly GraphQLError[] => Array
 
 /** The close code for a connection_init without a valid key (graphql-ws has 4403 for "forbidden", none for this). */
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
+
+/** What one WebSocket may send, and who may open one. */
+export interface WebSocketLimits {
+  /** Largest message, in bytes: the HTTP body limit, so both transports take the same requests. */
+  maxPayload: number;
+  /** `SIFT_MAX_OPERATIONS_PER_SOCKET`: most operations one socket may run at once. */
+  maxOperationsPerSocket: number;
+  /** Why an upgrade is refused (its Host or Origin; see OriginPolicy), or null to let it through. */
+  admit(request: IncomingMessage): SiftError | null;
+}
+
+/**
+ * The answer to one operation too many on a socket: an error for that operation alone, so the
+ * client's other subscriptions go on (closing the socket would end them all, and a client that
+ * reconnects would only open them again).
+ */
+function tooManyOperations(most: number): GraphQLError {
+  return asRefusal(
+    userError(
+      ErrorCodes.TOO_MANY_OPERATIONS,
+      `This WebSocket already runs ${most} operations, the most SIFT_MAX_OPERATIONS_PER_SOCKET allows at once; complete some (unsubscribe) before starting more, or open another connection.`,
+    ),
+  ) as GraphQLError;
+}
+
+/**
+ * ws reports a client's protocol mistake (a message over maxPayload, a broken frame: codes
+ * `WS_ERR_*`) by closing the socket with the fitting code (1009, 1002, …) and then emitting
+ * 'error', which graphql-ws prints to stderr as an internal error, stack and all. Those are the
+ * client's, already answered: they do not reach graphql-ws.
+ */
+function quietProtocolErrors(ws: WebSocket): WebSocket {
+  const emit = ws.emit.bind(ws);
+  ws.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === 'error' && String((args[0] as NodeJS.ErrnoException | undefined)?.code).startsWith('WS_ERR_')) return true;
+    return emit(event, ...args);
+  }) as WebSocket['emit'];
+  return ws;
+}
 
 /** A connection's principal, found once at connection_init. */
 interface SocketExtra {
@@ -38,14 +79,22 @@ export function attachGraphQLWebSocket(
   gate: GraphQLGate,
   development: boolean,
   limits: QueryLimits,
+  transport: WebSocketLimits,
 ): { close(): Promise<void> } {
-  const wsServer = new WebSocketServer({ noServer: true });
+  // A message larger than an HTTP request may be closes the socket with 1009 (ws's default is 100 MiB).
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: transport.maxPayload });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== GRAPHQL_PATH) {
-      socket.destroy();
+      refuseUpgrade(socket, 404, 'Not Found', { code: ErrorCodes.NOT_FOUND, message: `WebSockets connect to ${GRAPHQL_PATH} (graphql-ws).` });
       return;
     }
-    wsServer.handleUpgrade(request, socket, head, (ws) => wsServer.emit('connection', ws, request));
+    // Browsers let any page open a WebSocket anywhere, and send no preflight: the server must check.
+    const refusal = transport.admit(request);
+    if (refusal) {
+      refuseUpgrade(socket, 403, 'Forbidden', refusal);
+      return;
+    }
+    wsServer.handleUpgrade(request, socket, head, (ws) => wsServer.emit('connection', quietProtocolErrors(ws), request));
   };
   httpServer.on('upgrade', onUpgrade);
   const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, development);
@@ -57,6 +106,9 @@ export function attachGraphQLWebSocket(
       // The same limits as over HTTP (tokens, aliases, depth, directives, texts, introspection), checked before anything runs.
       // Then the operation counts against the client's rate limits (operations, and texts to the models).
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws holds every operation of the socket in ctx.subscriptions (this one included)
+        // from its subscribe message to its end: past the cap, refuse the new one, not the socket.
+        if (Object.keys(ctx.subscriptions).length > transport.maxOperationsPerSocket) return [tooManyOperations(transport.maxOperationsPerSocket)];
         const checked = limits.check(schema, payload);
         if (isErrors(checked)) return checked;
         const { principal } = ctx.extra as unknown as SocketExtra;

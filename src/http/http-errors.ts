@@ -1,5 +1,5 @@
-import type { Response } from 'express';
-import { ErrorCodes, isSiftError, type ErrorCode } from '../errors';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { ErrorCodes, isSiftError, userError, type ErrorCode, type SiftError } from '../errors';
 import type { Logger } from '../logger';
 import { asOutageError } from '../redis/outage';
 
@@ -13,6 +13,8 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.ORIGIN_NOT_ALLOWED]: 403,
   [ErrorCodes.RATE_LIMITED]: 429,
+  [ErrorCodes.NOT_FOUND]: 404,
+  [ErrorCodes.BODY_TOO_LARGE]: 413,
 };
 
 /**
@@ -44,4 +46,88 @@ export function sendError(res: Response, cause: unknown, logger: Logger, develop
     return;
   }
   res.status(status).json({ error: body });
+}
+
+/** What Express's body parser (`express.json`, on the GraphQL route) and router pass on when a request cannot be read. */
+interface HttpError extends Error {
+  status?: number;
+  type?: string;
+  expose?: boolean;
+  limit?: number;
+  charset?: string;
+  encoding?: string;
+}
+
+/** A GraphQL request body over `limit` bytes (express.json's limit on the GraphQL route). */
+function bodyTooLarge(limit: number): SiftError {
+  return userError(
+    ErrorCodes.BODY_TOO_LARGE,
+    `The request body is larger than ${limit} bytes, the most one GraphQL request may send (the room SIFT_MAX_TEXTS_PER_REQUEST texts of the longest length a model takes need). Send fewer or shorter texts a request, or label them as a batch: POST /batches takes a file of any size.`,
+  );
+}
+
+/**
+ * Before `express.json({ limit })`: a body whose Content-Length is over the limit is refused
+ * before any of it is read (express.json reads a body it refuses to the end first), and its
+ * connection closed.
+ */
+export function refuseDeclaredBodyOver(limit: number): RequestHandler {
+  return (req, _res, next) => next(Number(req.headers['content-length'] ?? 0) > limit ? bodyTooLarge(limit) : undefined);
+}
+
+const shortened = (text: string, most = 200) => (text.length > most ? `${text.slice(0, most)}…` : text);
+
+/**
+ * A failure Express or its body parser raised before any route ran, as the Sift error the client
+ * gets, with a message that says how to fix the request; null for anything else (a 500).
+ */
+function requestError(error: HttpError): SiftError | null {
+  const status = error.status ?? 500;
+  if (status < 400 || status > 499) return null;
+  switch (error.type) {
+    case 'entity.too.large':
+      return bodyTooLarge(error.limit ?? 0);
+    case 'entity.parse.failed':
+      return userError(
+        ErrorCodes.MALFORMED_JSON,
+        `The request body is not valid JSON (${shortened(error.message)}). Send a JSON object such as {"query": "{ models { name } }"} with Content-Type application/json.`,
+      );
+    case 'charset.unsupported':
+      return userError(
+        ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+        `The request declares charset=${shortened(String(error.charset ?? '?').toLowerCase(), 40)}; Sift reads JSON in UTF-8 only. Send it as UTF-8, with charset=utf-8 or no charset.`,
+      );
+    case 'encoding.unsupported':
+      return userError(
+        ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+        `The request body has Content-Encoding ${shortened(String(error.encoding ?? '?'), 40)}, which Sift does not read; send it uncompressed, or as gzip, deflate or br.`,
+      );
+    default:
+      return userError(ErrorCodes.BAD_REQUEST, `The request could not be read: ${shortened(error.expose === false ? 'bad request' : error.message)}.`);
+  }
+}
+
+/** Last but one: a request no route answered is a JSON 404 `NOT_FOUND`, never an HTML page. */
+export function notFound(): RequestHandler {
+  return (req: Request, _res, next) =>
+    next(
+      userError(
+        ErrorCodes.NOT_FOUND,
+        `Nothing here answers ${req.method} ${shortened(req.path)}. Sift answers GraphQL at /graphql (POST, and WebSocket), batches at /batches, /healthz, /readyz and /metrics, and its web page at /.`,
+      ),
+    );
+}
+
+/**
+ * Last: every error that reaches Express (a body too large or not JSON, a wrong charset, a Host
+ * refused, a 404) is answered as the routes answer theirs, `{"error":{"code","message"}}`, never
+ * with Express's HTML page. A request refused before its body was read is answered and closed,
+ * rather than read to the end for nothing.
+ */
+export function errorHandler(logger: Logger, development: boolean): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const known = isSiftError(error) ? error : requestError(error as HttpError);
+    if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
+    sendError(res, known ?? error, logger, development);
+  };
 }

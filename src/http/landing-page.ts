@@ -1,5 +1,34 @@
+import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { GRAPHQL_PATH } from './graphql-ws';
+
+/**
+ * Whether a request may get Apollo's landing page: a GET to the GraphQL path (or under it, where
+ * Apollo is mounted too) that accepts HTML (Apollo answers one that prefers HTML with the page,
+ * any other with GraphQL). Erring towards "yes" costs nothing: the landing page's CSP only leaves
+ * out the fetch restrictions Apollo's page sets itself, and GraphQL answers are JSON.
+ */
+export function isLandingPageRequest(req: IncomingMessage & { path?: string }): boolean {
+  const path = req.path ?? new URL(req.url ?? '/', 'http://localhost').pathname;
+  return req.method === 'GET' && (path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`)) && (req.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * The Content-Security-Policy header of Apollo Sandbox's landing page: no fetch directives.
+ * Apollo's page carries its own CSP in a `<meta http-equiv>` tag, made per request with the nonce
+ * of its inline script and style, allowing its CDN (scripts, styles, images, the manifest), the
+ * Sandbox's frame and Google Fonts; a header that restricted fetches too would be enforced beside
+ * it and break the Sandbox whenever Apollo's page changes. The header adds what a `<meta>` CSP
+ * cannot say or Apollo's leaves out: no framing by other sites, no `<base>` or form pointing
+ * elsewhere, no plugins.
+ */
+export const LANDING_PAGE_CSP: Readonly<Record<string, string[]>> = {
+  'base-uri': ["'self'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'self'"],
+  'object-src': ["'none'"],
+};
 
 /**
  * What `GET /graphql` shows when Apollo Sandbox cannot load. Apollo's page loads the Sandbox from
