@@ -1,0 +1,181 @@
+import { request } from 'node:http';
+import { loadConfig } from '../../src/config/config';
+import { ErrorCodes, type SiftError } from '../../src/errors';
+import { startTestApi, type TestApi } from '../support/api';
+import { tinyModelsDir } from '../support/tiny-models';
+import { jsonError, rawRequest, type RawAnswer } from './raw-http';
+
+const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed' };
+// SIFT_MAX_TEXTS_PER_REQUEST=5 makes the GraphQL body limit its floor of 1 MiB (tiny models).
+const BODY_LIMIT = 1 << 20;
+const json = { 'content-type': 'application/json' };
+
+describe('headers and errors of every route', () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await startTestApi({ ...shared, SIFT_MAX_TEXTS_PER_REQUEST: '5' });
+  });
+  afterAll(() => t.stop());
+
+  const routes = (): [string, string, Record<string, string>, string | undefined][] => [
+    ['GET', '/', {}, undefined],
+    ['GET', '/graphql', { accept: 'text/html' }, undefined],
+    ['POST', '/graphql', json, JSON.stringify({ query: '{ __typename }' })],
+    ['POST', '/graphql', json, '{not json'],
+    ['GET', '/batches/nope', {}, undefined],
+    ['GET', '/healthz', {}, undefined],
+    ['GET', '/metrics', {}, undefined],
+    ['GET', '/no/such/route', {}, undefined],
+  ];
+
+  it("sends helmet's headers and no X-Powered-By on every route, answers and errors alike", async () => {
+    for (const [method, path, headers, body] of routes()) {
+      const answer = await rawRequest(t.api.url, method, path, headers, body);
+      const where = `${method} ${path} (${answer.status})`;
+      expect([where, answer.headers['x-powered-by']]).toEqual([where, undefined]);
+      expect([where, answer.headers['x-content-type-options']]).toEqual([where, 'nosniff']);
+      expect([where, answer.headers['x-frame-options']]).toEqual([where, 'SAMEORIGIN']);
+      expect([where, answer.headers['referrer-policy']]).toEqual([where, 'no-referrer']);
+      expect([where, answer.headers['cross-origin-opener-policy']]).toEqual([where, 'same-origin']);
+      expect(answer.headers['content-security-policy']).toMatch(/frame-ancestors 'self'/);
+    }
+  });
+
+  it('gives the web page a policy of its own origin only, and Apollo Sandbox none that would block its CDN', async () => {
+    const page = await rawRequest(t.api.url, 'GET', '/');
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    const csp = Object.fromEntries(String(page.headers['content-security-policy']).split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...sources]) => [name, sources]));
+    expect(csp['default-src']).toEqual(["'self'"]);
+    expect(csp['script-src']).toEqual(["'self'"]);
+    expect(csp['connect-src']).toEqual(["'self'"]);
+    expect(csp['object-src']).toEqual(["'none'"]);
+    // index.html's own <style>, by hash; no other inline style element.
+    expect(csp['style-src-elem']).toEqual(["'self'", expect.stringMatching(/^'sha256-[A-Za-z0-9+/]+=*'$/)]);
+    expect(csp['upgrade-insecure-requests']).toBeUndefined();
+
+    const sandbox = await rawRequest(t.api.url, 'GET', '/graphql', { accept: 'text/html' });
+    expect(sandbox.status).toBe(200);
+    expect(sandbox.body).toMatch(/embeddable-sandbox\.cdn\.apollographql\.com/);
+    // Apollo's page brings its own policy, with the nonce of its inline script.
+    expect(sandbox.body).toMatch(/<meta http-equiv="Content-Security-Policy" content="script-src 'self' 'nonce-/);
+    const header = String(sandbox.headers['content-security-policy']);
+    expect(header).not.toMatch(/default-src|script-src|style-src|connect-src|frame-src/);
+    expect(header).toMatch(/object-src 'none'/);
+  });
+
+  it('answers every Express-level failure as JSON with a code that says what to fix', async () => {
+    const cases: [string, () => Promise<RawAnswer>, number, string, RegExp][] = [
+      ['malformed JSON', () => rawRequest(t.api.url, 'POST', '/graphql', json, '{"query": '), 400, ErrorCodes.MALFORMED_JSON, /not valid JSON/],
+      ['a charset other than UTF-8', () => rawRequest(t.api.url, 'POST', '/graphql', { 'content-type': 'application/json; charset=iso-8859-1' }, '{}'), 415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, /UTF-8/],
+      ['a content encoding Sift does not read', () => rawRequest(t.api.url, 'POST', '/graphql', { ...json, 'content-encoding': 'compress' }, '{}'), 415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, /Content-Encoding compress/],
+      ['a body over the limit, declared', () => rawRequest(t.api.url, 'POST', '/graphql', { ...json, 'content-length': String(BODY_LIMIT + 1) }, 'x'.repeat(BODY_LIMIT + 1)), 413, ErrorCodes.BODY_TOO_LARGE, /POST \/batches/],
+      ['a body over the limit, chunked', () => chunkedPost(t.api.url, '/graphql', BODY_LIMIT + 1), 413, ErrorCodes.BODY_TOO_LARGE, new RegExp(`${BODY_LIMIT} bytes`)],
+      ['an unknown path', () => rawRequest(t.api.url, 'GET', '/nope'), 404, ErrorCodes.NOT_FOUND, /GET \/nope.*\/graphql/],
+      ['an unknown method on a known path', () => rawRequest(t.api.url, 'DELETE', '/batches/some-id'), 404, ErrorCodes.NOT_FOUND, /DELETE \/batches\/some-id/],
+      ['a folder of the web page', () => rawRequest(t.api.url, 'GET', '/assets'), 404, ErrorCodes.NOT_FOUND, /\/assets/],
+      ['a missing asset', () => rawRequest(t.api.url, 'GET', '/assets/missing.js'), 404, ErrorCodes.NOT_FOUND, /missing\.js/],
+      ['a path that does not decode', () => rawRequest(t.api.url, 'GET', '/batches/%E0%A4%A'), 400, ErrorCodes.BAD_REQUEST, /could not be read/],
+      ['POST /metrics/reset, which is gone', () => rawRequest(t.api.url, 'POST', '/metrics/reset'), 404, ErrorCodes.NOT_FOUND, /POST \/metrics\/reset/],
+    ];
+    for (const [what, send, status, code, message] of cases) {
+      const answer = await send();
+      expect([what, answer.status]).toEqual([what, status]);
+      const error = jsonError(answer);
+      expect([what, error.code]).toEqual([what, code]);
+      expect([what, error.message]).toEqual([what, expect.stringMatching(message)]);
+      expect(answer.body).not.toMatch(/<html|<!DOCTYPE/i);
+    }
+    // The server answered them all and goes on.
+    const after = await rawRequest(t.api.url, 'POST', '/graphql', json, JSON.stringify({ query: '{ __typename }' }));
+    expect(JSON.parse(after.body)).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('closes the connection of a body refused before it was read, rather than read it for nothing', async () => {
+    const answer = await rawRequest(t.api.url, 'POST', '/graphql', { ...json, 'content-length': String(BODY_LIMIT + 1) }, 'x'.repeat(BODY_LIMIT + 1));
+    expect(answer.status).toBe(413);
+    expect(answer.headers.connection).toBe('close');
+  });
+
+  it('GraphQL errors keep their GraphQL shape', async () => {
+    const answer = await rawRequest(t.api.url, 'POST', '/graphql', json, JSON.stringify({ query: '{ nope }' }));
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toEqual({ errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) })] });
+  });
+
+  it('/metrics counts model runs since start (two readings give a period), with no reset', async () => {
+    const read = async () => JSON.parse((await rawRequest(t.api.url, 'GET', '/metrics')).body) as { eventLoopDelayMs: Record<string, number>; modelRuns: { runs: number; rows: number; meanRunSize: number } };
+    const before = await read();
+    expect(before.eventLoopDelayMs).toEqual({ windowSeconds: 60, p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) });
+    const texts = [`a warm day ${Date.now()}`, `a cold night ${Date.now()}`];
+    await rawRequest(t.api.url, 'POST', '/graphql', json, JSON.stringify({ query: 'query($t: [String!]!) { predictMany(texts: $t) { label } }', variables: { t: texts } }));
+    const after = await read();
+    expect(after.modelRuns.rows - before.modelRuns.rows).toBe(2);
+    expect(after.modelRuns.runs).toBeGreaterThan(before.modelRuns.runs);
+    // Reading changes nothing.
+    expect((await read()).modelRuns).toEqual(after.modelRuns);
+  });
+});
+
+describe('SIFT_CACHED_PREDICTION=off', () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await startTestApi({ ...shared, SIFT_CACHED_PREDICTION: 'off' });
+  });
+  afterAll(() => t.stop());
+
+  it('refuses cachedPrediction with CACHED_PREDICTION_OFF, and answers the rest of the request', async () => {
+    const text = `a warm day ${Date.now()}`;
+    await rawRequest(t.api.url, 'POST', '/graphql', json, JSON.stringify({ query: 'query($t: String!) { predict(text: $t) { label } }', variables: { t: text } }));
+    const answer = await rawRequest(t.api.url, 'POST', '/graphql', json, JSON.stringify({ query: 'query($t: String!) { cachedPrediction(text: $t) { label } predict(text: $t) { cached } }', variables: { t: text } }));
+    const body = JSON.parse(answer.body) as { data: { cachedPrediction: null; predict: { cached: boolean } }; errors: { message: string; path: string[]; extensions: { code: string } }[] };
+    expect(body.errors).toEqual([expect.objectContaining({ path: ['cachedPrediction'], extensions: expect.objectContaining({ code: 'CACHED_PREDICTION_OFF' }) })]);
+    expect(body.errors[0].message).toMatch(/SIFT_CACHED_PREDICTION=off/);
+    expect(body.data).toEqual({ cachedPrediction: null, predict: { cached: true } });
+  });
+});
+
+describe('the transport settings', () => {
+  const failure = (env: Record<string, string>): SiftError => {
+    try {
+      loadConfig(env, '/srv/sift');
+    } catch (error) {
+      return error as SiftError;
+    }
+    throw new Error('expected loadConfig to throw');
+  };
+
+  it('default to the same origin only, 100 operations a socket, cachedPrediction on', () => {
+    expect(loadConfig({}, '/srv/sift')).toMatchObject({ corsOrigins: [], maxOperationsPerSocket: 100, cachedPrediction: true });
+  });
+
+  it('read SIFT_CORS_ORIGINS as the origins a browser sends, and the others', () => {
+    const config = loadConfig({ SIFT_CORS_ORIGINS: ' HTTPS://App.Example.com:443/ , http://localhost:5173,http://localhost:5173', SIFT_MAX_OPERATIONS_PER_SOCKET: '7', SIFT_CACHED_PREDICTION: 'OFF' }, '/srv/sift');
+    expect(config).toMatchObject({ corsOrigins: ['https://app.example.com', 'http://localhost:5173'], maxOperationsPerSocket: 7, cachedPrediction: false });
+  });
+
+  it('refuse what is no origin, and *', () => {
+    for (const value of ['*', 'app.example.com', 'https://app.example.com/path', 'ftp://app.example.com', 'https://user@app.example.com']) {
+      const error = failure({ SIFT_CORS_ORIGINS: value });
+      expect([value, error.code]).toEqual([value, 'BAD_CONFIG']);
+      expect(error.message).toMatch(/^SIFT_CORS_ORIGINS=/);
+    }
+    expect(failure({ SIFT_MAX_OPERATIONS_PER_SOCKET: '0' }).message).toMatch(/^SIFT_MAX_OPERATIONS_PER_SOCKET=/);
+    expect(failure({ SIFT_CACHED_PREDICTION: 'maybe' }).message).toMatch(/^SIFT_CACHED_PREDICTION=/);
+  });
+});
+
+/** A POST whose body of `size` bytes comes chunked, with no Content-Length, so only the body parser can count it. */
+function chunkedPost(url: string, path: string, size: number): Promise<RawAnswer> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, method: 'POST', path, headers: json, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    const piece = Buffer.alloc(64 * 1024, 'x');
+    for (let sent = 0; sent < size; sent += piece.length) req.write(sent + piece.length <= size ? piece : piece.subarray(0, size - sent));
+    req.end();
+  });
+}
