@@ -66,7 +66,8 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
    */
   push(event: ProgressEvent): void {
     if (this.finished) return;
-    const rows = this.withRows ? this.unseen(event.rows) : [];
+    // The event itself whenever nothing is left out of it: subscribers of one document then share its execution and JSON.
+    const rows = this.withRows ? this.unseen(event.rows) : event.rows.length === 0 ? event.rows : [];
     const item = rows === event.rows ? event : { batch: event.batch, rows };
     if (rows.length > 0) this.nextRow = rows[rows.length - 1].index + 1;
     const last = this.queue[this.queue.length - 1];

@@ -102,6 +102,8 @@ describe('the relay sends rows as fast as its row subscribers take them', () => 
     // Every subscriber got the same event objects (read and decoded once).
     expect(rows[1].events[1]).toBe(rows[0].events[1]);
     expect(rows[29].events.at(-1)).toBe(rows[0].events.at(-1));
+    expect(countsDone[2].events[0]).toBe(countsDone[0].events[0]);
+    expect(countsDone[2].events.at(-1)).toBe(countsDone[0].events.at(-1));
     expect(r.relay.watchedBatches).toBe(0);
   }, 60_000);
 
