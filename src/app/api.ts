@@ -72,7 +72,7 @@ function within(ms: number, check: ReadinessCheck): ReadinessCheck {
 export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi> {
   return buildOrClose(logger, async (lifecycle) => {
     const authMode = resolveAuthMode(config);
-    const { keys, catalog, connections, cache, store, progress } = await openSharedParts(config, 'api', logger, lifecycle);
+    const { keys, catalog, connections, cache, store, progress, events } = await openSharedParts(config, 'api', logger, lifecycle);
     const authenticator = new Authenticator({ mode: authMode, store: new ApiKeyStore(connections.connect('auth', { kind: 'fail-fast', commandTimeoutMs: BATCH_COMMAND_TIMEOUT_MS }), keys) });
     const limits = new RateLimits(connections.connect('limits', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.rateLimits);
     logger.info(authMode === 'keys' ? 'auth: every request needs an API key (SIFT_AUTH=keys; sift keys create makes one)' : `auth: off (SIFT_AUTH=off${config.auth === null ? `, the default on HOST=${config.host}, which only this machine reaches` : ''})`);
@@ -106,6 +106,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       abandonedAfterMs: config.stuckAfterMs,
       maxRowBytes: config.maxRowBytes,
       quota: limits,
+      events,
       channel: progress,
       progress: relay,
       logger: logger.child('batches'),

@@ -1,4 +1,5 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { BatchEvents } from '../batches/batch-events';
 import { BatchStore } from '../batches/batch-store';
 import { ProgressChannel } from '../batches/progress-channel';
 import { PredictionCache } from '../cache/prediction-cache';
@@ -23,6 +24,8 @@ export interface SharedParts {
   cache: PredictionCache;
   store: BatchStore;
   progress: ProgressChannel;
+  /** What happens to batches in this process (logs and metrics listen). */
+  events: BatchEvents;
 }
 
 const NOTES: Record<ProcessRole, { outageNote: string; returnNote: string }> = {
@@ -45,10 +48,11 @@ export async function openSharedParts(config: SiftConfig, role: ProcessRole, log
       ? connections
       : lifecycle.own('cache Redis connections', new RedisConnections({ url: config.cacheRedisUrl, role, logger: logger.child('cache-redis'), outageNote: ' Predictions run without the cache meanwhile.' }), (c) => c.close());
   const cache = new PredictionCache(cacheConnections.connect('cache', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.cacheTtlSeconds, logger.child('cache'));
-  const store = new BatchStore(connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) }), keys, config.batchRetentionSeconds);
+  const events = new BatchEvents();
+  const store = new BatchStore(connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) }), keys, config.batchRetentionSeconds, events);
   // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
   const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
   const subscriber = role === 'api' ? connections.connect('progress-subscribe', { kind: 'pubsub' }) : undefined;
   const progress = new ProgressChannel({ keys, publisher, subscriber: subscriber && new RedisPubSub({ publisher, subscriber }) });
-  return { keys, catalog, connections, cache, store, progress };
+  return { keys, catalog, connections, cache, store, progress, events };
 }

@@ -18,6 +18,8 @@ export interface IngestOptions {
   owner: string;
   /** Sees every row as it is read (the idempotency fingerprint). */
   onRows?: (rows: readonly InputRow[]) => void;
+  /** Told once the whole input is read and queued, just before the batch is listed (its rows). */
+  onIngested?: (id: string, rows: number) => void;
   /** Waits, when the client queues rows faster than its rate limit allows, before they are queued. */
   pace?: (rows: number) => Promise<void>;
   /**
@@ -75,6 +77,7 @@ export async function ingestBatch(
     }
     if (chunk.length > 0) await flush();
     if (total === 0) throw userError(ErrorCodes.EMPTY_INPUT, 'The input has no rows; send at least one text.');
+    options.onIngested?.(id, total);
     await store.finishIngest(id, total, chunks);
   } catch (error) {
     // Every chunk saved may have been queued (a failure can fall between the two).

@@ -3,6 +3,7 @@ import { ErrorCodes, userError } from '../errors';
 import type { Logger } from '../logger';
 import { seesAllBatches, type Principal } from '../auth/principal';
 import type { ModelCatalog } from '../models/model-catalog';
+import type { BatchEvents } from './batch-events';
 import { ingestBatch } from './batch-ingest';
 import { InputFingerprint } from './input-fingerprint';
 import type { BatchStatus } from './batch-status';
@@ -58,6 +59,8 @@ export interface BatchServiceOptions {
   logger: Logger;
   /** How many batches and rows each client may queue (rate limits); none when absent. */
   quota?: BatchQuota;
+  /** Where a submitted batch is said (logs, metrics). */
+  events?: BatchEvents;
 }
 
 /** What a client may queue: `batch` refuses (RATE_LIMITED) past its batches a minute; `batchRows` waits until its rows fit its pace. */
@@ -127,6 +130,7 @@ export class BatchService {
         abandonedAfterMs: this.options.abandonedAfterMs,
         onRows: fingerprint ? (arrived) => fingerprint.add(arrived) : undefined,
         pace: quota ? (count) => quota.batchRows(principal.rateKey, count) : undefined,
+        onIngested: (id, count) => this.options.events?.emit('submitted', { id, model: model.name, rows: count, by: principal.name }),
       });
       // Workers may have finished every row before the input ended: then this is the final event.
       if (batch.status === 'COMPLETED') await channel.statusChanged(batch.id);

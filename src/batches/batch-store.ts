@@ -3,6 +3,7 @@ import type { RedisKeys } from '../redis/keys';
 import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
 import type { BatchRowResult, BatchSnapshot, InputRow } from './batch-types';
 import { decodeChunk, decodeChunkResults, encodeChunk, type RowModel } from './row-codec';
+import type { BatchEvents, EndedBatchEvent } from './batch-events';
 import { endBatch } from './scripts/end-batch';
 import { finishIngest } from './scripts/finish-ingest';
 import { recordChunk, type RecordedChunk } from './scripts/record-chunk';
@@ -118,7 +119,13 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
  * retention period.
  */
 export class BatchStore {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly retentionSeconds: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly retentionSeconds: number,
+    /** Where the store says a batch started or ended (see batch-events.ts); none in tests that do not listen. */
+    private readonly events?: BatchEvents,
+  ) {}
 
   /**
    * Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. Every
@@ -167,20 +174,23 @@ export class BatchStore {
   }
 
   /** Marks the input fully read (see finish-ingest.ts); the status afterwards, null when the record is gone. */
-  finishIngest(id: string, total: number, chunks: number): Promise<BatchStatus | null> {
-    return finishIngest.run(
+  async finishIngest(id: string, total: number, chunks: number): Promise<BatchStatus | null> {
+    const status = await finishIngest.run(
       this.redis,
       { batch: this.keys.batch(id), active: this.keys.activeBatches() },
       { total, chunks, now: new Date().toISOString(), id, indexPrefix: this.keys.batches() },
     );
+    // Workers counted every row before the input ended: reading it to the end completed it.
+    if (status === 'COMPLETED') await this.ended(id, status);
+    return status;
   }
 
   /**
    * Stores a chunk's results (`encodeChunkResults`, see row-codec.ts) and counts its rows, once: a
    * chunk run again after a crash is not counted twice.
    */
-  recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, results: string): Promise<RecordedChunk> {
-    return recordChunk.run(
+  async recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, results: string): Promise<RecordedChunk> {
+    const recorded = await recordChunk.run(
       this.redis,
       { batch: this.keys.batch(id), results: this.keys.batchResults(id), input: this.keys.batchChunk(id, chunk), active: this.keys.activeBatches() },
       {
@@ -198,11 +208,24 @@ export class BatchStore {
         indexPrefix: this.keys.batches(),
       },
     );
+    if (recorded.started) this.events?.emit('started', id);
+    // A counted chunk that leaves its batch COMPLETED is the one that completed it.
+    if (recorded.outcome === 'counted' && recorded.status === 'COMPLETED') await this.ended(id, 'COMPLETED');
+    return recorded;
   }
 
   /** Ends a running or queued batch as CANCELLED or FAILED; returns the status it has afterwards. */
-  end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
-    return endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id, indexPrefix: this.keys.batches() });
+  async end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
+    const result = await endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id, indexPrefix: this.keys.batches() });
+    if (result.ended) await this.ended(id, status);
+    return result.status;
+  }
+
+  /** Says a batch ended (this call ended it), with its record as it ended. */
+  private async ended(id: string, status: EndedBatchEvent['status']): Promise<void> {
+    if (!this.events || this.events.listenerCount('ended') === 0) return;
+    const batch = await this.get(id).catch(() => null);
+    if (batch) this.events.emit('ended', { status, batch });
   }
 
   /** Status and model of a batch, also while its input is still being read; null when it does not exist. */

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { BatchEvents, type EndedBatchEvent } from '../../src/batches/batch-events';
 import { BatchStore } from '../../src/batches/batch-store';
 import { encodeChunkResults, encodeResult } from '../../src/batches/row-codec';
 import { redisKeys } from '../../src/redis/keys';
@@ -14,9 +15,10 @@ let redis: Redis;
 let store: BatchStore;
 let next = 0;
 
+const events = new BatchEvents();
 beforeAll(() => {
   redis = testRedis();
-  store = new BatchStore(redis, keys, 3600);
+  store = new BatchStore(redis, keys, 3600, events);
 });
 afterAll(async () => {
   await deleteKeys(redis, prefix);
@@ -44,8 +46,8 @@ async function counts(id: string) {
 describe('recordChunk', () => {
   it('counts a chunk once: recording it again (a retry after a crash) changes nothing', async () => {
     const id = await newBatch();
-    expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'RUNNING' });
-    expect(await record(id, 0)).toEqual({ outcome: 'already-counted', status: 'RUNNING' });
+    expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'RUNNING', started: true });
+    expect(await record(id, 0)).toEqual({ outcome: 'already-counted', status: 'RUNNING', started: false });
     expect(await counts(id)).toEqual({ status: 'RUNNING', processed: 2, succeeded: 1, failed: 1, cached: 1 });
     await store.finishIngest(id, 4, 2);
     expect((await store.get(id))?.labelCounts).toEqual([{ label: 'no', count: 0 }, { label: 'yes', count: 1 }]);
@@ -53,7 +55,7 @@ describe('recordChunk', () => {
   });
 
   it('says so when the batch record is gone, and stores nothing', async () => {
-    expect(await record('no-such-batch', 0)).toEqual({ outcome: 'no-batch', status: null });
+    expect(await record('no-such-batch', 0)).toEqual({ outcome: 'no-batch', status: null, started: false });
     expect(await redis.exists(keys.batchResults('no-such-batch'))).toBe(0);
   });
 });
@@ -85,6 +87,34 @@ describe('how far rows are recorded in order (contiguousChunks)', () => {
   });
 });
 
+describe('batch events: each said once, by the call that made the change', () => {
+  it('started by the first counted chunk, ended COMPLETED by the last; a second cancel says nothing', async () => {
+    const started: string[] = [];
+    const ended: EndedBatchEvent[] = [];
+    const onStarted = (id: string) => started.push(id);
+    const onEnded = (event: EndedBatchEvent) => ended.push(event);
+    events.on('started', onStarted).on('ended', onEnded);
+    try {
+      const id = await newBatch();
+      await store.finishIngest(id, 4, 2);
+      await record(id, 0);
+      await record(id, 0);
+      await record(id, 1);
+      await record(id, 1);
+      expect(started.filter((s) => s === id)).toEqual([id]);
+      expect(ended.filter((e) => e.batch.id === id).map((e) => [e.status, e.batch.processed])).toEqual([['COMPLETED', 4]]);
+      const cancelled = await newBatch();
+      await store.finishIngest(cancelled, 2, 1);
+      await store.end(cancelled, 'CANCELLED');
+      await store.end(cancelled, 'CANCELLED');
+      await store.end(cancelled, 'FAILED', 'too late');
+      expect(ended.filter((e) => e.batch.id === cancelled).map((e) => e.status)).toEqual(['CANCELLED']);
+    } finally {
+      events.off('started', onStarted).off('ended', onEnded);
+    }
+  });
+});
+
 describe('listing indices (status-index.ts)', () => {
   const members = (filter: { owner?: string; status?: string }) => redis.zrange(keys.batchIndex(filter), 0, -1);
 
@@ -106,8 +136,8 @@ describe('listing indices (status-index.ts)', () => {
     expect(await members({ owner: 'owner-a', status: 'CANCELLED' })).toContain(cancelled);
     // A page of one status is read from its index: no other batch is looked at.
     const page = await store.list(10, null, { owner: 'owner-a', status: 'CANCELLED' });
-    expect(page.edges.map((e) => e.node.id)).toEqual([cancelled]);
-    expect(page.edges[0].node.status).toBe('CANCELLED');
+    expect(page.edges[0].node.id).toBe(cancelled);
+    expect(page.edges.every((e) => e.node.status === 'CANCELLED')).toBe(true);
   });
 });
 
@@ -116,7 +146,7 @@ describe('the completion rule', () => {
     const id = await newBatch();
     await record(id, 0);
     expect(await store.finishIngest(id, 4, 2)).toBe('RUNNING');
-    expect(await record(id, 1)).toEqual({ outcome: 'counted', status: 'COMPLETED' });
+    expect(await record(id, 1)).toEqual({ outcome: 'counted', status: 'COMPLETED', started: false });
     expect(await redis.hget(keys.batch(id), 'finishedAt')).not.toBeNull();
   });
 
@@ -132,7 +162,7 @@ describe('the completion rule', () => {
   it('input finished before any chunk ran: the batch stays QUEUED until one does', async () => {
     const id = await newBatch();
     expect(await store.finishIngest(id, 2, 1)).toBe('QUEUED');
-    expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'COMPLETED' });
+    expect(await record(id, 0)).toEqual({ outcome: 'counted', status: 'COMPLETED', started: true });
   });
 });
 
@@ -143,7 +173,7 @@ describe('endBatch', () => {
     expect(await store.end(id, 'CANCELLED')).toBe('CANCELLED');
     const atCancel = await counts(id);
     await store.saveChunk(id, 1, [{ index: 2, id: null, text: 'late' }]);
-    expect(await record(id, 1)).toEqual({ outcome: 'batch-ended', status: 'CANCELLED' });
+    expect(await record(id, 1)).toEqual({ outcome: 'batch-ended', status: 'CANCELLED', started: false });
     expect(await store.finishIngest(id, 4, 2)).toBe('CANCELLED');
     expect(await counts(id)).toEqual(atCancel);
     expect(atCancel).toMatchObject({ status: 'CANCELLED', processed: 2 });
@@ -177,7 +207,7 @@ describe('after Redis forgets its scripts (as on a restart)', () => {
       const rows = encodeChunkResults(0, [encodeResult({ id: null, text: 'a', scoresJson: '[0.2,0.8]', cached: false, error: null })]);
       await ownStore.recordChunk(id, 0, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows);
       await own.script('FLUSH');
-      expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING' });
+      expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING', started: false });
       await own.script('FLUSH');
       expect(await ownStore.finishIngest(id, 2, 2)).toBe('COMPLETED');
       await own.script('FLUSH');

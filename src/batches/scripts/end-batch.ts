@@ -1,13 +1,22 @@
 import { luaScript } from '../../redis/lua-script';
+import type { BatchStatus } from '../batch-status';
 import { statusReply } from './script-replies';
 import { STATUS_INDEX } from './status-index';
+
+/** What ending a batch did. */
+export interface EndedBatch {
+  /** The status afterwards; null when there is no such batch. */
+  status: BatchStatus | null;
+  /** True when this call ended it (false: it had ended already, or does not exist). */
+  ended: boolean;
+}
 
 /**
  * Ends a batch that has not ended yet with a final status (CANCELLED or FAILED) and a reason; a
  * batch that already ended keeps its status.
  * KEYS: batch (hash), active (sorted set of batches not ended).
  * ARGV: status, now (ISO), reason ('' for none), batch id, index prefix (see status-index.ts).
- * Returns the status after the call ('' when there is no such batch).
+ * Returns {status after the call ('' when there is no such batch), 1 when this call ended it}.
  */
 export const endBatch = luaScript({
   name: 'endBatch',
@@ -15,15 +24,19 @@ export const endBatch = luaScript({
   args: ['status', 'now', 'reason', 'id', 'indexPrefix'],
   lua: `${STATUS_INDEX}
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return '' end
-if status == 'QUEUED' or status == 'RUNNING' then
+if not status then return {'', 0} end
+if status ~= 'QUEUED' and status ~= 'RUNNING' then return {status, 0} end
+do
   status = ARGV[1]
   set_status(KEYS[1], ARGV[4], ARGV[5], status)
   redis.call('HSET', KEYS[1], 'finishedAt', ARGV[2])
   if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
   redis.call('ZREM', KEYS[2], ARGV[4])
 end
-return status
+return {status, 1}
 `,
-  reply: (raw) => statusReply('endBatch', raw),
+  reply(raw): EndedBatch {
+    const [status, ended] = raw as [string, number];
+    return { status: statusReply('endBatch', status), ended: ended === 1 };
+  },
 });

@@ -13,6 +13,8 @@ export interface RecordedChunk {
   outcome: 'counted' | 'already-counted' | 'batch-ended' | 'no-batch';
   /** The batch's status afterwards (null when there is no batch). */
   status: BatchStatus | null;
+  /** True when this chunk was the batch's first counted (it moved QUEUED -> RUNNING). */
+  started: boolean;
 }
 
 const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '-1': 'no-batch' } as const;
@@ -24,7 +26,8 @@ const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '
  * ARGV: chunk number, rows, succeeded, failed, cached, now (ISO), retention seconds, the chunk's
  *       results (row-codec.ts), its rows per predicted label (a JSON object, label -> count), the
  *       batch id, now (ms), the index prefix (see status-index.ts).
- * Returns {1 counted | 0 already counted | 2 batch ended | -1 no such batch, status}.
+ * Returns {1 counted | 0 already counted | 2 batch ended | -1 no such batch, status, 1 when this
+ * chunk started the batch}.
  *
  * The record keeps `contiguousChunks`: how many chunks from the first are all recorded. Progress
  * relays read rows in input order up to there, without probing the results for gaps; it moves
@@ -60,13 +63,17 @@ if tonumber(ARGV[1]) == contiguous then
   redis.call('HSET', batch, 'contiguousChunks', contiguous)
 end
 if not redis.call('HGET', batch, 'startedAt') then redis.call('HSET', batch, 'startedAt', ARGV[6]) end
-if status == 'QUEUED' then set_status(batch, ARGV[10], ARGV[12], 'RUNNING') end
+local started = 0
+if status == 'QUEUED' then
+  set_status(batch, ARGV[10], ARGV[12], 'RUNNING')
+  started = 1
+end
 -- A sign of life for the sweeper (XX: a batch that left the index stays out).
 redis.call('ZADD', KEYS[4], 'XX', ARGV[11], ARGV[10])
-return {1, complete_if_done(batch, ARGV[6], KEYS[4], ARGV[10], ARGV[12])}
+return {1, complete_if_done(batch, ARGV[6], KEYS[4], ARGV[10], ARGV[12]), started}
 `,
   reply(raw): RecordedChunk {
-    const [counted, status] = raw as [number, string];
-    return { outcome: OUTCOMES[String(counted) as keyof typeof OUTCOMES], status: statusReply('recordChunk', status) };
+    const [counted, status, started] = raw as [number, string, number | undefined];
+    return { outcome: OUTCOMES[String(counted) as keyof typeof OUTCOMES], status: statusReply('recordChunk', status), started: started === 1 };
   },
 });
