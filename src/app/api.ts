@@ -93,7 +93,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       windowMs: config.runWindowMs,
       maxInFlight: config.inferenceThreads,
     });
-    const predictions = new PredictionService({ catalog, cache, scorer: (model, text) => runs.score(model, text), maxTextsPerRequest: config.maxTextsPerRequest });
+    const predictions = new PredictionService({ catalog, cache, scorer: (model, text) => runs.score(model, text), maxTextsPerRequest: config.maxTextsPerRequest, cachedPredictionOn: config.cachedPrediction });
     const queue = lifecycle.own('chunk queue', openChunkQueue({ connections, keys, isWorker: false }), (q) => q.close(5000));
     queue.on('error', (error) => logger.child('queue').warn(error.message));
     const relay = lifecycle.own('progress relay', new ProgressRelay({ channel: progress, store, logger: logger.child('progress') }), (r) => r.close());
@@ -127,7 +127,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       async () =>
         createApiServer({
           schema: await buildSiftSchema(),
-          services: { predictions, batches, cachedPredictionOn: config.cachedPrediction },
+          services: { predictions, batches },
           gate: new GraphQLGate(authenticator, limits, config.maxTextsPerRequest),
           bodyLimit: bodyLimit(config, catalog),
           maxOperationsPerSocket: config.maxOperationsPerSocket,

@@ -15,6 +15,11 @@ export interface PredictionServiceOptions {
   scorer: TextScorer;
   /** Most texts one `predictMany` may send. */
   maxTextsPerRequest: number;
+  /**
+   * `SIFT_CACHED_PREDICTION`: false refuses `cachedPrediction` with CACHED_PREDICTION_OFF. The
+   * cache is shared, so the query tells anyone whether anyone labelled a text before. Default on.
+   */
+  cachedPredictionOn?: boolean;
 }
 
 /**
@@ -51,6 +56,9 @@ export class PredictionService {
 
   /** The cached prediction, or null; never runs the model. */
   async cachedPrediction(text: string, modelName?: string | null): Promise<Prediction | null> {
+    if (this.options.cachedPredictionOn === false) {
+      throw userError(ErrorCodes.CACHED_PREDICTION_OFF, 'cachedPrediction is turned off on this server (SIFT_CACHED_PREDICTION=off); ask predict, which answers from the cache too, or runs the model.');
+    }
     const model = this.options.catalog.resolve(modelName);
     this.checkTexts([text], model, 'text');
     const { cache } = this.options;

@@ -1,18 +1,8 @@
 import { Arg, Ctx, Query, Resolver } from 'type-graphql';
 import { requireScope } from '../../auth/authenticator';
-import { ErrorCodes, userError } from '../../errors';
 import type { GraphQLContext } from '../context';
 import { ModelType } from '../types/model-type';
 import { PredictionType } from '../types/prediction-type';
-
-// The switch for cachedPrediction travels with the services in every request's context. It is
-// declared here, beside the one field that reads it, until context.ts declares it itself.
-declare module '../context' {
-  interface GraphQLServices {
-    /** `SIFT_CACHED_PREDICTION`: false refuses `cachedPrediction` with CACHED_PREDICTION_OFF; absent means on. */
-    cachedPredictionOn?: boolean;
-  }
-}
 
 /** Online predictions and the model list: thin calls into `PredictionService`. */
 @Resolver()
@@ -41,13 +31,9 @@ export class PredictionResolver {
   cachedPrediction(
     @Arg('text', () => String) text: string,
     @Arg('model', () => String, { nullable: true }) model: string | null,
-    @Ctx() { predictions, principal, cachedPredictionOn }: GraphQLContext,
+    @Ctx() { predictions, principal }: GraphQLContext,
   ): Promise<PredictionType | null> {
     requireScope(principal, 'predict');
-    // The cache is shared, so this tells anyone whether anyone labelled a text before (docs/api.md).
-    if (cachedPredictionOn === false) {
-      throw userError(ErrorCodes.CACHED_PREDICTION_OFF, 'cachedPrediction is turned off on this server (SIFT_CACHED_PREDICTION=off); ask predict, which answers from the cache too, or runs the model.');
-    }
     return predictions.cachedPrediction(text, model);
   }
 
