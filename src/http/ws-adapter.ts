@@ -7,7 +7,8 @@ import { createSharedJson } from './ws-shared-json';
  * graphql-ws's `useServer` for `ws` (graphql-ws/use/ws, 6.4.2: its adapter is "a basic starter,
  * feel free to copy the code over and adjust it"), with one change: the text of each message goes
  * through `createSharedJson`, so an execution result handed to many subscribers is serialized
- * once (see ws-shared-json.ts). Keep-alive pings, error handling and closing are as in graphql-ws.
+ * once, and a large one is written to every socket from one Buffer, as a message of three frames
+ * (see ws-shared-json.ts). Keep-alive pings, error handling and closing are as in graphql-ws.
  */
 export function useServer<P extends ConnectionInitMessage['payload'] = ConnectionInitMessage['payload'], E extends Record<PropertyKey, unknown> = Record<PropertyKey, never>>(
   options: ServerOptions<P, Extra & Partial<E>> & { isProd?: boolean },
@@ -60,9 +61,14 @@ export function useServer<P extends ConnectionInitMessage['payload'] = Connectio
         send: (data) =>
           new Promise<void>((resolve, reject) => {
             // Always expanded, sent or not: the next message's text is made only after this one's.
-            const text = json.expand(data);
+            const message = json.expand(data);
             if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(text, (error) => (error ? reject(error) : resolve()));
+            const sent = (error?: Error) => (error ? reject(error) : resolve());
+            if (typeof message === 'string') return socket.send(message, sent);
+            // One text message in three frames, sent together so nothing comes between them: the shared body is written as it is.
+            socket.send(message.head, { binary: false, fin: false });
+            socket.send(message.body, { binary: false, fin: false });
+            socket.send(message.tail, { binary: false, fin: true }, sent);
           }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>

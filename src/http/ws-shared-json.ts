@@ -9,28 +9,42 @@
  * - `replacer` (graphql-ws's `jsonMessageReplacer`) stands in for a message's `{ data }` payload
  *   with a marker, and makes (or finds) the JSON of that `data` object, once per object: shared
  *   results are the same object for every subscriber;
- * - `expand` (called on the text graphql-ws hands the socket, right after making it) puts that JSON
- *   where the marker is. The marker can only be the message's last property (graphql-ws writes
- *   `id`, `type`, `payload` in that order), so a client's `id` that spells the marker changes
- *   nothing.
+ * - `expand` (called on the text graphql-ws hands the socket, right after making it) splits it
+ *   where the marker is: the text before it (the message's `id` and `type`), the payload's JSON as
+ *   one Buffer made once and shared by every message that carries it, and the closing brace. The
+ *   marker can only be the message's last property (graphql-ws writes `id`, `type`, `payload` in
+ *   that order), so a client's `id` that spells the marker changes nothing.
  *
- * The text sent is the same, byte for byte, as graphql-ws's own. Payloads with anything beside
- * `data` (errors, extensions) are stringified as before.
+ * The adapter sends the three parts as one text message in three frames (RFC 6455 fragmentation),
+ * so the shared Buffer is written to each socket as it is, never copied into a string per
+ * subscriber (small payloads, under 8 kB, go out as one string instead). Put together, they are the text graphql-ws would have sent, byte for byte. Payloads
+ * with anything beside `data` (errors, extensions) are stringified as before.
  */
 export interface SharedJson {
   replacer(this: unknown, key: string, value: unknown): unknown;
-  expand(text: string): string;
+  /** The message as graphql-ws made it, or in three parts when its payload is shared. */
+  expand(text: string): string | SplitMessage;
+}
+
+/** One text message: `head`, then the shared `body`, then `tail`. */
+export interface SplitMessage {
+  head: string;
+  body: Buffer;
+  tail: string;
 }
 
 const MARKER = '\u0000sift:data:';
 // How JSON.stringify writes the marker (NUL escaped), as the message's last property.
 const MARKED_TAIL = /,"payload":"\\u0000sift:data:(\d+)"\}$/;
 
+/** Payloads smaller than this go out whole, in one frame: three frames cost more than copying a few kB. */
+const SPLIT_BYTES = 8 * 1024;
+
 export function createSharedJson(): SharedJson {
-  const texts = new WeakMap<object, string>();
+  const payloads = new WeakMap<object, string | Buffer>();
   let message: unknown;
   // graphql-ws makes a message's text and hands it to the socket in one go: one waits at most.
-  let waiting: { serial: number; payload: string } | undefined;
+  let waiting: { serial: number; payload: string | Buffer } | undefined;
   let serial = 0;
 
   return {
@@ -40,18 +54,22 @@ export function createSharedJson(): SharedJson {
         return value;
       }
       if (key !== 'payload' || this !== message || !isDataOnly(value)) return value;
-      let data = texts.get(value.data);
-      if (data === undefined) texts.set(value.data, (data = JSON.stringify(value.data)));
-      waiting = { serial: ++serial, payload: `{"data":${data}}` };
+      let payload = payloads.get(value.data);
+      if (payload === undefined) {
+        const text = `{"data":${JSON.stringify(value.data)}}`;
+        payloads.set(value.data, (payload = text.length < SPLIT_BYTES ? text : Buffer.from(text)));
+      }
+      waiting = { serial: ++serial, payload };
       return `${MARKER}${waiting.serial}`;
     },
-    expand(text: string): string {
+    expand(text: string): string | SplitMessage {
       const marked = MARKED_TAIL.exec(text);
       if (!marked) return text;
       if (waiting?.serial !== Number(marked[1])) throw new Error('a message was made and not sent before the next one');
       const { payload } = waiting;
       waiting = undefined;
-      return `${text.slice(0, marked.index)},"payload":${payload}}`;
+      const head = `${text.slice(0, marked.index)},"payload":`;
+      return typeof payload === 'string' ? `${head}${payload}}` : { head, body: payload, tail: '}' };
     },
   };
 }

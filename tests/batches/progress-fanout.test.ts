@@ -27,14 +27,18 @@ function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-/** The state of the loopback TCP socket on `localPort` (Linux /proc/net/tcp): ESTABLISHED or not, and the bytes it holds unread. */
-function tcpSocket(localPort: number): { established: boolean; unread: number } | undefined {
-  const port = localPort.toString(16).toUpperCase().padStart(4, '0');
+/**
+ * A loopback TCP connection as the kernel sees it (Linux /proc/net/tcp), from the side on
+ * `localPort` to `remotePort`: established or not, bytes it has not sent (or not had acknowledged)
+ * and bytes it has received but not read.
+ */
+function tcpConnection(localPort: number, remotePort: number): { established: boolean; unsent: number; unread: number } | undefined {
+  const hex = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
-    if (fields[1]?.endsWith(`:${port}`)) {
-      const [, rxQueue] = fields[4].split(':');
-      return { established: fields[3] === '01', unread: parseInt(rxQueue, 16) };
+    if (fields[1]?.endsWith(hex(localPort)) && fields[2]?.endsWith(hex(remotePort))) {
+      const [txQueue, rxQueue] = fields[4].split(':');
+      return { established: fields[3] === '01', unsent: parseInt(txQueue, 16), unread: parseInt(rxQueue, 16) };
     }
   }
   return undefined;
@@ -75,8 +79,11 @@ async function stuckSubscriber(url: string, id: string) {
   // From here on nothing is read from the socket: the server's writes to it back up.
   ws.pause();
   return {
-    /** Its socket as the kernel sees it now. */
-    socket: () => tcpSocket((ws as unknown as { _socket: { localPort: number } })._socket.localPort),
+    /** Its connection as the kernel sees it now, from its side and from the server's. */
+    connection: () => {
+      const { localPort, remotePort } = (ws as unknown as { _socket: { localPort: number; remotePort: number } })._socket;
+      return { client: tcpConnection(localPort, remotePort), server: tcpConnection(remotePort, localPort) };
+    },
     /** Reads again, until the server completes the subscription or closes the socket. */
     resume: async () => {
       ws.resume();
@@ -131,12 +138,13 @@ describe('batchProgress fan-out over real sockets', () => {
 
       const results = await Promise.all(tallies);
       clearInterval(sampling);
-      // The others are done while the stuck socket is still open with a backlog it has not read: it held no one.
-      const stuckSocket = stuck.socket();
-      expect(stuckSocket?.established).toBe(true);
-      expect(stuckSocket?.unread).toBeGreaterThan(64 * 1024);
       const wrong = results.filter((t) => t.error !== undefined || !t.inOrder || t.rows !== ROWS || t.finalBeforeLast || t.last?.status !== 'COMPLETED' || t.last.processed !== ROWS);
       expect(wrong).toEqual([]);
+      // They were done while the stuck socket was still open, its receive buffer full and the server's side with bytes it could not send: it held no one.
+      const { client: stuckClient, server: stuckServer } = stuck.connection();
+      expect(stuckClient?.established).toBe(true);
+      expect(stuckClient?.unread).toBeGreaterThan(0);
+      expect(stuckServer?.unsent).toBeGreaterThan(0);
       // Bounded: the relay holds a few pages per subscriber, and at most the batch's rows for the stuck one.
       expect(rssPeak).toBeLessThan(rssBefore + 250);
 
@@ -150,7 +158,7 @@ describe('batchProgress fan-out over real sockets', () => {
       const errors = messages.flatMap((m) => m.payload?.errors ?? []);
       const tooSlow = errors.length === 1 && errors[0].extensions?.code === 'SUBSCRIBER_TOO_SLOW';
       if (!tooSlow) expect(errors).toEqual([]);
-      process.stderr.write(`stuck subscriber: ${stuckSocket?.unread} bytes unread when the others were done; ${indices.length} rows, ${tooSlow ? 'SUBSCRIBER_TOO_SLOW' : `last message ${messages.at(-1)!.type}, closed ${closed}`}; API RSS ${rssBefore.toFixed(0)} MB, peak ${rssPeak.toFixed(0)} MB\n`);
+      process.stderr.write(`stuck subscriber: ${stuckClient?.unread} bytes unread and ${stuckServer?.unsent} unsent when the others were done; ${indices.length} rows, ${tooSlow ? 'SUBSCRIBER_TOO_SLOW' : `last message ${messages.at(-1)!.type}, closed ${closed}`}; API RSS ${rssBefore.toFixed(0)} MB, peak ${rssPeak.toFixed(0)} MB\n`);
       if (messages.at(-1)!.type === 'complete' && !tooSlow) {
         expect(indices).toHaveLength(ROWS);
         expect(events.at(-1)!.batchProgress.batch).toMatchObject({ status: 'COMPLETED', processed: ROWS });

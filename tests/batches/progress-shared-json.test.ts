@@ -1,10 +1,17 @@
 import { stringifyMessage, MessageType } from 'graphql-ws';
-import { createSharedJson } from '../../src/http/ws-shared-json';
+import { createSharedJson, type SharedJson, type SplitMessage } from '../../src/http/ws-shared-json';
 
-/** What graphql-ws sends for a next message: its own stringifyMessage, with our replacer, then our expand. */
-function send(json: ReturnType<typeof createSharedJson>, id: string, payload: object): string {
-  return json.expand(stringifyMessage({ id, type: MessageType.Next, payload } as never, json.replacer));
-}
+/** The text of a message as the adapter sends it: whole, or its three frames put together. */
+const joined = (message: string | SplitMessage) => (typeof message === 'string' ? message : `${message.head}${message.body.toString()}${message.tail}`);
+
+/** What graphql-ws makes of a next message with our replacer, then our expand. */
+const expanded = (json: SharedJson, id: string, payload: object) => json.expand(stringifyMessage({ id, type: MessageType.Next, payload } as never, json.replacer));
+
+/** The text the client gets. */
+const send = (json: SharedJson, id: string, payload: object): string => joined(expanded(json, id, payload));
+
+/** A result the size of a page of rows (over 8 kB of JSON). */
+const bigData = () => Object.assign(Object.create(null) as object, { batchProgress: { batch: { processed: 2000 }, rows: Array.from({ length: 2000 }, (_, index) => ({ index, text: `row ${index} é` })) } });
 
 // graphql-js makes result objects without a prototype.
 const resultData = () => Object.assign(Object.create(null) as object, { batchProgress: { batch: { processed: 3, status: 'RUNNING' }, rows: [{ index: 0 }, { index: 1, text: 'naïve "quoted" \u2028 line' }] } });
@@ -22,6 +29,17 @@ describe('each execution result serialized once for every message that carries i
     expect(texts).toEqual(['1', '2', 'a-much-longer-subscription-id'].map((id) => JSON.stringify({ id, type: 'next', payload: { data } })));
     expect(dataStringified).toBe(1);
     expect(JSON.parse(texts[1])).toEqual({ id: '2', type: 'next', payload: { data: JSON.parse(JSON.stringify(data)) } });
+  });
+
+  it('a large payload goes out in three parts around one Buffer shared by every message; a small one as one string', () => {
+    const json = createSharedJson();
+    const data = bigData();
+    const [a, b] = ['1', '22'].map((id) => expanded(json, id, { data }));
+    if (typeof a === 'string' || typeof b === 'string') throw new Error('a large payload should be split');
+    expect(b.body).toBe(a.body);
+    expect([a.head, a.tail, b.head]).toEqual(['{"id":"1","type":"next","payload":', '}', '{"id":"22","type":"next","payload":']);
+    expect(joined(b)).toBe(JSON.stringify({ id: '22', type: 'next', payload: { data } }));
+    expect(typeof expanded(json, '1', { data: resultData() })).toBe('string');
   });
 
   it('leaves payloads with errors or extensions, and messages without a payload, as graphql-ws makes them', () => {
