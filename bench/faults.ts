@@ -148,7 +148,7 @@ interface FollowResult {
  * it without a final status), a new one after 0.5 s doubling to 5 s, `fromRow` the row after the
  * last one it holds.
  */
-function followBatch(url: string, id: string, deadline: number): { done: Promise<FollowResult>; stop(): void } {
+function followBatch(url: string, id: string, deadline: number): { done: Promise<FollowResult>; rows(): number; stop(): void } {
   const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;
   const result: FollowResult = { rows: 0, rowsLost: 0, rowsDuplicated: 0, subscriptions: 0, eventTimes: [], final: null };
   let next = 0;
@@ -194,6 +194,7 @@ function followBatch(url: string, id: string, deadline: number): { done: Promise
   })();
   return {
     done,
+    rows: () => result.rows,
     stop: () => {
       stopped = true;
       void current?.dispose();
@@ -219,7 +220,8 @@ interface LabelRun {
 /**
  * Uploads the section's file (the worker(s) already running, cold cache) and polls the record
  * every 50 ms until the batch completes; `fault` runs once, when FAULT_AT of the rows are
- * processed; `follow` adds a subscriber from row 0 as soon as the upload is answered.
+ * processed; `follow` adds a subscriber from row 0 as soon as the upload is answered, and then the
+ * fault waits until that subscriber holds some rows too (so it has something to resume from).
  */
 async function label(ctx: FaultContext, fault?: (id: string) => Promise<void>, follow = false): Promise<LabelRun> {
   await deleteKeys(ctx.redis.url, `${ctx.prefix}pred:`);
@@ -232,7 +234,8 @@ async function label(ctx: FaultContext, fault?: (id: string) => Promise<void>, f
     for (;;) {
       batch = await batchNow(ctx.url, id, deadline);
       if (FINAL.has(batch.status)) break;
-      if (fault && faultAt === null && batch.processed >= FAULT_AT * total) {
+      const following = !follower || follower.rows() > 0;
+      if (fault && faultAt === null && batch.processed >= FAULT_AT * total && following) {
         faultAt = batch.processed / total;
         await fault(id);
         continue;
@@ -278,7 +281,8 @@ async function baseline(ctx: FaultContext, follow = false): Promise<LabelRun> {
   });
 }
 
-const s = (seconds: number) => `${seconds.toFixed(1)} s`;
+/** "4.1 s", or "40 ms" below a second. */
+const s = (seconds: number) => (Math.abs(seconds) < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(1)} s`);
 const pct = (share: number | null) => (share === null ? '-' : `${Math.round(share * 100)}%`);
 /** Rows missing from the download, or from the final count. */
 const lost = (run: LabelRun) => Math.max(run.rowsLost, run.total - run.processed);
@@ -403,17 +407,27 @@ async function apiKilled(ctx: FaultContext, base: LabelRun): Promise<FaultRow> {
   };
 }
 
-/** What a prefix holds of batches and queued work. */
-async function leftovers(redis: Redis, prefix: string): Promise<number> {
-  const keys = redisKeys(prefix);
-  let found = 0;
-  let cursor = '0';
-  do {
-    const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}batch:*`, 'COUNT', 1000);
-    found += page.length;
-    cursor = next;
-  } while (cursor !== '0');
-  return found + (await redis.hlen(jobsKey(keys))) + (await redis.llen(`${keys.queuePrefix()}:chunks:waiting`)) + (await redis.zcard(keys.activeBatches()));
+/**
+ * What a prefix holds of batches and queued work, on a connection of its own (so the figure does
+ * not wait on a long-lived client's reconnect after a Redis restart); rejects while Redis is away.
+ */
+async function leftovers(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const keys = redisKeys(prefix);
+    let found = 0;
+    let cursor = '0';
+    do {
+      const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}batch:*`, 'COUNT', 1000);
+      found += page.length;
+      cursor = next;
+    } while (cursor !== '0');
+    return found + (await redis.hlen(jobsKey(keys))) + (await redis.llen(`${keys.queuePrefix()}:chunks:waiting`)) + (await redis.zcard(keys.activeBatches()));
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**
@@ -429,6 +443,7 @@ async function uploadLosesRedis(ctx: FaultContext): Promise<FaultRow> {
   const own = new Redis(ctx.redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50 });
   own.on('error', () => undefined);
   const keys = redisKeys(ctx.prefix);
+  if (own.status !== 'ready') await new Promise((resolve) => own.once('ready', resolve));
   let sent = 0;
   let stop = false;
   const rows = 200_000;
@@ -464,7 +479,7 @@ async function uploadLosesRedis(ctx: FaultContext): Promise<FaultRow> {
     let left = -1;
     let firstLeft = NaN;
     while (left !== 0) {
-      left = await leftovers(own, ctx.prefix).catch(() => -1);
+      left = await leftovers(ctx.redis.url, ctx.prefix).catch(() => -1);
       if (Number.isNaN(firstLeft) && left >= 0) firstLeft = left;
       if (left === 0) break;
       if (Date.now() - backAt > 60_000) throw new Error(`60 s after Redis came back, ${left} keys and jobs of the failed upload were still there`);
