@@ -156,6 +156,24 @@ export interface SiftConfig {
   /** `SIFT_SWEEP_INTERVAL_MS`: how often a worker runs the sweeper (one worker at a time). Default 30000. */
   sweepIntervalMs: number;
   /**
+   * `SIFT_METRICS`: `on` or `off`. Off collects nothing (no counter, no event-loop monitor): the
+   * API's `/metrics` and a worker's answer 404, and a worker's `/healthz` still answers. Default on.
+   */
+  metrics: boolean;
+  /**
+   * `SIFT_METRICS_PORT`: the port a worker serves `GET /metrics` and `GET /healthz` on (the API
+   * serves them on `PORT`); 0 for none. Under `sift up`, worker i (from 0) gets this port + i.
+   * Default 9464.
+   */
+  metricsPort: number;
+  /**
+   * `SIFT_METRICS_HOST`: the interface a worker's metrics port listens on. Default `127.0.0.1`, this
+   * machine only; `0.0.0.0` in a container, where Prometheus reaches it over the container network.
+   */
+  metricsHost: string;
+  /** `SIFT_METRICS_QUEUE_INTERVAL_MS`: how often the API samples the chunk queue for `sift_queue_jobs`. Default 5000. */
+  metricsQueueIntervalMs: number;
+  /**
    * Rate limits per client (an API key, or an address with auth off), kept in Redis so they hold
    * across API processes; 0 turns one off. Far above what a person or a normal script does.
    * `SIFT_RATE_REQUESTS_PER_SECOND` (default 1000): GraphQL requests and WebSocket operations.
@@ -309,6 +327,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),
     stuckAfterMs: readInteger(env, 'SIFT_STUCK_AFTER_MS', 120_000, 600, 24 * 3600_000),
     sweepIntervalMs: readInteger(env, 'SIFT_SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
+    metrics: (readOptionalChoice(env, 'SIFT_METRICS', ['on', 'off'] as const) ?? 'on') === 'on',
+    metricsPort: readInteger(env, 'SIFT_METRICS_PORT', 9464, 0, 65535),
+    metricsHost: readString(env, 'SIFT_METRICS_HOST', '127.0.0.1'),
+    metricsQueueIntervalMs: readInteger(env, 'SIFT_METRICS_QUEUE_INTERVAL_MS', 5000, 100, 3600_000),
     rateLimits: {
       requestsPerSecond: readInteger(env, 'SIFT_RATE_REQUESTS_PER_SECOND', 1000, 0, 1e9),
       textsPerSecond: readInteger(env, 'SIFT_RATE_TEXTS_PER_SECOND', 50_000, 0, 1e9),
