@@ -1,4 +1,5 @@
 import type { PredictionCache } from '../cache/prediction-cache';
+import type { CountedRows } from '../metrics/batch-metrics';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { ScoreMatrix } from '../models/model-runner';
 import { scoreThroughCache } from '../predictions/cached-scoring';
@@ -23,6 +24,8 @@ export interface ChunkProcessorOptions {
   maxRunSize: number;
   /** An upload silent for this long counts as abandoned: its chunks are skipped. */
   abandonedAfterMs: number;
+  /** Told the rows of each chunk this processor counted, once (`sift_batch_rows_total`). */
+  metrics?: { chunkCounted(model: string, rows: CountedRows): void };
 }
 
 /** What one chunk run did. */
@@ -71,6 +74,7 @@ export class ChunkProcessor {
     });
     const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkResults(rows[0].index, results));
     if (outcome !== 'counted') return outcome === 'already-counted' ? 'already-counted' : 'skipped';
+    this.options.metrics?.chunkCounted(model.name, counts);
     // A chunk's rows have consecutive indices: the message names the range.
     await this.options.channel.chunkFinished(job.batchId, rows[0].index, rows.length);
     return 'done';

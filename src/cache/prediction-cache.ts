@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
+import type { CacheMetrics } from '../metrics/cache-metrics';
 import type { RedisKeys } from '../redis/keys';
 
 /** The model a cached entry belongs to; its version is part of the key. */
@@ -40,6 +41,8 @@ export class PredictionCache {
     private readonly keys: RedisKeys,
     private readonly ttlSeconds: number,
     private readonly logger: Logger,
+    /** Counts lookups by model and result (`sift_cache_lookups_total`). */
+    private readonly metrics?: CacheMetrics,
   ) {}
 
   /** The cache key of one text: hash it once per request and reuse the key for read and write. */
@@ -47,9 +50,9 @@ export class PredictionCache {
     return this.keys.prediction(model.name, model.version, textHash(text));
   }
 
-  /** Cached probabilities for each key (null for a miss), in one round trip. */
-  async read(keys: readonly string[]): Promise<(number[] | null)[]> {
-    return (await this.readValues(keys)).map((value) => (value === null ? null : decodeScores(value)));
+  /** Cached probabilities for each key (null for a miss), in one round trip; `model` names the keys' model in the metrics. */
+  async read(keys: readonly string[], model?: ModelKey): Promise<(number[] | null)[]> {
+    return (await this.readValues(keys, model)).map((value) => (value === null ? null : decodeScores(value)));
   }
 
   /** Stores fresh probabilities with the configured TTL, in one command. */
@@ -57,15 +60,26 @@ export class PredictionCache {
     await this.writeValues(entries.map(({ key, scores }) => ({ key, value: encodeScores(scores) })));
   }
 
-  /** Cached values as stored (see `encodeScores`), null for a miss, in one round trip. */
-  async readValues(keys: readonly string[]): Promise<(string | null)[]> {
+  /**
+   * Cached values as stored (see `encodeScores`), null for a miss, in one round trip. Each key is
+   * one lookup of `model` in `sift_cache_lookups_total` (`unknown` when the caller does not say).
+   */
+  async readValues(keys: readonly string[], model?: ModelKey): Promise<(string | null)[]> {
     if (keys.length === 0) return [];
+    let values: (string | null)[];
     try {
-      return await this.redis.mget(keys as string[]);
+      values = await this.redis.mget(keys as string[]);
     } catch (error) {
       this.warn('read', error);
+      this.metrics?.failed(model?.name ?? 'unknown', keys.length);
       return keys.map(() => null);
     }
+    if (this.metrics) {
+      let hits = 0;
+      for (const value of values) if (value !== null) hits++;
+      this.metrics.answered(model?.name ?? 'unknown', hits, values.length - hits);
+    }
+    return values;
   }
 
   /**

@@ -20,7 +20,7 @@ export async function scoreThroughCache(
   scoreMisses: (texts: string[]) => Promise<ArrayLike<number>[]>,
 ): Promise<Map<string, ScoredText>> {
   const keys = distinctTexts.map((text) => cache.key(model, text));
-  const cached = await cache.readValues(keys);
+  const cached = await cache.readValues(keys, model);
   const misses = distinctTexts.flatMap((_, i) => (cached[i] === null ? [i] : []));
   const fresh = await scoreMisses(misses.map((i) => distinctTexts[i]));
   // Serialized once, for the cache and for whoever stores the scores again (batch results).

@@ -62,7 +62,7 @@ export class PredictionService {
     const model = this.options.catalog.resolve(modelName);
     this.checkTexts([text], model, 'text');
     const { cache } = this.options;
-    const [scores] = await cache.read([cache.key(model, text)]);
+    const [scores] = await cache.read([cache.key(model, text)], model);
     return scores ? toPrediction(text, scores, model, true) : null;
   }
 
