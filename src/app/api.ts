@@ -72,7 +72,7 @@ function within(ms: number, check: ReadinessCheck): ReadinessCheck {
 export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi> {
   return buildOrClose(logger, async (lifecycle) => {
     const authMode = resolveAuthMode(config);
-    const { keys, catalog, connections, cache, store, progress, events } = await openSharedParts(config, 'api', logger, lifecycle);
+    const { keys, catalog, connections, cache, store, progress, events, metrics } = await openSharedParts(config, 'api', logger, lifecycle);
     const authenticator = new Authenticator({ mode: authMode, store: new ApiKeyStore(connections.connect('auth', { kind: 'fail-fast', commandTimeoutMs: BATCH_COMMAND_TIMEOUT_MS }), keys) });
     const limits = new RateLimits(connections.connect('limits', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.rateLimits);
     logger.info(authMode === 'keys' ? 'auth: every request needs an API key (SIFT_AUTH=keys; sift keys create makes one)' : `auth: off (SIFT_AUTH=off${config.auth === null ? `, the default on HOST=${config.host}, which only this machine reaches` : ''})`);
@@ -88,7 +88,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
         }),
       (pool) => pool.close(),
     );
-    const runs = new RunGatherer((model, texts) => inference.score(model, texts), {
+    const runs = new RunGatherer(metrics.models.timed((model, texts) => inference.score(model, texts)), {
       maxRunSize: config.maxRunSize,
       windowMs: config.runWindowMs,
       maxInFlight: config.inferenceThreads,
@@ -96,6 +96,8 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
     const predictions = new PredictionService({ catalog, cache, scorer: (model, text) => runs.score(model, text), maxTextsPerRequest: config.maxTextsPerRequest, cachedPredictionOn: config.cachedPrediction });
     const queue = lifecycle.own('chunk queue', openChunkQueue({ connections, keys, isWorker: false }), (q) => q.close(5000));
     queue.on('error', (error) => logger.child('queue').warn(error.message));
+    // The API samples the queue for sift_queue_jobs (workers do not: one sampler per API, whatever the workers).
+    lifecycle.onClose('queue sampling', metrics.queue.sample(queue, config.metricsQueueIntervalMs));
     const relay = lifecycle.own('progress relay', new ProgressRelay({ channel: progress, store, logger: logger.child('progress') }), (r) => r.close());
     const batches = new BatchService({
       store,
@@ -112,8 +114,6 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       logger: logger.child('batches'),
     });
 
-    const metrics = metricsRoutes(() => runs.stats());
-    lifecycle.onClose('event-loop monitor', () => metrics.stop());
     const readiness: Record<string, ReadinessCheck> = {
       redis: within(1000, () => store.ping()),
       queue: within(1000, async () => {
@@ -134,6 +134,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           // The Host check guards the one set-up where reaching the port is all it takes: no keys, this machine only.
           originPolicy: new OriginPolicy({ allowedOrigins: config.corsOrigins, loopbackHostsOnly: authMode === 'off' && isLoopbackHost(config.host) }),
           queryLimits: new QueryLimits(queryLimitSettings(config)),
+          metrics,
           routes: [
             {
               router: batchRoutes({
@@ -148,7 +149,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
               crossOrigin: '/batches',
             },
             { router: healthRoutes(readiness) },
-            { router: Router().use('/metrics', authenticate(authenticator, 'admin', logger.child('http'), config.development)).use(metrics.router) },
+            { router: Router().use('/metrics', authenticate(authenticator, 'admin', logger.child('http'), config.development)).use(metricsRoutes(metrics)) },
           ],
           logger: logger.child('http'),
           development: config.development,

@@ -5,6 +5,7 @@ import { ProgressChannel } from '../batches/progress-channel';
 import { PredictionCache } from '../cache/prediction-cache';
 import type { SiftConfig } from '../config/config';
 import type { Logger } from '../logger';
+import { SiftMetrics } from '../metrics/sift-metrics';
 import { ModelCatalog } from '../models/model-catalog';
 import { RedisConnections, type ProcessRole } from '../redis/connections';
 import { redisKeys, type RedisKeys } from '../redis/keys';
@@ -26,6 +27,8 @@ export interface SharedParts {
   progress: ProgressChannel;
   /** What happens to batches in this process (logs and metrics listen). */
   events: BatchEvents;
+  /** This process's metrics (no-ops with SIFT_METRICS=off). */
+  metrics: SiftMetrics;
 }
 
 const NOTES: Record<ProcessRole, { outageNote: string; returnNote: string }> = {
@@ -40,6 +43,7 @@ const NOTES: Record<ProcessRole, { outageNote: string; returnNote: string }> = {
  */
 export async function openSharedParts(config: SiftConfig, role: ProcessRole, logger: Logger, lifecycle: Lifecycle): Promise<SharedParts> {
   const catalog = await ModelCatalog.load(config.modelsDir, config.defaultModel);
+  const metrics = new SiftMetrics(config.metrics);
   const keys = redisKeys(config.keyPrefix);
   const connections = lifecycle.own('Redis connections', new RedisConnections({ url: config.redisUrl, role, logger: logger.child('redis'), ...NOTES[role] }), (c) => c.close());
   // The cache may live in a Redis of its own (SIFT_CACHE_REDIS_URL), one allowed to evict.
@@ -47,12 +51,13 @@ export async function openSharedParts(config: SiftConfig, role: ProcessRole, log
     config.cacheRedisUrl === config.redisUrl
       ? connections
       : lifecycle.own('cache Redis connections', new RedisConnections({ url: config.cacheRedisUrl, role, logger: logger.child('cache-redis'), outageNote: ' Predictions run without the cache meanwhile.' }), (c) => c.close());
-  const cache = new PredictionCache(cacheConnections.connect('cache', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.cacheTtlSeconds, logger.child('cache'));
+  const cache = new PredictionCache(cacheConnections.connect('cache', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.cacheTtlSeconds, logger.child('cache'), metrics.cache);
   const events = new BatchEvents();
+  lifecycle.onClose('batch metrics', metrics.batches.listen(events));
   const store = new BatchStore(connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) }), keys, config.batchRetentionSeconds, events);
   // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
   const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
   const subscriber = role === 'api' ? connections.connect('progress-subscribe', { kind: 'pubsub' }) : undefined;
   const progress = new ProgressChannel({ keys, publisher, subscriber: subscriber && new RedisPubSub({ publisher, subscriber }) });
-  return { keys, catalog, connections, cache, store, progress, events };
+  return { keys, catalog, connections, cache, store, progress, events, metrics };
 }

@@ -21,7 +21,8 @@ export function startStack(config: SiftConfig, logger: Logger, workerEnv: Record
   return buildOrClose(logger, async (lifecycle) => {
     await lifecycle.open('private Redis', () => ensureRedis(config.redisUrl, logger), (redis) => redis?.stop());
     const api = await lifecycle.open('API', () => startApi(config, logger), (a) => a.close());
-    lifecycle.own('worker processes', startWorkerProcesses(config.workers, workerEnv, logger), (w) => w.stop());
+    // Worker i's /metrics and /healthz on SIFT_METRICS_PORT + i (0: none), so they do not clash on this machine.
+    lifecycle.own('worker processes', startWorkerProcesses(config.workers, workerEnv, logger, { metricsPort: config.metricsPort }), (w) => w.stop());
     return { url: api.url, close: () => lifecycle.close() };
   });
 }

@@ -8,6 +8,7 @@ import type { Inference } from '../models/inference';
 import { InferencePool } from '../models/inference-pool';
 import { LocalInference } from '../models/local-inference';
 import type { ModelDefinition } from '../models/manifest';
+import { startWorkerMetricsServer, type WorkerMetricsServer } from '../http/worker-metrics-server';
 import { buildOrClose } from './lifecycle';
 import { openSharedParts } from './shared-parts';
 
@@ -16,6 +17,8 @@ export interface RunningWorker {
   consumer: ChunkConsumer;
   /** Its sweeper (tests drive a sweep directly). */
   sweeper: BatchSweeper;
+  /** Its `/metrics` and `/healthz` server on `SIFT_METRICS_PORT`, or null with port 0. */
+  metricsServer: WorkerMetricsServer | null;
   /** Takes no new chunks, lets the ones in hand finish, then closes threads and connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -40,18 +43,48 @@ function startInference(definitions: readonly ModelDefinition[], config: SiftCon
  */
 export function startWorker(config: SiftConfig, logger: Logger): Promise<RunningWorker> {
   return buildOrClose(logger, async (lifecycle) => {
-    const { keys, catalog, connections, cache, store, progress } = await openSharedParts(config, 'worker', logger, lifecycle);
+    const { keys, catalog, connections, cache, store, progress, metrics } = await openSharedParts(config, 'worker', logger, lifecycle);
     const threads = config.workerInferenceThreads;
     const inference = await lifecycle.open('models', () => startInference(catalog.definitions, config, logger), (i) => i.close());
-    const processor = new ChunkProcessor({ store, cache, catalog, scorer: (model, texts) => inference.score(model, texts), channel: progress, maxRunSize: config.maxRunSize, abandonedAfterMs: config.stuckAfterMs });
+    const processor = new ChunkProcessor({
+      store,
+      cache,
+      catalog,
+      scorer: metrics.models.timed((model, texts) => inference.score(model, texts)),
+      channel: progress,
+      maxRunSize: config.maxRunSize,
+      abandonedAfterMs: config.stuckAfterMs,
+      metrics: metrics.batches,
+    });
     const queue = openChunkQueue({ connections, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs });
     const consumer = lifecycle.own('chunk consumer', new ChunkConsumer({ queue, processor, store, channel: progress, logger, concurrency: config.workerConcurrency, stallIntervalMs: config.stallIntervalMs }), (c) => c.close(FINISH_CHUNKS_MS));
     await queue.ready();
     consumer.start();
     const sweeper = lifecycle.own('sweeper', new BatchSweeper({ store, queue, keys, channel: progress, logger: logger.child('sweeper'), stuckAfterMs: config.stuckAfterMs, intervalMs: config.sweepIntervalMs }), (s) => s.stop());
     sweeper.start();
+    // Last: healthy once the consumer runs; a busy SIFT_METRICS_PORT fails the start, saying so.
+    const metricsServer =
+      config.metricsPort === 0
+        ? null
+        : await lifecycle.open(
+            'metrics server',
+            () =>
+              startWorkerMetricsServer(
+                {
+                  metrics,
+                  checks: {
+                    consumer: async () => (lifecycle.closed ? { ok: false, detail: 'stopping' } : { ok: true, detail: `taking chunks, ${config.workerConcurrency} at a time` }),
+                    redis: () => store.ping(),
+                  },
+                },
+                config.metricsPort,
+                config.metricsHost,
+              ),
+            (server) => server.close(),
+          );
     const where = threads === 0 ? "on the worker's own thread" : `on ${threads} inference thread(s)`;
-    logger.info(`worker ready: models ${catalog.names().join(', ')} (run ${where}), ${config.workerConcurrency} chunk(s) at a time`);
-    return { consumer, sweeper, close: () => lifecycle.close() };
+    const serving = metricsServer ? `; /metrics and /healthz at ${metricsServer.url}` : '';
+    logger.info(`worker ready: models ${catalog.names().join(', ')} (run ${where}), ${config.workerConcurrency} chunk(s) at a time${serving}`);
+    return { consumer, sweeper, metricsServer, close: () => lifecycle.close() };
   });
 }

@@ -15,6 +15,9 @@ import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
 import { errorHandler, notFound, refuseDeclaredBodyOver } from './http-errors';
 import { modelWorkRatePlugin } from './model-work-rate-plugin';
+import type { SiftMetrics } from '../metrics/sift-metrics';
+import { graphqlMetricsPlugin } from './graphql-metrics-plugin';
+import { httpMetricsMiddleware } from './http-metrics-middleware';
 import { landingPagePlugin } from './landing-page';
 import type { OriginPolicy } from './origin-policy';
 import { queryLimitsPlugin } from './query-limits-plugin';
@@ -43,6 +46,8 @@ export interface ApiServerOptions {
   development: boolean;
   /** What one GraphQL request may ask for, the same over HTTP and WebSocket. */
   queryLimits: QueryLimits;
+  /** Counts responses, GraphQL operations, WebSockets and subscriptions (none counted without). */
+  metrics?: SiftMetrics;
 }
 
 /** The address a started server listens on. */
@@ -83,12 +88,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const { schema, services, gate, development, originPolicy } = options;
   const app = express();
   app.disable('x-powered-by');
+  // The very first, so every answer is counted, refusals included.
+  if (options.metrics) app.use(httpMetricsMiddleware(options.metrics.http));
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
   const ws = attachGraphQLWebSocket(httpServer, schema, services, gate, development, options.queryLimits, {
     maxPayload: options.bodyLimit,
     maxOperationsPerSocket: options.maxOperationsPerSocket,
     admit: (request) => originPolicy.upgradeRefusal(request),
-  });
+  }, options.metrics?.sockets);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     // SIFT_INTROSPECTION is one of queryLimits.rules, so that it holds over WebSocket too.
@@ -106,6 +113,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       ApolloServerPluginCacheControlDisabled(),
       queryLimitsPlugin(options.queryLimits),
       modelWorkRatePlugin(gate),
+      ...(options.metrics ? [graphqlMetricsPlugin(options.metrics.http)] : []),
     ],
   });
   await apollo.start();

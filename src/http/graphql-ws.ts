@@ -11,6 +11,7 @@ import { refuseUpgrade } from './origin-policy';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
 import { createSharedSubscribe } from '../graphql/shared-execution';
+import type { SocketMetrics } from '../metrics/socket-metrics';
 
 /** The path WebSocket clients connect to: the same as the HTTP endpoint. */
 export const GRAPHQL_PATH = '/graphql';
@@ -80,6 +81,7 @@ export function attachGraphQLWebSocket(
   development: boolean,
   limits: QueryLimits,
   transport: WebSocketLimits,
+  sockets?: SocketMetrics,
 ): { close(): Promise<void> } {
   // A message larger than an HTTP request may be closes the socket with 1009 (ws's default is 100 MiB).
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: transport.maxPayload });
@@ -127,6 +129,7 @@ export function attachGraphQLWebSocket(
       connectionInitWaitTimeout: 10_000,
       // The key comes once, as {"authorization": "Bearer <key>"} in connection_init; a socket without a valid one is closed with 4401.
       onConnect: async (ctx) => {
+        sockets?.connected(ctx);
         const extra = ctx.extra as unknown as SocketExtra;
         try {
           extra.principal = await gate.identify(ctx.connectionParams?.authorization, extra.request.socket.remoteAddress);
@@ -141,6 +144,14 @@ export function attachGraphQLWebSocket(
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map(format) } : undefined,
+      // sift_subscriptions_active and sift_websocket_connections_active: graphql-ws calls onComplete
+      // after every operation that ran, and onClose once per socket, which lets go of the rest.
+      onOperation: (ctx, id, _payload, _args, result) => {
+        if (Symbol.asyncIterator in result) sockets?.subscribed(ctx, id);
+        return undefined;
+      },
+      onComplete: (ctx, id) => sockets?.ended(ctx, id),
+      onClose: (ctx) => sockets?.closed(ctx),
     },
     wsServer,
   );

@@ -21,9 +21,15 @@ export interface WorkerProcessOptions {
   maxRestartDelayMs?: number;
   /** A worker that ran this long before it exited starts again from the initial wait. @defaultValue 60000 */
   stableAfterMs?: number;
+  /**
+   * `SIFT_METRICS_PORT` of the first worker: worker i (from 0) gets this port + i, so workers on
+   * one machine do not fight over one port; a restarted worker gets its place's port again. 0 (or
+   * unset) gives every worker 0: no metrics port. @defaultValue 0
+   */
+  metricsPort?: number;
 }
 
-type RestartTiming = Required<Omit<WorkerProcessOptions, 'args'>>;
+type RestartTiming = Required<Omit<WorkerProcessOptions, 'args' | 'metricsPort'>>;
 
 const WORKER_ENTRY = path.resolve(__dirname, '../../workers/worker.js');
 
@@ -132,10 +138,16 @@ export function startWorkerProcesses(count: number, env: Record<string, string>,
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a whole number >= 0, not ${count}`);
   const timing = checkedTiming(options);
   const args = options.args ?? [WORKER_ENTRY];
-  const spawnWorker = () => spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
-  const slots = Array.from({ length: count }, (_, i) => new WorkerSlot(`worker ${i + 1}`, spawnWorker, timing, logger));
+  const metricsPort = options.metricsPort ?? 0;
+  if (!Number.isInteger(metricsPort) || metricsPort < 0 || (metricsPort > 0 && metricsPort + count - 1 > 65535)) {
+    throw new RangeError(`metricsPort ${metricsPort} leaves no port for each of ${count} worker(s): SIFT_METRICS_PORT + SIFT_WORKERS - 1 must be at most 65535`);
+  }
+  const portOf = (i: number) => String(metricsPort === 0 ? 0 : metricsPort + i);
+  const spawnWorker = (i: number) => () => spawn(process.execPath, args, { env: { ...process.env, ...env, SIFT_METRICS_PORT: portOf(i) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const slots = Array.from({ length: count }, (_, i) => new WorkerSlot(`worker ${i + 1}`, spawnWorker(i), timing, logger));
   const pids = slots.map((slot) => slot.start() ?? 'none');
-  if (count > 0) logger.info(`started ${count} worker process(es) (pid${count > 1 ? 's' : ''} ${pids.join(', ')}); SIFT_WORKERS sets how many`);
+  const ports = metricsPort === 0 ? '' : `; their /metrics and /healthz on port${count > 1 ? `s ${metricsPort} to ${metricsPort + count - 1}` : ` ${metricsPort}`} (SIFT_METRICS_PORT)`;
+  if (count > 0) logger.info(`started ${count} worker process(es) (pid${count > 1 ? 's' : ''} ${pids.join(', ')}); SIFT_WORKERS sets how many${ports}`);
   let stopped: Promise<void> | undefined;
   return {
     stop: () => (stopped ??= Promise.all(slots.map((slot) => slot.stop())).then(() => undefined)),

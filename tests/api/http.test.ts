@@ -1,6 +1,7 @@
 import { CachedPredictionDocument, ModelsDocument, PredictDocument, PredictManyDocument } from '../../src/client/generated/graphql';
 import { SiftRequestError } from '../../src/client/sift-client';
 import { startTestApi, type TestApi } from '../support/api';
+import { modelRunCounts } from '../support/prometheus';
 import { tinyModelsDir } from '../support/tiny-models';
 
 let t: TestApi;
@@ -21,7 +22,7 @@ async function userError(run: Promise<unknown>): Promise<SiftRequestError> {
 }
 
 async function metrics(): Promise<{ modelRuns: { rows: number } }> {
-  return (await fetch(`${t.api.url}/metrics`)).json() as Promise<{ modelRuns: { rows: number } }>;
+  return { modelRuns: await modelRunCounts(t.api.url) };
 }
 
 describe('GraphQL over HTTP', () => {

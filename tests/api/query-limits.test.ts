@@ -3,6 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startTestApi, type TestApi } from '../support/api';
 import { BUNDLED_MODELS_DIR } from '../support/paths';
+import { modelRunCounts } from '../support/prometheus';
 
 // The bundled models, with every default: the body limit is then what production has (8 MB with
 // SIFT_MAX_TEXTS_PER_REQUEST=1000), so the largest bomb reaches GraphQL rather than Express's limit.
@@ -87,8 +88,7 @@ function transports(t: () => TestApi) {
 
 /** Texts the models ran since the server started (/metrics). */
 async function modelRows(t: TestApi): Promise<number> {
-  const metrics = (await (await fetch(`${t.api.url}/metrics`)).json()) as { modelRuns: { rows: number } };
-  return metrics.modelRuns.rows;
+  return (await modelRunCounts(t.api.url)).rows;
 }
 
 describe('limits on what one GraphQL request may ask for (default settings, loopback HOST)', () => {

@@ -23,7 +23,8 @@ export interface RunningSift {
 }
 
 export function startSift(args: string[], env: Record<string, string> = {}): RunningSift {
-  const child = spawn(process.execPath, [SIFT, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, ...env } });
+  // No worker metrics ports unless a test asks for them (`sift up` and `sift worker` side by side would fight over 9464).
+  const child = spawn(process.execPath, [SIFT, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, SIFT_METRICS_PORT: '0', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

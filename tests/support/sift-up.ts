@@ -19,7 +19,8 @@ export interface SiftUp {
 
 export function startSiftUp(env: Record<string, string>): SiftUp {
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/cli/sift.js'), 'up'], {
-    env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL, HOST: '127.0.0.1', ...env },
+    // No worker metrics ports unless a test asks for them: tests running side by side would fight over 9464.
+    env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL, HOST: '127.0.0.1', SIFT_METRICS_PORT: '0', ...env },
     cwd: PROJECT_ROOT,
   });
   let output = '';

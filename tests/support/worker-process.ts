@@ -20,7 +20,8 @@ export interface WorkerProcess {
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/workers/worker.js')], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL, SIFT_LOG_LEVEL: 'debug', SIFT_INFERENCE_THREADS: '1', ...env },
+    // No metrics port unless a test asks for one: workers of tests running side by side would fight over 9464.
+    env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL, SIFT_LOG_LEVEL: 'debug', SIFT_INFERENCE_THREADS: '1', SIFT_METRICS_PORT: '0', ...env },
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));

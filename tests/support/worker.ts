@@ -19,7 +19,8 @@ export interface TestWorker {
 /** Starts a real worker (real Redis, real models) in the test's own process, to read its events. */
 export async function startTestWorker(env: Record<string, string>): Promise<TestWorker> {
   const logs: string[] = [];
-  const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, SIFT_INFERENCE_THREADS: '1', ...env });
+  // No metrics port unless a test asks for one: workers of tests running side by side would fight over 9464.
+  const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, SIFT_INFERENCE_THREADS: '1', SIFT_METRICS_PORT: '0', ...env });
   const worker = await startWorker(config, createLogger('info', 'worker', (line) => logs.push(line)));
   const retried: ChunkJob[] = [];
   const retriedAt: number[] = [];
