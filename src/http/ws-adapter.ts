@@ -8,7 +8,8 @@ import { createSharedJson } from './ws-shared-json';
  * feel free to copy the code over and adjust it"), with one change: the text of each message goes
  * through `createSharedJson`, so an execution result handed to many subscribers is serialized
  * once, and a large one is written to every socket from one Buffer, as a message of three frames
- * (see ws-shared-json.ts). Keep-alive pings, error handling and closing are as in graphql-ws.
+ * (see ws-shared-json.ts). Error handling and closing are as in graphql-ws; so are keep-alive pings,
+ * except that a socket the client is still reading from is not closed for a late pong (below).
  */
 export function useServer<P extends ConnectionInitMessage['payload'] = ConnectionInitMessage['payload'], E extends Record<PropertyKey, unknown> = Record<PropertyKey, never>>(
   options: ServerOptions<P, Extra & Partial<E>> & { isProd?: boolean },
@@ -40,18 +41,22 @@ export function useServer<P extends ConnectionInitMessage['payload'] = Connectio
       console.error('Internal error emitted on a WebSocket socket. Please check your implementation.', error);
       socket.close(CloseCode.InternalServerError, internalError(error));
     });
-    let pongWait: NodeJS.Timeout | null = null;
+    // Alive: it answered the last ping, or took some of what was sent to it since. A client that
+    // reads slowly (a thousand row subscriptions in one process) meets the ping only after the
+    // megabytes queued before it on the socket; graphql-ws would close it 12 s after the ping
+    // though it is reading. One that stopped reading (or is gone) takes nothing once the socket's
+    // buffers are full, and is closed as before.
+    let awaitingPong = false;
+    let tookSome = false;
+    socket.on('pong', () => (awaitingPong = false));
     const pingInterval =
       keepAlive > 0 && isFinite(keepAlive)
         ? setInterval(() => {
             if (socket.readyState !== socket.OPEN) return;
-            pongWait = setTimeout(() => socket.terminate(), keepAlive);
-            socket.once('pong', () => {
-              if (pongWait) {
-                clearTimeout(pongWait);
-                pongWait = null;
-              }
-            });
+            // A whole period since the last ping with no pong and nothing taken.
+            if (awaitingPong && !tookSome) return socket.terminate();
+            awaitingPong = true;
+            tookSome = false;
             socket.ping();
           }, keepAlive)
         : null;
@@ -63,7 +68,11 @@ export function useServer<P extends ConnectionInitMessage['payload'] = Connectio
             // Always expanded, sent or not: the next message's text is made only after this one's.
             const message = json.expand(data);
             if (socket.readyState !== socket.OPEN) return resolve();
-            const sent = (error?: Error) => (error ? reject(error) : resolve());
+            const sent = (error?: Error) => {
+              if (error) return reject(error);
+              tookSome = true;
+              resolve();
+            };
             if (typeof message === 'string') return socket.send(message, sent);
             // One text message in three frames, sent together so nothing comes between them: the shared body is written as it is.
             socket.send(message.head, { binary: false, fin: false });
@@ -84,7 +93,6 @@ export function useServer<P extends ConnectionInitMessage['payload'] = Connectio
       { socket, request } as Extra & Partial<E>,
     );
     socket.once('close', (code, reason) => {
-      if (pongWait) clearTimeout(pongWait);
       if (pingInterval) clearInterval(pingInterval);
       if (!isProd && code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
         console.warn(`Client provided the unsupported and deprecated subprotocol "${socket.protocol}" used by subscriptions-transport-ws.`);
