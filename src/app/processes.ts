@@ -8,10 +8,10 @@ import { startWorker } from './worker';
 
 /** `sift up`: the API, `SIFT_WORKERS` worker processes and, where needed, a private Redis. */
 export function runStack(env: Record<string, string> = {}): Promise<void> {
-  return runProcess({ name: 'sift', component: 'sift', stopping: 'finishing in-flight requests and chunks', start: (config, logger) => startStack(config, logger, env) }, env);
+  return runProcess({ name: 'sift', component: 'sift', role: 'api', stopping: 'finishing in-flight requests and chunks', start: (config, logger) => startStack(config, logger, env) }, env);
 }
 
 /** `sift worker`: takes batch chunks until SIGINT or SIGTERM, then finishes the chunks in hand. */
 export function runWorkerProcess(env: Record<string, string> = {}): Promise<void> {
-  return runProcess({ name: 'sift worker', component: 'worker', stopping: 'finishing the chunks in hand', start: startWorker }, env);
+  return runProcess({ name: 'sift worker', component: 'worker', role: 'worker', stopping: 'finishing the chunks in hand', start: startWorker }, env);
 }

@@ -1,6 +1,6 @@
 import { loadConfig, type SiftConfig } from '../config/config';
 import { isSiftError } from '../errors';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, type Logger, type LogRole } from '../logger';
 
 /** Something a process runs until it is told to stop. */
 export interface Closable {
@@ -12,6 +12,8 @@ export interface ProcessSpec {
   name: string;
   /** The component name of its log lines. */
   component: string;
+  /** The role its log lines say (`sift up` and `sift serve`: api, with the API in-process). */
+  role: LogRole;
   /** Said when a signal arrives, before closing: what it finishes first. */
   stopping: string;
   start(config: Readonly<SiftConfig>, logger: Logger): Promise<Closable>;
@@ -29,10 +31,14 @@ function exitWhenClosed(code: number, name: string): void {
   }, EXIT_GRACE_MS).unref();
 }
 
-/** One line that says why a start failed (a stack trace only for faults that are not Sift's own, at debug level). */
+/**
+ * One line that says why a start failed (a stack trace only for faults that are not Sift's own, at
+ * debug level). It is for the person who started the process, so it is a plain line on stderr
+ * whatever SIFT_LOG_FORMAT says (and the only one: not repeated as a log line).
+ */
 function startFailure(error: unknown, name: string, logger: Logger | undefined): string {
   if (isSiftError(error)) return `${name}: ${error.message}`;
-  logger?.debug((error as Error).stack ?? String(error));
+  logger?.debug('the start failed', { err: error });
   return `${name}: could not start: ${(error as Error).message ?? String(error)} (SIFT_LOG_LEVEL=debug shows where)`;
 }
 
@@ -52,7 +58,7 @@ export async function runProcess(spec: ProcessSpec, env: Record<string, string> 
     exitWhenClosed(2, spec.name);
     return;
   }
-  const logger = createLogger(config.logLevel, spec.component);
+  const logger = createLogger(config.logLevel, spec.component, undefined, { role: spec.role, format: config.logFormat ?? undefined });
   let running: Closable;
   try {
     running = await spec.start(config, logger);

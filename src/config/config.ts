@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, setupError } from '../errors';
-import { isLogLevel, type LogLevel } from '../logger';
+import { isLogLevel, type LogFormat, type LogLevel } from '../logging/log-settings';
 import type { RateLimitSettings } from '../limits/rate-limits';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../models/model-runner';
 
@@ -186,6 +186,11 @@ export interface SiftConfig {
   workers: number;
   /** `SIFT_LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   logLevel: LogLevel;
+  /**
+   * `SIFT_LOG_FORMAT`: `json` (one JSON object a line) or `pretty` (a line a person reads). Unset
+   * (null): pretty when stderr, where logs go, is a terminal, JSON otherwise.
+   */
+  logFormat: LogFormat | null;
   /** `NODE_ENV`: `development` shows internal error messages and stack traces to clients. */
   development: boolean;
 }
@@ -339,6 +344,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     workers: readInteger(env, 'SIFT_WORKERS', 1, 0, 64),
     logLevel: readString(env, 'SIFT_LOG_LEVEL', 'info', (v) => (isLogLevel(v) ? undefined : 'expected debug, info, warn, error or silent.')) as LogLevel,
+    logFormat: readOptionalChoice(env, 'SIFT_LOG_FORMAT', ['json', 'pretty'] as const),
     development: readString(env, 'NODE_ENV', 'production') === 'development',
   };
   return Object.freeze(config);

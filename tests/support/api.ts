@@ -48,7 +48,8 @@ export async function startTestApi(env: Record<string, string>): Promise<TestApi
     ...env,
   });
   const logs: string[] = [];
-  const api = await startApi(config, createLogger('info', 'sift', (line) => logs.push(line)));
+  // SIFT_LOG_LEVEL and SIFT_LOG_FORMAT as the test sets them (info and JSON lines by default).
+  const api = await startApi(config, createLogger(config.logLevel, 'sift', (line) => logs.push(line), { role: 'api', format: config.logFormat ?? undefined }));
   const apiKey = env.SIFT_AUTH === 'keys' ? await createTestKey(prefix, 'tests', ['predict', 'batches']) : undefined;
   const client = new SiftClient(api.url, { apiKey });
   return {

@@ -21,7 +21,7 @@ export async function startTestWorker(env: Record<string, string>): Promise<Test
   const logs: string[] = [];
   // No metrics port unless a test asks for one: workers of tests running side by side would fight over 9464.
   const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, SIFT_INFERENCE_THREADS: '1', SIFT_METRICS_PORT: '0', ...env });
-  const worker = await startWorker(config, createLogger('info', 'worker', (line) => logs.push(line)));
+  const worker = await startWorker(config, createLogger(config.logLevel, 'worker', (line) => logs.push(line), { role: 'worker', format: config.logFormat ?? undefined }));
   const retried: ChunkJob[] = [];
   const retriedAt: number[] = [];
   const failed: ChunkJob[] = [];
