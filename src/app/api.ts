@@ -1,3 +1,4 @@
+import { logBatchEvents } from '../batches/batch-event-log';
 import { BatchService } from '../batches/batch-service';
 import { openChunkQueue } from '../batches/chunk-queue';
 import { ProgressRelay } from '../batches/progress-relay';
@@ -73,6 +74,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
   return buildOrClose(logger, async (lifecycle) => {
     const authMode = resolveAuthMode(config);
     const { keys, catalog, connections, cache, store, progress, events, metrics } = await openSharedParts(config, 'api', logger, lifecycle);
+    lifecycle.onClose('batch event log', logBatchEvents(events, logger.child('batches')));
     const authenticator = new Authenticator({ mode: authMode, store: new ApiKeyStore(connections.connect('auth', { kind: 'fail-fast', commandTimeoutMs: BATCH_COMMAND_TIMEOUT_MS }), keys) });
     const limits = new RateLimits(connections.connect('limits', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.rateLimits);
     logger.info(authMode === 'keys' ? 'auth: every request needs an API key (SIFT_AUTH=keys; sift keys create makes one)' : `auth: off (SIFT_AUTH=off${config.auth === null ? `, the default on HOST=${config.host}, which only this machine reaches` : ''})`);
@@ -84,7 +86,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           definitions: catalog.definitions,
           threads: config.inferenceThreads,
           runtime: { executionProviders: config.executionProviders },
-          onThreadError: (error) => logger.error(`an inference thread failed: ${error.message}`),
+          onThreadError: (error) => logger.error(`an inference thread failed: ${error.message}`, { err: error }),
         }),
       (pool) => pool.close(),
     );

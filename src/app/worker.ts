@@ -1,3 +1,4 @@
+import { logBatchEvents } from '../batches/batch-event-log';
 import { BatchSweeper } from '../batches/batch-sweeper';
 import { ChunkConsumer } from '../batches/chunk-consumer';
 import { ChunkProcessor } from '../batches/chunk-processor';
@@ -31,7 +32,7 @@ function startInference(definitions: readonly ModelDefinition[], config: SiftCon
   const threads = config.workerInferenceThreads;
   return threads === 0
     ? LocalInference.start(definitions, runtime)
-    : InferencePool.start({ definitions, threads, runtime, onThreadError: (error) => logger.error(`an inference thread failed: ${error.message}`) });
+    : InferencePool.start({ definitions, threads, runtime, onThreadError: (error) => logger.error(`an inference thread failed: ${error.message}`, { err: error }) });
 }
 
 /**
@@ -43,7 +44,8 @@ function startInference(definitions: readonly ModelDefinition[], config: SiftCon
  */
 export function startWorker(config: SiftConfig, logger: Logger): Promise<RunningWorker> {
   return buildOrClose(logger, async (lifecycle) => {
-    const { keys, catalog, connections, cache, store, progress, metrics } = await openSharedParts(config, 'worker', logger, lifecycle);
+    const { keys, catalog, connections, cache, store, progress, metrics, events } = await openSharedParts(config, 'worker', logger, lifecycle);
+    lifecycle.onClose('batch event log', logBatchEvents(events, logger.child('batches')));
     const threads = config.workerInferenceThreads;
     const inference = await lifecycle.open('models', () => startInference(catalog.definitions, config, logger), (i) => i.close());
     const processor = new ChunkProcessor({
