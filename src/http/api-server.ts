@@ -11,6 +11,7 @@ import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
 import type { Logger } from '../logger';
+import { requestIds } from '../logging/request-ids';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
 import { errorHandler, notFound, refuseDeclaredBodyOver } from './http-errors';
@@ -127,6 +128,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       throw asRefusal(error);
     }
   };
+  // Before all else, every request gets an id (X-Request-Id) that its log lines carry.
+  app.use(requestIds(options.logger));
   // First, for every answer: helmet's headers, then the Host check (DNS rebinding; off with auth on).
   app.use(securityHeaders(WEB_APP_DIR), originPolicy.hostGuard());
   // GraphQL next: nearly every request is one, and Express tries the routes in order.
