@@ -10,7 +10,7 @@ import { ErrorCodes, isSiftError, userError, type SiftError } from '../errors';
 import type { Logger } from '../logger';
 import type { Authenticator } from '../auth/authenticator';
 import { authenticate, principalOf } from './authentication';
-import { sendError } from './http-errors';
+import { clientGone, sendError } from './http-errors';
 
 export interface BatchRoutesOptions {
   batches: BatchService;
@@ -95,10 +95,11 @@ async function* uploadBody(req: Request, limit: number, idleMs: number): AsyncGe
     failure ??= error;
     signal();
   };
-  const onClose = () => onError(new Error('The client closed the connection before the upload ended.'));
+  // The request fails ('aborted') or closes before its end only when the client went away.
+  const onClose = () => onError(clientGone('the client closed the connection before the upload ended; no batch was created'));
   req.on('readable', signal);
   req.once('end', onEnd);
-  req.once('error', onError);
+  req.once('error', onClose);
   req.once('close', onClose);
   let received = 0;
   try {
@@ -124,7 +125,7 @@ async function* uploadBody(req: Request, limit: number, idleMs: number): AsyncGe
   } finally {
     req.off('readable', signal);
     req.off('end', onEnd);
-    req.off('error', onError);
+    req.off('error', onClose);
     req.off('close', onClose);
   }
 }

@@ -17,13 +17,38 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.BODY_TOO_LARGE]: 413,
 };
 
+/** Error codes of a connection the client closed or reset (Node's `aborted`, a broken pipe, a stream cut short). */
+const CLIENT_GONE_CODES = new Set(['CLIENT_GONE', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** The error of a request whose client closed the connection before Sift was done with it (see `isClientGone`). */
+export function clientGone(message: string): Error {
+  return Object.assign(new Error(message), { code: 'CLIENT_GONE' });
+}
+
+/**
+ * Whether `error` only says that the client went away (it closed or reset the connection mid-upload
+ * or mid-download): nothing is wrong with Sift, and there is no one left to answer.
+ */
+export function isClientGone(error: unknown, res: Response): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'CLIENT_GONE') return true;
+  return code !== undefined && CLIENT_GONE_CODES.has(code) && (res.req.socket?.destroyed === true || res.req.destroyed);
+}
+
 /**
  * The HTTP routes' one way of answering an error: `{ "error": { "code", "message" } }` with a 4xx
  * for the caller's mistakes (the same codes and messages GraphQL gives), a 503 with `Retry-After`
  * for a passing fault (Redis away), and a 500 whose message reaches the client only in
- * development for anything else.
+ * development for anything else (logged at error with its stack: a fault). A client that went
+ * away gets nothing, and is logged at info.
  */
 export function sendError(res: Response, cause: unknown, logger: Logger, development: boolean): void {
+  if (isClientGone(cause, res)) {
+    // Expected, and no one to answer: one info line, no stack trace.
+    logger.info(`${res.req.method} ${res.req.path}: the client went away (${(cause as Error).message})`, { clientGone: true });
+    res.destroy();
+    return;
+  }
   const error = asOutageError(cause);
   let status = 500;
   let body = { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' };
@@ -37,7 +62,7 @@ export function sendError(res: Response, cause: unknown, logger: Logger, develop
     body = { code: error.code, message: error.message };
     if (!res.headersSent) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   } else {
-    logger.error(`${(error as Error).stack ?? String(error)}`);
+    logger.error(`${res.req.method} ${res.req.path} failed: ${(error as Error).message ?? String(error)}`, { err: error });
     if (development) body.message = (error as Error).message;
   }
   if (res.headersSent) {
