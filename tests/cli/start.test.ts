@@ -7,6 +7,7 @@ import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/g
 import { SiftClient } from '../../src/client/sift-client';
 import { eventually, freePort } from '../support/api';
 import { childProcesses, isAlive } from '../support/child-processes';
+import { parseLogLines } from '../support/log-lines';
 import { PROJECT_ROOT } from '../support/paths';
 import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis';
 import { startSiftUp } from '../support/sift-up';
@@ -87,6 +88,61 @@ describe('a start that fails part way', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`sift: Model file ${path.join(broken, 'model.onnx')} cannot be loaded by ONNX Runtime`);
     expect(run.output).not.toMatch(STILL_OPEN);
+  });
+});
+
+describe('start-up failures: one line each, no stack trace, a non-zero exit', () => {
+  const models = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed' };
+  const noStack = (output: string) => expect(output).not.toMatch(/^\s+at /m);
+
+  it('a models folder that does not exist', async () => {
+    const missing = path.join(mkdtempSync(path.join(tmpdir(), 'sift-no-models-')), 'models');
+    const run = await start({ PORT: String(await freePort()), SIFT_MODELS_DIR: missing });
+    expect(run.code).toBe(1);
+    expect(linesOf(run.output)).toEqual([`sift: SIFT_MODELS_DIR=${missing} is not a readable folder; point it at the folder holding model folders (default ./models).`]);
+  });
+
+  it('a REDIS_URL that is not a Redis URL', async () => {
+    const run = await start({ ...models, PORT: String(await freePort()), REDIS_URL: 'http://x' });
+    expect(run.code).toBe(2);
+    expect(linesOf(run.output)).toEqual(['sift: REDIS_URL="http://x" is not valid: expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379.']);
+  });
+
+  it('a REDIS_URL whose host does not exist (no private Redis for another machine)', async () => {
+    const run = await start({ ...models, PORT: String(await freePort()), REDIS_URL: 'redis://unreachable-host.invalid:6379', SIFT_KEY_PREFIX: uniquePrefix('unreachable') });
+    expect(run.code).toBe(1);
+    const lines = linesOf(run.output);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^sift: Nothing answers at REDIS_URL=redis:\/\/unreachable-host\.invalid:6379\/?\. Start that Redis server or point REDIS_URL at one that runs\.$/);
+  });
+
+  it('a setting it cannot read, SIFT_LOG_FORMAT included', async () => {
+    for (const [name, value, problem] of [
+      ['SIFT_LOG_FORMAT', 'xml', 'expected json or pretty.'],
+      ['SIFT_WORKERS', 'lots', 'expected a whole number from 0 to 64 (default 1).'],
+    ]) {
+      const run = await start({ ...models, PORT: String(await freePort()), [name]: value });
+      expect(run.code).toBe(2);
+      expect(linesOf(run.output)).toEqual([`sift: ${name}="${value}" is not valid: ${problem}`]);
+    }
+  });
+
+  it('with JSON logs at info: the log lines so far as JSON, none an error, then the one plain line for the person who started it', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const run = await start({ ...models, PORT: String(port), SIFT_LOG_FORMAT: 'json', SIFT_KEY_PREFIX: uniquePrefix('busy-json') });
+      expect(run.code).toBe(1);
+      const lines = linesOf(run.output);
+      expect(lines.at(-1)).toBe(`sift: Port ${port} on 127.0.0.1 is already in use. Stop what listens there, or set PORT to another port.`);
+      const logged = parseLogLines(lines.slice(0, -1).join('\n'));
+      expect(logged.length).toBeGreaterThan(0);
+      expect(logged.every((line) => line.level === 'info' && line.role === 'api')).toBe(true);
+      noStack(run.output);
+    } finally {
+      busy.close();
+    }
   });
 });
 
