@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -116,9 +117,10 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<numb
  * Starts `node dist/src/cli/sift.js up` (what `npm start` runs) on a free loopback port with a unique
  * Redis key prefix, and resolves once `GET /readyz` answers 200. The child inherits the
  * environment, so SIFT_INFERENCE_THREADS, SIFT_RUN_WINDOW_MS etc. set for the bench reach it;
- * `extraEnv` (e.g. a private REDIS_URL) goes on top.
+ * `extraEnv` (e.g. a private REDIS_URL) goes on top. Its output goes to this process's, or to
+ * `logFile` (its log lines written where a log collector would read them, not to a terminal).
  */
-export async function startApiProcess(modelsDir: string, model: string, projectRoot: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ApiProcess> {
+export async function startApiProcess(modelsDir: string, model: string, projectRoot: string, extraEnv: NodeJS.ProcessEnv = {}, logFile?: string): Promise<ApiProcess> {
   const port = await freePort();
   const keyPrefix = `sift-bench:${randomBytes(6).toString('hex')}:`;
   const env: NodeJS.ProcessEnv = {
@@ -145,7 +147,9 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
   const nodeArgs = process.env.BENCH_API_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
   // The bench's event-loop probe rides along (--require, for this process alone), asked over an IPC channel.
   const probe = path.join(projectRoot, 'dist', 'bench', 'event-loop-probe.js');
-  const child = spawn(process.execPath, [...nodeArgs, '--require', probe, path.join(projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'up'], { cwd: projectRoot, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const output = logFile === undefined ? 'inherit' : openSync(logFile, 'a');
+  const child = spawn(process.execPath, [...nodeArgs, '--require', probe, path.join(projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'up'], { cwd: projectRoot, env, stdio: ['ignore', output, output, 'ipc'] });
+  if (typeof output === 'number') closeSync(output);
   // Nor may the channel keep the bench alive.
   child.channel?.unref();
   const url = `http://127.0.0.1:${port}`;

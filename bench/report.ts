@@ -6,6 +6,7 @@ import { EXPECTED, type FanoutResult } from './fanout';
 import type { FaultsResult } from './faults';
 import type { FootprintResult } from './footprint';
 import type { InProcessResult } from './in-process';
+import type { MetricsCostResult } from './metrics-cost';
 import type { ScenarioResult } from './scenarios';
 import type { TargetCheck } from './targets';
 import { median } from './median';
@@ -26,6 +27,8 @@ export interface BenchReport {
   footprint?: FootprintResult;
   /** The auth section (predict with API keys on against off), when it ran. */
   auth?: AuthResult;
+  /** The online section's pairing of predict with metrics and JSON logs on against off, when it ran. */
+  metricsCost?: MetricsCostResult;
   /** The faults section, when it ran. */
   faults?: FaultsResult;
   targets: TargetCheck[];
@@ -52,6 +55,7 @@ export function formatReport(report: BenchReport): string {
   const sections = [
     inProcess && inProcessSection(inProcess),
     report.http.length > 0 && httpSection(report),
+    report.metricsCost && metricsCostSection(report.metricsCost),
     report.auth && authSection(report.auth),
     report.batch && batchSection(report.batch),
     report.fanout && fanoutSection(report.fanout),
@@ -205,6 +209,23 @@ function authSection(auth: AuthResult): string[] {
         s.roundRatiosPct.map((r) => n(r)).join(', '),
       ]),
     ),
+  ];
+}
+
+function metricsCostSection(result: MetricsCostResult): string[] {
+  const load = (l: MetricsCostResult['scenarios'][number]['off']) => [n(l.requestsPerSecond), n(l.latencyMs.p50), n(l.latencyMs.p99), n(l.apiCpuPct)];
+  const env = (settings: Record<string, string>) => Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ');
+  const failed = result.scenarios.flatMap((s) => s.rounds.flatMap((r) => [r.off, r.on])).reduce((sum, l) => sum + l.failures.non2xx + l.failures.errors + l.failures.graphqlErrors, 0);
+  return [
+    `Metrics and logs: predict against two API children alike but for on (${env(result.on)}, the log to a file) and off (${env(result.off)});`,
+    `${result.rounds} rounds of ${result.secondsPerRound} s a side, ${result.connections} connections, the side that goes first alternating; medians of rounds;`,
+    'on/off = the median of the per-round ratios of req/s (cpu api = % of one core)',
+    table(
+      ['scenario', 'off req/s', 'p50 ms', 'p99 ms', 'cpu api', 'on req/s', 'p50 ms', 'p99 ms', 'cpu api', 'on/off', 'rounds'],
+      result.scenarios.map((s) => [s.title, ...load(s.off), ...load(s.on), `${n(median(s.roundRatiosPct), 1)}%`, s.roundRatiosPct.map((r) => n(r)).join(', ')]),
+    ),
+    `The on side wrote ${n(result.onSide.logLines)} log lines (${n(result.onSide.logBytes / 1e6, 1)} MB, ${result.onSide.jsonLogLines ? 'every one a JSON object' : 'NOT all JSON objects'}) and its /metrics counted ${n(result.onSide.operationsCounted)} GraphQL operations;`,
+    failed === 0 ? 'every response HTTP 2xx without GraphQL errors.' : `FAILED: ${n(failed)} responses were not 2xx or carried GraphQL errors.`,
   ];
 }
 

@@ -17,11 +17,12 @@ import { fanoutPlans, runFanoutSection, type FanoutResult } from './fanout';
 import { runFaults, type FaultsResult } from './faults';
 import { runFootprint, type FootprintResult } from './footprint';
 import { measureModel } from './in-process';
+import { metricsCostFailures, runMetricsCost, type MetricsCostResult } from './metrics-cost';
 import { failureCount } from './http-load';
 import { formatReport, writeReport, type BenchReport } from './report';
 import { runScenarios } from './scenarios';
 import { readSettings, type BenchSettings } from './settings';
-import { checkAuthTargets, checkBatchTargets, checkFanoutTargets, checkTargets } from './targets';
+import { checkAuthTargets, checkBatchTargets, checkFanoutTargets, checkMetricsCostTargets, checkTargets } from './targets';
 
 // dist/bench/run.js -> the project root, where models/ and bench/results/ live.
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -38,7 +39,8 @@ async function main(): Promise<number> {
 
   // Watchdog: everything below is bounded, but a wedged API must not hold the run forever.
   const roundSeconds = Math.max(1, settings.httpSeconds / settings.rounds);
-  const onlineSeconds = settings.parts.online ? 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2)) : 0;
+  // The four scenarios, then the metrics on/off pairing: two API starts, 2 scenarios x 2 sides of warm-up and of every round.
+  const onlineSeconds = settings.parts.online ? 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2)) + 90 + 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 1)) : 0;
   // Generous: 2,000 rows/s end to end is far below what a healthy run does.
   const batchSeconds = settings.parts.batch ? 60 + (2 * settings.batchRounds * settings.batchRows + settings.uploadRows) / 2000 : 0;
   const plans = fanoutPlans(settings.fanoutSubscribers, settings.fanoutRowSubscribers);
@@ -66,6 +68,7 @@ async function main(): Promise<number> {
   let fanout: FanoutResult | undefined;
   let footprint: FootprintResult | undefined;
   let auth: AuthResult | undefined;
+  let metricsCost: MetricsCostResult | undefined;
   let faults: FaultsResult | undefined;
   // Each section gets an API process of its own, so the batch figures (its memory above all) do
   // not carry what the online load left behind.
@@ -93,6 +96,7 @@ async function main(): Promise<number> {
         redis.disconnect();
       }
     });
+    metricsCost = await runMetricsCostSection(settings, roundSeconds);
   }
   if (settings.parts.auth) {
     // Two API children at once (auth off, auth on), each stopped and its keys deleted at the end.
@@ -176,7 +180,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const failures = http.reduce((sum, s) => sum + failureCount(s), 0) + (auth ? authFailures(auth) : 0);
+  const failures = http.reduce((sum, s) => sum + failureCount(s), 0) + (auth ? authFailures(auth) : 0) + (metricsCost ? metricsCostFailures(metricsCost) : 0);
   const cpus = os.cpus();
   const report: BenchReport = {
     startedAt,
@@ -215,12 +219,14 @@ async function main(): Promise<number> {
     fanout,
     footprint,
     auth,
+    metricsCost,
     faults,
     targets: [
       ...(inProcess ? checkTargets(inProcess, http) : []),
       ...(inProcess && batch ? checkBatchTargets(inProcess, batch) : []),
       ...(fanout ? checkFanoutTargets(fanout) : []),
       ...(auth ? checkAuthTargets(auth) : []),
+      ...(metricsCost ? checkMetricsCostTargets(metricsCost) : []),
     ],
     failures,
   };
@@ -243,13 +249,49 @@ async function withApi(settings: BenchSettings, section: (started: ApiProcess) =
   }
 }
 
+/**
+ * The online section's pairing: predict on an API with metrics and JSON logs on against one with
+ * them off, both children alive at once, each stopped and its keys deleted at the end; the on
+ * side's log lines go to a file (kept only for the count), not to this terminal.
+ */
+async function runMetricsCostSection(settings: BenchSettings, roundSeconds: number): Promise<MetricsCostResult> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-logs-'));
+  const started: ApiProcess[] = [];
+  const forget: (() => void)[] = [];
+  try {
+    return await runMetricsCost({
+      startApi: async (extraEnv, logFile) => {
+        process.stderr.write(`bench: starting an API child process (SIFT_METRICS=${extraEnv.SIFT_METRICS}, SIFT_LOG_LEVEL=${extraEnv.SIFT_LOG_LEVEL}; output to ${logFile})\n`);
+        const child = await startApiProcess(settings.modelsDir, settings.model, ROOT, extraEnv, logFile);
+        started.push(child);
+        forget.push(cleanup.add(() => child.stop()));
+        return child;
+      },
+      logFiles: { on: path.join(tmp, 'on.log'), off: path.join(tmp, 'off.log') },
+      seconds: roundSeconds,
+      rounds: settings.rounds,
+      warmupSeconds: settings.httpWarmupSeconds,
+      connections: settings.connections,
+      log,
+    });
+  } finally {
+    for (const child of started) {
+      const { deletedKeys } = await child.stop();
+      process.stderr.write(`bench: API stopped, ${deletedKeys} keys under ${child.keyPrefix} deleted\n`);
+    }
+    for (const unregister of forget) unregister();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
 /** Where a section's workers find the API's Redis and keys, and the models. */
 function batchContext(settings: BenchSettings, started: ApiProcess): BatchBenchContext {
-  const workerEnv = { ...process.env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model };
+  // No metrics port: the sections run two workers on this machine, which would fight over one.
+  const workerEnv = { ...process.env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model, SIFT_METRICS_PORT: '0' };
   return { url: started.url, apiPid: started.pid, projectRoot: ROOT, redisUrl: started.settings.redisUrl, keyPrefix: started.keyPrefix, workerEnv };
 }
 

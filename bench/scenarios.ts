@@ -4,6 +4,7 @@ import { PredictDocument, PredictManyDocument } from '../src/client/generated/gr
 import type { EventLoopProbe } from './api-process';
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu';
 import { runLoad } from './http-load';
+import { readMetrics, seriesSum } from './prometheus-text';
 import type { LoadResult, LoadSpec } from './load-types';
 import { benchText } from './texts';
 import { median } from './median';
@@ -79,12 +80,13 @@ async function primeCachedText(url: string): Promise<string> {
   return payload;
 }
 
-/** The API's model runs and texts run since it started (`GET /metrics`, counters that only grow). */
+/**
+ * The API's model runs and texts run since it started, from `GET /metrics` (Prometheus text):
+ * the count and sum of `sift_model_run_rows`, counters that only grow.
+ */
 async function modelRunCounts(url: string): Promise<{ runs: number; rows: number }> {
-  const response = await fetch(`${url}/metrics`);
-  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}: ${await response.text()}`);
-  const { modelRuns } = (await response.json()) as { modelRuns: { runs: number; rows: number } };
-  return modelRuns;
+  const exposition = await readMetrics(url);
+  return { runs: seriesSum(exposition, 'sift_model_run_rows_count'), rows: seriesSum(exposition, 'sift_model_run_rows_sum') };
 }
 
 async function measureRound(ctx: ScenarioContext, spec: LoadSpec): Promise<RoundResult> {

@@ -2,6 +2,7 @@ import type { AuthResult } from './auth-cost';
 import type { BatchBenchResult } from './batch-runs';
 import type { FanoutResult, FanoutRun } from './fanout';
 import type { InProcessResult } from './in-process';
+import type { MetricsCostResult } from './metrics-cost';
 import type { ScenarioResult } from './scenarios';
 import { median } from './median';
 
@@ -140,5 +141,16 @@ export function checkFanoutTargets(fanout: FanoutResult): TargetCheck[] {
 export function checkAuthTargets(auth: AuthResult): TargetCheck[] {
   return auth.scenarios.map((s) =>
     pairedRatio(`auth on vs off, ${s.title}`, s.rounds.map((r) => r.on.requestsPerSecond), s.rounds.map((r) => r.off.requestsPerSecond), 90, 'req/s'),
+  );
+}
+
+/**
+ * The observability target: `predict` with metrics collected and JSON log lines at info at 95% or
+ * more of the same load with metrics off and logs silent, for the cached text (where a request
+ * does least else, so counting and logging weigh most) and for a new text each time; rounds paired.
+ */
+export function checkMetricsCostTargets(result: MetricsCostResult): TargetCheck[] {
+  return result.scenarios.map((s) =>
+    pairedRatio(`metrics + JSON logs on vs off, ${s.title}`, s.rounds.map((r) => r.on.requestsPerSecond), s.rounds.map((r) => r.off.requestsPerSecond), 95, 'req/s'),
   );
 }
