@@ -9,7 +9,7 @@ import { createSharedJson } from './ws-shared-json';
  * through `createSharedJson`, so an execution result handed to many subscribers is serialized
  * once, and a large one is written to every socket from one Buffer, as a message of three frames
  * (see ws-shared-json.ts). Error handling and closing are as in graphql-ws; so are keep-alive pings,
- * except that a socket the client is still reading from is not closed for a late pong (below).
+ * except that a socket whose client is still reading is not closed for a late pong (below).
  */
 export function useServer<P extends ConnectionInitMessage['payload'] = ConnectionInitMessage['payload'], E extends Record<PropertyKey, unknown> = Record<PropertyKey, never>>(
   options: ServerOptions<P, Extra & Partial<E>> & { isProd?: boolean },
@@ -41,22 +41,19 @@ export function useServer<P extends ConnectionInitMessage['payload'] = Connectio
       console.error('Internal error emitted on a WebSocket socket. Please check your implementation.', error);
       socket.close(CloseCode.InternalServerError, internalError(error));
     });
-    // Alive: it answered the last ping, or took some of what was sent to it since. A client that
-    // reads slowly (a thousand row subscriptions in one process) meets the ping only after the
-    // megabytes queued before it on the socket; graphql-ws would close it 12 s after the ping
-    // though it is reading. One that stopped reading (or is gone) takes nothing once the socket's
-    // buffers are full, and is closed as before.
-    let awaitingPong = false;
-    let tookSome = false;
-    socket.on('pong', () => (awaitingPong = false));
+    // A sign of life: a pong, or some of what was sent taken into the socket (the client read some).
+    // graphql-ws closed a socket 12 s after an unanswered ping, but a ping waits behind whatever was
+    // queued before it: a client reading slowly (a thousand row subscriptions in one process) met it
+    // only after megabytes of rows, and was closed while reading. So a socket is closed after two
+    // whole periods without a sign: one that stopped reading (or is gone) takes nothing once its
+    // buffers are full, and an idle one that does not answer pings, are still closed.
+    let lastSign = Date.now();
+    socket.on('pong', () => (lastSign = Date.now()));
     const pingInterval =
       keepAlive > 0 && isFinite(keepAlive)
         ? setInterval(() => {
             if (socket.readyState !== socket.OPEN) return;
-            // A whole period since the last ping with no pong and nothing taken.
-            if (awaitingPong && !tookSome) return socket.terminate();
-            awaitingPong = true;
-            tookSome = false;
+            if (Date.now() - lastSign > 2 * keepAlive) return socket.terminate();
             socket.ping();
           }, keepAlive)
         : null;
@@ -70,7 +67,7 @@ export function useServer<P extends ConnectionInitMessage['payload'] = Connectio
             if (socket.readyState !== socket.OPEN) return resolve();
             const sent = (error?: Error) => {
               if (error) return reject(error);
-              tookSome = true;
+              lastSign = Date.now();
               resolve();
             };
             if (typeof message === 'string') return socket.send(message, sent);
