@@ -39,14 +39,40 @@ function startInference(definitions: readonly ModelDefinition[], config: SiftCon
  * Builds a worker process's parts in dependency order, each closed again (newest first) by
  * `close()` or by a start that fails part way: the models (on this thread, or on inference
  * threads when `SIFT_WORKER_INFERENCE_THREADS` asks for them), the Redis connections and the
- * parts on them, then the queue and its consumer, which takes up to `workerConcurrency` chunks at
- * a time once the queue is connected.
+ * parts on them, its `/metrics` and `/healthz` server on `SIFT_METRICS_PORT` (unless 0), then the
+ * queue and its consumer, which takes up to `workerConcurrency` chunks at a time once the queue is
+ * connected.
  */
 export function startWorker(config: SiftConfig, logger: Logger): Promise<RunningWorker> {
   return buildOrClose(logger, async (lifecycle) => {
     const { keys, catalog, connections, cache, store, progress, metrics, events } = await openSharedParts(config, 'worker', logger, lifecycle);
     lifecycle.onClose('batch event log', logBatchEvents(events, logger.child('batches')));
     const threads = config.workerInferenceThreads;
+    // Before the models load: a busy SIFT_METRICS_PORT stops the start at once, saying so. Closed
+    // late, so the counts of the chunks a stopping worker finishes can still be scraped.
+    let consuming = false;
+    const metricsServer =
+      config.metricsPort === 0
+        ? null
+        : await lifecycle.open(
+            'metrics server',
+            () =>
+              startWorkerMetricsServer(
+                {
+                  metrics,
+                  checks: {
+                    consumer: async () => {
+                      if (lifecycle.closed) return { ok: false, detail: 'stopping: finishing the chunks in hand' };
+                      return consuming ? { ok: true, detail: `taking chunks, ${config.workerConcurrency} at a time` } : { ok: false, detail: 'starting' };
+                    },
+                    redis: () => store.ping(),
+                  },
+                },
+                config.metricsPort,
+                config.metricsHost,
+              ),
+            (server) => server.close(),
+          );
     const inference = await lifecycle.open('models', () => startInference(catalog.definitions, config, logger), (i) => i.close());
     const processor = new ChunkProcessor({
       store,
@@ -62,28 +88,9 @@ export function startWorker(config: SiftConfig, logger: Logger): Promise<Running
     const consumer = lifecycle.own('chunk consumer', new ChunkConsumer({ queue, processor, store, channel: progress, logger, concurrency: config.workerConcurrency, stallIntervalMs: config.stallIntervalMs }), (c) => c.close(FINISH_CHUNKS_MS));
     await queue.ready();
     consumer.start();
+    consuming = true;
     const sweeper = lifecycle.own('sweeper', new BatchSweeper({ store, queue, keys, channel: progress, logger: logger.child('sweeper'), stuckAfterMs: config.stuckAfterMs, intervalMs: config.sweepIntervalMs }), (s) => s.stop());
     sweeper.start();
-    // Last: healthy once the consumer runs; a busy SIFT_METRICS_PORT fails the start, saying so.
-    const metricsServer =
-      config.metricsPort === 0
-        ? null
-        : await lifecycle.open(
-            'metrics server',
-            () =>
-              startWorkerMetricsServer(
-                {
-                  metrics,
-                  checks: {
-                    consumer: async () => (lifecycle.closed ? { ok: false, detail: 'stopping' } : { ok: true, detail: `taking chunks, ${config.workerConcurrency} at a time` }),
-                    redis: () => store.ping(),
-                  },
-                },
-                config.metricsPort,
-                config.metricsHost,
-              ),
-            (server) => server.close(),
-          );
     const where = threads === 0 ? "on the worker's own thread" : `on ${threads} inference thread(s)`;
     const serving = metricsServer ? `; /metrics and /healthz at ${metricsServer.url}` : '';
     logger.info(`worker ready: models ${catalog.names().join(', ')} (run ${where}), ${config.workerConcurrency} chunk(s) at a time${serving}`);
