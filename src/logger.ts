@@ -1,9 +1,10 @@
 /**
  * Sift's logger: pino underneath, one line per event. JSON lines (for a log collector) or
  * readable lines (for a person at a terminal), each with its level, time, the process's role
- * (api, worker, cli) and pid, the component that wrote it, and, while an HTTP request is being
- * handled, that request's id. Components get a named child.
+ * (api, worker, cli), pid and host, the component that wrote it, and, while an HTTP request is
+ * being handled, that request's id. Components get a named child.
  */
+import { hostname } from 'node:os';
 import pino, { type DestinationStream, type Level } from 'pino';
 import { currentRequestId } from './logging/request-context';
 import type { LogFormat, LogLevel } from './logging/log-settings';
@@ -75,7 +76,8 @@ export function createLogger(level: LogLevel, component = 'sift', write?: (line:
   const root = pino(
     {
       level: level as Level | 'silent',
-      base: { role: options.role ?? 'cli', pid: process.pid },
+      // The host tells apart workers on several machines (or containers, where pids repeat).
+      base: { role: options.role ?? 'cli', pid: process.pid, hostname: hostname() },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // Lines written while a request is handled carry its id (see logging/request-context.ts).

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { hostname } from 'node:os';
 import { CancelBatchDocument, PredictDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { redisKeys } from '../../src/redis/keys';
 import { eventually, startTestApi, type TestApi } from '../support/api';
@@ -38,7 +39,7 @@ describe('JSON logs', () => {
   it('every line the API writes is one JSON object with level, time, role api, pid and component', async () => {
     const lines = parseLogLines(t.logs);
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatchObject({ role: 'api', pid: process.pid });
+    for (const line of lines) expect(line).toMatchObject({ role: 'api', pid: process.pid, hostname: hostname() });
     expect(lines.map((line) => line.msg)).toContainEqual(expect.stringMatching(/^Sift is ready/));
     // One line per write, each ending its line.
     for (const written of t.logs) expect(written).toMatch(/^\{[^\n]*\}\n$/);
