@@ -4,6 +4,7 @@ import { ErrorCodes, setupError } from '../errors';
 import { isLogLevel, type LogFormat, type LogLevel } from '../logging/log-settings';
 import type { RateLimitSettings } from '../limits/rate-limits';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../models/model-runner';
+import { OTLP_PROTOCOLS, TRACE_SAMPLERS, type TracingSettings } from '../tracing/tracing-settings';
 
 /** Sift's settings, read once from the environment at start-up and frozen. */
 export interface SiftConfig {
@@ -191,6 +192,12 @@ export interface SiftConfig {
    * (null): pretty when stderr, where logs go, is a terminal, JSON otherwise.
    */
   logFormat: LogFormat | null;
+  /**
+   * OpenTelemetry tracing, from the standard `OTEL_*` variables (see tracing/tracing-settings.ts):
+   * on when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (and
+   * `OTEL_SDK_DISABLED` is not `true`); null otherwise, when no SDK is even loaded.
+   */
+  tracing: Readonly<TracingSettings> | null;
   /** `NODE_ENV`: `development` shows internal error messages and stack traces to clients. */
   development: boolean;
 }
@@ -289,6 +296,82 @@ function readProviders(env: Env): readonly ExecutionProvider[] {
   return Object.freeze(providers as ExecutionProvider[]);
 }
 
+/**
+ * A list of `key=value` pairs, comma-separated, values percent-encoded (the form of
+ * `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`). A bad entry is named by its
+ * position, never quoted: these variables may hold a collector's API key.
+ */
+function readKeyValues(env: Env, name: string): Record<string, string> {
+  const raw = env[name];
+  const pairs: Record<string, string> = {};
+  if (raw === undefined || raw.trim() === '') return pairs;
+  raw.split(',').forEach((entry, index) => {
+    if (entry.trim() === '') return;
+    const equals = entry.indexOf('=');
+    const key = equals < 0 ? '' : entry.slice(0, equals).trim();
+    let value: string | undefined;
+    try {
+      value = equals < 0 ? undefined : decodeURIComponent(entry.slice(equals + 1).trim());
+    } catch {
+      value = undefined;
+    }
+    if (key === '' || value === undefined) {
+      throw setupError(ErrorCodes.BAD_CONFIG, `${name} is not valid: entry ${index + 1} is not key=value (expected e.g. key1=value1,key2=value2, values percent-encoded).`);
+    }
+    pairs[key] = value;
+  });
+  return pairs;
+}
+
+/** An OTLP/HTTP URL (its query and credentials are never echoed). */
+function checkOtlpUrl(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : 'expected an http:// or https:// URL, e.g. http://127.0.0.1:4318.';
+  } catch {
+    return 'expected a URL such as http://127.0.0.1:4318 (an OpenTelemetry collector\'s OTLP/HTTP port).';
+  }
+}
+
+/**
+ * The standard OpenTelemetry variables Sift honours, read here like every other setting. Tracing
+ * is on when an OTLP endpoint is set, unless `OTEL_SDK_DISABLED=true`; the other variables are
+ * only read (and checked) then, so a stray one costs nothing with tracing off.
+ */
+function readTracing(env: Env): Readonly<TracingSettings> | null {
+  const disabled = readOptionalChoice(env, 'OTEL_SDK_DISABLED', ['true', 'false'] as const);
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || null;
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || null;
+  if (disabled === 'true' || (tracesEndpoint === null && endpoint === null)) return null;
+  // The signal's own endpoint is used as it is; the general one gets the signal's path added.
+  const url = tracesEndpoint
+    ? readString(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', '', checkOtlpUrl)
+    : `${readString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', '', checkOtlpUrl).replace(/\/+$/, '')}/v1/traces`;
+  const protocolVariable = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = readString(env, protocolVariable, 'http/protobuf', (value) =>
+    (OTLP_PROTOCOLS as readonly string[]).includes(value)
+      ? undefined
+      : `expected http/protobuf (the default) or http/json: Sift sends spans over OTLP/HTTP (a collector's port 4318), not gRPC.`,
+  ) as TracingSettings['protocol'];
+  const sampler = readString(env, 'OTEL_TRACES_SAMPLER', 'parentbased_always_on', (value) =>
+    (TRACE_SAMPLERS as readonly string[]).includes(value) ? undefined : `expected one of ${TRACE_SAMPLERS.join(', ')}.`,
+  ) as TracingSettings['sampler'];
+  const ratio = readString(env, 'OTEL_TRACES_SAMPLER_ARG', '1', (value) => {
+    const number = Number(value);
+    return Number.isFinite(number) && number >= 0 && number <= 1 ? undefined : 'expected a ratio from 0 to 1 (the share of traces kept by the traceidratio samplers).';
+  });
+  const serviceName = env.OTEL_SERVICE_NAME?.trim() || null;
+  return Object.freeze({
+    url,
+    protocol,
+    headers: Object.freeze({ ...readKeyValues(env, 'OTEL_EXPORTER_OTLP_HEADERS'), ...readKeyValues(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS') }),
+    serviceName,
+    resourceAttributes: Object.freeze(readKeyValues(env, 'OTEL_RESOURCE_ATTRIBUTES')),
+    sampler,
+    samplerRatio: Number(ratio),
+  });
+}
+
 const SEVEN_DAYS = 7 * 24 * 3600;
 
 /**
@@ -345,6 +428,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workers: readInteger(env, 'SIFT_WORKERS', 1, 0, 64),
     logLevel: readString(env, 'SIFT_LOG_LEVEL', 'info', (v) => (isLogLevel(v) ? undefined : 'expected debug, info, warn, error or silent.')) as LogLevel,
     logFormat: readOptionalChoice(env, 'SIFT_LOG_FORMAT', ['json', 'pretty'] as const),
+    tracing: readTracing(env),
     development: readString(env, 'NODE_ENV', 'production') === 'development',
   };
   return Object.freeze(config);
