@@ -50,6 +50,17 @@ export function inWords(error: unknown, context: MessageContext = {}): string {
       const limit = /larger than (\d+) bytes/.exec(message)?.[1];
       return `The file is larger than ${limit ? plainBytes(Number(limit)) : 'the server accepts'}; split it into smaller files.`;
     }
+    case 'ROW_TOO_LARGE': {
+      const limit = typeof details.maxRowBytes === 'number' ? plainBytes(details.maxRowBytes) : 'the most the server takes';
+      const row = typeof details.line === 'number' ? `Line ${details.line} of the file` : 'A line of the file';
+      return `${row} is longer than ${limit}, the most one row may be. Check that the file has one row a line (a file without line breaks reads as one long row), or split that row.`;
+    }
+    case 'UPLOAD_IDLE_TIMEOUT':
+      return 'The upload stalled (nothing reached the server for a while) and was stopped; no batch was made. Check your connection and run the batch again.';
+    case 'RATE_LIMITED': {
+      const seconds = /Try again in (\d+) s/.exec(message)?.[1];
+      return `The server is busy with your earlier requests; try again${seconds ? ` in ${seconds} s` : ' in a moment'}.`;
+    }
     case 'UNKNOWN_BATCH':
       return typeof details.id === 'string' ? `No batch with id ${details.id}.` : 'There is no batch with that id (or it has expired).';
     case 'UNAUTHENTICATED':
