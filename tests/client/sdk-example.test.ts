@@ -15,12 +15,17 @@ const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-tra
 // server's schema, compile with the generated types, run. A copy inside dist/, so the copy
 // resolves the project's own node_modules instead of installing them; sift-client is the package
 // in packages/client (built by npm run build), linked as `npm install ../packages/client` would.
-describe('examples/sdk, an outside project using the typed SDK', () => {
+// Twice: against a server without keys, and against one with SIFT_AUTH=keys, the key in
+// SIFT_API_KEY (codegen's introspection, SiftClient over HTTP, graphql-ws's connection_init).
+describe.each<{ auth: string; env: Record<string, string> }>([
+  { auth: 'off', env: {} },
+  { auth: 'keys', env: { SIFT_AUTH: 'keys' } },
+])('examples/sdk, an outside project using the typed SDK (SIFT_AUTH=$auth)', ({ env: auth }) => {
   let t: TestApi;
   let worker: TestWorker;
   let dir: string;
   beforeAll(async () => {
-    t = await startTestApi(shared);
+    t = await startTestApi({ ...shared, ...auth });
     worker = await startTestWorker({ ...shared, SIFT_KEY_PREFIX: t.prefix });
     dir = path.join(PROJECT_ROOT, 'dist', `sdk-example-${randomBytes(4).toString('hex')}`);
     cpSync(path.join(PROJECT_ROOT, 'examples/sdk'), dir, { recursive: true, filter: (source) => !/node_modules|generated|dist/.test(path.relative(path.join(PROJECT_ROOT, 'examples/sdk'), source)) });
@@ -34,7 +39,9 @@ describe('examples/sdk, an outside project using the typed SDK', () => {
   });
 
   it('generates typed documents from the running server, compiles against them, and labels text and follows a batch', async () => {
-    const env = { ...process.env, SIFT_URL: t.api.url };
+    const env: NodeJS.ProcessEnv = { ...process.env, SIFT_URL: t.api.url };
+    delete env.SIFT_API_KEY;
+    if (t.apiKey) env.SIFT_API_KEY = t.apiKey;
     // Not the synchronous child_process calls: the server runs in this process and must keep answering.
     await run(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.ts'], { cwd: dir, env });
     await run(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: dir, env });

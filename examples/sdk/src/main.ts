@@ -9,8 +9,9 @@ import { SiftClient } from 'sift-client';
 import WebSocket from 'ws';
 import { ProgressDocument, ResultsDocument, SentimentDocument, SubmitTextsDocument, type ProgressSubscription } from './generated/graphql';
 
-async function main(server: string): Promise<void> {
-  const sift = new SiftClient(server);
+async function main(server: string, apiKey: string | undefined): Promise<void> {
+  // A server run with SIFT_AUTH=keys needs a key: over HTTP from SiftClient, over the WebSocket in connection_init.
+  const sift = new SiftClient(server, { apiKey });
   const { predict } = await sift.request(SentimentDocument, { text: 'A gorgeous, witty and deeply moving film.' });
   console.log(`predict: ${predict.label} (${predict.score.toFixed(3)})${predict.cached ? ', from the cache' : ''}`);
 
@@ -19,7 +20,11 @@ async function main(server: string): Promise<void> {
 
   // graphql-ws directly: any GraphQL client works; the generated document gives the result its type.
   // The first event is the batch as it is now (it may have finished already), the last its end.
-  const ws = createClient({ url: `${server.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket });
+  const ws = createClient({
+    url: `${server.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: apiKey ? { authorization: `Bearer ${apiKey}` } : undefined,
+  });
   try {
     for await (const result of ws.iterate<ProgressSubscription>({ query: print(ProgressDocument), variables: { id: submitBatch.id } })) {
       const { batch, rows } = result.data!.batchProgress;
@@ -33,7 +38,7 @@ async function main(server: string): Promise<void> {
   }
 }
 
-main((process.env.SIFT_URL ?? 'http://localhost:4000').replace(/\/+$/, '')).catch((error: Error) => {
+main((process.env.SIFT_URL ?? 'http://localhost:4000').replace(/\/+$/, ''), process.env.SIFT_API_KEY || undefined).catch((error: Error) => {
   console.error(error.message);
   process.exit(1);
 });
