@@ -22,6 +22,7 @@ import { InferencePool } from '../models/inference-pool';
 import type { ModelCatalog } from '../models/model-catalog';
 import { RunGatherer } from '../models/run-gatherer';
 import { PredictionService } from '../predictions/prediction-service';
+import { tracedModelRun } from '../tracing/spans';
 import { buildOrClose } from './lifecycle';
 import { BATCH_COMMAND_TIMEOUT_MS, openSharedParts } from './shared-parts';
 
@@ -73,7 +74,7 @@ function within(ms: number, check: ReadinessCheck): ReadinessCheck {
 export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi> {
   return buildOrClose(logger, async (lifecycle) => {
     const authMode = resolveAuthMode(config);
-    const { keys, catalog, connections, cache, store, progress, events, metrics } = await openSharedParts(config, 'api', logger, lifecycle);
+    const { keys, catalog, connections, cache, store, progress, events, metrics, tracing } = await openSharedParts(config, 'api', logger, lifecycle);
     lifecycle.onClose('batch event log', logBatchEvents(events, logger.child('batches')));
     const authenticator = new Authenticator({ mode: authMode, store: new ApiKeyStore(connections.connect('auth', { kind: 'fail-fast', commandTimeoutMs: BATCH_COMMAND_TIMEOUT_MS }), keys) });
     const limits = new RateLimits(connections.connect('limits', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.rateLimits);
@@ -90,7 +91,8 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
         }),
       (pool) => pool.close(),
     );
-    const runs = new RunGatherer(metrics.models.timed((model, texts) => inference.score(model, texts)), {
+    const score = (model: string, texts: string[]) => inference.score(model, texts);
+    const runs = new RunGatherer(metrics.models.timed(tracing.enabled ? tracedModelRun(score) : score), {
       maxRunSize: config.maxRunSize,
       windowMs: config.runWindowMs,
       maxInFlight: config.inferenceThreads,
@@ -137,6 +139,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           originPolicy: new OriginPolicy({ allowedOrigins: config.corsOrigins, loopbackHostsOnly: authMode === 'off' && isLoopbackHost(config.host) }),
           queryLimits: new QueryLimits(queryLimitSettings(config)),
           metrics,
+          tracing: tracing.enabled,
           routes: [
             {
               router: batchRoutes({

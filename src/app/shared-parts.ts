@@ -9,6 +9,7 @@ import { SiftMetrics } from '../metrics/sift-metrics';
 import { ModelCatalog } from '../models/model-catalog';
 import { RedisConnections, type ProcessRole } from '../redis/connections';
 import { redisKeys, type RedisKeys } from '../redis/keys';
+import { startTracing, type RunningTracing } from '../tracing/tracer';
 import type { Lifecycle } from './lifecycle';
 
 /**
@@ -29,6 +30,8 @@ export interface SharedParts {
   events: BatchEvents;
   /** This process's metrics (no-ops with SIFT_METRICS=off). */
   metrics: SiftMetrics;
+  /** This process's tracing (off, with nothing loaded, unless an OTLP endpoint is set). */
+  tracing: RunningTracing;
 }
 
 const NOTES: Record<ProcessRole, { outageNote: string; returnNote: string }> = {
@@ -37,11 +40,13 @@ const NOTES: Record<ProcessRole, { outageNote: string; returnNote: string }> = {
 };
 
 /**
- * Reads the models (a broken one stops the start before anything is opened), then opens the Redis
- * connections and the parts on them: cache, batch store, progress channel. Processes that only
- * publish progress (workers) open no subscriber.
+ * Starts tracing first (so every part's spans are recorded, and it is closed last, sending the
+ * spans of a stopping process), reads the models (a broken one stops the start before anything
+ * else is opened), then opens the Redis connections and the parts on them: cache, batch store,
+ * progress channel. Processes that only publish progress (workers) open no subscriber.
  */
 export async function openSharedParts(config: SiftConfig, role: ProcessRole, logger: Logger, lifecycle: Lifecycle): Promise<SharedParts> {
+  const tracing = await lifecycle.open('tracing', () => startTracing(config.tracing, role, logger.child('tracing')), (t) => t.close());
   const catalog = await ModelCatalog.load(config.modelsDir, config.defaultModel);
   const metrics = new SiftMetrics(config.metrics);
   const keys = redisKeys(config.keyPrefix);
@@ -59,5 +64,5 @@ export async function openSharedParts(config: SiftConfig, role: ProcessRole, log
   const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
   const subscriber = role === 'api' ? connections.connect('progress-subscribe', { kind: 'pubsub' }) : undefined;
   const progress = new ProgressChannel({ keys, publisher, subscriber: subscriber && new RedisPubSub({ publisher, subscriber }) });
-  return { keys, catalog, connections, cache, store, progress, events, metrics };
+  return { keys, catalog, connections, cache, store, progress, events, metrics, tracing };
 }

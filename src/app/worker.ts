@@ -10,6 +10,7 @@ import { InferencePool } from '../models/inference-pool';
 import { LocalInference } from '../models/local-inference';
 import type { ModelDefinition } from '../models/manifest';
 import { startWorkerMetricsServer, type WorkerMetricsServer } from '../http/worker-metrics-server';
+import { tracedModelRun } from '../tracing/spans';
 import { buildOrClose } from './lifecycle';
 import { openSharedParts } from './shared-parts';
 
@@ -45,7 +46,7 @@ function startInference(definitions: readonly ModelDefinition[], config: SiftCon
  */
 export function startWorker(config: SiftConfig, logger: Logger): Promise<RunningWorker> {
   return buildOrClose(logger, async (lifecycle) => {
-    const { keys, catalog, connections, cache, store, progress, metrics, events } = await openSharedParts(config, 'worker', logger, lifecycle);
+    const { keys, catalog, connections, cache, store, progress, metrics, events, tracing } = await openSharedParts(config, 'worker', logger, lifecycle);
     lifecycle.onClose('batch event log', logBatchEvents(events, logger.child('batches')));
     const threads = config.workerInferenceThreads;
     // Before the models load: a busy SIFT_METRICS_PORT stops the start at once, saying so. Closed
@@ -74,11 +75,12 @@ export function startWorker(config: SiftConfig, logger: Logger): Promise<Running
             (server) => server.close(),
           );
     const inference = await lifecycle.open('models', () => startInference(catalog.definitions, config, logger), (i) => i.close());
+    const score = (model: string, texts: string[]) => inference.score(model, texts);
     const processor = new ChunkProcessor({
       store,
       cache,
       catalog,
-      scorer: metrics.models.timed((model, texts) => inference.score(model, texts)),
+      scorer: metrics.models.timed(tracing.enabled ? tracedModelRun(score) : score),
       channel: progress,
       maxRunSize: config.maxRunSize,
       abandonedAfterMs: config.stuckAfterMs,

@@ -18,6 +18,7 @@ import { errorHandler, notFound, refuseDeclaredBodyOver } from './http-errors';
 import { modelWorkRatePlugin } from './model-work-rate-plugin';
 import type { SiftMetrics } from '../metrics/sift-metrics';
 import { graphqlMetricsPlugin } from './graphql-metrics-plugin';
+import { graphqlSpans, graphqlTracingPlugin, traceContextFromHeaders } from './graphql-tracing';
 import { httpMetricsMiddleware } from './http-metrics-middleware';
 import { landingPagePlugin } from './landing-page';
 import type { OriginPolicy } from './origin-policy';
@@ -49,6 +50,11 @@ export interface ApiServerOptions {
   queryLimits: QueryLimits;
   /** Counts responses, GraphQL operations, WebSockets and subscriptions (none counted without). */
   metrics?: SiftMetrics;
+  /**
+   * Tracing is on: a span per GraphQL operation over HTTP, and a caller's `traceparent` is followed.
+   * Off, none of it is mounted.
+   */
+  tracing?: boolean;
 }
 
 /** The address a started server listens on. */
@@ -115,6 +121,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       queryLimitsPlugin(options.queryLimits),
       modelWorkRatePlugin(gate),
       ...(options.metrics ? [graphqlMetricsPlugin(options.metrics.http)] : []),
+      ...(options.tracing ? [graphqlTracingPlugin()] : []),
     ],
   });
   await apollo.start();
@@ -130,10 +137,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   };
   // Before all else, every request gets an id (X-Request-Id) that its log lines carry.
   app.use(requestIds(options.logger));
+  if (options.tracing) app.use(traceContextFromHeaders());
   // First, for every answer: helmet's headers, then the Host check (DNS rebinding; off with auth on).
   app.use(securityHeaders(WEB_APP_DIR), originPolicy.hostGuard());
   // GraphQL next: nearly every request is one, and Express tries the routes in order.
-  app.use(GRAPHQL_PATH, originPolicy.cors(), refuseDeclaredBodyOver(options.bodyLimit), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
+  app.use(GRAPHQL_PATH, ...(options.tracing ? [graphqlSpans()] : []), originPolicy.cors(), refuseDeclaredBodyOver(options.bodyLimit), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
   for (const { router, crossOrigin } of options.routes) {
     if (crossOrigin) app.use(crossOrigin, originPolicy.cors());
     app.use(router);

@@ -1,3 +1,4 @@
+import { activeContext, inContext, type TraceContext } from '../tracing/spans';
 import type { ScoreMatrix } from './model-runner';
 
 /** Runs a group of texts through a model in one run. */
@@ -18,6 +19,8 @@ export interface RunGathererOptions {
 
 interface Waiting {
   text: string;
+  /** The trace context the text came in (its request's), which a run it leads runs in. */
+  context: TraceContext;
   resolve(scores: Float32Array): void;
   reject(error: unknown): void;
 }
@@ -48,7 +51,7 @@ export class RunGatherer {
   score(model: string, text: string): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(model) ?? [];
-      queue.push({ text, resolve, reject });
+      queue.push({ text, context: activeContext(), resolve, reject });
       this.waiting.set(model, queue);
       if (queue.length >= this.options.maxRunSize) this.flush(model);
       else if (!this.scheduled.has(model)) this.scheduled.set(model, this.schedule(() => this.flush(model)));
@@ -85,7 +88,9 @@ export class RunGatherer {
     this.inFlight++;
     this.runs++;
     this.rows += gathered.length;
-    this.scorer(model, gathered.map((w) => w.text)).then(
+    // In the context of the run's first text: its request's trace holds the run, whichever turn of
+    // the event loop (a timer, another run's end) starts it.
+    inContext(gathered[0].context, () => this.scorer(model, gathered.map((w) => w.text))).then(
       (matrix) => gathered.forEach((w, row) => w.resolve(matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels))),
       (error) => gathered.forEach((w) => w.reject(error)),
     ).finally(() => {
