@@ -15,6 +15,7 @@ import type { WatchItem } from './progress-watcher';
 import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
 import { chosenTextColumns, csvRows, jsonlRows, textRows } from './row-sources';
 import { utf8Bytes, utf8Text } from './utf8-text';
+import { inSpan, SpanAttributes, SpanKind, SpanNames, type Span } from '../tracing/spans';
 
 /** A batch submitted inline (GraphQL `SubmitBatchInput`). */
 export interface InlineBatchInput {
@@ -108,8 +109,18 @@ export class BatchService {
    * gets the first batch; one with other content is refused with IDEMPOTENCY_CONFLICT rather
    * than silently never run.
    */
-  async submit(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, clientKey: string | null | undefined, maxRows: number, principal: Principal): Promise<BatchSnapshot> {
+  submit(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, clientKey: string | null | undefined, maxRows: number, principal: Principal): Promise<BatchSnapshot> {
+    // The span every chunk's span on the workers is a child of (the chunks carry its context: see enqueueChunk).
+    return inSpan(SpanNames.BATCH_SUBMIT, { kind: SpanKind.PRODUCER }, async (span) => {
+      const batch = await this.submitInSpan(rows, modelName, clientKey, maxRows, principal, span);
+      span.setAttributes({ [SpanAttributes.BATCH_ID]: batch.id, [SpanAttributes.BATCH_ROWS]: batch.total });
+      return batch;
+    });
+  }
+
+  private async submitInSpan(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, clientKey: string | null | undefined, maxRows: number, principal: Principal, span: Span): Promise<BatchSnapshot> {
     const model = this.options.catalog.resolve(modelName);
+    span.setAttribute(SpanAttributes.MODEL, model.name);
     const { store, channel, logger } = this.options;
     // Each principal's idempotency keys are its own: two clients may pick the same one.
     const idempotencyKey = clientKey ? `${principal.keyId}:${clientKey}` : null;
@@ -117,6 +128,7 @@ export class BatchService {
     if (idempotencyKey && fingerprint && !(await store.claimIdempotencyKey(idempotencyKey))) {
       // Read this submit's input to the end, to compare it with the first's.
       for await (const arrived of rows) fingerprint.add(arrived);
+      span.setAttribute(SpanAttributes.BATCH_REPLAYED, true);
       return this.firstBatchOf(idempotencyKey, fingerprint.digest());
     }
     try {

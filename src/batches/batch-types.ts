@@ -1,6 +1,7 @@
 import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { Prediction } from '../predictions/prediction';
 import type { BatchStatus } from './batch-status';
+import type { TraceCarrier } from '../tracing/spans';
 
 /** One input row as ingested: its position, the id column's value, and the text (null when the field was missing). */
 export interface InputRow {
@@ -53,6 +54,13 @@ export interface LabelCount {
 export interface ChunkJob {
   batchId: string;
   chunk: number;
+  /**
+   * The trace context the chunk was queued in (W3C `traceparent`, `tracestate`): its batch
+   * submission's, so the chunk's span on a worker joins that trace. Absent with tracing off, and
+   * in jobs queued by the sweeper or by a Sift that did not send it: the chunk then starts a trace
+   * of its own.
+   */
+  trace?: TraceCarrier;
 }
 
 /** The caller's error for a batch id that does not exist (or whose retention ran out). */

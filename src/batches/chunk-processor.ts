@@ -5,6 +5,7 @@ import type { ScoreMatrix } from '../models/model-runner';
 import { scoreThroughCache } from '../predictions/cached-scoring';
 import { bestLabelIndex } from '../predictions/prediction';
 import { textProblem } from '../predictions/text-rules';
+import { contextFromCarrier, inSpan, SpanAttributes, SpanKind, SpanNames, type Span } from '../tracing/spans';
 import { isFinalStatus } from './batch-status';
 import type { BatchStore } from './batch-store';
 import type { ChunkJob, InputRow } from './batch-types';
@@ -40,7 +41,27 @@ export type ChunkOutcome = 'done' | 'already-counted' | 'skipped';
 export class ChunkProcessor {
   constructor(private readonly options: ChunkProcessorOptions) {}
 
-  async process(job: ChunkJob): Promise<ChunkOutcome> {
+  /**
+   * Runs one chunk inside a `batch chunk` span, the child of its batch submission's span when the
+   * job carries that trace context (else the root of a trace of its own): a child rather than a
+   * link, so a batch is one trace from its upload to its last chunk and one sampling decision
+   * keeps or drops it whole.
+   */
+  process(job: ChunkJob): Promise<ChunkOutcome> {
+    const attributes = { [SpanAttributes.BATCH_ID]: job.batchId, [SpanAttributes.CHUNK_INDEX]: job.chunk };
+    return inSpan(SpanNames.BATCH_CHUNK, { kind: SpanKind.CONSUMER, attributes, parent: contextFromCarrier(job.trace) }, async (span) => {
+      try {
+        const outcome = await this.run(job, span);
+        span.setAttribute(SpanAttributes.CHUNK_OUTCOME, outcome);
+        return outcome;
+      } catch (error) {
+        span.setAttribute(SpanAttributes.CHUNK_OUTCOME, 'error');
+        throw error;
+      }
+    });
+  }
+
+  private async run(job: ChunkJob, span: Span): Promise<ChunkOutcome> {
     const { store, catalog, cache } = this.options;
     const state = await store.state(job.batchId);
     // Gone (bad input, expired) or ended (cancelled, failed): the chunk has nothing left to do,
@@ -54,6 +75,7 @@ export class ChunkProcessor {
     const rows = await store.loadChunk(job.batchId, job.chunk);
     if (!rows) return 'skipped';
     const model = catalog.resolve(state.model);
+    span.setAttributes({ [SpanAttributes.MODEL]: model.name, [SpanAttributes.CHUNK_ROWS]: rows.length });
 
     const problems = rows.map((row) => rowProblem(row, model.maxTextLength));
     const texts = [...new Set(rows.filter((_, i) => problems[i] === null).map((row) => row.text!))];
@@ -72,6 +94,7 @@ export class ChunkProcessor {
       counts.labels[label] = (counts.labels[label] ?? 0) + 1;
       return encodeResult({ id: row.id, text: row.text!, scoresJson: found.scoresJson, cached: found.cached, error: null });
     });
+    span.setAttributes({ [SpanAttributes.CHUNK_ROWS_CACHED]: counts.cached, [SpanAttributes.CHUNK_ROWS_FAILED]: counts.failed });
     const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkResults(rows[0].index, results));
     if (outcome !== 'counted') return outcome === 'already-counted' ? 'already-counted' : 'skipped';
     this.options.metrics?.chunkCounted(model.name, counts);

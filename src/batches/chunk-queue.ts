@@ -1,6 +1,7 @@
 import BeeQueue from 'bee-queue';
 import type { QueueClient, RedisConnections } from '../redis/connections';
 import type { RedisKeys } from '../redis/keys';
+import { traceCarrier } from '../tracing/spans';
 import type { ChunkJob } from './batch-types';
 
 export const CHUNK_QUEUE = 'chunks';
@@ -116,9 +117,14 @@ export function jobsKey(keys: RedisKeys): string {
   return `${keys.queuePrefix()}:${CHUNK_QUEUE}:jobs`;
 }
 
-/** Queues a chunk (again, for the sweeper): a job with that chunk's id that still exists is left as it is. */
-export async function enqueueChunk(queue: BeeQueue<ChunkJob>, job: ChunkJob): Promise<void> {
-  await queue.createJob(job).setId(chunkJobId(job.batchId, job.chunk)).retries(CHUNK_RETRIES).save();
+/**
+ * Queues a chunk (again, for the sweeper): a job with that chunk's id that still exists is left as
+ * it is. The job carries the active trace context, when there is one (a batch submission's span):
+ * the worker's span of the chunk is then part of the submission's trace.
+ */
+export async function enqueueChunk(queue: BeeQueue<ChunkJob>, job: Pick<ChunkJob, 'batchId' | 'chunk'>): Promise<void> {
+  const trace = traceCarrier();
+  await queue.createJob(trace ? { ...job, trace } : job).setId(chunkJobId(job.batchId, job.chunk)).retries(CHUNK_RETRIES).save();
 }
 
 /** Takes back the jobs of chunks 0 to `chunks - 1` of a batch (an upload that failed half way). */
