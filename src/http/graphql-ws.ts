@@ -8,6 +8,7 @@ import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { refuseUpgrade } from './origin-policy';
+import { asOutageError } from '../redis/outage';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
 import { createSharedSubscribe } from '../graphql/shared-execution';
@@ -60,9 +61,11 @@ function quietProtocolErrors(ws: WebSocket): WebSocket {
   return ws;
 }
 
-/** A connection's principal, found once at connection_init. */
+/** A connection's principal, found at connection_init and checked again at each operation. */
 interface SocketExtra {
   principal?: Principal;
+  /** The Authorization value of connection_init, to verify the key again for each operation. */
+  authorization?: unknown;
   socket: { close(code: number, reason: string): void };
   request: IncomingMessage;
 }
@@ -113,10 +116,23 @@ export function attachGraphQLWebSocket(
         if (Object.keys(ctx.subscriptions).length > transport.maxOperationsPerSocket) return [tooManyOperations(transport.maxOperationsPerSocket)];
         const checked = limits.check(schema, payload);
         if (isErrors(checked)) return checked;
-        const { principal } = ctx.extra as unknown as SocketExtra;
+        const extra = ctx.extra as unknown as SocketExtra;
+        let principal: Principal;
         try {
-          await gate.operation(principal!);
-          await gate.modelWork(principal!, schema, checked.document, checked.operationName, checked.variableValues);
+          // The key again (a cached read, at most one Redis read per key per couple of seconds): a
+          // socket opened before its key was revoked may not start new operations.
+          principal = extra.principal = await gate.identify(extra.authorization, extra.request.socket.remoteAddress);
+        } catch (error) {
+          const refusal = asRefusal(asOutageError(error));
+          if (!(refusal instanceof GraphQLError)) throw error;
+          // A revoked key: the socket and what runs on it end as at connection_init. Anything else
+          // (Redis not answering) refuses this operation only.
+          if (refusal.extensions.code === ErrorCodes.UNAUTHENTICATED) extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${refusal.message}`.slice(0, 120));
+          return [refusal];
+        }
+        try {
+          await gate.operation(principal);
+          await gate.modelWork(principal, schema, checked.document, checked.operationName, checked.variableValues);
         } catch (error) {
           const refusal = asRefusal(error);
           if (refusal instanceof GraphQLError) return [refusal];
@@ -132,7 +148,8 @@ export function attachGraphQLWebSocket(
         sockets?.connected(ctx);
         const extra = ctx.extra as unknown as SocketExtra;
         try {
-          extra.principal = await gate.identify(ctx.connectionParams?.authorization, extra.request.socket.remoteAddress);
+          extra.authorization = ctx.connectionParams?.authorization;
+          extra.principal = await gate.identify(extra.authorization, extra.request.socket.remoteAddress);
           return true;
         } catch (error) {
           // Close reasons are limited to 123 bytes.

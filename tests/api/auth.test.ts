@@ -174,10 +174,17 @@ describe('API keys: who may do what', () => {
     expect(await submit(keys.alice.key, ['one'], 'shared-idempotency-key')).toBe(a);
   });
 
-  it('a revoked key stops working within a few seconds', async () => {
+  it('a revoked key stops working within a few seconds, on a socket opened before too', async () => {
     expect((await graphql('{ models { name } }', {}, keys.revoked.key)).status).toBe(200);
+    const before = socket(keys.revoked.key);
+    expect(await subscribe(before.client, '{ models { name } }', {})).toEqual([{ data: { models: expect.any(Array) } }]);
     expect(await new ApiKeyStore(redis, redisKeys(t.prefix)).revoke(keys.revoked.id)).toBe(true);
     await eventually(async () => (await graphql('{ models { name } }', {}, keys.revoked.key)).status === 401, 10_000, 'the key to be refused');
+    // The socket opened while the key was good may start nothing more: its next operation ends it.
+    const refused = await subscribe(before.client, '{ models { name } }', {}).catch((error: unknown) => error);
+    expect(await before.closed).toBe(4401);
+    expect(refused).toBeDefined();
+    await before.client.dispose();
     const { client, closed } = socket(keys.revoked.key);
     expect(await closed).toBe(4401);
     await client.dispose();
