@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { deleteKeys } from './api-process';
 import { procSeconds, redisSeconds } from './cpu';
 import { writeBatchCsv, type BatchFile } from './batch-files';
+import type { Cleanup } from './cleanup';
 
 /** One batch file submitted over HTTP and labelled by `workers` worker processes from a cold cache. */
 export interface BatchRun {
@@ -63,7 +64,11 @@ export interface WorkerChild {
   stop(): Promise<void>;
 }
 
-export async function startWorker(context: BatchBenchContext): Promise<WorkerChild> {
+/**
+ * Starts a worker process and resolves once it is ready. With `cleanup`, it is registered there
+ * from its spawn until stopped, so an abort during its start-up stops it too.
+ */
+export async function startWorker(context: BatchBenchContext, cleanup?: Cleanup): Promise<WorkerChild> {
   const child = spawn(process.execPath, [path.join(context.projectRoot, 'dist', 'workers', 'worker.js')], {
     cwd: context.projectRoot,
     env: { ...context.workerEnv, SIFT_LOG_LEVEL: 'info' },
@@ -79,17 +84,25 @@ export async function startWorker(context: BatchBenchContext): Promise<WorkerChi
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const forget = cleanup?.add(kill);
   const deadline = Date.now() + 60_000;
   while (!output.includes('worker ready')) {
     if (child.exitCode !== null) throw new Error(`a worker exited at start-up:\n${output}`);
-    if (Date.now() > deadline) throw new Error('a worker was not ready within 60 s');
+    if (Date.now() > deadline) {
+      await kill();
+      throw new Error('a worker was not ready within 60 s');
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     child,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      await kill();
+      forget?.();
     },
   };
 }
