@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { AuthResult } from './auth-cost';
 import type { BatchBenchResult } from './batch-runs';
 import { EXPECTED, type FanoutResult } from './fanout';
+import { SIFT_PHASES, type SiftFileRun, type SiftPhase } from './file-runs';
+import { medianRatio, medianRun, spreadPct, type FileResult } from './file-section';
 import type { FaultsResult } from './faults';
 import type { FootprintResult } from './footprint';
 import type { InProcessResult } from './in-process';
@@ -21,6 +23,8 @@ export interface BenchReport {
   http: ScenarioResult[];
   /** The batch section, when it ran. */
   batch?: BatchBenchResult;
+  /** The file-to-file section (`sift batch IN OUT`, and the Celery peer), when it ran. */
+  fileToFile?: FileResult;
   /** The fan-out section, when it ran. */
   fanout?: FanoutResult;
   /** The Redis footprint section, when it ran. */
@@ -58,6 +62,7 @@ export function formatReport(report: BenchReport): string {
     report.metricsCost && metricsCostSection(report.metricsCost),
     report.auth && authSection(report.auth),
     report.batch && batchSection(report.batch),
+    report.fileToFile && fileToFileSection(report.fileToFile),
     report.fanout && fanoutSection(report.fanout),
     report.footprint && footprintSection(report.footprint),
     report.faults && faultsSection(report.faults),
@@ -119,6 +124,69 @@ function batchSection(batch: BatchBenchResult): string[] {
     ),
     `Upload of ${n(upload.rows)} rows (${n(upload.bytes / 1e6, 1)} MB) with no worker running: ${n(upload.seconds, 1)} s, ${n(upload.rowsPerSecond)} rows/s ingested; API RSS ${n(upload.apiRssBeforeMb)} MB before, ${n(upload.apiPeakRssMb)} MB at peak`,
   ];
+}
+
+function fileToFileSection(result: FileResult): string[] {
+  const { file } = result;
+  const sides = [1, 2].map((workers) => ({ workers, runs: result.sift.filter((r) => r.workers === workers) })).filter((s) => s.runs.length > 0);
+  const medians = sides.map((s) => ({ ...s, middle: medianRun(s.runs) }));
+  const cpu = (value: number) => n(value, 1);
+  const rows = medians.map(({ workers, runs, middle }) => [
+    `sift, ${workers} worker${workers === 1 ? '' : 's'}`,
+    n(middle.rowsPerSecond),
+    `${n(spreadPct(runs))}%`,
+    n(middle.seconds, 2),
+    cpu(middle.cpuSeconds.cli),
+    cpu(middle.cpuSeconds.api),
+    cpu(middle.cpuSeconds.workers),
+    cpu(middle.cpuSeconds.redis),
+    n(middle.cliPeakRssMb),
+  ]);
+  if (result.peer.length > 0) {
+    const middle = medianRun(result.peer);
+    rows.push([`Celery peer, ${middle.workers} workers`, n(middle.rowsPerSecond), `${n(spreadPct(result.peer))}%`, n(middle.seconds, 2), cpu(middle.cpuSeconds.client), '-', cpu(middle.cpuSeconds.workers), cpu(middle.cpuSeconds.redis), n(middle.clientPeakRssMb)]);
+  }
+  const out = [
+    `File to file: \`sift batch IN OUT --id-column id --json\` (node dist/src/cli/sift.js, a child process) on a ${n(file.rows)}-row CSV (${n(file.bytes / 1e6, 1)} MB, ${n(file.repeatedPct, 1)}% repeated texts),`,
+    'cold cache, an API child and fresh worker processes each run; OUT checked: every row labelled, in input order.',
+    result.peer.length > 0
+      ? 'The Celery peer (its client.py chunked, 2 prefork workers, its own Redis db) on the same file, cold cache; its output checked the same way.'
+      : `The Celery peer did not run: ${result.peerNotRun}.`,
+    `${result.rounds} rounds, the order reversing each round (1 worker, 2, peer; then peer, 2, 1); medians (spread = farthest round from the median rows/s);`,
+    'seconds = the spawn of the client (sift, or the peer\'s client.py) to its exit; cpu = CPU seconds of each process over that time (client = sift or client.py)',
+    table(['side', 'rows/s', 'spread', 'seconds', 'cpu client', 'cpu api', 'cpu workers', 'cpu redis', 'client peak RSS MB'], rows),
+  ];
+  const rounds = Array.from({ length: result.rounds }, (_, i) => i + 1);
+  const rate = (runs: readonly { round: number; rowsPerSecond: number }[], round: number) => n(runs.find((r) => r.round === round)?.rowsPerSecond);
+  const withPeer = result.peer.length > 0;
+  const ratio = (ratios: number[], i: number) => (withPeer ? `${n(ratios[i], 0)}%` : '-');
+  const perRound = rounds.map((round, i) => [
+    String(round),
+    rate(result.sift.filter((r) => r.workers === 1), round),
+    rate(result.sift.filter((r) => r.workers === 2), round),
+    withPeer ? rate(result.peer, round) : '-',
+    ratio(result.ratiosPct.twoWorkers, i),
+    ratio(result.ratiosPct.oneWorker, i),
+  ]);
+  perRound.push(['median', ...medians.map((m) => n(m.middle.rowsPerSecond)), withPeer ? n(medianRun(result.peer).rowsPerSecond) : '-', withPeer ? `${n(medianRatio(result.ratiosPct.twoWorkers))}%` : '-', withPeer ? `${n(medianRatio(result.ratiosPct.oneWorker))}%` : '-']);
+  out.push('Every round, rows/s (sift/peer = Sift\'s rows/s over the peer\'s in the same round; median row: the median of each column)');
+  out.push(table(['round', 'sift 1 worker', 'sift 2 workers', 'Celery peer', 'sift 2 / peer', 'sift 1 / peer'], perRound));
+  out.push('Phases of each median run: wall seconds, and CPU seconds of each process in the phase (read off samples every 100 ms; the CLI\'s exact at its exit).');
+  for (const [phase, { title, detail }] of Object.entries(SIFT_PHASES)) out.push(`  ${title}: ${detail}`);
+  out.push('  start + upload is the CLI\'s read and upload; the workers begin on the first chunks during the upload');
+  const phaseRows = medians.flatMap(({ workers, middle }) => [
+    ...(Object.keys(SIFT_PHASES) as SiftPhase[]).map((phase) => phaseRow(`${workers}`, SIFT_PHASES[phase].title, middle.phases[phase].seconds, middle.phases[phase].cpuSeconds)),
+    phaseRow(`${workers}`, 'total', middle.seconds, middle.cpuSeconds),
+  ]);
+  out.push(table(['workers', 'phase', 'seconds', 'cpu cli', 'cpu api', 'cpu workers', 'cpu redis'], phaseRows, [1]));
+  for (const { workers, middle } of medians) {
+    out.push(`${workers} worker${workers === 1 ? '' : 's'}: labelling began ${n(middle.labellingBeganSeconds, 2)} s after the spawn; the download itself took ${n(middle.downloadSeconds, 2)} s of download and merge; ${n(middle.cachedRows)} rows from cache, ${n(middle.failedRows)} failed; worker peak RSS ${middle.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`);
+  }
+  return out;
+}
+
+function phaseRow(workers: string, title: string, seconds: number, cpu: SiftFileRun['cpuSeconds']): string[] {
+  return [workers, title, n(seconds, 2), n(cpu.cli, 2), n(cpu.api, 2), n(cpu.workers, 2), n(cpu.redis, 2)];
 }
 
 /** A delay in ms; "never" when some subscriber never got its final event (the percentile falls on one). */

@@ -14,6 +14,7 @@ import { authFailures, runAuthCost, type AuthResult } from './auth-cost';
 import { runBatchSection, type BatchBenchContext, type BatchBenchResult } from './batch-runs';
 import { Cleanup } from './cleanup';
 import { fanoutPlans, runFanoutSection, type FanoutResult } from './fanout';
+import { runFileSection, type FileResult } from './file-section';
 import { runFaults, type FaultsResult } from './faults';
 import { runFootprint, type FootprintResult } from './footprint';
 import { measureModel } from './in-process';
@@ -22,7 +23,7 @@ import { failureCount } from './http-load';
 import { formatReport, writeReport, type BenchReport } from './report';
 import { runScenarios } from './scenarios';
 import { readSettings, type BenchSettings } from './settings';
-import { checkAuthTargets, checkBatchTargets, checkFanoutTargets, checkMetricsCostTargets, checkTargets } from './targets';
+import { checkAuthTargets, checkBatchTargets, checkFanoutTargets, checkFileTargets, checkMetricsCostTargets, checkTargets } from './targets';
 
 // dist/bench/run.js -> the project root, where models/ and bench/results/ live.
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -43,6 +44,8 @@ async function main(): Promise<number> {
   const onlineSeconds = settings.parts.online ? 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2)) + 90 + 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 1)) : 0;
   // Generous: 2,000 rows/s end to end is far below what a healthy run does.
   const batchSeconds = settings.parts.batch ? 60 + (2 * settings.batchRounds * settings.batchRows + settings.uploadRows) / 2000 : 0;
+  // Warm-ups, the peer's model trained once (a minute or two), then 3 runs a round at a generous 2,000 rows/s with worker starts.
+  const fileSeconds = settings.parts.file ? 240 + settings.fileRounds * 3 * (30 + settings.fileRows / 2000) : 0;
   const plans = fanoutPlans(settings.fanoutSubscribers, settings.fanoutRowSubscribers);
   // Per run: an API start, the upload, subscribing (50 at a time), the batch, then the grace period at most.
   const fanoutSeconds = settings.parts.fanout ? plans.reduce((sum, p) => sum + 120 + p.subscribers / 20 + settings.fanoutRows / 2000 + settings.fanoutGraceSeconds, 0) : 0;
@@ -52,7 +55,7 @@ async function main(): Promise<number> {
   // Six batches of the file at a generous 2,000 rows/s, API and worker starts, two Redis outages, the slow upload.
   const faultsSeconds = settings.parts.faults ? 300 + (6 * settings.faultRows) / 2000 + 2 * settings.faultRedisDownSeconds : 0;
   const inProcessSeconds = settings.parts.online || settings.parts.batch ? settings.runSizes.length * (settings.modelSeconds + 1) : 0;
-  const budgetSeconds = 90 + inProcessSeconds + onlineSeconds + authSeconds + batchSeconds + fanoutSeconds + footprintSeconds + faultsSeconds;
+  const budgetSeconds = 90 + inProcessSeconds + onlineSeconds + authSeconds + batchSeconds + fileSeconds + fanoutSeconds + footprintSeconds + faultsSeconds;
   setTimeout(() => void abort(`the run took longer than ${budgetSeconds} s`), budgetSeconds * 1000).unref();
 
   // Before the API starts, so the model has the machine to itself; only the online and batch
@@ -65,6 +68,7 @@ async function main(): Promise<number> {
 
   let http: Awaited<ReturnType<typeof runScenarios>> = [];
   let batch: BatchBenchResult | undefined;
+  let fileToFile: FileResult | undefined;
   let fanout: FanoutResult | undefined;
   let footprint: FootprintResult | undefined;
   let auth: AuthResult | undefined;
@@ -139,6 +143,19 @@ async function main(): Promise<number> {
       }
     });
   }
+  if (settings.parts.file) {
+    apiSettings = await withApi(settings, async (started) => {
+      const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
+      try {
+        const context = batchContext(settings, started);
+        const workerConfig = loadConfig(context.workerEnv, ROOT);
+        workerSettings = { SIFT_WORKER_CONCURRENCY: workerConfig.workerConcurrency, SIFT_WORKER_INFERENCE_THREADS: workerConfig.workerInferenceThreads };
+        fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, peer: settings.peer, context, cleanup, dir: tmp, log });
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+  }
   if (settings.parts.fanout) {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
     try {
@@ -204,6 +221,7 @@ async function main(): Promise<number> {
         fanoutRowSubscribers: settings.fanoutRowSubscribers.join('/') || 'none',
         fanoutGrace: settings.fanoutGraceSeconds,
       }),
+      ...(settings.parts.file && { fileRows: settings.fileRows, fileRounds: settings.fileRounds }),
       ...(settings.parts.footprint && { footprintRows: settings.footprintRows }),
       ...(settings.parts.faults && { faultRows: settings.faultRows, faultRedisDown: settings.faultRedisDownSeconds }),
       ...(apiSettings && {
@@ -216,6 +234,7 @@ async function main(): Promise<number> {
     inProcess,
     http,
     batch,
+    fileToFile,
     fanout,
     footprint,
     auth,
@@ -224,6 +243,7 @@ async function main(): Promise<number> {
     targets: [
       ...(inProcess ? checkTargets(inProcess, http) : []),
       ...(inProcess && batch ? checkBatchTargets(inProcess, batch) : []),
+      ...(fileToFile ? checkFileTargets(fileToFile) : []),
       ...(fanout ? checkFanoutTargets(fanout) : []),
       ...(auth ? checkAuthTargets(auth) : []),
       ...(metricsCost ? checkMetricsCostTargets(metricsCost) : []),

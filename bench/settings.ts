@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { PeerSettings } from './celery-peer';
 
 /** Knobs of one benchmark run, read from the environment (see bench/README.md). */
 export interface BenchSettings {
@@ -31,14 +32,25 @@ export interface BenchSettings {
   /** Batch sizes of the in-process measurement. */
   runSizes: number[];
   /**
-   * `BENCH_PARTS`: which sections run, comma-separated: `online`, `auth`, `batch`, `fanout`,
-   * `footprint`, `faults`. Default: DEFAULT_PARTS.
+   * `BENCH_PARTS`: which sections run, comma-separated: `online`, `auth`, `batch`, `file`,
+   * `fanout`, `footprint`, `faults`. Default: DEFAULT_PARTS.
    */
   parts: Record<BenchPart, boolean>;
   /** `BENCH_BATCH_ROWS`: rows of the end-to-end batch file. Default 200000. */
   batchRows: number;
   /** `BENCH_BATCH_ROUNDS`: runs of each worker count, alternating; medians are reported. Default 5. */
   batchRounds: number;
+  /** `BENCH_FILE_ROWS`: rows of the file `sift batch IN OUT` labels in the file-to-file section. Default 200000. */
+  fileRows: number;
+  /** `BENCH_FILE_ROUNDS`: rounds of the file-to-file section (Sift with 1 and 2 workers, the peer), order reversing each round. Default 5. */
+  fileRounds: number;
+  /**
+   * The Celery peer of the file-to-file section, or null with `BENCH_PEER=off` (default `auto`:
+   * it runs when its Python packages are installed). `BENCH_PEER_DIR` (default
+   * ../shared/peers/celery from the project's root) and `PEER_MODEL` (default
+   * /tmp/sift-peer-model.pkl, as the peer's run.sh) say where it and its model are.
+   */
+  peer: PeerSettings | null;
   /** `BENCH_UPLOAD_ROWS`: rows of the file whose upload measures the API's memory. Default 1000000. */
   uploadRows: number;
   /** `BENCH_FANOUT_ROWS`: rows of the batch the fan-out subscribers watch. Default 100000. */
@@ -62,12 +74,15 @@ export interface BenchSettings {
 }
 
 /** The sections of a run, in the order they run. */
-export const BENCH_PARTS = ['online', 'auth', 'batch', 'fanout', 'footprint', 'faults'] as const;
+export const BENCH_PARTS = ['online', 'auth', 'batch', 'file', 'fanout', 'footprint', 'faults'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 /**
  * The sections a run without BENCH_PARTS runs. `faults` is asked for by name: it kills processes
- * and restarts a Redis on purpose, and adds two to three minutes.
+ * and restarts a Redis on purpose, and adds two to three minutes. So is `file`: about four
+ * minutes more (three times five 200,000-row runs, with the peer), on top of a default run of
+ * five to seven, and its labelling is the batch section's own 1- and 2-worker runs again, seen
+ * from the CLI; it is what the CLI's and the pipeline's speed work is measured with.
  */
 export const DEFAULT_PARTS: readonly BenchPart[] = ['online', 'auth', 'batch', 'fanout', 'footprint'];
 
@@ -81,6 +96,21 @@ function parts(raw: string | undefined): BenchSettings['parts'] {
 }
 
 /** A comma-separated list of whole numbers from `min` to `max`; `none` for an empty list. */
+function peer(cwd: string): PeerSettings | null {
+  const raw = process.env.BENCH_PEER?.trim() || 'auto';
+  if (raw !== 'auto' && raw !== 'off') throw new Error(`BENCH_PEER=${JSON.stringify(process.env.BENCH_PEER)} is not valid: expected auto or off (default auto).`);
+  if (raw === 'off') return null;
+  const dir = path.resolve(cwd, process.env.BENCH_PEER_DIR?.trim() || '../shared/peers/celery');
+  return {
+    dir,
+    model: process.env.PEER_MODEL?.trim() || '/tmp/sift-peer-model.pkl',
+    trainCsv: path.resolve(dir, '../../datasets/sst2/train.csv'),
+    // The peer is Debian's Python with Debian's packages (its run.sh says /usr/bin/python3 too).
+    python: '/usr/bin/python3',
+    workers: 2,
+  };
+}
+
 function integers(name: string, fallback: number[], min: number, max: number): number[] {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -119,6 +149,9 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     parts: parts(env.BENCH_PARTS),
     batchRows: Math.round(integer('BENCH_BATCH_ROWS', 200_000, 1000, 10_000_000)),
     batchRounds: Math.round(integer('BENCH_BATCH_ROUNDS', 5, 1, 9)),
+    fileRows: Math.round(integer('BENCH_FILE_ROWS', 200_000, 1000, 10_000_000)),
+    fileRounds: Math.round(integer('BENCH_FILE_ROUNDS', 5, 1, 9)),
+    peer: peer(cwd),
     uploadRows: Math.round(integer('BENCH_UPLOAD_ROWS', 1_000_000, 1000, 20_000_000)),
     fanoutRows: Math.round(integer('BENCH_FANOUT_ROWS', 100_000, 1000, 10_000_000)),
     fanoutSubscribers: integers('BENCH_FANOUT_SUBSCRIBERS', [100, 1000], 1, 10_000),

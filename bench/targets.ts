@@ -1,6 +1,7 @@
 import type { AuthResult } from './auth-cost';
 import type { BatchBenchResult } from './batch-runs';
 import type { FanoutResult, FanoutRun } from './fanout';
+import type { FileResult } from './file-section';
 import type { InProcessResult } from './in-process';
 import type { MetricsCostResult } from './metrics-cost';
 import type { ScenarioResult } from './scenarios';
@@ -89,6 +90,21 @@ export function checkBatchTargets(inProcess: InProcessResult, batch: BatchBenchR
     pairedRatio('batch, 2 workers vs 1 worker', batch.rounds.filter((r) => r.workers === 2).map((r) => r.rowsPerSecond), batch.rounds.filter((r) => r.workers === 1).map((r) => r.rowsPerSecond), 120, 'rows/s'),
     atMost(`API peak RSS, ${batch.upload.rows}-row upload`, batch.upload.apiPeakRssMb, 300, `${Math.round(batch.upload.apiRssBeforeMb)} MB before the upload`),
     atMost('worker peak RSS', workerPeak, 300, `VmHWM of each worker: ${batch.runs.flatMap((r) => r.workerPeakRssMb.map(Math.round)).join(', ')} MB`),
+  ];
+}
+
+/**
+ * The file-to-file targets of issue 15, against the Celery peer (2 prefork workers) in the same
+ * rounds: `sift batch IN OUT` with 2 workers at 3x the peer or more, with 1 worker at 1.5x or
+ * more; each the median of the per-round ratios. None when the peer did not run.
+ */
+export function checkFileTargets(file: FileResult): TargetCheck[] {
+  if (file.peer.length === 0) return [];
+  const rates = (workers: number) => file.peer.map((p) => file.sift.find((s) => s.round === p.round && s.workers === workers)!.rowsPerSecond);
+  const peer = file.peer.map((p) => p.rowsPerSecond);
+  return [
+    pairedRatio('sift batch IN OUT, 2 workers vs the Celery peer', rates(2), peer, 300, 'rows/s'),
+    pairedRatio('sift batch IN OUT, 1 worker vs the Celery peer (2)', rates(1), peer, 150, 'rows/s'),
   ];
 }
 

@@ -1,0 +1,168 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { BatchDocument } from '../src/client/generated/graphql';
+import { SiftClient } from '../src/client/sift-client';
+import { deleteKeys } from './api-process';
+import type { BatchFile } from './batch-files';
+import { memoryMb, startWorker, type BatchBenchContext, type WorkerChild } from './batch-runs';
+import type { Cleanup } from './cleanup';
+import type { CliProbeReport, ProbedRequest } from './cli-probe';
+import { procSeconds, redisSeconds } from './cpu';
+import { CpuTimeline, epochMs } from './cpu-timeline';
+import { labelledRowsOf } from './output-rows';
+
+/** The processes whose CPU a Sift file-to-file run reports. */
+export const SIFT_PARTIES = ['cli', 'api', 'workers', 'redis'] as const;
+export type SiftParty = (typeof SIFT_PARTIES)[number];
+
+/** The phases of `sift batch IN OUT`, in order, with where each begins and ends; their seconds add up to the run's. */
+export const SIFT_PHASES = {
+  start: { title: 'start', detail: 'Node, the CLI\'s modules, the input\'s header checked: the spawn to POST /batches sent' },
+  upload: { title: 'upload', detail: 'the CLI reads and sends the file, the API parses and queues it: to the API\'s 202' },
+  labelling: { title: 'queue to COMPLETED', detail: 'the rest of the labelling: the 202 to the batch record\'s finishedAt' },
+  notice: { title: 'CLI learns of it', detail: 'the progress event, then the results asked for: finishedAt to GET results.jsonl sent' },
+  output: { title: 'download and merge', detail: 'results.jsonl streamed and merged with the input into OUT: to the CLI\'s exit' },
+} as const;
+export type SiftPhase = keyof typeof SIFT_PHASES;
+
+export interface PhaseFigures {
+  seconds: number;
+  /** CPU seconds of each process in the phase (read off 100 ms samples, exact at the CLI's exit). */
+  cpuSeconds: Record<SiftParty, number>;
+}
+
+/** One `sift batch IN OUT` from a cold cache, with `workers` fresh worker processes. */
+export interface SiftFileRun {
+  round: number;
+  workers: number;
+  rows: number;
+  /** From spawning the CLI until it exited. */
+  seconds: number;
+  rowsPerSecond: number;
+  phases: Record<SiftPhase, PhaseFigures>;
+  /** Of the phases, how long the results download itself took (GET sent to its body received); the merge runs alongside it. */
+  downloadSeconds: number;
+  /** When the first chunk was taken (the record's startedAt), after the spawn: labelling overlaps the upload. */
+  labellingBeganSeconds: number;
+  /** CPU seconds of each process over the whole run. */
+  cpuSeconds: Record<SiftParty, number>;
+  cachedRows: number;
+  failedRows: number;
+  /** Rows of OUT with a label (and no error), checked in input order by id. */
+  labelledRows: number;
+  cliPeakRssMb: number;
+  workerPeakRssMb: number[];
+}
+
+/** What `sift batch --json` prints (docs/cli.md). */
+interface BatchSummary {
+  id: string;
+  status: string;
+  total: number;
+  cached: number;
+  failed: number;
+}
+
+function request(report: CliProbeReport, method: string, pattern: RegExp, what: string): ProbedRequest & { headersAt: number } {
+  const found = report.requests.filter((r) => r.method === method && pattern.test(r.path));
+  if (found.length !== 1 || found[0].headersAt === undefined) {
+    throw new Error(`the CLI probe saw ${found.length} ${what} request(s) (${found.map((r) => `${r.path} ${r.status ?? r.error ?? 'unanswered'}`).join('; ') || 'none'}), expected one answered`);
+  }
+  return found[0] as ProbedRequest & { headersAt: number };
+}
+
+/**
+ * Runs `node dist/src/cli/sift.js batch IN OUT --id-column id --json` against the API of
+ * `context`, with `workers` fresh worker processes and a cold cache (the run's cached predictions
+ * are deleted first), the CLI probe preloaded. Checks the CLI's exit, its summary and OUT (every
+ * row labelled, in order), then splits the time into SIFT_PHASES with each process's CPU.
+ */
+export async function runSiftFile(context: BatchBenchContext, file: BatchFile, workers: number, round: number, dir: string, cleanup: Cleanup): Promise<SiftFileRun> {
+  await deleteKeys(context.redisUrl, `${context.keyPrefix}pred:`);
+  const output = path.join(dir, `out-${workers}.csv`);
+  const probeFile = path.join(dir, `cli-probe-${workers}.json`);
+  rmSync(probeFile, { force: true });
+  const children: WorkerChild[] = [];
+  const redis = new Redis(context.redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  const client = new SiftClient(context.url);
+  let cliPid: number | undefined;
+  const timeline = new CpuTimeline<SiftParty>({
+    cli: () => (cliPid === undefined ? NaN : procSeconds(cliPid)),
+    api: () => procSeconds(context.apiPid),
+    workers: () => children.reduce((sum, w) => sum + procSeconds(w.child.pid!), 0),
+    redis: () => redisSeconds(redis),
+  });
+  try {
+    // Each registered with `cleanup` from its spawn, so an abort while they start stops them too.
+    children.push(...(await Promise.all(Array.from({ length: workers }, () => startWorker(context, cleanup)))));
+    await timeline.start(100);
+    const spawnAt = epochMs();
+    const cli = spawn(
+      process.execPath,
+      ['--require', path.join(context.projectRoot, 'dist', 'bench', 'cli-probe.js'), path.join(context.projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--id-column', 'id', '--json', '--url', context.url],
+      { cwd: context.projectRoot, env: { ...process.env, BENCH_CLI_PROBE_FILE: probeFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    cliPid = cli.pid;
+    timeline.add('cli', spawnAt, 0);
+    const forgetCli = cleanup.add(async () => void cli.kill('SIGKILL'));
+    let stdout = '';
+    let stderr = '';
+    cli.stdout!.on('data', (data: Buffer) => (stdout += data.toString()));
+    cli.stderr!.on('data', (data: Buffer) => (stderr = (stderr + data.toString()).slice(-4096)));
+    const [code] = (await once(cli, 'close')) as [number | null];
+    forgetCli();
+    await timeline.stop();
+    if (code !== 0) throw new Error(`sift batch exited ${code}:\n${stderr}`);
+    const probe = JSON.parse(readFileSync(probeFile, 'utf8')) as CliProbeReport;
+    timeline.add('cli', probe.exitAt, probe.cpuSeconds);
+    const summary = JSON.parse(stdout) as BatchSummary;
+    if (summary.status !== 'COMPLETED') throw new Error(`sift batch ended with batch ${summary.id} ${summary.status}`);
+    const { batch } = await client.request(BatchDocument, { id: summary.id });
+    if (!batch?.finishedAt || !batch.startedAt) throw new Error(`batch ${summary.id} has no startedAt or finishedAt`);
+    const workerPeakRssMb = children.map((w) => memoryMb(w.child.pid!, 'VmHWM'));
+
+    const post = request(probe, 'POST', /^\/batches\?/, 'POST /batches');
+    const results = request(probe, 'GET', /^\/batches\/[^/]+\/results\./, 'results download');
+    const finishedAt = Date.parse(batch.finishedAt);
+    const bounds: Record<SiftPhase, [number, number]> = {
+      start: [spawnAt, post.createdAt],
+      upload: [post.createdAt, post.headersAt],
+      labelling: [post.headersAt, finishedAt],
+      notice: [finishedAt, results.createdAt],
+      output: [results.createdAt, probe.exitAt],
+    };
+    const cpuOf = (from: number, to: number) => Object.fromEntries(SIFT_PARTIES.map((party) => [party, timeline.used(party, from, to)])) as Record<SiftParty, number>;
+    const phases = Object.fromEntries(Object.entries(bounds).map(([phase, [from, to]]) => [phase, { seconds: (to - from) / 1000, cpuSeconds: cpuOf(from, to) }])) as Record<SiftPhase, PhaseFigures>;
+    const seconds = (probe.exitAt - spawnAt) / 1000;
+
+    const labelledRows = await labelledRowsOf(output, 'id', 'label', 'error');
+    if (labelledRows !== file.rows) throw new Error(`${output} holds ${labelledRows} labelled rows of ${file.rows}`);
+    await deleteKeys(context.redisUrl, `${context.keyPrefix}batch:${summary.id}`);
+    return {
+      round,
+      workers,
+      rows: summary.total,
+      seconds,
+      rowsPerSecond: summary.total / seconds,
+      phases,
+      downloadSeconds: ((results.doneAt ?? NaN) - results.createdAt) / 1000,
+      labellingBeganSeconds: (Date.parse(batch.startedAt) - spawnAt) / 1000,
+      cpuSeconds: cpuOf(spawnAt, probe.exitAt),
+      cachedRows: summary.cached,
+      failedRows: summary.failed,
+      labelledRows,
+      cliPeakRssMb: probe.peakRssMb,
+      workerPeakRssMb,
+    };
+  } finally {
+    await timeline.stop();
+    redis.disconnect();
+    await client.close();
+    await Promise.all(children.map((w) => w.stop()));
+    rmSync(output, { force: true });
+  }
+}

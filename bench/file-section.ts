@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { writeBatchCsv, type BatchFile } from './batch-files';
+import type { BatchBenchContext } from './batch-runs';
+import { peerMissing, startCeleryPeer, type CeleryPeer, type PeerFileRun, type PeerSettings } from './celery-peer';
+import type { Cleanup } from './cleanup';
+import { runSiftFile, type SiftFileRun } from './file-runs';
+import { median } from './median';
+
+/** Everything the file-to-file section measured. */
+export interface FileResult {
+  file: Omit<BatchFile, 'path'>;
+  rounds: number;
+  /** Every Sift run, in the order run. */
+  sift: SiftFileRun[];
+  /** Every peer run, in the order run; empty when it did not run. */
+  peer: PeerFileRun[];
+  /** Why the peer did not run (one line), or null. */
+  peerNotRun: string | null;
+  /** Per round, Sift's rows/s over the peer's, in %: with 2 workers and with 1 (the peer always has 2). */
+  ratiosPct: { twoWorkers: number[]; oneWorker: number[] };
+}
+
+export interface FileSectionOptions {
+  rows: number;
+  rounds: number;
+  /** The peer's settings, or null when BENCH_PEER=off. */
+  peer: PeerSettings | null;
+  context: BatchBenchContext;
+  cleanup: Cleanup;
+  dir: string;
+  log: (line: string) => void;
+}
+
+const WARM_UP_ROWS = 2000;
+
+/** The run of `runs` with the median rows/s (the upper middle one for an even count). */
+export function medianRun<T extends { rowsPerSecond: number }>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => a.rowsPerSecond - b.rowsPerSecond);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** How far the farthest run is from the median rows/s, in %. */
+export function spreadPct(runs: readonly { rowsPerSecond: number }[]): number {
+  const middle = medianRun(runs).rowsPerSecond;
+  return (100 * Math.max(...runs.map((r) => Math.abs(r.rowsPerSecond - middle)))) / middle;
+}
+
+/**
+ * The file-to-file section: `sift batch IN OUT` on a `rows`-row CSV (about 30% repeated texts)
+ * with 1 and 2 fresh workers, and the Celery peer (2 prefork workers) on the same file, each from
+ * a cold cache, for `rounds` rounds. Within a round the three run back to back, and the order
+ * reverses every round (1, 2, peer; then peer, 2, 1), so Sift's 2-worker run and the peer's are
+ * neighbours every time and each goes first as often. One untimed warm-up of each side on a small
+ * file first: the API's first upload and the peer's pool processes loading their model are not
+ * what a user waits for on every file.
+ */
+export async function runFileSection(options: FileSectionOptions): Promise<FileResult> {
+  const { rows, rounds, context, cleanup, dir, log } = options;
+  log(`bench: writing a ${rows}-row CSV to ${dir}`);
+  const file = await writeBatchCsv(path.join(dir, 'file.csv'), rows, 0.3);
+  const warmUp = await writeBatchCsv(path.join(dir, 'warm-up.csv'), WARM_UP_ROWS, 0.3, 3);
+  const peerNotRun = options.peer === null ? 'BENCH_PEER=off' : await peerMissing(options.peer);
+  if (peerNotRun !== null) log(`bench: the Celery peer does not run: ${peerNotRun}`);
+
+  log(`bench: sift batch warm-up, ${WARM_UP_ROWS} rows`);
+  await runSiftFile(context, warmUp, 1, 0, dir, cleanup);
+  let peer: CeleryPeer | null = null;
+  const sift: SiftFileRun[] = [];
+  const peerRuns: PeerFileRun[] = [];
+  try {
+    if (peerNotRun === null) peer = await startCeleryPeer(options.peer!, warmUp, cleanup, dir, log);
+    for (let round = 1; round <= rounds; round++) {
+      const order: ('peer' | 1 | 2)[] = round % 2 === 1 ? [1, 2, 'peer'] : ['peer', 2, 1];
+      for (const side of order) {
+        if (side === 'peer') {
+          if (!peer) continue;
+          log(`bench: file to file, the Celery peer (${options.peer!.workers} workers), round ${round} of ${rounds}`);
+          peerRuns.push(await peer.run(file, round));
+        } else {
+          log(`bench: file to file, sift batch with ${side} worker(s), round ${round} of ${rounds}`);
+          sift.push(await runSiftFile(context, file, side, round, dir, cleanup));
+        }
+      }
+    }
+  } finally {
+    await peer?.stop();
+  }
+  const ratios = (workers: number) =>
+    peerRuns.map((p) => (100 * sift.find((s) => s.round === p.round && s.workers === workers)!.rowsPerSecond) / p.rowsPerSecond);
+  const { path: _path, ...described } = file;
+  return { file: described, rounds, sift, peer: peerRuns, peerNotRun, ratiosPct: { twoWorkers: ratios(2), oneWorker: ratios(1) } };
+}
+
+/** The median of the per-round ratios, in %; NaN without the peer. */
+export function medianRatio(ratios: readonly number[]): number {
+  return ratios.length === 0 ? NaN : median(ratios);
+}
