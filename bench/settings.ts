@@ -79,10 +79,11 @@ export type BenchPart = (typeof BENCH_PARTS)[number];
 
 /**
  * The sections a run without BENCH_PARTS runs. `faults` is asked for by name: it kills processes
- * and restarts a Redis on purpose, and adds two to three minutes. So is `file`: about four
- * minutes more (three times five 200,000-row runs, with the peer), on top of a default run of
- * five to seven, and its labelling is the batch section's own 1- and 2-worker runs again, seen
- * from the CLI; it is what the CLI's and the pipeline's speed work is measured with.
+ * and restarts a Redis on purpose, and adds two to three minutes. So is `file`: five and a half
+ * minutes (three times five 200,000-row runs with the peer, 5m37s on 2026-12-03), on top of a
+ * default run of five to seven, and its labelling is the batch section's own 1- and 2-worker
+ * runs again, seen from the CLI; it is what the CLI's and the pipeline's speed work is measured
+ * with.
  */
 export const DEFAULT_PARTS: readonly BenchPart[] = ['online', 'auth', 'batch', 'fanout', 'footprint'];
 
