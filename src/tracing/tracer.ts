@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { context, diag, DiagLogLevel, propagation, trace, type DiagLogger } from '@opentelemetry/api';
 import type { Logger } from '../logger';
+import { requestContext } from '../logging/request-context';
 import type { TracingSettings } from './tracing-settings';
 
 /** The role a traced process plays: its default service name is `sift-<role>`. */
@@ -32,21 +33,27 @@ function shownUrl(url: string): string {
 }
 
 /**
- * The OpenTelemetry SDK's own complaints (an export that failed, a span ended twice) as Sift
- * warnings, each kind at most once a minute. Debug and info chatter is dropped.
+ * A warning said at most once a minute per kind (a collector that is down fails every export),
+ * outside any request's context: the export that failed was not the request's doing.
  */
-function diagnostics(logger: Logger): DiagLogger {
+function throttledWarnings(logger: Logger): (kind: string, message: string) => void {
   const lastSaid = new Map<string, number>();
-  const warn = (message: string, ...args: unknown[]) => {
-    const kind = message.slice(0, 60);
+  return (kind, message) => {
     const now = Date.now();
     if (now - (lastSaid.get(kind) ?? -Infinity) < EXPORT_WARNING_EVERY_MS) return;
     lastSaid.set(kind, now);
+    requestContext.exit(() => logger.warn(`${message} (said at most once a minute)`));
+  };
+}
+
+/** The OpenTelemetry SDK's own complaints at warn and error, as Sift warnings; its chatter is dropped. */
+function diagnostics(warn: (kind: string, message: string) => void): DiagLogger {
+  const say = (message: string, ...args: unknown[]) => {
     const detail = args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : '')).filter(Boolean).join(' ');
-    logger.warn(`OpenTelemetry: ${message}${detail ? ` ${detail}` : ''} (said at most once a minute)`);
+    warn(message.slice(0, 60), `OpenTelemetry: ${message}${detail ? ` ${detail}` : ''}`);
   };
   const quiet = () => undefined;
-  return { error: warn, warn, info: quiet, debug: quiet, verbose: quiet };
+  return { error: say, warn: say, info: quiet, debug: quiet, verbose: quiet };
 }
 
 /**
@@ -64,7 +71,7 @@ export function startTracing(settings: Readonly<TracingSettings> | null, role: T
   const sdk = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
   const { defaultResource, resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
-  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { W3CTraceContextPropagator, setGlobalErrorHandler, loggingErrorHandler } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   const { OTLPTraceExporter } =
     settings.protocol === 'http/json'
       ? (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http'))
@@ -95,7 +102,10 @@ export function startTracing(settings: Readonly<TracingSettings> | null, role: T
     spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.url, headers: { ...settings.headers } }) })],
   });
 
-  diag.setLogger(diagnostics(logger), DiagLogLevel.WARN);
+  const warn = throttledWarnings(logger);
+  diag.setLogger(diagnostics(warn), DiagLogLevel.WARN);
+  // What the span processor reports: an export that failed (the collector down, refusing, slow).
+  setGlobalErrorHandler((error) => warn('export', `tracing: spans could not be sent to ${shownUrl(settings.url)}: ${error instanceof Error ? error.message : String(error)}; spans are lost meanwhile, requests are not`));
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -120,6 +130,7 @@ export function startTracing(settings: Readonly<TracingSettings> | null, role: T
         context.disable();
         propagation.disable();
         diag.disable();
+        setGlobalErrorHandler(loggingErrorHandler());
         running = null;
       })()),
   };

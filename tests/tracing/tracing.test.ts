@@ -252,3 +252,22 @@ describe('with the default protocol', () => {
     expect(sdkModulesLoaded('api-protobuf').some((file) => file.includes('@opentelemetry/exporter-trace-otlp-proto/'))).toBe(true);
   }, 60_000);
 });
+
+describe('with a collector that does not answer', () => {
+  it('answers requests as ever, says the spans are lost, and still stops', async () => {
+    const prefix = uniquePrefix('collector-down');
+    const api = await startApiProcess({ SIFT_KEY_PREFIX: prefix, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
+    const client = new SiftClient(api.url);
+    let stopped: { code: number | null; output: string };
+    try {
+      expect((await client.request(PredictDocument, { text: `a film nobody traces ${unique()}` })).predict.cached).toBe(false);
+    } finally {
+      await client.close();
+      stopped = await api.process.stop();
+      await cleanUp(prefix);
+    }
+    const { code, output } = stopped;
+    expect(code).toBe(0);
+    expect(output).toMatch(/tracing: (spans could not be sent to|the last spans could not be sent|the last spans did not reach) http:\/\/127\.0\.0\.1:\d+\/v1\/traces/);
+  }, 60_000);
+});
