@@ -198,11 +198,12 @@ export class BatchService {
   /**
    * A download of every finished row so far, in input order, as text pieces to stream out (one
    * page of rows each). The batch may still be running: rows not finished yet are left out.
+   * Without `echo`, rows leave out the id and text they were sent with (see exportFields).
    */
-  async exportResults(id: string, format: ExportFormat, principal: Principal): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
+  async exportResults(id: string, format: ExportFormat, principal: Principal, echo = true): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
     const batch = await this.get(id, principal);
     if (!batch) throw unknownBatch(id);
-    const formatter = new ResultFormatter(format, batch.labels);
+    const formatter = new ResultFormatter(format, batch.labels, echo);
     const store = this.options.store;
     async function* body(): AsyncGenerator<string> {
       yield formatter.header();

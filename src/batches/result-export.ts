@@ -13,33 +13,50 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
  * One flat record a finished row: its position and input id, the text, the label and its score,
  * one `score_<label>` per label in the model's label order, whether the cache answered, and the
  * row's error. Failed rows have empty prediction fields. The same fields in CSV and JSON Lines,
- * so a file converts either way without losing anything.
+ * so a file converts either way without losing anything. Without `echo`, the id and text are
+ * left out: a client that holds its input (the command line merging into OUTPUT) needs only the
+ * position to match them up, and both sides then skip the bulk of the download.
  */
-export function exportFields(labels: readonly string[]): string[] {
-  return ['index', 'id', 'text', 'label', 'score', ...labels.map((label) => `score_${label}`), 'cached', 'error'];
+export function exportFields(labels: readonly string[], echo = true): string[] {
+  return ['index', ...(echo ? ['id', 'text'] : []), 'label', 'score', ...labels.map((label) => `score_${label}`), 'cached', 'error'];
 }
 
-function exportValues(row: BatchRowResult, labels: readonly string[]): CsvValue[] {
+/** The row's score for each label, in the model's label order (a prediction lists them most probable first). */
+function scoresOf(row: BatchRowResult, labels: readonly string[]): (number | null)[] {
+  const scores = row.prediction?.scores ?? [];
+  return labels.map((label) => {
+    for (const s of scores) if (s.label === label) return s.score;
+    return null;
+  });
+}
+
+function exportValues(row: BatchRowResult, labels: readonly string[], echo: boolean): CsvValue[] {
   const prediction = row.prediction;
-  const scoreOf = new Map(prediction?.scores.map((s) => [s.label, s.score]) ?? []);
   return [
     row.index,
-    row.id,
-    row.text,
+    ...(echo ? [row.id, row.text] : []),
     prediction?.label ?? null,
     prediction?.score ?? null,
-    ...labels.map((label) => scoreOf.get(label) ?? null),
+    ...scoresOf(row, labels),
     prediction ? prediction.cached : null,
     row.error,
   ];
 }
 
+/** A number as JSON writes it (a number that is not finite is null). */
+function jsonNumber(value: number | null): string {
+  return value !== null && Number.isFinite(value) ? String(value) : 'null';
+}
+
 /** Turns pages of results into the text of a download, header first, one line a row. */
 export class ResultFormatter {
   private readonly fields: string[];
+  /** `,"score_<label>":` for each label, JSON-encoded once. */
+  private readonly scoreKeys: string[];
 
-  constructor(private readonly format: ExportFormat, private readonly labels: readonly string[]) {
-    this.fields = exportFields(labels);
+  constructor(private readonly format: ExportFormat, private readonly labels: readonly string[], private readonly echo = true) {
+    this.fields = exportFields(labels, echo);
+    this.scoreKeys = labels.map((label) => `,${JSON.stringify(`score_${label}`)}:`);
   }
 
   header(): string {
@@ -47,10 +64,30 @@ export class ResultFormatter {
   }
 
   rows(rows: readonly BatchRowResult[]): string {
-    const values = rows.map((row) => exportValues(row, this.labels));
-    if (this.format === 'csv') return csvText(values);
+    if (this.format === 'csv') return csvText(rows.map((row) => exportValues(row, this.labels, this.echo)));
     let out = '';
-    for (const row of values) out += `${JSON.stringify(Object.fromEntries(this.fields.map((field, i) => [field, row[i]])))}\n`;
+    for (const row of rows) out += this.jsonLine(row);
     return out;
+  }
+
+  /**
+   * One JSON Lines row, the same text as JSON.stringify of the row's object in `fields` order,
+   * built without that object: only the strings go through JSON.stringify.
+   */
+  private jsonLine(row: BatchRowResult): string {
+    let line = `{"index":${row.index}`;
+    if (this.echo) line += `,"id":${row.id === null ? 'null' : JSON.stringify(row.id)},"text":${JSON.stringify(row.text)}`;
+    const prediction = row.prediction;
+    if (prediction) {
+      line += `,"label":${JSON.stringify(prediction.label)},"score":${jsonNumber(prediction.score)}`;
+      const scores = scoresOf(row, this.labels);
+      for (let i = 0; i < scores.length; i++) line += this.scoreKeys[i] + jsonNumber(scores[i]);
+      line += `,"cached":${prediction.cached}`;
+    } else {
+      line += ',"label":null,"score":null';
+      for (const key of this.scoreKeys) line += `${key}null`;
+      line += ',"cached":null';
+    }
+    return `${line},"error":${row.error === null ? 'null' : JSON.stringify(row.error)}}\n`;
   }
 }

@@ -146,6 +146,14 @@ function sendIdleTimeout(res: Response, error: SiftError): void {
   res.status(408).json({ error: { code: error.code, message: error.message } });
 }
 
+/** `?echo=false` leaves each result row's id and text out of a download; `true` (the default) keeps them. */
+function echoParameter(req: Request): boolean {
+  const echo = (req.query as Record<string, unknown>).echo;
+  if (echo === undefined || echo === 'true') return true;
+  if (echo === 'false') return false;
+  throw userError(ErrorCodes.BAD_REQUEST, 'Give the query parameter echo as true (each row with its id and text, the default) or false (without them).');
+}
+
 /** Where a batch and its downloads are. */
 const batchPath = (id: string) => `/batches/${encodeURIComponent(id)}`;
 
@@ -182,7 +190,8 @@ function batchJson(batch: BatchSnapshot): Record<string, unknown> {
  * streams into queued chunks as it arrives, and the answer (202, `Location: /batches/{id}`) comes
  * once all of it is queued.
  * `GET /batches/:id`: the batch as JSON (see batchJson); an unknown id is a 404 UNKNOWN_BATCH.
- * `GET /batches/:id/results.csv|jsonl`: every finished row so far, in input order, streamed.
+ * `GET /batches/:id/results.csv|jsonl`: every finished row so far, in input order, streamed;
+ * `?echo=false` leaves out each row's id and text.
  */
 export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, authenticator, logger, development }: BatchRoutesOptions): Router {
   const router = Router();
@@ -225,7 +234,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       return;
     }
     try {
-      const download = await batches.exportResults(req.params.id, format, principalOf(res));
+      const download = await batches.exportResults(req.params.id, format, principalOf(res), echoParameter(req));
       res.status(200);
       res.setHeader('Content-Type', download.contentType);
       res.setHeader('Content-Disposition', `attachment; filename="${download.batch.id}.${format}"`);

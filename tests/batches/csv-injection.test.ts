@@ -66,6 +66,18 @@ describe('results with texts a spreadsheet would run', () => {
     expect(records.every((record) => typeof record.score === 'number')).toBe(true);
   });
 
+  it('leave out the echoed id and text with ?echo=false, and refuse any other echo than true or false', async () => {
+    const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts: TEXTS } });
+    expect((await finished(t.client, submitBatch.id)).status).toBe('COMPLETED');
+    const url = `${t.api.url}/batches/${submitBatch.id}`;
+    const full = (await (await fetch(`${url}/results.jsonl?echo=true`)).text()).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const compact = (await (await fetch(`${url}/results.jsonl?echo=false`)).text()).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(compact).toEqual(full.map(({ id: _id, text: _text, ...rest }) => rest));
+    expect((await (await fetch(`${url}/results.csv?echo=false`)).text()).split('\r\n')[0]).toMatch(/^index,label,score,/);
+    const refused = await fetch(`${url}/results.jsonl?echo=no`);
+    expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([400, 'BAD_REQUEST']);
+  });
+
   /** Runs the real `sift batch` executable against the test server. */
   function siftBatch(input: string, output: string): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve) => {
