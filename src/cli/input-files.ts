@@ -170,7 +170,8 @@ export async function* inputRecords(input: InputFile): AsyncGenerator<InputRecor
   }
   if (input.format === 'csv') {
     let first = true;
-    const parser = createReadStream(input.path).pipe(parse({ bom: true, skip_empty_lines: true }));
+    // Line ends as the server reads an upload (row-sources.ts): LF or CRLF, a bare CR is no line end.
+    const parser = createReadStream(input.path).pipe(parse({ bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }));
     for await (const records of readAvailable<string[]>(parser)) {
       if (first) {
         records.shift();

@@ -1,8 +1,11 @@
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { textLines } from '../batches/text-lines';
-import { csvText, type CsvValue } from '../formats/csv';
+import { csvCell, csvText, type CsvValue } from '../formats/csv';
+import { csvFields, CsvRecordSplitter, RecordKind } from '../formats/csv-records';
+import { CliError, ExitCodes } from './cli-errors';
 import type { FileFormat, InputFile, InputRecord } from './input-files';
 import { inputRecords } from './input-files';
 
@@ -147,54 +150,174 @@ export async function writeMerged(input: InputFile, results: AsyncIterable<Resul
   }
 }
 
+/** The result rows of a download, looked up in input order (each input row once, in increasing order). */
+class ResultCursor {
+  private rows: ResultRow[] = [];
+  private at = 0;
+  private exhausted = false;
+  private readonly source: AsyncIterator<ResultRow[]>;
+
+  constructor(results: AsyncIterable<ResultRow[]>) {
+    this.source = results[Symbol.asyncIterator]();
+  }
+
+  /** The result of input row `index`, null when it has none (a batch not completed), or undefined when the next rows must be read first (`next`). */
+  now(index: number): ResultRow | null | undefined {
+    while (this.at < this.rows.length && this.rows[this.at].index < index) this.at++;
+    if (this.at < this.rows.length) return this.rows[this.at].index === index ? this.rows[this.at++] : null;
+    return this.exhausted ? null : undefined;
+  }
+
+  /** Reads the next rows of the download. */
+  async next(): Promise<void> {
+    const next = await this.source.next();
+    if (next.done) this.exhausted = true;
+    else {
+      this.rows = next.value;
+      this.at = 0;
+    }
+  }
+
+  async resultAt(index: number): Promise<ResultRow | null> {
+    for (;;) {
+      const result = this.now(index);
+      if (result !== undefined) return result;
+      await this.next();
+    }
+  }
+}
+
+/** The fields the results add and the names they take in OUTPUT. */
+interface ResultColumns {
+  added: string[];
+  names: string[];
+  prefix: string;
+}
+
+/**
+ * The result fields are those of the first input row's result (every one has the same), or the
+ * usual four when it has none; each is named with a `sift_` prefix as many times as it takes for
+ * no name to be one the input has.
+ */
+function resultColumns(first: ResultRow | null, taken: Set<string>): ResultColumns {
+  const added = first ? addedFields(first) : ['label', 'score', 'cached', 'error'];
+  let prefix = '';
+  while (added.some((field) => taken.has(prefix + field))) prefix += 'sift_';
+  return { added, names: added.map((field) => prefix + field), prefix };
+}
+
+function mergedOutput(rows: number, withResults: number, columns: ResultColumns | null, taken: Set<string>): MergedOutput {
+  const prefix = columns?.prefix ?? '';
+  const clashes = prefix === '' ? [] : columns!.added.filter((field) => taken.has(field));
+  return { rows, withResults, resultPrefix: prefix, clashes };
+}
+
 async function mergeInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>, format: FileFormat): Promise<MergedOutput> {
+  if (input.format === 'csv' && format === 'csv') return mergeCsvInto(sink, names, input, results);
   const taken = new Set(names);
   const writer = new RecordWriter(sink, format);
-  const pending: ResultRow[] = [];
-  const resultIterator = results[Symbol.asyncIterator]();
-  let exhausted = false;
-  // The result row for input row `index`, or null when that row has no result (batch not completed).
-  const resultAt = async (index: number): Promise<ResultRow | null> => {
-    for (;;) {
-      while (pending.length > 0 && pending[0].index < index) pending.shift();
-      if (pending.length > 0) return pending[0].index === index ? pending.shift()! : null;
-      if (exhausted) return null;
-      const next = await resultIterator.next();
-      if (next.done) exhausted = true;
-      else pending.push(...next.value);
-    }
-  };
+  const cursor = new ResultCursor(results);
   // An input record as the output's cells (CSV) or object (JSON), before the result's fields.
   const header = input.header;
   const cells = (record: InputRecord): CsvValue[] => (Array.isArray(record) ? record : names.map((name) => cellOf(record[name])));
   const object = (record: InputRecord): Record<string, unknown> => (Array.isArray(record) ? Object.fromEntries(header!.map((name, i) => [name, record[i]])) : record);
-  let added: string[] | null = null;
-  let resultNames: string[] = [];
-  let resultPrefix = '';
+  let columns: ResultColumns | null = null;
   let index = 0;
   let withResults = 0;
   for await (const records of inputRecords(input)) {
     const merged: CsvValue[][] | Record<string, unknown>[] = [];
     for (const record of records) {
-      const result = await resultAt(index++);
+      const result = await cursor.resultAt(index++);
       if (result) withResults++;
-      if (added === null) {
-        added = result ? addedFields(result) : ['label', 'score', 'cached', 'error'];
-        while (added.some((field) => taken.has(resultPrefix + field))) resultPrefix += 'sift_';
-        resultNames = added.map((field) => resultPrefix + field);
-        await writer.begin([...names, ...resultNames]);
+      if (columns === null) {
+        columns = resultColumns(result, taken);
+        await writer.begin([...names, ...columns.names]);
       }
-      const values = added.map((field) => result?.[field] ?? null);
+      const values = columns.added.map((field) => result?.[field] ?? null);
       if (format === 'csv') (merged as CsvValue[][]).push([...cells(record), ...values]);
-      else (merged as Record<string, unknown>[]).push({ ...object(record), ...Object.fromEntries(resultNames.map((name, i) => [name, values[i]])) });
+      else (merged as Record<string, unknown>[]).push({ ...object(record), ...Object.fromEntries(columns.names.map((name, i) => [name, values[i]])) });
     }
     await writer.rows(merged);
   }
-  if (added === null) await writer.begin(names);
+  if (columns === null) await writer.begin(names);
   await writer.end();
   await sink.close();
-  const clashes = resultPrefix === '' ? [] : (added ?? []).filter((field) => taken.has(field));
-  return { rows: index, withResults, resultPrefix, clashes };
+  return mergedOutput(index, withResults, columns, taken);
+}
+
+/**
+ * CSV to CSV, the common case, without parsing the input into fields: each record is copied as it
+ * stands when that is what csvText would write for it (CsvRecordSplitter says so: no cell to
+ * neutralize, quotes only where needed; nearly every record of a typical file), else read into
+ * fields and written through csvCell; the result's cells are appended. The bytes are those the
+ * general path writes (tests/cli/csv-merge.test.ts compares them); a CPU profile had parsing the
+ * input and writing it again through csv-stringify as two thirds of the merge.
+ */
+async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>): Promise<MergedOutput> {
+  const taken = new Set(names);
+  const cursor = new ResultCursor(results);
+  const splitter = new CsvRecordSplitter();
+  let columns: ResultColumns | null = null;
+  let empty = '';
+  let headerSeen = false;
+  let index = 0;
+  let withResults = 0;
+  const records: string[] = [];
+  const kinds: RecordKind[] = [];
+  const merge = async (): Promise<void> => {
+    let text = '';
+    for (let r = 0; r < records.length; r++) {
+      const record = records[r];
+      const kind = kinds[r];
+      if (!headerSeen) {
+        // Already read (and checked) by openInput, and written below with the result columns' names.
+        headerSeen = true;
+        continue;
+      }
+      let result = cursor.now(index);
+      if (result === undefined) result = await cursor.resultAt(index);
+      if (columns === null) {
+        columns = resultColumns(result, taken);
+        empty = ','.repeat(columns.added.length);
+        await sink.write(csvText([[...names, ...columns.names]]));
+      }
+      if (kind === RecordKind.VERBATIM) text += record;
+      else text += inputFields(record, kind, names.length, index).map(csvCell).join(',');
+      if (result) {
+        withResults++;
+        for (const field of columns.added) text += `,${csvCell(result[field] ?? null)}`;
+      } else {
+        text += empty;
+      }
+      text += '\r\n';
+      index++;
+    }
+    records.length = 0;
+    kinds.length = 0;
+    await sink.write(text);
+  };
+  for await (const piece of createReadStream(input.path, { encoding: 'utf8', highWaterMark: 1 << 18 }) as AsyncIterable<string>) {
+    splitter.push(piece, records, kinds);
+    await merge();
+  }
+  splitter.end(records, kinds);
+  await merge();
+  if (columns === null) await sink.write(csvText([names]));
+  await sink.close();
+  return mergedOutput(index, withResults, columns, taken);
+}
+
+/** The fields of an input record that is not copied as it stands; a malformed one is refused with csv-parse's reason. */
+function inputFields(record: string, kind: RecordKind, count: number, index: number): string[] {
+  if (kind === RecordKind.REWRITE) return csvFields(record);
+  let reason = `it has another number of fields than the header's ${count}`;
+  try {
+    const parsed = parseCsv(record, { record_delimiter: ['\r\n', '\n'] }) as string[][];
+    if (parsed.length === 1 && parsed[0].length === count) return parsed[0];
+  } catch (error) {
+    reason = (error as Error).message;
+  }
+  throw new CliError(`Cannot read row ${index + 1} of the input again to write OUTPUT (${reason}); was the file changed while the batch ran?`, ExitCodes.BAD_INPUT, 'MALFORMED_CSV');
 }
 
 /** Writes the server's result rows as they are (`sift results`), in CSV, JSON Lines or a JSON array. */

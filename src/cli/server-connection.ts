@@ -98,9 +98,12 @@ export class ServerConnection {
     return (await response.json()) as { id: string; status: string; total: number };
   }
 
-  /** `GET /batches/{id}/results.jsonl`, as a stream of lines' bytes. */
-  async results(id: string): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.http(`/batches/${encodeURIComponent(id)}/results.jsonl`, {});
+  /**
+   * `GET /batches/{id}/results.jsonl`, as a stream of lines' bytes; without `echo`, rows without
+   * their id and text (`?echo=false`; a server older than that option sends them anyway).
+   */
+  async results(id: string, echo = true): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.http(`/batches/${encodeURIComponent(id)}/results.jsonl${echo ? '' : '?echo=false'}`, {});
     return response.body!;
   }
 

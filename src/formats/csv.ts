@@ -36,3 +36,20 @@ export function csvText(rows: readonly (readonly CsvValue[])[]): string {
     cast: { boolean: (value) => String(value), string: neutralizeFormula },
   });
 }
+
+/** What csv-stringify quotes a string cell for: a separator, a quote or a line break. */
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/**
+ * One cell as `csvText` writes it inside a row (without separators or the line end), for writers
+ * that build rows themselves: `csvText([cells])` is `cells.map(csvCell).join(',') + '\r\n'`
+ * (tests/formats/csv-cell.test.ts holds them to that). Strings neutralized then quoted as
+ * csv-stringify does, numbers as `String` gives them (its default cast), booleans `true`/`false`,
+ * null empty.
+ */
+export function csvCell(value: CsvValue): string {
+  if (value === null) return '';
+  if (typeof value !== 'string') return String(value);
+  const cell = neutralizeFormula(value);
+  return NEEDS_QUOTES.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
+}

@@ -139,7 +139,7 @@ describe('sift batch and sift watch when the API is killed and started again mid
     const input = path.join(dir, 'cut.jsonl');
     writeFileSync(input, Array.from({ length: rows }, (_, i) => `${JSON.stringify({ n: i, text: textOf(i, 'cut') })}\n`).join(''));
     const output = path.join(dir, 'cut-labelled.jsonl');
-    const proxy = await startCuttingProxy(Number(new URL(api.url).port), /^GET \/batches\/[^/ ]+\/results\.jsonl /m);
+    const proxy = await startCuttingProxy(Number(new URL(api.url).port), /^GET \/batches\/[^/ ]+\/results\.jsonl[? ]/m);
     try {
       const { code, stdout, stderr } = await startSift(['batch', input, output, '--json', '--url', proxy.url]).exited;
       expect([code, proxy.cuts()]).toEqual([0, 1]);

@@ -113,7 +113,8 @@ async function writeOutput(server: ServerConnection, input: InputFile, batch: Ba
   for (;;) {
     let error: unknown;
     try {
-      const written = await writeMerged(input, resultRows(await server.results(batch.id)), outputPath, format);
+      // The input's own id and text are in INPUT already: the download leaves them out.
+      const written = await writeMerged(input, resultRows(await server.results(batch.id, false)), outputPath, format);
       if (batch.status !== 'COMPLETED' || written.withResults === batch.total) {
         if (reconnection.reached()) terminal.stderr.write(`Downloaded the results of batch ${batch.id} again.\n`);
         return written;

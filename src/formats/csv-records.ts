@@ -1,0 +1,227 @@
+/**
+ * CSV records split from streamed text without parsing their fields, for writers that copy a
+ * record as it stands when that is what `csvText` would write for it anyway (the command line's
+ * CSV to CSV merge). Records are numbered as the server numbers an upload's (row-sources.ts:
+ * csv-parse with `bom`, `skip_empty_lines` and line ends LF or CRLF): a line end outside quotes
+ * ends a record, a bare CR does not, empty lines are skipped, a leading byte-order mark is dropped.
+ */
+
+/** How a record may be written back. */
+export const RecordKind = {
+  /** Its text is exactly what csvText writes for its fields: copy it. */
+  VERBATIM: 0,
+  /** Well formed, but written differently (a cell to neutralize, quotes to add or drop): read its fields with csvFields. */
+  REWRITE: 1,
+  /** Not CSV as csv-parse reads it (a stray quote, another number of fields than the first record): let csv-parse say why. */
+  MALFORMED: 2,
+} as const;
+export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
+
+const COMMA = 44;
+const QUOTE = 34;
+const LF = 10;
+const CR = 13;
+
+/**
+ * A field whose first character is one of these may be a formula to neutralize (`=`, `+`, `-`,
+ * `@`, tab, CR): such records are rewritten through csvCell, which decides. "-3" is a false
+ * positive that costs only time.
+ */
+function mayBeFormula(c: number): boolean {
+  return c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === CR;
+}
+
+const FIELD_START = 0;
+const UNQUOTED = 1;
+const QUOTED = 2;
+/** A quote inside a quoted field: the next character says whether it closed the field or was doubled. */
+const QUOTED_QUOTE = 3;
+/** Just after a closing quote, at a CR: only LF may follow. */
+const AFTER_CLOSE = 4;
+
+/**
+ * Splits CSV text, given piece by piece, into records (without their line ends) and tells of each
+ * whether it can be copied as it stands. Linear in the text: each character is looked at once,
+ * and a record that spans pieces is held as its pieces until it ends.
+ */
+export class CsvRecordSplitter {
+  private state = FIELD_START;
+  private kind: RecordKind = RecordKind.VERBATIM;
+  /** The quoted field being read holds a separator, a quote or a line break (so csvText quotes it too). */
+  private needsQuotes = false;
+  /** At the first character of a quoted field's content. */
+  private quotedFirst = false;
+  /** The previous character was a CR outside quotes: a LF now ends the record. */
+  private pendingCr = false;
+  private fields = 1;
+  /** The field count of the first record (the header), which every record must have. */
+  private expected = -1;
+  /** Pieces of the current record from earlier texts. */
+  private held: string[] = [];
+  private first = true;
+
+  /**
+   * Reads `text`, the next piece of the file, and appends the records it completes to `records`
+   * and their kinds to `kinds`.
+   */
+  push(text: string, records: string[], kinds: RecordKind[]): void {
+    let start = 0;
+    if (this.first) {
+      this.first = false;
+      if (text.charCodeAt(0) === 0xfeff) start = 1;
+    }
+    const n = text.length;
+    for (let i = start; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (this.pendingCr) {
+        this.pendingCr = false;
+        if (c === LF) {
+          this.finish(text, start, i - 1, records, kinds);
+          start = i + 1;
+          continue;
+        }
+        // A bare CR is part of the field: csvText would quote it (or neutralize it at a field's start).
+        this.notVerbatim(this.state === AFTER_CLOSE ? RecordKind.MALFORMED : RecordKind.REWRITE);
+        this.state = UNQUOTED;
+      }
+      switch (this.state) {
+        case FIELD_START:
+          if (c === QUOTE) {
+            this.state = QUOTED;
+            this.quotedFirst = true;
+            this.needsQuotes = false;
+          } else if (c === COMMA) {
+            this.fields++;
+          } else if (c === LF) {
+            this.finish(text, start, i, records, kinds);
+            start = i + 1;
+          } else if (c === CR) {
+            this.pendingCr = true;
+          } else {
+            if (mayBeFormula(c)) this.notVerbatim(RecordKind.REWRITE);
+            this.state = UNQUOTED;
+          }
+          break;
+        case UNQUOTED:
+          if (c === COMMA) {
+            this.fields++;
+            this.state = FIELD_START;
+          } else if (c === LF) {
+            this.finish(text, start, i, records, kinds);
+            start = i + 1;
+          } else if (c === CR) {
+            this.pendingCr = true;
+          } else if (c === QUOTE) {
+            this.notVerbatim(RecordKind.MALFORMED);
+          }
+          break;
+        case QUOTED:
+          if (c === QUOTE) {
+            this.state = QUOTED_QUOTE;
+          } else {
+            if (this.quotedFirst && mayBeFormula(c)) this.notVerbatim(RecordKind.REWRITE);
+            if (c === COMMA || c === LF || c === CR) this.needsQuotes = true;
+          }
+          this.quotedFirst = false;
+          break;
+        case QUOTED_QUOTE:
+          if (c === QUOTE) {
+            this.needsQuotes = true;
+            this.state = QUOTED;
+            break;
+          }
+          // The field closed: csvText quotes it only when its content needs quotes ("" or "a" are written bare).
+          if (!this.needsQuotes) this.notVerbatim(RecordKind.REWRITE);
+          if (c === COMMA) {
+            this.fields++;
+            this.state = FIELD_START;
+          } else if (c === LF) {
+            this.finish(text, start, i, records, kinds);
+            start = i + 1;
+          } else if (c === CR) {
+            this.state = AFTER_CLOSE;
+            this.pendingCr = true;
+          } else {
+            this.notVerbatim(RecordKind.MALFORMED);
+            this.state = UNQUOTED;
+          }
+          break;
+      }
+    }
+    if (start < n) this.held.push(text.slice(start));
+  }
+
+  /** The input ended: appends its last record, one without a line end. */
+  end(records: string[], kinds: RecordKind[]): void {
+    if (this.state === QUOTED) this.notVerbatim(RecordKind.MALFORMED);
+    if (this.pendingCr) {
+      // A CR at the very end is part of the last field.
+      this.pendingCr = false;
+      this.notVerbatim(this.state === AFTER_CLOSE ? RecordKind.MALFORMED : RecordKind.REWRITE);
+      this.state = UNQUOTED;
+    }
+    if (this.state === QUOTED_QUOTE && !this.needsQuotes) this.notVerbatim(RecordKind.REWRITE);
+    this.finish('', 0, 0, records, kinds);
+  }
+
+  private notVerbatim(kind: RecordKind): void {
+    if (kind > this.kind) this.kind = kind;
+  }
+
+  /** Ends the record that runs from the held pieces to `text[start, end)`. */
+  private finish(text: string, start: number, end: number, records: string[], kinds: RecordKind[]): void {
+    let record: string;
+    if (this.held.length === 0) {
+      record = text.slice(start, end);
+    } else {
+      // A CRLF split between two pieces: the CR is the last character held.
+      record = end < start ? this.held.join('').slice(0, -1) : this.held.join('') + text.slice(start, end);
+      this.held = [];
+    }
+    // An empty line (no character, not even a quoted empty field) is no record, as csv-parse's skip_empty_lines has it.
+    if (record !== '') {
+      if (this.expected === -1) this.expected = this.fields;
+      else if (this.fields !== this.expected) this.notVerbatim(RecordKind.MALFORMED);
+      records.push(record);
+      kinds.push(this.kind);
+    }
+    this.state = FIELD_START;
+    this.kind = RecordKind.VERBATIM;
+    this.fields = 1;
+  }
+}
+
+/**
+ * The fields of a record the splitter found well formed (VERBATIM or REWRITE), as csv-parse reads
+ * them: a quoted field without its quotes and with its doubled quotes single.
+ */
+export function csvFields(record: string): string[] {
+  const fields: string[] = [];
+  const n = record.length;
+  let i = 0;
+  for (;;) {
+    if (record.charCodeAt(i) === QUOTE) {
+      let value = '';
+      let from = i + 1;
+      for (;;) {
+        const quote = record.indexOf('"', from);
+        value += record.slice(from, quote);
+        if (record.charCodeAt(quote + 1) === QUOTE) {
+          value += '"';
+          from = quote + 2;
+          continue;
+        }
+        i = quote + 1;
+        break;
+      }
+      fields.push(value);
+    } else {
+      let end = record.indexOf(',', i);
+      if (end === -1) end = n;
+      fields.push(record.slice(i, end));
+      i = end;
+    }
+    if (i >= n) return fields;
+    i++; // the separator
+  }
+}

@@ -1,0 +1,192 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { csvCell, csvText, type CsvValue } from '../../src/formats/csv';
+import { csvFields, CsvRecordSplitter, RecordKind } from '../../src/formats/csv-records';
+import type { InputFile } from '../../src/cli/input-files';
+import { writeMerged, type ResultRow } from '../../src/cli/result-files';
+
+/** A small deterministic generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const PIECES = ['a', 'word', ' ', ',', '"', '""', '\n', '\r\n', '\r', '=', '+', '-', '@', '\t', '3', '-3', '.5', 'é', '😀', "'", ''];
+
+/** A random cell, often plain, sometimes everything a CSV writer must take care of. */
+function cell(next: () => number): string {
+  if (next() < 0.6) return `w${Math.floor(next() * 1000)}`;
+  let text = '';
+  const length = Math.floor(next() * 5);
+  for (let i = 0; i < length; i++) text += PIECES[Math.floor(next() * PIECES.length)];
+  return text;
+}
+
+/** A cell as a file may hold it: quoted when it must be, and sometimes when it need not be. */
+function written(value: string, next: () => number): string {
+  const must = /[",\r\n]/.test(value);
+  return must || next() < 0.15 ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+interface Case {
+  text: string;
+  rows: number;
+}
+
+/** A CSV file of `rows` rows under `header`, with mixed line ends, empty lines, perhaps a BOM and no final line end. */
+function csvFile(header: string[], rows: number, next: () => number): Case {
+  const end = () => (next() < 0.5 ? '\n' : '\r\n');
+  let text = next() < 0.3 ? '\uFEFF' : '';
+  text += header.map((name) => written(name, next)).join(',') + end();
+  for (let i = 0; i < rows; i++) {
+    if (next() < 0.05) text += end(); // an empty line: no row
+    text += header.map(() => written(cell(next), next)).join(',');
+    if (i < rows - 1 || next() < 0.7) text += end();
+  }
+  return { text, rows };
+}
+
+/** Results for `rows` rows, some missing (a cancelled batch), with labels and errors that need care in CSV. */
+function resultsFor(rows: number, next: () => number, firstMissing = false): ResultRow[] {
+  const labels = ['NEG', '=POS', 'a,b'];
+  const results: ResultRow[] = [];
+  for (let index = 0; index < rows; index++) {
+    if ((index === 0 && firstMissing) || next() < 0.1) continue;
+    const failed = next() < 0.1;
+    const scores = [next(), next() * 1e-7, next()];
+    results.push({
+      index,
+      label: failed ? null : labels[Math.floor(next() * labels.length)],
+      score: failed ? null : scores[0],
+      score_NEG: failed ? null : scores[0],
+      score_POS: failed ? null : scores[1],
+      'score_a,b': failed ? null : scores[2],
+      cached: failed ? null : next() < 0.5,
+      error: failed ? (next() < 0.5 ? 'The text is empty; "send" some words,\nplease' : '-x') : null,
+    });
+  }
+  return results;
+}
+
+/**
+ * What `sift batch` wrote for a CSV OUTPUT before it copied records: the input parsed into fields
+ * as the server numbers its rows, each row's fields and result values through csvText.
+ */
+function reference(input: string, results: ResultRow[]): string {
+  const records = parse(input, { bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }) as string[][];
+  const header = records.shift()!;
+  const byIndex = new Map(results.map((row) => [row.index, row]));
+  if (records.length === 0) return csvText([header]);
+  const first = byIndex.get(0);
+  const added = first ? Object.keys(first).filter((key) => key !== 'index' && key !== 'id' && key !== 'text') : ['label', 'score', 'cached', 'error'];
+  let prefix = '';
+  while (added.some((field) => header.includes(prefix + field))) prefix += 'sift_';
+  const rows = records.map((record, i) => [...record, ...added.map((field) => byIndex.get(i)?.[field] ?? null)]);
+  return csvText([[...header, ...added.map((field) => prefix + field)]]) + csvText(rows);
+}
+
+async function* pages(results: ResultRow[], size: number): AsyncGenerator<ResultRow[]> {
+  for (let i = 0; i < results.length; i += size) yield results.slice(i, i + size);
+}
+
+describe('the CSV to CSV merge, which copies records as they stand', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'sift-csv-merge-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function merged(text: string, results: ResultRow[], pageSize = 7): Promise<{ output: string; rows: number; withResults: number }> {
+    const file = path.join(dir, 'in.csv');
+    writeFileSync(file, text);
+    const header = (parse(text, { bom: true, skip_empty_lines: true, to_line: 1 }) as string[][])[0] ?? [];
+    const input: InputFile = { path: file, format: 'csv', header, items: null };
+    const out = path.join(dir, 'out.csv');
+    const { rows, withResults } = await writeMerged(input, pages(results, pageSize), out, 'csv');
+    return { output: readFileSync(out, 'utf8'), rows, withResults };
+  }
+
+  it('writes byte for byte what parsing every record and writing it through csvText writes, on random files full of quotes, line breaks, formulas and unicode', async () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const next = random(seed);
+      const header = seed % 5 === 0 ? ['text', 'label'] : ['id', 'text', 'note'];
+      const { text, rows } = csvFile(header, 1 + Math.floor(next() * 40), next);
+      const results = resultsFor(rows, next, seed % 7 === 0);
+      const got = await merged(text, results);
+      expect({ seed, output: got.output }).toEqual({ seed, output: reference(text, results) });
+      expect(got.rows).toBe(rows);
+      expect(got.withResults).toBe(results.length);
+    }
+  });
+
+  it('does so across the pieces a large file is read in', async () => {
+    const next = random(99);
+    const { text, rows } = csvFile(['id', 'text'], 80_000, next);
+    expect(text.length).toBeGreaterThan(3 * 256 * 1024);
+    const results = resultsFor(rows, next);
+    expect((await merged(text, results, 1000)).output).toBe(reference(text, results));
+  });
+
+  it('on hand-picked records: a bare CR, quoted empty fields, CRLF and LF, a quoted header, only a header, a last line without a line end', async () => {
+    const cases = [
+      'id,text\r\nr1,a\rb\r\nr2,"x"\r\n',
+      '\uFEFF"id","text"\n"",""\n,\n"r3","a ""b"", c"',
+      'id,text\n\n\nr1,"=1+1"\nr2,"line\none"\n\r\nr3,-3\nr4,+x\nr5,@x\nr6,"\tx"\nr7,\t\n',
+      'id,text\n',
+      'id,text',
+      'id,text\nr1,x\r',
+    ];
+    for (const text of cases) {
+      const count = (parse(text, { bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }) as string[][]).length - 1;
+      for (const firstMissing of [false, true]) {
+        const results = resultsFor(count, random(count), firstMissing);
+        expect({ text, output: (await merged(text, results)).output }).toEqual({ text, output: reference(text, results) });
+      }
+    }
+  });
+
+  it('refuses a record that is not CSV as the server read it (the file changed since), naming the row', async () => {
+    await expect(merged('id,text\nr1,x\nr2,a"b\n', [])).rejects.toThrow(/row 2 of the input/);
+    await expect(merged('id,text\nr1,x,extra\n', [])).rejects.toThrow(/row 1 of the input.*number of fields/);
+  });
+});
+
+describe('CsvRecordSplitter', () => {
+  it('finds the same records, of the same kinds, however the text is cut into pieces', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const next = random(seed);
+      const { text } = csvFile(['a', 'b', 'c'], 50, next);
+      const whole = { records: [] as string[], kinds: [] as RecordKind[] };
+      const splitter = new CsvRecordSplitter();
+      splitter.push(text, whole.records, whole.kinds);
+      splitter.end(whole.records, whole.kinds);
+      const cut = { records: [] as string[], kinds: [] as RecordKind[] };
+      const pieces = new CsvRecordSplitter();
+      for (let at = 0; at < text.length; ) {
+        const size = 1 + Math.floor(next() * 12);
+        pieces.push(text.slice(at, at + size), cut.records, cut.kinds);
+        at += size;
+      }
+      pieces.end(cut.records, cut.kinds);
+      expect(cut).toEqual(whole);
+      // Each record's fields are what csv-parse reads; a verbatim record is what csvText writes for them.
+      const parsed = parse(text, { bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }) as string[][];
+      expect(whole.records.map(csvFields)).toEqual(parsed);
+      whole.records.forEach((record, i) => {
+        if (whole.kinds[i] === RecordKind.VERBATIM) expect(`${record}\r\n`).toBe(csvText([parsed[i]]));
+      });
+    }
+  });
+});
+
+describe('csvCell', () => {
+  it('writes each cell as csvText writes it in a row', () => {
+    const next = random(7);
+    const values: CsvValue[] = [null, true, false, 0, -0, 1e-7, 1e21, 0.1 + 0.2, -3, '', '-3', '=x', '\rx', 'a"b', 'a,b', 'a\nb', "'"];
+    for (let i = 0; i < 500; i++) values.push(cell(next));
+    for (const value of values) expect([value, `${csvCell(value)},x\r\n`]).toEqual([value, csvText([[value, 'x']])]);
+  });
+});
