@@ -23,8 +23,8 @@ export const SIFT_PHASES = {
   start: { title: 'start', detail: 'Node, the CLI\'s modules, the input\'s header checked: the spawn to POST /batches sent' },
   upload: { title: 'upload', detail: 'the CLI reads and sends the file, the API parses and queues it: to the API\'s 202' },
   labelling: { title: 'queue to COMPLETED', detail: 'the rest of the labelling: the 202 to the batch record\'s finishedAt' },
-  notice: { title: 'CLI learns of it', detail: 'the progress event, then the results asked for: finishedAt to GET results.jsonl sent' },
-  output: { title: 'download and merge', detail: 'results.jsonl streamed and merged with the input into OUT: to the CLI\'s exit' },
+  notice: { title: 'CLI learns of it', detail: 'the progress event, then the results asked for: finishedAt to GET results.csv or .jsonl sent' },
+  output: { title: 'download and merge', detail: 'the results (results.csv for a CSV OUT) streamed and merged with the input into OUT: to the CLI\'s exit' },
 } as const;
 export type SiftPhase = keyof typeof SIFT_PHASES;
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { textLines } from '../batches/text-lines';
 import { csvCell, csvText, type CsvValue } from '../formats/csv';
-import { csvFields, CsvRecordSplitter, RecordKind } from '../formats/csv-records';
+import { csvFields, csvRawCells, CsvRecordSplitter, RecordKind } from '../formats/csv-records';
 import { CliError, ExitCodes } from './cli-errors';
 import type { FileFormat, InputFile, InputRecord } from './input-files';
 import { inputRecords } from './input-files';
@@ -102,6 +102,86 @@ class RecordWriter {
   }
 }
 
+/** The batch's results download, asked for as results.csv or results.jsonl (without the echoed id and text). */
+export type ResultsDownload = (format: 'csv' | 'jsonl') => Promise<ReadableStream<Uint8Array>>;
+
+/**
+ * The records of a results.csv download (its header first), several at a time, as the server
+ * wrote them. A body that breaks off, or ends inside a record (every record the server writes
+ * ends with a line end), throws ResultsInterrupted.
+ */
+async function* csvResultRecords(body: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
+  const splitter = new CsvRecordSplitter();
+  const kinds: RecordKind[] = [];
+  const text = Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>;
+  const pieces = text[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<string>;
+    try {
+      next = await pieces.next();
+    } catch (error) {
+      throw new ResultsInterrupted(`the download of the results broke off (${(error as Error).message})`, { cause: error });
+    }
+    if (next.done) break;
+    const records: string[] = [];
+    splitter.push(next.value, records, kinds);
+    kinds.length = 0;
+    if (records.length > 0) yield records;
+  }
+  if (splitter.holding) throw new ResultsInterrupted('the download of the results broke off (it ended inside a row)');
+}
+
+/** A results.csv row's index: its first cell, a number Sift wrote (never quoted). */
+function indexOfRow(row: string): number {
+  const comma = row.indexOf(',');
+  return Number(comma === -1 ? row : row.slice(0, comma));
+}
+
+/** The rows of a results.csv download, looked up in input order (each input row once, in increasing order). */
+class CsvResultCursor {
+  private rows: string[] = [];
+  private at = 0;
+  private exhausted = false;
+  /** The download's header (index, the result fields; id and text too from a server without echo), once read. */
+  fields: string[] | null = null;
+  private readonly source: AsyncIterator<string[]>;
+
+  constructor(results: AsyncIterable<string[]>) {
+    this.source = results[Symbol.asyncIterator]();
+  }
+
+  /** The row of input row `index`, null when it has none (a batch not completed), or undefined when the next rows must be read first. */
+  now(index: number): string | null | undefined {
+    while (this.at < this.rows.length) {
+      const row = this.rows[this.at];
+      const at = indexOfRow(row);
+      if (at < index) {
+        this.at++;
+        continue;
+      }
+      if (at !== index) return null;
+      this.at++;
+      return row;
+    }
+    return this.exhausted ? null : undefined;
+  }
+
+  async resultAt(index: number): Promise<string | null> {
+    for (;;) {
+      const row = this.now(index);
+      if (row !== undefined) return row;
+      const next = await this.source.next();
+      if (next.done) {
+        this.exhausted = true;
+        continue;
+      }
+      this.rows = next.value;
+      this.at = 0;
+      if (this.fields === null) this.fields = csvFields(this.rows.shift()!);
+    }
+  }
+}
+
 /** What `writeMerged` wrote. */
 export interface MergedOutput {
   rows: number;
@@ -138,11 +218,12 @@ function cellOf(value: unknown): CsvValue {
  * dataset often has a `label` column already: then every result field is named with a `sift_`
  * prefix, so no input value is overwritten and no header has a name twice.
  */
-export async function writeMerged(input: InputFile, results: AsyncIterable<ResultRow[]>, output: string, format: FileFormat): Promise<MergedOutput> {
+export async function writeMerged(input: InputFile, download: ResultsDownload, output: string, format: FileFormat): Promise<MergedOutput> {
   const names = await inputNames(input);
   const sink = new FileSink(output);
   try {
-    return await mergeInto(sink, names, input, results, format);
+    if (input.format === 'csv' && format === 'csv') return await mergeCsvInto(sink, names, input, csvResultRecords(await download('csv')));
+    return await mergeInto(sink, names, input, resultRows(await download('jsonl')), format);
   } catch (error) {
     // Closed before anything else opens OUTPUT again (a download tried again from scratch).
     await sink.abandon();
@@ -187,6 +268,9 @@ class ResultCursor {
   }
 }
 
+/** The result fields OUTPUT gets when the first input row has no result. */
+const DEFAULT_ADDED = ['label', 'score', 'cached', 'error'];
+
 /** The fields the results add and the names they take in OUTPUT. */
 interface ResultColumns {
   added: string[];
@@ -196,11 +280,10 @@ interface ResultColumns {
 
 /**
  * The result fields are those of the first input row's result (every one has the same), or the
- * usual four when it has none; each is named with a `sift_` prefix as many times as it takes for
+ * usual four when it has none (DEFAULT_ADDED); each is named with a `sift_` prefix as many times as it takes for
  * no name to be one the input has.
  */
-function resultColumns(first: ResultRow | null, taken: Set<string>): ResultColumns {
-  const added = first ? addedFields(first) : ['label', 'score', 'cached', 'error'];
+function resultColumns(added: string[], taken: Set<string>): ResultColumns {
   let prefix = '';
   while (added.some((field) => taken.has(prefix + field))) prefix += 'sift_';
   return { added, names: added.map((field) => prefix + field), prefix };
@@ -213,7 +296,6 @@ function mergedOutput(rows: number, withResults: number, columns: ResultColumns 
 }
 
 async function mergeInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>, format: FileFormat): Promise<MergedOutput> {
-  if (input.format === 'csv' && format === 'csv') return mergeCsvInto(sink, names, input, results);
   const taken = new Set(names);
   const writer = new RecordWriter(sink, format);
   const cursor = new ResultCursor(results);
@@ -230,7 +312,7 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
       const result = await cursor.resultAt(index++);
       if (result) withResults++;
       if (columns === null) {
-        columns = resultColumns(result, taken);
+        columns = resultColumns(result ? addedFields(result) : DEFAULT_ADDED, taken);
         await writer.begin([...names, ...columns.names]);
       }
       const values = columns.added.map((field) => result?.[field] ?? null);
@@ -253,12 +335,14 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
  * general path writes (tests/cli/csv-merge.test.ts compares them); a CPU profile had parsing the
  * input and writing it again through csv-stringify as two thirds of the merge.
  */
-async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>): Promise<MergedOutput> {
+async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<string[]>): Promise<MergedOutput> {
   const taken = new Set(names);
-  const cursor = new ResultCursor(results);
+  const cursor = new CsvResultCursor(results);
   const splitter = new CsvRecordSplitter();
   let columns: ResultColumns | null = null;
   let empty = '';
+  // Where each result field is among a download row's cells; null when a row's cells after its index are OUTPUT's result cells as they are.
+  let picks: number[] | null = null;
   let headerSeen = false;
   let index = 0;
   let withResults = 0;
@@ -277,17 +361,26 @@ async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, r
       let result = cursor.now(index);
       if (result === undefined) result = await cursor.resultAt(index);
       if (columns === null) {
-        columns = resultColumns(result, taken);
-        empty = ','.repeat(columns.added.length);
+        const fields = cursor.fields ?? ['index', ...DEFAULT_ADDED];
+        const downloaded = fields.filter((field) => field !== 'index' && field !== 'id' && field !== 'text');
+        columns = resultColumns(result ? downloaded : DEFAULT_ADDED, taken);
+        const added = columns.added;
+        picks = fields.length === added.length + 1 && added.every((field, i) => fields[i + 1] === field) ? null : added.map((field) => fields.indexOf(field));
+        empty = ','.repeat(added.length);
         await sink.write(csvText([[...names, ...columns.names]]));
       }
       if (kind === RecordKind.VERBATIM) text += record;
       else text += inputFields(record, kind, names.length, index).map(csvCell).join(',');
-      if (result) {
-        withResults++;
-        for (const field of columns.added) text += `,${csvCell(result[field] ?? null)}`;
-      } else {
+      if (result === null) {
         text += empty;
+      } else {
+        withResults++;
+        // The server wrote these cells with csvText, as csvCell would here: copied as they are.
+        if (picks === null) text += result.slice(result.indexOf(','));
+        else {
+          const cells = csvRawCells(result);
+          for (const at of picks) text += `,${at === -1 ? '' : cells[at]}`;
+        }
       }
       text += '\r\n';
       index++;

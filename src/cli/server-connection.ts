@@ -99,11 +99,11 @@ export class ServerConnection {
   }
 
   /**
-   * `GET /batches/{id}/results.jsonl`, as a stream of lines' bytes; without `echo`, rows without
-   * their id and text (`?echo=false`; a server older than that option sends them anyway).
+   * `GET /batches/{id}/results.jsonl` (or `.csv`), as a stream of bytes; without `echo`, rows
+   * without their id and text (`?echo=false`; a server older than that option sends them anyway).
    */
-  async results(id: string, echo = true): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.http(`/batches/${encodeURIComponent(id)}/results.jsonl${echo ? '' : '?echo=false'}`, {});
+  async results(id: string, echo = true, format: 'jsonl' | 'csv' = 'jsonl'): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.http(`/batches/${encodeURIComponent(id)}/results.${format}${echo ? '' : '?echo=false'}`, {});
     return response.body!;
   }
 

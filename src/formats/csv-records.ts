@@ -70,85 +70,112 @@ export class CsvRecordSplitter {
       this.first = false;
       if (text.charCodeAt(0) === 0xfeff) start = 1;
     }
+    // The state in locals for the loop (a field read and written each character costs several times more), written back at the end.
+    let state = this.state;
+    let kind: RecordKind = this.kind;
+    let needsQuotes = this.needsQuotes;
+    let quotedFirst = this.quotedFirst;
+    let pendingCr = this.pendingCr;
+    let fields = this.fields;
     const n = text.length;
     for (let i = start; i < n; i++) {
       const c = text.charCodeAt(i);
-      if (this.pendingCr) {
-        this.pendingCr = false;
+      if (pendingCr) {
+        pendingCr = false;
         if (c === LF) {
-          this.finish(text, start, i - 1, records, kinds);
+          this.finish(text, start, i - 1, fields, kind, records, kinds);
+          state = FIELD_START;
+          kind = RecordKind.VERBATIM;
+          fields = 1;
           start = i + 1;
           continue;
         }
         // A bare CR is part of the field: csvText would quote it (or neutralize it at a field's start).
-        this.notVerbatim(this.state === AFTER_CLOSE ? RecordKind.MALFORMED : RecordKind.REWRITE);
-        this.state = UNQUOTED;
+        const bare = state === AFTER_CLOSE ? RecordKind.MALFORMED : RecordKind.REWRITE;
+        if (bare > kind) kind = bare;
+        state = UNQUOTED;
       }
-      switch (this.state) {
-        case FIELD_START:
-          if (c === QUOTE) {
-            this.state = QUOTED;
-            this.quotedFirst = true;
-            this.needsQuotes = false;
-          } else if (c === COMMA) {
-            this.fields++;
-          } else if (c === LF) {
-            this.finish(text, start, i, records, kinds);
-            start = i + 1;
-          } else if (c === CR) {
-            this.pendingCr = true;
-          } else {
-            if (mayBeFormula(c)) this.notVerbatim(RecordKind.REWRITE);
-            this.state = UNQUOTED;
-          }
-          break;
-        case UNQUOTED:
-          if (c === COMMA) {
-            this.fields++;
-            this.state = FIELD_START;
-          } else if (c === LF) {
-            this.finish(text, start, i, records, kinds);
-            start = i + 1;
-          } else if (c === CR) {
-            this.pendingCr = true;
-          } else if (c === QUOTE) {
-            this.notVerbatim(RecordKind.MALFORMED);
-          }
-          break;
-        case QUOTED:
-          if (c === QUOTE) {
-            this.state = QUOTED_QUOTE;
-          } else {
-            if (this.quotedFirst && mayBeFormula(c)) this.notVerbatim(RecordKind.REWRITE);
-            if (c === COMMA || c === LF || c === CR) this.needsQuotes = true;
-          }
-          this.quotedFirst = false;
-          break;
-        case QUOTED_QUOTE:
-          if (c === QUOTE) {
-            this.needsQuotes = true;
-            this.state = QUOTED;
-            break;
-          }
-          // The field closed: csvText quotes it only when its content needs quotes ("" or "a" are written bare).
-          if (!this.needsQuotes) this.notVerbatim(RecordKind.REWRITE);
-          if (c === COMMA) {
-            this.fields++;
-            this.state = FIELD_START;
-          } else if (c === LF) {
-            this.finish(text, start, i, records, kinds);
-            start = i + 1;
-          } else if (c === CR) {
-            this.state = AFTER_CLOSE;
-            this.pendingCr = true;
-          } else {
-            this.notVerbatim(RecordKind.MALFORMED);
-            this.state = UNQUOTED;
-          }
-          break;
+      if (state === UNQUOTED) {
+        if (c === COMMA) {
+          fields++;
+          state = FIELD_START;
+        } else if (c === LF) {
+          this.finish(text, start, i, fields, kind, records, kinds);
+          state = FIELD_START;
+          kind = RecordKind.VERBATIM;
+          fields = 1;
+          start = i + 1;
+        } else if (c === CR) {
+          pendingCr = true;
+        } else if (c === QUOTE) {
+          kind = RecordKind.MALFORMED;
+        }
+      } else if (state === FIELD_START) {
+        if (c === QUOTE) {
+          state = QUOTED;
+          quotedFirst = true;
+          needsQuotes = false;
+        } else if (c === COMMA) {
+          fields++;
+        } else if (c === LF) {
+          this.finish(text, start, i, fields, kind, records, kinds);
+          state = FIELD_START;
+          kind = RecordKind.VERBATIM;
+          fields = 1;
+          start = i + 1;
+        } else if (c === CR) {
+          pendingCr = true;
+        } else {
+          if (kind === RecordKind.VERBATIM && mayBeFormula(c)) kind = RecordKind.REWRITE;
+          state = UNQUOTED;
+        }
+      } else if (state === QUOTED) {
+        if (c === QUOTE) {
+          state = QUOTED_QUOTE;
+        } else {
+          if (quotedFirst && kind === RecordKind.VERBATIM && mayBeFormula(c)) kind = RecordKind.REWRITE;
+          if (c === COMMA || c === LF || c === CR) needsQuotes = true;
+        }
+        quotedFirst = false;
+      } else {
+        // QUOTED_QUOTE
+        if (c === QUOTE) {
+          needsQuotes = true;
+          state = QUOTED;
+          continue;
+        }
+        // The field closed: csvText quotes it only when its content needs quotes ("" or "a" are written bare).
+        if (!needsQuotes && kind === RecordKind.VERBATIM) kind = RecordKind.REWRITE;
+        if (c === COMMA) {
+          fields++;
+          state = FIELD_START;
+        } else if (c === LF) {
+          this.finish(text, start, i, fields, kind, records, kinds);
+          state = FIELD_START;
+          kind = RecordKind.VERBATIM;
+          fields = 1;
+          start = i + 1;
+        } else if (c === CR) {
+          state = AFTER_CLOSE;
+          pendingCr = true;
+        } else {
+          kind = RecordKind.MALFORMED;
+          state = UNQUOTED;
+        }
       }
     }
     if (start < n) this.held.push(text.slice(start));
+    this.state = state;
+    this.kind = kind;
+    this.needsQuotes = needsQuotes;
+    this.quotedFirst = quotedFirst;
+    this.pendingCr = pendingCr;
+    this.fields = fields;
+  }
+
+  /** True while a record has begun and not ended: a download that ends now was cut short. */
+  get holding(): boolean {
+    return this.held.length > 0 || this.pendingCr || this.state !== FIELD_START || this.fields !== 1;
   }
 
   /** The input ended: appends its last record, one without a line end. */
@@ -161,7 +188,10 @@ export class CsvRecordSplitter {
       this.state = UNQUOTED;
     }
     if (this.state === QUOTED_QUOTE && !this.needsQuotes) this.notVerbatim(RecordKind.REWRITE);
-    this.finish('', 0, 0, records, kinds);
+    this.finish('', 0, 0, this.fields, this.kind, records, kinds);
+    this.state = FIELD_START;
+    this.kind = RecordKind.VERBATIM;
+    this.fields = 1;
   }
 
   private notVerbatim(kind: RecordKind): void {
@@ -169,7 +199,7 @@ export class CsvRecordSplitter {
   }
 
   /** Ends the record that runs from the held pieces to `text[start, end)`. */
-  private finish(text: string, start: number, end: number, records: string[], kinds: RecordKind[]): void {
+  private finish(text: string, start: number, end: number, fields: number, kind: RecordKind, records: string[], kinds: RecordKind[]): void {
     let record: string;
     if (this.held.length === 0) {
       record = text.slice(start, end);
@@ -179,15 +209,11 @@ export class CsvRecordSplitter {
       this.held = [];
     }
     // An empty line (no character, not even a quoted empty field) is no record, as csv-parse's skip_empty_lines has it.
-    if (record !== '') {
-      if (this.expected === -1) this.expected = this.fields;
-      else if (this.fields !== this.expected) this.notVerbatim(RecordKind.MALFORMED);
-      records.push(record);
-      kinds.push(this.kind);
-    }
-    this.state = FIELD_START;
-    this.kind = RecordKind.VERBATIM;
-    this.fields = 1;
+    if (record === '') return;
+    if (this.expected === -1) this.expected = fields;
+    else if (fields !== this.expected) kind = RecordKind.MALFORMED;
+    records.push(record);
+    kinds.push(kind);
   }
 }
 
@@ -224,4 +250,22 @@ export function csvFields(record: string): string[] {
     if (i >= n) return fields;
     i++; // the separator
   }
+}
+
+/** The cells of a well-formed record as they stand in it (quotes and doubled quotes kept). */
+export function csvRawCells(record: string): string[] {
+  const cells: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < record.length; i++) {
+    const c = record.charCodeAt(i);
+    // A doubled quote inside a quoted cell turns `quoted` off and on again.
+    if (c === QUOTE) quoted = !quoted;
+    else if (c === COMMA && !quoted) {
+      cells.push(record.slice(start, i));
+      start = i + 1;
+    }
+  }
+  cells.push(record.slice(start));
+  return cells;
 }

@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { csvCell, csvText, type CsvValue } from '../../src/formats/csv';
 import { csvFields, CsvRecordSplitter, RecordKind } from '../../src/formats/csv-records';
 import type { InputFile } from '../../src/cli/input-files';
-import { writeMerged, type ResultRow } from '../../src/cli/result-files';
+import { ResultsInterrupted, writeMerged, type ResultRow, type ResultsDownload } from '../../src/cli/result-files';
 
 /** A small deterministic generator, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -90,8 +91,20 @@ function reference(input: string, results: ResultRow[]): string {
   return csvText([[...header, ...added.map((field) => prefix + field)]]) + csvText(rows);
 }
 
-async function* pages(results: ResultRow[], size: number): AsyncGenerator<ResultRow[]> {
-  for (let i = 0; i < results.length; i += size) yield results.slice(i, i + size);
+const RESULT_FIELDS = ['label', 'score', 'score_NEG', 'score_POS', 'score_a,b', 'cached', 'error'];
+
+/** The results as the server's download sends them (header first, csvText), cut into pieces of `size` bytes. */
+function download(results: ResultRow[], size: number): ResultsDownload {
+  return async (format) => {
+    const text =
+      format === 'csv'
+        ? csvText([['index', ...RESULT_FIELDS]]) + csvText(results.map((row) => [row.index, ...RESULT_FIELDS.map((field) => row[field] ?? null)]))
+        : results.map((row) => `${JSON.stringify(row)}\n`).join('');
+    const bytes = Buffer.from(text);
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += size) pieces.push(bytes.subarray(at, at + size));
+    return Readable.toWeb(Readable.from(pieces)) as unknown as ReadableStream<Uint8Array>;
+  };
 }
 
 describe('the CSV to CSV merge, which copies records as they stand', () => {
@@ -99,13 +112,13 @@ describe('the CSV to CSV merge, which copies records as they stand', () => {
   beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'sift-csv-merge-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function merged(text: string, results: ResultRow[], pageSize = 7): Promise<{ output: string; rows: number; withResults: number }> {
+  async function merged(text: string, results: ResultRow[], pieceSize = 97, from = download(results, pieceSize)): Promise<{ output: string; rows: number; withResults: number }> {
     const file = path.join(dir, 'in.csv');
     writeFileSync(file, text);
     const header = (parse(text, { bom: true, skip_empty_lines: true, to_line: 1 }) as string[][])[0] ?? [];
     const input: InputFile = { path: file, format: 'csv', header, items: null };
     const out = path.join(dir, 'out.csv');
-    const { rows, withResults } = await writeMerged(input, pages(results, pageSize), out, 'csv');
+    const { rows, withResults } = await writeMerged(input, from, out, 'csv');
     return { output: readFileSync(out, 'utf8'), rows, withResults };
   }
 
@@ -127,7 +140,7 @@ describe('the CSV to CSV merge, which copies records as they stand', () => {
     const { text, rows } = csvFile(['id', 'text'], 80_000, next);
     expect(text.length).toBeGreaterThan(3 * 256 * 1024);
     const results = resultsFor(rows, next);
-    expect((await merged(text, results, 1000)).output).toBe(reference(text, results));
+    expect((await merged(text, results, 65536)).output).toBe(reference(text, results));
   });
 
   it('on hand-picked records: a bare CR, quoted empty fields, CRLF and LF, a quoted header, only a header, a last line without a line end', async () => {
@@ -146,6 +159,20 @@ describe('the CSV to CSV merge, which copies records as they stand', () => {
         expect({ text, output: (await merged(text, results)).output }).toEqual({ text, output: reference(text, results) });
       }
     }
+  });
+
+  it('takes the result cells from a download that echoes the id and text (a server without ?echo) as from one without', async () => {
+    const text = 'id,text\nr1,a\nr2,b\nr3,c\n';
+    const results = resultsFor(3, random(3));
+    const body = csvText([['index', 'id', 'text', ...RESULT_FIELDS]]) + csvText(results.map((row) => [row.index, 'x', 'y,"z"\n', ...RESULT_FIELDS.map((field) => row[field] ?? null)]));
+    const echoing: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+    expect((await merged(text, results, 0, echoing)).output).toBe(reference(text, results));
+  });
+
+  it('says a download that ends inside a row broke off (ResultsInterrupted), to be made again', async () => {
+    const body = `${csvText([['index', ...RESULT_FIELDS]])}0,NEG,0.5,0.5,0.1,0.4,true,\r\n1,"NEG`;
+    const cut: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+    await expect(merged('id,text\nr1,a\nr2,b\n', [], 0, cut)).rejects.toThrow(ResultsInterrupted);
   });
 
   it('refuses a record that is not CSV as the server read it (the file changed since), naming the row', async () => {

@@ -114,7 +114,7 @@ async function writeOutput(server: ServerConnection, input: InputFile, batch: Ba
     let error: unknown;
     try {
       // The input's own id and text are in INPUT already: the download leaves them out.
-      const written = await writeMerged(input, resultRows(await server.results(batch.id, false)), outputPath, format);
+      const written = await writeMerged(input, (download) => server.results(batch.id, false, download), outputPath, format);
       if (batch.status !== 'COMPLETED' || written.withResults === batch.total) {
         if (reconnection.reached()) terminal.stderr.write(`Downloaded the results of batch ${batch.id} again.\n`);
         return written;
