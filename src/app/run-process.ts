@@ -44,7 +44,7 @@ function startFailure(error: unknown, name: string, logger: Logger | undefined):
 
 /**
  * Runs one Sift process: reads the configuration once, starts the process's parts, and runs until
- * SIGINT or SIGTERM, then closes them and exits 0. A start that fails closes whatever it had
+ * SIGINT, SIGTERM or SIGHUP, then closes them and exits 0. A start that fails closes whatever it had
  * opened (see Lifecycle), prints one line and exits 1 (2 for a setting it cannot read) by itself: no thread,
  * socket or child process keeps it alive. A second signal while closing exits at once.
  * `env` overrides the environment (`sift up --workers 2`).
@@ -79,9 +79,12 @@ export async function runProcess(spec: ProcessSpec, env: Record<string, string> 
     void running.close().finally(() => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', stop);
       exitWhenClosed(0, spec.name);
     });
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // The terminal it ran in was closed: stop as cleanly as for Ctrl-C (Node's default exits at once, saying nothing).
+  process.on('SIGHUP', stop);
 }

@@ -52,7 +52,7 @@ export interface PrivateRedis {
 
 export const HOW_TO_GET_REDIS =
   'Sift needs Redis. Install it (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: `brew install redis`) and run `npm start` again, ' +
-  'run `docker compose up -d redis`, or set REDIS_URL to a Redis server you have.';
+  'start one with Docker (`docker compose -f docker-compose.yml -f deploy/compose/host-redis.yml up -d redis`), or set REDIS_URL to a Redis server you have.';
 
 /**
  * Makes sure Redis answers at `url`. When nothing answers there, the URL points at this machine and
@@ -70,7 +70,13 @@ export async function ensureRedis(url: string, logger: Logger, pathEnv = process
   const port = parsed.port || '6379';
   const args = ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   if (parsed.password) args.push('--requirepass', decodeURIComponent(parsed.password));
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and a
+  // private Redis that stopped with it would leave the API and the workers to drain against no
+  // Redis (each saying so). Sift stops it last, and when this process exits at all.
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   logger.info(`Nothing answered at ${where}, so Sift started a private redis-server on 127.0.0.1:${port} (memory only; it stops with Sift).`);
   for (let attempt = 0; attempt < 50; attempt++) {
     if (child.exitCode !== null) throw unreachable(`The private redis-server exited at once (code ${child.exitCode}); is port ${port} taken? ${HOW_TO_GET_REDIS}`);

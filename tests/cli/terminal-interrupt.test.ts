@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BatchDocument } from '../../src/client/generated/graphql';
-import { eventually, startTestApi, type TestApi } from '../support/api';
+import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
+import { redisAnswers } from '../../src/supervision/private-redis';
 import { PROJECT_ROOT } from '../support/paths';
 import { tinyModelsDir } from '../support/tiny-models';
 
@@ -22,9 +23,9 @@ interface TerminalRun {
  * foreground process group (npm, its shell and sift alike). `exec` leaves no shell of script's
  * own in between; `-e` makes script exit with the command's code.
  */
-function inTerminal(argv: string[], cwd: string): TerminalRun {
+function inTerminal(argv: string[], cwd: string, extraEnv: Record<string, string> = {}): TerminalRun {
   // HOME: npx keeps its cache there.
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? os.tmpdir(), TERM: 'xterm', npm_config_update_notifier: 'false' };
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? os.tmpdir(), TERM: 'xterm', npm_config_update_notifier: 'false', ...extraEnv };
   const child = spawn('script', ['-qefc', `exec ${argv.map(quote).join(' ')}`, '/dev/null'], { cwd, env });
   let screen = '';
   child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
@@ -75,5 +76,45 @@ describe('sift batch interrupted in a terminal: cancel, and the exit code the sh
     expect(await run.exited).toBe(1);
     expect(run.screen()).toContain(`Batch ${id} ended CANCELLED (0/2 succeeded, 0 from cache, 0 failed); 2 rows written to ${output}`);
     expect((await t.client.request(BatchDocument, { id })).batch?.status).toBe('CANCELLED');
+  }, 60_000);
+});
+
+/**
+ * `sift up` (npm start) with a private Redis, stopped the ways a terminal stops it. Ctrl-C signals
+ * the whole foreground group: the private redis-server runs in a group of its own, so it is not
+ * gone before the API and the workers have drained, and is stopped last (it once died with the
+ * keystroke, and the API said "Redis ... is not answering" on the way out). Closing the terminal
+ * (SIGHUP) stops as cleanly, saying so, where Node's default exits without a word.
+ */
+describe('sift up with a private Redis, stopped from its terminal', () => {
+  async function upEnv(): Promise<{ env: Record<string, string>; redisUrl: string }> {
+    const redisUrl = `redis://127.0.0.1:${await freePort()}`;
+    const env = { REDIS_URL: redisUrl, PORT: String(await freePort()), SIFT_WORKERS: '1', SIFT_METRICS_PORT: '0', SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer', SIFT_LOG_FORMAT: 'pretty' };
+    return { env, redisUrl };
+  }
+
+  it('Ctrl-C: the API and the worker drain with Redis still there, then the private Redis stops; exit 0', async () => {
+    const { env, redisUrl } = await upEnv();
+    const run = inTerminal([process.execPath, path.join(PROJECT_ROOT, 'dist/src/cli/sift.js'), 'up'], PROJECT_ROOT, env);
+    await eventually(async () => /worker ready/.test(run.screen()), 30_000, 'sift up and its worker');
+    expect(run.screen()).toContain('started a private redis-server');
+    run.type('\x03');
+    expect(await run.exited).toBe(0);
+    expect(run.screen()).toMatch(/SIGINT: /);
+    expect(run.screen()).not.toMatch(/not answering|ERROR|WARN/);
+    expect(await redisAnswers(redisUrl, 300)).toBe(false);
+  }, 60_000);
+
+  it('SIGHUP (the terminal closed): stops cleanly, saying so, and the private Redis with it; exit 0', async () => {
+    const { env, redisUrl } = await upEnv();
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/cli/sift.js'), 'up'], { env: { ...process.env, ...env, SIFT_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await eventually(async () => /worker ready/.test(log), 30_000, 'sift up and its worker');
+    child.kill('SIGHUP');
+    expect(await exited).toBe(0);
+    expect(log).toMatch(/"msg":"SIGHUP: /);
+    expect(await redisAnswers(redisUrl, 300)).toBe(false);
   }, 60_000);
 });

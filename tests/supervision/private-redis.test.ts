@@ -1,10 +1,16 @@
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureRedis, redisAnswers } from '../../src/supervision/private-redis';
 import { createLogger } from '../../src/logger';
 import { freePort } from '../support/api';
 import { TEST_REDIS_URL } from '../support/redis';
+
+/** The process group of a process (the fifth field of /proc/PID/stat, after the command's closing parenthesis). */
+function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
 
 function capture() {
   const lines: string[] = [];
@@ -34,6 +40,9 @@ describe('ensureRedis (npm start)', () => {
       expect(started).toBeDefined();
       expect(await redisAnswers(url)).toBe(true);
       expect(lines.join('')).toContain(`started a private redis-server on 127.0.0.1:${port}`);
+      // A process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group) does not
+      // stop it before Sift has drained; Sift stops it last.
+      expect(processGroup(started!.process.pid!)).not.toBe(processGroup(process.pid));
     } finally {
       await started?.stop();
     }
