@@ -39,7 +39,8 @@ describe.each<{ auth: string; env: Record<string, string> }>([
   });
 
   it('generates typed documents from the running server, compiles against them, and labels text and follows a batch', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, SIFT_URL: t.api.url };
+    // The /graphql URL the server prints, with keys on; its root with keys off: the example takes both.
+    const env: NodeJS.ProcessEnv = { ...process.env, SIFT_URL: t.apiKey ? `${t.api.url}/graphql` : t.api.url };
     delete env.SIFT_API_KEY;
     if (t.apiKey) env.SIFT_API_KEY = t.apiKey;
     // Not the synchronous child_process calls: the server runs in this process and must keep answering.

@@ -38,7 +38,8 @@ async function main(server: string, apiKey: string | undefined): Promise<void> {
   }
 }
 
-main((process.env.SIFT_URL ?? 'http://localhost:4000').replace(/\/+$/, ''), process.env.SIFT_API_KEY || undefined).catch((error: Error) => {
+// SIFT_URL as sift takes it: the server's root or its /graphql URL.
+main((process.env.SIFT_URL ?? 'http://localhost:4000').replace(/\/+$/, '').replace(/\/graphql$/, ''), process.env.SIFT_API_KEY || undefined).catch((error: Error) => {
   console.error(error.message);
   process.exit(1);
 });
