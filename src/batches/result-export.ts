@@ -1,4 +1,4 @@
-import { csvCell, csvText, type CsvValue } from '../formats/csv';
+import { csvCell, csvText } from '../formats/csv';
 import type { BatchRowResult } from './batch-types';
 
 /** Formats results download in. */
@@ -30,19 +30,6 @@ function scoresOf(row: BatchRowResult, labels: readonly string[]): (number | nul
   });
 }
 
-function exportValues(row: BatchRowResult, labels: readonly string[], echo: boolean): CsvValue[] {
-  const prediction = row.prediction;
-  return [
-    row.index,
-    ...(echo ? [row.id, row.text] : []),
-    prediction?.label ?? null,
-    prediction?.score ?? null,
-    ...scoresOf(row, labels),
-    prediction ? prediction.cached : null,
-    row.error,
-  ];
-}
-
 /** A number as JSON writes it (a number that is not finite is null). */
 function jsonNumber(value: number | null): string {
   return value !== null && Number.isFinite(value) ? String(value) : 'null';
@@ -53,6 +40,7 @@ export class ResultFormatter {
   private readonly fields: string[];
   /** `,"score_<label>":` for each label, JSON-encoded once. */
   private readonly scoreKeys: string[];
+  private readonly labelCells = new Map<string, string>();
 
   constructor(private readonly format: ExportFormat, private readonly labels: readonly string[], private readonly echo = true) {
     this.fields = exportFields(labels, echo);
@@ -65,14 +53,33 @@ export class ResultFormatter {
 
   rows(rows: readonly BatchRowResult[]): string {
     if (this.format === 'csv') {
-      // csvText's text, cell by cell (csvCell), without csv-stringify's cost per row.
       let out = '';
-      for (const row of rows) out += `${exportValues(row, this.labels, this.echo).map(csvCell).join(',')}\r\n`;
+      for (const row of rows) out += this.csvLine(row);
       return out;
     }
     let out = '';
     for (const row of rows) out += this.jsonLine(row);
     return out;
+  }
+
+  /**
+   * One CSV row, csvText's text for the row's values cell by cell (csvCell), without an array per
+   * row or csv-stringify's cost per call; a label's cell is made once per label.
+   */
+  private csvLine(row: BatchRowResult): string {
+    let line = String(row.index);
+    if (this.echo) line += `,${csvCell(row.id)},${csvCell(row.text)}`;
+    const prediction = row.prediction;
+    if (prediction) {
+      let label = this.labelCells.get(prediction.label);
+      if (label === undefined) this.labelCells.set(prediction.label, (label = csvCell(prediction.label)));
+      line += `,${label},${csvCell(prediction.score)}`;
+      for (const score of scoresOf(row, this.labels)) line += `,${csvCell(score)}`;
+      line += prediction.cached ? ',true' : ',false';
+    } else {
+      line += ',,' + ','.repeat(this.labels.length) + ',';
+    }
+    return `${line},${csvCell(row.error)}\r\n`;
   }
 
   /**
