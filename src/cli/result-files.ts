@@ -108,13 +108,17 @@ export type ResultsDownload = (format: 'csv' | 'jsonl') => Promise<ReadableStrea
 /**
  * The records of a results.csv download (its header first), several at a time, as the server
  * wrote them. A body that breaks off, or ends inside a record (every record the server writes
- * ends with a line end), throws ResultsInterrupted.
+ * ends with CRLF), throws ResultsInterrupted.
+ *
+ * The server writes well-formed CSV, so a record ends at the first LF after which its quotes are
+ * even in number (a quoted cell holds an even number: its two and each doubled one): found with
+ * indexOf, which is several times faster than CsvRecordSplitter's look at every character, and
+ * that splitter's checks are for a user's file, not for these rows.
  */
 async function* csvResultRecords(body: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
-  const splitter = new CsvRecordSplitter();
-  const kinds: RecordKind[] = [];
-  const text = Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>;
-  const pieces = text[Symbol.asyncIterator]();
+  const pieces = (Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>)[Symbol.asyncIterator]();
+  // The start of a record not ended yet, from the previous piece.
+  let carry = '';
   for (;;) {
     let next: IteratorResult<string>;
     try {
@@ -123,12 +127,26 @@ async function* csvResultRecords(body: ReadableStream<Uint8Array>): AsyncGenerat
       throw new ResultsInterrupted(`the download of the results broke off (${(error as Error).message})`, { cause: error });
     }
     if (next.done) break;
+    const text = carry === '' ? next.value : carry + next.value;
     const records: string[] = [];
-    splitter.push(next.value, records, kinds);
-    kinds.length = 0;
+    let start = 0;
+    let quotes = 0;
+    let quote = text.indexOf('"');
+    for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', lf + 1)) {
+      while (quote !== -1 && quote < lf) {
+        quotes++;
+        quote = text.indexOf('"', quote + 1);
+      }
+      if (quotes % 2 === 1) continue; // a line break inside a quoted cell
+      const end = lf > start && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
+      if (end > start) records.push(text.slice(start, end));
+      start = lf + 1;
+      quotes = 0;
+    }
+    carry = text.slice(start);
     if (records.length > 0) yield records;
   }
-  if (splitter.holding) throw new ResultsInterrupted('the download of the results broke off (it ended inside a row)');
+  if (carry !== '') throw new ResultsInterrupted('the download of the results broke off (it ended inside a row)');
 }
 
 /** A results.csv row's index: its first cell, a number Sift wrote (never quoted). */

@@ -173,11 +173,6 @@ export class CsvRecordSplitter {
     this.fields = fields;
   }
 
-  /** True while a record has begun and not ended: a download that ends now was cut short. */
-  get holding(): boolean {
-    return this.held.length > 0 || this.pendingCr || this.state !== FIELD_START || this.fields !== 1;
-  }
-
   /** The input ended: appends its last record, one without a line end. */
   end(records: string[], kinds: RecordKind[]): void {
     if (this.state === QUOTED) this.notVerbatim(RecordKind.MALFORMED);
