@@ -130,30 +130,27 @@ async function main(): Promise<number> {
       for (const unregister of forget) unregister();
     }
   }
-  if (settings.parts.batch) {
-    apiSettings = await withApi(settings, async (started) => {
+  // The batch and file sections: an API child, a scratch folder, and the workers' settings for the report.
+  const withBatchApi = (run: (context: BatchBenchContext, tmp: string) => Promise<void>) =>
+    withApi(settings, async (started) => {
       const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
       try {
         const context = batchContext(settings, started);
         const workerConfig = loadConfig(context.workerEnv, ROOT);
         workerSettings = { SIFT_WORKER_CONCURRENCY: workerConfig.workerConcurrency, SIFT_WORKER_INFERENCE_THREADS: workerConfig.workerInferenceThreads };
-        batch = await runBatchSection(context, settings.batchRows, settings.uploadRows, settings.batchRounds, tmp, log);
+        await run(context, tmp);
       } finally {
         rmSync(tmp, { recursive: true, force: true });
       }
     });
+  if (settings.parts.batch) {
+    apiSettings = await withBatchApi(async (context, tmp) => {
+      batch = await runBatchSection(context, settings.batchRows, settings.uploadRows, settings.batchRounds, tmp, log);
+    });
   }
   if (settings.parts.file) {
-    apiSettings = await withApi(settings, async (started) => {
-      const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
-      try {
-        const context = batchContext(settings, started);
-        const workerConfig = loadConfig(context.workerEnv, ROOT);
-        workerSettings = { SIFT_WORKER_CONCURRENCY: workerConfig.workerConcurrency, SIFT_WORKER_INFERENCE_THREADS: workerConfig.workerInferenceThreads };
-        fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, peer: settings.peer, context, cleanup, dir: tmp, log });
-      } finally {
-        rmSync(tmp, { recursive: true, force: true });
-      }
+    apiSettings = await withBatchApi(async (context, tmp) => {
+      fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, peer: settings.peer, context, cleanup, dir: tmp, log });
     });
   }
   if (settings.parts.fanout) {
