@@ -80,16 +80,20 @@ export class CsvRecordSplitter {
     const n = text.length;
     for (let i = start; i < n; i++) {
       const c = text.charCodeAt(i);
+      // A line end outside quotes ends the record (after a CR: CRLF, the CR left out too). After a
+      // closing quote the field is closed first: csvText quotes it only when its content needs quotes.
+      if (c === LF && state !== QUOTED) {
+        if (state === QUOTED_QUOTE && !needsQuotes && kind === RecordKind.VERBATIM) kind = RecordKind.REWRITE;
+        this.finish(text, start, pendingCr ? i - 1 : i, fields, kind, records, kinds);
+        state = FIELD_START;
+        kind = RecordKind.VERBATIM;
+        fields = 1;
+        pendingCr = false;
+        start = i + 1;
+        continue;
+      }
       if (pendingCr) {
         pendingCr = false;
-        if (c === LF) {
-          this.finish(text, start, i - 1, fields, kind, records, kinds);
-          state = FIELD_START;
-          kind = RecordKind.VERBATIM;
-          fields = 1;
-          start = i + 1;
-          continue;
-        }
         // A bare CR is part of the field: csvText would quote it (or neutralize it at a field's start).
         const bare = state === AFTER_CLOSE ? RecordKind.MALFORMED : RecordKind.REWRITE;
         if (bare > kind) kind = bare;
@@ -99,12 +103,6 @@ export class CsvRecordSplitter {
         if (c === COMMA) {
           fields++;
           state = FIELD_START;
-        } else if (c === LF) {
-          this.finish(text, start, i, fields, kind, records, kinds);
-          state = FIELD_START;
-          kind = RecordKind.VERBATIM;
-          fields = 1;
-          start = i + 1;
         } else if (c === CR) {
           pendingCr = true;
         } else if (c === QUOTE) {
@@ -117,12 +115,6 @@ export class CsvRecordSplitter {
           needsQuotes = false;
         } else if (c === COMMA) {
           fields++;
-        } else if (c === LF) {
-          this.finish(text, start, i, fields, kind, records, kinds);
-          state = FIELD_START;
-          kind = RecordKind.VERBATIM;
-          fields = 1;
-          start = i + 1;
         } else if (c === CR) {
           pendingCr = true;
         } else {
@@ -149,12 +141,6 @@ export class CsvRecordSplitter {
         if (c === COMMA) {
           fields++;
           state = FIELD_START;
-        } else if (c === LF) {
-          this.finish(text, start, i, fields, kind, records, kinds);
-          state = FIELD_START;
-          kind = RecordKind.VERBATIM;
-          fields = 1;
-          start = i + 1;
         } else if (c === CR) {
           state = AFTER_CLOSE;
           pendingCr = true;
