@@ -155,48 +155,14 @@ function indexOfRow(row: string): number {
   return Number(comma === -1 ? row : row.slice(0, comma));
 }
 
-/** The rows of a results.csv download, looked up in input order (each input row once, in increasing order). */
-class CsvResultCursor {
-  private rows: string[] = [];
-  private at = 0;
-  private exhausted = false;
-  /** The download's header (index, the result fields; id and text too from a server without echo), once read. */
-  fields: string[] | null = null;
-  private readonly source: AsyncIterator<string[]>;
-
-  constructor(results: AsyncIterable<string[]>) {
-    this.source = results[Symbol.asyncIterator]();
-  }
-
-  /** The row of input row `index`, null when it has none (a batch not completed), or undefined when the next rows must be read first. */
-  now(index: number): string | null | undefined {
-    while (this.at < this.rows.length) {
-      const row = this.rows[this.at];
-      const at = indexOfRow(row);
-      if (at < index) {
-        this.at++;
-        continue;
-      }
-      if (at !== index) return null;
-      this.at++;
-      return row;
-    }
-    return this.exhausted ? null : undefined;
-  }
-
-  async resultAt(index: number): Promise<string | null> {
-    for (;;) {
-      const row = this.now(index);
-      if (row !== undefined) return row;
-      const next = await this.source.next();
-      if (next.done) {
-        this.exhausted = true;
-        continue;
-      }
-      this.rows = next.value;
-      this.at = 0;
-      if (this.fields === null) this.fields = csvFields(this.rows.shift()!);
-    }
+/**
+ * The rows of a results.csv download without its header, whose fields (index, the result fields;
+ * id and text too from a server that ignores echo) go to `header` once read.
+ */
+async function* csvResultRows(records: AsyncIterable<string[]>, header: { fields: string[] | null }): AsyncGenerator<string[]> {
+  for await (const batch of records) {
+    if (header.fields === null) header.fields = csvFields(batch.shift()!);
+    yield batch;
   }
 }
 
@@ -249,39 +215,38 @@ export async function writeMerged(input: InputFile, download: ResultsDownload, o
   }
 }
 
-/** The result rows of a download, looked up in input order (each input row once, in increasing order). */
-class ResultCursor {
-  private rows: ResultRow[] = [];
+/**
+ * The rows of a results download, looked up in input order (each input row once, in increasing
+ * order): result objects from results.jsonl, or results.csv rows as text. `indexOf` reads a row's
+ * input index.
+ */
+class ResultCursor<Row> {
+  private rows: Row[] = [];
   private at = 0;
   private exhausted = false;
-  private readonly source: AsyncIterator<ResultRow[]>;
+  private readonly source: AsyncIterator<Row[]>;
 
-  constructor(results: AsyncIterable<ResultRow[]>) {
+  constructor(results: AsyncIterable<Row[]>, private readonly indexOf: (row: Row) => number) {
     this.source = results[Symbol.asyncIterator]();
   }
 
-  /** The result of input row `index`, null when it has none (a batch not completed), or undefined when the next rows must be read first (`next`). */
-  now(index: number): ResultRow | null | undefined {
-    while (this.at < this.rows.length && this.rows[this.at].index < index) this.at++;
-    if (this.at < this.rows.length) return this.rows[this.at].index === index ? this.rows[this.at++] : null;
+  /** The row of input row `index`, null when it has none (a batch not completed), or undefined when the next rows must be read first. */
+  now(index: number): Row | null | undefined {
+    while (this.at < this.rows.length && this.indexOf(this.rows[this.at]) < index) this.at++;
+    if (this.at < this.rows.length) return this.indexOf(this.rows[this.at]) === index ? this.rows[this.at++] : null;
     return this.exhausted ? null : undefined;
   }
 
-  /** Reads the next rows of the download. */
-  async next(): Promise<void> {
-    const next = await this.source.next();
-    if (next.done) this.exhausted = true;
-    else {
-      this.rows = next.value;
-      this.at = 0;
-    }
-  }
-
-  async resultAt(index: number): Promise<ResultRow | null> {
+  async resultAt(index: number): Promise<Row | null> {
     for (;;) {
-      const result = this.now(index);
-      if (result !== undefined) return result;
-      await this.next();
+      const row = this.now(index);
+      if (row !== undefined) return row;
+      const next = await this.source.next();
+      if (next.done) this.exhausted = true;
+      else {
+        this.rows = next.value;
+        this.at = 0;
+      }
     }
   }
 }
@@ -316,7 +281,7 @@ function mergedOutput(rows: number, withResults: number, columns: ResultColumns 
 async function mergeInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>, format: FileFormat): Promise<MergedOutput> {
   const taken = new Set(names);
   const writer = new RecordWriter(sink, format);
-  const cursor = new ResultCursor(results);
+  const cursor = new ResultCursor(results, (row) => row.index);
   // An input record as the output's cells (CSV) or object (JSON), before the result's fields.
   const header = input.header;
   const cells = (record: InputRecord): CsvValue[] => (Array.isArray(record) ? record : names.map((name) => cellOf(record[name])));
@@ -355,7 +320,8 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
  */
 async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<string[]>): Promise<MergedOutput> {
   const taken = new Set(names);
-  const cursor = new CsvResultCursor(results);
+  const header: { fields: string[] | null } = { fields: null };
+  const cursor = new ResultCursor(csvResultRows(results, header), indexOfRow);
   const splitter = new CsvRecordSplitter();
   let columns: ResultColumns | null = null;
   let empty = '';
@@ -379,7 +345,7 @@ async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, r
       let result = cursor.now(index);
       if (result === undefined) result = await cursor.resultAt(index);
       if (columns === null) {
-        const fields = cursor.fields ?? ['index', ...DEFAULT_ADDED];
+        const fields = header.fields ?? ['index', ...DEFAULT_ADDED];
         const downloaded = fields.filter((field) => field !== 'index' && field !== 'id' && field !== 'text');
         columns = resultColumns(result ? downloaded : DEFAULT_ADDED, taken);
         const added = columns.added;
