@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { loadConfig } from '../../src/config/config';
-import { ErrorCodes, type SiftError } from '../../src/errors';
+import { configFailure } from '../support/config';
+import { ErrorCodes } from '../../src/errors';
 import { startTestApi, type TestApi } from '../support/api';
 import { sampleSum, scrape } from '../support/prometheus';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -139,14 +140,6 @@ describe('SIFT_CACHED_PREDICTION=off', () => {
 });
 
 describe('the transport settings', () => {
-  const failure = (env: Record<string, string>): SiftError => {
-    try {
-      loadConfig(env, '/srv/sift');
-    } catch (error) {
-      return error as SiftError;
-    }
-    throw new Error('expected loadConfig to throw');
-  };
 
   it('default to the same origin only, 100 operations a socket, cachedPrediction on', () => {
     expect(loadConfig({}, '/srv/sift')).toMatchObject({ corsOrigins: [], maxOperationsPerSocket: 100, cachedPrediction: true });
@@ -159,12 +152,12 @@ describe('the transport settings', () => {
 
   it('refuse what is no origin, and *', () => {
     for (const value of ['*', 'app.example.com', 'https://app.example.com/path', 'ftp://app.example.com', 'https://user@app.example.com']) {
-      const error = failure({ SIFT_CORS_ORIGINS: value });
+      const error = configFailure({ SIFT_CORS_ORIGINS: value });
       expect([value, error.code]).toEqual([value, 'BAD_CONFIG']);
       expect(error.message).toMatch(/^SIFT_CORS_ORIGINS=/);
     }
-    expect(failure({ SIFT_MAX_OPERATIONS_PER_SOCKET: '0' }).message).toMatch(/^SIFT_MAX_OPERATIONS_PER_SOCKET=/);
-    expect(failure({ SIFT_CACHED_PREDICTION: 'maybe' }).message).toMatch(/^SIFT_CACHED_PREDICTION=/);
+    expect(configFailure({ SIFT_MAX_OPERATIONS_PER_SOCKET: '0' }).message).toMatch(/^SIFT_MAX_OPERATIONS_PER_SOCKET=/);
+    expect(configFailure({ SIFT_CACHED_PREDICTION: 'maybe' }).message).toMatch(/^SIFT_CACHED_PREDICTION=/);
   });
 });
 

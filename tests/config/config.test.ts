@@ -1,15 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config';
+import { configFailure } from '../support/config';
 import { ErrorCodes, SiftError } from '../../src/errors';
-
-function failure(env: Record<string, string>): SiftError {
-  try {
-    loadConfig(env, '/srv/sift');
-  } catch (error) {
-    return error as SiftError;
-  }
-  throw new Error('expected loadConfig to throw');
-}
 
 describe('loadConfig', () => {
   it('uses the documented defaults', () => {
@@ -99,7 +91,7 @@ describe('loadConfig', () => {
     ['SIFT_UPLOAD_IDLE_TIMEOUT_MS', '0'],
     ['SIFT_UPLOAD_IDLE_TIMEOUT_MS', '1.5'],
   ])('stops on %s=%s with a message naming the variable', (name, value) => {
-    const error = failure({ [name]: value });
+    const error = configFailure({ [name]: value });
     expect(error).toBeInstanceOf(SiftError);
     expect(error.code).toBe(ErrorCodes.BAD_CONFIG);
     expect(error.message).toContain(name);

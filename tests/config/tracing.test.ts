@@ -1,14 +1,6 @@
 import { loadConfig } from '../../src/config/config';
-import { ErrorCodes, SiftError } from '../../src/errors';
-
-function failure(env: Record<string, string>): SiftError {
-  try {
-    loadConfig(env, '/srv/sift');
-  } catch (error) {
-    return error as SiftError;
-  }
-  throw new Error('expected loadConfig to throw');
-}
+import { configFailure } from '../support/config';
+import { ErrorCodes } from '../../src/errors';
 
 const tracing = (env: Record<string, string>) => loadConfig(env, '/srv/sift').tracing;
 
@@ -67,16 +59,16 @@ describe('the OpenTelemetry settings', () => {
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER_ARG: '2' }, 'OTEL_TRACES_SAMPLER_ARG'],
     [{ OTEL_SDK_DISABLED: 'maybe' }, 'OTEL_SDK_DISABLED'],
   ])('refuse a bad value: %j', (env, named) => {
-    const error = failure(env);
+    const error = configFailure(env);
     expect(error.code).toBe(ErrorCodes.BAD_CONFIG);
     expect(error.message).toContain(named);
   });
 
   it('name a bad header entry by its position, never quoting it (headers may hold a key)', () => {
-    const error = failure({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20ok,secret-token-without-equals' });
+    const error = configFailure({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20ok,secret-token-without-equals' });
     expect(error.code).toBe(ErrorCodes.BAD_CONFIG);
     expect(error.message).toContain('OTEL_EXPORTER_OTLP_HEADERS is not valid: entry 2');
     expect(error.message).not.toContain('secret-token');
-    expect(failure({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_HEADERS: 'x=%E0%A4%A' }).message).not.toContain('%E0');
+    expect(configFailure({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_HEADERS: 'x=%E0%A4%A' }).message).not.toContain('%E0');
   });
 });

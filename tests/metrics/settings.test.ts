@@ -1,16 +1,8 @@
 import { loadConfig } from '../../src/config/config';
-import { ErrorCodes, type SiftError } from '../../src/errors';
+import { configFailure } from '../support/config';
+import { ErrorCodes } from '../../src/errors';
 import { startWorkerProcesses } from '../../src/supervision/worker-processes';
 import { createLogger } from '../../src/logger';
-
-function failure(env: Record<string, string>): SiftError {
-  try {
-    loadConfig(env, '/srv/sift');
-  } catch (error) {
-    return error as SiftError;
-  }
-  throw new Error('expected loadConfig to throw');
-}
 
 describe('the metrics settings', () => {
   it('default to metrics on, workers on 127.0.0.1:9464, the queue sampled every 5 s', () => {
@@ -29,7 +21,7 @@ describe('the metrics settings', () => {
     [{ SIFT_METRICS_PORT: 'ninety' }, /SIFT_METRICS_PORT="ninety"/],
     [{ SIFT_METRICS_QUEUE_INTERVAL_MS: '10' }, /SIFT_METRICS_QUEUE_INTERVAL_MS="10" is not valid: expected a whole number from 100/],
   ])('refuse %j, naming the variable', (env, message) => {
-    const error = failure(env as Record<string, string>);
+    const error = configFailure(env as Record<string, string>);
     expect(error.code).toBe(ErrorCodes.BAD_CONFIG);
     expect(error.message).toMatch(message);
   });
