@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import type { BatchFile } from './batch-files';
 import type { Cleanup } from './cleanup';
 import { procSeconds, redisSeconds } from './cpu';
-import { CpuTimeline, epochMs } from './cpu-timeline';
+import { CpuTimeline } from './cpu-timeline';
+import { runTimedClient } from './timed-client';
 import { labelledRowsOf } from './output-rows';
 
 /**
@@ -158,20 +159,14 @@ export async function startCeleryPeer(settings: PeerSettings, warmUp: BatchFile,
       redis: () => redisSeconds(redis),
     });
     await timeline.start(100);
-    const spawnAt = epochMs();
-    const client = spawn(settings.python, ['-c', CLIENT_WITH_RUSAGE, 'chunked', file.path], { cwd: settings.dir, env: { ...env, BENCH_PEER_PROBE_FILE: probeFile }, stdio: ['ignore', 'pipe', 'pipe'] });
-    clientPid = client.pid;
-    timeline.add('client', spawnAt, 0);
-    const forgetClient = cleanup.add(async () => void client.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    client.stdout!.on('data', (data: Buffer) => (stdout += data.toString()));
-    client.stderr!.on('data', (data: Buffer) => (stderr = (stderr + data.toString()).slice(-4096)));
-    const [code] = (await once(client, 'close')) as [number | null];
-    const exitAt = epochMs();
-    forgetClient();
+    const { code, stdout, stderrTail, spawnAt, exitAt } = await runTimedClient(
+      settings.python,
+      ['-c', CLIENT_WITH_RUSAGE, 'chunked', file.path],
+      { cwd: settings.dir, env: { ...env, BENCH_PEER_PROBE_FILE: probeFile } },
+      { timeline, party: 'client', cleanup, onSpawn: (pid) => (clientPid = pid) },
+    );
     await timeline.stop();
-    if (code !== 0) throw new Error(`the peer's client.py exited ${code}:\n${stderr}`);
+    if (code !== 0) throw new Error(`the peer's client.py exited ${code}:\n${stderrTail}`);
     const own = /rows=(\d+) seconds=([\d.]+)/.exec(stdout);
     if (!own) throw new Error(`the peer's client.py printed no result line: ${stdout}`);
     const usage = JSON.parse(readFileSync(probeFile, 'utf8')) as { cpuSeconds: number; peakRssMb: number };

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -11,7 +9,8 @@ import { memoryMb, startWorker, type BatchBenchContext, type WorkerChild } from 
 import type { Cleanup } from './cleanup';
 import type { CliProbeReport, ProbedRequest } from './cli-probe';
 import { procSeconds, redisSeconds } from './cpu';
-import { CpuTimeline, epochMs } from './cpu-timeline';
+import { CpuTimeline } from './cpu-timeline';
+import { runTimedClient } from './timed-client';
 import { labelledRowsOf } from './output-rows';
 
 /** The processes whose CPU a Sift file-to-file run reports. */
@@ -100,23 +99,14 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
     // Each registered with `cleanup` from its spawn, so an abort while they start stops them too.
     children.push(...(await Promise.all(Array.from({ length: workers }, () => startWorker(context, cleanup)))));
     await timeline.start(100);
-    const spawnAt = epochMs();
-    const cli = spawn(
+    const { code, stdout, stderrTail, spawnAt } = await runTimedClient(
       process.execPath,
       ['--require', path.join(context.projectRoot, 'dist', 'bench', 'cli-probe.js'), path.join(context.projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--id-column', 'id', '--json', '--url', context.url],
-      { cwd: context.projectRoot, env: { ...process.env, BENCH_CLI_PROBE_FILE: probeFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: context.projectRoot, env: { ...process.env, BENCH_CLI_PROBE_FILE: probeFile } },
+      { timeline, party: 'cli', cleanup, onSpawn: (pid) => (cliPid = pid) },
     );
-    cliPid = cli.pid;
-    timeline.add('cli', spawnAt, 0);
-    const forgetCli = cleanup.add(async () => void cli.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    cli.stdout!.on('data', (data: Buffer) => (stdout += data.toString()));
-    cli.stderr!.on('data', (data: Buffer) => (stderr = (stderr + data.toString()).slice(-4096)));
-    const [code] = (await once(cli, 'close')) as [number | null];
-    forgetCli();
     await timeline.stop();
-    if (code !== 0) throw new Error(`sift batch exited ${code}:\n${stderr}`);
+    if (code !== 0) throw new Error(`sift batch exited ${code}:\n${stderrTail}`);
     const probe = JSON.parse(readFileSync(probeFile, 'utf8')) as CliProbeReport;
     timeline.add('cli', probe.exitAt, probe.cpuSeconds);
     const summary = JSON.parse(stdout) as BatchSummary;
