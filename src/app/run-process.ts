@@ -46,7 +46,7 @@ function startFailure(error: unknown, name: string, logger: Logger | undefined):
  * Runs one Sift process: reads the configuration once, starts the process's parts, and runs until
  * SIGINT, SIGTERM or SIGHUP, then closes them and exits 0. A start that fails closes whatever it had
  * opened (see Lifecycle), prints one line and exits 1 (2 for a setting it cannot read) by itself: no thread,
- * socket or child process keeps it alive. A second signal while closing exits at once.
+ * socket or child process keeps it alive. The same signal again while closing (Ctrl-C twice) exits at once.
  * `env` overrides the environment (`sift up --workers 2`).
  */
 export async function runProcess(spec: ProcessSpec, env: Record<string, string> = {}): Promise<void> {
@@ -68,13 +68,19 @@ export async function runProcess(spec: ProcessSpec, env: Record<string, string> 
     return;
   }
   const log = logger;
-  let stopping = false;
+  let stoppedBy: NodeJS.Signals | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppedBy === signal) {
       log.warn(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
-    stopping = true;
+    if (stoppedBy) {
+      // Another signal is the same stop relayed another way, not an impatient user: Ctrl-C in a
+      // terminal reaches `sift up`'s workers (its process group) and then `sift up` sends them SIGTERM.
+      log.debug(`${signal} while stopping for ${stoppedBy}: already stopping`);
+      return;
+    }
+    stoppedBy = signal;
     log.info(`${signal}: ${spec.stopping}, then stopping`);
     void running.close().finally(() => {
       process.off('SIGINT', stop);

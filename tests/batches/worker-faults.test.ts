@@ -68,6 +68,29 @@ describe('worker faults cost time, never rows', () => {
     }
   }, 110_000);
 
+  it('SIGINT and SIGTERM together (Ctrl-C in sift up\'s terminal, then sift up\'s own stop) are one stop: it drains and exits 0', async () => {
+    const worker = await startWorkerProcess(workerEnv());
+    const texts = Array.from({ length: 4000 }, (_, i) => `twice told ${i}`);
+    const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
+    await eventually(async () => (await processed(t.client, submitBatch.id)) >= 50, 30_000, 'the worker to start on the batch');
+    // Frozen, the worker gets both signals at once when it resumes: the closest a test comes to the
+    // terminal's SIGINT and the supervisor's SIGTERM arriving a few milliseconds apart.
+    worker.pause();
+    worker.signal('SIGINT');
+    worker.signal('SIGTERM');
+    worker.resume();
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toMatch(/(SIGINT|SIGTERM): finishing the chunks in hand/);
+    expect(worker.output()).not.toMatch(/again: exiting without waiting/);
+    const second = await startWorkerProcess(workerEnv());
+    try {
+      await eventually(async () => (await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 60_000, 'the batch to complete');
+      expect((await t.client.request(BatchDocument, { id: submitBatch.id })).batch).toMatchObject({ processed: 4000, succeeded: 4000 });
+    } finally {
+      await second.stop();
+    }
+  }, 110_000);
+
   it('a chunk that keeps failing is retried with backoff, then ends the batch FAILED with the reason; finished rows stay downloadable', async () => {
     const texts = Array.from({ length: 100 }, (_, i) => `doomed or not ${i}`);
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });

@@ -11,6 +11,10 @@ export interface WorkerProcess {
   exitCode(): number | null;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Sends a signal without waiting. */
+  signal(signal: NodeJS.Signals): void;
+  /** Its exit code once it has exited (null when a signal ended it). */
+  exited: Promise<number | null>;
   /** Freezes it (SIGSTOP): it holds its chunks and does nothing until `resume`. */
   pause(): void;
   /** Lets a paused worker go on (SIGCONT). */
@@ -42,6 +46,8 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
+    signal: (signal) => void child.kill(signal),
+    exited,
     pause: () => void child.kill('SIGSTOP'),
     resume: () => void child.kill('SIGCONT'),
   };
