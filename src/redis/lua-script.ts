@@ -24,20 +24,38 @@ export interface LuaScript<K extends string, A extends string, R> {
  * again), so a Redis restart never leaves a script uncallable.
  */
 export function luaScript<const K extends string, const A extends string, R>(definition: LuaScriptDefinition<K, A, R>): LuaScript<K, A, R> {
-  const sha = createHash('sha1').update(definition.lua).digest('hex');
+  const script = scriptBody(definition.lua);
   return {
     name: definition.name,
     async run(redis, keys, args) {
       const values = [...definition.keys.map((key) => keys[key]), ...definition.args.map((arg) => args[arg])];
-      const count = definition.keys.length;
-      let raw: unknown;
-      try {
-        raw = await redis.evalsha(sha, count, ...values);
-      } catch (error) {
-        if (!(error as Error).message?.startsWith('NOSCRIPT')) throw error;
-        raw = await redis.eval(definition.lua, count, ...values);
-      }
-      return definition.reply(raw);
+      return definition.reply(await script(redis, definition.keys.length, values));
     },
+  };
+}
+
+/**
+ * A script over any number of keys (KEYS as given, then ARGV), for changes that touch a list of
+ * keys at once; reloaded after NOSCRIPT like `luaScript`'s.
+ */
+export interface VariadicLuaScript {
+  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+}
+
+export function variadicLuaScript(lua: string): VariadicLuaScript {
+  const script = scriptBody(lua);
+  return { run: (redis, keys, args) => script(redis, keys.length, [...keys, ...args]) };
+}
+
+/** Runs `lua` by SHA (EVALSHA), sending the script itself (EVAL, which loads it again) after NOSCRIPT. */
+function scriptBody(lua: string): (redis: Redis, keyCount: number, values: readonly (string | number)[]) => Promise<unknown> {
+  const sha = createHash('sha1').update(lua).digest('hex');
+  return async (redis, keyCount, values) => {
+    try {
+      return await redis.evalsha(sha, keyCount, ...values);
+    } catch (error) {
+      if (!(error as Error).message?.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(lua, keyCount, ...values);
+    }
   };
 }

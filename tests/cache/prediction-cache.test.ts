@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger';
 import { RedisConnections } from '../../src/redis/connections';
 import { redisKeys } from '../../src/redis/keys';
 import { freePort } from '../support/api';
+import { startRedisServer } from '../support/redis-server';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 
 const logger = createLogger('silent');
@@ -91,6 +92,47 @@ describe('PredictionCache', () => {
     calls.length = 0;
     expect((await read(countingCache, texts)).map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 100));
     expect(calls).toEqual(['mget']);
+  });
+
+  it('writes many entries in a few script calls, not a command each, every one with the TTL', async () => {
+    // 2,500 entries: three groups (WRITE_GROUP is 1,000), so the last group is a partial one.
+    const texts = Array.from({ length: 2500 }, (_, i) => `grouped ${i}`);
+    const calls: string[] = [];
+    const counting = new Proxy(redis, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(property));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const countingCache = new PredictionCache(counting, redisKeys(prefix), 3600, logger);
+    await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 10_000, 1 - i / 10_000] })));
+    expect(calls.filter((call) => call !== 'eval')).toEqual(['evalsha', 'evalsha', 'evalsha']);
+    const found = await read(cache, texts);
+    expect(found.map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 10_000));
+    for (const text of [texts[0], texts[999], texts[1000], texts[2499]]) {
+      expect(await redis.ttl(`${prefix}pred:sentiment:v1:${textHash(text)}`)).toBeGreaterThan(3500);
+    }
+  });
+
+  it('writes still land after Redis forgets its scripts (as on a restart)', async () => {
+    const port = await freePort();
+    const server = await startRedisServer(port);
+    const own = connections(server.url).connect('cache', { kind: 'fail-fast', commandTimeoutMs: 1000 });
+    await new Promise((resolve) => own.once('ready', resolve));
+    try {
+      const ownCache = new PredictionCache(own, redisKeys(prefix), 3600, logger);
+      await write(ownCache, [{ text: 'before the flush', scores: [0.4, 0.6] }]);
+      await own.script('FLUSH');
+      await write(ownCache, [{ text: 'after the flush', scores: [0.7, 0.3] }]);
+      expect(await read(ownCache, ['before the flush', 'after the flush'])).toEqual([[0.4, 0.6], [0.7, 0.3]]);
+    } finally {
+      own.disconnect();
+      await server.kill();
+    }
   });
 
   it('answers misses and drops writes when Redis cannot be reached, without hanging', async () => {
