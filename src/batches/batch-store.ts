@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys';
 import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
 import type { BatchRowResult, BatchSnapshot, InputRow } from './batch-types';
-import { decodeChunk, decodeChunkResults, encodeChunk, type RowModel } from './row-codec';
+import { decodeChunk, decodeChunkResults, encodeChunk, parseChunkResults, type RowModel, type StoredChunkResults } from './row-codec';
 import type { BatchEvents, EndedBatchEvent } from './batch-events';
 import { endBatch } from './scripts/end-batch';
 import { finishIngest } from './scripts/finish-ingest';
@@ -263,9 +263,14 @@ export class BatchStore {
 
   /** The finished rows of the given chunks, in the order given; chunks not recorded are left out. */
   async rowsOfChunks(id: string, model: RowModel, chunks: readonly number[]): Promise<BatchRowResult[]> {
+    return (await this.storedChunkResults(id, chunks)).flatMap((value) => decodeChunkResults(value, model));
+  }
+
+  /** The stored results (row-codec.ts) of the given chunks that are recorded, in the order given. */
+  private async storedChunkResults(id: string, chunks: readonly number[]): Promise<string[]> {
     if (chunks.length === 0) return [];
     const values = await this.redis.hmget(this.keys.batchResults(id), ...chunks.map(String));
-    return values.flatMap((value) => (value === null ? [] : decodeChunkResults(value, model)));
+    return values.filter((value): value is string => value !== null);
   }
 
   /** The model a batch's rows are decoded against, and its chunk size; null when it does not exist. */
@@ -291,16 +296,18 @@ export class BatchStore {
   }
 
   /**
-   * Every finished row among the first `total`, in input order, `chunksPerRead` chunks at a time,
-   * so a download of any size holds a few chunks in memory. Rows not finished yet are left out.
+   * Every finished row among the first `total`, in input order, as stored (a download formats
+   * them without the objects GraphQL answers with), `chunksPerRead` chunks at a time, so a
+   * download of any size holds a few chunks in memory. Chunks not finished yet are left out.
    */
-  async *allResults(id: string, total: number, chunksPerRead = 4): AsyncGenerator<BatchRowResult[]> {
+  async *allResults(id: string, total: number, chunksPerRead = 4): AsyncGenerator<StoredChunkResults[]> {
     const layout = await this.layout(id);
     if (!layout) return;
     const chunks = Math.ceil(total / layout.chunkSize);
     for (let first = 0; first < chunks; first += chunksPerRead) {
-      const rows = await this.chunkResults(id, layout.model, first, Math.min(first + chunksPerRead, chunks) - 1);
-      if (rows.length > 0) yield rows;
+      const numbers = Array.from({ length: Math.min(first + chunksPerRead, chunks) - first }, (_, i) => first + i);
+      const stored = await this.storedChunkResults(id, numbers);
+      if (stored.length > 0) yield stored.map(parseChunkResults);
     }
   }
 

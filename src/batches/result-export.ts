@@ -1,5 +1,6 @@
 import { csvCell, csvText } from '../formats/csv';
-import type { BatchRowResult } from './batch-types';
+import { bestLabelIndex } from '../predictions/prediction';
+import type { StoredChunkResults, StoredResult } from './row-codec';
 
 /** Formats results download in. */
 export type ExportFormat = 'csv' | 'jsonl';
@@ -19,15 +20,6 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
  */
 export function exportFields(labels: readonly string[], echo = true): string[] {
   return ['index', ...(echo ? ['id', 'text'] : []), 'label', 'score', ...labels.map((label) => `score_${label}`), 'cached', 'error'];
-}
-
-/** The row's score for each label, in the model's label order (a prediction lists them most probable first). */
-function scoresOf(row: BatchRowResult, labels: readonly string[]): (number | null)[] {
-  const scores = row.prediction?.scores ?? [];
-  return labels.map((label) => {
-    for (const s of scores) if (s.label === label) return s.score;
-    return null;
-  });
 }
 
 /** A number as JSON writes it (a number that is not finite is null). */
@@ -51,55 +43,63 @@ export class ResultFormatter {
     return this.format === 'csv' ? csvText([this.fields]) : '';
   }
 
-  rows(rows: readonly BatchRowResult[]): string {
-    if (this.format === 'csv') {
-      let out = '';
-      for (const row of rows) out += this.csvLine(row);
-      return out;
-    }
+  /** The rows of stored chunks (row-codec.ts) as download lines, in the order given. */
+  rows(chunks: readonly StoredChunkResults[]): string {
     let out = '';
-    for (const row of rows) out += this.jsonLine(row);
+    for (const { first, rows } of chunks) {
+      for (let i = 0; i < rows.length; i++) out += this.format === 'csv' ? this.csvLine(first + i, rows[i]) : this.jsonLine(first + i, rows[i]);
+    }
     return out;
+  }
+
+  /** The cell of a label, made once per label. */
+  private labelCell(label: string): string {
+    let cell = this.labelCells.get(label);
+    if (cell === undefined) this.labelCells.set(label, (cell = csvCell(label)));
+    return cell;
   }
 
   /**
    * One CSV row, csvText's text for the row's values cell by cell (csvCell), without an array per
-   * row or csv-stringify's cost per call; a label's cell is made once per label.
+   * row or csv-stringify's cost per call. The label is the most probable one, the first of equals
+   * in label order (as a Prediction's is, see toPrediction).
    */
-  private csvLine(row: BatchRowResult): string {
-    let line = String(row.index);
-    if (this.echo) line += `,${csvCell(row.id)},${csvCell(row.text)}`;
-    const prediction = row.prediction;
-    if (prediction) {
-      let label = this.labelCells.get(prediction.label);
-      if (label === undefined) this.labelCells.set(prediction.label, (label = csvCell(prediction.label)));
-      line += `,${label},${csvCell(prediction.score)}`;
-      for (const score of scoresOf(row, this.labels)) line += `,${csvCell(score)}`;
-      line += prediction.cached ? ',true' : ',false';
+  private csvLine(index: number, [id, text, scores, cached, error]: StoredResult): string {
+    let line = String(index);
+    if (this.echo) line += `,${csvCell(id)},${csvCell(text)}`;
+    if (scores) {
+      const best = bestLabelIndex(scores);
+      line += `,${this.labelCell(this.labels[best])},${csvCell(scoreAt(scores, best))}`;
+      for (let i = 0; i < this.labels.length; i++) line += `,${csvCell(scoreAt(scores, i))}`;
+      line += cached === 1 ? ',true' : ',false';
     } else {
       line += ',,' + ','.repeat(this.labels.length) + ',';
     }
-    return `${line},${csvCell(row.error)}\r\n`;
+    return `${line},${csvCell(error)}\r\n`;
   }
 
   /**
    * One JSON Lines row, the same text as JSON.stringify of the row's object in `fields` order,
    * built without that object: only the strings go through JSON.stringify.
    */
-  private jsonLine(row: BatchRowResult): string {
-    let line = `{"index":${row.index}`;
-    if (this.echo) line += `,"id":${row.id === null ? 'null' : JSON.stringify(row.id)},"text":${JSON.stringify(row.text)}`;
-    const prediction = row.prediction;
-    if (prediction) {
-      line += `,"label":${JSON.stringify(prediction.label)},"score":${jsonNumber(prediction.score)}`;
-      const scores = scoresOf(row, this.labels);
-      for (let i = 0; i < scores.length; i++) line += this.scoreKeys[i] + jsonNumber(scores[i]);
-      line += `,"cached":${prediction.cached}`;
+  private jsonLine(index: number, [id, text, scores, cached, error]: StoredResult): string {
+    let line = `{"index":${index}`;
+    if (this.echo) line += `,"id":${id === null ? 'null' : JSON.stringify(id)},"text":${JSON.stringify(text)}`;
+    if (scores) {
+      const best = bestLabelIndex(scores);
+      line += `,"label":${JSON.stringify(this.labels[best])},"score":${jsonNumber(scoreAt(scores, best))}`;
+      for (let i = 0; i < this.scoreKeys.length; i++) line += this.scoreKeys[i] + jsonNumber(scoreAt(scores, i));
+      line += `,"cached":${cached === 1}`;
     } else {
       line += ',"label":null,"score":null';
       for (const key of this.scoreKeys) line += `${key}null`;
       line += ',"cached":null';
     }
-    return `${line},"error":${row.error === null ? 'null' : JSON.stringify(row.error)}}\n`;
+    return `${line},"error":${error === null ? 'null' : JSON.stringify(error)}}\n`;
   }
+}
+
+/** A label's stored probability (null past the stored ones). */
+function scoreAt(scores: readonly number[], i: number): number | null {
+  return i < scores.length ? scores[i] : null;
 }

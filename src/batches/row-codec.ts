@@ -28,7 +28,8 @@ export interface FinishedRow {
   error: string | null;
 }
 
-type StoredResult = [id: string | null, text: string, scores: number[] | null, cached: 0 | 1, error: string | null];
+/** A finished row as stored: its probabilities in the model's label order (null when it failed). */
+export type StoredResult = [id: string | null, text: string, scores: number[] | null, cached: 0 | 1, error: string | null];
 
 /** The JSON of a `StoredResult`, built around the scores' JSON so they are not serialized again. */
 export function encodeResult(row: FinishedRow): string {
@@ -40,7 +41,8 @@ function decodeResult(index: number, stored: StoredResult, model: RowModel): Bat
   return { index, id, text, prediction: scores ? toPrediction(text, scores, model, cached === 1) : null, error };
 }
 
-type StoredChunkResults = { first: number; rows: StoredResult[] };
+/** A chunk's finished rows as stored; row i has index `first + i`. */
+export type StoredChunkResults = { first: number; rows: StoredResult[] };
 
 /** The results of a chunk whose first row has index `first`, each encoded by `encodeResult`, in row order. */
 export function encodeChunkResults(first: number, encodedResults: readonly string[]): string {
@@ -49,8 +51,13 @@ export function encodeChunkResults(first: number, encodedResults: readonly strin
 
 /** Gives back a chunk's results as the client type, with indices from the chunk's first. */
 export function decodeChunkResults(json: string, model: RowModel): BatchRowResult[] {
-  const { first, rows } = JSON.parse(json) as StoredChunkResults;
+  const { first, rows } = parseChunkResults(json);
   return rows.map((stored, i) => decodeResult(first + i, stored, model));
+}
+
+/** A chunk's results as stored, for writers that need no client objects (downloads). */
+export function parseChunkResults(json: string): StoredChunkResults {
+  return JSON.parse(json) as StoredChunkResults;
 }
 
 type StoredChunk = { first: number; rows: [id: string | null, text: string | null][] };

@@ -1,16 +1,25 @@
 import type { BatchRowResult } from '../../src/batches/batch-types';
 import { ResultFormatter } from '../../src/batches/result-export';
+import { decodeChunkResults, encodeChunkResults, encodeResult, parseChunkResults } from '../../src/batches/row-codec';
 import { csvText, type CsvValue } from '../../src/formats/csv';
 
 describe('results.jsonl rows', () => {
-  it('are the JSON of each row object, with and without the echoed id and text', () => {
+  it('are the JSON of each row object (as GraphQL reads the same stored rows), with and without the echoed id and text', () => {
     const labels = ['NEG', 'POS "q"'];
-    const rows: BatchRowResult[] = [
-      { index: 0, id: 'r"0', text: 'a\n"b"\u2028', error: null, prediction: { text: 'a', label: 'POS "q"', score: 0.75, scores: [{ label: 'POS "q"', score: 0.75 }, { label: 'NEG', score: 1e-7 }], model: 'm', modelVersion: 'v', cached: true } },
-      { index: 1, id: null, text: '', error: 'The text is empty', prediction: null },
-      { index: 3, id: '=id', text: '-x,"y"', error: '@err\nline', prediction: null },
-      { index: 2, id: 'x', text: 'y', error: null, prediction: { text: 'y', label: 'NEG', score: 0.5, scores: [{ label: 'NEG', score: 0.5 }], model: 'm', modelVersion: 'v', cached: false } },
+    const model = { name: 'm', version: 'v', labels };
+    // Two stored chunks, as workers write them: a cached row, failed rows, a tie (the first label of equals wins).
+    const stored = [
+      encodeChunkResults(0, [
+        encodeResult({ id: 'r"0', text: 'a\n"b"\u2028', scoresJson: '[1e-7,0.75]', cached: true, error: null }),
+        encodeResult({ id: null, text: '', scoresJson: null, cached: false, error: 'The text is empty' }),
+      ]),
+      encodeChunkResults(2, [
+        encodeResult({ id: 'x', text: 'y', scoresJson: '[0.5,0.5]', cached: false, error: null }),
+        encodeResult({ id: '=id', text: '-x,"y"', scoresJson: null, cached: false, error: '@err\nline' }),
+      ]),
     ];
+    const chunks = stored.map(parseChunkResults);
+    const rows: BatchRowResult[] = stored.flatMap((json) => decodeChunkResults(json, model));
     for (const echo of [true, false]) {
       const expected = rows.map((row) => {
         const score = (label: string) => row.prediction?.scores.find((s) => s.label === label)?.score ?? null;
@@ -21,10 +30,11 @@ describe('results.jsonl rows', () => {
         Object.assign(object, { cached: row.prediction ? row.prediction.cached : null, error: row.error });
         return `${JSON.stringify(object)}\n`;
       });
-      expect(new ResultFormatter('jsonl', labels, echo).rows(rows)).toBe(expected.join(''));
+      expect(expected[2]).toContain('"label":"NEG"');
+      expect(new ResultFormatter('jsonl', labels, echo).rows(chunks)).toBe(expected.join(''));
       // CSV: csvText of the same values (the writer it is built cell by cell to match).
       const values = expected.map((line) => Object.values(JSON.parse(line) as Record<string, CsvValue>));
-      expect(new ResultFormatter('csv', labels, echo).rows(rows)).toBe(csvText(values));
+      expect(new ResultFormatter('csv', labels, echo).rows(chunks)).toBe(csvText(values));
     }
     expect(new ResultFormatter('csv', labels, false).header()).toBe('index,label,score,score_NEG,"score_POS ""q""",cached,error\r\n');
   });
