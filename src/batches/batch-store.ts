@@ -186,10 +186,10 @@ export class BatchStore {
   }
 
   /**
-   * Stores a chunk's results (`encodeChunkResults`, see row-codec.ts) and counts its rows, once: a
-   * chunk run again after a crash is not counted twice.
+   * Stores a chunk's results (its input with `outcomes`, see row-codec.ts) and counts its rows,
+   * once: a chunk run again after a crash is not counted twice.
    */
-  async recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, results: string): Promise<RecordedChunk> {
+  async recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, outcomes: string): Promise<RecordedChunk> {
     const recorded = await recordChunk.run(
       this.redis,
       { batch: this.keys.batch(id), results: this.keys.batchResults(id), input: this.keys.batchChunk(id, chunk), active: this.keys.activeBatches() },
@@ -201,7 +201,7 @@ export class BatchStore {
         cached: counts.cached,
         now: new Date().toISOString(),
         retentionSeconds: this.retentionSeconds,
-        chunkResults: results,
+        outcomes,
         labelCounts: JSON.stringify(counts.labels),
         id,
         nowMs: Date.now(),

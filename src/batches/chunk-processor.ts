@@ -10,7 +10,7 @@ import { isFinalStatus } from './batch-status';
 import type { BatchStore } from './batch-store';
 import type { ChunkJob, InputRow } from './batch-types';
 import type { ProgressChannel } from './progress-channel';
-import { encodeChunkResults, encodeResult } from './row-codec';
+import { encodeChunkOutcomes, encodeOutcome } from './row-codec';
 
 /** Runs a batch of texts through a model (the inference pool). */
 export type ChunkScorer = (model: string, texts: string[]) => Promise<ScoreMatrix>;
@@ -81,21 +81,21 @@ export class ChunkProcessor {
     const texts = [...new Set(rows.filter((_, i) => problems[i] === null).map((row) => row.text!))];
     const scoresOf = await scoreThroughCache(cache, model, texts, (misses) => this.score(model.name, misses));
     const counts = { succeeded: 0, failed: 0, cached: 0, labels: {} as Record<string, number> };
-    const results = rows.map((row, i): string => {
+    const outcomes = rows.map((row, i): string => {
       const problem = problems[i];
       if (problem !== null) {
         counts.failed++;
-        return encodeResult({ id: row.id, text: row.text ?? '', scoresJson: null, cached: false, error: problem });
+        return encodeOutcome({ scoresJson: null, cached: false, error: problem });
       }
       const found = scoresOf.get(row.text!)!;
       counts.succeeded++;
       if (found.cached) counts.cached++;
       const label = model.labels[bestLabelIndex(found.scores)];
       counts.labels[label] = (counts.labels[label] ?? 0) + 1;
-      return encodeResult({ id: row.id, text: row.text!, scoresJson: found.scoresJson, cached: found.cached, error: null });
+      return encodeOutcome({ scoresJson: found.scoresJson, cached: found.cached, error: null });
     });
     span.setAttributes({ [SpanAttributes.CHUNK_ROWS_CACHED]: counts.cached, [SpanAttributes.CHUNK_ROWS_FAILED]: counts.failed });
-    const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkResults(rows[0].index, results));
+    const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkOutcomes(outcomes));
     if (outcome !== 'counted') return outcome === 'already-counted' ? 'already-counted' : 'skipped';
     this.options.metrics?.chunkCounted(model.name, counts);
     // A chunk's rows have consecutive indices: the message names the range.

@@ -9,6 +9,10 @@ import type { BatchRowResult, InputRow } from './batch-types';
  * labels come once from the batch record when the row is read back. A chunk's results are stored
  * together, as one value: Redis then keeps one hash field per chunk, not one per row, and a worker
  * sends one argument, not a thousand.
+ *
+ * A worker sends only each row's outcome; the record-chunk script stores it beside the chunk's
+ * input as the API stored it (`joinChunkResults`), so a row's id and text, the bulk of its bytes,
+ * are never encoded or sent again.
  */
 
 /** What a result row is decoded against. */
@@ -18,49 +22,68 @@ export interface RowModel {
   labels: readonly string[];
 }
 
-/** A finished row as a worker stores it. */
-export interface FinishedRow {
-  id: string | null;
-  text: string;
+/** What a worker made of one row. */
+export interface RowOutcome {
   /** Probabilities in the model's label order as a JSON array (as the cache stores them); null when the row failed. */
   scoresJson: string | null;
   cached: boolean;
   error: string | null;
 }
 
-/** A finished row as stored: its probabilities in the model's label order (null when it failed). */
+/** A finished row: its probabilities in the model's label order (null when it failed). */
 export type StoredResult = [id: string | null, text: string, scores: number[] | null, cached: 0 | 1, error: string | null];
 
-/** The JSON of a `StoredResult`, built around the scores' JSON so they are not serialized again. */
-export function encodeResult(row: FinishedRow): string {
-  return `[${JSON.stringify(row.id)},${JSON.stringify(row.text)},${row.scoresJson ?? 'null'},${row.cached ? 1 : 0},${JSON.stringify(row.error)}]`;
-}
-
-function decodeResult(index: number, stored: StoredResult, model: RowModel): BatchRowResult {
-  const [id, text, scores, cached, error] = stored;
-  return { index, id, text, prediction: scores ? toPrediction(text, scores, model, cached === 1) : null, error };
-}
-
-/** A chunk's finished rows as stored; row i has index `first + i`. */
+/** A chunk's finished rows; row i has index `first + i`. */
 export type StoredChunkResults = { first: number; rows: StoredResult[] };
 
-/** The results of a chunk whose first row has index `first`, each encoded by `encodeResult`, in row order. */
-export function encodeChunkResults(first: number, encodedResults: readonly string[]): string {
-  return `{"first":${first},"rows":[${encodedResults.join(',')}]}`;
+type StoredOutcome = [scores: number[] | null, cached: 0 | 1, error: string | null];
+
+type StoredChunk = { first: number; rows: [id: string | null, text: string | null][] };
+
+/** A chunk's results as stored: its input as the API stored it, and an outcome per row. */
+type JoinedChunkResults = { input: StoredChunk; output: StoredOutcome[] };
+
+/** The JSON of one row's outcome, built around the scores' JSON so they are not serialized again. */
+export function encodeOutcome(row: RowOutcome): string {
+  return `[${row.scoresJson ?? 'null'},${row.cached ? 1 : 0},${row.error === null ? 'null' : JSON.stringify(row.error)}]`;
+}
+
+/** A chunk's outcomes, each encoded by `encodeOutcome`, in row order: what a worker records. */
+export function encodeChunkOutcomes(encodedOutcomes: readonly string[]): string {
+  return `[${encodedOutcomes.join(',')}]`;
+}
+
+/** The stored results of a chunk: what the record-chunk script stores, from the stored input and the outcomes. */
+export function joinChunkResults(inputJson: string, outcomesJson: string): string {
+  return `{"input":${inputJson},"output":${outcomesJson}}`;
+}
+
+/**
+ * A chunk's results as stored, for writers that need no client objects (downloads). Results
+ * stored before outcomes were joined to the input (`{first, rows}`, each row its id, text and
+ * outcome) are read too, for batches kept across an upgrade.
+ */
+export function parseChunkResults(json: string): StoredChunkResults {
+  const stored = JSON.parse(json) as JoinedChunkResults | StoredChunkResults;
+  if (!('input' in stored)) return stored;
+  const { input, output } = stored;
+  return {
+    first: input.first,
+    rows: output.map(([scores, cached, error], i): StoredResult => [input.rows[i][0], input.rows[i][1] ?? '', scores, cached, error]),
+  };
 }
 
 /** Gives back a chunk's results as the client type, with indices from the chunk's first. */
 export function decodeChunkResults(json: string, model: RowModel): BatchRowResult[] {
   const { first, rows } = parseChunkResults(json);
-  return rows.map((stored, i) => decodeResult(first + i, stored, model));
+  return rows.map(([id, text, scores, cached, error], i) => ({
+    index: first + i,
+    id,
+    text,
+    prediction: scores ? toPrediction(text, scores, model, cached === 1) : null,
+    error,
+  }));
 }
-
-/** A chunk's results as stored, for writers that need no client objects (downloads). */
-export function parseChunkResults(json: string): StoredChunkResults {
-  return JSON.parse(json) as StoredChunkResults;
-}
-
-type StoredChunk = { first: number; rows: [id: string | null, text: string | null][] };
 
 /** A chunk's input rows; their indices are consecutive, so only the first is kept. */
 export function encodeChunk(rows: readonly InputRow[]): string {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { BatchEvents, type EndedBatchEvent } from '../../src/batches/batch-events';
 import { BatchStore } from '../../src/batches/batch-store';
-import { encodeChunkResults, encodeResult } from '../../src/batches/row-codec';
+import { encodeChunkOutcomes, encodeOutcome } from '../../src/batches/row-codec';
 import { redisKeys } from '../../src/redis/keys';
 import { freePort } from '../support/api';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
@@ -32,10 +32,18 @@ async function newBatch(): Promise<string> {
   return id;
 }
 
-/** Records chunk `chunk` (2 rows, one of them failed). */
-function record(id: string, chunk: number) {
-  const rows = [encodeResult({ id: null, text: 'a', scoresJson: '[0.2,0.8]', cached: true, error: null }), encodeResult({ id: null, text: '', scoresJson: null, cached: false, error: 'empty' })];
-  return store.recordChunk(id, chunk, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, encodeChunkResults(chunk * 2, rows));
+/** Two rows' outcomes, one of them failed. */
+const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.2,0.8]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'empty' })]);
+
+/** Stores chunk `chunk`'s input (2 rows), as an upload does. */
+function saveInput(id: string, chunk: number) {
+  return store.saveChunk(id, chunk, [{ index: chunk * 2, id: `r${chunk * 2}`, text: 'a' }, { index: chunk * 2 + 1, id: null, text: '' }]);
+}
+
+/** Records chunk `chunk` (2 rows, one of them failed), its input saved first unless it was recorded already. */
+async function record(id: string, chunk: number) {
+  if (!(await redis.hexists(keys.batchResults(id), String(chunk)))) await saveInput(id, chunk);
+  return store.recordChunk(id, chunk, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, outcomes);
 }
 
 async function counts(id: string) {
@@ -52,6 +60,23 @@ describe('recordChunk', () => {
     await store.finishIngest(id, 4, 2);
     expect((await store.get(id))?.labelCounts).toEqual([{ label: 'no', count: 0 }, { label: 'yes', count: 1 }]);
     expect(await redis.hget(keys.batch(id), 'startedAt')).not.toBeNull();
+  });
+
+  it('stores the outcomes with the input as the upload stored it, and deletes the input', async () => {
+    const id = await newBatch();
+    await record(id, 3);
+    expect(await redis.exists(keys.batchChunk(id, 3))).toBe(0);
+    expect(await store.results(id, 6, 2)).toEqual([
+      { index: 6, id: 'r6', text: 'a', error: null, prediction: expect.objectContaining({ label: 'yes', score: 0.8, cached: true }) },
+      { index: 7, id: null, text: '', error: 'empty', prediction: null },
+    ]);
+  });
+
+  it('refuses, recording and counting nothing, a chunk whose input is gone', async () => {
+    const id = await newBatch();
+    await expect(store.recordChunk(id, 0, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, outcomes)).rejects.toThrow(/chunk 0 of batch .* has no input/);
+    expect(await counts(id)).toMatchObject({ status: 'QUEUED', processed: 0 });
+    expect(await store.recordedChunks(id)).toEqual([]);
   });
 
   it('says so when the batch record is gone, and stores nothing', async () => {
@@ -204,7 +229,9 @@ describe('after Redis forgets its scripts (as on a restart)', () => {
     try {
       const id = 'flushed';
       await ownStore.create(id, model, new Date(), 2, 'owner-a');
-      const rows = encodeChunkResults(0, [encodeResult({ id: null, text: 'a', scoresJson: '[0.2,0.8]', cached: false, error: null })]);
+      const rows = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.2,0.8]', cached: false, error: null })]);
+      await ownStore.saveChunk(id, 0, [{ index: 0, id: null, text: 'a' }]);
+      await ownStore.saveChunk(id, 1, [{ index: 1, id: null, text: 'b' }]);
       await ownStore.recordChunk(id, 0, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows);
       await own.script('FLUSH');
       expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING', started: false });

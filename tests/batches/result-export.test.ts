@@ -1,22 +1,24 @@
 import type { BatchRowResult } from '../../src/batches/batch-types';
 import { ResultFormatter } from '../../src/batches/result-export';
-import { decodeChunkResults, encodeChunkResults, encodeResult, parseChunkResults } from '../../src/batches/row-codec';
+import { decodeChunkResults, encodeChunk, encodeChunkOutcomes, encodeOutcome, joinChunkResults, parseChunkResults } from '../../src/batches/row-codec';
 import { csvText, type CsvValue } from '../../src/formats/csv';
 
 describe('results.jsonl rows', () => {
   it('are the JSON of each row object (as GraphQL reads the same stored rows), with and without the echoed id and text', () => {
     const labels = ['NEG', 'POS "q"'];
     const model = { name: 'm', version: 'v', labels };
-    // Two stored chunks, as workers write them: a cached row, failed rows, a tie (the first label of equals wins).
+    // Two stored chunks, as the record-chunk script stores them: a cached row, failed rows, a tie
+    // (the first label of equals wins); and one stored by an earlier release.
     const stored = [
-      encodeChunkResults(0, [
-        encodeResult({ id: 'r"0', text: 'a\n"b"\u2028', scoresJson: '[1e-7,0.75]', cached: true, error: null }),
-        encodeResult({ id: null, text: '', scoresJson: null, cached: false, error: 'The text is empty' }),
-      ]),
-      encodeChunkResults(2, [
-        encodeResult({ id: 'x', text: 'y', scoresJson: '[0.5,0.5]', cached: false, error: null }),
-        encodeResult({ id: '=id', text: '-x,"y"', scoresJson: null, cached: false, error: '@err\nline' }),
-      ]),
+      joinChunkResults(
+        encodeChunk([{ index: 0, id: 'r"0', text: 'a\n"b"\u2028' }, { index: 1, id: null, text: '' }]),
+        encodeChunkOutcomes([encodeOutcome({ scoresJson: '[1e-7,0.75]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty' })]),
+      ),
+      joinChunkResults(
+        encodeChunk([{ index: 2, id: 'x', text: 'y' }, { index: 3, id: '=id', text: '-x,"y"' }]),
+        encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.5,0.5]', cached: false, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: '@err\nline' })]),
+      ),
+      '{"first":4,"rows":[["old","an earlier row",[0.9,0.1],0,null]]}',
     ];
     const chunks = stored.map(parseChunkResults);
     const rows: BatchRowResult[] = stored.flatMap((json) => decodeChunkResults(json, model));

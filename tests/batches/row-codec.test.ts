@@ -1,15 +1,16 @@
 import { encodeScores } from '../../src/cache/prediction-cache';
-import { decodeChunk, decodeChunkResults, encodeChunk, encodeChunkResults, encodeResult } from '../../src/batches/row-codec';
+import { decodeChunk, decodeChunkResults, encodeChunk, encodeChunkOutcomes, encodeOutcome, joinChunkResults } from '../../src/batches/row-codec';
 
 const model = { name: 'sentiment', version: 'abc', labels: ['negative', 'positive'] };
 
 describe('row codec (how batch rows are stored in Redis)', () => {
   const texts = ['plain', 'with "quotes", commas\nand a newline', 'emoji ☺ 𝄞', 'lone \uD800 surrogate', ''];
 
-  it('gives back every result as the client type, with the prediction rebuilt from the batch model', () => {
+  it('gives back every result as the client type: id and text from the stored input, the prediction rebuilt from the batch model', () => {
     const scores = Float32Array.from([0.25, 0.75]);
-    const encoded = texts.map((text, i) => encodeResult({ id: i % 2 ? `r${i}` : null, text, scoresJson: encodeScores(scores), cached: i % 2 === 1, error: null }));
-    const decoded = decodeChunkResults(encodeChunkResults(40, encoded), model);
+    const input = encodeChunk(texts.map((text, i) => ({ index: 40 + i, id: i % 2 ? `r${i}` : null, text })));
+    const outcomes = encodeChunkOutcomes(texts.map((_, i) => encodeOutcome({ scoresJson: encodeScores(scores), cached: i % 2 === 1, error: null })));
+    const decoded = decodeChunkResults(joinChunkResults(input, outcomes), model);
     expect(decoded).toHaveLength(texts.length);
     texts.forEach((text, i) => {
       expect(decoded[i]).toEqual({
@@ -30,9 +31,21 @@ describe('row codec (how batch rows are stored in Redis)', () => {
     });
   });
 
-  it('keeps a failed row without a prediction', () => {
-    const encoded = encodeResult({ id: 'x', text: '', scoresJson: null, cached: false, error: 'The text is empty.' });
-    expect(decodeChunkResults(encodeChunkResults(3, [encoded]), model)).toEqual([{ index: 3, id: 'x', text: '', prediction: null, error: 'The text is empty.' }]);
+  it('keeps a failed row without a prediction; a row without a text field reads as the empty text', () => {
+    const input = encodeChunk([{ index: 3, id: 'x', text: '' }, { index: 4, id: 'y', text: null }]);
+    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty.' }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text field is missing from this row.' })]);
+    expect(decodeChunkResults(joinChunkResults(input, outcomes), model)).toEqual([
+      { index: 3, id: 'x', text: '', prediction: null, error: 'The text is empty.' },
+      { index: 4, id: 'y', text: '', prediction: null, error: 'The text field is missing from this row.' },
+    ]);
+  });
+
+  it('reads results stored by earlier releases (each row its id, text and outcome)', () => {
+    const earlier = '{"first":7,"rows":[["r7","good",[0.1,0.9],1,null],[null,"",null,0,"The text is empty."]]}';
+    expect(decodeChunkResults(earlier, model)).toEqual([
+      { index: 7, id: 'r7', text: 'good', prediction: { text: 'good', label: 'positive', score: 0.9, scores: [{ label: 'positive', score: 0.9 }, { label: 'negative', score: 0.1 }], model: 'sentiment', modelVersion: 'abc', cached: true }, error: null },
+      { index: 8, id: null, text: '', prediction: null, error: 'The text is empty.' },
+    ]);
   });
 
   it('stores a chunk with its first index only, and gives back consecutive indices', () => {

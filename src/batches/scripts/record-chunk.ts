@@ -20,14 +20,16 @@ export interface RecordedChunk {
 const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '-1': 'no-batch' } as const;
 
 /**
- * Counts a finished chunk exactly once, stores its results and deletes its input.
+ * Counts a finished chunk exactly once, stores its results (its input joined with the outcomes,
+ * as row-codec.ts's joinChunkResults writes them) and deletes its input.
  * KEYS: batch (hash), results (hash, one field per chunk), input (the chunk's input rows), active
  *       (sorted set of batches not ended, by last sign of life).
  * ARGV: chunk number, rows, succeeded, failed, cached, now (ISO), retention seconds, the chunk's
- *       results (row-codec.ts), its rows per predicted label (a JSON object, label -> count), the
- *       batch id, now (ms), the index prefix (see status-index.ts).
+ *       outcomes (row-codec.ts's encodeChunkOutcomes), its rows per predicted label (a JSON
+ *       object, label -> count), the batch id, now (ms), the index prefix (see status-index.ts).
  * Returns {1 counted | 0 already counted | 2 batch ended | -1 no such batch, status, 1 when this
- * chunk started the batch}.
+ * chunk started the batch}; an error when the chunk is neither recorded nor has its input (it
+ * cannot be: the input goes only with the recording or with the whole batch).
  *
  * The record keeps `contiguousChunks`: how many chunks from the first are all recorded. Progress
  * relays read rows in input order up to there, without probing the results for gaps; it moves
@@ -36,7 +38,7 @@ const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '
 export const recordChunk = luaScript({
   name: 'recordChunk',
   keys: ['batch', 'results', 'input', 'active'],
-  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'chunkResults', 'labelCounts', 'id', 'nowMs', 'indexPrefix'],
+  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'outcomes', 'labelCounts', 'id', 'nowMs', 'indexPrefix'],
   lua: `${COMPLETION_RULE}
 local batch, results = KEYS[1], KEYS[2]
 local status = redis.call('HGET', batch, 'status')
@@ -48,7 +50,10 @@ if status == 'CANCELLED' or status == 'FAILED' then
   return {2, status}
 end
 -- A chunk run again after a crash finds its results stored and counts nothing.
-if redis.call('HSETNX', results, ARGV[1], ARGV[8]) == 0 then return {0, status} end
+if redis.call('HEXISTS', results, ARGV[1]) == 1 then return {0, status} end
+local input = redis.call('GET', KEYS[3])
+if not input then return redis.error_reply('chunk ' .. ARGV[1] .. ' of batch ' .. ARGV[10] .. ' has no input to record its results with') end
+redis.call('HSET', results, ARGV[1], '{"input":' .. input .. ',"output":' .. ARGV[8] .. '}')
 redis.call('DEL', KEYS[3])
 redis.call('EXPIRE', results, ARGV[7])
 redis.call('HINCRBY', batch, 'processed', ARGV[2])
