@@ -35,7 +35,14 @@ export function textHash(text: string): string {
  */
 /** A cached value: the JSON array of one text's probabilities in label order. */
 export function encodeScores(scores: ArrayLike<number>): string {
-  return JSON.stringify(Array.from(scores));
+  // JSON.stringify(Array.from(scores)), written out: no array copy per text (a worker encodes one
+  // per fresh prediction). A finite number's JSON is its String; JSON writes the others as null.
+  let json = '[';
+  for (let i = 0; i < scores.length; i++) {
+    const score = scores[i];
+    json += (i === 0 ? '' : ',') + (Number.isFinite(score) ? String(score) : 'null');
+  }
+  return `${json}]`;
 }
 
 export function decodeScores(value: string): number[] {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { PredictionCache, textHash } from '../../src/cache/prediction-cache';
+import { encodeScores, PredictionCache, textHash } from '../../src/cache/prediction-cache';
 import { createLogger } from '../../src/logger';
 import { RedisConnections } from '../../src/redis/connections';
 import { redisKeys } from '../../src/redis/keys';
@@ -48,6 +48,14 @@ describe('PredictionCache', () => {
     expect(await read(cache, ['Exact'], { name: 'other', version: 'v1' })).toEqual([null]);
     expect(await read(cache, ['exact', 'Exact ', 'Exact'])).toEqual([null, null, [0.5, 0.5]]);
     expect(await redis.exists(`${prefix}pred:sentiment:v1:${textHash('Exact')}`)).toBe(1);
+  });
+
+  it('encodes probabilities as JSON.stringify does, from a Float32Array as from numbers', () => {
+    const random = Float32Array.from({ length: 1000 }, (_, i) => Math.abs(Math.sin(i * 12.9898)) ** (i % 7));
+    const odd = [0, -0, 1, 1e-7, 1e21, 5e-324, NaN, Infinity, -Infinity, 0.1 + 0.2];
+    for (const scores of [random, odd, Float32Array.from(odd), [], [0.5]]) {
+      expect(encodeScores(scores)).toBe(JSON.stringify(Array.from(scores)));
+    }
   });
 
   it('keys a text by the SHA-256 of its UTF-16 code units, so keys stay what earlier releases wrote', () => {
