@@ -402,16 +402,19 @@ class BatchFeed {
       }
       try {
         await watcher.drained();
-        const until = this.closed ? this.state.chunks : this.next;
-        const wanted = this.closed ? (await store.recordedChunks(this.id)).filter((c) => c >= cursor && c < until) : range(cursor, until);
+        // Whether the feed had closed when this page was chosen: it may close while the page is
+        // read, and then `until` (where the feed was) is not the end; the next page goes on to it.
+        const closed = this.closed;
+        const until = closed ? this.state.chunks : this.next;
+        const wanted = closed ? (await store.recordedChunks(this.id)).filter((c) => c >= cursor && c < until) : range(cursor, until);
         const page = wanted.slice(0, this.settings.chunksPerEvent);
         const rows = await store.rowsOfChunks(this.id, this.state.model, page);
         if (watcher.ended) break;
         // A batch that ended shows its final status in every event of a replay (see the subscription's description).
-        watcher.push({ batch: this.closed ? this.state.snapshot : this.visibleToRows(), rows });
+        watcher.push({ batch: closed ? this.state.snapshot : this.visibleToRows(), rows });
         cursor = page.length > 0 ? page[page.length - 1] + 1 : until;
         failingSince = undefined;
-        if (this.closed && cursor >= until) {
+        if (closed && cursor >= until) {
           watcher.end();
           break;
         }
