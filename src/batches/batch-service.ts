@@ -207,7 +207,7 @@ export class BatchService {
     const store = this.options.store;
     async function* body(): AsyncGenerator<string> {
       yield formatter.header();
-      for await (const page of store.allResults(id, batch!.total)) yield formatter.rows(page);
+      for await (const page of store.allResults(id, batch!.total, echo)) yield formatter.rows(page);
     }
     return { batch, contentType: EXPORT_CONTENT_TYPES[format], body: body() };
   }

@@ -297,17 +297,18 @@ export class BatchStore {
 
   /**
    * Every finished row among the first `total`, in input order, as stored (a download formats
-   * them without the objects GraphQL answers with), `chunksPerRead` chunks at a time, so a
+   * them without the objects GraphQL answers with; without `withInput`, rows carry no id or text,
+   * see parseChunkResults), `chunksPerRead` chunks at a time, so a
    * download of any size holds a few chunks in memory. Chunks not finished yet are left out.
    */
-  async *allResults(id: string, total: number, chunksPerRead = 4): AsyncGenerator<StoredChunkResults[]> {
+  async *allResults(id: string, total: number, withInput = true, chunksPerRead = 4): AsyncGenerator<StoredChunkResults[]> {
     const layout = await this.layout(id);
     if (!layout) return;
     const chunks = Math.ceil(total / layout.chunkSize);
     for (let first = 0; first < chunks; first += chunksPerRead) {
       const numbers = Array.from({ length: Math.min(first + chunksPerRead, chunks) - first }, (_, i) => first + i);
       const stored = await this.storedChunkResults(id, numbers);
-      if (stored.length > 0) yield stored.map(parseChunkResults);
+      if (stored.length > 0) yield stored.map((json) => parseChunkResults(json, withInput));
     }
   }
 

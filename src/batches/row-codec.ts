@@ -58,12 +58,27 @@ export function joinChunkResults(inputJson: string, outcomesJson: string): strin
   return `{"input":${inputJson},"output":${outcomesJson}}`;
 }
 
+/** How a joined chunk's stored JSON begins, up to its first row's index (joinChunkResults, encodeChunk). */
+const JOINED_START = /^\{"input":\{"first":(\d+),/;
+/**
+ * What precedes the outcomes in a joined chunk. It cannot occur inside the input's strings, where
+ * every quote is escaped, and the input's keys are `first` and `rows`: the first match is the key.
+ */
+const OUTPUT_KEY = ',"output":';
+
 /**
  * A chunk's results as stored, for writers that need no client objects (downloads). Results
  * stored before outcomes were joined to the input (`{first, rows}`, each row its id, text and
- * outcome) are read too, for batches kept across an upgrade.
+ * outcome) are read too, for batches kept across an upgrade. Without `withInput` (a download that
+ * echoes no id or text) only the outcomes of a joined chunk are parsed, not the texts, the bulk of
+ * its bytes; its rows then carry a null id and an empty text.
  */
-export function parseChunkResults(json: string): StoredChunkResults {
+export function parseChunkResults(json: string, withInput = true): StoredChunkResults {
+  const joined = withInput ? null : JOINED_START.exec(json);
+  if (joined) {
+    const output = JSON.parse(json.slice(json.indexOf(OUTPUT_KEY) + OUTPUT_KEY.length, -1)) as StoredOutcome[];
+    return { first: Number(joined[1]), rows: output.map(([scores, cached, error]): StoredResult => [null, '', scores, cached, error]) };
+  }
   const stored = JSON.parse(json) as JoinedChunkResults | StoredChunkResults;
   if (!('input' in stored)) return stored;
   const { input, output } = stored;

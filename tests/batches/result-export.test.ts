@@ -15,14 +15,15 @@ describe('results.jsonl rows', () => {
         encodeChunkOutcomes([encodeOutcome({ scoresJson: '[1e-7,0.75]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty' })]),
       ),
       joinChunkResults(
-        encodeChunk([{ index: 2, id: 'x', text: 'y' }, { index: 3, id: '=id', text: '-x,"y"' }]),
+        encodeChunk([{ index: 2, id: 'x\\', text: 'y,"output":[1]' }, { index: 3, id: '=id', text: '-x,"y"' }]),
         encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.5,0.5]', cached: false, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: '@err\nline' })]),
       ),
       '{"first":4,"rows":[["old","an earlier row",[0.9,0.1],0,null]]}',
     ];
-    const chunks = stored.map(parseChunkResults);
     const rows: BatchRowResult[] = stored.flatMap((json) => decodeChunkResults(json, model));
     for (const echo of [true, false]) {
+      // As a download reads them: without echo, the outcomes alone.
+      const chunks = stored.map((json) => parseChunkResults(json, echo));
       const expected = rows.map((row) => {
         const score = (label: string) => row.prediction?.scores.find((s) => s.label === label)?.score ?? null;
         const object: Record<string, unknown> = { index: row.index };
