@@ -94,6 +94,9 @@ export class ServerConnection {
       headers: { 'content-type': contentType },
       body: body as unknown as ReadableStream,
       duplex: 'half',
+      // Not 'follow' (the default): fetch then works on a clone of the request, whose body is a tee
+      // of this stream, and the branch never read keeps every byte sent (an upload's size in memory).
+      redirect: 'error',
     } as RequestInit);
     return (await response.json()) as { id: string; status: string; total: number };
   }
