@@ -53,6 +53,8 @@ export interface SiftFileRun {
   /** Rows of OUT with a label (and no error), checked in input order by id. */
   labelledRows: number;
   cliPeakRssMb: number;
+  /** The API child's RSS at its highest during the run, and during the upload phase (sampled every 100 ms; the child is shared by every run, so not its VmHWM). */
+  apiPeakRssMb: { run: number; upload: number };
   workerPeakRssMb: number[];
 }
 
@@ -89,6 +91,9 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
   redis.on('error', () => undefined);
   const client = new SiftClient(context.url);
   let cliPid: number | undefined;
+  const apiRssSamples: [at: number, mb: number][] = [];
+  const sampleApiRss = () => void apiRssSamples.push([Date.now(), memoryMb(context.apiPid, 'VmRSS')]);
+  let stopApiRss = () => undefined as void;
   const timeline = new CpuTimeline<SiftParty>({
     cli: () => (cliPid === undefined ? NaN : procSeconds(cliPid)),
     api: () => procSeconds(context.apiPid),
@@ -99,6 +104,9 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
     // Each registered with `cleanup` from its spawn, so an abort while they start stops them too.
     children.push(...(await Promise.all(Array.from({ length: workers }, () => startWorker(context, cleanup)))));
     await timeline.start(100);
+    sampleApiRss();
+    const apiRss = setInterval(sampleApiRss, 100);
+    stopApiRss = () => clearInterval(apiRss);
     const { code, stdout, stderrTail, spawnAt } = await runTimedClient(
       process.execPath,
       ['--require', path.join(context.projectRoot, 'dist', 'bench', 'cli-probe.js'), path.join(context.projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--id-column', 'id', '--json', '--url', context.url],
@@ -106,6 +114,7 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
       { timeline, party: 'cli', cleanup, onSpawn: (pid) => (cliPid = pid) },
     );
     await timeline.stop();
+    stopApiRss();
     if (code !== 0) throw new Error(`sift batch exited ${code}:\n${stderrTail}`);
     const probe = JSON.parse(readFileSync(probeFile, 'utf8')) as CliProbeReport;
     timeline.add('cli', probe.exitAt, probe.cpuSeconds);
@@ -146,9 +155,15 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
       failedRows: summary.failed,
       labelledRows,
       cliPeakRssMb: probe.peakRssMb,
+      apiPeakRssMb: {
+        run: Math.max(...apiRssSamples.map(([, mb]) => mb)),
+        // The samples in the upload phase, and the one just after it (the phase may be shorter than a sampling step).
+        upload: Math.max(...apiRssSamples.filter(([at], i) => at >= post.createdAt && (at <= post.headersAt || apiRssSamples[i - 1]?.[0] < post.headersAt)).map(([, mb]) => mb)),
+      },
       workerPeakRssMb,
     };
   } finally {
+    stopApiRss();
     await timeline.stop();
     redis.disconnect();
     await client.close();

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeBatchCsv, type BatchFile } from './batch-files';
 import type { BatchBenchContext } from './batch-runs';
@@ -18,11 +19,15 @@ export interface FileResult {
   peerNotRun: string | null;
   /** Per round, Sift's rows/s over the peer's, in %: with 2 workers and with 1 (the peer always has 2). */
   ratiosPct: { twoWorkers: number[]; oneWorker: number[] };
+  /** One run with 2 workers on a large file, for the CLI's and the API's peak RSS; null when BENCH_FILE_MEMORY_ROWS=0. */
+  memory: { file: Omit<BatchFile, 'path'>; run: SiftFileRun } | null;
 }
 
 export interface FileSectionOptions {
   rows: number;
   rounds: number;
+  /** Rows of the file the memory run labels (0: no memory run). */
+  memoryRows: number;
   /** The peer's settings, or null when BENCH_PEER=off. */
   peer: PeerSettings | null;
   context: BatchBenchContext;
@@ -85,10 +90,30 @@ export async function runFileSection(options: FileSectionOptions): Promise<FileR
   } finally {
     await peer?.stop();
   }
+  const memory = options.memoryRows > 0 ? await memoryRun(options) : null;
   const ratios = (workers: number) =>
     peerRuns.map((p) => (100 * sift.find((s) => s.round === p.round && s.workers === workers)!.rowsPerSecond) / p.rowsPerSecond);
   const { path: _path, ...described } = file;
-  return { file: described, rounds, sift, peer: peerRuns, peerNotRun, ratiosPct: { twoWorkers: ratios(2), oneWorker: ratios(1) } };
+  return { file: described, rounds, sift, peer: peerRuns, peerNotRun, ratiosPct: { twoWorkers: ratios(2), oneWorker: ratios(1) }, memory };
+}
+
+/**
+ * `sift batch IN OUT` once, with 2 workers, on a `memoryRows`-row file (110 MB for a million
+ * rows): the CLI's and the API's peak RSS while a file far larger than either's memory bound
+ * streams through both, twice (the upload, then the download merged with the input).
+ */
+async function memoryRun(options: FileSectionOptions): Promise<FileResult['memory']> {
+  const { memoryRows, context, cleanup, dir, log } = options;
+  log(`bench: writing a ${memoryRows}-row CSV for the memory run`);
+  const big = await writeBatchCsv(path.join(dir, 'memory.csv'), memoryRows, 0.3, 23);
+  try {
+    log(`bench: file to file, sift batch with 2 workers on the ${memoryRows}-row file (memory)`);
+    const run = await runSiftFile(context, big, 2, 0, dir, cleanup);
+    const { path: _path, ...described } = big;
+    return { file: described, run };
+  } finally {
+    rmSync(big.path, { force: true });
+  }
 }
 
 /** The median of the per-round ratios, in %; NaN without the peer. */

@@ -179,6 +179,12 @@ function fileToFileSection(result: FileResult): string[] {
     phaseRow(`${workers}`, 'total', middle.seconds, middle.cpuSeconds),
   ]);
   out.push(table(['workers', 'phase', 'seconds', 'cpu cli', 'cpu api', 'cpu workers', 'cpu redis'], phaseRows, [1]));
+  if (result.memory) {
+    const { file: big, run } = result.memory;
+    out.push(
+      `Memory: one run with 2 workers on a ${n(big.rows)}-row CSV (${n(big.bytes / 1e6, 1)} MB): ${n(run.seconds, 2)} s (${n(run.rowsPerSecond)} rows/s); peak RSS of the CLI ${n(run.cliPeakRssMb)} MB, of the API ${n(run.apiPeakRssMb.upload)} MB in the upload and ${n(run.apiPeakRssMb.run)} MB over the run (sampled every 100 ms), of the workers ${run.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`,
+    );
+  }
   for (const { workers, middle } of medians) {
     out.push(`${workers} worker${workers === 1 ? '' : 's'}: labelling began ${n(middle.labellingBeganSeconds, 2)} s after the spawn; the download itself took ${n(middle.downloadSeconds, 2)} s of download and merge; ${n(middle.cachedRows)} rows from cache, ${n(middle.failedRows)} failed; worker peak RSS ${middle.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`);
   }

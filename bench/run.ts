@@ -150,7 +150,7 @@ async function main(): Promise<number> {
   }
   if (settings.parts.file) {
     apiSettings = await withBatchApi(async (context, tmp) => {
-      fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, peer: settings.peer, context, cleanup, dir: tmp, log });
+      fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, memoryRows: settings.fileMemoryRows, peer: settings.peer, context, cleanup, dir: tmp, log });
     });
   }
   if (settings.parts.fanout) {

@@ -44,6 +44,8 @@ export interface BenchSettings {
   fileRows: number;
   /** `BENCH_FILE_ROUNDS`: rounds of the file-to-file section (Sift with 1 and 2 workers, the peer), order reversing each round. Default 5. */
   fileRounds: number;
+  /** `BENCH_FILE_MEMORY_ROWS`: rows of the file the file section's memory run labels (the CLI's and the API's peak RSS); 0 leaves it out. Default 1000000. */
+  fileMemoryRows: number;
   /**
    * The Celery peer of the file-to-file section, or null with `BENCH_PEER=off` (default `auto`:
    * it runs when its Python packages are installed). `BENCH_PEER_DIR` (default
@@ -152,6 +154,7 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     batchRounds: Math.round(integer('BENCH_BATCH_ROUNDS', 5, 1, 9)),
     fileRows: Math.round(integer('BENCH_FILE_ROWS', 200_000, 1000, 10_000_000)),
     fileRounds: Math.round(integer('BENCH_FILE_ROUNDS', 5, 1, 9)),
+    fileMemoryRows: Math.round(integer('BENCH_FILE_MEMORY_ROWS', 1_000_000, 0, 10_000_000)),
     peer: peer(cwd),
     uploadRows: Math.round(integer('BENCH_UPLOAD_ROWS', 1_000_000, 1000, 20_000_000)),
     fanoutRows: Math.round(integer('BENCH_FANOUT_ROWS', 100_000, 1000, 10_000_000)),

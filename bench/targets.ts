@@ -99,12 +99,19 @@ export function checkBatchTargets(inProcess: InProcessResult, batch: BatchBenchR
  * more; each the median of the per-round ratios. None when the peer did not run.
  */
 export function checkFileTargets(file: FileResult): TargetCheck[] {
-  if (file.peer.length === 0) return [];
+  const memory: TargetCheck[] = file.memory
+    ? [
+        atMost(`sift batch CLI peak RSS, ${file.memory.file.rows}-row file`, file.memory.run.cliPeakRssMb, 300, 'the CLI probe\'s peak RSS at exit'),
+        atMost(`API peak RSS, upload of a ${file.memory.file.rows}-row file`, file.memory.run.apiPeakRssMb.upload, 300, `VmRSS sampled every 100 ms; ${Math.round(file.memory.run.apiPeakRssMb.run)} MB over the whole run`),
+      ]
+    : [];
+  if (file.peer.length === 0) return memory;
   const rates = (workers: number) => file.peer.map((p) => file.sift.find((s) => s.round === p.round && s.workers === workers)!.rowsPerSecond);
   const peer = file.peer.map((p) => p.rowsPerSecond);
   return [
     pairedRatio('sift batch IN OUT, 2 workers vs the Celery peer', rates(2), peer, 300, 'rows/s'),
     pairedRatio('sift batch IN OUT, 1 worker vs the Celery peer (2)', rates(1), peer, 150, 'rows/s'),
+    ...memory,
   ];
 }
 
