@@ -3,8 +3,12 @@ import { apiKeyFrom, redactKeys } from './api-key';
 import { CliError, ExitCodes, type ExitCode } from './cli-errors';
 import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type BatchOptions, type Terminal } from './commands/batch-commands';
 import { modelsCommand, predictCommand } from './commands/predict-commands';
-import { createKeyCommand, listKeysCommand, parseScopes, revokeKeyCommand } from './commands/key-commands';
-import { evalCommand, serveCommand, trainCommand, upCommand, workerCommand } from './commands/process-commands';
+// Key and process commands are loaded when run: they bring Redis, the configuration and ONNX Runtime,
+// which the commands that talk to a server (`sift batch` and the rest) never use, and which took
+// most of a `sift batch`'s start.
+// (require, not import(): this compiles to CommonJS, and Jest runs it in-process without ES modules.)
+const keyCommands = (): typeof import('./commands/key-commands.js') => require('./commands/key-commands');
+const processCommands = (): typeof import('./commands/process-commands.js') => require('./commands/process-commands');
 import { RECONNECT_DEFAULTS, type ReconnectOptions } from './reconnect';
 import { DEFAULT_URL, ServerConnection } from './server-connection';
 
@@ -166,7 +170,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .description('Run the API, N worker processes and, where none answers, a private Redis (what npm start runs). Settings come from the environment (see docs/configuration.md).')
     .option('--workers <n>', 'worker processes beside the API (default: SIFT_WORKERS, else 1)', wholeNumber('--workers'))
     .action(async (options: { workers?: number }) => {
-      await upCommand(options.workers);
+      await processCommands().upCommand(options.workers);
       done(null);
     });
 
@@ -174,7 +178,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .command('serve')
     .description('Run the API alone (workers run elsewhere: sift worker).')
     .action(async () => {
-      await serveCommand();
+      await processCommands().serveCommand();
       done(null);
     });
 
@@ -184,7 +188,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .option('--concurrency <n>', 'chunks at a time (default: SIFT_WORKER_CONCURRENCY, else 4)', wholeNumber('--concurrency'))
     .action(async (options: { concurrency?: number }) => {
       if (options.concurrency === 0) throw new CliError('--concurrency must be 1 or more.', ExitCodes.BAD_INPUT, 'BAD_OPTION');
-      await workerCommand(options.concurrency);
+      await processCommands().workerCommand(options.concurrency);
       done(null);
     });
 
@@ -195,24 +199,29 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .requiredOption('--name <name>', 'who or what uses it (shown in listings and logs)')
     .option('--scopes <scopes>', 'what it may do, comma separated: predict, batches, admin (admin: every batch, metrics)', 'predict,batches')
     .option('--json', 'print the key and its record as JSON')
-    .action((options: { name: string; scopes: string; json?: boolean }) => run(() => createKeyCommand(options.name, parseScopes(options.scopes), Boolean(options.json), terminal)));
+    .action((options: { name: string; scopes: string; json?: boolean }) =>
+      run(async () => {
+        const { createKeyCommand, parseScopes } = keyCommands();
+        return createKeyCommand(options.name, parseScopes(options.scopes), Boolean(options.json), terminal);
+      }),
+    );
   keys
     .command('list')
     .description('List the API keys (never the keys themselves).')
     .option('--json', 'print them as JSON')
-    .action((options: { json?: boolean }) => run(() => listKeysCommand(Boolean(options.json), terminal)));
+    .action((options: { json?: boolean }) => run(async () => keyCommands().listKeysCommand(Boolean(options.json), terminal)));
   keys
     .command('revoke')
     .description('Revoke an API key for good (servers refuse it within a few seconds).')
     .argument('<id>', 'the key id sift keys list shows')
-    .action((id: string) => run(() => revokeKeyCommand(id, terminal)));
+    .action((id: string) => run(async () => keyCommands().revokeKeyCommand(id, terminal)));
 
   program
     .command('train')
     .description('Retrain the bundled models from ../shared/datasets, or SIFT_DATASETS_DIR (what npm run train runs).')
     .argument('[names...]', 'only these models (sentiment, question-type)')
     .action(async (names: string[]) => {
-      await trainCommand(names);
+      await processCommands().trainCommand(names);
       done(process.exitCode === undefined ? ExitCodes.OK : (Number(process.exitCode) as ExitCode));
     });
 
@@ -220,7 +229,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .command('eval')
     .description('Print the accuracy of the bundled models (what npm run eval runs).')
     .action(async () => {
-      await evalCommand();
+      await processCommands().evalCommand();
       done(process.exitCode === undefined ? ExitCodes.OK : (Number(process.exitCode) as ExitCode));
     });
 
