@@ -13,7 +13,8 @@ import type { ProgressChannel } from './progress-channel';
 import type { ProgressRelay, WatchOptions } from './progress-relay';
 import type { WatchItem } from './progress-watcher';
 import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
-import { chosenTextColumns, csvRows, jsonlRows, textRows } from './row-sources';
+import { csvRows } from './csv-rows';
+import { chosenTextColumns, jsonlRows, textRows } from './row-sources';
 import { utf8Bytes, utf8Text } from './utf8-text';
 import { inSpan, SpanAttributes, SpanKind, SpanNames, type Span } from '../tracing/spans';
 

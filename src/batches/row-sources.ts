@@ -1,9 +1,6 @@
-import { Readable } from 'node:stream';
-import { CsvError, parse } from 'csv-parse';
-import { ErrorCodes, isSiftError, userError } from '../errors';
+import { ErrorCodes, userError } from '../errors';
 import type { InputRow } from './batch-types';
 import { quoteInput, quoteList, shortened } from './quote-input';
-import { readAvailable } from './read-available';
 import { textLines } from './text-lines';
 
 /** Which columns (CSV) or fields (JSON Lines) hold the text and the row id. */
@@ -103,53 +100,6 @@ export function checkHeader(header: string[], { textColumns, idColumn }: ColumnO
     throw userError(ErrorCodes.MISSING_COLUMN, `The header has no id column ${quoteInput(idColumn)}; the columns found are ${found()}.`, { missing: [idColumn] });
   }
   return { text: textColumns.map((name) => header.indexOf(name)), id: idColumn ? header.indexOf(idColumn) : -1 };
-}
-
-/**
- * Rows of a CSV document with a header row, streamed: a byte-order mark and CRLF line ends are
- * accepted; a header without the text column, or a malformed record, is the caller's error,
- * naming what was found or the line. With `maxRowBytes`, a record longer than that (one whose
- * quoted fields span lines included, such as one a quote never closed) is refused with
- * `ROW_TOO_LARGE` once csv-parse has read that much of it; without, records may have any length.
- */
-export async function* csvRows(input: CsvInput, options: ColumnOptions, maxRowBytes?: number): AsyncGenerator<InputRow[]> {
-  const source = Readable.from(typeof input === 'string' ? [input] : input);
-  // Records as arrays, the header handled here: csv-parse's `columns` builds an object per row,
-  // a large share of parsing time on a million-row upload. Field counts are still checked.
-  // Lines end with LF or CRLF, named rather than discovered: csv-parse looks for the line end
-  // with three Buffer allocations a byte until it finds one, which made a long first line parse at
-  // about 1 MB/s and held the event loop seconds; a bare CR (old Mac OS) no longer ends a line,
-  // as it never did for the byte limit on rows (row-limit.ts) or for JSON Lines.
-  // csv-parse counts a record's size as the characters of its finished fields plus the bytes of
-  // the field being read, so a record it refuses holds at least maxRowBytes bytes.
-  const parser = source.pipe(parse({ bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'], max_record_size: maxRowBytes ?? 0 }));
-  source.once('error', (error) => parser.destroy(error));
-  let at: { text: number[]; id: number } | null = null;
-  let index = 0;
-  try {
-    for await (const records of readAvailable<string[]>(parser)) {
-      if (at === null) at = checkHeader(records.shift()!, options);
-      const { text, id } = at;
-      const textOf = text.length === 1 ? (record: string[]) => record[text[0]] : (record: string[]) => joinedText(text.map((i) => record[i])) ?? '';
-      yield records.map((record) => ({ index: index++, id: id < 0 ? null : record[id], text: textOf(record) }));
-    }
-  } catch (error) {
-    if (isSiftError(error)) throw error;
-    const cause = error as Error & { code?: string; lines?: number };
-    if (cause.code === 'CSV_MAX_RECORD_SIZE') {
-      throw userError(
-        ErrorCodes.ROW_TOO_LARGE,
-        `A CSV record grows past ${maxRowBytes} bytes at line ${cause.lines ?? '?'}, the most SIFT_MAX_ROW_BYTES lets one row have. A quoted field may hold line breaks: check for a quote that is never closed, or split that row.`,
-        { line: cause.lines ?? null, maxRowBytes },
-      );
-    }
-    // Every csv-parse error, INVALID_OPENING_QUOTE too (the one code without the CSV_ prefix).
-    if (cause instanceof CsvError) {
-      // csv-parse's message may quote the field it stopped in, which may be long.
-      throw userError(ErrorCodes.MALFORMED_CSV, `The CSV is malformed at line ${cause.lines ?? '?'}: ${shortened(cause.message.replace(/^Invalid Record Length: /, ''))}. Check quoting and the number of fields on that line.`);
-    }
-    throw error;
-  }
 }
 
 /**

@@ -58,15 +58,33 @@ export class CsvRecordSplitter {
   private expected = -1;
   /** Pieces of the current record from earlier texts. */
   private held: string[] = [];
+  /** Characters in `held`. */
+  private heldLength = 0;
+  /** Empty lines skipped since the last record. */
+  private emptyLines = 0;
   private first = true;
+
+  /** Characters of the record not finished yet (held from earlier texts), to bound it. */
+  get openLength(): number {
+    return this.heldLength;
+  }
+
+  /** The record not finished yet as it stands (its text held so far), and the empty lines skipped before it. */
+  openRecord(): { text: string; emptyBefore: number } {
+    const text = this.held.join('');
+    this.held = text === '' ? [] : [text];
+    return { text, emptyBefore: this.emptyLines };
+  }
 
   /**
    * Reads `text`, the next piece of the file, and appends the records it completes to `records`
-   * and their kinds to `kinds`.
+   * and their kinds to `kinds`; with `emptyBefore`, for each record the empty lines skipped just
+   * before it (to number lines as csv-parse does).
    */
-  push(text: string, records: string[], kinds: RecordKind[]): void {
+  push(text: string, records: string[], kinds: RecordKind[], emptyBefore?: number[]): void {
     let start = 0;
-    if (this.first) {
+    // (An empty piece, such as a decoder's for bytes that end inside a character, is not the start.)
+    if (this.first && text.length > 0) {
       this.first = false;
       if (text.charCodeAt(0) === 0xfeff) start = 1;
     }
@@ -84,7 +102,7 @@ export class CsvRecordSplitter {
       // closing quote the field is closed first: csvText quotes it only when its content needs quotes.
       if (c === LF && state !== QUOTED) {
         if (state === QUOTED_QUOTE && !needsQuotes && kind === RecordKind.VERBATIM) kind = RecordKind.REWRITE;
-        this.finish(text, start, pendingCr ? i - 1 : i, fields, kind, records, kinds);
+        this.finish(text, start, pendingCr ? i - 1 : i, fields, kind, records, kinds, emptyBefore);
         state = FIELD_START;
         kind = RecordKind.VERBATIM;
         fields = 1;
@@ -150,7 +168,10 @@ export class CsvRecordSplitter {
         }
       }
     }
-    if (start < n) this.held.push(text.slice(start));
+    if (start < n) {
+      this.held.push(text.slice(start));
+      this.heldLength += n - start;
+    }
     this.state = state;
     this.kind = kind;
     this.needsQuotes = needsQuotes;
@@ -160,7 +181,7 @@ export class CsvRecordSplitter {
   }
 
   /** The input ended: appends its last record, one without a line end. */
-  end(records: string[], kinds: RecordKind[]): void {
+  end(records: string[], kinds: RecordKind[], emptyBefore?: number[]): void {
     if (this.state === QUOTED) this.notVerbatim(RecordKind.MALFORMED);
     if (this.pendingCr) {
       // A CR at the very end is part of the last field.
@@ -169,7 +190,7 @@ export class CsvRecordSplitter {
       this.state = UNQUOTED;
     }
     if (this.state === QUOTED_QUOTE && !this.needsQuotes) this.notVerbatim(RecordKind.REWRITE);
-    this.finish('', 0, 0, this.fields, this.kind, records, kinds);
+    this.finish('', 0, 0, this.fields, this.kind, records, kinds, emptyBefore);
     this.state = FIELD_START;
     this.kind = RecordKind.VERBATIM;
     this.fields = 1;
@@ -180,7 +201,7 @@ export class CsvRecordSplitter {
   }
 
   /** Ends the record that runs from the held pieces to `text[start, end)`. */
-  private finish(text: string, start: number, end: number, fields: number, kind: RecordKind, records: string[], kinds: RecordKind[]): void {
+  private finish(text: string, start: number, end: number, fields: number, kind: RecordKind, records: string[], kinds: RecordKind[], emptyBefore: number[] | undefined): void {
     let record: string;
     if (this.held.length === 0) {
       record = text.slice(start, end);
@@ -188,9 +209,15 @@ export class CsvRecordSplitter {
       // A CRLF split between two pieces: the CR is the last character held.
       record = end < start ? this.held.join('').slice(0, -1) : this.held.join('') + text.slice(start, end);
       this.held = [];
+      this.heldLength = 0;
     }
     // An empty line (no character, not even a quoted empty field) is no record, as csv-parse's skip_empty_lines has it.
-    if (record === '') return;
+    if (record === '') {
+      this.emptyLines++;
+      return;
+    }
+    emptyBefore?.push(this.emptyLines);
+    this.emptyLines = 0;
     if (this.expected === -1) this.expected = fields;
     else if (fields !== this.expected) kind = RecordKind.MALFORMED;
     records.push(record);

@@ -1,5 +1,6 @@
 import { quoteInput, quoteList, shortened } from '../../src/batches/quote-input';
-import { checkHeader, csvRows, jsonlRows, type ColumnOptions } from '../../src/batches/row-sources';
+import { csvRows } from '../../src/batches/csv-rows';
+import { checkHeader, jsonlRows, type ColumnOptions } from '../../src/batches/row-sources';
 import type { InputRow } from '../../src/batches/batch-types';
 import { ErrorCodes, isSiftError, type SiftError } from '../../src/errors';
 
