@@ -23,6 +23,22 @@ function write(target: PredictionCache, entries: { text: string; scores: ArrayLi
   return target.write(entries.map(({ text, scores }) => ({ key: target.key(model, text), scores })));
 }
 
+/** A cache on the test's connection that notes the name of every command it sends. */
+function countingCommands(): { cache: PredictionCache; calls: string[] } {
+  const calls: string[] = [];
+  const counting = new Proxy(redis, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(property));
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { cache: new PredictionCache(counting, redisKeys(prefix), 3600, logger), calls };
+}
+
 const connections = (url: string) => new RedisConnections({ url, role: 'api', logger });
 
 beforeAll(() => {
@@ -84,18 +100,7 @@ describe('PredictionCache', () => {
 
   it('reads many texts in one round trip', async () => {
     const texts = Array.from({ length: 50 }, (_, i) => `text ${i}`);
-    const calls: string[] = [];
-    const counting = new Proxy(redis, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(String(property));
-          return value.apply(target, args);
-        };
-      },
-    });
-    const countingCache = new PredictionCache(counting, redisKeys(prefix), 3600, logger);
+    const { cache: countingCache, calls } = countingCommands();
     await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 100, 1 - i / 100] })));
     calls.length = 0;
     expect((await read(countingCache, texts)).map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 100));
@@ -105,18 +110,7 @@ describe('PredictionCache', () => {
   it('writes many entries in a few script calls, not a command each, every one with the TTL', async () => {
     // 2,500 entries: three groups (WRITE_GROUP is 1,000), so the last group is a partial one.
     const texts = Array.from({ length: 2500 }, (_, i) => `grouped ${i}`);
-    const calls: string[] = [];
-    const counting = new Proxy(redis, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(String(property));
-          return value.apply(target, args);
-        };
-      },
-    });
-    const countingCache = new PredictionCache(counting, redisKeys(prefix), 3600, logger);
+    const { cache: countingCache, calls } = countingCommands();
     await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 10_000, 1 - i / 10_000] })));
     expect(calls.filter((call) => call !== 'eval')).toEqual(['evalsha', 'evalsha', 'evalsha']);
     const found = await read(cache, texts);
