@@ -113,6 +113,11 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
   };
 }
 
+/** The chunk numbers from `first` to `last`, both included. */
+function chunkRange(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
 /**
  * Batch records, their input chunks and results in Redis. Everything a worker or an API process
  * changes goes through one Lua script (see scripts/); every key expires after the
@@ -282,7 +287,7 @@ export class BatchStore {
 
   /** The finished rows of chunks `first` to `last`, in input order. */
   private chunkResults(id: string, model: RowModel, first: number, last: number): Promise<BatchRowResult[]> {
-    return this.rowsOfChunks(id, model, Array.from({ length: last - first + 1 }, (_, i) => first + i));
+    return this.rowsOfChunks(id, model, chunkRange(first, last));
   }
 
   /** Finished rows in input order from `offset`, at most `limit` of them. */
@@ -306,8 +311,7 @@ export class BatchStore {
     if (!layout) return;
     const chunks = Math.ceil(total / layout.chunkSize);
     for (let first = 0; first < chunks; first += chunksPerRead) {
-      const numbers = Array.from({ length: Math.min(first + chunksPerRead, chunks) - first }, (_, i) => first + i);
-      const stored = await this.storedChunkResults(id, numbers);
+      const stored = await this.storedChunkResults(id, chunkRange(first, Math.min(first + chunksPerRead, chunks) - 1));
       if (stored.length > 0) yield stored.map((json) => parseChunkResults(json, withInput));
     }
   }

@@ -7,12 +7,13 @@ import { shortened } from './quote-input';
 import { checkHeader, joinedText, type ColumnOptions, type CsvInput } from './row-sources';
 
 /**
- * csv-parse's reading of an upload: a byte-order mark dropped, lines ending with LF or CRLF (a
- * bare CR is part of a field, as it always was for the byte limit on rows, row-limit.ts, and for
- * JSON Lines), empty lines skipped. Named rather than discovered: csv-parse looks for the line end
- * with three Buffer allocations a byte until it finds one.
+ * How Sift reads a CSV upload, with csv-parse's options (the command line reads its input files
+ * the same way): a byte-order mark dropped, lines ending with LF or CRLF (a bare CR is part of a
+ * field, as it always was for the byte limit on rows, row-limit.ts, and for JSON Lines), empty
+ * lines skipped. Named rather than discovered: csv-parse looks for the line end with three Buffer
+ * allocations a byte until it finds one.
  */
-const CSV_OPTIONS = { bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] };
+export const UPLOAD_CSV_OPTIONS = { bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] };
 
 /** Where csv-parse's line count stands at a record: every CR and LF counts, but a CRLF line end counts once. */
 function lineBreaks(text: string): number {
@@ -108,18 +109,24 @@ export async function* csvRows(input: CsvInput, options: ColumnOptions, maxRowBy
  * numbers that differ from the file's by a known offset, put back into the error.
  */
 function csvParseRecord(header: Header | null, line: number, record: string, lineEnd: boolean, maxRowBytes: number | undefined): string[] {
-  // CRLF, not LF: a record may end with a CR that was not part of its line end (`"a"\r\r\n`).
-  const document = `${header === null ? '' : `${header.raw}\r\n`}${record}${lineEnd ? '\r\n' : ''}`;
   let parsed: string[][];
   try {
-    parsed = parse(document, { ...CSV_OPTIONS, max_record_size: maxRowBytes ?? 0 }) as string[][];
+    parsed = parse(afterHeader(header, lineEnd ? `${record}\r\n` : record), { ...UPLOAD_CSV_OPTIONS, max_record_size: maxRowBytes ?? 0 }) as string[][];
   } catch (error) {
     throw csvParseFailure(error, line - startLine(header), maxRowBytes);
   }
   return parsed[parsed.length - 1];
 }
 
-/** csv-parse's line count at the record after `header`, in a document of the header and the record. */
+/**
+ * A document of `header` (if any) and `text` after it, for csv-parse to read alone. Line ends are
+ * CRLF, not LF: a record may end with a CR that was not part of its line end (`"a"\r\r\n`).
+ */
+function afterHeader(header: Header | null, text: string): string {
+  return header === null ? text : `${header.raw}\r\n${text}`;
+}
+
+/** csv-parse's line count at the record after `header`, in a document of `afterHeader`. */
 function startLine(header: Header | null): number {
   return header === null ? 1 : 2 + header.breaks;
 }
@@ -145,9 +152,8 @@ function checkOpenRecord(header: Header | null, line: number, open: { text: stri
   const start = line + open.emptyBefore;
   // A CR last may be the first half of a CRLF line end: csv-parse waits for the next character before it counts it in.
   const text = open.text.endsWith('\r') ? open.text.slice(0, -1) : open.text;
-  const document = header === null ? text : `${header.raw}\r\n${text}`;
   try {
-    parse(document, { ...CSV_OPTIONS, max_record_size: maxRowBytes });
+    parse(afterHeader(header, text), { ...UPLOAD_CSV_OPTIONS, max_record_size: maxRowBytes });
   } catch (error) {
     if (error instanceof CsvError && !CUT_SHORT.has(error.code)) throw csvParseFailure(error, start - startLine(header), maxRowBytes);
   }

@@ -1,4 +1,5 @@
 import { csvCell, csvText } from '../formats/csv';
+import { jsonNumber } from '../formats/json-number';
 import { bestLabelIndex } from '../predictions/prediction';
 import type { StoredChunkResults, StoredResult } from './row-codec';
 
@@ -20,11 +21,6 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
  */
 export function exportFields(labels: readonly string[], echo = true): string[] {
   return ['index', ...(echo ? ['id', 'text'] : []), 'label', 'score', ...labels.map((label) => `score_${label}`), 'cached', 'error'];
-}
-
-/** A number as JSON writes it (a number that is not finite is null). */
-function jsonNumber(value: number | null): string {
-  return value !== null && Number.isFinite(value) ? String(value) : 'null';
 }
 
 /** Turns pages of results into the text of a download, header first, one line a row. */

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import type { CacheMetrics } from '../metrics/cache-metrics';
 import type { RedisKeys } from '../redis/keys';
+import { jsonNumber } from '../formats/json-number';
 import { variadicLuaScript } from '../redis/lua-script';
 
 /** Entries one cache write script sets at most (a few milliseconds of Redis's time). */
@@ -28,20 +29,12 @@ export function textHash(text: string): string {
   return hash('sha256', Buffer.from(text, 'utf16le'), 'hex');
 }
 
-/**
- * The prediction cache every Sift process shares through Redis. A value is the JSON array of one
- * text's probabilities in label order. The cache is an optimisation, never a dependency: when Redis
- * fails or is slow, reads are misses and writes are dropped, and callers run the model instead.
- */
 /** A cached value: the JSON array of one text's probabilities in label order. */
 export function encodeScores(scores: ArrayLike<number>): string {
   // JSON.stringify(Array.from(scores)), written out: no array copy per text (a worker encodes one
-  // per fresh prediction). A finite number's JSON is its String; JSON writes the others as null.
+  // per fresh prediction).
   let json = '[';
-  for (let i = 0; i < scores.length; i++) {
-    const score = scores[i];
-    json += (i === 0 ? '' : ',') + (Number.isFinite(score) ? String(score) : 'null');
-  }
+  for (let i = 0; i < scores.length; i++) json += (i === 0 ? '' : ',') + jsonNumber(scores[i]);
   return `${json}]`;
 }
 
@@ -49,6 +42,11 @@ export function decodeScores(value: string): number[] {
   return JSON.parse(value) as number[];
 }
 
+/**
+ * The prediction cache every Sift process shares through Redis. A value is the JSON array of one
+ * text's probabilities in label order. The cache is an optimisation, never a dependency: when Redis
+ * fails or is slow, reads are misses and writes are dropped, and callers run the model instead.
+ */
 export class PredictionCache {
   private lastWarning = 0;
 

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { UPLOAD_CSV_OPTIONS } from '../batches/csv-rows';
 import { readAvailable } from '../batches/read-available';
 import { checkHeader, type ColumnOptions } from '../batches/row-sources';
 import { textLines } from '../batches/text-lines';
@@ -170,8 +171,8 @@ export async function* inputRecords(input: InputFile): AsyncGenerator<InputRecor
   }
   if (input.format === 'csv') {
     let first = true;
-    // Line ends as the server reads an upload (row-sources.ts): LF or CRLF, a bare CR is no line end.
-    const parser = createReadStream(input.path).pipe(parse({ bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }));
+    // Records as the server reads an upload: LF or CRLF, a bare CR is no line end.
+    const parser = createReadStream(input.path).pipe(parse(UPLOAD_CSV_OPTIONS));
     for await (const records of readAvailable<string[]>(parser)) {
       if (first) {
         records.shift();

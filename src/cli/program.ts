@@ -3,14 +3,15 @@ import { apiKeyFrom, redactKeys } from './api-key';
 import { CliError, ExitCodes, type ExitCode } from './cli-errors';
 import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type BatchOptions, type Terminal } from './commands/batch-commands';
 import { modelsCommand, predictCommand } from './commands/predict-commands';
+import { RECONNECT_DEFAULTS, type ReconnectOptions } from './reconnect';
+import { DEFAULT_URL, ServerConnection } from './server-connection';
+
 // Key and process commands are loaded when run: they bring Redis, the configuration and ONNX Runtime,
 // which the commands that talk to a server (`sift batch` and the rest) never use, and which took
 // most of a `sift batch`'s start.
 // (require, not import(): this compiles to CommonJS, and Jest runs it in-process without ES modules.)
 const keyCommands = (): typeof import('./commands/key-commands.js') => require('./commands/key-commands');
 const processCommands = (): typeof import('./commands/process-commands.js') => require('./commands/process-commands');
-import { RECONNECT_DEFAULTS, type ReconnectOptions } from './reconnect';
-import { DEFAULT_URL, ServerConnection } from './server-connection';
 
 function wholeNumber(name: string) {
   return (value: string): number => {

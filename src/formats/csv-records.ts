@@ -1,9 +1,10 @@
 /**
  * CSV records split from streamed text without parsing their fields, for writers that copy a
  * record as it stands when that is what `csvText` would write for it anyway (the command line's
- * CSV to CSV merge). Records are numbered as the server numbers an upload's (row-sources.ts:
- * csv-parse with `bom`, `skip_empty_lines` and line ends LF or CRLF): a line end outside quotes
- * ends a record, a bare CR does not, empty lines are skipped, a leading byte-order mark is dropped.
+ * CSV to CSV merge, and the API reading uploads, csv-rows.ts). Records are split as csv-parse
+ * splits them with `bom`, `skip_empty_lines` and line ends LF or CRLF (csv-rows.ts's
+ * UPLOAD_CSV_OPTIONS): a line end outside quotes ends a record, a bare CR does not, empty lines are
+ * skipped, a leading byte-order mark is dropped.
  */
 
 /** How a record may be written back. */
