@@ -69,13 +69,30 @@ export async function startTestApi(env: Record<string, string>): Promise<TestApi
   };
 }
 
-/** A TCP port nothing listens on right now. */
+// Ports for the servers tests start, from 20000-31999: below the kernel's ephemeral range
+// (32768+), from which every `listen(0)` and outgoing connection takes its port. A port found free
+// there could be taken by another suite's `listen(0)` before the test's process binds it (a CI run
+// once met a server of another suite, with keys on, on the port its API process was to use). Each
+// Jest worker draws from its own thousand, so two suites never hand out the same port either.
+const PORTS_PER_WORKER = 1000;
+const firstPort = 20_000 + ((Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 12) * PORTS_PER_WORKER;
+let nextPort = Math.floor(Math.random() * PORTS_PER_WORKER);
+
+/** A TCP port nothing listens on right now, and that no other test suite is handed. */
 export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORTS_PER_WORKER; tries++) {
+    const port = firstPort + (nextPort++ % PORTS_PER_WORKER);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${firstPort}-${firstPort + PORTS_PER_WORKER - 1}`);
+}
+
+function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */
