@@ -7,7 +7,7 @@ import { PredictDocument } from '../../src/client/generated/graphql';
 import { ErrorCodes } from '../../src/errors';
 import { startWorkerMetricsServer } from '../../src/http/worker-metrics-server';
 import { SiftMetrics } from '../../src/metrics/sift-metrics';
-import { createTestKey, freePort, startTestApi } from '../support/api';
+import { createTestKey, freePort, freePorts, startTestApi } from '../support/api';
 import { scrape, sampleSum } from '../support/prometheus';
 import { uniquePrefix } from '../support/redis';
 import { startSiftUp } from '../support/sift-up';
@@ -24,20 +24,6 @@ async function listen(port: number): Promise<Server> {
     server.listen(port, '127.0.0.1', () => resolve());
   });
   return server;
-}
-
-/** A port p such that p and p + 1 are both free now. */
-async function twoFreePorts(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await freePort();
-    if (port >= 65535) continue;
-    const next = await listen(port + 1).catch(() => null);
-    if (next) {
-      await new Promise((resolve) => next.close(resolve));
-      return port;
-    }
-  }
-  throw new Error('found no two free ports in a row');
 }
 
 describe("the API's /metrics", () => {
@@ -126,7 +112,7 @@ describe("a worker's metrics port", () => {
   });
 
   it('under `sift up`, gives worker i SIFT_METRICS_PORT + i', async () => {
-    const base = await twoFreePorts();
+    const base = await freePorts(2);
     const port = await freePort();
     const up = startSiftUp({ ...shared, PORT: String(port), SIFT_WORKERS: '2', SIFT_METRICS_PORT: String(base), SIFT_KEY_PREFIX: uniquePrefix('metrics-up') });
     try {

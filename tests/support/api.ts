@@ -80,11 +80,19 @@ let nextPort = Math.floor(Math.random() * PORTS_PER_WORKER);
 
 /** A TCP port nothing listens on right now, and that no other test suite is handed. */
 export async function freePort(): Promise<number> {
+  return freePorts(1);
+}
+
+/** The first of `count` consecutive ports nothing listens on (a base port and the ones after it), handed out together. */
+export async function freePorts(count: number): Promise<number> {
   for (let tries = 0; tries < PORTS_PER_WORKER; tries++) {
-    const port = firstPort + (nextPort++ % PORTS_PER_WORKER);
-    if (await canListen(port)) return port;
+    const first = firstPort + (nextPort % (PORTS_PER_WORKER - count + 1));
+    nextPort += count;
+    let free = true;
+    for (let port = first; port < first + count && free; port++) free = await canListen(port);
+    if (free) return first;
   }
-  throw new Error(`no free port in ${firstPort}-${firstPort + PORTS_PER_WORKER - 1}`);
+  throw new Error(`no ${count} free port(s) in a row in ${firstPort}-${firstPort + PORTS_PER_WORKER - 1}`);
 }
 
 function canListen(port: number): Promise<boolean> {
