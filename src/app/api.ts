@@ -74,7 +74,7 @@ function within(ms: number, check: ReadinessCheck): ReadinessCheck {
 export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi> {
   return buildOrClose(logger, async (lifecycle) => {
     const authMode = resolveAuthMode(config);
-    const { keys, catalog, connections, cache, store, progress, events, metrics, tracing } = await openSharedParts(config, 'api', logger, lifecycle);
+    const { keys, catalog, connections, cache, store, schedule, progress, events, metrics, tracing } = await openSharedParts(config, 'api', logger, lifecycle);
     lifecycle.onClose('batch event log', logBatchEvents(events, logger.child('batches')));
     const authenticator = new Authenticator({ mode: authMode, store: new ApiKeyStore(connections.connect('auth', { kind: 'fail-fast', commandTimeoutMs: BATCH_COMMAND_TIMEOUT_MS }), keys) });
     const limits = new RateLimits(connections.connect('limits', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.rateLimits);
@@ -100,11 +100,12 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
     const predictions = new PredictionService({ catalog, cache, scorer: (model, text) => runs.score(model, text), maxTextsPerRequest: config.maxTextsPerRequest, cachedPredictionOn: config.cachedPrediction });
     const queue = lifecycle.own('chunk queue', openChunkQueue({ connections, keys, isWorker: false }), (q) => q.close(5000));
     queue.on('error', (error) => logger.child('queue').warn(error.message));
-    // The API samples the queue for sift_queue_jobs (workers do not: one sampler per API, whatever the workers).
-    lifecycle.onClose('queue sampling', metrics.queue.sample(queue, config.metricsQueueIntervalMs));
+    // The API samples the queue and the schedule for sift_queue_jobs and sift_schedule_chunks (workers do not: one sampler per API, whatever the workers).
+    lifecycle.onClose('queue sampling', metrics.queue.sample(queue, schedule, config.metricsQueueIntervalMs));
     const relay = lifecycle.own('progress relay', new ProgressRelay({ channel: progress, store, logger: logger.child('progress') }), (r) => r.close());
     const batches = new BatchService({
       store,
+      schedule,
       queue,
       catalog,
       chunkSize: config.chunkSize,

@@ -1,5 +1,6 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { BatchEvents } from '../batches/batch-events';
+import { ChunkSchedule, LOW_SHARE } from '../batches/chunk-schedule';
 import { BatchStore } from '../batches/batch-store';
 import { ProgressChannel } from '../batches/progress-channel';
 import { PredictionCache } from '../cache/prediction-cache';
@@ -25,6 +26,8 @@ export interface SharedParts {
   connections: RedisConnections;
   cache: PredictionCache;
   store: BatchStore;
+  /** Where chunks wait for the workers, by priority and in turns. */
+  schedule: ChunkSchedule;
   progress: ProgressChannel;
   /** What happens to batches in this process (logs and metrics listen). */
   events: BatchEvents;
@@ -59,10 +62,12 @@ export async function openSharedParts(config: SiftConfig, role: ProcessRole, log
   const cache = new PredictionCache(cacheConnections.connect('cache', { kind: 'fail-fast', commandTimeoutMs: config.redisTimeoutMs }), keys, config.cacheTtlSeconds, logger.child('cache'), metrics.cache);
   const events = new BatchEvents();
   lifecycle.onClose('batch metrics', metrics.batches.listen(events));
-  const store = new BatchStore(connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) }), keys, config.batchRetentionSeconds, events);
+  const batchRedis = connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) });
+  const store = new BatchStore(batchRedis, keys, config.batchRetentionSeconds, events);
+  const schedule = new ChunkSchedule(batchRedis, keys, { window: config.scheduleWindow, lowShare: LOW_SHARE, retentionSeconds: config.batchRetentionSeconds });
   // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
   const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
   const subscriber = role === 'api' ? connections.connect('progress-subscribe', { kind: 'pubsub' }) : undefined;
   const progress = new ProgressChannel({ keys, publisher, subscriber: subscriber && new RedisPubSub({ publisher, subscriber }) });
-  return { keys, catalog, connections, cache, store, progress, events, metrics, tracing };
+  return { keys, catalog, connections, cache, store, schedule, progress, events, metrics, tracing };
 }

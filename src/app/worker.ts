@@ -46,7 +46,7 @@ function startInference(definitions: readonly ModelDefinition[], config: SiftCon
  */
 export function startWorker(config: SiftConfig, logger: Logger): Promise<RunningWorker> {
   return buildOrClose(logger, async (lifecycle) => {
-    const { keys, catalog, connections, cache, store, progress, metrics, events, tracing } = await openSharedParts(config, 'worker', logger, lifecycle);
+    const { keys, catalog, connections, cache, store, schedule, progress, metrics, events, tracing } = await openSharedParts(config, 'worker', logger, lifecycle);
     lifecycle.onClose('batch event log', logBatchEvents(events, logger.child('batches')));
     const threads = config.workerInferenceThreads;
     // Before the models load: a busy SIFT_METRICS_PORT stops the start at once, saying so. Closed
@@ -87,11 +87,11 @@ export function startWorker(config: SiftConfig, logger: Logger): Promise<Running
       metrics: metrics.batches,
     });
     const queue = openChunkQueue({ connections, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs });
-    const consumer = lifecycle.own('chunk consumer', new ChunkConsumer({ queue, processor, store, channel: progress, logger, concurrency: config.workerConcurrency, stallIntervalMs: config.stallIntervalMs }), (c) => c.close(FINISH_CHUNKS_MS));
+    const consumer = lifecycle.own('chunk consumer', new ChunkConsumer({ queue, schedule, processor, store, channel: progress, logger, concurrency: config.workerConcurrency, stallIntervalMs: config.stallIntervalMs }), (c) => c.close(FINISH_CHUNKS_MS));
     await queue.ready();
     consumer.start();
     consuming = true;
-    const sweeper = lifecycle.own('sweeper', new BatchSweeper({ store, queue, keys, channel: progress, logger: logger.child('sweeper'), stuckAfterMs: config.stuckAfterMs, intervalMs: config.sweepIntervalMs }), (s) => s.stop());
+    const sweeper = lifecycle.own('sweeper', new BatchSweeper({ store, schedule, queue, keys, channel: progress, logger: logger.child('sweeper'), stuckAfterMs: config.stuckAfterMs, intervalMs: config.sweepIntervalMs }), (s) => s.stop());
     sweeper.start();
     const where = threads === 0 ? "on the worker's own thread" : `on ${threads} inference thread(s)`;
     const serving = metricsServer ? `; /metrics and /healthz at ${metricsServer.url}` : '';

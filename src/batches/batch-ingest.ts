@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type BeeQueue from 'bee-queue';
 import { ErrorCodes, userError } from '../errors';
 import type { Logger } from '../logger';
+import { traceCarrier } from '../tracing/spans';
+import type { BatchPriority } from './batch-priority';
 import type { BatchStore } from './batch-store';
 import type { BatchSnapshot, ChunkJob, InputRow } from './batch-types';
-import { enqueueChunk, removeChunkJobs } from './chunk-queue';
+import { removeChunkJobs } from './chunk-queue';
+import type { ChunkSchedule } from './chunk-schedule';
 import type { RowModel } from './row-codec';
 
 export interface IngestOptions {
@@ -16,6 +19,8 @@ export interface IngestOptions {
   logger: Logger;
   /** The principal (API key id) the batch belongs to. */
   owner: string;
+  /** Where its chunks go in the schedule (see chunk-schedule.ts). */
+  priority: BatchPriority;
   /** Sees every row as it is read (the idempotency fingerprint). */
   onRows?: (rows: readonly InputRow[]) => void;
   /** Told once the whole input is read and queued, just before the batch is listed (its rows). */
@@ -35,8 +40,8 @@ export function newBatchId(): string {
 }
 
 /**
- * Reads rows into a new batch: cuts them into chunks as they arrive, stores each and queues it as
- * a job, so workers start while the input is still being read and memory stays flat. The batch is
+ * Reads rows into a new batch: cuts them into chunks as they arrive, stores each and puts it in
+ * the schedule, so workers start while the input is still being read and memory stays flat. The batch is
  * listed only once the whole input has been read. An input that fails for any reason (a bad row,
  * the client gone, Redis lost) leaves nothing behind: its queued jobs are taken back and its keys
  * deleted, at once, or (when Redis is away) in the background as soon as Redis answers again; if
@@ -44,6 +49,7 @@ export function newBatchId(): string {
  */
 export async function ingestBatch(
   store: BatchStore,
+  schedule: ChunkSchedule,
   queue: BeeQueue<ChunkJob>,
   rows: AsyncIterable<InputRow[]>,
   model: RowModel,
@@ -51,13 +57,15 @@ export async function ingestBatch(
 ): Promise<BatchSnapshot> {
   const id = newBatchId();
   const createdAt = new Date();
-  await store.create(id, model, createdAt, options.chunkSize, options.owner);
+  await store.create(id, model, createdAt, options.chunkSize, options.owner, options.priority);
+  // The chunks carry the trace context of the submission (the active span here).
+  await schedule.open(id, { priority: options.priority, owner: options.owner, trace: traceCarrier() });
   let chunk: InputRow[] = [];
   let chunks = 0;
   let total = 0;
   const flush = async () => {
     await store.saveChunk(id, chunks, chunk);
-    await enqueueChunk(queue, { batchId: id, chunk: chunks });
+    await schedule.ready(id, chunks + 1);
     chunks++;
     chunk = [];
   };
@@ -79,8 +87,9 @@ export async function ingestBatch(
     if (total === 0) throw userError(ErrorCodes.EMPTY_INPUT, 'The input has no rows; send at least one text.');
     options.onIngested?.(id, total);
     await store.finishIngest(id, total, chunks);
+    await schedule.inputEnded(id);
   } catch (error) {
-    // Every chunk saved may have been queued (a failure can fall between the two).
+    // Every chunk saved may have been handed out to the queue (a failure can fall between the two).
     await takeBack(store, queue, id, chunks + 1, options.logger);
     throw error;
   } finally {

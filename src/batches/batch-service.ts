@@ -8,6 +8,8 @@ import { ingestBatch } from './batch-ingest';
 import { InputFingerprint } from './input-fingerprint';
 import type { BatchStatus } from './batch-status';
 import { PENDING_BATCH, type BatchPage, type BatchStore } from './batch-store';
+import { DEFAULT_PRIORITY, type BatchPriority } from './batch-priority';
+import type { ChunkSchedule } from './chunk-schedule';
 import { unknownBatch, type BatchRowResult, type BatchSnapshot, type ChunkJob, type InputRow } from './batch-types';
 import type { ProgressChannel } from './progress-channel';
 import type { ProgressRelay, WatchOptions } from './progress-relay';
@@ -29,6 +31,8 @@ export interface InlineBatchInput {
   idColumn?: string | null;
   model?: string | null;
   idempotencyKey?: string | null;
+  /** NORMAL when absent. */
+  priority?: BatchPriority | null;
 }
 
 /** Formats an uploaded file may have. */
@@ -44,10 +48,24 @@ export interface UploadOptions {
   idColumn?: string | null;
   model?: string | null;
   idempotencyKey?: string | null;
+  /** NORMAL when absent. */
+  priority?: BatchPriority | null;
+}
+
+/** How a batch is submitted, whatever its input. */
+interface SubmitOptions {
+  model: string | null | undefined;
+  idempotencyKey: string | null | undefined;
+  priority: BatchPriority | null | undefined;
+  /** Rows accepted at most (the inline limit), or Infinity. */
+  maxRows: number;
 }
 
 export interface BatchServiceOptions {
   store: BatchStore;
+  /** Where chunks wait for the workers (see chunk-schedule.ts). */
+  schedule: ChunkSchedule;
+  /** The workers' queue (failed uploads take back the chunks handed out to it). */
   queue: BeeQueue<ChunkJob>;
   catalog: ModelCatalog;
   chunkSize: number;
@@ -90,7 +108,7 @@ export class BatchService {
       throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'textColumns names columns of csv; texts are one text each. Give csv with textColumns, or texts alone.');
     }
     const rows = hasTexts ? textRows(input.texts!) : csvRows(input.csv!, { textColumns: chosenTextColumns(input), idColumn: input.idColumn });
-    return this.submit(rows, input.model, input.idempotencyKey, this.options.maxInlineRows, principal);
+    return this.submit(rows, { model: input.model, idempotencyKey: input.idempotencyKey, priority: input.priority, maxRows: this.options.maxInlineRows }, principal);
   }
 
   /**
@@ -101,7 +119,7 @@ export class BatchService {
     const columns = { textColumns: chosenTextColumns(options), idColumn: options.idColumn };
     // csv-parse reads bytes (a string it would encode again); the JSON Lines reader reads text.
     const rows = options.format === 'csv' ? csvRows(utf8Bytes(body), columns, this.options.maxRowBytes) : jsonlRows(utf8Text(body), columns);
-    return this.submit(rows, options.model, options.idempotencyKey, Number.POSITIVE_INFINITY, principal);
+    return this.submit(rows, { model: options.model, idempotencyKey: options.idempotencyKey, priority: options.priority, maxRows: Number.POSITIVE_INFINITY }, principal);
   }
 
   /**
@@ -110,17 +128,18 @@ export class BatchService {
    * gets the first batch; one with other content is refused with IDEMPOTENCY_CONFLICT rather
    * than silently never run.
    */
-  submit(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, clientKey: string | null | undefined, maxRows: number, principal: Principal): Promise<BatchSnapshot> {
-    // The span every chunk's span on the workers is a child of (the chunks carry its context: see enqueueChunk).
+  submit(rows: AsyncIterable<InputRow[]>, options: SubmitOptions, principal: Principal): Promise<BatchSnapshot> {
+    // The span every chunk's span on the workers is a child of (the chunks carry its context: see ChunkSchedule.open).
     return inSpan(SpanNames.BATCH_SUBMIT, { kind: SpanKind.PRODUCER }, async (span) => {
-      const batch = await this.submitInSpan(rows, modelName, clientKey, maxRows, principal, span);
+      const batch = await this.submitInSpan(rows, options, principal, span);
       span.setAttributes({ [SpanAttributes.BATCH_ID]: batch.id, [SpanAttributes.BATCH_ROWS]: batch.total });
       return batch;
     });
   }
 
-  private async submitInSpan(rows: AsyncIterable<InputRow[]>, modelName: string | null | undefined, clientKey: string | null | undefined, maxRows: number, principal: Principal, span: Span): Promise<BatchSnapshot> {
-    const model = this.options.catalog.resolve(modelName);
+  private async submitInSpan(rows: AsyncIterable<InputRow[]>, submitted: SubmitOptions, principal: Principal, span: Span): Promise<BatchSnapshot> {
+    const model = this.options.catalog.resolve(submitted.model);
+    const clientKey = submitted.idempotencyKey;
     span.setAttribute(SpanAttributes.MODEL, model.name);
     const { store, channel, logger } = this.options;
     // Each principal's idempotency keys are its own: two clients may pick the same one.
@@ -135,11 +154,12 @@ export class BatchService {
     try {
       const { quota } = this.options;
       await quota?.batch(principal.rateKey);
-      const batch = await ingestBatch(store, this.options.queue, rows, model, {
+      const batch = await ingestBatch(store, this.options.schedule, this.options.queue, rows, model, {
         chunkSize: this.options.chunkSize,
-        maxRows,
+        maxRows: submitted.maxRows,
         logger,
         owner: principal.keyId,
+        priority: submitted.priority ?? DEFAULT_PRIORITY,
         abandonedAfterMs: this.options.abandonedAfterMs,
         onRows: fingerprint ? (arrived) => fingerprint.add(arrived) : undefined,
         pace: quota ? (count) => quota.batchRows(principal.rateKey, count) : undefined,

@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys';
 import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
+import { DEFAULT_PRIORITY, isBatchPriority, type BatchPriority } from './batch-priority';
 import type { BatchRowResult, BatchSnapshot, InputRow } from './batch-types';
 import { decodeChunk, decodeChunkResults, encodeChunk, parseChunkResults, type RowModel, type StoredChunkResults } from './row-codec';
 import type { BatchEvents, EndedBatchEvent } from './batch-events';
 import { endBatch } from './scripts/end-batch';
+import { dropScheduled } from './scripts/schedule-chunks';
 import { finishIngest } from './scripts/finish-ingest';
 import { recordChunk, type RecordedChunk } from './scripts/record-chunk';
 
@@ -95,6 +97,8 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
     id,
     owner: hash.owner ?? LOCAL_OWNER,
     status,
+    // Batches recorded before priorities existed ran as NORMAL.
+    priority: isBatchPriority(hash.priority) ? hash.priority : DEFAULT_PRIORITY,
     model: hash.model,
     modelVersion: hash.modelVersion,
     labels,
@@ -136,13 +140,13 @@ export class BatchStore {
    * Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. Every
    * chunk but the last holds `chunkSize` rows, so the chunk of a row follows from its index.
    */
-  async create(id: string, model: RowModel, createdAt: Date, chunkSize: number, owner: string): Promise<void> {
+  async create(id: string, model: RowModel, createdAt: Date, chunkSize: number, owner: string, priority: BatchPriority = DEFAULT_PRIORITY): Promise<void> {
     const key = this.keys.batch(id);
     const now = Date.now();
     const createdAtMs = createdAt.getTime();
     await this.redis
       .multi()
-      .hset(key, { status: 'QUEUED', owner, model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), chunkSize, createdAt: createdAt.toISOString(), createdAtMs, total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0, queuedChunks: 0, aliveAt: now })
+      .hset(key, { status: 'QUEUED', owner, priority, model: model.name, modelVersion: model.version, labels: JSON.stringify(model.labels), chunkSize, createdAt: createdAt.toISOString(), createdAtMs, total: 0, processed: 0, succeeded: 0, failed: 0, cached: 0, ingested: 0, queuedChunks: 0, aliveAt: now })
       .expire(key, this.retentionSeconds)
       .zadd(this.keys.activeBatches(), now, id)
       .exec();
@@ -221,7 +225,7 @@ export class BatchStore {
 
   /** Ends a running or queued batch as CANCELLED or FAILED; returns the status it has afterwards. */
   async end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
-    const result = await endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id, indexPrefix: this.keys.batches() });
+    const result = await endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id, indexPrefix: this.keys.batches(), schedulePrefix: this.keys.schedulePrefix() });
     if (result.ended) await this.ended(id, status);
     return result.status;
   }
@@ -348,10 +352,11 @@ export class BatchStore {
     return value.startsWith('{') ? (JSON.parse(value) as IdempotentBatch) : { batch: value, fingerprint: null };
   }
 
-  /** Removes every key of a batch whose input turned out to be bad (its queued jobs are the queue's). */
+  /** Removes every key of a batch whose input turned out to be bad, and its place in the chunk schedule (its queued jobs are the queue's). */
   async discard(id: string, chunks: number): Promise<void> {
     const keys = [this.keys.batch(id), this.keys.batchResults(id)];
     for (let chunk = 0; chunk < chunks; chunk++) keys.push(this.keys.batchChunk(id, chunk));
+    await dropScheduled.run(this.redis, {}, { schedulePrefix: this.keys.schedulePrefix(), id });
     await this.redis.multi().del(...keys).zrem(this.keys.activeBatches(), id).exec();
   }
 

@@ -5,11 +5,14 @@ import type { RedisKeys } from '../redis/keys';
 import { isFinalStatus } from './batch-status';
 import type { BatchStore } from './batch-store';
 import type { ChunkJob } from './batch-types';
+import type { ChunkSchedule } from './chunk-schedule';
 import { chunkJobId, enqueueChunk, jobsKey, removeChunkJobs } from './chunk-queue';
 import type { ProgressChannel } from './progress-channel';
 
 export interface BatchSweeperOptions {
   store: BatchStore;
+  /** Chunks the schedule has not handed out yet are waiting their turn, not lost. */
+  schedule: ChunkSchedule;
   queue: BeeQueue<ChunkJob>;
   keys: RedisKeys;
   channel: ProgressChannel;
@@ -104,7 +107,10 @@ export class BatchSweeper {
       return;
     }
     const recorded = new Set(await store.recordedChunks(id));
-    const missing = Array.from({ length: state.chunks }, (_, chunk) => chunk).filter((chunk) => !recorded.has(chunk));
+    // Chunks from the schedule's next one on wait their turn there (a LOW batch behind others may
+    // wait long): only chunks handed out to the queue can have lost their job.
+    const handedOut = (await this.options.schedule.nextChunk(id)) ?? state.chunks;
+    const missing = Array.from({ length: Math.min(handedOut, state.chunks) }, (_, chunk) => chunk).filter((chunk) => !recorded.has(chunk));
     const states = await store.chunkStates(id, missing, jobsKey(keys), (chunk) => chunkJobId(id, chunk));
     const lost = states.filter((s) => s.state === 'lost').map((s) => s.chunk);
     if (lost.length > 0) {

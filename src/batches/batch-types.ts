@@ -1,5 +1,6 @@
 import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { Prediction } from '../predictions/prediction';
+import type { BatchPriority } from './batch-priority';
 import type { BatchStatus } from './batch-status';
 import type { TraceCarrier } from '../tracing/spans';
 
@@ -25,6 +26,8 @@ export interface BatchSnapshot {
   /** The API key id that submitted it (`local` with auth off); never shown to other clients. */
   owner: string;
   status: BatchStatus;
+  /** Where its chunks stand in the schedule (see chunk-schedule.ts). */
+  priority: BatchPriority;
   model: string;
   modelVersion: string;
   /** The model's labels when the batch was created (the order of its score columns). */

@@ -5,7 +5,14 @@ import type { BatchStore } from './batch-store';
 import type { ChunkJob } from './batch-types';
 import type { ChunkOutcome, ChunkProcessor } from './chunk-processor';
 import { retryDelayMs } from './chunk-queue';
+import type { ChunkSchedule } from './chunk-schedule';
 import type { ProgressChannel } from './progress-channel';
+
+/**
+ * How often a worker fills the queue's window from the schedule even when it takes no chunk: a
+ * refill that failed (Redis away) is made up for within this.
+ */
+const REFILL_INTERVAL_MS = 1000;
 
 /** What a consumer reports about each chunk it takes, for its process's logs and for tests. */
 export type ChunkEvents = {
@@ -19,6 +26,8 @@ export type ChunkEvents = {
 
 export interface ChunkConsumerOptions {
   queue: BeeQueue<ChunkJob>;
+  /** Fills the queue's window: each chunk taken makes room for the next one the schedule picks. */
+  schedule: ChunkSchedule;
   processor: ChunkProcessor;
   store: BatchStore;
   channel: ProgressChannel;
@@ -36,6 +45,9 @@ export interface ChunkConsumerOptions {
  */
 export class ChunkConsumer extends EventEmitter<ChunkEvents> {
   private stallTimer: NodeJS.Timeout | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
+  /** Set while refills fail (Redis away), so an outage is logged once, not every second. */
+  private refillFailing = false;
   private closing = false;
 
   constructor(private readonly options: ChunkConsumerOptions) {
@@ -59,6 +71,8 @@ export class ChunkConsumer extends EventEmitter<ChunkEvents> {
         .finally(() => this.emit('failed', job.data, error));
     });
     queue.process(this.options.concurrency, async (job) => {
+      // Taking this job made room in the window: the schedule picks what comes after it, while it runs.
+      this.refill();
       let outcome: ChunkOutcome;
       try {
         outcome = await processor.process(job.data);
@@ -74,6 +88,23 @@ export class ChunkConsumer extends EventEmitter<ChunkEvents> {
       return outcome;
     });
     this.scheduleStallCheck();
+    this.refillTimer = setInterval(() => this.refill(), REFILL_INTERVAL_MS);
+  }
+
+  private refill(): void {
+    const { schedule, logger } = this.options;
+    schedule.dispatch().then(
+      () => {
+        if (!this.refillFailing) return;
+        this.refillFailing = false;
+        logger.info('schedule: filling the queue again');
+      },
+      (error: Error) => {
+        if (this.refillFailing) return;
+        this.refillFailing = true;
+        logger.warn(`schedule: could not fill the queue (${error.message}); trying again every ${REFILL_INTERVAL_MS / 1000} s`);
+      },
+    );
   }
 
   /**
@@ -97,6 +128,7 @@ export class ChunkConsumer extends EventEmitter<ChunkEvents> {
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
     clearTimeout(this.stallTimer);
+    clearInterval(this.refillTimer);
     await this.options.queue.close(timeoutMs);
   }
 }

@@ -117,6 +117,11 @@ export function jobsKey(keys: RedisKeys): string {
   return `${keys.queuePrefix()}:${CHUNK_QUEUE}:jobs`;
 }
 
+/** The key of bee-queue's list of waiting job ids (the chunk schedule fills it: see chunk-schedule.ts). */
+export function waitingKey(keys: RedisKeys): string {
+  return `${keys.queuePrefix()}:${CHUNK_QUEUE}:waiting`;
+}
+
 /**
  * Queues a chunk (again, for the sweeper): a job with that chunk's id that still exists is left as
  * it is. The job carries the active trace context, when there is one (a batch submission's span):

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { BATCH_PRIORITIES, isBatchPriority } from '../batches/batch-priority';
 import { apiKeyFrom, redactKeys } from './api-key';
 import { CliError, ExitCodes, type ExitCode } from './cli-errors';
 import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type BatchOptions, type Terminal } from './commands/batch-commands';
@@ -20,6 +21,15 @@ function wholeNumber(name: string) {
     return number;
   };
 }
+
+/** --priority in any case, as the server names it (HIGH, NORMAL, LOW). */
+function priorityArgument(value: string): string {
+  const priority = value.toUpperCase();
+  if (!isBatchPriority(priority)) throw new InvalidArgumentError(`Allowed choices are ${PRIORITY_CHOICES.join(', ')}.`);
+  return priority;
+}
+
+const PRIORITY_CHOICES = BATCH_PRIORITIES.map((priority) => priority.toLowerCase());
 
 /** The options of every command that talks to a server. */
 interface ServerOptions {
@@ -101,6 +111,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .option('--text-columns <names>', 'several columns (or JSON fields), comma-separated, labelled together as one text (see below)')
     .option('--id-column <name>', 'column (or JSON field) reported back as each row\'s id')
     .option('--model <name>', 'model to use (default: the server\'s default model)')
+    .addOption(new Option('--priority <priority>', 'HIGH chunks run before NORMAL ones, LOW after (still with a tenth of the workers)').choices(PRIORITY_CHOICES).argParser(priorityArgument))
     .addOption(new Option('--format <format>', 'how to read INPUT whatever its name says; how to write OUTPUT when its name says nothing').choices(['csv', 'jsonl', 'json']))
     .option('--no-wait', 'queue the batch, print its id and exit')
     .option('--json', 'print one JSON summary on stdout at the end (see below)')

@@ -112,6 +112,12 @@ export interface SiftConfig {
   redisTimeoutMs: number;
   /** `SIFT_CHUNK_SIZE`: rows a batch chunk job carries. Default 500. */
   chunkSize: number;
+  /**
+   * `SIFT_SCHEDULE_WINDOW`: chunk jobs waiting in the workers' queue at most; the rest wait in the
+   * schedule, where priorities and turns apply (see chunk-schedule.ts). Larger lets more workers
+   * start at once after a pause; smaller lets a new batch in sooner. Default 4.
+   */
+  scheduleWindow: number;
   /** `SIFT_MAX_INLINE_ROWS`: most rows a batch submitted over GraphQL may have. Default 10000. */
   maxInlineRows: number;
   /**
@@ -405,6 +411,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     runWindowMs: readInteger(...renamed(env, 'SIFT_RUN_WINDOW_MS', 'SIFT_BATCH_WINDOW_MS'), 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
     chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 500, 1, 100_000),
+    scheduleWindow: readInteger(env, 'SIFT_SCHEDULE_WINDOW', 4, 1, 10_000_000),
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),
     maxUploadBytes: readInteger(env, 'SIFT_MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
     // A row is held whole as one string while it is read: V8's strings stop at about 512 M characters.

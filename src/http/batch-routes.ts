@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
+import { BATCH_PRIORITIES, isBatchPriority, type BatchPriority } from '../batches/batch-priority';
 import type { BatchService, UploadFormat, UploadOptions } from '../batches/batch-service';
 import { unknownBatch, type BatchSnapshot } from '../batches/batch-types';
 import { quoteInput, shortened } from '../batches/quote-input';
@@ -32,7 +33,7 @@ const FORMAT_OF_MEDIA_TYPE: Record<string, UploadFormat> = {
   'application/jsonl': 'jsonl',
 };
 
-const UPLOAD_PARAMETERS = ['textColumn', 'textColumns', 'idColumn', 'model', 'idempotencyKey'] as const;
+const UPLOAD_PARAMETERS = ['textColumn', 'textColumns', 'idColumn', 'model', 'idempotencyKey', 'priority'] as const;
 
 function uploadFormat(req: Request): UploadFormat {
   const [mediaType, ...parameters] = (req.headers['content-type'] ?? '').split(';').map((part) => part.trim().toLowerCase());
@@ -61,6 +62,10 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
     return value;
   };
   const textColumns = param('textColumns');
+  const priority = param('priority');
+  if (priority !== null && !isBatchPriority(priority.toUpperCase())) {
+    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `priority must be one of ${BATCH_PRIORITIES.join(', ')}; got ${quoteInput(priority)}.`);
+  }
   return {
     format,
     textColumn: param('textColumn'),
@@ -68,6 +73,7 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
     idColumn: param('idColumn'),
     model: param('model'),
     idempotencyKey: param('idempotencyKey'),
+    priority: priority === null ? null : (priority.toUpperCase() as BatchPriority),
   };
 }
 
@@ -166,6 +172,7 @@ function batchJson(batch: BatchSnapshot): Record<string, unknown> {
   return {
     id: batch.id,
     status: batch.status,
+    priority: batch.priority,
     model: batch.model,
     modelVersion: batch.modelVersion,
     total: batch.total,
@@ -203,7 +210,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
       const body = rowLimited(uploadBody(req, maxUploadBytes, uploadIdleTimeoutMs), maxRowBytes);
       const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));
-      res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total });
+      res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total, priority: batch.priority });
     } catch (error) {
       // Refused before the whole body was read: answer now and close, rather than read a large file for nothing.
       if (!req.complete) res.setHeader('Connection', 'close');

@@ -20,6 +20,7 @@ export const METRIC_FAMILIES: readonly string[] = Object.freeze([
   'sift_batches_total',
   'sift_batch_rows_total',
   'sift_queue_jobs',
+  'sift_schedule_chunks',
   'sift_subscriptions_active',
   'sift_websocket_connections_active',
   'process_resident_memory_bytes',

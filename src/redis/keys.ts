@@ -37,6 +37,10 @@ export interface RedisKeys {
   progressChannel(id: string): string;
   /** Prefix bee-queue puts before its own keys (it adds `:`). */
   queuePrefix(): string;
+  /** Prefix of the chunk schedule's keys (rings and per-batch hashes, named in scripts/schedule-chunks.ts). */
+  schedulePrefix(): string;
+  /** A batch's place in the chunk schedule (hash): deleted when it ends or has handed out every chunk. */
+  scheduledBatch(id: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -55,5 +59,7 @@ export function redisKeys(prefix: string): RedisKeys {
     idempotency: (key) => `${prefix}idem:${key}`,
     progressChannel: (id) => `${prefix}progress:${id}`,
     queuePrefix: () => `${prefix}bq`,
+    schedulePrefix: () => `${prefix}schedule:`,
+    scheduledBatch: (id) => `${prefix}schedule:batch:${id}`,
   };
 }

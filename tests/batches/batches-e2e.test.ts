@@ -141,15 +141,20 @@ describe('batches through real worker processes', () => {
 
 describe('cancelling a batch', () => {
   it('keeps its queued chunks from running and leaves it CANCELLED', async () => {
-    // No worker runs until the batch is cancelled, so every chunk is still queued.
-    const t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '10' });
+    // No worker runs until the batch is cancelled, so every chunk is still queued: a few in the
+    // queue's window (SIFT_SCHEDULE_WINDOW), the rest in the schedule, which the cancel empties.
+    const t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '10', SIFT_SCHEDULE_WINDOW: '4' });
     let worker: WorkerProcess | undefined;
     try {
       const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts: Array.from({ length: 200 }, (_, i) => `queued ${i}`) } });
       const { cancelBatch } = await t.client.request(CancelBatchDocument, { id: submitBatch.id });
       expect(cancelBatch).toMatchObject({ status: 'CANCELLED', processed: 0 });
       worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
-      await eventually(async () => (worker!.output().match(/: skipped/g) ?? []).length === 20, 30_000, 'the worker to skip all 20 chunks');
+      await eventually(async () => (worker!.output().match(/: skipped/g) ?? []).length === 4, 30_000, 'the worker to skip the 4 chunks in the queue');
+      // A later batch runs; none of the cancelled one's other 16 chunks ever reaches the worker.
+      const after = (await t.client.request(SubmitBatchDocument, { input: { texts: ['after the cancel'] } })).submitBatch.id;
+      await eventually(async () => (await t.client.request(BatchDocument, { id: after })).batch?.status === 'COMPLETED', 30_000, 'the later batch to complete');
+      expect(worker.output().match(new RegExp(`of batch ${submitBatch.id}:`, 'g'))).toHaveLength(4);
       expect((await t.client.request(BatchDocument, { id: submitBatch.id })).batch).toMatchObject({ status: 'CANCELLED', processed: 0 });
       const error = await refused(t.client.request(CancelBatchDocument, { id: 'no-such-batch' }));
       expect(error.reason).toBe('UNKNOWN_BATCH');

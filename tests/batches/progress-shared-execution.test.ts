@@ -42,7 +42,7 @@ class Source implements AsyncIterableIterator<WatchItem> {
 }
 
 const snapshot: BatchSnapshot = {
-  id: 'b1', owner: 'local', status: 'RUNNING' as BatchSnapshot['status'], model: 'm', modelVersion: '1', labels: ['NEGATIVE', 'POSITIVE'],
+  id: 'b1', owner: 'local', status: 'RUNNING' as BatchSnapshot['status'], priority: 'NORMAL', model: 'm', modelVersion: '1', labels: ['NEGATIVE', 'POSITIVE'],
   total: 10, processed: 2, succeeded: 2, failed: 0, cached: 0, createdAt: new Date(0), startedAt: new Date(1000), finishedAt: null,
   rowsPerSecond: 1, etaSeconds: 8, error: null, labelCounts: [{ label: 'NEGATIVE', count: 1 }, { label: 'POSITIVE', count: 1 }],
 };

@@ -51,7 +51,7 @@ describe('POST /batches and results downloads, with a real worker', () => {
     const csv = `\uFEFFref,text,extra\r\n${rows.map((r) => `${r.ref},${quote(r.text)},x`).join('\r\n')}\r\n`;
     const submitted = await upload(t, csv, 'text/csv; charset=utf-8', { idColumn: 'ref' });
     expect(submitted.status).toBe(202);
-    expect(submitted.body).toEqual({ id: expect.any(String), status: expect.stringMatching(/QUEUED|RUNNING|COMPLETED/), total: 120 });
+    expect(submitted.body).toEqual({ id: expect.any(String), status: expect.stringMatching(/QUEUED|RUNNING|COMPLETED/), total: 120, priority: 'NORMAL' });
 
     const batch = await finished(t.client, submitted.body.id);
     expect(batch).toMatchObject({ status: 'COMPLETED', total: 120, processed: 120, failed: 1, succeeded: 119 });
@@ -160,6 +160,7 @@ describe('POST /batches and results downloads, with a real worker', () => {
       [Buffer.from('text\nLatin-1 caf\xe9\n', 'latin1'), 'text/csv', {}, 400, 'NOT_UTF8', /offset 16 \(line 2\)/],
       ['text\nhello\n', 'text/csv', { model: 'nope' }, 400, 'UNKNOWN_MODEL', /Unknown model "nope"/],
       ['text\nhello\n', 'text/csv', { textcolumn: 'text' }, 400, 'BAD_BATCH_OPTIONS', /Unknown query parameter "textcolumn"; .*textColumn/],
+      ['text\nhello\n', 'text/csv', { priority: 'urgent' }, 400, 'BAD_BATCH_OPTIONS', /priority must be one of HIGH, NORMAL, LOW; got "urgent"/],
       ['text\nhello\n', 'application/json', {}, 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json; send a CSV file as text\/csv/],
       [Buffer.from('text\nhello\n'), null, {}, 415, 'UNSUPPORTED_MEDIA_TYPE', /no Content-Type/],
       ['text\nhello\n', 'text/csv; charset=iso-8859-1', {}, 415, 'UNSUPPORTED_MEDIA_TYPE', /UTF-8 only/],
@@ -174,9 +175,11 @@ describe('POST /batches and results downloads, with a real worker', () => {
   });
 
   it('points Location at GET /batches/{id}, which answers the batch as JSON: the GraphQL Batch fields, labelCounts and the downloads', async () => {
-    const response = await fetch(`${t.api.url}/batches?idColumn=ref`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'ref,text\n1,a good movie\n2,an awful movie\n3,great\n' });
+    const response = await fetch(`${t.api.url}/batches?idColumn=ref&priority=low`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'ref,text\n1,a good movie\n2,an awful movie\n3,great\n' });
     expect(response.status).toBe(202);
-    const { id } = (await response.json()) as { id: string };
+    const { id, priority } = (await response.json()) as { id: string; priority: string };
+    // The priority in any case, said back as the API names it.
+    expect(priority).toBe('LOW');
     expect(response.headers.get('location')).toBe(`/batches/${id}`);
     await finished(t.client, id);
 

@@ -133,6 +133,19 @@ describe('the sift command line against a real server and worker', () => {
     expect(written.map((w) => w.text)).toEqual(Array.from({ length: 30 }, (_, i) => `later ${i}`));
   }, 60_000);
 
+  it('--priority sets the batch priority (any case), which status names; an unknown one is refused before any upload', async () => {
+    const input = file('urgent.csv', 'text\nan urgent text\n');
+    const queued = await sift(['batch', input, '--no-wait', '--priority', 'High', '--url', url]);
+    expect(queued.code).toBe(0);
+    const id = queued.stdout.trim();
+    expect((await t.client.request(BatchDocument, { id })).batch?.priority).toBe('HIGH');
+    await eventually(async () => (await t.client.request(BatchDocument, { id })).batch?.status === 'COMPLETED', 30_000, 'the batch to complete');
+    expect((await sift(['status', id, '--url', url])).stdout).toMatch(new RegExp(`^${id}  COMPLETED  model tiny-transformer  priority HIGH\n`));
+    const refused = await sift(['batch', input, '--no-wait', '--priority', 'urgent', '--url', url]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/--priority.*Allowed choices are high, normal, low/);
+  }, 60_000);
+
   it('refuses a CSV without the text column before uploading anything, with the server\'s message, exit 2', async () => {
     const before = (await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length;
     const input = file('wrong.csv', 'id,body\n1,hello\n');

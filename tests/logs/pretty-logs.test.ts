@@ -15,6 +15,7 @@ function snapshot(overrides: Partial<BatchSnapshot>): BatchSnapshot {
     id: 'b-1',
     owner: 'local',
     status: 'COMPLETED',
+    priority: 'NORMAL',
     model: 'tiny-hashed',
     modelVersion: 'v1',
     labels: ['cold', 'warm'],

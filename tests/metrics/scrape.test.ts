@@ -153,10 +153,18 @@ describe('the queue, WebSocket and subscription gauges, on an API with no worker
     await eventually(async () => sampleSum((exposition = await api()), 'sift_queue_jobs', { state: 'waiting' }) === 3, 10_000, 'sift_queue_jobs{state="waiting"} to be 3');
     expect(labelValues(exposition, 'sift_queue_jobs', 'state')).toEqual(['active', 'delayed', 'failed', 'waiting']);
     expect(sampleSum(exposition, 'sift_queue_jobs', { state: 'active' })).toBe(0);
+    // A LOW batch of 10 chunks: one fills the queue's window (4), nine wait in the schedule.
+    const low = (await t.client.request(SubmitBatchDocument, { input: { texts: Array.from({ length: 250 }, (_, i) => `a low text ${i}`), priority: 'LOW' } })).submitBatch.id;
+    await eventually(async () => sampleSum((exposition = await api()), 'sift_schedule_chunks', { priority: 'LOW' }) === 9, 10_000, 'sift_schedule_chunks{priority="LOW"} to be 9');
+    expect(labelValues(exposition, 'sift_schedule_chunks', 'priority')).toEqual(['HIGH', 'LOW', 'NORMAL']);
+    expect(sampleSum(exposition, 'sift_schedule_chunks', { priority: 'NORMAL' })).toBe(0);
+    expect(sampleSum(exposition, 'sift_queue_jobs', { state: 'waiting' })).toBe(4);
+    await t.client.request(CancelBatchDocument, { id: low });
     await t.client.request(CancelBatchDocument, { id });
+    await eventually(async () => sampleSum((exposition = await api()), 'sift_schedule_chunks', { priority: 'LOW' }) === 0, 10_000, 'the cancelled batch to leave the schedule');
     const delta = moved(before, await api());
-    expect(delta('sift_batches_total', { status: 'submitted' })).toBe(1);
-    expect(delta('sift_batches_total', { status: 'cancelled' })).toBe(1);
+    expect(delta('sift_batches_total', { status: 'submitted' })).toBe(2);
+    expect(delta('sift_batches_total', { status: 'cancelled' })).toBe(2);
     expect(delta('sift_batches_total', { status: 'completed' })).toBe(0);
   });
 

@@ -123,9 +123,14 @@ describe('batches in the web app, with a real worker', () => {
     await page.getByLabel('CSV or JSON Lines file').setInputFiles(file);
     expect(await page.getByLabel('Text column').inputValue()).toBe('text');
     await page.getByLabel('Id column (optional)').selectOption('ref');
+    expect(await page.getByLabel('Priority').inputValue()).toBe('NORMAL');
+    await page.getByLabel('Priority').selectOption('HIGH');
     await page.getByRole('button', { name: 'Upload and run' }).click();
     await page.getByTestId('status').filter({ hasText: 'COMPLETED' }).waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('done').textContent()).toBe('300 / 300 rows (100%)');
+    expect(await page.getByTestId('priority').textContent()).toBe('high');
+    const uploaded = page.url().split('/').pop()!;
+    expect((await t.client.request(BatchDocument, { id: uploaded })).batch?.priority).toBe('HIGH');
     expect(page.url()).toMatch(/#\/batch\/[\w-]+$/);
     // Finished rows show, whether they came in events or (finished before the page subscribed) from the results.
     await page.getByTestId('rows').locator('tr').nth(299).waitFor();

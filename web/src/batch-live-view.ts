@@ -275,6 +275,7 @@ export class BatchLiveView extends LitElement {
             <div class="summary">
               ${statusBadge(b.status, 'status')}
               <span>Model <strong data-testid="model">${b.model}</strong></span>
+              <span>Priority <strong data-testid="priority">${b.priority.toLowerCase()}</strong></span>
               ${this.reconnecting ? html`<span class="reconnecting" role="status" data-testid="reconnecting">Connection lost; reconnecting…</span>` : ''}
               ${b.error ? html`<span class="error">${b.error}</span>` : ''}
             </div>

@@ -1,4 +1,5 @@
 import { css, html, LitElement } from 'lit';
+import { BATCH_PRIORITIES, DEFAULT_PRIORITY, type BatchPriority } from '../../src/batches/batch-priority';
 import { ModelsDocument, type ModelsQuery } from '../../src/client/generated/graphql';
 import { request } from './api';
 import { inWords } from './messages';
@@ -9,7 +10,7 @@ type Model = ModelsQuery['models'][number];
 
 /**
  * Run a batch: choose a CSV or JSON Lines file, pick the text (and id) column from its header and
- * the model (the server's default preselected), upload it.
+ * the model (the server's default preselected) and the priority (NORMAL preselected), upload it.
  */
 export class BatchUploadView extends LitElement {
   static properties = {
@@ -19,6 +20,7 @@ export class BatchUploadView extends LitElement {
     idColumn: { state: true },
     models: { state: true },
     model: { state: true },
+    priority: { state: true },
     error: { state: true },
     busy: { state: true },
   };
@@ -30,6 +32,7 @@ export class BatchUploadView extends LitElement {
   idColumn = '';
   models: Model[] = [];
   model = '';
+  priority: BatchPriority = DEFAULT_PRIORITY;
   error = '';
   busy = false;
 
@@ -76,7 +79,7 @@ export class BatchUploadView extends LitElement {
     this.busy = true;
     this.error = '';
     try {
-      const id = await uploadFile(this.file, this.columns.format, { textColumn: this.textColumn, idColumn: this.idColumn || undefined, model: this.model || undefined });
+      const id = await uploadFile(this.file, this.columns.format, { textColumn: this.textColumn, idColumn: this.idColumn || undefined, model: this.model || undefined, priority: this.priority });
       location.hash = `#/batch/${encodeURIComponent(id)}`;
     } catch (error) {
       this.error = inWords(error);
@@ -109,6 +112,11 @@ export class BatchUploadView extends LitElement {
         <label for="batch-model">Model</label>
         <select id="batch-model" .value=${this.model} @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
           ${this.models.map((m) => html`<option value=${m.name} ?selected=${m.name === this.model}>${m.name}${m.isDefault ? ' (default)' : ''} – ${m.labels.join(', ')}</option>`)}
+        </select>
+        <label for="batch-priority">Priority</label>
+        <p class="muted">High runs before normal, low after (low still gets a tenth of the workers). Batches of one priority take turns.</p>
+        <select id="batch-priority" .value=${this.priority} @change=${(e: Event) => (this.priority = (e.target as HTMLSelectElement).value as BatchPriority)}>
+          ${BATCH_PRIORITIES.map((p) => html`<option value=${p} ?selected=${p === this.priority}>${p.toLowerCase()}</option>`)}
         </select>
         ${this.columns ? html`<button type="submit" ?disabled=${this.busy}>${this.busy ? 'Uploading…' : 'Upload and run'}</button>` : ''}
       </form>

@@ -1,3 +1,4 @@
+import type { BatchPriority } from '../../src/batches/batch-priority';
 import { ApiError, keyRefused } from './api';
 import { apiKey } from './api-key';
 
@@ -45,10 +46,11 @@ export async function readColumns(file: File): Promise<FileColumns> {
 }
 
 /** POST /batches with the file as the body; resolves with the new batch's id, or throws the server's error (code, message, details). */
-export async function uploadFile(file: File, format: 'csv' | 'jsonl', options: { textColumn: string; idColumn?: string; model?: string }): Promise<string> {
+export async function uploadFile(file: File, format: 'csv' | 'jsonl', options: { textColumn: string; idColumn?: string; model?: string; priority?: BatchPriority }): Promise<string> {
   const query = new URLSearchParams({ textColumn: options.textColumn });
   if (options.idColumn) query.set('idColumn', options.idColumn);
   if (options.model) query.set('model', options.model);
+  if (options.priority) query.set('priority', options.priority);
   const sent = apiKey.key;
   let response: Response;
   try {

@@ -1,6 +1,7 @@
 import { luaScript } from '../../redis/lua-script';
 import type { BatchStatus } from '../batch-status';
 import { statusReply } from './script-replies';
+import { SCHEDULE_RINGS } from './schedule-chunks';
 import { STATUS_INDEX } from './status-index';
 
 /** What ending a batch did. */
@@ -14,15 +15,18 @@ export interface EndedBatch {
 /**
  * Ends a batch that has not ended yet with a final status (CANCELLED or FAILED) and a reason; a
  * batch that already ended keeps its status.
+ * Its chunks not handed out yet leave the chunk schedule at once (its schedule entry goes, see
+ * schedule-chunks.ts); chunks already in the queue find it ended and are skipped.
  * KEYS: batch (hash), active (sorted set of batches not ended).
- * ARGV: status, now (ISO), reason ('' for none), batch id, index prefix (see status-index.ts).
+ * ARGV: status, now (ISO), reason ('' for none), batch id, index prefix (see status-index.ts),
+ * schedule prefix (see schedule-chunks.ts).
  * Returns {status after the call ('' when there is no such batch), 1 when this call ended it}.
  */
 export const endBatch = luaScript({
   name: 'endBatch',
   keys: ['batch', 'active'],
-  args: ['status', 'now', 'reason', 'id', 'indexPrefix'],
-  lua: `${STATUS_INDEX}
+  args: ['status', 'now', 'reason', 'id', 'indexPrefix', 'schedulePrefix'],
+  lua: `${STATUS_INDEX}${SCHEDULE_RINGS}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'', 0} end
 if status ~= 'QUEUED' and status ~= 'RUNNING' then return {status, 0} end
@@ -32,6 +36,7 @@ do
   redis.call('HSET', KEYS[1], 'finishedAt', ARGV[2])
   if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
   redis.call('ZREM', KEYS[2], ARGV[4])
+  unschedule(ARGV[6], ARGV[4])
 end
 return {status, 1}
 `,

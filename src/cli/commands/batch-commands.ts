@@ -18,6 +18,8 @@ export interface BatchOptions {
   textColumns?: string;
   idColumn?: string;
   model?: string;
+  /** HIGH, NORMAL or LOW (upper-cased by the option's parser); the server's NORMAL when absent. */
+  priority?: string;
   format?: string;
   wait: boolean;
   /** Print one JSON summary on stdout instead of the sentence. */
@@ -213,6 +215,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   const query: Record<string, string> = several ? { textColumns: textColumns.join(',') } : { textColumn: textColumns[0] };
   if (options.idColumn) query.idColumn = options.idColumn;
   if (options.model) query.model = options.model;
+  if (options.priority) query.priority = options.priority;
   const submitted = await server.upload(body, contentType, query);
   if (!options.wait) {
     if (options.json) terminal.stdout.write(jsonSummary(await batchOrFail(server, submitted.id), null, startedAt));
@@ -247,7 +250,7 @@ export async function statusCommand(server: ServerConnection, id: string, json: 
   if (json) {
     terminal.stdout.write(`${JSON.stringify(batch)}\n`);
   } else {
-    terminal.stdout.write(`${batch.id}  ${batch.status}  model ${batch.model}\n${progressWords(batch)}\n${batch.error ? `error: ${batch.error}\n` : ''}`);
+    terminal.stdout.write(`${batch.id}  ${batch.status}  model ${batch.model}${batch.priority === 'NORMAL' ? '' : `  priority ${batch.priority}`}\n${progressWords(batch)}\n${batch.error ? `error: ${batch.error}\n` : ''}`);
   }
   return ExitCodes.OK;
 }

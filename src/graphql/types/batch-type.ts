@@ -1,9 +1,14 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { BatchPriority } from '../../batches/batch-priority';
 import { BatchStatus } from '../../batches/batch-status';
 import type { BatchSnapshot, LabelCount } from '../../batches/batch-types';
 
 // The GraphQL enum is the batch module's status object itself: one definition, no mapping.
 registerEnumType(BatchStatus, { name: 'BatchStatus' });
+registerEnumType(BatchPriority, {
+  name: 'BatchPriority',
+  description: "How a batch's chunks are scheduled: HIGH before NORMAL before LOW, batches of one priority in turns; LOW still gets a tenth of the workers while others wait.",
+});
 
 @ObjectType('LabelCount', { simpleResolvers: true, description: "How many of a batch's rows got one label." })
 export class LabelCountType implements LabelCount {
@@ -22,6 +27,9 @@ export class BatchType implements Omit<BatchSnapshot, 'labels' | 'owner'> {
 
   @Field(() => BatchStatus)
   status!: BatchStatus;
+
+  @Field(() => BatchPriority, { description: 'Where its chunks stand in the schedule (NORMAL unless submitted otherwise).' })
+  priority!: BatchPriority;
 
   @Field()
   model!: string;

@@ -1,4 +1,5 @@
 import { Field, InputType } from 'type-graphql';
+import { BatchPriority } from '../../batches/batch-priority';
 import type { InlineBatchInput } from '../../batches/batch-service';
 
 @InputType('SubmitBatchInput')
@@ -30,4 +31,7 @@ export class SubmitBatchInput implements InlineBatchInput {
 
   @Field(() => String, { nullable: true, description: 'Submitting twice with the same key returns the first batch instead of creating a second.' })
   idempotencyKey?: string | null;
+
+  @Field(() => BatchPriority, { nullable: true, description: 'NORMAL when null. HIGH chunks go before NORMAL ones, LOW after (with a share, so LOW still finishes).' })
+  priority?: BatchPriority | null;
 }
