@@ -21,9 +21,9 @@ const FIRST_TEXT = 50_000_000;
 /**
  * Writes `id,text` CSV with `rows` rows of benchmark sentences, where about `repeatShare` of the
  * rows repeat the text of an earlier row (chosen uniformly), as real inputs repeat themselves.
- * Deterministic for a given seed.
+ * Deterministic for a given seed. Files with different `firstText` (from FIRST_TEXT up) share no text.
  */
-export async function writeBatchCsv(path: string, rows: number, repeatShare: number, seed = 7): Promise<BatchFile> {
+export async function writeBatchCsv(path: string, rows: number, repeatShare: number, seed = 7, firstText = FIRST_TEXT): Promise<BatchFile> {
   const out = createWriteStream(path);
   let state = seed >>> 0;
   // xorshift32: cheap, seeded, reproducible.
@@ -47,7 +47,7 @@ export async function writeBatchCsv(path: string, rows: number, repeatShare: num
       text = distinct++;
     }
     // Benchmark sentences hold commas but never quotes: quoting each is enough.
-    const sentence = benchText(FIRST_TEXT + text);
+    const sentence = benchText(firstText + text);
     textBytes += Buffer.byteLength(sentence);
     block += `r${row},"${sentence}"\n`;
     if (block.length > 1 << 16 || row === rows - 1) {

@@ -107,10 +107,10 @@ export async function startWorker(context: BatchBenchContext, cleanup?: Cleanup)
   };
 }
 
-/** POST /batches with the file streamed as the body; resolves with the 202 answer. */
-export async function upload(url: string, file: string): Promise<{ id: string; total: number }> {
+/** POST /batches with the file streamed as the body (with `priority`, when given); resolves with the 202 answer. */
+export async function upload(url: string, file: string, priority?: string): Promise<{ id: string; total: number }> {
   const body = Readable.toWeb(createReadStream(file, { highWaterMark: 1 << 16 })) as ReadableStream<Uint8Array>;
-  const response = await fetch(`${url}/batches?idColumn=id`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body, duplex: 'half' } as RequestInit);
+  const response = await fetch(`${url}/batches?idColumn=id${priority ? `&priority=${priority}` : ''}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body, duplex: 'half' } as RequestInit);
   const answer = (await response.json()) as { id: string; total: number; error?: { message: string } };
   if (response.status !== 202) throw new Error(`POST /batches answered ${response.status}: ${answer.error?.message}`);
   return answer;

@@ -6,6 +6,7 @@ import { EXPECTED, type FanoutResult } from './fanout';
 import { SIFT_PHASES, type SiftFileRun, type SiftPhase } from './file-runs';
 import { medianRatio, medianRun, spreadPct, type FileResult } from './file-section';
 import type { FaultsResult } from './faults';
+import type { FairnessResult } from './fairness';
 import type { FootprintResult } from './footprint';
 import type { InProcessResult } from './in-process';
 import type { MetricsCostResult } from './metrics-cost';
@@ -27,6 +28,8 @@ export interface BenchReport {
   fileToFile?: FileResult;
   /** The fan-out section, when it ran. */
   fanout?: FanoutResult;
+  /** The fairness section, when it ran. */
+  fairness?: FairnessResult;
   /** The Redis footprint section, when it ran. */
   footprint?: FootprintResult;
   /** The auth section (predict with API keys on against off), when it ran. */
@@ -63,6 +66,7 @@ export function formatReport(report: BenchReport): string {
     report.auth && authSection(report.auth),
     report.batch && batchSection(report.batch),
     report.fileToFile && fileToFileSection(report.fileToFile),
+    report.fairness && fairnessSection(report.fairness),
     report.fanout && fanoutSection(report.fanout),
     report.footprint && footprintSection(report.footprint),
     report.faults && faultsSection(report.faults),
@@ -300,6 +304,23 @@ function metricsCostSection(result: MetricsCostResult): string[] {
     ),
     `The on side wrote ${n(result.onSide.logLines)} log lines (${n(result.onSide.logBytes / 1e6, 1)} MB, ${result.onSide.jsonLogLines ? 'every one a JSON object' : 'NOT all JSON objects'}) and its /metrics counted ${n(result.onSide.operationsCounted)} GraphQL operations;`,
     failed === 0 ? 'every response HTTP 2xx without GraphQL errors.' : `FAILED: ${n(failed)} responses were not 2xx or carried GraphQL errors.`,
+  ];
+}
+
+function fairnessSection(fairness: FairnessResult): string[] {
+  const big = fairness.runs[0]?.bigRows;
+  return [
+    `Fairness, 1 worker: a ${n(big)}-row batch uploaded, a ${n(fairness.runs[0]?.smallRows)}-row batch submitted 1 s after the upload's answer;`,
+    'more of the big batch done while the small one waited, under the schedule and with every chunk queued at once (first come, first served)',
+    table(
+      ['schedule', 'SIFT_SCHEDULE_WINDOW', 'big done at submit', 'big done at small done', 'more of the big batch', 'small batch took'],
+      fairness.runs.map((r) => [r.schedule, n(r.window), n(r.bigDoneAtSubmit), n(r.bigDoneAtSmallDone), `${n(r.extraPct, 1)}%`, `${n(r.smallSeconds, 2)} s`]),
+    ),
+    'Priorities, 1 worker: LOW, NORMAL and HIGH batches uploaded in that order; in the order they completed',
+    table(
+      ['batch', 'rows', 'submitted at', 'completed at'],
+      fairness.priorities.map((b) => [b.name, n(b.rows), `${n(b.submittedAtSeconds, 1)} s`, `${n(b.completedAtSeconds, 1)} s`]),
+    ),
   ];
 }
 

@@ -13,6 +13,7 @@ import { startApiProcess, type ApiProcess } from './api-process';
 import { authFailures, runAuthCost, type AuthResult } from './auth-cost';
 import { runBatchSection, type BatchBenchContext, type BatchBenchResult } from './batch-runs';
 import { Cleanup } from './cleanup';
+import { runFairnessSection, type FairnessResult } from './fairness';
 import { fanoutPlans, runFanoutSection, type FanoutResult } from './fanout';
 import { runFileSection, type FileResult } from './file-section';
 import { runFaults, type FaultsResult } from './faults';
@@ -23,7 +24,7 @@ import { failureCount } from './http-load';
 import { formatReport, writeReport, type BenchReport } from './report';
 import { runScenarios } from './scenarios';
 import { readSettings, type BenchSettings } from './settings';
-import { checkAuthTargets, checkBatchTargets, checkFanoutTargets, checkFileTargets, checkMetricsCostTargets, checkTargets } from './targets';
+import { checkAuthTargets, checkBatchTargets, checkFairnessTargets, checkFanoutTargets, checkFileTargets, checkMetricsCostTargets, checkTargets } from './targets';
 
 // dist/bench/run.js -> the project root, where models/ and bench/results/ live.
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -49,13 +50,15 @@ async function main(): Promise<number> {
   const plans = fanoutPlans(settings.fanoutSubscribers, settings.fanoutRowSubscribers);
   // Per run: an API start, the upload, subscribing (50 at a time), the batch, then the grace period at most.
   const fanoutSeconds = settings.parts.fanout ? plans.reduce((sum, p) => sum + 120 + p.subscribers / 20 + settings.fanoutRows / 2000 + settings.fanoutGraceSeconds, 0) : 0;
+  // Three API and worker starts; the big batch cancelled twice early, then whole with two tenths more at 2,000 rows/s.
+  const fairnessSeconds = settings.parts.fairness ? 120 + (1.4 * settings.fairnessRows) / 2000 : 0;
   const footprintSeconds = settings.parts.footprint ? 90 + settings.footprintRows / 1000 : 0;
   // Two API starts, then 2 scenarios x 2 sides of warm-up and of every round.
   const authSeconds = settings.parts.auth ? 90 + 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 1)) : 0;
   // Six batches of the file at a generous 2,000 rows/s, API and worker starts, two Redis outages, the slow upload.
   const faultsSeconds = settings.parts.faults ? 300 + (6 * settings.faultRows) / 2000 + 2 * settings.faultRedisDownSeconds : 0;
   const inProcessSeconds = settings.parts.online || settings.parts.batch ? settings.runSizes.length * (settings.modelSeconds + 1) : 0;
-  const budgetSeconds = 90 + inProcessSeconds + onlineSeconds + authSeconds + batchSeconds + fileSeconds + fanoutSeconds + footprintSeconds + faultsSeconds;
+  const budgetSeconds = 90 + inProcessSeconds + onlineSeconds + authSeconds + batchSeconds + fileSeconds + fairnessSeconds + fanoutSeconds + footprintSeconds + faultsSeconds;
   setTimeout(() => void abort(`the run took longer than ${budgetSeconds} s`), budgetSeconds * 1000).unref();
 
   // Before the API starts, so the model has the machine to itself; only the online and batch
@@ -70,6 +73,7 @@ async function main(): Promise<number> {
   let batch: BatchBenchResult | undefined;
   let fileToFile: FileResult | undefined;
   let fanout: FanoutResult | undefined;
+  let fairness: FairnessResult | undefined;
   let footprint: FootprintResult | undefined;
   let auth: AuthResult | undefined;
   let metricsCost: MetricsCostResult | undefined;
@@ -153,6 +157,22 @@ async function main(): Promise<number> {
       fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, memoryRows: settings.fileMemoryRows, peer: settings.peer, context, cleanup, dir: tmp, log });
     });
   }
+  if (settings.parts.fairness) {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
+    try {
+      fairness = await runFairnessSection({
+        bigRows: settings.fairnessRows,
+        dir: tmp,
+        cleanup,
+        log,
+        withApi: async (env, run) => {
+          apiSettings = await withApi(settings, (started) => run(batchContext(settings, started, env)), env);
+        },
+      });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
   if (settings.parts.fanout) {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
     try {
@@ -219,6 +239,7 @@ async function main(): Promise<number> {
         fanoutGrace: settings.fanoutGraceSeconds,
       }),
       ...(settings.parts.file && { fileRows: settings.fileRows, fileRounds: settings.fileRounds }),
+      ...(settings.parts.fairness && { fairnessRows: settings.fairnessRows }),
       ...(settings.parts.footprint && { footprintRows: settings.footprintRows }),
       ...(settings.parts.faults && { faultRows: settings.faultRows, faultRedisDown: settings.faultRedisDownSeconds }),
       ...(apiSettings && {
@@ -232,6 +253,7 @@ async function main(): Promise<number> {
     http,
     batch,
     fileToFile,
+    fairness,
     fanout,
     footprint,
     auth,
@@ -241,6 +263,7 @@ async function main(): Promise<number> {
       ...(inProcess ? checkTargets(inProcess, http) : []),
       ...(inProcess && batch ? checkBatchTargets(inProcess, batch) : []),
       ...(fileToFile ? checkFileTargets(fileToFile) : []),
+      ...(fairness ? checkFairnessTargets(fairness) : []),
       ...(fanout ? checkFanoutTargets(fanout) : []),
       ...(auth ? checkAuthTargets(auth) : []),
       ...(metricsCost ? checkMetricsCostTargets(metricsCost) : []),
@@ -252,10 +275,10 @@ async function main(): Promise<number> {
   return failures > 0 ? 1 : 0;
 }
 
-/** Runs `section` against a fresh API child process, then stops it and deletes its keys; returns the settings the child read. */
-async function withApi(settings: BenchSettings, section: (started: ApiProcess) => Promise<void>): Promise<ApiProcess['settings']> {
-  process.stderr.write('bench: starting an API child process\n');
-  api = await startApiProcess(settings.modelsDir, settings.model, ROOT);
+/** Runs `section` against a fresh API child process (with `env` added), then stops it and deletes its keys; returns the settings the child read. */
+async function withApi(settings: BenchSettings, section: (started: ApiProcess) => Promise<void>, env: NodeJS.ProcessEnv = {}): Promise<ApiProcess['settings']> {
+  process.stderr.write(`bench: starting an API child process${Object.keys(env).length > 0 ? ` (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}\n`);
+  api = await startApiProcess(settings.modelsDir, settings.model, ROOT, env);
   try {
     await section(api);
     return api.settings;
@@ -305,10 +328,10 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** Where a section's workers find the API's Redis and keys, and the models. */
-function batchContext(settings: BenchSettings, started: ApiProcess): BatchBenchContext {
+/** Where a section's workers find the API's Redis and keys, and the models (and `env`, what the API was started with). */
+function batchContext(settings: BenchSettings, started: ApiProcess, env: NodeJS.ProcessEnv = {}): BatchBenchContext {
   // No metrics port: the sections run two workers on this machine, which would fight over one.
-  const workerEnv = { ...process.env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model, SIFT_METRICS_PORT: '0' };
+  const workerEnv = { ...process.env, ...env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model, SIFT_METRICS_PORT: '0' };
   return { url: started.url, apiPid: started.pid, projectRoot: ROOT, redisUrl: started.settings.redisUrl, keyPrefix: started.keyPrefix, workerEnv };
 }
 

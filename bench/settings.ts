@@ -71,12 +71,14 @@ export interface BenchSettings {
   footprintRows: number;
   /** `BENCH_FAULT_ROWS`: rows of the batch the faults section labels, with and without each fault. Default 100000. */
   faultRows: number;
+  /** Rows of the big batch in the fairness section (BENCH_FAIRNESS_ROWS). */
+  fairnessRows: number;
   /** `BENCH_FAULT_REDIS_DOWN_SECONDS`: how long the faults section keeps its Redis shut down. Default 3. */
   faultRedisDownSeconds: number;
 }
 
 /** The sections of a run, in the order they run. */
-export const BENCH_PARTS = ['online', 'auth', 'batch', 'file', 'fanout', 'footprint', 'faults'] as const;
+export const BENCH_PARTS = ['online', 'auth', 'batch', 'file', 'fairness', 'fanout', 'footprint', 'faults'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 /**
@@ -87,7 +89,7 @@ export type BenchPart = (typeof BENCH_PARTS)[number];
  * runs again, seen from the CLI; it is what the CLI's and the pipeline's speed work is measured
  * with.
  */
-export const DEFAULT_PARTS: readonly BenchPart[] = ['online', 'auth', 'batch', 'fanout', 'footprint'];
+export const DEFAULT_PARTS: readonly BenchPart[] = ['online', 'auth', 'batch', 'fairness', 'fanout', 'footprint'];
 
 function parts(raw: string | undefined): BenchSettings['parts'] {
   const names = (raw?.trim() || DEFAULT_PARTS.join(',')).split(',').map((p) => p.trim());
@@ -163,6 +165,7 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     fanoutGraceSeconds: integer('BENCH_FANOUT_GRACE_SECONDS', 30, 1, 600),
     footprintRows: Math.round(integer('BENCH_FOOTPRINT_ROWS', 100_000, 1000, 10_000_000)),
     faultRows: Math.round(integer('BENCH_FAULT_ROWS', 100_000, 10_000, 10_000_000)),
+    fairnessRows: Math.round(integer('BENCH_FAIRNESS_ROWS', 200_000, 10_000, 10_000_000)),
     faultRedisDownSeconds: integer('BENCH_FAULT_REDIS_DOWN_SECONDS', 3, 0.5, 60),
   };
 }

@@ -1,5 +1,6 @@
 import type { AuthResult } from './auth-cost';
 import type { BatchBenchResult } from './batch-runs';
+import type { FairnessResult } from './fairness';
 import type { FanoutResult, FanoutRun } from './fanout';
 import type { FileResult } from './file-section';
 import type { InProcessResult } from './in-process';
@@ -176,4 +177,40 @@ export function checkMetricsCostTargets(result: MetricsCostResult): TargetCheck[
   return result.scenarios.map((s) =>
     pairedRatio(`metrics + JSON logs on vs off, ${s.title}`, s.rounds.map((r) => r.on.requestsPerSecond), s.rounds.map((r) => r.off.requestsPerSecond), 95, 'req/s'),
   );
+}
+
+/**
+ * Fairness: a 10-row batch submitted behind a big one waits for at most 10% more of the big one's
+ * rows; and of LOW, NORMAL and HIGH submitted in that order, HIGH completes first and LOW completes.
+ */
+export function checkFairnessTargets(fairness: FairnessResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const fair = fairness.runs.find((r) => r.schedule === 'fair');
+  if (fair) {
+    const floor = fairness.runs.find((r) => r.schedule !== 'fair');
+    checks.push({
+      name: 'fairness: more of the big batch done while a 10-row batch waited',
+      detail: `${fair.bigDoneAtSmallDone - fair.bigDoneAtSubmit} of ${fair.bigRows} rows in ${fair.smallSeconds.toFixed(2)} s${floor ? `; first come, first served: ${floor.extraPct.toFixed(1)}%` : ''}`,
+      value: fair.extraPct,
+      threshold: 10,
+      unit: '%',
+      kind: 'max',
+      pass: fair.extraPct <= 10,
+    });
+  }
+  if (fairness.priorities.length > 0) {
+    const order = fairness.priorities.map((b) => b.name);
+    const highFirst = order[0] === 'HIGH';
+    const lowDone = order.includes('LOW');
+    checks.push({
+      name: 'fairness: HIGH completes first, and LOW completes',
+      detail: `completion order ${order.join(', ')} (submitted LOW, NORMAL, HIGH)`,
+      value: highFirst && lowDone ? 100 : 0,
+      threshold: 100,
+      unit: '%',
+      kind: 'min',
+      pass: highFirst && lowDone,
+    });
+  }
+  return checks;
 }
