@@ -122,6 +122,25 @@ export interface SiftUpChild {
 const STAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) /;
 
 /**
+ * When a log line was written: its timestamp, in the pretty format or as pino's JSON `time` (what
+ * `sift up` writes when its output is not a terminal, as here), else when it arrived.
+ */
+function lineTime(text: string): number {
+  const stamp = STAMP.exec(text);
+  if (stamp) return Date.parse(stamp[1]);
+  if (text.startsWith('{')) {
+    try {
+      const time = (JSON.parse(text) as { time?: unknown }).time;
+      if (typeof time === 'number') return time;
+      if (typeof time === 'string' && !Number.isNaN(Date.parse(time))) return Date.parse(time);
+    } catch {
+      // not JSON after all
+    }
+  }
+  return Date.now();
+}
+
+/**
  * Starts `node dist/src/cli/sift.js up` with `env` on top of this process's environment (PORT,
  * SIFT_KEY_PREFIX, REDIS_URL, SIFT_WORKERS, ... are the caller's) and, when `waitReady`, resolves
  * once `GET /readyz` answers 200.
@@ -138,9 +157,8 @@ export async function startSiftUp(projectRoot: string, port: number, env: Record
     const parts = (partial + data.toString()).split('\n');
     partial = parts.pop()!;
     for (const text of parts) {
-      const stamp = STAMP.exec(text);
       // A worker's lines under sift up pass through the same pipes; keep the newest 5,000 lines.
-      lines.push({ at: stamp ? Date.parse(stamp[1]) : NaN, text });
+      lines.push({ at: lineTime(text), text });
       if (lines.length > 5000) lines.splice(0, 1000);
     }
   };

@@ -424,6 +424,12 @@ async function leftovers(url: string, prefix: string): Promise<number> {
       found += page.length;
       cursor = next;
     } while (cursor !== '0');
+    // The chunk schedule's entries and rings (its turn counter and last-served marks hold no work).
+    do {
+      const [next, page] = await redis.scan(cursor, 'MATCH', `${keys.schedulePrefix()}*`, 'COUNT', 1000);
+      found += page.filter((key) => key !== `${keys.schedulePrefix()}turns` && !key.endsWith(':served')).length;
+      cursor = next;
+    } while (cursor !== '0');
     return found + (await redis.hlen(jobsKey(keys))) + (await redis.llen(`${keys.queuePrefix()}:chunks:waiting`)) + (await redis.zcard(keys.activeBatches()));
   } finally {
     redis.disconnect();
@@ -462,9 +468,15 @@ async function uploadLosesRedis(ctx: FaultContext): Promise<FaultRow> {
       async (response) => ({ status: response.status, code: ((await response.json().catch(() => ({}))) as { error?: { code?: string } }).error?.code ?? null, at: Date.now() }),
       (error: Error) => ({ status: 0, code: error.message, at: Date.now() }),
     );
+    // 20 chunks stored (the queue holds a few of them, the schedule the rest), as the batch record
+    // counts them; the upload's batch is the only one not ended.
     const deadline = Date.now() + 30_000;
-    while ((await own.hlen(jobsKey(keys)).catch(() => 0)) < 20) {
-      if (Date.now() > deadline) throw new Error('the slow upload queued no 20 chunks within 30 s');
+    const storedChunks = async () => {
+      const [id] = await own.zrange(keys.activeBatches(), 0, 0);
+      return id === undefined ? 0 : Number((await own.hget(keys.batch(id), 'queuedChunks')) ?? 0);
+    };
+    while ((await storedChunks().catch(() => 0)) < 20) {
+      if (Date.now() > deadline) throw new Error('the slow upload stored no 20 chunks within 30 s');
       await sleep(20);
     }
     const queuedRows = sent;
@@ -514,7 +526,7 @@ async function supervisedWorkerKilled(ctx: FaultContext): Promise<FaultRow> {
     const from = up.lines().length;
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    const exited = await up.waitFor(new RegExp(`worker 1 \\(pid ${pid}\\) exited unexpectedly .*restarting it in ([^,;]+)`), 30_000, from);
+    const exited = await up.waitFor(new RegExp(`worker 1 \\(pid ${pid}\\) exited unexpectedly .*restarting it in (\\d+(?:\\.\\d+)? (?:ms|s|min \\d+ s))`), 30_000, from);
     const restarted = await up.waitFor(/worker 1 restarted \(pid (\d+)\)/, 60_000, exited.index);
     const readyAgain = await up.waitFor(/worker ready/, 60_000, restarted.index);
     const readyS = (readyAgain.line.at - killedAt) / 1000;
