@@ -43,7 +43,7 @@ const NEEDS_QUOTES = /[",\r\n]/;
 /**
  * One cell as `csvText` writes it inside a row (without separators or the line end), for writers
  * that build rows themselves: `csvText([cells])` is `cells.map(csvCell).join(',') + '\r\n'`
- * (tests/formats/csv-cell.test.ts holds them to that). Strings neutralized then quoted as
+ * (tests/cli/csv-merge.test.ts, "csvCell", holds them to that). Strings neutralized then quoted as
  * csv-stringify does, numbers as `String` gives them (its default cast), booleans `true`/`false`,
  * null empty.
  */
