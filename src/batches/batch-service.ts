@@ -144,7 +144,7 @@ export class BatchService {
     const { store, channel, logger } = this.options;
     // Each principal's idempotency keys are its own: two clients may pick the same one.
     const idempotencyKey = clientKey ? `${principal.keyId}:${clientKey}` : null;
-    const fingerprint = idempotencyKey ? new InputFingerprint(model.name) : null;
+    const fingerprint = idempotencyKey ? new InputFingerprint(model.name, submitted.priority ?? DEFAULT_PRIORITY) : null;
     if (idempotencyKey && fingerprint && !(await store.claimIdempotencyKey(idempotencyKey))) {
       // Read this submit's input to the end, to compare it with the first's.
       for await (const arrived of rows) fingerprint.add(arrived);

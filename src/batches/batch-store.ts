@@ -225,7 +225,7 @@ export class BatchStore {
 
   /** Ends a running or queued batch as CANCELLED or FAILED; returns the status it has afterwards. */
   async end(id: string, status: 'CANCELLED' | 'FAILED', reason = ''): Promise<BatchStatus | null> {
-    const result = await endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id, indexPrefix: this.keys.batches(), schedulePrefix: this.keys.schedulePrefix() });
+    const result = await endBatch.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { status, now: new Date().toISOString(), reason, id, indexPrefix: this.keys.batches(), schedulePrefix: this.keys.schedulePrefix(), chunkPrefix: this.keys.batchChunkPrefix(id) });
     if (result.ended) await this.ended(id, status);
     return result.status;
   }

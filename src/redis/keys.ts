@@ -10,6 +10,8 @@ export interface RedisKeys {
   batch(id: string): string;
   /** Input rows of one chunk of a batch (JSON). */
   batchChunk(id: string, chunk: number): string;
+  /** What every chunk key of a batch starts with: `batchChunk(id, n)` is this followed by n (for Lua that builds them). */
+  batchChunkPrefix(id: string): string;
   /** Results of a batch by chunk number (hash); a chunk is counted when its field is written. */
   batchResults(id: string): string;
   /** Every batch by creation time (sorted set). */
@@ -49,6 +51,7 @@ export function redisKeys(prefix: string): RedisKeys {
     prediction: (model, version, textHash) => `${prefix}pred:${model}:${version}:${textHash}`,
     batch: (id) => `${prefix}batch:${id}`,
     batchChunk: (id, chunk) => `${prefix}batch:${id}:chunk:${chunk}`,
+    batchChunkPrefix: (id) => `${prefix}batch:${id}:chunk:`,
     batchResults: (id) => `${prefix}batch:${id}:results`,
     batches: () => `${prefix}batches`,
     batchIndex: ({ owner, status }) => `${prefix}batches${owner ? `:owner:${owner}` : ''}${status ? `:status:${status}` : ''}`,

@@ -111,12 +111,17 @@ describe('the chunk schedule', () => {
 
   it("an ended batch's chunks leave the schedule at once; its entry and rings are gone", async () => {
     const store = new BatchStore(redis, keys, 3600);
-    await store.create('gone', { name: 'm', version: '1', labels: ['x'] }, new Date(), 50, 'key-a');
+    await store.create('gone', { name: 'm', version: '1', labels: ['x'] }, new Date(), 1, 'key-a');
+    for (let chunk = 0; chunk < 50; chunk++) await store.saveChunk('gone', chunk, [{ index: chunk, id: null, text: `row ${chunk}` }]);
     await submit('gone', 50);
     expect(await take(1)).toEqual(['gone:0']);
     await submit('stays', 2);
     await store.end('gone', 'CANCELLED');
     expect(await schedule.nextChunk('gone')).toBeNull();
+    // The input of the 48 chunks never handed out goes with them; chunks 0 and 1 (taken, and in
+    // the window) keep theirs until a worker meets them and drops it.
+    const inputs = await redis.keys(`${keys.batchChunkPrefix('gone')}*`);
+    expect(inputs.sort()).toEqual([keys.batchChunk('gone', 0), keys.batchChunk('gone', 1)]);
     // gone:1 was in the queue's window already (a worker skips it: its batch ended); nothing after it.
     expect(await take(4)).toEqual(['gone:1', 'stays:0', 'stays:1', '']);
     await schedule.inputEnded('stays');

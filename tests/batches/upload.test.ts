@@ -122,12 +122,15 @@ describe('POST /batches and results downloads, with a real worker', () => {
     expect(again).toEqual({ status: 202, body: { ...first.body, status: expect.any(String) } });
     const asJsonLines = await upload(t, '{"text":"one"}\n{"text":"two"}\n', 'application/x-ndjson', { idempotencyKey: key });
     expect(asJsonLines.body.id).toBe(first.body.id);
+    // NORMAL given is NORMAL left out (and what a batch recorded before priorities existed has).
+    expect((await upload(t, 'text\none\ntwo\n', 'text/csv', { idempotencyKey: key, priority: 'NORMAL' })).body.id).toBe(first.body.id);
     const before = await batchCount(t);
     for (const [body, query] of [
       ['text\nsomething else entirely\n', {}],
       ['text\none\ntwo\nthree\n', {}],
       ['text\none\ntwo\n', { model: 'tiny-hashed' }],
       ['text,id\none,a\ntwo,b\n', { idColumn: 'id' }],
+      ['text\none\ntwo\n', { priority: 'HIGH' }],
     ] as const) {
       const conflict = await upload(t, body, 'text/csv', { idempotencyKey: key, ...query });
       expect(conflict.status).toBe(409);

@@ -291,6 +291,7 @@ describe('the sift command line against a real server and worker', () => {
       id: batch!.id,
       status: 'COMPLETED',
       model: 'tiny-transformer',
+      priority: 'NORMAL',
       total: 4,
       succeeded: 3,
       failed: 1,
@@ -304,10 +305,10 @@ describe('the sift command line against a real server and worker', () => {
     expect(run.stderr).toMatch(/progress: 4\/4 100%/);
     expect(parse(readFileSync(output, 'utf8'), { columns: true })).toHaveLength(4);
 
-    const queued = await sift(['batch', input, '--no-wait', '--json', '--url', url]);
+    const queued = await sift(['batch', input, '--no-wait', '--json', '--priority', 'low', '--url', url]);
     expect(queued.code).toBe(0);
     const queuedSummary = JSON.parse(queued.stdout) as Record<string, unknown>;
-    expect(queuedSummary).toEqual(expect.objectContaining({ id: expect.any(String), status: expect.stringMatching(/QUEUED|RUNNING|COMPLETED/), total: 4, output: null }));
+    expect(queuedSummary).toEqual(expect.objectContaining({ id: expect.any(String), status: expect.stringMatching(/QUEUED|RUNNING|COMPLETED/), priority: 'LOW', total: 4, output: null }));
     expect(queuedSummary.id).not.toBe(summary.id);
   }, 60_000);
 

@@ -24,11 +24,25 @@ local function leave_rings(P, priority, owner, id)
   if redis.call('EXISTS', batches) == 0 then leave(owner_ring(P, priority), owner) end
 end
 
--- A batch that ended or was discarded: out of the schedule at once, whatever it had left.
-local function unschedule(P, id)
+-- A batch that ended or was discarded: out of the schedule at once, whatever it had left. With
+-- chunk_prefix (RedisKeys.batchChunkPrefix), the input of the chunks it had stored but
+-- not handed out is deleted too: no worker will meet them to drop it.
+local function unschedule(P, id, chunk_prefix)
   local key = scheduled_batch(P, id)
-  local f = redis.call('HMGET', key, 'priority', 'owner')
+  local f = redis.call('HMGET', key, 'priority', 'owner', 'next', 'ready')
   if f[1] and f[2] then leave_rings(P, f[1], f[2], id) end
+  local first, ready = tonumber(f[3]), tonumber(f[4])
+  if chunk_prefix and first and ready then
+    local inputs = {}
+    for chunk = first, ready - 1 do
+      table.insert(inputs, chunk_prefix .. chunk)
+      if #inputs == 1000 then
+        redis.call('DEL', unpack(inputs))
+        inputs = {}
+      end
+    end
+    if #inputs > 0 then redis.call('DEL', unpack(inputs)) end
+  end
   redis.call('DEL', key)
 end
 `;

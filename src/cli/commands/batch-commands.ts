@@ -150,6 +150,8 @@ export interface BatchSummary {
   id: string;
   status: string;
   model: string;
+  /** HIGH, NORMAL or LOW. */
+  priority: string;
   total: number;
   succeeded: number;
   failed: number;
@@ -167,6 +169,7 @@ function jsonSummary(batch: BatchFieldsFragment, output: string | null, startedA
     id: batch.id,
     status: batch.status,
     model: batch.model,
+    priority: batch.priority,
     total: batch.total,
     succeeded: batch.succeeded,
     failed: batch.failed,
