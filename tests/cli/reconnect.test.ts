@@ -104,7 +104,7 @@ describe('sift batch and sift watch when the API is killed and started again mid
     const { batch } = await client.request(BatchDocument, { id });
     expect(batch).toMatchObject({ status: 'COMPLETED', total: ROWS, processed: ROWS, failed: 30 });
     const summary = JSON.parse(stdout) as Record<string, unknown>;
-    expect(summary).toEqual({ id, status: 'COMPLETED', model: 'tiny-hashed', total: ROWS, succeeded: batch!.succeeded, failed: batch!.failed, cached: batch!.cached, error: null, output, seconds: expect.any(Number) });
+    expect(summary).toEqual({ id, status: 'COMPLETED', model: 'tiny-hashed', priority: 'NORMAL', total: ROWS, succeeded: batch!.succeeded, failed: batch!.failed, cached: batch!.cached, error: null, output, seconds: expect.any(Number) });
 
     const written = parse(readFileSync(output, 'utf8'), { columns: true }) as Record<string, string>[];
     expect(written).toHaveLength(ROWS);
