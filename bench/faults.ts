@@ -10,7 +10,7 @@ import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { jobsKey } from '../src/batches/chunk-queue';
+import { jobsKey, waitingKey } from '../src/batches/chunk-queue';
 import { BatchDocument, BatchProgressDocument, type BatchFieldsFragment } from '../src/client/generated/graphql';
 import { redisKeys } from '../src/redis/keys';
 import { deleteKeys, freePort } from './api-process';
@@ -430,7 +430,7 @@ async function leftovers(url: string, prefix: string): Promise<number> {
       found += page.filter((key) => key !== `${keys.schedulePrefix()}turns` && !key.endsWith(':served')).length;
       cursor = next;
     } while (cursor !== '0');
-    return found + (await redis.hlen(jobsKey(keys))) + (await redis.llen(`${keys.queuePrefix()}:chunks:waiting`)) + (await redis.zcard(keys.activeBatches()));
+    return found + (await redis.hlen(jobsKey(keys))) + (await redis.llen(waitingKey(keys))) + (await redis.zcard(keys.activeBatches()));
   } finally {
     redis.disconnect();
   }

@@ -20,3 +20,9 @@ export const DEFAULT_PRIORITY: BatchPriority = BatchPriority.NORMAL;
 export function isBatchPriority(value: unknown): value is BatchPriority {
   return typeof value === 'string' && (BATCH_PRIORITIES as readonly string[]).includes(value);
 }
+
+/** A priority given in any case (`high`, `High`, `HIGH`), as the API names it; null for anything else. */
+export function priorityNamed(value: string): BatchPriority | null {
+  const priority = value.toUpperCase();
+  return isBatchPriority(priority) ? priority : null;
+}

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BATCH_PRIORITIES, isBatchPriority } from '../batches/batch-priority';
+import { BATCH_PRIORITIES, priorityNamed } from '../batches/batch-priority';
 import { apiKeyFrom, redactKeys } from './api-key';
 import { CliError, ExitCodes, type ExitCode } from './cli-errors';
 import { batchCommand, cancelCommand, resultsCommand, statusCommand, watchCommand, type BatchOptions, type Terminal } from './commands/batch-commands';
@@ -24,8 +24,8 @@ function wholeNumber(name: string) {
 
 /** --priority in any case, as the server names it (HIGH, NORMAL, LOW). */
 function priorityArgument(value: string): string {
-  const priority = value.toUpperCase();
-  if (!isBatchPriority(priority)) throw new InvalidArgumentError(`Allowed choices are ${PRIORITY_CHOICES.join(', ')}.`);
+  const priority = priorityNamed(value);
+  if (priority === null) throw new InvalidArgumentError(`Allowed choices are ${PRIORITY_CHOICES.join(', ')}.`);
   return priority;
 }
 

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { BATCH_PRIORITIES, isBatchPriority, type BatchPriority } from '../batches/batch-priority';
+import { BATCH_PRIORITIES, priorityNamed } from '../batches/batch-priority';
 import type { BatchService, UploadFormat, UploadOptions } from '../batches/batch-service';
 import { unknownBatch, type BatchSnapshot } from '../batches/batch-types';
 import { quoteInput, shortened } from '../batches/quote-input';
@@ -62,9 +62,10 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
     return value;
   };
   const textColumns = param('textColumns');
-  const priority = param('priority');
-  if (priority !== null && !isBatchPriority(priority.toUpperCase())) {
-    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `priority must be one of ${BATCH_PRIORITIES.join(', ')}; got ${quoteInput(priority)}.`);
+  const priorityParam = param('priority');
+  const priority = priorityParam === null ? null : priorityNamed(priorityParam);
+  if (priorityParam !== null && priority === null) {
+    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, `priority must be one of ${BATCH_PRIORITIES.join(', ')}; got ${quoteInput(priorityParam)}.`);
   }
   return {
     format,
@@ -73,7 +74,7 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
     idColumn: param('idColumn'),
     model: param('model'),
     idempotencyKey: param('idempotencyKey'),
-    priority: priority === null ? null : (priority.toUpperCase() as BatchPriority),
+    priority,
   };
 }
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
-import { jobsKey } from '../../src/batches/chunk-queue';
+import { jobsKey, waitingKey } from '../../src/batches/chunk-queue';
 import { redisKeys } from '../../src/redis/keys';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
@@ -34,7 +34,7 @@ async function leftovers(redis: Redis, prefix: string) {
     /** Schedule entries and rings. */
     scheduled: scheduled.length,
     jobs: await redis.hlen(jobsKey(keys)),
-    waiting: await redis.llen(`${keys.queuePrefix()}:chunks:waiting`),
+    waiting: await redis.llen(waitingKey(keys)),
     active: await redis.zcard(keys.activeBatches()),
   };
 }
@@ -184,7 +184,7 @@ describe('the sweeper', () => {
       // batch; chunk 3's job and input gone in the other.
       for (const [id, chunk] of [[requeue, 2], [lose, 3]] as const) {
         await redis.hdel(jobsKey(keys), `${id}:${chunk}`);
-        await redis.lrem(`${keys.queuePrefix()}:chunks:waiting`, 0, `${id}:${chunk}`);
+        await redis.lrem(waitingKey(keys), 0, `${id}:${chunk}`);
       }
       await redis.del(keys.batchChunk(lose, 3));
       const worker = await startTestWorker({ ...shared, ...quick, SIFT_KEY_PREFIX: t.prefix, SIFT_SWEEP_INTERVAL_MS: '3600000' });
