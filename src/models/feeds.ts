@@ -3,15 +3,16 @@ import path from 'node:path';
 import { Tensor } from 'onnxruntime-node';
 import type { ModelDefinition } from './manifest';
 import { isHashedNgramsManifest, type HashedNgramsManifest, type HuggingFaceManifest } from './manifest-schema';
-import { hashedFeatures, packFeatures } from './tokenizers/hashed-ngrams';
+import { HashedFeaturizer } from './tokenizers/hashed-ngrams';
 import { HuggingFaceTokenizer } from './tokenizers/huggingface';
 
 /** Turns texts into the named input tensors of a model's ONNX graph. */
 export type FeedBuilder = (texts: readonly string[]) => Record<string, Tensor>;
 
 function hashedFeeds(manifest: HashedNgramsManifest): FeedBuilder {
+  const featurizer = new HashedFeaturizer(manifest.tokenizer);
   return (texts) => {
-    const { ids, weights, width } = packFeatures(texts.map((text) => hashedFeatures(text, manifest.tokenizer)));
+    const { ids, weights, width } = featurizer.pack(texts);
     return {
       [manifest.inputs.ids]: new Tensor('int32', ids, [texts.length, width]),
       [manifest.inputs.weights]: new Tensor('float32', weights, [texts.length, width]),

@@ -1,8 +1,8 @@
-import { hashedFeatures, type HashedNgramsOptions } from '../models/tokenizers/hashed-ngrams';
+import { HashedFeaturizer, type HashedNgramsOptions } from '../models/tokenizers/hashed-ngrams';
 
 /**
  * Texts as a compressed sparse row matrix: row `r` has features `ids[offsets[r] .. offsets[r+1])`
- * with values `values[...]`. Built with the runtime tokenizer (`hashedFeatures`), so training sees
+ * with values `values[...]`. Built with the runtime tokenizer (`HashedFeaturizer`), so training sees
  * exactly the ids and weights the served model will receive.
  */
 export interface FeatureMatrix {
@@ -15,7 +15,8 @@ export interface FeatureMatrix {
 
 /** Featurises `texts` with the tokenizer options a model will ship with. */
 export function featurize(texts: readonly string[], options: HashedNgramsOptions): FeatureMatrix {
-  const perRow = texts.map((text) => hashedFeatures(text, options));
+  const featurizer = new HashedFeaturizer(options);
+  const perRow = texts.map((text) => featurizer.features(text));
   const offsets = new Int32Array(texts.length + 1);
   perRow.forEach((row, r) => (offsets[r + 1] = offsets[r] + row.ids.length));
   const ids = new Int32Array(offsets[texts.length]);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { fnv1a, hashedFeatures, type HashedNgramsOptions } from '../../src/models/tokenizers/hashed-ngrams';
+import { fnv1a, HashedFeaturizer, hashedFeatures, type HashedNgramsOptions } from '../../src/models/tokenizers/hashed-ngrams';
 import { wordTokens } from '../../src/models/tokenizers/words';
 import { benchText } from '../../bench/texts';
 import { SHARED_DIR } from '../support/paths';
@@ -43,7 +43,23 @@ function corpus(): string[] {
   ];
   const sst2 = parse(readFileSync(path.join(SHARED_DIR, 'datasets/sst2/dev.csv')), { columns: true }) as Record<string, string>[];
   const texts = sst2.map((row) => row.text);
-  return [...tricky, ...texts, ...Array.from({ length: 500 }, (_, i) => benchText(i))];
+  return [...tricky, ...texts, ...Array.from({ length: 500 }, (_, i) => benchText(i)), ...asciiNoise(3000)];
+}
+
+/**
+ * Random ASCII strings dense in what splits words differently: hyphens and dots between or beside
+ * letters and digits, runs of them, every kind of white space, control characters, capitals, and
+ * now and then an apostrophe (which takes the regular expressions' path). Seeded, so a failure
+ * repeats.
+ */
+function asciiNoise(count: number): string[] {
+  const pieces = ['a', 'Z', 'q', '7', '0', '-', '.', '--', '..', ' ', '  ', '\t', '\n', '\r', '\v', '\f', ',', '!', '"', '\x00', '\x1f', '\x7f', 'Word', 'x-y', '3.14', 'e.g.', "'", "n't", '_', '@'];
+  let state = 12345;
+  const random = (n: number) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % n;
+  };
+  return Array.from({ length: count }, () => Array.from({ length: 1 + random(40) }, () => pieces[random(pieces.length)]).join(''));
 }
 
 describe('hashed n-gram features', () => {
@@ -61,6 +77,22 @@ describe('hashed n-gram features', () => {
     for (const text of texts) {
       expect(wordTokens(text, options.lowercase, options.maxTokens)).toEqual(referenceTokens(text, options.lowercase, options.maxTokens));
       expect(hashedFeatures(text, options)).toEqual(referenceFeatures(text, options));
+    }
+  });
+
+  it.each(optionSets)('pack the same features into padded rows, one featurizer for every text (%o)', (options) => {
+    const featurizer = new HashedFeaturizer(options);
+    for (let from = 0; from < texts.length; from += 97) {
+      const group = texts.slice(from, from + 97);
+      const { ids, weights, width } = featurizer.pack(group);
+      const expected = group.map((text) => referenceFeatures(text, options));
+      expect(width).toBe(Math.max(1, ...expected.map((row) => row.ids.length)));
+      group.forEach((_, r) => {
+        const { ids: rowIds, weights: rowWeights } = expected[r];
+        const padding = new Array<number>(width - rowIds.length).fill(0);
+        expect(Array.from(ids.subarray(r * width, (r + 1) * width))).toEqual([...rowIds, ...padding]);
+        expect(Array.from(weights.subarray(r * width, (r + 1) * width))).toEqual([...rowWeights.map(Math.fround), ...padding]);
+      });
     }
   });
 });

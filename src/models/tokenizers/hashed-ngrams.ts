@@ -1,5 +1,5 @@
 import type { HashedNgramsOptions } from '../manifest-schema';
-import { wordTokens } from './words';
+import { asciiTokenSpans, wordTokens } from './words';
 
 /** Options of the bundled models' tokenizer, as a model's manifest.json gives them (the schema declares them). */
 export type { HashedNgramsOptions };
@@ -8,6 +8,13 @@ export type { HashedNgramsOptions };
 export interface SparseFeatures {
   ids: number[];
   weights: number[];
+}
+
+/** Several texts' features as the padded [rows, width] tensors an ONNX graph takes. */
+export interface PackedFeatures {
+  ids: Int32Array;
+  weights: Float32Array;
+  width: number;
 }
 
 /**
@@ -19,49 +26,170 @@ export function fnv1a(text: string): number {
 }
 
 const FNV_OFFSET_BASIS = 0x811c9dc5;
-const SPACE = ' ';
+const FNV_PRIME = 0x01000193;
+const SPACE = 0x20;
 
 /** FNV-1a state after `text` is fed on from state `hash` (an int32). */
 function fnv1aUpdate(hash: number, text: string): number {
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
+  return hash;
+}
+
+/** FNV-1a state after `text[start, end)` is fed on from `hash`, ASCII capitals lower-cased when `lowercase`. */
+function fnv1aUpdateRange(hash: number, text: string, start: number, end: number, lowercase: boolean): number {
+  for (let i = start; i < end; i++) {
+    let code = text.charCodeAt(i);
+    if (lowercase && code >= 0x41 && code <= 0x5a) code += 0x20;
+    hash = Math.imul(hash ^ code, FNV_PRIME);
   }
   return hash;
 }
 
 /**
- * The distinct hashed n-grams of a text, unigrams first, then bigrams, ... each in text order. An
- * n-gram is its words joined by one space; its hash is computed by feeding on the hash of its
- * first n-1 words, which gives the same value without building the string.
+ * The hashed word n-grams of texts: the distinct n-grams of a text, unigrams first, then bigrams,
+ * ... each in text order, as ids from 1 to `buckets`. An n-gram is its words joined by one space;
+ * its hash is computed by feeding on the hash of its first n-1 words, which gives the same value
+ * without building the string.
+ *
+ * Featurizing is most of a bundled model's run time, so one featurizer per model keeps its
+ * scratch space and most texts (ASCII without an apostrophe) are split by offsets, not into
+ * strings (`asciiTokenSpans`). The order of ids matters beyond the set: ONNX Runtime sums the
+ * weights in that order, and the bundled models' outputs are recorded to the last bits
+ * (tests/models/golden).
  */
-export function hashedFeatures(text: string, options: HashedNgramsOptions): SparseFeatures {
-  const tokens = wordTokens(text, options.lowercase, options.maxTokens);
-  const seen = new Set<number>();
-  // states[start]: hash of the n words from `start`, for the n of the current pass.
-  const states = tokens.map((token) => fnv1aUpdate(FNV_OFFSET_BASIS, token));
-  for (let n = 1; n <= options.maxNgram; n++) {
-    for (let start = 0; start + n <= tokens.length; start++) {
-      if (n > 1) states[start] = fnv1aUpdate(fnv1aUpdate(states[start], SPACE), tokens[start + n - 1]);
-      seen.add(1 + ((states[start] >>> 0) % options.buckets));
-    }
+export class HashedFeaturizer {
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+  private states = new Int32Array(64);
+  private readonly seen = new OrderedIdSet();
+
+  constructor(private readonly options: HashedNgramsOptions) {}
+
+  /** One text's features as plain arrays (training, tests). */
+  features(text: string): SparseFeatures {
+    const count = this.collect(text);
+    const ids = Array.from(this.seen.ids.subarray(0, count));
+    return { ids, weights: new Array<number>(count).fill(this.weight(count)) };
   }
-  const ids = [...seen];
-  const weight = options.weighting === 'l2' && ids.length > 0 ? 1 / Math.sqrt(ids.length) : 1;
-  return { ids, weights: new Array<number>(ids.length).fill(weight) };
+
+  /** Packs several texts' features into padded tensors; padding is id 0 with weight 0, so it adds nothing. */
+  pack(texts: readonly string[]): PackedFeatures {
+    let all = new Int32Array(Math.max(64, texts.length * 32));
+    const counts = new Int32Array(texts.length);
+    let used = 0;
+    let width = 1;
+    for (let row = 0; row < texts.length; row++) {
+      const count = this.collect(texts[row]);
+      if (used + count > all.length) all = grown(all, used + count);
+      all.set(this.seen.ids.subarray(0, count), used);
+      used += count;
+      counts[row] = count;
+      if (count > width) width = count;
+    }
+    const ids = new Int32Array(texts.length * width);
+    const weights = new Float32Array(texts.length * width);
+    for (let row = 0, from = 0; row < texts.length; row++) {
+      const count = counts[row];
+      ids.set(all.subarray(from, from + count), row * width);
+      weights.fill(this.weight(count), row * width, row * width + count);
+      from += count;
+    }
+    return { ids, weights, width };
+  }
+
+  private weight(count: number): number {
+    return this.options.weighting === 'l2' && count > 0 ? 1 / Math.sqrt(count) : 1;
+  }
+
+  /** Puts the text's distinct ids, in order, in `seen`; returns how many. */
+  private collect(text: string): number {
+    const { maxTokens, maxNgram, buckets, lowercase } = this.options;
+    this.seen.clear();
+    // An ASCII text has at most one token per character.
+    const room = Math.min(maxTokens, text.length);
+    if (room > this.starts.length) this.makeRoom(room);
+    const spans = asciiTokenSpans(text, maxTokens, this.starts, this.ends);
+    const words = spans < 0 ? wordTokens(text, lowercase, maxTokens) : null;
+    const tokens = words ? words.length : spans;
+    // NFKC can turn one character into several tokens ('⑴' is "( 1 )").
+    if (tokens > this.states.length) this.states = new Int32Array(tokens);
+    const states = this.states;
+    // states[start]: hash of the n words from `start`, for the n of the current pass.
+    for (let n = 1; n <= maxNgram; n++) {
+      for (let start = 0; start + n <= tokens; start++) {
+        const last = start + n - 1;
+        let state = n === 1 ? FNV_OFFSET_BASIS : Math.imul(states[start] ^ SPACE, FNV_PRIME);
+        state = words ? fnv1aUpdate(state, words[last]) : fnv1aUpdateRange(state, text, this.starts[last], this.ends[last], lowercase);
+        states[start] = state;
+        this.seen.add(1 + ((state >>> 0) % buckets));
+      }
+    }
+    return this.seen.size;
+  }
+
+  private makeRoom(tokens: number): void {
+    this.starts = new Int32Array(tokens);
+    this.ends = new Int32Array(tokens);
+    this.states = new Int32Array(tokens);
+  }
+}
+
+/** One text's features with a featurizer of its own (training and tests; models keep one). */
+export function hashedFeatures(text: string, options: HashedNgramsOptions): SparseFeatures {
+  return new HashedFeaturizer(options).features(text);
+}
+
+function grown(array: Int32Array, needed: number): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(Math.max(needed, array.length * 2));
+  bigger.set(array);
+  return bigger;
 }
 
 /**
- * Packs the features of several texts into the padded [rows, width] tensors the ONNX graph takes.
- * Padding uses id 0 with weight 0, so it adds nothing.
+ * A set of positive int32 ids that remembers insertion order, cleared in O(1): an open-addressing
+ * table whose slots count as empty unless stamped with the current generation.
  */
-export function packFeatures(rows: SparseFeatures[]): { ids: Int32Array; weights: Float32Array; width: number } {
-  const width = Math.max(1, ...rows.map((row) => row.ids.length));
-  const ids = new Int32Array(rows.length * width);
-  const weights = new Float32Array(rows.length * width);
-  rows.forEach((row, r) => {
-    ids.set(row.ids, r * width);
-    weights.set(row.weights, r * width);
-  });
-  return { ids, weights, width };
+class OrderedIdSet {
+  ids = new Int32Array(64);
+  size = 0;
+  private slots = new Int32Array(256);
+  private stamps = new Int32Array(256);
+  private generation = 1;
+
+  clear(): void {
+    this.size = 0;
+    if (++this.generation === 0x7fffffff) {
+      this.stamps.fill(0);
+      this.generation = 1;
+    }
+  }
+
+  add(id: number): void {
+    const mask = this.slots.length - 1;
+    // Ids are hashes already; the multiply spreads ids that differ only in their high bits.
+    let slot = Math.imul(id, 0x9e3779b1) & mask;
+    while (this.stamps[slot] === this.generation) {
+      if (this.slots[slot] === id) return;
+      slot = (slot + 1) & mask;
+    }
+    this.stamps[slot] = this.generation;
+    this.slots[slot] = id;
+    if (this.size === this.ids.length) this.ids = grown(this.ids, this.size + 1);
+    this.ids[this.size++] = id;
+    // At most half full keeps probes short.
+    if (this.size * 2 > this.slots.length) this.rehash();
+  }
+
+  private rehash(): void {
+    const capacity = this.slots.length * 2;
+    this.slots = new Int32Array(capacity);
+    this.stamps = new Int32Array(capacity);
+    const mask = capacity - 1;
+    for (let i = 0; i < this.size; i++) {
+      let slot = Math.imul(this.ids[i], 0x9e3779b1) & mask;
+      while (this.stamps[slot] === this.generation) slot = (slot + 1) & mask;
+      this.stamps[slot] = this.generation;
+      this.slots[slot] = this.ids[i];
+    }
+  }
 }

@@ -21,3 +21,58 @@ export function wordTokens(text: string, lowercase: boolean, maxTokens: number):
   const tokens = normal.match(TOKEN) ?? [];
   return tokens.length > maxTokens ? tokens.slice(0, maxTokens) : tokens;
 }
+
+/**
+ * Where `wordTokens` would split `text`, found without building a string, for the texts it can
+ * see at a glance: all ASCII and no apostrophe (no contraction to split, nothing to normalize).
+ * Writes token `t`'s first and one-past-last offsets to `starts[t]` and `ends[t]`, at most
+ * `maxTokens` of them, and returns how many; returns -1 for any other text, which `wordTokens`
+ * then splits. Lower-casing changes no offset in ASCII.
+ *
+ * On such a text TOKEN comes down to: a run of letters and digits, continued across a single `-`
+ * or `.` that another letter or digit follows; or any one character that is neither space nor
+ * letter nor digit.
+ */
+export function asciiTokenSpans(text: string, maxTokens: number, starts: Int32Array, ends: Int32Array): number {
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f || code === APOSTROPHE) return -1;
+  }
+  let count = 0;
+  let i = 0;
+  while (i < length && count < maxTokens) {
+    const code = text.charCodeAt(i);
+    if (isAsciiSpace(code)) {
+      i++;
+      continue;
+    }
+    const start = i++;
+    if (isAsciiWordChar(code)) {
+      for (;;) {
+        while (i < length && isAsciiWordChar(text.charCodeAt(i))) i++;
+        const next = text.charCodeAt(i);
+        if ((next === HYPHEN || next === DOT) && i + 1 < length && isAsciiWordChar(text.charCodeAt(i + 1))) i += 2;
+        else break;
+      }
+    }
+    starts[count] = start;
+    ends[count] = i;
+    count++;
+  }
+  return count;
+}
+
+const APOSTROPHE = 0x27;
+const HYPHEN = 0x2d;
+const DOT = 0x2e;
+
+/** `\s` within ASCII: tab, line feed, vertical tab, form feed, carriage return, space. */
+function isAsciiSpace(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+/** `[\p{L}\p{N}]` within ASCII. */
+function isAsciiWordChar(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39);
+}
