@@ -21,9 +21,8 @@ export type SiftParty = (typeof SIFT_PARTIES)[number];
 export const SIFT_PHASES = {
   start: { title: 'start', detail: 'Node, the CLI\'s modules, the input\'s header checked: the spawn to POST /batches sent' },
   upload: { title: 'upload', detail: 'the CLI reads and sends the file, the API parses and queues it: to the API\'s 202' },
-  labelling: { title: 'queue to COMPLETED', detail: 'the rest of the labelling: the 202 to the batch record\'s finishedAt' },
-  notice: { title: 'CLI learns of it', detail: 'the progress event, then the results asked for: finishedAt to GET results.csv or .jsonl sent' },
-  output: { title: 'download and merge', detail: 'the results (results.csv for a CSV OUT) streamed and merged with the input into OUT: to the CLI\'s exit' },
+  labelling: { title: 'queue to COMPLETED', detail: 'the rest of the labelling: the 202 to the batch record\'s finishedAt; the CLI downloads the results (following the batch) and writes OUT meanwhile' },
+  output: { title: 'after COMPLETED', detail: 'the progress event, the rest of the download and merge: finishedAt to the CLI\'s exit' },
 } as const;
 export type SiftPhase = keyof typeof SIFT_PHASES;
 
@@ -42,8 +41,10 @@ export interface SiftFileRun {
   seconds: number;
   rowsPerSecond: number;
   phases: Record<SiftPhase, PhaseFigures>;
-  /** Of the phases, how long the results download itself took (GET sent to its body received); the merge runs alongside it. */
-  downloadSeconds: number;
+  /** When the CLI asked for the results download (which follows the batch), after the API's 202. */
+  downloadAskedSeconds: number;
+  /** When the download's last byte came, after the batch record's finishedAt. */
+  downloadEndedSeconds: number;
   /** When the first chunk was taken (the record's startedAt), after the spawn: labelling overlaps the upload. */
   labellingBeganSeconds: number;
   /** CPU seconds of each process over the whole run. */
@@ -131,8 +132,7 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
       start: [spawnAt, post.createdAt],
       upload: [post.createdAt, post.headersAt],
       labelling: [post.headersAt, finishedAt],
-      notice: [finishedAt, results.createdAt],
-      output: [results.createdAt, probe.exitAt],
+      output: [finishedAt, probe.exitAt],
     };
     const cpuOf = (from: number, to: number) => Object.fromEntries(SIFT_PARTIES.map((party) => [party, timeline.used(party, from, to)])) as Record<SiftParty, number>;
     const phases = Object.fromEntries(Object.entries(bounds).map(([phase, [from, to]]) => [phase, { seconds: (to - from) / 1000, cpuSeconds: cpuOf(from, to) }])) as Record<SiftPhase, PhaseFigures>;
@@ -148,7 +148,8 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
       seconds,
       rowsPerSecond: summary.total / seconds,
       phases,
-      downloadSeconds: ((results.doneAt ?? NaN) - results.createdAt) / 1000,
+      downloadAskedSeconds: (results.createdAt - post.headersAt) / 1000,
+      downloadEndedSeconds: ((results.doneAt ?? NaN) - finishedAt) / 1000,
       labellingBeganSeconds: (Date.parse(batch.startedAt) - spawnAt) / 1000,
       cpuSeconds: cpuOf(spawnAt, probe.exitAt),
       cachedRows: summary.cached,

@@ -190,7 +190,7 @@ function fileToFileSection(result: FileResult): string[] {
     );
   }
   for (const { workers, middle } of medians) {
-    out.push(`${workers} worker${workers === 1 ? '' : 's'}: labelling began ${n(middle.labellingBeganSeconds, 2)} s after the spawn; the download itself took ${n(middle.downloadSeconds, 2)} s of download and merge; ${n(middle.cachedRows)} rows from cache, ${n(middle.failedRows)} failed; worker peak RSS ${middle.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`);
+    out.push(`${workers} worker${workers === 1 ? '' : 's'}: labelling began ${n(middle.labellingBeganSeconds, 2)} s after the spawn; the results download was asked for ${n(middle.downloadAskedSeconds, 2)} s after the 202 and ended ${n(middle.downloadEndedSeconds, 2)} s after COMPLETED; ${n(middle.cachedRows)} rows from cache, ${n(middle.failedRows)} failed; worker peak RSS ${middle.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`);
   }
   return out;
 }

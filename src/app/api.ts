@@ -127,6 +127,8 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       }),
       models: async () => inference.readiness(),
     };
+    // Ends the downloads that follow a batch when the server stops, rather than wait out the drain.
+    const stopping = new AbortController();
     const server = await lifecycle.open(
       'HTTP server',
       async () =>
@@ -151,6 +153,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
                 authenticator,
                 logger: logger.child('http'),
                 development: config.development,
+                stopping: stopping.signal,
               }),
               crossOrigin: '/batches',
             },
@@ -160,7 +163,10 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           logger: logger.child('http'),
           development: config.development,
         }),
-      (s) => s.close(),
+      (s) => {
+        stopping.abort(new Error('the server is stopping'));
+        return s.close();
+      },
     );
     const { url, port } = await server.listen(config.port, config.host);
     logger.info(`Sift is ready: the web page at ${url}/ and the GraphQL API at ${url}/graphql (HTTP and WebSocket; Apollo Sandbox opens there in a browser)`);

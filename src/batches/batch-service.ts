@@ -11,6 +11,7 @@ import { PENDING_BATCH, type BatchPage, type BatchStore } from './batch-store';
 import { DEFAULT_PRIORITY, type BatchPriority } from './batch-priority';
 import type { ChunkSchedule } from './chunk-schedule';
 import { unknownBatch, type BatchRowResult, type BatchSnapshot, type ChunkJob, type InputRow } from './batch-types';
+import { followResults } from './result-follower';
 import type { ProgressChannel } from './progress-channel';
 import type { ProgressRelay, WatchOptions } from './progress-relay';
 import type { WatchItem } from './progress-watcher';
@@ -221,14 +222,22 @@ export class BatchService {
    * page of rows each). The batch may still be running: rows not finished yet are left out.
    * Without `echo`, rows leave out the id and text they were sent with (see exportFields).
    */
-  async exportResults(id: string, format: ExportFormat, principal: Principal, echo = true): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
+  async exportResults(
+    id: string,
+    format: ExportFormat,
+    principal: Principal,
+    echo = true,
+    /** Given: follow the batch until it ends (see result-follower.ts), stopping when this signal aborts. */
+    follow?: AbortSignal,
+  ): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
     const batch = await this.get(id, principal);
     if (!batch) throw unknownBatch(id);
     const formatter = new ResultFormatter(format, batch.labels, echo);
     const store = this.options.store;
+    const pages = follow ? followResults(store, id, batch.total, echo, follow) : store.allResults(id, batch.total, echo);
     async function* body(): AsyncGenerator<string> {
       yield formatter.header();
-      for await (const page of store.allResults(id, batch!.total, echo)) yield formatter.rows(page);
+      for await (const page of pages) yield formatter.rows(page);
     }
     return { batch, contentType: EXPORT_CONTENT_TYPES[format], body: body() };
   }

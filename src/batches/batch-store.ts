@@ -320,6 +320,17 @@ export class BatchStore {
     }
   }
 
+  /** How many chunks a batch of `total` rows has; null when the batch does not exist. */
+  async chunkCount(id: string, total: number): Promise<number | null> {
+    const layout = await this.layout(id);
+    return layout && Math.ceil(total / layout.chunkSize);
+  }
+
+  /** The stored results (row-codec.ts) of chunks `first` to `last`, null for each chunk not recorded (yet). */
+  async chunkResultsAt(id: string, first: number, last: number): Promise<(string | null)[]> {
+    return last < first ? [] : this.redis.hmget(this.keys.batchResults(id), ...chunkRange(first, last).map(String));
+  }
+
   /** Whether Redis answers on the store's connection (for `/readyz`). */
   async ping(): Promise<{ ok: boolean; detail: string }> {
     if (this.redis.status !== 'ready') return { ok: false, detail: `Redis connection is ${this.redis.status}` };

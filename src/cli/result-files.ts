@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { textLines } from '../batches/text-lines';
@@ -46,12 +47,19 @@ export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenera
   }
 }
 
-/** Writes text to a file, waiting when the disk is slower than the input (flat memory). */
+/**
+ * Writes text to a file, waiting when the disk is slower than the input (flat memory). A regular
+ * file is written as `<file>.partial` and renamed when closed, so OUTPUT is never half written: it
+ * is written while a batch runs, and a run left, cancelled half way through the download or
+ * killed leaves OUTPUT as it was. Anything else (a device, a pipe) is written in place.
+ */
 class FileSink {
   private readonly out: WriteStream;
+  private readonly writing: string;
 
-  constructor(file: string) {
-    this.out = createWriteStream(file);
+  constructor(private readonly file: string) {
+    this.writing = inPlace(file) ? file : `${file}.partial`;
+    this.out = createWriteStream(this.writing);
   }
 
   async write(text: string): Promise<void> {
@@ -61,14 +69,26 @@ class FileSink {
   async close(): Promise<void> {
     this.out.end();
     await once(this.out, 'finish');
+    if (this.writing !== this.file) await rename(this.writing, this.file);
   }
 
-  /** Stops writing (the output is given up, or written again from scratch) and waits for the file to be closed. */
+  /** Stops writing (the output is given up, or written again from scratch) and waits for the file to be closed and removed. */
   async abandon(): Promise<void> {
-    if (this.out.closed) return;
-    const closed = once(this.out, 'close').catch(() => undefined);
-    this.out.destroy();
-    await closed;
+    if (!this.out.closed) {
+      const closed = once(this.out, 'close').catch(() => undefined);
+      this.out.destroy();
+      await closed;
+    }
+    if (this.writing !== this.file) await rm(this.writing, { force: true });
+  }
+}
+
+/** Whether OUTPUT exists as something other than a regular file (a device, a pipe), which is written in place. */
+function inPlace(file: string): boolean {
+  try {
+    return !statSync(file).isFile();
+  } catch {
+    return false;
   }
 }
 
@@ -400,20 +420,25 @@ function inputFields(record: string, kind: RecordKind, count: number, index: num
 /** Writes the server's result rows as they are (`sift results`), in CSV, JSON Lines or a JSON array. */
 export async function writeResults(results: AsyncIterable<ResultRow[]>, format: FileFormat, output: string): Promise<number> {
   const sink = new FileSink(output);
-  const writer = new RecordWriter(sink, format);
-  let fields: string[] | null = null;
-  let count = 0;
-  for await (const rows of results) {
-    if (rows.length === 0) continue;
-    if (fields === null) {
-      fields = Object.keys(rows[0]);
-      await writer.begin(fields);
+  try {
+    const writer = new RecordWriter(sink, format);
+    let fields: string[] | null = null;
+    let count = 0;
+    for await (const rows of results) {
+      if (rows.length === 0) continue;
+      if (fields === null) {
+        fields = Object.keys(rows[0]);
+        await writer.begin(fields);
+      }
+      await writer.rows(format === 'csv' ? rows.map((row) => fields!.map((field) => row[field] ?? null)) : rows);
+      count += rows.length;
     }
-    await writer.rows(format === 'csv' ? rows.map((row) => fields!.map((field) => row[field] ?? null)) : rows);
-    count += rows.length;
+    if (fields === null) await writer.begin(null);
+    await writer.end();
+    await sink.close();
+    return count;
+  } catch (error) {
+    await sink.abandon();
+    throw error;
   }
-  if (fields === null) await writer.begin(null);
-  await writer.end();
-  await sink.close();
-  return count;
 }

@@ -105,8 +105,13 @@ export class ServerConnection {
    * `GET /batches/{id}/results.jsonl` (or `.csv`), as a stream of bytes; without `echo`, rows
    * without their id and text (`?echo=false`; a server older than that option sends them anyway).
    */
-  async results(id: string, echo = true, format: 'jsonl' | 'csv' = 'jsonl'): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.http(`/batches/${encodeURIComponent(id)}/results.${format}${echo ? '' : '?echo=false'}`, {});
+  /**
+   * A batch's results download. `follow`: the server goes on sending rows as they finish until the
+   * batch ends; `signal` aborts the download.
+   */
+  async results(id: string, echo = true, format: 'jsonl' | 'csv' = 'jsonl', options: { follow?: boolean; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+    const query = [...(echo ? [] : ['echo=false']), ...(options.follow ? ['follow=true'] : [])];
+    const response = await this.http(`/batches/${encodeURIComponent(id)}/results.${format}${query.length > 0 ? `?${query.join('&')}` : ''}`, { signal: options.signal });
     return response.body!;
   }
 

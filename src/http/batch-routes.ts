@@ -25,6 +25,8 @@ export interface BatchRoutesOptions {
   authenticator: Authenticator;
   logger: Logger;
   development: boolean;
+  /** Aborted when the server stops: downloads that follow a batch end then (their clients download again from another server). */
+  stopping: AbortSignal;
 }
 
 const FORMAT_OF_MEDIA_TYPE: Record<string, UploadFormat> = {
@@ -161,6 +163,14 @@ function echoParameter(req: Request): boolean {
   throw userError(ErrorCodes.BAD_REQUEST, 'Give the query parameter echo as true (each row with its id and text, the default) or false (without them).');
 }
 
+/** `?follow=true`: stream the rows as they finish until the batch ends, not only those finished so far. */
+function followParameter(req: Request): boolean {
+  const follow = (req.query as Record<string, unknown>).follow;
+  if (follow === undefined || follow === 'false') return false;
+  if (follow === 'true') return true;
+  throw userError(ErrorCodes.BAD_REQUEST, 'Give the query parameter follow as true (stream the rows as they finish, until the batch ends) or false (the rows finished so far, the default).');
+}
+
 /** Where a batch and its downloads are. */
 const batchPath = (id: string) => `/batches/${encodeURIComponent(id)}`;
 
@@ -199,9 +209,10 @@ function batchJson(batch: BatchSnapshot): Record<string, unknown> {
  * once all of it is queued.
  * `GET /batches/:id`: the batch as JSON (see batchJson); an unknown id is a 404 UNKNOWN_BATCH.
  * `GET /batches/:id/results.csv|jsonl`: every finished row so far, in input order, streamed;
- * `?echo=false` leaves out each row's id and text.
+ * `?echo=false` leaves out each row's id and text; `?follow=true` goes on streaming rows as they
+ * finish until the batch ends.
  */
-export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, authenticator, logger, development }: BatchRoutesOptions): Router {
+export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, authenticator, logger, development, stopping }: BatchRoutesOptions): Router {
   const router = Router();
   router.use('/batches', authenticate(authenticator, 'batches', logger, development));
 
@@ -242,7 +253,12 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       return;
     }
     try {
-      const download = await batches.exportResults(req.params.id, format, principalOf(res), echoParameter(req));
+      const echo = echoParameter(req);
+      // A follower stops when its client leaves or the server stops, wherever it is waiting.
+      const left = new AbortController();
+      res.once('close', () => left.abort(new Error('the client left')));
+      const follow = followParameter(req) ? AbortSignal.any([left.signal, stopping]) : undefined;
+      const download = await batches.exportResults(req.params.id, format, principalOf(res), echo, follow);
       res.status(200);
       res.setHeader('Content-Type', download.contentType);
       res.setHeader('Content-Disposition', `attachment; filename="${download.batch.id}.${format}"`);

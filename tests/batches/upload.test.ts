@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { BatchDocument, BatchesDocument, BatchResultsDocument, PredictManyDocument, SubmitBatchDocument, type SubmitBatchInput } from '../../src/client/generated/graphql';
+import { BatchDocument, BatchesDocument, BatchResultsDocument, CancelBatchDocument, PredictManyDocument, SubmitBatchDocument, type SubmitBatchInput } from '../../src/client/generated/graphql';
 import { SiftRequestError } from '../../src/client/sift-client';
 import { startTestApi, type TestApi } from '../support/api';
 import { finished } from '../support/batches';
@@ -291,6 +291,70 @@ describe('results of a batch still running', () => {
       expect(late.text.trimEnd().split('\r\n')).toHaveLength(31);
     } finally {
       await worker?.stop();
+      await t.stop();
+    }
+  }, 60_000);
+
+  it('with follow=true are streamed as they finish until the batch ends: every row in input order, from a download asked for before any worker ran', async () => {
+    const t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '10' });
+    let worker: WorkerProcess | undefined;
+    try {
+      const submitted = await upload(t, `text\n${Array.from({ length: 30 }, (_, i) => `following ${i}`).join('\n')}\n`, 'text/csv');
+      const response = await fetch(`${t.api.url}/batches/${submitted.body.id}/results.csv?follow=true&echo=false`);
+      expect(response.status).toBe(200);
+      const body = response.body!.getReader();
+      const header = new TextDecoder().decode((await body.read()).value);
+      expect(header).toBe('index,label,score,score_NEGATIVE,score_POSITIVE,cached,error\r\n');
+      // Nothing labels the batch yet: the download waits rather than ends.
+      const pending = body.read();
+      const waiting = await Promise.race([pending.then(() => 'ended or sent'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 500))]);
+      expect(waiting).toBe('waiting');
+      worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
+      let rest = '';
+      for (let piece = await pending; !piece.done; piece = await body.read()) rest += new TextDecoder().decode(piece.value);
+      const lines = rest.trimEnd().split('\r\n');
+      expect(lines.map((line) => Number(line.split(',')[0]))).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect((await t.client.request(BatchDocument, { id: submitted.body.id })).batch).toMatchObject({ status: 'COMPLETED', processed: 30 });
+    } finally {
+      await worker?.stop();
+      await t.stop();
+    }
+  }, 60_000);
+
+  it('with follow=true end with the rows finished when the batch is cancelled, and when the API stops', async () => {
+    const t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '10' });
+    let stopped = false;
+    try {
+      const cancelled = await upload(t, 'text\nnever labelled\n', 'text/csv');
+      const following = fetch(`${t.api.url}/batches/${cancelled.body.id}/results.jsonl?follow=true`).then((r) => r.text());
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await t.client.request(CancelBatchDocument, { id: cancelled.body.id });
+      expect(await following).toBe('');
+
+      // A follower waiting when the API stops is ended (its client then downloads again from another server), not waited for.
+      const running = await upload(t, 'text\nstill queued\n', 'text/csv');
+      const response = await fetch(`${t.api.url}/batches/${running.body.id}/results.jsonl?follow=true`);
+      const body = response.text().then(() => 'completed', (error: Error) => `broke off: ${error.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      stopped = true;
+      const stopping = Date.now();
+      await t.stop();
+      expect(await body).toMatch(/^broke off/);
+      // Not waited for: Apollo's drain would give an open request 10 s before closing it.
+      expect(Date.now() - stopping).toBeLessThan(5000);
+    } finally {
+      if (!stopped) await t.stop();
+    }
+  }, 60_000);
+
+  it('refuses follow other than true or false with a 400 BAD_REQUEST that says which values it takes', async () => {
+    const t = await startTestApi({ ...shared });
+    try {
+      const submitted = await upload(t, 'text\na row\n', 'text/csv');
+      const answer = await fetch(`${t.api.url}/batches/${submitted.body.id}/results.csv?follow=yes`);
+      expect(answer.status).toBe(400);
+      expect(await answer.json()).toEqual({ error: { code: 'BAD_REQUEST', message: expect.stringMatching(/follow as true .* or false/) } });
+    } finally {
       await t.stop();
     }
   }, 60_000);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -380,6 +380,8 @@ describe('sift batch interrupted without a terminal, then cancel and watch', () 
       const id = /Batch (\S+): 1 rows queued/.exec(run.stderr)![1];
       expect(run.stderr).toContain(`Left batch ${id} running. Follow it with \`sift watch ${id}\``);
       expect((await t.client.request(BatchDocument, { id })).batch?.status).toBe('QUEUED');
+      // OUTPUT is written while the batch runs, as out.csv.partial: left running, neither is there.
+      expect(readdirSync(dir).sort()).toEqual(['wait.csv']);
 
       // With --json, the summary of the batch left running: scripts still learn its id.
       const json = await sift(['batch', input, path.join(dir, 'out.csv'), '--json', '--url', t.api.url], {

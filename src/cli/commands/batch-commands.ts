@@ -103,36 +103,59 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
 /** Downloads that break off mid-answer tried again from scratch, at most this many times in all. */
 const DOWNLOAD_ATTEMPTS = 5;
 
+/** How a batch ended, as following its progress told; resolved by the command once it knows. */
+class BatchEnd {
+  batch: BatchFieldsFragment | null = null;
+  readonly known: Promise<BatchFieldsFragment>;
+  private tell!: (batch: BatchFieldsFragment) => void;
+
+  constructor() {
+    this.known = new Promise((resolve) => (this.tell = resolve));
+  }
+
+  reached(batch: BatchFieldsFragment): void {
+    this.batch = batch;
+    this.tell(batch);
+  }
+}
+
 /**
- * Writes OUTPUT from the input and the batch's results download, from scratch again when the
- * download fails on the way: nothing answering, or Redis away (waited for with the reconnect
- * backoff and bound, as the progress is), or a body that breaks off or comes short of a
- * completed batch's rows (at most DOWNLOAD_ATTEMPTS times).
+ * Writes OUTPUT from the input and the batch's results download while the batch runs: the
+ * download follows the batch (the server sends rows as they finish, until it ends), so merging
+ * and writing overlap the labelling instead of coming after it. Then checks it against how the
+ * batch ended, and writes it again from scratch when the download failed on the way: nothing
+ * answering, or Redis away (waited for with the reconnect backoff and bound, as the progress
+ * is), or a body that breaks off or comes short of a completed batch's rows (at most
+ * DOWNLOAD_ATTEMPTS times). `signal` gives the output up (the command leaves the batch running).
  */
-async function writeOutput(server: ServerConnection, input: InputFile, batch: BatchFieldsFragment, outputPath: string, format: FileFormat, terminal: Terminal): Promise<MergedOutput> {
+async function writeOutput(server: ServerConnection, input: InputFile, id: string, end: BatchEnd, outputPath: string, format: FileFormat, terminal: Terminal, signal: AbortSignal): Promise<MergedOutput> {
   const reconnection = new Reconnection(server.reconnect);
   let interrupted = 0;
   for (;;) {
     let error: unknown;
+    // A download after the batch ended has every row at once; one before follows it to its end.
+    const follow = end.batch === null;
     try {
       // The input's own id and text are in INPUT already: the download leaves them out.
-      const written = await writeMerged(input, (download) => server.results(batch.id, false, download), outputPath, format);
+      const written = await writeMerged(input, (download) => server.results(id, false, download, { follow, signal }), outputPath, format);
+      const batch = await end.known;
       if (batch.status !== 'COMPLETED' || written.withResults === batch.total) {
         if (reconnection.reached()) terminal.stderr.write(`Downloaded the results of batch ${batch.id} again.\n`);
         return written;
       }
       error = new ResultsInterrupted(`the download of the results held ${written.withResults.toLocaleString('en-US')} of the batch's ${batch.total.toLocaleString('en-US')} rows`);
     } catch (caught) {
+      if (signal.aborted) throw caught;
       error = caught;
     }
     const failure = error instanceof ResultsInterrupted ? { retryAfterMs: 0, detail: error.message } : passingFailure(error);
     if (!failure) throw server.failure(error);
     if (error instanceof ResultsInterrupted && ++interrupted >= DOWNLOAD_ATTEMPTS) {
-      throw new CliError(`Could not download the results of batch ${batch.id}: ${error.message}, ${DOWNLOAD_ATTEMPTS} times. Fetch them with \`sift results ${batch.id} OUTPUT\`.`, ExitCodes.SERVER_ERROR, 'DOWNLOAD_FAILED');
+      throw new CliError(`Could not download the results of batch ${id}: ${error.message}, ${DOWNLOAD_ATTEMPTS} times. Fetch them with \`sift results ${id} OUTPUT\`.`, ExitCodes.SERVER_ERROR, 'DOWNLOAD_FAILED');
     }
     const what = error instanceof ResultsInterrupted ? `T${error.message.slice(1)}` : `The download of the results failed (${failure.detail})`;
     if (!reconnection.lost) terminal.stderr.write(`${what}; downloading them again from the start.\n`);
-    if (!(await reconnection.wait(failure.retryAfterMs))) throw gaveUp(server, batch.id, true);
+    if (!(await reconnection.wait(failure.retryAfterMs))) throw gaveUp(server, id, true);
   }
 }
 
@@ -226,12 +249,30 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     terminal.stderr.write(`Queued ${submitted.total.toLocaleString('en-US')} rows as batch ${submitted.id}. Check it with \`sift status ${submitted.id}\`; fetch the results with \`sift results ${submitted.id} OUTPUT\`.\n`);
     return ExitCodes.OK;
   }
-  const { batch, left } = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`, true);
+  // OUTPUT is written while the batch runs, alongside the progress display.
+  const end = new BatchEnd();
+  const giveUp = new AbortController();
+  const output = writeOutput(server, input, submitted.id, end, outputPath!, formats.output!, terminal, giveUp.signal);
+  // Awaited once the batch ends; meanwhile a failure of it is not an unhandled rejection.
+  output.catch(() => undefined);
+  let followed: Followed;
+  try {
+    followed = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`, true);
+  } catch (error) {
+    giveUp.abort();
+    await output.catch(() => undefined);
+    throw error;
+  }
+  const { batch, left } = followed;
   if (left) {
+    // Left running: OUTPUT stays as it was (the partial file is removed).
+    giveUp.abort();
+    await output.catch(() => undefined);
     if (options.json) terminal.stdout.write(jsonSummary(batch, null, startedAt));
     return ExitCodes.INTERRUPTED;
   }
-  const written = await writeOutput(server, input, batch, outputPath!, formats.output!, terminal);
+  end.reached(batch);
+  const written = await output;
   if (written.resultPrefix !== '') {
     const names = written.clashes.map((name) => JSON.stringify(name)).join(', ');
     terminal.stderr.write(`The input already has ${names}, so the result columns are named with the prefix ${written.resultPrefix} (${written.resultPrefix}label, ${written.resultPrefix}score, ...).\n`);
