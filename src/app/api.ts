@@ -23,6 +23,7 @@ import type { ModelCatalog } from '../models/model-catalog';
 import { RunGatherer } from '../models/run-gatherer';
 import { PredictionService } from '../predictions/prediction-service';
 import { tracedModelRun } from '../tracing/spans';
+import { boundApiHeapGrowth } from './heap-growth';
 import { buildOrClose } from './lifecycle';
 import { BATCH_COMMAND_TIMEOUT_MS, openSharedParts } from './shared-parts';
 
@@ -72,6 +73,7 @@ function within(ms: number, check: ReadinessCheck): ReadinessCheck {
  * which starts listening last.
  */
 export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi> {
+  boundApiHeapGrowth();
   return buildOrClose(logger, async (lifecycle) => {
     const authMode = resolveAuthMode(config);
     const { keys, catalog, connections, cache, store, schedule, progress, events, metrics, tracing } = await openSharedParts(config, 'api', logger, lifecycle);

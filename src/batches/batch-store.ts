@@ -326,9 +326,9 @@ export class BatchStore {
     return layout && Math.ceil(total / layout.chunkSize);
   }
 
-  /** The stored results (row-codec.ts) of chunks `first` to `last`, null for each chunk not recorded (yet). */
-  async chunkResultsAt(id: string, first: number, last: number): Promise<(string | null)[]> {
-    return last < first ? [] : this.redis.hmget(this.keys.batchResults(id), ...chunkRange(first, last).map(String));
+  /** The stored results (row-codec.ts) of the given chunks, in that order, null for each chunk not recorded (yet). */
+  async chunkResultsOf(id: string, chunks: readonly number[]): Promise<(string | null)[]> {
+    return chunks.length === 0 ? [] : this.redis.hmget(this.keys.batchResults(id), ...chunks.map(String));
   }
 
   /** Whether Redis answers on the store's connection (for `/readyz`). */

@@ -37,21 +37,34 @@ export async function* followResults(
 ): AsyncGenerator<StoredChunkResults[]> {
   const chunks = await store.chunkCount(id, total);
   if (chunks === null) return;
+  // Chunks finish out of order (several workers, several chunks each): those read ahead of a
+  // missing one wait here, parsed, rather than being read again (at most CHUNKS_PER_READ).
+  const ahead = new Map<number, StoredChunkResults>();
   let next = 0;
   let wait = timing.firstWaitMs;
   let ended = false;
   while (next < chunks) {
     signal.throwIfAborted();
-    const stored = await store.chunkResultsAt(id, next, Math.min(next + CHUNKS_PER_READ, chunks) - 1);
-    // Before the end, only the recorded chunks in a row from `next`; after it, every recorded one.
-    const taken = ended ? stored.length : leadingRecorded(stored);
-    const ready = stored.slice(0, taken).flatMap((json) => (json === null ? [] : [parseChunkResults(json, withInput)]));
-    next += taken;
+    const last = Math.min(next + CHUNKS_PER_READ, chunks) - 1;
+    const wanted = range(next, last).filter((chunk) => !ahead.has(chunk));
+    const stored = await store.chunkResultsOf(id, wanted);
+    wanted.forEach((chunk, i) => {
+      const json = stored[i];
+      if (json !== null) ahead.set(chunk, parseChunkResults(json, withInput));
+    });
+    // Before the end, only the recorded chunks in a row from `next`; after it, every recorded one
+    // up to `last` (the others never come).
+    const ready: StoredChunkResults[] = [];
+    for (; next <= last && (ended || ahead.has(next)); next++) {
+      const found = ahead.get(next);
+      if (found) ready.push(found);
+      ahead.delete(next);
+    }
     if (ready.length > 0) {
       wait = timing.firstWaitMs;
       yield ready;
     }
-    if (ended || taken === stored.length) continue;
+    if (next > last) continue;
     const state = await store.state(id);
     if (!state || isFinalStatus(state.status)) {
       ended = true;
@@ -62,7 +75,6 @@ export async function* followResults(
   }
 }
 
-function leadingRecorded(stored: readonly (string | null)[]): number {
-  const missing = stored.indexOf(null);
-  return missing === -1 ? stored.length : missing;
+function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }
