@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, lstatSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -48,10 +48,11 @@ export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenera
 }
 
 /**
- * Writes text to a file, waiting when the disk is slower than the input (flat memory). A regular
- * file is written as `<file>.partial` and renamed when closed, so OUTPUT is never half written: it
- * is written while a batch runs, and a run left, cancelled half way through the download or
- * killed leaves OUTPUT as it was. Anything else (a device, a pipe) is written in place.
+ * Writes text to a file, waiting when the disk is slower than the input (flat memory). A new file
+ * or a regular one is written as `<file>.partial` and renamed when closed, so OUTPUT is never
+ * half written: it is written while a batch runs, and a run left, cancelled half way through the
+ * download or killed leaves OUTPUT as it was. A symbolic link (`/dev/stdout` among them) or
+ * anything else (a device, a pipe) is written in place: renaming would replace the link itself.
  */
 class FileSink {
   private readonly out: WriteStream;
@@ -83,10 +84,10 @@ class FileSink {
   }
 }
 
-/** Whether OUTPUT exists as something other than a regular file (a device, a pipe), which is written in place. */
+/** Whether OUTPUT exists as something other than a regular file (a link, a device, a pipe), which is written in place. */
 function inPlace(file: string): boolean {
   try {
-    return !statSync(file).isFile();
+    return !lstatSync(file).isFile();
   } catch {
     return false;
   }

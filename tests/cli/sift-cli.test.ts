@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -229,6 +229,22 @@ describe('the sift command line against a real server and worker', () => {
       expect(Object.keys(w)).toEqual(['ref', 'text', 'label', 'score', 'score_NEGATIVE', 'score_POSITIVE', 'cached', 'error']);
       expect(w).toMatchObject({ ref: rows[i].ref, text: rows[i].text, label: i % 2 ? 'POSITIVE' : 'NEGATIVE', score: expect.any(Number), cached: expect.any(Boolean), error: null });
     });
+  }, 60_000);
+
+  it('replaces OUTPUT whole through OUTPUT.partial, and writes through a symbolic link in place (the link stays a link)', async () => {
+    const input = file('linked.csv', 'text\na great movie\nan awful movie\n');
+    const output = path.join(dir, 'replaced.csv');
+    writeFileSync(output, 'an older OUTPUT\n');
+    expect((await sift(['batch', input, output, '--url', url])).code).toBe(0);
+    expect(readFileSync(output, 'utf8').split('\r\n')[0]).toBe('text,label,score,score_NEGATIVE,score_POSITIVE,cached,error');
+    const target = path.join(dir, 'link-target.csv');
+    const link = path.join(dir, 'link.csv');
+    writeFileSync(target, '');
+    symlinkSync(target, link);
+    expect((await sift(['batch', input, link, '--url', url])).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8').split('\r\n')).toHaveLength(4);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
   }, 60_000);
 
   it('writes OUTPUT in the format its own name says: JSON Lines in, CSV out, under every field any record has', async () => {
