@@ -70,7 +70,11 @@ export async function* followResults(
       ended = true;
       continue;
     }
-    await sleep(wait, undefined, { signal });
+    // An abort ends the wait with the signal's own reason (sleep's is a generic AbortError).
+    await sleep(wait, undefined, { signal }).catch((error: unknown) => {
+      signal.throwIfAborted();
+      throw error;
+    });
     wait = Math.min(wait * 2, timing.longestWaitMs);
   }
 }

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, lstatSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, lstatSync, realpathSync, statSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
 import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -49,48 +50,101 @@ export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenera
 
 /**
  * Writes text to a file, waiting when the disk is slower than the input (flat memory). A new file
- * or a regular one is written as `<file>.partial` and renamed when closed, so OUTPUT is never
- * half written: it is written while a batch runs, and a run left, cancelled half way through the
- * download or killed leaves OUTPUT as it was. A symbolic link (`/dev/stdout` among them) or
- * anything else (a device, a pipe) is written in place: renaming would replace the link itself.
+ * or a regular one (also through a symbolic link) is written as `<file>.partial` and renamed onto
+ * it when closed, so OUTPUT is never half written: it is written while a batch runs, and a run
+ * left, cancelled half way through the download or killed leaves OUTPUT as it was. Anything else
+ * (a device, a pipe, `/dev/stdout`) is written in place, and opened only when the first text
+ * comes, so a download that fails before any text leaves it untouched.
  */
 class FileSink {
-  private readonly out: WriteStream;
-  private readonly writing: string;
+  private out: WriteStream | null = null;
+  private readonly target: OutputTarget;
 
   constructor(private readonly file: string) {
-    this.writing = inPlace(file) ? file : `${file}.partial`;
-    this.out = createWriteStream(this.writing);
+    this.target = outputTarget(file);
+  }
+
+  /** Whether OUTPUT is written in place and has been opened: it cannot be written again from the start. */
+  get spoiled(): boolean {
+    return this.target.inPlace && this.out !== null;
+  }
+
+  private stream(): WriteStream {
+    if (!this.out) {
+      const out = createWriteStream(this.target.inPlace ? this.target.path : `${this.target.path}.partial`);
+      // Kept for the next write or the close to report: an 'error' with no listener ends the process.
+      out.on('error', (error) => (this.failure ??= error));
+      this.out = out;
+    }
+    if (this.failure) throw this.failed();
+    return this.out;
+  }
+
+  private failure: Error | null = null;
+
+  /** A failure to open or write OUTPUT (no such folder, no permission, a full disk) as the command's error. */
+  private failed(): CliError {
+    return new CliError(`Cannot write ${this.file}: ${this.failure!.message}.`, ExitCodes.BAD_INPUT, 'OUTPUT_FAILED');
   }
 
   async write(text: string): Promise<void> {
-    if (text !== '' && !this.out.write(text)) await once(this.out, 'drain');
+    if (text === '') return;
+    const out = this.stream();
+    if (!out.write(text)) await once(out, 'drain').catch(() => Promise.reject(this.failed()));
   }
 
   async close(): Promise<void> {
-    this.out.end();
-    await once(this.out, 'finish');
-    if (this.writing !== this.file) await rename(this.writing, this.file);
+    const out = this.stream();
+    out.end();
+    await once(out, 'finish').catch(() => Promise.reject(this.failed()));
+    if (!this.target.inPlace) await rename(`${this.target.path}.partial`, this.target.path);
   }
 
   /** Stops writing (the output is given up, or written again from scratch) and waits for the file to be closed and removed. */
   async abandon(): Promise<void> {
-    if (!this.out.closed) {
+    if (this.out && !this.out.closed) {
       const closed = once(this.out, 'close').catch(() => undefined);
       this.out.destroy();
       await closed;
     }
-    if (this.writing !== this.file) await rm(this.writing, { force: true });
+    if (!this.target.inPlace) await rm(`${this.target.path}.partial`, { force: true });
   }
 }
 
-/** Whether OUTPUT exists as something other than a regular file (a link, a device, a pipe), which is written in place. */
-function inPlace(file: string): boolean {
+/** Where OUTPUT's text goes: the file itself (a link resolved), and whether it is written in place. */
+interface OutputTarget {
+  path: string;
+  inPlace: boolean;
+}
+
+/**
+ * A path under /dev or /proc (`/dev/stdout`, `/dev/fd/3`) is written in place, as is anything
+ * that is not a regular file once links are followed, or a link to nothing. A regular file, or a
+ * path where nothing is yet, is replaced whole; through a link, its target is (the link stays).
+ */
+function outputTarget(file: string): OutputTarget {
+  if (/^\/(dev|proc)\//.test(path.resolve(file))) return { path: file, inPlace: true };
+  let resolved: string;
   try {
-    return !lstatSync(file).isFile();
+    resolved = realpathSync(file);
+  } catch {
+    // Nothing there yet (a new file), or a link to nothing (written through, in place).
+    return { path: file, inPlace: isLink(file) };
+  }
+  return { path: resolved, inPlace: !statSync(resolved).isFile() };
+}
+
+function isLink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
   } catch {
     return false;
   }
+}
+
+/** Whether `sift batch` writes OUTPUT in place (see outputTarget): then it cannot write it again from the start. */
+export function writtenInPlace(file: string): boolean {
+  return outputTarget(file).inPlace;
 }
 
 /** Turns records into the text of one output format, header (or opening bracket) first. */
@@ -231,7 +285,15 @@ export async function writeMerged(input: InputFile, download: ResultsDownload, o
     return await mergeInto(sink, names, input, resultRows(await download('jsonl')), format);
   } catch (error) {
     // Closed before anything else opens OUTPUT again (a download tried again from scratch).
+    const spoiled = sink.spoiled;
     await sink.abandon();
+    if (spoiled && !(error instanceof CliError)) {
+      throw new CliError(
+        `Writing ${output} failed part way (${(error as Error).message}); it is written in place (not a regular file), so it cannot be written again from the start. Fetch the results into a file with \`sift results\`.`,
+        ExitCodes.SERVER_ERROR,
+        'DOWNLOAD_FAILED',
+      );
+    }
     throw error;
   }
 }

@@ -337,11 +337,9 @@ describe('results of a batch still running', () => {
       const body = response.text().then(() => 'completed', (error: Error) => `broke off: ${error.message}`);
       await new Promise((resolve) => setTimeout(resolve, 300));
       stopped = true;
-      const stopping = Date.now();
       await t.stop();
+      // Cut off, not ended: a client can tell it from a complete answer (result-follower.test.ts checks the stop itself).
       expect(await body).toMatch(/^broke off/);
-      // Not waited for: Apollo's drain would give an open request 10 s before closing it.
-      expect(Date.now() - stopping).toBeLessThan(5000);
     } finally {
       if (!stopped) await t.stop();
     }

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -231,7 +232,7 @@ describe('the sift command line against a real server and worker', () => {
     });
   }, 60_000);
 
-  it('replaces OUTPUT whole through OUTPUT.partial, and writes through a symbolic link in place (the link stays a link)', async () => {
+  it('replaces OUTPUT whole through OUTPUT.partial, also through a symbolic link (which stays a link), and writes a named pipe in place', async () => {
     const input = file('linked.csv', 'text\na great movie\nan awful movie\n');
     const output = path.join(dir, 'replaced.csv');
     writeFileSync(output, 'an older OUTPUT\n');
@@ -245,6 +246,20 @@ describe('the sift command line against a real server and worker', () => {
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readFileSync(target, 'utf8').split('\r\n')).toHaveLength(4);
     expect(readdirSync(dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+    // A named pipe is written in place (once the batch has ended: it cannot be written twice).
+    const fifo = path.join(dir, 'pipe.csv');
+    execFileSync('mkfifo', [fifo]);
+    const reading = readFile(fifo, 'utf8');
+    expect((await sift(['batch', input, fifo, '--url', url])).code).toBe(0);
+    expect((await reading).split('\r\n').slice(0, 3)).toEqual([
+      'text,label,score,score_NEGATIVE,score_POSITIVE,cached,error',
+      expect.stringMatching(/^a great movie,POSITIVE,/),
+      expect.stringMatching(/^an awful movie,NEGATIVE,/),
+    ]);
+    // OUTPUT that cannot be written: a clear error, exit 2, no stack trace.
+    const nowhere = await sift(['batch', input, path.join(dir, 'no-such-folder', 'out.csv'), '--url', url]);
+    expect([nowhere.code, nowhere.stderr]).toEqual([2, expect.stringMatching(/Cannot write .*no-such-folder\/out\.csv: ENOENT/)]);
+    expect(nowhere.stderr).not.toMatch(/ at /);
   }, 60_000);
 
   it('writes OUTPUT in the format its own name says: JSON Lines in, CSV out, under every field any record has', async () => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createInterface } from 'node:readline/promises';
 import { unknownBatch } from '../../batches/batch-types';
 import { chosenTextColumns, columnList } from '../../batches/row-sources';
@@ -8,7 +9,7 @@ import { batchFormats, formatOf, openInput, uploadBody, type FileFormat, type In
 import { ProgressDisplay, progressWords } from '../progress-display';
 import { gaveUp, progressSnapshots } from '../progress-follower';
 import { passingFailure, Reconnection } from '../reconnect';
-import { resultRows, ResultsInterrupted, writeMerged, writeResults, type MergedOutput } from '../result-files';
+import { resultRows, ResultsInterrupted, writeMerged, writeResults, writtenInPlace, type MergedOutput } from '../result-files';
 import type { ServerConnection } from '../server-connection';
 
 export interface BatchOptions {
@@ -131,6 +132,9 @@ class BatchEnd {
 async function writeOutput(server: ServerConnection, input: InputFile, id: string, end: BatchEnd, outputPath: string, format: FileFormat, terminal: Terminal, signal: AbortSignal): Promise<MergedOutput> {
   const reconnection = new Reconnection(server.reconnect);
   let interrupted = 0;
+  // An OUTPUT written in place (a pipe, a device) cannot be written again from the start, which a
+  // download that breaks off mid-batch (an API restart) would take: it waits for the batch's end.
+  if (writtenInPlace(outputPath)) await Promise.race([end.known, once(signal, 'abort').then(() => signal.throwIfAborted())]);
   for (;;) {
     let error: unknown;
     // A download after the batch ended has every row at once; one before follows it to its end.

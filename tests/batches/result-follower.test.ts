@@ -1,0 +1,82 @@
+import { Redis } from 'ioredis';
+import { BatchStore } from '../../src/batches/batch-store';
+import { followResults, type FollowTiming } from '../../src/batches/result-follower';
+import { encodeChunkOutcomes, encodeOutcome, type StoredChunkResults } from '../../src/batches/row-codec';
+import { redisKeys } from '../../src/redis/keys';
+import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+
+// The follower driven directly against real Redis: chunks recorded out of order, a batch that
+// ends, and a follow that is stopped while it waits.
+const prefix = uniquePrefix('follower');
+const keys = redisKeys(prefix);
+const model = { name: 'm', version: 'v1', labels: ['no', 'yes'] };
+const quick: FollowTiming = { firstWaitMs: 5, longestWaitMs: 20 };
+let redis: Redis;
+let store: BatchStore;
+let next = 0;
+
+beforeAll(() => {
+  redis = testRedis();
+  store = new BatchStore(redis, keys, 3600);
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+/** A batch of `chunks` chunks of one row each, its input stored. */
+async function newBatch(chunks: number): Promise<string> {
+  const id = `batch-${next++}`;
+  await store.create(id, model, new Date(), 1, 'owner');
+  for (let chunk = 0; chunk < chunks; chunk++) await store.saveChunk(id, chunk, [{ index: chunk, id: `r${chunk}`, text: `text ${chunk}` }]);
+  await store.finishIngest(id, chunks, chunks);
+  return id;
+}
+
+function record(id: string, chunk: number) {
+  return store.recordChunk(id, chunk, { succeeded: 1, failed: 0, cached: 0, labels: { yes: 1 } }, 1, encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.25,0.75]', cached: false, error: null })]));
+}
+
+/** The indices of the rows the follower gives, until it ends. */
+async function follow(pages: AsyncGenerator<StoredChunkResults[]>): Promise<number[]> {
+  const indices: number[] = [];
+  for await (const page of pages) for (const chunk of page) chunk.rows.forEach((_, i) => indices.push(chunk.first + i));
+  return indices;
+}
+
+describe("following a batch's results", () => {
+  it('gives every chunk once, in input order, though they are recorded out of order, and ends when the batch completes', async () => {
+    const id = await newBatch(12);
+    const following = follow(followResults(store, id, 12, false, new AbortController().signal, quick));
+    // Recorded from the end backwards, a little at a time: the follower must hold what it read ahead.
+    for (let chunk = 11; chunk >= 0; chunk--) {
+      await record(id, chunk);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    expect(await following).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect((await store.state(id))?.status).toBe('COMPLETED');
+  });
+
+  it('ends with the chunks recorded when the batch is cancelled, skipping those that never come', async () => {
+    const id = await newBatch(6);
+    await record(id, 0);
+    await record(id, 2);
+    const following = follow(followResults(store, id, 6, false, new AbortController().signal, quick));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await store.end(id, 'CANCELLED');
+    expect(await following).toEqual([0, 2]);
+  });
+
+  it('stops waiting when its signal aborts (the client left, the server stops), with the abort reason', async () => {
+    const id = await newBatch(3);
+    const stop = new AbortController();
+    const following = follow(followResults(store, id, 3, false, stop.signal, { firstWaitMs: 60_000, longestWaitMs: 60_000 }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stop.abort(new Error('the server is stopping'));
+    await expect(following).rejects.toThrow('the server is stopping');
+  });
+
+  it('ends at once for a batch that does not exist', async () => {
+    expect(await follow(followResults(store, 'no-such-batch', 5, false, new AbortController().signal, quick))).toEqual([]);
+  });
+});
