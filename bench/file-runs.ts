@@ -43,8 +43,10 @@ export interface SiftFileRun {
   phases: Record<SiftPhase, PhaseFigures>;
   /** When the CLI asked for the results download (which follows the batch), after the API's 202. */
   downloadAskedSeconds: number;
-  /** When the download's last byte came, after the batch record's finishedAt. */
+  /** When the (last) download's last byte came, after the batch record's finishedAt. */
   downloadEndedSeconds: number;
+  /** Results downloads the CLI made: 1, or more when one broke off or came short and was made again. */
+  downloads: number;
   /** When the first chunk was taken (the record's startedAt), after the spawn: labelling overlaps the upload. */
   labellingBeganSeconds: number;
   /** CPU seconds of each process over the whole run. */
@@ -126,7 +128,11 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
     const workerPeakRssMb = children.map((w) => memoryMb(w.child.pid!, 'VmHWM'));
 
     const post = request(probe, 'POST', /^\/batches\?/, 'POST /batches');
-    const results = request(probe, 'GET', /^\/batches\/[^/]+\/results\./, 'results download');
+    // One download that follows the batch; the CLI downloads again from the start when one breaks off or comes short.
+    const downloads = probe.requests.filter((r) => r.method === 'GET' && /^\/batches\/[^/]+\/results\./.test(r.path));
+    if (downloads.length === 0 || downloads.some((r) => r.headersAt === undefined)) request(probe, 'GET', /^\/batches\/[^/]+\/results\./, 'results download');
+    const results = downloads[0] as ProbedRequest & { headersAt: number };
+    const lastDownload = downloads[downloads.length - 1];
     const finishedAt = Date.parse(batch.finishedAt);
     const bounds: Record<SiftPhase, [number, number]> = {
       start: [spawnAt, post.createdAt],
@@ -149,7 +155,8 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
       rowsPerSecond: summary.total / seconds,
       phases,
       downloadAskedSeconds: (results.createdAt - post.headersAt) / 1000,
-      downloadEndedSeconds: ((results.doneAt ?? NaN) - finishedAt) / 1000,
+      downloadEndedSeconds: ((lastDownload.doneAt ?? NaN) - finishedAt) / 1000,
+      downloads: downloads.length,
       labellingBeganSeconds: (Date.parse(batch.startedAt) - spawnAt) / 1000,
       cpuSeconds: cpuOf(spawnAt, probe.exitAt),
       cachedRows: summary.cached,

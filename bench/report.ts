@@ -189,8 +189,10 @@ function fileToFileSection(result: FileResult): string[] {
       `Memory: one run with 2 workers on a ${n(big.rows)}-row CSV (${n(big.bytes / 1e6, 1)} MB): ${n(run.seconds, 2)} s (${n(run.rowsPerSecond)} rows/s); peak RSS of the CLI ${n(run.cliPeakRssMb)} MB, of the API ${n(run.apiPeakRssMb.upload)} MB in the upload and ${n(run.apiPeakRssMb.run)} MB over the run (sampled every 100 ms), of the workers ${run.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`,
     );
   }
+  const again = result.sift.filter((r) => r.downloads > 1);
+  out.push(`Runs whose results download the CLI made again from the start (it broke off or came short): ${again.length} of ${result.sift.length}${again.length > 0 ? ` (${again.map((r) => `round ${r.round}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`).join('; ')})` : ''}`);
   for (const { workers, middle } of medians) {
-    out.push(`${workers} worker${workers === 1 ? '' : 's'}: labelling began ${n(middle.labellingBeganSeconds, 2)} s after the spawn; the results download was asked for ${n(middle.downloadAskedSeconds, 2)} s after the 202 and ended ${n(middle.downloadEndedSeconds, 2)} s after COMPLETED; ${n(middle.cachedRows)} rows from cache, ${n(middle.failedRows)} failed; worker peak RSS ${middle.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`);
+    out.push(`${workers} worker${workers === 1 ? '' : 's'}: labelling began ${n(middle.labellingBeganSeconds, 2)} s after the spawn; the results download was asked for ${n(middle.downloadAskedSeconds, 2)} s after the 202 and ended ${n(middle.downloadEndedSeconds, 2)} s after COMPLETED${middle.downloads > 1 ? ` (${middle.downloads} downloads: the CLI made it again)` : ''}; ${n(middle.cachedRows)} rows from cache, ${n(middle.failedRows)} failed; worker peak RSS ${middle.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`);
   }
   return out;
 }
