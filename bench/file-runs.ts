@@ -70,12 +70,15 @@ interface BatchSummary {
   failed: number;
 }
 
-function request(report: CliProbeReport, method: string, pattern: RegExp, what: string): ProbedRequest & { headersAt: number } {
+type AnsweredRequest = ProbedRequest & { headersAt: number };
+
+/** The CLI's requests matching `method` and `pattern`, in order: `expected` of them (or at least one), every one answered. */
+function requests(report: CliProbeReport, method: string, pattern: RegExp, what: string, expected: 'one' | 'some'): AnsweredRequest[] {
   const found = report.requests.filter((r) => r.method === method && pattern.test(r.path));
-  if (found.length !== 1 || found[0].headersAt === undefined) {
-    throw new Error(`the CLI probe saw ${found.length} ${what} request(s) (${found.map((r) => `${r.path} ${r.status ?? r.error ?? 'unanswered'}`).join('; ') || 'none'}), expected one answered`);
+  if (found.length === 0 || (expected === 'one' && found.length !== 1) || found.some((r) => r.headersAt === undefined)) {
+    throw new Error(`the CLI probe saw ${found.length} ${what} request(s) (${found.map((r) => `${r.path} ${r.status ?? r.error ?? 'unanswered'}`).join('; ') || 'none'}), expected ${expected === 'one' ? 'one' : 'at least one, every one'} answered`);
   }
-  return found[0] as ProbedRequest & { headersAt: number };
+  return found as AnsweredRequest[];
 }
 
 /**
@@ -127,11 +130,10 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
     if (!batch?.finishedAt || !batch.startedAt) throw new Error(`batch ${summary.id} has no startedAt or finishedAt`);
     const workerPeakRssMb = children.map((w) => memoryMb(w.child.pid!, 'VmHWM'));
 
-    const post = request(probe, 'POST', /^\/batches\?/, 'POST /batches');
+    const [post] = requests(probe, 'POST', /^\/batches\?/, 'POST /batches', 'one');
     // One download that follows the batch; the CLI downloads again from the start when one breaks off or comes short.
-    const downloads = probe.requests.filter((r) => r.method === 'GET' && /^\/batches\/[^/]+\/results\./.test(r.path));
-    if (downloads.length === 0 || downloads.some((r) => r.headersAt === undefined)) request(probe, 'GET', /^\/batches\/[^/]+\/results\./, 'results download');
-    const results = downloads[0] as ProbedRequest & { headersAt: number };
+    const downloads = requests(probe, 'GET', /^\/batches\/[^/]+\/results\./, 'results download', 'some');
+    const results = downloads[0];
     const lastDownload = downloads[downloads.length - 1];
     const finishedAt = Date.parse(batch.finishedAt);
     const bounds: Record<SiftPhase, [number, number]> = {

@@ -118,7 +118,8 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
 }
 
 /** The chunk numbers from `first` to `last`, both included. */
-function chunkRange(first: number, last: number): number[] {
+/** Chunk indices `first` to `last`, both included. */
+export function chunkRange(first: number, last: number): number[] {
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }
 

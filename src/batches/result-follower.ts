@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinalStatus } from './batch-status';
-import type { BatchStore } from './batch-store';
+import { chunkRange, type BatchStore } from './batch-store';
 import { parseChunkResults, type StoredChunkResults } from './row-codec';
 
 /** How long a follower waits for the next chunk: from the first wait, doubling while nothing comes, to the longest. */
@@ -46,7 +46,7 @@ export async function* followResults(
   while (next < chunks) {
     signal.throwIfAborted();
     const last = Math.min(next + CHUNKS_PER_READ, chunks) - 1;
-    const wanted = range(next, last).filter((chunk) => !ahead.has(chunk));
+    const wanted = chunkRange(next, last).filter((chunk) => !ahead.has(chunk));
     const stored = await store.chunkResultsOf(id, wanted);
     wanted.forEach((chunk, i) => {
       const json = stored[i];
@@ -77,8 +77,4 @@ export async function* followResults(
     });
     wait = Math.min(wait * 2, timing.longestWaitMs);
   }
-}
-
-function range(first: number, last: number): number[] {
-  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }

@@ -171,6 +171,13 @@ function followParameter(req: Request): boolean {
   throw userError(ErrorCodes.BAD_REQUEST, 'Give the query parameter follow as true (stream the rows as they finish, until the batch ends) or false (the rows finished so far, the default).');
 }
 
+/** Ends a follow download wherever it is waiting: when its client leaves, or when the server stops. */
+function followSignal(res: Response, stopping: AbortSignal): AbortSignal {
+  const left = new AbortController();
+  res.once('close', () => left.abort(new Error('the client left')));
+  return AbortSignal.any([left.signal, stopping]);
+}
+
 /** Where a batch and its downloads are. */
 const batchPath = (id: string) => `/batches/${encodeURIComponent(id)}`;
 
@@ -254,11 +261,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
     }
     try {
       const echo = echoParameter(req);
-      // A follower stops when its client leaves or the server stops, wherever it is waiting.
-      const left = new AbortController();
-      res.once('close', () => left.abort(new Error('the client left')));
-      const follow = followParameter(req) ? AbortSignal.any([left.signal, stopping]) : undefined;
-      const download = await batches.exportResults(req.params.id, format, principalOf(res), echo, follow);
+      const download = await batches.exportResults(req.params.id, format, principalOf(res), echo, followParameter(req) ? followSignal(res, stopping) : undefined);
       res.status(200);
       res.setHeader('Content-Type', download.contentType);
       res.setHeader('Content-Disposition', `attachment; filename="${download.batch.id}.${format}"`);
