@@ -1,7 +1,8 @@
 import { csvCell, csvText } from '../formats/csv';
 import { jsonNumber } from '../formats/json-number';
 import { bestLabelIndex } from '../predictions/prediction';
-import type { StoredChunkResults, StoredResult } from './row-codec';
+import { OutcomeReader } from './outcome-reader';
+import type { ChunkOutcomes, ResultChunk, StoredResult } from './row-codec';
 
 /** Formats results download in. */
 export type ExportFormat = 'csv' | 'jsonl';
@@ -40,12 +41,56 @@ export class ResultFormatter {
   }
 
   /** The rows of stored chunks (row-codec.ts) as download lines, in the order given. */
-  rows(chunks: readonly StoredChunkResults[]): string {
+  rows(chunks: readonly ResultChunk[]): string {
     let out = '';
-    for (const { first, rows } of chunks) {
+    for (const chunk of chunks) {
+      if ('outcomes' in chunk) {
+        out += this.outcomeLines(chunk);
+        continue;
+      }
+      const { first, rows } = chunk;
       for (let i = 0; i < rows.length; i++) out += this.format === 'csv' ? this.csvLine(first + i, rows[i]) : this.jsonLine(first + i, rows[i]);
     }
     return out;
+  }
+
+  /**
+   * The lines of a chunk's outcomes, read from their text: the same lines as csvLine and jsonLine
+   * write for the parsed rows (with a null id and an empty text), each score copied as stored.
+   */
+  private outcomeLines({ first, outcomes }: ChunkOutcomes): string {
+    const row = new OutcomeReader(outcomes);
+    let out = '';
+    for (let index = first; row.next(); index++) out += this.format === 'csv' ? this.csvOutcomeLine(index, row) : this.jsonOutcomeLine(index, row);
+    return out;
+  }
+
+  private csvOutcomeLine(index: number, row: OutcomeReader): string {
+    let line = this.echo ? `${index},,` : String(index);
+    if (row.scored) {
+      const best = bestLabelIndex(row.scores);
+      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)}`;
+      for (let i = 0; i < this.labels.length; i++) line += `,${row.csvScore(i)}`;
+      line += row.cached ? ',true' : ',false';
+    } else {
+      line += ',,' + ','.repeat(this.labels.length) + ',';
+    }
+    return `${line},${row.errorJson === 'null' ? '' : csvCell(row.error)}\r\n`;
+  }
+
+  private jsonOutcomeLine(index: number, row: OutcomeReader): string {
+    let line = this.echo ? `{"index":${index},"id":null,"text":""` : `{"index":${index}`;
+    if (row.scored) {
+      const best = bestLabelIndex(row.scores);
+      line += `,"label":${JSON.stringify(this.labels[best])},"score":${row.jsonScore(best)}`;
+      for (let i = 0; i < this.scoreKeys.length; i++) line += this.scoreKeys[i] + row.jsonScore(i);
+      line += `,"cached":${row.cached}`;
+    } else {
+      line += ',"label":null,"score":null';
+      for (const key of this.scoreKeys) line += `${key}null`;
+      line += ',"cached":null';
+    }
+    return `${line},"error":${row.errorJson}}\n`;
   }
 
   /** The cell of a label, made once per label. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinalStatus } from './batch-status';
 import { chunkRange, type BatchStore } from './batch-store';
-import { parseChunkResults, type StoredChunkResults } from './row-codec';
+import type { ResultChunk } from './row-codec';
 
 /** How long a follower waits for the next chunk: from the first wait, doubling while nothing comes, to the longest. */
 export interface FollowTiming {
@@ -34,12 +34,12 @@ export async function* followResults(
   withInput: boolean,
   signal: AbortSignal,
   timing: FollowTiming = FOLLOW_TIMING,
-): AsyncGenerator<StoredChunkResults[]> {
+): AsyncGenerator<ResultChunk[]> {
   const chunks = await store.chunkCount(id, total);
   if (chunks === null) return;
   // Chunks finish out of order (several workers, several chunks each): those read ahead of a
   // missing one wait here, parsed, rather than being read again (at most CHUNKS_PER_READ).
-  const ahead = new Map<number, StoredChunkResults>();
+  const ahead = new Map<number, ResultChunk>();
   let next = 0;
   let wait = timing.firstWaitMs;
   let ended = false;
@@ -47,14 +47,14 @@ export async function* followResults(
     signal.throwIfAborted();
     const last = Math.min(next + CHUNKS_PER_READ, chunks) - 1;
     const wanted = chunkRange(next, last).filter((chunk) => !ahead.has(chunk));
-    const stored = await store.chunkResultsOf(id, wanted);
+    const stored = await store.storedChunks(id, wanted, withInput);
     wanted.forEach((chunk, i) => {
-      const json = stored[i];
-      if (json !== null) ahead.set(chunk, parseChunkResults(json, withInput));
+      const found = stored[i];
+      if (found !== null) ahead.set(chunk, found);
     });
     // Before the end, only the recorded chunks in a row from `next`; after it, every recorded one
     // up to `last` (the others never come).
-    const ready: StoredChunkResults[] = [];
+    const ready: ResultChunk[] = [];
     for (; next <= last && (ended || ahead.has(next)); next++) {
       const found = ahead.get(next);
       if (found) ready.push(found);

@@ -1,3 +1,4 @@
+import { encodeScores } from '../cache/prediction-cache';
 import { toPrediction } from '../predictions/prediction';
 import type { BatchRowResult, InputRow } from './batch-types';
 
@@ -58,27 +59,8 @@ export function joinChunkResults(inputJson: string, outcomesJson: string): strin
   return `{"input":${inputJson},"output":${outcomesJson}}`;
 }
 
-/** How a joined chunk's stored JSON begins, up to its first row's index (joinChunkResults, encodeChunk). */
-const JOINED_START = /^\{"input":\{"first":(\d+),/;
-/**
- * What precedes the outcomes in a joined chunk. It cannot occur inside the input's strings, where
- * every quote is escaped, and the input's keys are `first` and `rows`: the first match is the key.
- */
-const OUTPUT_KEY = ',"output":';
-
-/**
- * A chunk's results as stored, for writers that need no client objects (downloads). Results
- * stored before outcomes were joined to the input (`{first, rows}`, each row its id, text and
- * outcome) are read too, for batches kept across an upgrade. Without `withInput` (a download that
- * echoes no id or text) only the outcomes of a joined chunk are parsed, not the texts, the bulk of
- * its bytes; its rows then carry a null id and an empty text.
- */
-export function parseChunkResults(json: string, withInput = true): StoredChunkResults {
-  const joined = withInput ? null : JOINED_START.exec(json);
-  if (joined) {
-    const output = JSON.parse(json.slice(json.indexOf(OUTPUT_KEY) + OUTPUT_KEY.length, -1)) as StoredOutcome[];
-    return { first: Number(joined[1]), rows: output.map(([scores, cached, error]): StoredResult => [null, '', scores, cached, error]) };
-  }
+/** A chunk's results as stored (joined or not), for writers that need no client objects (downloads that echo the input). */
+export function parseChunkResults(json: string): StoredChunkResults {
   const stored = JSON.parse(json) as JoinedChunkResults | StoredChunkResults;
   if (!('input' in stored)) return stored;
   const { input, output } = stored;
@@ -86,6 +68,26 @@ export function parseChunkResults(json: string, withInput = true): StoredChunkRe
     first: input.first,
     rows: output.map(([scores, cached, error], i): StoredResult => [input.rows[i][0], input.rows[i][1] ?? '', scores, cached, error]),
   };
+}
+
+/**
+ * A chunk's outcomes as a worker encoded them (encodeChunkOutcomes), unparsed, and its first row's
+ * index: what a download that echoes no id or text reads (the chunk-outcomes script) and writes
+ * its rows from (result-export.ts, with outcome-reader.ts).
+ */
+export interface ChunkOutcomes {
+  first: number;
+  outcomes: string;
+}
+
+/** A chunk's results as a download reads them: parsed with the input it echoes, or its outcomes alone. */
+export type ResultChunk = StoredChunkResults | ChunkOutcomes;
+
+/** A chunk stored before outcomes were joined to the input (each row its id, text and outcome) as its outcomes. */
+export function earlierChunkOutcomes(json: string): ChunkOutcomes {
+  const { first, rows } = JSON.parse(json) as StoredChunkResults;
+  const outcomes = rows.map(([, , scores, cached, error]) => encodeOutcome({ scoresJson: scores && encodeScores(scores), cached: cached === 1, error }));
+  return { first, outcomes: encodeChunkOutcomes(outcomes) };
 }
 
 /** Gives back a chunk's results as the client type, with indices from the chunk's first. */

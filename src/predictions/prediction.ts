@@ -30,7 +30,7 @@ export function toPrediction(
 }
 
 /** Index of the most probable label (the first of equals, as `toPrediction` picks it). */
-export function bestLabelIndex(probabilities: ArrayLike<number>): number {
+export function bestLabelIndex(probabilities: ArrayLike<number | null>): number {
   let best = 0;
   for (let i = 1; i < probabilities.length; i++) if (Number(probabilities[i]) > Number(probabilities[best])) best = i;
   return best;

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { BatchEvents, type EndedBatchEvent } from '../../src/batches/batch-events';
 import { BatchStore } from '../../src/batches/batch-store';
-import { encodeChunkOutcomes, encodeOutcome } from '../../src/batches/row-codec';
+import { encodeChunkOutcomes, encodeOutcome, type StoredChunkResults } from '../../src/batches/row-codec';
 import { redisKeys } from '../../src/redis/keys';
 import { freePort } from '../support/api';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
@@ -82,6 +82,33 @@ describe('recordChunk', () => {
   it('says so when the batch record is gone, and stores nothing', async () => {
     expect(await record('no-such-batch', 0)).toEqual({ outcome: 'no-batch', status: null, started: false });
     expect(await redis.exists(keys.batchResults('no-such-batch'))).toBe(0);
+  });
+});
+
+describe('storedChunks: the outcomes alone (chunk-outcomes.ts), for a download that echoes no id or text', () => {
+  it('reads the outcomes as the worker recorded them, whatever the texts hold; an earlier release\'s chunk too; null for one not recorded', async () => {
+    const id = await newBatch();
+    const hostile = ['ends with a backslash \\', ',"output":[[1],1,null]', '},"output":[]}', '{"input":{"first":9,', '"', ''];
+    const rows = (chunk: number) => hostile.map((text, i) => ({ index: chunk * 2 + i, id: i % 2 ? `},"output":${i}` : null, text }));
+    const hostileOutcomes = encodeChunkOutcomes(hostile.map((_, i) => encodeOutcome({ scoresJson: i === 3 ? null : `[0.${i}1,0.${9 - i}9]`, cached: i === 1, error: i === 3 ? 'bad "row"},\n"output":' : null })));
+    for (const chunk of [0, 2]) {
+      await store.saveChunk(id, chunk, rows(chunk));
+      await store.recordChunk(id, chunk, { succeeded: 5, failed: 1, cached: 1, labels: { yes: 5 } }, 6, hostileOutcomes);
+    }
+    // A chunk stored by an earlier release, each row its id, text and outcome.
+    await redis.hset(keys.batchResults(id), '3', '{"first":6,"rows":[["r6","good",[0.1,0.9],1,null],[null,"",null,0,"The text is empty."]]}');
+    expect(await store.storedChunks(id, [0, 1, 2, 3], false)).toEqual([
+      { first: 0, outcomes: hostileOutcomes },
+      null,
+      { first: 4, outcomes: hostileOutcomes },
+      { first: 6, outcomes: '[[[0.1,0.9],1,null],[null,0,"The text is empty."]]' },
+    ]);
+    // With the input: parsed, each row's id and text as uploaded.
+    const [whole, missing] = (await store.storedChunks(id, [2, 1], true)) as (StoredChunkResults | null)[];
+    expect(missing).toBeNull();
+    expect(whole?.first).toBe(4);
+    expect(whole?.rows.map(([rowId, text]) => [rowId, text])).toEqual(rows(2).map((row) => [row.id, row.text]));
+    expect(await store.storedChunks(id, [], false)).toEqual([]);
   });
 });
 

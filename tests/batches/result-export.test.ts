@@ -1,6 +1,8 @@
 import type { BatchRowResult } from '../../src/batches/batch-types';
 import { ResultFormatter } from '../../src/batches/result-export';
-import { decodeChunkResults, encodeChunk, encodeChunkOutcomes, encodeOutcome, joinChunkResults, parseChunkResults } from '../../src/batches/row-codec';
+import { OutcomeReader } from '../../src/batches/outcome-reader';
+import { decodeChunkResults, encodeChunk, encodeChunkOutcomes, encodeOutcome, joinChunkResults, parseChunkResults, type StoredResult } from '../../src/batches/row-codec';
+import { encodeScores } from '../../src/cache/prediction-cache';
 import { csvText, type CsvValue } from '../../src/formats/csv';
 
 describe('results.jsonl rows', () => {
@@ -22,8 +24,8 @@ describe('results.jsonl rows', () => {
     ];
     const rows: BatchRowResult[] = stored.flatMap((json) => decodeChunkResults(json, model));
     for (const echo of [true, false]) {
-      // As a download reads them: without echo, the outcomes alone.
-      const chunks = stored.map((json) => parseChunkResults(json, echo));
+      // Without echo the id and text go unread (a download reads the outcomes alone).
+      const chunks = stored.map((json) => parseChunkResults(json));
       const expected = rows.map((row) => {
         const score = (label: string) => row.prediction?.scores.find((s) => s.label === label)?.score ?? null;
         const object: Record<string, unknown> = { index: row.index };
@@ -40,5 +42,51 @@ describe('results.jsonl rows', () => {
       expect(new ResultFormatter('csv', labels, echo).rows(chunks)).toBe(csvText(values));
     }
     expect(new ResultFormatter('csv', labels, false).header()).toBe('index,label,score,score_NEG,"score_POS ""q""",cached,error\r\n');
+  });
+});
+
+describe('a download that echoes no id or text, written from the outcomes text (outcome-reader.ts)', () => {
+  // Seeded, so a failure comes back the same.
+  let state = 11;
+  const random = (n: number) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % n;
+  };
+  const scoreValues = [0, 1, 0.5, 1e-7, 5e-324, 0.1 + 0.2, 1 - 2 ** -53, Math.fround(0.7), NaN, Infinity, -0];
+  const errors = [null, 'The text is empty.', 'quote " and backslash \\', '=SUM(A1)', 'line\nbreak, comma', '"', '\\', '\u2028 and \u0000', ''];
+  /** A row's outcome as a worker records it, and the row the formatter reads from the parsed JSON. */
+  const randomRow = (): { outcome: string; row: StoredResult } => {
+    const failed = random(4) === 0;
+    const scores = failed ? null : Array.from({ length: random(5) }, () => (random(3) === 0 ? scoreValues[random(scoreValues.length)] : random(1000) / 997));
+    const error = failed || random(6) === 0 ? errors[random(errors.length)] : null;
+    const outcome = encodeOutcome({ scoresJson: scores && encodeScores(scores), cached: random(2) === 1, error });
+    const [parsedScores, cached, parsedError] = JSON.parse(outcome) as [number[] | null, 0 | 1, string | null];
+    return { outcome, row: [null, '', parsedScores, cached, parsedError] };
+  };
+
+  it('writes the same lines as from the parsed rows, in CSV and JSON Lines, with and without echo', () => {
+    const labels = ['a', 'b "q"', '-c', 'd'];
+    for (let chunk = 0; chunk < 40; chunk++) {
+      const rows = Array.from({ length: random(30) }, randomRow);
+      const first = chunk * 1000;
+      const outcomes = encodeChunkOutcomes(rows.map((row) => row.outcome));
+      for (const format of ['csv', 'jsonl'] as const) {
+        for (const echo of [false, true]) {
+          const formatter = new ResultFormatter(format, labels, echo);
+          expect(formatter.rows([{ first, outcomes }])).toBe(formatter.rows([{ first, rows: rows.map((row) => row.row) }]));
+        }
+      }
+    }
+  });
+
+  it('refuses a stored text it did not write, naming where, rather than guessing', () => {
+    for (const text of ['', '{}', '[[[0.1,0.2],2,null]]', '[[[0.1,0.2],0,null]', '[[[0.1,0.2,0,null]]', '[[null,0,"no end]]', '[[nul,0,null]]', '[[[0.1],0,null][[0.2],0,null]]']) {
+      expect(() => {
+        const reader = new OutcomeReader(text);
+        while (reader.next());
+      }).toThrow(/stored outcomes are malformed at character \d+/);
+    }
+    const empty = new OutcomeReader('[]');
+    expect(empty.next()).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { BatchStore } from '../../src/batches/batch-store';
 import { followResults, type FollowTiming } from '../../src/batches/result-follower';
-import { encodeChunkOutcomes, encodeOutcome, type StoredChunkResults } from '../../src/batches/row-codec';
+import { encodeChunkOutcomes, encodeOutcome, type ResultChunk } from '../../src/batches/row-codec';
 import { redisKeys } from '../../src/redis/keys';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 
@@ -38,9 +38,14 @@ function record(id: string, chunk: number) {
 }
 
 /** The indices of the rows the follower gives, until it ends. */
-async function follow(pages: AsyncGenerator<StoredChunkResults[]>): Promise<number[]> {
+async function follow(pages: AsyncGenerator<ResultChunk[]>): Promise<number[]> {
   const indices: number[] = [];
-  for await (const page of pages) for (const chunk of page) chunk.rows.forEach((_, i) => indices.push(chunk.first + i));
+  for await (const page of pages) {
+    for (const chunk of page) {
+      const rows = 'rows' in chunk ? chunk.rows.length : (JSON.parse(chunk.outcomes) as unknown[]).length;
+      for (let i = 0; i < rows; i++) indices.push(chunk.first + i);
+    }
+  }
   return indices;
 }
 
