@@ -32,6 +32,24 @@ function mayBeFormula(c: number): boolean {
   return c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === CR;
 }
 
+/**
+ * Runs of characters that change nothing but the position, skipped in one native scan each (a
+ * sticky regular expression, its lastIndex read back) rather than looked at one by one in the
+ * loop: several times faster on the texts of a typical file. In a quoted field whose quoting no
+ * longer matters (it needs its quotes already, or the record is rewritten anyway) only a quote
+ * stops the run; otherwise a separator or line break does too.
+ */
+const QUOTED_RUN = /[^"]*/y;
+const QUOTED_PLAIN_RUN = /[^",\r\n]*/y;
+const UNQUOTED_RUN = /[^,\r\n"]*/y;
+
+/** The end of the run `run` matches from `at`. */
+function runEnd(run: RegExp, text: string, at: number): number {
+  run.lastIndex = at;
+  run.test(text);
+  return run.lastIndex;
+}
+
 const FIELD_START = 0;
 const UNQUOTED = 1;
 const QUOTED = 2;
@@ -98,6 +116,13 @@ export class CsvRecordSplitter {
     let fields = this.fields;
     const n = text.length;
     for (let i = start; i < n; i++) {
+      if (state === QUOTED && !quotedFirst) {
+        i = runEnd(needsQuotes || kind !== RecordKind.VERBATIM ? QUOTED_RUN : QUOTED_PLAIN_RUN, text, i);
+        if (i === n) break;
+      } else if (state === UNQUOTED && !pendingCr) {
+        i = runEnd(UNQUOTED_RUN, text, i);
+        if (i === n) break;
+      }
       const c = text.charCodeAt(i);
       // A line end outside quotes ends the record (after a CR: CRLF, the CR left out too). After a
       // closing quote the field is closed first: csvText quotes it only when its content needs quotes.
