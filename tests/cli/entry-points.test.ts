@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../support/paths';
 
@@ -21,5 +23,28 @@ describe.each(['dist/src/cli/sift.js'])('entry point %s', (entry) => {
 
   it('keeps NODE_ENV=development when a developer sets it', () => {
     expect(graphqlModeOf(entry, { PATH: process.env.PATH, NODE_ENV: 'development' })).toBe('graphql loaded with NODE_ENV=development');
+  });
+});
+
+describe('the command line', () => {
+  it("loads only graphql's printer and graphql-ws's client, not the server parts a client never runs (a quarter of its start)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sift-modules-'));
+    try {
+      const probe = path.join(dir, 'modules.txt');
+      const run = spawnSync(process.execPath, ['-r', path.join(PROJECT_ROOT, 'dist/tests/support/module-probe.js'), path.join(PROJECT_ROOT, 'dist/src/cli/sift.js'), 'batch', '--help'], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH, SIFT_TEST_MODULE_PROBE: probe },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(run.status).toBe(0);
+      const modules = readFileSync(probe, 'utf8').split('\n');
+      // The client it does load: the check below would pass on a probe that saw nothing.
+      expect(modules.some((file) => file.includes(`${path.sep}graphql-ws${path.sep}`))).toBe(true);
+      expect(modules.some((file) => file.includes(`${path.sep}graphql${path.sep}language${path.sep}printer`))).toBe(true);
+      expect(modules.filter((file) => /[\\/]graphql[\\/](execution|validation|type)[\\/]|[\\/]graphql-ws[\\/]dist[\\/]server/.test(file))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
