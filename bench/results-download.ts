@@ -23,8 +23,13 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const DOWNLOADS = 3;
 const VARIANTS = ['results.csv?echo=false', 'results.csv', 'results.jsonl?echo=false', 'results.jsonl'];
 
+/** Gives up on a batch that has not completed in this long (a worker that died, say). */
+const COMPLETE_WITHIN_MS = 10 * 60_000;
+
 async function waitCompleted(url: string, id: string): Promise<void> {
+  const deadline = Date.now() + COMPLETE_WITHIN_MS;
   for (;;) {
+    if (Date.now() > deadline) throw new Error(`batch ${id} did not complete within ${COMPLETE_WITHIN_MS / 60_000} min`);
     const batch = (await (await fetch(`${url}/batches/${id}`)).json()) as { status: string };
     if (batch.status === 'COMPLETED') return;
     if (batch.status === 'FAILED' || batch.status === 'CANCELLED') throw new Error(`batch ${id} ended ${batch.status}`);
@@ -63,9 +68,13 @@ async function main(): Promise<void> {
       keyPrefix: prefix,
       workerEnv: { ...process.env, REDIS_URL: first.settings.redisUrl, SIFT_KEY_PREFIX: prefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model, SIFT_METRICS_PORT: '0' },
     });
-    const { id } = await upload(first.url, file.path);
-    await waitCompleted(first.url, id);
-    await worker.stop();
+    let id: string;
+    try {
+      ({ id } = await upload(first.url, file.path));
+      await waitCompleted(first.url, id);
+    } finally {
+      await worker.stop();
+    }
     const figures = new Map<string, { apiMs: number[]; redisMs: number[]; bytes: number }>();
     for (let round = 0; round < DOWNLOADS; round++) {
       for (const variant of VARIANTS) {

@@ -5,9 +5,14 @@
  * again (number formatting and the parse's arrays were most of a download's CPU).
  *
  * The text is `[` outcomes separated by `,` `]`; an outcome is `[scores,cached,error]` with scores
- * `null` or `[n,...]` (each a jsonNumber: a number or `null`), cached `0` or `1`, error `null` or
- * a JSON string. Anything else is a stored value this release did not write: an error, not a guess.
+ * `null` or `[n,...]` (each a jsonNumber: a JSON number or `null`), cached `0` or `1`, error `null`
+ * or a JSON string. Anything else is a stored value this release did not write: an error, not a
+ * guess. (A cached value goes into the outcomes as the cache holds it, which only encodeScores
+ * writes; a value that is not JSON numbers fails the download here rather than make bad lines.)
  */
+
+/** A JSON number as jsonNumber writes one (String of a finite number), or `null`. */
+const SCORE = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|null)$/;
 export class OutcomeReader {
   /** Where the next outcome starts. */
   private at = 1;
@@ -28,7 +33,11 @@ export class OutcomeReader {
   next(): boolean {
     const text = this.text;
     let at = this.at;
-    if (text.charCodeAt(at) === 0x5d) return false;
+    // The closing bracket, only where an outcome could begin (not after a comma), and last.
+    if (text.charCodeAt(at) === 0x5d && (at === 1 || text.charCodeAt(at - 1) === 0x5d)) {
+      if (at !== text.length - 1) this.malformed(at + 1);
+      return false;
+    }
     this.expect(at++, 0x5b);
     if (text.charCodeAt(at) === 0x6e) {
       this.count = -1;
@@ -46,6 +55,7 @@ export class OutcomeReader {
             code = text.charCodeAt(++end);
           }
           const score = text.slice(at, end);
+          if (!SCORE.test(score)) this.malformed(at);
           this.scoreTexts[count] = score;
           this.scoreValues[count] = score === 'null' ? null : Number(score);
           count++;

@@ -85,7 +85,8 @@ export type ResultChunk = StoredChunkResults | ChunkOutcomes;
 
 /** A chunk stored before outcomes were joined to the input (each row its id, text and outcome) as its outcomes. */
 export function earlierChunkOutcomes(json: string): ChunkOutcomes {
-  const { first, rows } = JSON.parse(json) as StoredChunkResults;
+  const { first, rows } = JSON.parse(json) as Partial<StoredChunkResults>;
+  if (typeof first !== 'number' || !Array.isArray(rows)) throw new Error(`stored results of a chunk are malformed: ${JSON.stringify(json.slice(0, 40))}`);
   const outcomes = rows.map(([, , scores, cached, error]) => encodeOutcome({ scoresJson: scores && encodeScores(scores), cached: cached === 1, error }));
   return { first, outcomes: encodeChunkOutcomes(outcomes) };
 }

@@ -53,11 +53,11 @@ describe('a download that echoes no id or text, written from the outcomes text (
     return (state >>> 8) % n;
   };
   const scoreValues = [0, 1, 0.5, 1e-7, 5e-324, 0.1 + 0.2, 1 - 2 ** -53, Math.fround(0.7), NaN, Infinity, -0];
-  const errors = [null, 'The text is empty.', 'quote " and backslash \\', '=SUM(A1)', 'line\nbreak, comma', '"', '\\', '\u2028 and \u0000', ''];
+  const errors = [null, 'The text is empty.', 'quote " and backslash \\', '=SUM(A1)', 'line\nbreak, comma', '"', '\\', '\u2028 and \u0000', '', 'lone \ud800 and \udfff', '/ and \u007f'];
   /** A row's outcome as a worker records it, and the row the formatter reads from the parsed JSON. */
   const randomRow = (): { outcome: string; row: StoredResult } => {
     const failed = random(4) === 0;
-    const scores = failed ? null : Array.from({ length: random(5) }, () => (random(3) === 0 ? scoreValues[random(scoreValues.length)] : random(1000) / 997));
+    const scores = failed ? null : Array.from({ length: random(7) }, () => (random(3) === 0 ? scoreValues[random(scoreValues.length)] : random(1000) / 997));
     const error = failed || random(6) === 0 ? errors[random(errors.length)] : null;
     const outcome = encodeOutcome({ scoresJson: scores && encodeScores(scores), cached: random(2) === 1, error });
     const [parsedScores, cached, parsedError] = JSON.parse(outcome) as [number[] | null, 0 | 1, string | null];
@@ -80,7 +80,10 @@ describe('a download that echoes no id or text, written from the outcomes text (
   });
 
   it('refuses a stored text it did not write, naming where, rather than guessing', () => {
-    for (const text of ['', '{}', '[[[0.1,0.2],2,null]]', '[[[0.1,0.2],0,null]', '[[[0.1,0.2,0,null]]', '[[null,0,"no end]]', '[[nul,0,null]]', '[[[0.1],0,null][[0.2],0,null]]']) {
+    const refused = ['', '{}', '[[[0.1,0.2],2,null]]', '[[[0.1,0.2],0,null]', '[[[0.1,0.2,0,null]]', '[[null,0,"no end]]', '[[nul,0,null]]', '[[[0.1],0,null][[0.2],0,null]]'];
+    // Scores that are not JSON numbers, a trailing comma, text after the end.
+    refused.push('[[[1,,2],0,null]]', '[[["a"],0,null]]', '[[[ 0.5],0,null]]', '[[[0.5,01],0,null]]', '[[[NaN],0,null]]', '[[null,0,null],]', '[[null,0,null]]garbage', '[],');
+    for (const text of refused) {
       expect(() => {
         const reader = new OutcomeReader(text);
         while (reader.next());

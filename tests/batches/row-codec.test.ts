@@ -42,6 +42,7 @@ describe('row codec (how batch rows are stored in Redis)', () => {
 
   it("gives a chunk stored by an earlier release as the outcomes a worker records now", () => {
     const earlier = '{"first":7,"rows":[["r7","good",[0.1,0.9],1,null],[null,"",null,0,"bad \\"row\\""]]}';
+    expect(() => earlierChunkOutcomes('{"input":{"first":3,"rows":[]}}')).toThrow(/stored results of a chunk are malformed/);
     expect(earlierChunkOutcomes(earlier)).toEqual({
       first: 7,
       outcomes: encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'bad "row"' })]),
