@@ -108,7 +108,9 @@ export class ChunkProcessor {
     const scores: Float32Array[] = [];
     for (let start = 0; start < texts.length; start += this.options.maxRunSize) {
       const matrix = await this.options.scorer(model, texts.slice(start, start + this.options.maxRunSize));
-      for (let row = 0; row < matrix.rows; row++) scores.push(matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels));
+      // Views, not copies: every run's matrix is new (ModelRunner copies ONNX Runtime's output), and
+      // a copy per row allocated an ArrayBuffer each (41-50 ms for 140,000 rows against 6).
+      for (let row = 0; row < matrix.rows; row++) scores.push(matrix.values.subarray(row * matrix.labels, (row + 1) * matrix.labels));
     }
     return scores;
   }
