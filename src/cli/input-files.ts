@@ -182,10 +182,22 @@ export async function* inputRecords(input: InputFile): AsyncGenerator<InputRecor
     }
     return;
   }
+  for await (const lines of jsonLines(input)) yield lines.map((line) => line.record);
+}
+
+/** A JSON Lines record and its line's text (without white space around it or its line end). */
+export interface JsonLine {
+  text: string;
+  record: Record<string, unknown>;
+}
+
+/** A JSON Lines input's records with their lines' text, in order, as the server numbered them (blank lines skipped). */
+export async function* jsonLines(input: InputFile): AsyncGenerator<JsonLine[]> {
   let first = true;
   for await (const lines of textLines(createReadStream(input.path, 'utf8') as AsyncIterable<string>)) {
     if (first) lines[0] = lines[0].replace(/^\uFEFF/, '');
     first = false;
-    yield lines.filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const texts = lines.map((line) => line.trim()).filter((text) => text !== '');
+    yield texts.map((text) => ({ text, record: JSON.parse(text) as Record<string, unknown> }));
   }
 }

@@ -9,7 +9,7 @@ import { csvCell, csvText, type CsvValue } from '../formats/csv';
 import { csvFields, csvRawCells, CsvRecordSplitter, RecordKind } from '../formats/csv-records';
 import { CliError, ExitCodes } from './cli-errors';
 import type { FileFormat, InputFile, InputRecord } from './input-files';
-import { inputRecords } from './input-files';
+import { inputRecords, jsonLines } from './input-files';
 
 /** One row of `GET /batches/{id}/results.jsonl`. */
 export type ResultRow = Record<string, CsvValue> & { index: number };
@@ -170,6 +170,13 @@ class RecordWriter {
       this.wrote++;
     }
     await this.sink.write(text);
+  }
+
+  /** JSON Lines records already written as text, one a line. */
+  async lines(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.sink.write(`${lines.join('\n')}\n`);
+    this.wrote += lines.length;
   }
 
   async end(): Promise<void> {
@@ -361,6 +368,28 @@ function mergedOutput(rows: number, withResults: number, columns: ResultColumns 
   return { rows, withResults, resultPrefix: prefix, clashes };
 }
 
+/** The input's records, each with its line's text when JSON Lines are copied as they stand (`withText`), else null. */
+async function* inputEntries(input: InputFile, withText: boolean): AsyncGenerator<{ record: InputRecord; text: string | null }[]> {
+  if (withText) {
+    for await (const lines of jsonLines(input)) yield lines;
+    return;
+  }
+  for await (const records of inputRecords(input)) yield records.map((record) => ({ record, text: null }));
+}
+
+/**
+ * A JSON Lines input line as it stands with the result fields added before its closing brace:
+ * parsing it and writing it again would round a number of more than 17 digits (a 64-bit id) to a
+ * double's, rewrite `1.0` as `1`, and keep one of keys written twice.
+ */
+function withResultFields(text: string, record: Record<string, unknown>, names: readonly string[], values: readonly unknown[]): string {
+  let fields = '';
+  for (let i = 0; i < names.length; i++) fields += `${i === 0 ? '' : ','}${JSON.stringify(names[i])}:${JSON.stringify(values[i] ?? null)}`;
+  const close = text.lastIndexOf('}');
+  // An object with no fields ({} or { }) takes no comma before the first result field.
+  return `${text.slice(0, close)}${Object.keys(record).length > 0 ? ',' : ''}${fields}}`;
+}
+
 async function mergeInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>, format: FileFormat): Promise<MergedOutput> {
   const taken = new Set(names);
   const writer = new RecordWriter(sink, format);
@@ -372,9 +401,11 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
   let columns: ResultColumns | null = null;
   let index = 0;
   let withResults = 0;
-  for await (const records of inputRecords(input)) {
+  const keepLines = input.format === 'jsonl' && format === 'jsonl';
+  for await (const entries of inputEntries(input, keepLines)) {
     const merged: CsvValue[][] | Record<string, unknown>[] = [];
-    for (const record of records) {
+    const lines: string[] = [];
+    for (const { record, text } of entries) {
       const result = await cursor.resultAt(index++);
       if (result) withResults++;
       if (columns === null) {
@@ -382,10 +413,12 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
         await writer.begin([...names, ...columns.names]);
       }
       const values = columns.added.map((field) => result?.[field] ?? null);
-      if (format === 'csv') (merged as CsvValue[][]).push([...cells(record), ...values]);
+      if (text !== null) lines.push(withResultFields(text, record as Record<string, unknown>, columns.names, values));
+      else if (format === 'csv') (merged as CsvValue[][]).push([...cells(record), ...values]);
       else (merged as Record<string, unknown>[]).push({ ...object(record), ...Object.fromEntries(columns.names.map((name, i) => [name, values[i]])) });
     }
-    await writer.rows(merged);
+    if (keepLines) await writer.lines(lines);
+    else await writer.rows(merged);
   }
   if (columns === null) await writer.begin(names);
   await writer.end();

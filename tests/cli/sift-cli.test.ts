@@ -91,6 +91,25 @@ describe('the sift command line against a real server and worker', () => {
     });
   }, 60_000);
 
+  it('copies each JSON Lines line as it stands into JSON Lines OUTPUT: long numbers, 1.0, repeated keys and spacing kept', async () => {
+    const lines = ['{"text":"good good film","id":12345678901234567890,"n":1.0,"e":1e5}', '{"text": "bad bad film" , "dup":1,"dup":2}', '{ }'];
+    const input = file('verbatim.jsonl', `${lines.join('\r\n')}\r\n`);
+    const output = path.join(dir, 'verbatim-out.jsonl');
+    expect((await sift(['batch', input, output, '--url', url])).code).toBe(0);
+    const written = readFileSync(output, 'utf8').split('\n');
+    expect(written).toHaveLength(4);
+    expect(written[3]).toBe('');
+    lines.forEach((line, i) => {
+      // The input line up to its closing brace, then the result fields, then the brace.
+      expect(written[i].startsWith(i === 2 ? '{ "label":' : `${line.slice(0, -1)},"label":`)).toBe(true);
+      expect(written[i].endsWith('}')).toBe(true);
+    });
+    const rows = written.slice(0, 3).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rows.map((row) => row.label)).toEqual(['POSITIVE', 'NEGATIVE', null]);
+    expect(rows[2].error).toBe('The text field is missing from this row.');
+    expect(Object.keys(rows[0])).toEqual(['text', 'id', 'n', 'e', 'label', 'score', 'score_NEGATIVE', 'score_POSITIVE', 'cached', 'error']);
+  }, 60_000);
+
   it('keeps a labelled input\'s own label column and names the result columns sift_label, sift_score, ...', async () => {
     const gold = ['negative', 'positive', 'negative'];
     const input = file('gold.csv', `text,label\nan awful movie,${gold[0]}\na good movie,${gold[1]}\nterrible,${gold[2]}\n`);
