@@ -7,12 +7,22 @@
 /** Characters of one piece of input an error message quotes at most. */
 export const QUOTED_INPUT_CHARS = 200;
 
+/** Characters that would break a message's line or move a terminal's cursor: C0 controls, DEL, the Unicode line separators. */
+const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
+
+/** `text` with each control character (CONTROL) written as its JSON escape: a CR shows as `\r`, not a return. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 /**
- * `text` as it is when at most `max` characters long, else its first `max` characters, an ellipsis
- * and its length: `aaaa… (5242880 characters)`. Never cuts a surrogate pair in two.
+ * `text` made printable (`printable`), as it is when at most `max` characters long, else its
+ * first `max` characters, an ellipsis and its length: `aaaa… (5242880 characters)`. Never cuts a
+ * surrogate pair in two.
  */
 export function shortened(text: string, max = QUOTED_INPUT_CHARS): string {
-  return text.length <= max ? text : `${head(text, max)}… (${text.length} characters)`;
+  const shown = printable(text);
+  return shown.length <= max ? shown : `${head(shown, max)}… (${text.length} characters)`;
 }
 
 /** `text` in double quotes, as JSON writes it, shortened as `shortened` does when longer than `max`. */

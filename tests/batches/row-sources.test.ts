@@ -28,6 +28,11 @@ describe('quoting input in error messages', () => {
     expect(shortened('short')).toBe('short');
   });
 
+  it('writes control characters as their escapes, so a quoted CR or escape sequence cannot break the message\'s line or a terminal', () => {
+    expect(shortened('got "\r" and \n, \t, \u0000, \u001b[2J, \u007f, \u2028')).toBe('got "\\r" and \\n, \\t, \\u0000, \\u001b[2J, \\u007f, \\u2028');
+    expect(shortened('\r'.repeat(300))).toBe(`${'\\r'.repeat(100)}… (300 characters)`);
+  });
+
   it('never cuts a character outside the BMP in two', () => {
     const text = `${'a'.repeat(9)}𝄞${'b'.repeat(50)}`;
     expect(quoteInput(text, 10)).toBe(`"${'a'.repeat(9)}"… (${text.length} characters)`);
@@ -76,6 +81,14 @@ describe('error messages of the row sources quote a few hundred characters of th
     expect(error.code).toBe(ErrorCodes.MALFORMED_CSV);
     expect(error.message).toMatch(/^The CSV is malformed at line 3: Invalid Opening Quote: .*… \(\d+ characters\)\. Check quoting/);
     expect(error.message.length).toBeLessThan(500);
+  });
+
+  it('MALFORMED_CSV: a stray CR that csv-parse quotes comes out as \\r', async () => {
+    const failure = await csvRows('id,text\n1,a\n2,"b"\r\r\n', { textColumns: ['text'], idColumn: 'id' })
+      .next()
+      .then(() => null, (error: Error) => error);
+    expect(failure?.message).toMatch(/^The CSV is malformed at line \d+: .*\\r/);
+    expect(failure?.message).not.toMatch(/\r/);
   });
 
   it('MALFORMED_JSON: a long line that is not JSON', async () => {
