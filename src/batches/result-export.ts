@@ -2,7 +2,7 @@ import { csvCell, csvText } from '../formats/csv';
 import { jsonNumber } from '../formats/json-number';
 import { bestLabelIndex } from '../predictions/prediction';
 import { OutcomeReader } from './outcome-reader';
-import type { ChunkOutcomes, ResultChunk, StoredResult } from './row-codec';
+import type { ResultChunk, StoredResult } from './row-codec';
 
 /** Formats results download in. */
 export type ExportFormat = 'csv' | 'jsonl';
@@ -45,52 +45,22 @@ export class ResultFormatter {
     let out = '';
     for (const chunk of chunks) {
       if ('outcomes' in chunk) {
-        out += this.outcomeLines(chunk);
+        // Read from the outcomes' text, each score copied as stored; no id or text to echo.
+        const row = new OutcomeReader(chunk.outcomes);
+        for (let index = chunk.first; row.next(); index++) out += this.line(index, null, '', row);
         continue;
       }
-      const { first, rows } = chunk;
-      for (let i = 0; i < rows.length; i++) out += this.format === 'csv' ? this.csvLine(first + i, rows[i]) : this.jsonLine(first + i, rows[i]);
+      const row = new ParsedRow();
+      for (let i = 0; i < chunk.rows.length; i++) {
+        const [id, text] = row.read(chunk.rows[i]);
+        out += this.line(chunk.first + i, id, text, row);
+      }
     }
     return out;
   }
 
-  /**
-   * The lines of a chunk's outcomes, read from their text: the same lines as csvLine and jsonLine
-   * write for the parsed rows (with a null id and an empty text), each score copied as stored.
-   */
-  private outcomeLines({ first, outcomes }: ChunkOutcomes): string {
-    const row = new OutcomeReader(outcomes);
-    let out = '';
-    for (let index = first; row.next(); index++) out += this.format === 'csv' ? this.csvOutcomeLine(index, row) : this.jsonOutcomeLine(index, row);
-    return out;
-  }
-
-  private csvOutcomeLine(index: number, row: OutcomeReader): string {
-    let line = this.echo ? `${index},,` : String(index);
-    if (row.scored) {
-      const best = bestLabelIndex(row.scores);
-      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)}`;
-      for (let i = 0; i < this.labels.length; i++) line += `,${row.csvScore(i)}`;
-      line += row.cached ? ',true' : ',false';
-    } else {
-      line += ',,' + ','.repeat(this.labels.length) + ',';
-    }
-    return `${line},${row.errorJson === 'null' ? '' : csvCell(row.error)}\r\n`;
-  }
-
-  private jsonOutcomeLine(index: number, row: OutcomeReader): string {
-    let line = this.echo ? `{"index":${index},"id":null,"text":""` : `{"index":${index}`;
-    if (row.scored) {
-      const best = bestLabelIndex(row.scores);
-      line += `,"label":${JSON.stringify(this.labels[best])},"score":${row.jsonScore(best)}`;
-      for (let i = 0; i < this.scoreKeys.length; i++) line += this.scoreKeys[i] + row.jsonScore(i);
-      line += `,"cached":${row.cached}`;
-    } else {
-      line += ',"label":null,"score":null';
-      for (const key of this.scoreKeys) line += `${key}null`;
-      line += ',"cached":null';
-    }
-    return `${line},"error":${row.errorJson}}\n`;
+  private line(index: number, id: string | null, text: string, row: RowView): string {
+    return this.format === 'csv' ? this.csvLine(index, id, text, row) : this.jsonLine(index, id, text, row);
   }
 
   /** The cell of a label, made once per label. */
@@ -105,38 +75,86 @@ export class ResultFormatter {
    * row or csv-stringify's cost per call. The label is the most probable one, the first of equals
    * in label order (as a Prediction's is, see toPrediction).
    */
-  private csvLine(index: number, [id, text, scores, cached, error]: StoredResult): string {
+  private csvLine(index: number, id: string | null, text: string, row: RowView): string {
     let line = String(index);
     if (this.echo) line += `,${csvCell(id)},${csvCell(text)}`;
-    if (scores) {
-      const best = bestLabelIndex(scores);
-      line += `,${this.labelCell(this.labels[best])},${csvCell(scoreAt(scores, best))}`;
-      for (let i = 0; i < this.labels.length; i++) line += `,${csvCell(scoreAt(scores, i))}`;
-      line += cached === 1 ? ',true' : ',false';
+    if (row.scored) {
+      const best = bestLabelIndex(row.scores);
+      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)}`;
+      for (let i = 0; i < this.labels.length; i++) line += `,${row.csvScore(i)}`;
+      line += row.cached ? ',true' : ',false';
     } else {
       line += ',,' + ','.repeat(this.labels.length) + ',';
     }
-    return `${line},${csvCell(error)}\r\n`;
+    return `${line},${csvCell(row.error)}\r\n`;
   }
 
   /**
    * One JSON Lines row, the same text as JSON.stringify of the row's object in `fields` order,
    * built without that object: only the strings go through JSON.stringify.
    */
-  private jsonLine(index: number, [id, text, scores, cached, error]: StoredResult): string {
+  private jsonLine(index: number, id: string | null, text: string, row: RowView): string {
     let line = `{"index":${index}`;
     if (this.echo) line += `,"id":${id === null ? 'null' : JSON.stringify(id)},"text":${JSON.stringify(text)}`;
-    if (scores) {
-      const best = bestLabelIndex(scores);
-      line += `,"label":${JSON.stringify(this.labels[best])},"score":${jsonNumber(scoreAt(scores, best))}`;
-      for (let i = 0; i < this.scoreKeys.length; i++) line += this.scoreKeys[i] + jsonNumber(scoreAt(scores, i));
-      line += `,"cached":${cached === 1}`;
+    if (row.scored) {
+      const best = bestLabelIndex(row.scores);
+      line += `,"label":${JSON.stringify(this.labels[best])},"score":${row.jsonScore(best)}`;
+      for (let i = 0; i < this.scoreKeys.length; i++) line += this.scoreKeys[i] + row.jsonScore(i);
+      line += `,"cached":${row.cached}`;
     } else {
       line += ',"label":null,"score":null';
       for (const key of this.scoreKeys) line += `${key}null`;
       line += ',"cached":null';
     }
-    return `${line},"error":${error === null ? 'null' : JSON.stringify(error)}}\n`;
+    return `${line},"error":${row.errorJson}}\n`;
+  }
+}
+
+/**
+ * One stored row as the line writers read it: a parsed row (ParsedRow) or a row of a chunk's
+ * outcomes' text (OutcomeReader, which copies each score's text as stored).
+ */
+interface RowView {
+  /** Whether it has scores (it did not fail). */
+  readonly scored: boolean;
+  /** Its scores in label order (null where one was not finite), for bestLabelIndex. */
+  readonly scores: ArrayLike<number | null>;
+  readonly cached: boolean;
+  readonly error: string | null;
+  /** The error as JSON writes it. */
+  readonly errorJson: string;
+  /** Score `i` as a CSV cell: empty for null or past the stored ones. */
+  csvScore(i: number): string;
+  /** Score `i` as JSON writes it: null past the stored ones. */
+  jsonScore(i: number): string;
+}
+
+/** A parsed stored row (row-codec.ts's StoredResult) as a RowView; one is reused for a chunk's rows. */
+class ParsedRow implements RowView {
+  scores: readonly number[] = [];
+  scored = false;
+  cached = false;
+  error: string | null = null;
+
+  /** Makes this view show `row`; its id and text, which the view leaves out. */
+  read([id, text, scores, cached, error]: StoredResult): [id: string | null, text: string] {
+    this.scored = scores !== null;
+    this.scores = scores ?? [];
+    this.cached = cached === 1;
+    this.error = error;
+    return [id, text];
+  }
+
+  get errorJson(): string {
+    return this.error === null ? 'null' : JSON.stringify(this.error);
+  }
+
+  csvScore(i: number): string {
+    return csvCell(scoreAt(this.scores, i));
+  }
+
+  jsonScore(i: number): string {
+    return jsonNumber(scoreAt(this.scores, i));
   }
 }
 

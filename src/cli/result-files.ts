@@ -378,13 +378,14 @@ async function* inputEntries(input: InputFile, withText: boolean): AsyncGenerato
 }
 
 /**
- * A JSON Lines input line as it stands with the result fields added before its closing brace:
- * parsing it and writing it again would round a number of more than 17 digits (a 64-bit id) to a
- * double's, rewrite `1.0` as `1`, and keep one of keys written twice.
+ * A JSON Lines input line as it stands with the result fields (`keys`, each `"name":`, and their
+ * values) added before its closing brace: parsing it and writing it again would round a number of
+ * more than 17 digits (a 64-bit id) to a double's, rewrite `1.0` as `1`, and keep one of keys
+ * written twice.
  */
-function withResultFields(text: string, record: Record<string, unknown>, names: readonly string[], values: readonly unknown[]): string {
+function withResultFields(text: string, record: Record<string, unknown>, keys: readonly string[], values: readonly unknown[]): string {
   let fields = '';
-  for (let i = 0; i < names.length; i++) fields += `${i === 0 ? '' : ','}${JSON.stringify(names[i])}:${JSON.stringify(values[i] ?? null)}`;
+  for (let i = 0; i < keys.length; i++) fields += `${i === 0 ? '' : ','}${keys[i]}${JSON.stringify(values[i] ?? null)}`;
   const close = text.lastIndexOf('}');
   // An object with no fields ({} or { }) takes no comma before the first result field.
   return `${text.slice(0, close)}${Object.keys(record).length > 0 ? ',' : ''}${fields}}`;
@@ -399,6 +400,8 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
   const cells = (record: InputRecord): CsvValue[] => (Array.isArray(record) ? record : names.map((name) => cellOf(record[name])));
   const object = (record: InputRecord): Record<string, unknown> => (Array.isArray(record) ? Object.fromEntries(header!.map((name, i) => [name, record[i]])) : record);
   let columns: ResultColumns | null = null;
+  // `"name":` of each result field, JSON-encoded once (JSON Lines copied as they stand).
+  let keys: string[] = [];
   let index = 0;
   let withResults = 0;
   const keepLines = input.format === 'jsonl' && format === 'jsonl';
@@ -410,10 +413,11 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
       if (result) withResults++;
       if (columns === null) {
         columns = resultColumns(result ? addedFields(result) : DEFAULT_ADDED, taken);
+        keys = columns.names.map((name) => `${JSON.stringify(name)}:`);
         await writer.begin([...names, ...columns.names]);
       }
       const values = columns.added.map((field) => result?.[field] ?? null);
-      if (text !== null) lines.push(withResultFields(text, record as Record<string, unknown>, columns.names, values));
+      if (text !== null) lines.push(withResultFields(text, record as Record<string, unknown>, keys, values));
       else if (format === 'csv') (merged as CsvValue[][]).push([...cells(record), ...values]);
       else (merged as Record<string, unknown>[]).push({ ...object(record), ...Object.fromEntries(columns.names.map((name, i) => [name, values[i]])) });
     }
