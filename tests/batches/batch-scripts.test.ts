@@ -263,6 +263,11 @@ describe('after Redis forgets its scripts (as on a restart)', () => {
       await own.script('FLUSH');
       expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING', started: false });
       await own.script('FLUSH');
+      expect(await ownStore.storedChunks(id, [0, 1], false)).toEqual([
+        { first: 0, outcomes: rows },
+        { first: 1, outcomes: rows },
+      ]);
+      await own.script('FLUSH');
       expect(await ownStore.finishIngest(id, 2, 2)).toBe('COMPLETED');
       await own.script('FLUSH');
       expect(await ownStore.end(id, 'CANCELLED')).toBe('COMPLETED');
