@@ -11,13 +11,12 @@
  * writes; a value that is not JSON numbers fails the download here rather than make bad lines.)
  */
 
-/** A JSON number as jsonNumber writes one (String of a finite number), or `null`. */
-const SCORE = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|null)$/;
 export class OutcomeReader {
   /** Where the next outcome starts. */
   private at = 1;
   private readonly scoreTexts: string[] = [];
-  private readonly scoreValues: (number | null)[] = [];
+  /** Whether score i is a plain fraction, `0.` and digits: most probabilities, compared as text. */
+  private readonly plain: boolean[] = [];
   /** Scores the current row has; -1 when it failed (no scores). */
   private count = -1;
   /** Whether the cache answered the current row. */
@@ -48,16 +47,12 @@ export class OutcomeReader {
       if (text.charCodeAt(at) === 0x5d) at++;
       else {
         for (;;) {
-          let end = at;
-          let code = text.charCodeAt(end);
-          while (code !== 0x2c && code !== 0x5d) {
-            if (end >= text.length) this.malformed(end);
-            code = text.charCodeAt(++end);
-          }
-          const score = text.slice(at, end);
-          if (!SCORE.test(score)) this.malformed(at);
-          this.scoreTexts[count] = score;
-          this.scoreValues[count] = score === 'null' ? null : Number(score);
+          const isNull = text.charCodeAt(at) === 0x6e;
+          const end = isNull ? this.word(at, 'null') : jsonNumberEnd(text, at);
+          const code = text.charCodeAt(end);
+          if (end === -1 || (code !== 0x2c && code !== 0x5d)) this.malformed(at);
+          this.scoreTexts[count] = text.slice(at, end);
+          this.plain[count] = !isNull && text.charCodeAt(at) === 0x30 && text.charCodeAt(at + 1) === 0x2e && isDigits(text, at + 2, end);
           count++;
           at = end + 1;
           if (code === 0x5d) break;
@@ -93,10 +88,24 @@ export class OutcomeReader {
     return this.count >= 0;
   }
 
-  /** The current row's scores as numbers (null where one was not finite), for bestLabelIndex. */
-  get scores(): readonly (number | null)[] {
-    this.scoreValues.length = Math.max(this.count, 0);
-    return this.scoreValues;
+  /**
+   * The index of the current row's most probable score, the first of equals (as bestLabelIndex
+   * picks it, a null score counting as 0). Two plain fractions are compared as text: jsonNumber
+   * writes a number's shortest form, so for \`0.\` and digits the text order is the numeric order,
+   * and parsing every score (Number of up to 17 digits) was half of reading a row.
+   */
+  bestIndex(): number {
+    let best = 0;
+    for (let i = 1; i < this.count; i++) {
+      const greater = this.plain[i] && this.plain[best] ? this.scoreTexts[i] > this.scoreTexts[best] : this.value(i) > this.value(best);
+      if (greater) best = i;
+    }
+    return best;
+  }
+
+  private value(i: number): number {
+    const score = this.scoreTexts[i];
+    return score === 'null' ? 0 : Number(score);
   }
 
   /** Score `i` as JSON writes it: its stored text, or null past the stored ones. */
@@ -127,6 +136,52 @@ export class OutcomeReader {
   private malformed(at: number): never {
     throw new Error(`stored outcomes are malformed at character ${at}: ${JSON.stringify(this.text.slice(Math.max(0, at - 20), at + 20))}`);
   }
+}
+
+/**
+ * Where the JSON number that begins at `from` ends (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`,
+ * what jsonNumber writes for a finite number), or -1 when none begins there. Checked as the
+ * characters are scanned: a regular expression on each score's slice cost a download more.
+ */
+function jsonNumberEnd(text: string, from: number): number {
+  let at = from;
+  if (text.charCodeAt(at) === 0x2d) at++;
+  if (text.charCodeAt(at) === 0x30) at++;
+  else if (isNonZeroDigit(text.charCodeAt(at))) at = digitsEnd(text, at + 1);
+  else return -1;
+  if (text.charCodeAt(at) === 0x2e) {
+    if (!isDigit(text.charCodeAt(at + 1))) return -1;
+    at = digitsEnd(text, at + 2);
+  }
+  const e = text.charCodeAt(at);
+  if (e === 0x65 || e === 0x45) {
+    at++;
+    const sign = text.charCodeAt(at);
+    if (sign === 0x2b || sign === 0x2d) at++;
+    if (!isDigit(text.charCodeAt(at))) return -1;
+    at = digitsEnd(text, at + 1);
+  }
+  return at;
+}
+
+function isDigits(text: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let at = from; at < to; at++) if (!isDigit(text.charCodeAt(at))) return false;
+  return true;
+}
+
+function digitsEnd(text: string, from: number): number {
+  let at = from;
+  while (isDigit(text.charCodeAt(at))) at++;
+  return at;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+function isNonZeroDigit(code: number): boolean {
+  return code >= 0x31 && code <= 0x39;
 }
 
 /** Where the JSON string that begins before `from` ends: its first quote not escaped by a backslash; -1 if none. */

@@ -79,7 +79,7 @@ export class ResultFormatter {
     let line = String(index);
     if (this.echo) line += `,${csvCell(id)},${csvCell(text)}`;
     if (row.scored) {
-      const best = bestLabelIndex(row.scores);
+      const best = row.bestIndex();
       line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)}`;
       for (let i = 0; i < this.labels.length; i++) line += `,${row.csvScore(i)}`;
       line += row.cached ? ',true' : ',false';
@@ -97,7 +97,7 @@ export class ResultFormatter {
     let line = `{"index":${index}`;
     if (this.echo) line += `,"id":${id === null ? 'null' : JSON.stringify(id)},"text":${JSON.stringify(text)}`;
     if (row.scored) {
-      const best = bestLabelIndex(row.scores);
+      const best = row.bestIndex();
       line += `,"label":${JSON.stringify(this.labels[best])},"score":${row.jsonScore(best)}`;
       for (let i = 0; i < this.scoreKeys.length; i++) line += this.scoreKeys[i] + row.jsonScore(i);
       line += `,"cached":${row.cached}`;
@@ -117,8 +117,8 @@ export class ResultFormatter {
 interface RowView {
   /** Whether it has scores (it did not fail). */
   readonly scored: boolean;
-  /** Its scores in label order (null where one was not finite), for bestLabelIndex. */
-  readonly scores: ArrayLike<number | null>;
+  /** The index of its most probable score, the first of equals (bestLabelIndex). */
+  bestIndex(): number;
   readonly cached: boolean;
   readonly error: string | null;
   /** The error as JSON writes it. */
@@ -147,6 +147,10 @@ class ParsedRow implements RowView {
 
   get errorJson(): string {
     return this.error === null ? 'null' : JSON.stringify(this.error);
+  }
+
+  bestIndex(): number {
+    return bestLabelIndex(this.scores);
   }
 
   csvScore(i: number): string {

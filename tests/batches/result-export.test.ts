@@ -52,7 +52,8 @@ describe('a download that echoes no id or text, written from the outcomes text (
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
     return (state >>> 8) % n;
   };
-  const scoreValues = [0, 1, 0.5, 1e-7, 5e-324, 0.1 + 0.2, 1 - 2 ** -53, Math.fround(0.7), NaN, Infinity, -0];
+  // Plain fractions where one's text is the start of another's (0.5, 0.50000001), and the other forms.
+  const scoreValues = [0, 1, 0.5, 0.50000001, 0.05, 0.5000000000000001, 1e-7, 5e-324, 0.1 + 0.2, 1 - 2 ** -53, Math.fround(0.7), NaN, Infinity, -0, -0.25, 2.5];
   const errors = [null, 'The text is empty.', 'quote " and backslash \\', '=SUM(A1)', 'line\nbreak, comma', '"', '\\', '\u2028 and \u0000', '', 'lone \ud800 and \udfff', '/ and \u007f'];
   /** A row's outcome as a worker records it, and the row the formatter reads from the parsed JSON. */
   const randomRow = (): { outcome: string; row: StoredResult } => {
