@@ -97,7 +97,7 @@ export class OutcomeReader {
   bestIndex(): number {
     let best = 0;
     for (let i = 1; i < this.count; i++) {
-      const greater = this.plain[i] && this.plain[best] ? this.scoreTexts[i] > this.scoreTexts[best] : this.value(i) > this.value(best);
+      const greater = this.plain[i] && this.plain[best] ? plainGreater(this.scoreTexts[i], this.scoreTexts[best]) : this.value(i) > this.value(best);
       if (greater) best = i;
     }
     return best;
@@ -162,6 +162,18 @@ function jsonNumberEnd(text: string, from: number): number {
     at = digitsEnd(text, at + 1);
   }
   return at;
+}
+
+/**
+ * Whether plain fraction `a` (`0.` and digits) is greater than plain fraction `b`: the first digit
+ * that differs decides, as in text order, except that digits one has past the other's end count
+ * only if one is not 0 (0.50 equals 0.5; jsonNumber never writes the 0, another cache writer might).
+ */
+function plainGreater(a: string, b: string): boolean {
+  if (a <= b) return false;
+  if (!a.startsWith(b)) return true;
+  for (let i = b.length; i < a.length; i++) if (a.charCodeAt(i) !== 0x30) return true;
+  return false;
 }
 
 function isDigits(text: string, from: number, to: number): boolean {

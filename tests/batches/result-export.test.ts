@@ -93,4 +93,25 @@ describe('a download that echoes no id or text, written from the outcomes text (
     const empty = new OutcomeReader('[]');
     expect(empty.next()).toBe(false);
   });
+
+  it('picks the first of equal scores, however a cache writer spelled them', () => {
+    const best = (scores: string) => {
+      const reader = new OutcomeReader(`[[[${scores}],0,null]]`);
+      reader.next();
+      return reader.bestIndex();
+    };
+    expect(best('0.5,0.50')).toBe(0);
+    expect(best('0.50,0.5')).toBe(0);
+    expect(best('0.5,0.5000001')).toBe(1);
+    expect(best('0.5000001,0.5')).toBe(0);
+    expect(best('0.25,0.3,0.29')).toBe(1);
+    expect(best('0.5,5e-1')).toBe(0);
+    expect(best('null,0.0')).toBe(0);
+    expect(best('null,0.1')).toBe(1);
+  });
+
+  it('reads an empty chunk', () => {
+    const empty = new OutcomeReader('[]');
+    expect(empty.next()).toBe(false);
+  });
 });
