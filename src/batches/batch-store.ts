@@ -3,7 +3,7 @@ import type { RedisKeys } from '../redis/keys';
 import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
 import { DEFAULT_PRIORITY, isBatchPriority, type BatchPriority } from './batch-priority';
 import type { BatchRowResult, BatchSnapshot, InputRow } from './batch-types';
-import { decodeChunk, decodeChunkResults, earlierChunkOutcomes, encodeChunk, parseChunkResults, type ResultChunk, type RowModel } from './row-codec';
+import { decodeChunkResults, decodeChunkTexts, earlierChunkOutcomes, encodeChunk, parseChunkResults, type ChunkTexts, type ResultChunk, type RowModel } from './row-codec';
 import { chunkOutcomes } from './scripts/chunk-outcomes';
 import type { BatchEvents, EndedBatchEvent } from './batch-events';
 import { endBatch } from './scripts/end-batch';
@@ -178,9 +178,9 @@ export class BatchStore {
     await this.redis.del(this.keys.batchChunk(id, chunk));
   }
 
-  async loadChunk(id: string, chunk: number): Promise<InputRow[] | null> {
+  async loadChunk(id: string, chunk: number): Promise<ChunkTexts | null> {
     const json = await this.redis.get(this.keys.batchChunk(id, chunk));
-    return json === null ? null : decodeChunk(json);
+    return json === null ? null : decodeChunkTexts(json);
   }
 
   /** Marks the input fully read (see finish-ingest.ts); the status afterwards, null when the record is gone. */

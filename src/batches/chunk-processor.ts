@@ -8,7 +8,7 @@ import { textProblem } from '../predictions/text-rules';
 import { contextFromCarrier, inSpan, SpanAttributes, SpanKind, SpanNames, type Span } from '../tracing/spans';
 import { isFinalStatus } from './batch-status';
 import type { BatchStore } from './batch-store';
-import type { ChunkJob, InputRow } from './batch-types';
+import type { ChunkJob } from './batch-types';
 import type { ProgressChannel } from './progress-channel';
 import { encodeChunkOutcomes, encodeOutcome } from './row-codec';
 
@@ -72,22 +72,23 @@ export class ChunkProcessor {
     }
     // An upload whose API process died half way: no work for it (the sweeper removes it).
     if (!state.ingested && Date.now() - state.aliveAt > this.options.abandonedAfterMs) return 'skipped';
-    const rows = await store.loadChunk(job.batchId, job.chunk);
-    if (!rows) return 'skipped';
+    const input = await store.loadChunk(job.batchId, job.chunk);
+    if (!input) return 'skipped';
+    const { first, texts } = input;
     const model = catalog.resolve(state.model);
-    span.setAttributes({ [SpanAttributes.MODEL]: model.name, [SpanAttributes.CHUNK_ROWS]: rows.length });
+    span.setAttributes({ [SpanAttributes.MODEL]: model.name, [SpanAttributes.CHUNK_ROWS]: texts.length });
 
-    const problems = rows.map((row) => rowProblem(row, model.maxTextLength));
-    const texts = [...new Set(rows.filter((_, i) => problems[i] === null).map((row) => row.text!))];
-    const scoresOf = await scoreThroughCache(cache, model, texts, (misses) => this.score(model.name, misses));
+    const problems = texts.map((text) => rowProblem(text, model.maxTextLength));
+    const distinct = [...new Set(texts.filter((_, i) => problems[i] === null) as string[])];
+    const scoresOf = await scoreThroughCache(cache, model, distinct, (misses) => this.score(model.name, misses));
     const counts = { succeeded: 0, failed: 0, cached: 0, labels: {} as Record<string, number> };
-    const outcomes = rows.map((row, i): string => {
+    const outcomes = texts.map((text, i): string => {
       const problem = problems[i];
       if (problem !== null) {
         counts.failed++;
         return encodeOutcome({ scoresJson: null, cached: false, error: problem });
       }
-      const found = scoresOf.get(row.text!)!;
+      const found = scoresOf.get(text!)!;
       counts.succeeded++;
       if (found.cached) counts.cached++;
       const label = model.labels[bestLabelIndex(found.scores)];
@@ -95,11 +96,11 @@ export class ChunkProcessor {
       return encodeOutcome({ scoresJson: found.scoresJson, cached: found.cached, error: null });
     });
     span.setAttributes({ [SpanAttributes.CHUNK_ROWS_CACHED]: counts.cached, [SpanAttributes.CHUNK_ROWS_FAILED]: counts.failed });
-    const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, rows.length, encodeChunkOutcomes(outcomes));
+    const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, texts.length, encodeChunkOutcomes(outcomes));
     if (outcome !== 'counted') return outcome === 'already-counted' ? 'already-counted' : 'skipped';
     this.options.metrics?.chunkCounted(model.name, counts);
     // A chunk's rows have consecutive indices: the message names the range.
-    await this.options.channel.chunkFinished(job.batchId, rows[0].index, rows.length);
+    await this.options.channel.chunkFinished(job.batchId, first, texts.length);
     return 'done';
   }
 
@@ -116,7 +117,7 @@ export class ChunkProcessor {
   }
 }
 
-function rowProblem(row: InputRow, maxTextLength: number): string | null {
-  if (row.text === null) return 'The text field is missing from this row.';
-  return textProblem(row.text, maxTextLength)?.message ?? null;
+function rowProblem(text: string | null, maxTextLength: number): string | null {
+  if (text === null) return 'The text field is missing from this row.';
+  return textProblem(text, maxTextLength)?.message ?? null;
 }

@@ -109,7 +109,14 @@ export function encodeChunk(rows: readonly InputRow[]): string {
   return JSON.stringify(stored);
 }
 
-export function decodeChunk(json: string): InputRow[] {
+/** A chunk's input as a worker labels it: its first row's index and each row's text (null when missing). */
+export interface ChunkTexts {
+  first: number;
+  texts: (string | null)[];
+}
+
+/** The texts of a chunk's input: a worker needs no id, nor an object per row. */
+export function decodeChunkTexts(json: string): ChunkTexts {
   const { first, rows } = JSON.parse(json) as StoredChunk;
-  return rows.map(([id, text], i) => ({ index: first + i, id, text }));
+  return { first, texts: rows.map((row) => row[1]) };
 }

@@ -25,9 +25,16 @@ export interface ModelKey {
  * lone surrogate into U+FFFD, so two different texts would share a key.
  */
 export function textHash(text: string): string {
-  // The one-shot hash() is faster than createHash() for texts this short (Node 20.12 and later).
-  return hash('sha256', Buffer.from(text, 'utf16le'), 'hex');
+  // One buffer for every text's code units rather than a Buffer each (a worker hashes every text
+  // of a chunk: 116-124 ms against 149-170 for 200,000 texts); the one-shot hash() is faster than
+  // createHash() for texts this short (Node 20.12 and later).
+  if (text.length * 2 > units.length) return hash('sha256', Buffer.from(text, 'utf16le'), 'hex');
+  const bytes = units.write(text, 0, 'utf16le');
+  return hash('sha256', units.subarray(0, bytes), 'hex');
 }
+
+/** textHash's scratch space, for texts of up to 4,096 code units. */
+const units = Buffer.allocUnsafeSlow(8192);
 
 /** A cached value: the JSON array of one text's probabilities in label order. */
 export function encodeScores(scores: ArrayLike<number>): string {

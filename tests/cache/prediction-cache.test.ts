@@ -75,7 +75,8 @@ describe('PredictionCache', () => {
   });
 
   it('keys a text by the SHA-256 of its UTF-16 code units, so keys stay what earlier releases wrote', () => {
-    for (const text of ['Exact', 'café ☺ 𝄞', 'a\ud800']) {
+    // A text longer than the hash's scratch space, one that fills it, and a short one after them.
+    for (const text of ['Exact', 'café ☺ 𝄞', 'a\ud800', 'long ☺'.repeat(2000), 'x'.repeat(4096), 'Exact', '']) {
       expect(textHash(text)).toBe(createHash('sha256').update(text, 'utf16le').digest('hex'));
     }
     expect(textHash('Exact')).toMatch(/^[0-9a-f]{64}$/);
