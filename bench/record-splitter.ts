@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CsvRecordSplitter, type RecordKind } from '../src/formats/csv-records';
 import { writeBatchCsv } from './batch-files';
+import { alternate, builds, runBench } from './two-builds';
 
 const ROUNDS = 5;
 const PIECE = 1 << 16;
@@ -36,29 +37,16 @@ async function main(): Promise<void> {
     const file = await writeBatchCsv(path.join(dir, 'in.csv'), 200_000, 0.3);
     const text = readFileSync(file.path, 'utf8');
     const pieces = Array.from({ length: Math.ceil(text.length / PIECE) }, (_, i) => text.slice(i * PIECE, (i + 1) * PIECE));
-    const sides: [string, Splitter][] = [['this checkout', CsvRecordSplitter]];
-    const other = process.env.BENCH_OTHER_ROOT;
-    if (other) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const module = require(path.resolve(other, 'dist', 'src', 'formats', 'csv-records.js')) as { CsvRecordSplitter: Splitter };
-      sides.push([other, module.CsvRecordSplitter]);
-    }
+    const sides = builds<Splitter>(CsvRecordSplitter, 'src/formats/csv-records.js', 'CsvRecordSplitter');
     console.log(`CsvRecordSplitter over ${file.rows.toLocaleString('en-US')} rows (${(file.bytes / 1e6).toFixed(1)} MB) in ${pieces.length} pieces of 64 KiB; ms per pass, ${ROUNDS} rounds`);
-    const times = new Map(sides.map(([name]) => [name, [] as number[]]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, Splitter] of round % 2 === 0 ? sides : [...sides].reverse()) {
-        const { ms, records } = timeSplit(Splitter, pieces);
-        if (records !== file.rows + 1) throw new Error(`${name}: ${records} records, expected ${file.rows + 1} (the header and every row)`);
-        times.get(name)!.push(ms);
-      }
-    }
-    for (const [name, ms] of times) console.log(`${name.padEnd(24)} ${ms.map((t) => t.toFixed(1)).join(', ')}`);
+    alternate(sides, ROUNDS, (Splitter, name) => {
+      const { ms, records } = timeSplit(Splitter, pieces);
+      if (records !== file.rows + 1) throw new Error(`${name}: ${records} records, expected ${file.rows + 1} (the header and every row)`);
+      return ms;
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -24,11 +24,14 @@ const outputSchema = z.object(
   { error: 'output must be {"name": "<graph output>", "kind": "logits" | "probabilities"}' },
 );
 
+/** The largest feature id an int32 tensor holds. */
+const MAX_BUCKETS = 2 ** 31 - 1;
+
 /** Options of the bundled models' tokenizer: hashed word n-grams (see tokenizers/hashed-ngrams.ts). */
 export const hashedNgramsOptionsSchema = z.object({
   kind: z.literal('hashed-ngrams'),
-  /** Size of the hashed feature space; feature ids run from 1 to `buckets` (0 is padding). */
-  buckets: positive('tokenizer.buckets'),
+  /** Size of the hashed feature space; feature ids run from 1 to `buckets` (0 is padding), an int32 tensor's values. */
+  buckets: positive('tokenizer.buckets').max(MAX_BUCKETS, { error: `tokenizer.buckets must be at most ${MAX_BUCKETS}: feature ids go to the model as 32-bit integers` }),
   /** Longest word n-gram to use (1 = words only, 2 = words and pairs, ...). */
   maxNgram: positive('tokenizer.maxNgram'),
   lowercase: z.boolean({ error: 'tokenizer.lowercase must be true or false' }),

@@ -39,6 +39,7 @@ const breakages: [string, (dir: string) => void, string, RegExp][] = [
   ['an input name the graph lacks', (dir) => editManifest(dir, (m) => (m.inputs = { ids: 'token_ids', weights: 'weights' })), 'model.onnx', /no input named token_ids/],
   ['an unknown tokenizer kind', (dir) => editManifest(dir, (m) => (m.tokenizer = { kind: 'sentencepiece' })), 'manifest.json', /tokenizer.kind/],
   ['no maxTextLength', (dir) => editManifest(dir, (m) => delete m.maxTextLength), 'manifest.json', /maxTextLength/],
+  ['more buckets than an int32 id can name', (dir) => editManifest(dir, (m) => ((m.tokenizer as { buckets: number }).buckets = 2 ** 31)), 'manifest.json', /tokenizer.buckets must be at most 2147483647/],
 ];
 
 describe('a broken model folder stops start-up with a message naming the file', () => {

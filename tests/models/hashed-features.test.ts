@@ -67,6 +67,9 @@ describe('hashed n-gram features', () => {
   const optionSets: HashedNgramsOptions[] = [
     { kind: 'hashed-ngrams', buckets: 2_097_152, maxNgram: 2, lowercase: true, maxTokens: 512, weighting: 'binary' },
     { kind: 'hashed-ngrams', buckets: 1000, maxNgram: 3, lowercase: false, maxTokens: 7, weighting: 'l2' },
+    // Unigrams alone with the most buckets (not a power of two: the remainder's division), and a large power of two (its mask).
+    { kind: 'hashed-ngrams', buckets: 2 ** 31 - 1, maxNgram: 1, lowercase: true, maxTokens: 512, weighting: 'binary' },
+    { kind: 'hashed-ngrams', buckets: 2 ** 30, maxNgram: 4, lowercase: true, maxTokens: 64, weighting: 'binary' },
   ];
 
   it('reads real data: the corpus holds the SST-2 dev sentences', () => {

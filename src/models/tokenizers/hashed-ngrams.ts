@@ -35,6 +35,11 @@ function fnv1aUpdate(hash: number, text: string): number {
   return hash;
 }
 
+/** An ASCII capital's lower case when `lowercase`; any other code as it is. */
+function lowered(code: number, lowercase: boolean): number {
+  return lowercase && code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
+}
+
 /** FNV-1a state after `text[start, end)` is fed on from `hash`, ASCII capitals lower-cased when `lowercase`. */
 function fnv1aUpdateRange(hash: number, text: string, start: number, end: number, lowercase: boolean): number {
   for (let i = start; i < end; i++) {
@@ -61,6 +66,7 @@ export class HashedFeaturizer {
   private starts = new Int32Array(64);
   private ends = new Int32Array(64);
   private states = new Int32Array(64);
+  private unigrams = new Int32Array(64);
   private readonly seen = new OrderedIdSet();
 
   constructor(private readonly options: HashedNgramsOptions) {}
@@ -112,26 +118,94 @@ export class HashedFeaturizer {
     const words = spans < 0 ? wordTokens(text, lowercase, maxTokens) : null;
     const tokens = words ? words.length : spans;
     // NFKC can turn one character into several tokens ('⑴' is "( 1 )").
-    if (tokens > this.states.length) this.states = new Int32Array(tokens);
-    const states = this.states;
-    // states[start]: hash of the n words from `start`, for the n of the current pass.
-    for (let n = 1; n <= maxNgram; n++) {
+    if (tokens > this.states.length) this.makeRoom(tokens);
+    // unigrams[w]: hash of word w; states[start]: hash of the n words from `start`, for the n of
+    // the pass (bigrams after the first).
+    const { unigrams, states } = this;
+    if (words) this.wordPairHashes(words, maxNgram > 1);
+    else this.spanPairHashes(text, tokens, lowercase, maxNgram > 1);
+    for (let w = 0; w < tokens; w++) this.seen.add(1 + bucketOf(unigrams[w], buckets));
+    if (maxNgram > 1) for (let start = 0; start + 1 < tokens; start++) this.seen.add(1 + bucketOf(states[start], buckets));
+    for (let n = 3; n <= maxNgram; n++) {
       for (let start = 0; start + n <= tokens; start++) {
         const last = start + n - 1;
-        let state = n === 1 ? FNV_OFFSET_BASIS : Math.imul(states[start] ^ SPACE, FNV_PRIME);
-        state = words ? fnv1aUpdate(state, words[last]) : fnv1aUpdateRange(state, text, this.starts[last], this.ends[last], lowercase);
-        states[start] = state;
-        this.seen.add(1 + ((state >>> 0) % buckets));
+        const state = Math.imul(states[start] ^ SPACE, FNV_PRIME);
+        states[start] = words ? fnv1aUpdate(state, words[last]) : fnv1aUpdateRange(state, text, this.starts[last], this.ends[last], lowercase);
+        this.seen.add(1 + bucketOf(states[start], buckets));
       }
     }
     return this.seen.size;
   }
 
-  private makeRoom(tokens: number): void {
-    this.starts = new Int32Array(tokens);
-    this.ends = new Int32Array(tokens);
-    this.states = new Int32Array(tokens);
+  /**
+   * The unigram hash of every token span into `unigrams` and, with `pairs`, the bigram hash of
+   * every pair into `states`, in one pass over each word's characters: the bigram that ends at a
+   * word goes on from the previous word's hash, so the two hashes of its characters are two
+   * independent chains of multiplies the processor runs side by side (hashing each word twice,
+   * once a pass, was most of the featurizer's time).
+   */
+  private spanPairHashes(text: string, tokens: number, lowercase: boolean, pairs: boolean): void {
+    const { starts, ends, unigrams, states } = this;
+    for (let w = 0; w < tokens; w++) {
+      let unigram = FNV_OFFSET_BASIS;
+      const end = ends[w];
+      if (!pairs || w === 0) {
+        for (let i = starts[w]; i < end; i++) unigram = Math.imul(unigram ^ lowered(text.charCodeAt(i), lowercase), FNV_PRIME);
+      } else {
+        let bigram = Math.imul(unigrams[w - 1] ^ SPACE, FNV_PRIME);
+        for (let i = starts[w]; i < end; i++) {
+          const code = lowered(text.charCodeAt(i), lowercase);
+          unigram = Math.imul(unigram ^ code, FNV_PRIME);
+          bigram = Math.imul(bigram ^ code, FNV_PRIME);
+        }
+        states[w - 1] = bigram;
+      }
+      unigrams[w] = unigram;
+    }
   }
+
+  /** spanPairHashes for tokens given as strings (texts the regular expressions split). */
+  private wordPairHashes(words: readonly string[], pairs: boolean): void {
+    const { unigrams, states } = this;
+    for (let w = 0; w < words.length; w++) {
+      const word = words[w];
+      let unigram = FNV_OFFSET_BASIS;
+      if (!pairs || w === 0) {
+        unigram = fnv1aUpdate(unigram, word);
+      } else {
+        let bigram = Math.imul(unigrams[w - 1] ^ SPACE, FNV_PRIME);
+        for (let i = 0; i < word.length; i++) {
+          const code = word.charCodeAt(i);
+          unigram = Math.imul(unigram ^ code, FNV_PRIME);
+          bigram = Math.imul(bigram ^ code, FNV_PRIME);
+        }
+        states[w - 1] = bigram;
+      }
+      unigrams[w] = unigram;
+    }
+  }
+
+  private makeRoom(tokens: number): void {
+    if (tokens > this.starts.length) {
+      this.starts = new Int32Array(tokens);
+      this.ends = new Int32Array(tokens);
+    }
+    this.states = new Int32Array(Math.max(tokens, this.states.length));
+    this.unigrams = new Int32Array(this.states.length);
+  }
+}
+
+/**
+ * `(hash >>> 0) % buckets`, computed without `%`: an unsigned 32-bit value does not fit V8's small
+ * integers, so `%` on it is a floating-point remainder (a call to fmod), once per n-gram. For a
+ * power of two (the bundled models' 2^21) a mask gives the same; otherwise the floor of the
+ * quotient is exact (a quotient below 2^32 is at least 1/buckets from the next integer, far more
+ * than its rounding error), and so is the product subtracted.
+ */
+function bucketOf(hash: number, buckets: number): number {
+  const unsigned = hash >>> 0;
+  if ((buckets & (buckets - 1)) === 0 && buckets <= 0x40000000) return unsigned & (buckets - 1);
+  return unsigned - Math.floor(unsigned / buckets) * buckets;
 }
 
 /** One text's features with a featurizer of its own (training and tests; models keep one). */
