@@ -40,6 +40,8 @@ function corpus(): string[] {
     'ＦＵＬＬＷＩＤＴＨ ｔｅｘｔ ①②', 'café naïve résumé', 'Ǆ ǅ ǆ ﬁ ﬂ', '日本語のテキスト', 'emoji ☺ 𝄞 👍🏽', 'lone \uD800 surrogate',
     'tabs\tand\nnewlines\r\n', 'hyphen-ated well.known co-op 3.14 1,000', 'DON\'T SHOUT', 'rock n\'roll', "o'clock 'quoted'",
     'word '.repeat(600), 'x'.repeat(2000),
+    // Past maxTokens, a character that sends the text to the regular expressions all the same.
+    `${'word '.repeat(600)}café`, `${'word '.repeat(600)}don't`, `${'Word. '.repeat(300)}e\u0301`,
   ];
   const sst2 = parse(readFileSync(path.join(SHARED_DIR, 'datasets/sst2/dev.csv')), { columns: true }) as Record<string, string>[];
   const texts = sst2.map((row) => row.text);

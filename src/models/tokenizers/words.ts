@@ -35,10 +35,8 @@ export function wordTokens(text: string, lowercase: boolean, maxTokens: number):
  */
 export function asciiTokenSpans(text: string, maxTokens: number, starts: Int32Array, ends: Int32Array): number {
   const length = text.length;
-  for (let i = 0; i < length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0x7f || code === APOSTROPHE) return -1;
-  }
+  // One pass: a character that is neither space nor letter nor digit nor a joining - or . is
+  // checked where it is met, and the rest of the text once the tokens run out.
   let count = 0;
   let i = 0;
   while (i < length && count < maxTokens) {
@@ -48,7 +46,9 @@ export function asciiTokenSpans(text: string, maxTokens: number, starts: Int32Ar
       continue;
     }
     const start = i++;
-    if (isAsciiWordChar(code)) {
+    if (!isAsciiWordChar(code)) {
+      if (code > 0x7f || code === APOSTROPHE) return -1;
+    } else {
       for (;;) {
         while (i < length && isAsciiWordChar(text.charCodeAt(i))) i++;
         const next = text.charCodeAt(i);
@@ -59,6 +59,10 @@ export function asciiTokenSpans(text: string, maxTokens: number, starts: Int32Ar
     starts[count] = start;
     ends[count] = i;
     count++;
+  }
+  for (; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f || code === APOSTROPHE) return -1;
   }
   return count;
 }
