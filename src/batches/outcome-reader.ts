@@ -90,9 +90,13 @@ export class OutcomeReader {
 
   /**
    * The index of the current row's most probable score, the first of equals (as bestLabelIndex
-   * picks it, a null score counting as 0). Two plain fractions are compared as text: jsonNumber
-   * writes a number's shortest form, so for \`0.\` and digits the text order is the numeric order,
-   * and parsing every score (Number of up to 17 digits) was half of reading a row.
+   * picks it, a null score counting as 0). Two plain fractions (`0.` and digits) are compared as
+   * text (plainGreater): parsing every score (Number of up to 17 digits) was half of reading a row.
+   * For the shortest forms jsonNumber writes, text order is numeric order, and workers store every
+   * score so (a cache hit is encoded again, see cached-scoring.ts). Only outcomes stored by a
+   * release that copied a cache hit as it was, written by another cache writer in a longer form,
+   * could tell two spellings of one number apart (0.1 and 0.10000000000000001); trailing zeros
+   * are allowed for.
    */
   bestIndex(): number {
     let best = 0;

@@ -45,8 +45,22 @@ export function encodeScores(scores: ArrayLike<number>): string {
   return `${json}]`;
 }
 
-export function decodeScores(value: string): number[] {
-  return JSON.parse(value) as number[];
+/**
+ * A cached value's probabilities, or null when the value is not what encodeScores writes (a JSON
+ * array of numbers, null for a non-finite one): another writer of the shared cache, or a damaged
+ * entry, then counts as a miss, and the fresh prediction is written over it, rather than failing
+ * every request and batch chunk that holds its text.
+ */
+export function decodeScores(value: string): number[] | null {
+  let scores: unknown;
+  try {
+    scores = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(scores) || scores.length === 0) return null;
+  for (const score of scores) if (typeof score !== 'number' && score !== null) return null;
+  return scores as number[];
 }
 
 /**
@@ -71,7 +85,7 @@ export class PredictionCache {
     return this.keys.prediction(model.name, model.version, textHash(text));
   }
 
-  /** Cached probabilities for each key (null for a miss), in one round trip; `model` names the keys' model in the metrics. */
+  /** Cached probabilities for each key (null for a miss, or a value that is not encodeScores's), in one round trip; `model` names the keys' model in the metrics. */
   async read(keys: readonly string[], model?: ModelKey): Promise<(number[] | null)[]> {
     return (await this.readValues(keys, model)).map((value) => (value === null ? null : decodeScores(value)));
   }

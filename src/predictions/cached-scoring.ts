@@ -20,7 +20,8 @@ export async function scoreThroughCache(
   scoreMisses: (texts: string[]) => Promise<ArrayLike<number>[]>,
 ): Promise<Map<string, ScoredText>> {
   const keys = distinctTexts.map((text) => cache.key(model, text));
-  const cached = await cache.readValues(keys, model);
+  const values = await cache.readValues(keys, model);
+  const cached = values.map((value) => (value === null ? null : decodeScores(value)));
   const misses = distinctTexts.flatMap((_, i) => (cached[i] === null ? [i] : []));
   const fresh = await scoreMisses(misses.map((i) => distinctTexts[i]));
   // Serialized once, for the cache and for whoever stores the scores again (batch results).
@@ -32,7 +33,9 @@ export async function scoreThroughCache(
   distinctTexts.forEach((text, i) => {
     const hit = cached[i];
     if (hit !== null) {
-      scored.set(text, { scores: decodeScores(hit), scoresJson: hit, cached: true });
+      // Encoded again, not copied: stored results then hold every score in jsonNumber's shortest
+      // form, whoever wrote the cache (a download compares scores as text, see outcome-reader.ts).
+      scored.set(text, { scores: hit, scoresJson: encodeScores(hit), cached: true });
     } else {
       scored.set(text, { scores: fresh[next], scoresJson: freshJson[next], cached: false });
       next++;

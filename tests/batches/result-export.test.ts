@@ -110,8 +110,4 @@ describe('a download that echoes no id or text, written from the outcomes text (
     expect(best('null,0.1')).toBe(1);
   });
 
-  it('reads an empty chunk', () => {
-    const empty = new OutcomeReader('[]');
-    expect(empty.next()).toBe(false);
-  });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { encodeScores, PredictionCache, textHash } from '../../src/cache/prediction-cache';
+import { scoreThroughCache } from '../../src/predictions/cached-scoring';
 import { createLogger } from '../../src/logger';
 import { RedisConnections } from '../../src/redis/connections';
 import { redisKeys } from '../../src/redis/keys';
@@ -58,6 +59,25 @@ describe('PredictionCache', () => {
     expect(await read(cache, ['hello', 'other'])).toEqual([[0.25, 0.75], null]);
   });
 
+  it('takes an entry that is not encodeScores\'s for a miss, and writes the fresh scores over it', async () => {
+    const damaged = ['not json', '{"a":1}', '[]', '["0.5"]', '[0.5,true]', '0.5'];
+    const texts = damaged.map((_, i) => `damaged ${i}`);
+    await Promise.all(texts.map((text, i) => redis.set(cache.key(model, text), damaged[i])));
+    expect(await read(cache, texts)).toEqual(texts.map(() => null));
+    const scored = await scoreThroughCache(cache, model, texts, async (misses) => misses.map(() => Float32Array.from([0.25, 0.75])));
+    for (const text of texts) expect(scored.get(text)).toMatchObject({ cached: false, scoresJson: '[0.25,0.75]' });
+    expect(await read(cache, texts)).toEqual(texts.map(() => [0.25, 0.75]));
+  });
+
+  it('gives a hit\'s scores in the shortest form, however the entry spelled them', async () => {
+    await redis.set(cache.key(model, 'spelled'), '[0.10000000000000001, 9e-1,null]');
+    const scored = await scoreThroughCache(cache, model, ['spelled'], async (misses) => {
+      if (misses.length > 0) throw new Error('a hit runs no model');
+      return [];
+    });
+    expect(scored.get('spelled')).toEqual({ scores: [0.1, 0.9, null], scoresJson: '[0.1,0.9,null]', cached: true });
+  });
+
   it('keys by model name, model version and the exact text', async () => {
     await write(cache, [{ text: 'Exact', scores: [0.5, 0.5] }]);
     expect(await read(cache, ['Exact'], { name: 'sentiment', version: 'v2' })).toEqual([null]);
@@ -76,7 +96,7 @@ describe('PredictionCache', () => {
 
   it('keys a text by the SHA-256 of its UTF-16 code units, so keys stay what earlier releases wrote', () => {
     // A text longer than the hash's scratch space, one that fills it, and a short one after them.
-    for (const text of ['Exact', 'café ☺ 𝄞', 'a\ud800', 'long ☺'.repeat(2000), 'x'.repeat(4096), 'Exact', '']) {
+    for (const text of ['Exact', 'café ☺ 𝄞', 'a\ud800', 'long ☺'.repeat(2000), 'x'.repeat(4096), 'x'.repeat(4097), 'Exact', '']) {
       expect(textHash(text)).toBe(createHash('sha256').update(text, 'utf16le').digest('hex'));
     }
     expect(textHash('Exact')).toMatch(/^[0-9a-f]{64}$/);

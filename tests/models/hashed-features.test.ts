@@ -42,6 +42,8 @@ function corpus(): string[] {
     'word '.repeat(600), 'x'.repeat(2000),
     // Past maxTokens, a character that sends the text to the regular expressions all the same.
     `${'word '.repeat(600)}café`, `${'word '.repeat(600)}don't`, `${'Word. '.repeat(300)}e\u0301`,
+    // More tokens than characters once NFKC has split them ('⑴' is three), past the featurizer's first scratch size.
+    '⑴'.repeat(40), `${'⑴'.repeat(40)} ${'ab '.repeat(100)}`,
   ];
   const sst2 = parse(readFileSync(path.join(SHARED_DIR, 'datasets/sst2/dev.csv')), { columns: true }) as Record<string, string>[];
   const texts = sst2.map((row) => row.text);
