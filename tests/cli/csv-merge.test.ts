@@ -217,3 +217,45 @@ describe('csvCell', () => {
     for (const value of values) expect([value, `${csvCell(value)},x\r\n`]).toEqual([value, csvText([[value, 'x']])]);
   });
 });
+
+describe('a CSV input merged into JSON Lines or a JSON array, each record written key by key', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'sift-json-merge-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** What the merge wrote before it wrote records key by key: each record's object, the result's fields after its own, through JSON.stringify. */
+  function referenceObjects(input: string, results: ResultRow[]): Record<string, unknown>[] {
+    const records = parse(input, { bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }) as string[][];
+    const header = records.shift()!;
+    const byIndex = new Map(results.map((row) => [row.index, row]));
+    const first = byIndex.get(0);
+    const added = first ? Object.keys(first).filter((key) => key !== 'index' && key !== 'id' && key !== 'text') : ['label', 'score', 'cached', 'error'];
+    let prefix = '';
+    while (added.some((field) => header.includes(prefix + field))) prefix += 'sift_';
+    return records.map((record, i) => ({
+      ...Object.fromEntries(header.map((name, j) => [name, record[j]])),
+      ...Object.fromEntries(added.map((field) => [prefix + field, byIndex.get(i)?.[field] ?? null])),
+    }));
+  }
+
+  // Plain headers take the key-by-key path; a name twice or an array index ('2') the objects' path.
+  const headers = [['id', 'text', 'note'], ['text', 'label'], ['__proto__', 'text', 'é ü', ''], ['a', 'text', 'a'], ['id', 'text', '2'], ['text', '4294967295']];
+
+  it.each(['jsonl', 'json'] as const)('writes byte for byte what JSON.stringify of each merged object writes (%s)', async (format) => {
+    for (let seed = 1; seed <= 36; seed++) {
+      const next = random(seed);
+      const header = headers[seed % headers.length];
+      const { text, rows } = csvFile(header, 1 + Math.floor(next() * 30), next);
+      const results = resultsFor(rows, next, seed % 7 === 0);
+      const file = path.join(dir, 'in.csv');
+      writeFileSync(file, text);
+      const parsedHeader = (parse(text, { bom: true, skip_empty_lines: true, to_line: 1 }) as string[][])[0];
+      const out = path.join(dir, `out.${format}`);
+      const got = await writeMerged({ path: file, format: 'csv', header: parsedHeader, items: null }, download(results, 89), out, format);
+      const objects = referenceObjects(text, results);
+      const expected = format === 'jsonl' ? objects.map((object) => `${JSON.stringify(object)}\n`).join('') : `[${objects.map((object) => `\n${JSON.stringify(object)}`).join(',')}\n]\n`;
+      expect({ seed, output: readFileSync(out, 'utf8') }).toEqual({ seed, output: expected });
+      expect(got.rows).toBe(rows);
+    }
+  });
+});
