@@ -258,4 +258,13 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
       expect(got.rows).toBe(rows);
     }
   });
+
+  it('refuses a record that is not CSV as the server read it (the file changed since), naming the row', async () => {
+    const file = path.join(dir, 'changed.csv');
+    for (const [text, problem] of [['id,text\nr1,x\nr2,a"b\n', /row 2 of the input/], ['id,text\nr1,x,extra\n', /row 1 of the input.*number of fields/]] as const) {
+      writeFileSync(file, text);
+      const input: InputFile = { path: file, format: 'csv', header: ['id', 'text'], items: null };
+      await expect(writeMerged(input, download([], 89), path.join(dir, 'changed.jsonl'), 'jsonl')).rejects.toThrow(problem);
+    }
+  });
 });
