@@ -18,6 +18,8 @@ return #KEYS`);
 export interface ModelKey {
   name: string;
   version: string;
+  /** Its labels, when known: a cached value with another number of scores is a miss. */
+  labels?: readonly string[];
 }
 
 /**
@@ -47,18 +49,18 @@ export function encodeScores(scores: ArrayLike<number>): string {
 
 /**
  * A cached value's probabilities, or null when the value is not what encodeScores writes (a JSON
- * array of numbers, null for a non-finite one): another writer of the shared cache, or a damaged
+ * array of numbers, null for a non-finite one; with `labels`, one for each of the model's labels): another writer of the shared cache, or a damaged
  * entry, then counts as a miss, and the fresh prediction is written over it, rather than failing
  * every request and batch chunk that holds its text.
  */
-export function decodeScores(value: string): number[] | null {
+export function decodeScores(value: string, labels?: number): number[] | null {
   let scores: unknown;
   try {
     scores = JSON.parse(value);
   } catch {
     return null;
   }
-  if (!Array.isArray(scores) || scores.length === 0) return null;
+  if (!Array.isArray(scores) || scores.length === 0 || (labels !== undefined && scores.length !== labels)) return null;
   for (const score of scores) if (typeof score !== 'number' && score !== null) return null;
   return scores as number[];
 }
@@ -87,7 +89,7 @@ export class PredictionCache {
 
   /** Cached probabilities for each key (null for a miss, or a value that is not encodeScores's), in one round trip; `model` names the keys' model in the metrics. */
   async read(keys: readonly string[], model?: ModelKey): Promise<(number[] | null)[]> {
-    return (await this.readValues(keys, model)).map((value) => (value === null ? null : decodeScores(value)));
+    return (await this.readValues(keys, model)).map((value) => (value === null ? null : decodeScores(value, model?.labels?.length)));
   }
 
   /** Stores fresh probabilities with the configured TTL, in one command. */

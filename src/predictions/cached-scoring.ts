@@ -21,7 +21,7 @@ export async function scoreThroughCache(
 ): Promise<Map<string, ScoredText>> {
   const keys = distinctTexts.map((text) => cache.key(model, text));
   const values = await cache.readValues(keys, model);
-  const cached = values.map((value) => (value === null ? null : decodeScores(value)));
+  const cached = values.map((value) => (value === null ? null : decodeScores(value, model.labels?.length)));
   const misses = distinctTexts.flatMap((_, i) => (cached[i] === null ? [i] : []));
   const fresh = await scoreMisses(misses.map((i) => distinctTexts[i]));
   // Serialized once, for the cache and for whoever stores the scores again (batch results).

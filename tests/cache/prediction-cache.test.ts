@@ -69,6 +69,15 @@ describe('PredictionCache', () => {
     expect(await read(cache, texts)).toEqual(texts.map(() => [0.25, 0.75]));
   });
 
+  it('takes an entry with another number of scores than the model has labels for a miss', async () => {
+    const labelled = { ...model, labels: ['NEG', 'POS'] };
+    await redis.set(cache.key(model, 'three scores'), '[0.1,0.2,0.7]');
+    expect(await cache.read([cache.key(model, 'three scores')], labelled)).toEqual([null]);
+    expect(await cache.read([cache.key(model, 'three scores')], model)).toEqual([[0.1, 0.2, 0.7]]);
+    const scored = await scoreThroughCache(cache, labelled, ['three scores'], async (misses) => misses.map(() => Float32Array.from([0.5, 0.5])));
+    expect(scored.get('three scores')).toMatchObject({ cached: false, scoresJson: '[0.5,0.5]' });
+  });
+
   it('gives a hit\'s scores in the shortest form, however the entry spelled them', async () => {
     await redis.set(cache.key(model, 'spelled'), '[0.10000000000000001, 9e-1,null]');
     const scored = await scoreThroughCache(cache, model, ['spelled'], async (misses) => {
