@@ -61,7 +61,8 @@ export function decodeScores(value: string, labels?: number): number[] | null {
     return null;
   }
   if (!Array.isArray(scores) || scores.length === 0 || (labels !== undefined && scores.length !== labels)) return null;
-  for (const score of scores) if (typeof score !== 'number' && score !== null) return null;
+  // JSON.parse gives 1e400 as Infinity; encodeScores writes a non-finite score as null.
+  for (const score of scores) if (score !== null && !Number.isFinite(score)) return null;
   return scores as number[];
 }
 

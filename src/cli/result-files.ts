@@ -284,12 +284,25 @@ function cellOf(value: unknown): CsvValue {
  * dataset often has a `label` column already: then every result field is named with a `sift_`
  * prefix, so no input value is overwritten and no header has a name twice.
  */
-export async function writeMerged(input: InputFile, download: ResultsDownload, output: string, format: FileFormat): Promise<MergedOutput> {
+export async function writeMerged(input: InputFile, download: ResultsDownload, output: string, format: FileFormat, uploadedRows?: number): Promise<MergedOutput> {
   const names = await inputNames(input);
   const sink = new FileSink(output);
   try {
-    if (input.format === 'csv' && format === 'csv') return await mergeCsvInto(sink, names, input, csvResultRecords(await download('csv')));
-    return await mergeInto(sink, names, input, resultRows(await download('jsonl')), format);
+    const merged =
+      input.format === 'csv' && format === 'csv'
+        ? await mergeCsvInto(sink, names, input, csvResultRecords(await download('csv')))
+        : await mergeInto(sink, names, input, resultRows(await download('jsonl')), format);
+    // Checked before OUTPUT takes the place of what was there: INPUT read again must have the rows
+    // the server counted at the upload, or rows would be added or lost without a word.
+    if (uploadedRows !== undefined && merged.rows !== uploadedRows) {
+      throw new CliError(
+        `${input.path} has ${merged.rows.toLocaleString('en-US')} rows now, but ${uploadedRows.toLocaleString('en-US')} were uploaded: was the file changed while the batch ran? OUTPUT was not written; run the command again, or fetch the batch's results with \`sift results\`.`,
+        ExitCodes.BAD_INPUT,
+        'INPUT_CHANGED',
+      );
+    }
+    await sink.close();
+    return merged;
   } catch (error) {
     // Closed before anything else opens OUTPUT again (a download tried again from scratch).
     const spoiled = sink.spoiled;
@@ -433,7 +446,6 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
   }
   if (columns === null) await writer.begin(names);
   await writer.end();
-  await sink.close();
   return mergedOutput(index, withResults, columns, taken);
 }
 
@@ -520,7 +532,6 @@ async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, r
   splitter.end(records, kinds);
   await merge();
   if (columns === null) await sink.write(csvText([names]));
-  await sink.close();
   return mergedOutput(index, withResults, columns, taken);
 }
 

@@ -259,6 +259,22 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     }
   });
 
+  it('refuses an input with more or fewer rows than were uploaded, and leaves OUTPUT as it was', async () => {
+    const file = path.join(dir, 'counted.csv');
+    writeFileSync(file, 'id,text\nr1,x\nr2,y\n');
+    const input: InputFile = { path: file, format: 'csv', header: ['id', 'text'], items: null };
+    for (const format of ['csv', 'jsonl'] as const) {
+      const out = path.join(dir, `counted-out.${format}`);
+      writeFileSync(out, 'before');
+      for (const uploaded of [1, 3]) {
+        await expect(writeMerged(input, download([], 89), out, format, uploaded)).rejects.toThrow(new RegExp(`has 2 rows now, but ${uploaded} were uploaded: was the file changed`));
+        expect(readFileSync(out, 'utf8')).toBe('before');
+      }
+      await writeMerged(input, download([], 89), out, format, 2);
+      expect(readFileSync(out, 'utf8')).not.toBe('before');
+    }
+  });
+
   it('refuses a record that is not CSV as the server read it (the file changed since), naming the row', async () => {
     const file = path.join(dir, 'changed.csv');
     for (const [text, problem] of [['id,text\nr1,x\nr2,a"b\n', /row 2 of the input/], ['id,text\nr1,x,extra\n', /row 1 of the input.*number of fields/]] as const) {

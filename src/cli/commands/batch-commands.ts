@@ -129,7 +129,7 @@ class BatchEnd {
  * is), or a body that breaks off or comes short of a completed batch's rows (at most
  * DOWNLOAD_ATTEMPTS times). `signal` gives the output up (the command leaves the batch running).
  */
-async function writeOutput(server: ServerConnection, input: InputFile, id: string, end: BatchEnd, outputPath: string, format: FileFormat, terminal: Terminal, signal: AbortSignal): Promise<MergedOutput> {
+async function writeOutput(server: ServerConnection, input: InputFile, id: string, uploadedRows: number, end: BatchEnd, outputPath: string, format: FileFormat, terminal: Terminal, signal: AbortSignal): Promise<MergedOutput> {
   const reconnection = new Reconnection(server.reconnect);
   let interrupted = 0;
   // An OUTPUT written in place (a pipe, a device) cannot be written again from the start, which a
@@ -141,7 +141,7 @@ async function writeOutput(server: ServerConnection, input: InputFile, id: strin
     const follow = end.batch === null;
     try {
       // The input's own id and text are in INPUT already: the download leaves them out.
-      const written = await writeMerged(input, (download) => server.results(id, false, download, { follow, signal }), outputPath, format);
+      const written = await writeMerged(input, (download) => server.results(id, false, download, { follow, signal }), outputPath, format, uploadedRows);
       const batch = await end.known;
       if (batch.status !== 'COMPLETED' || written.withResults === batch.total) {
         if (reconnection.reached()) terminal.stderr.write(`Downloaded the results of batch ${batch.id} again.\n`);
@@ -256,7 +256,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   // OUTPUT is written while the batch runs, alongside the progress display.
   const end = new BatchEnd();
   const giveUp = new AbortController();
-  const output = writeOutput(server, input, submitted.id, end, outputPath!, formats.output!, terminal, giveUp.signal);
+  const output = writeOutput(server, input, submitted.id, submitted.total, end, outputPath!, formats.output!, terminal, giveUp.signal);
   // Awaited once the batch ends; meanwhile a failure of it is not an unhandled rejection.
   output.catch(() => undefined);
   let followed: Followed;
