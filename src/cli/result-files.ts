@@ -159,7 +159,14 @@ class RecordWriter {
 
   async rows(rows: CsvValue[][] | Record<string, unknown>[]): Promise<void> {
     if (this.format === 'csv') {
-      await this.sink.write(csvText(rows as CsvValue[][]));
+      // Cell by cell (csvCell is csvText's text for a cell in a row): csv-stringify's cost per row
+      // was half of a JSON Lines to CSV merge.
+      let text = '';
+      for (const row of rows as CsvValue[][]) {
+        for (let i = 0; i < row.length; i++) text += i === 0 ? csvCell(row[i]) : `,${csvCell(row[i])}`;
+        text += '\r\n';
+      }
+      await this.sink.write(text);
       this.wrote += rows.length;
       return;
     }

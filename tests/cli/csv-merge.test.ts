@@ -284,3 +284,36 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     }
   });
 });
+
+describe('a JSON Lines input merged into CSV, each row written cell by cell', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'sift-jsonl-csv-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A JSON value as the merge writes it in a cell: null or missing empty, objects and arrays as JSON text. */
+  const cellOf = (value: unknown): CsvValue => (value === undefined || value === null ? null : typeof value === 'object' ? JSON.stringify(value) : (value as CsvValue));
+
+  it('writes byte for byte what csvText writes for the same rows', async () => {
+    const next = random(5);
+    const values = (): unknown => {
+      const pick = Math.floor(next() * 8);
+      return [cell(next), -3.5, 1e21, true, null, { a: [1, '"'] }, '=SUM(A1)', 'a,b\nc'][pick];
+    };
+    const records = Array.from({ length: 300 }, (_, i) => {
+      const record: Record<string, unknown> = { id: `r${i}`, text: cell(next) || 'x' };
+      if (next() < 0.7) record.note = values();
+      if (next() < 0.3) record['x,"y"'] = values();
+      return record;
+    });
+    const file = path.join(dir, 'in.jsonl');
+    writeFileSync(file, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+    const results = resultsFor(records.length, next);
+    const out = path.join(dir, 'out.csv');
+    await writeMerged({ path: file, format: 'jsonl', header: null, items: null }, download(results, 89), out, 'csv', records.length);
+    const names = [...new Set(records.flatMap((record) => Object.keys(record)))];
+    const byIndex = new Map(results.map((row) => [row.index, row]));
+    const added = Object.keys(byIndex.get(0) ?? { label: 0, score: 0, cached: 0, error: 0 }).filter((key) => key !== 'index');
+    const expected = csvText([[...names, ...added]]) + csvText(records.map((record, i) => [...names.map((name) => cellOf(record[name])), ...added.map((field) => byIndex.get(i)?.[field] ?? null)]));
+    expect(readFileSync(out, 'utf8')).toBe(expected);
+  });
+});
