@@ -171,30 +171,11 @@ export async function* inputRecords(input: InputFile): AsyncGenerator<InputRecor
     return;
   }
   if (input.format === 'csv') {
-    // Split and read as the server reads an upload (LF or CRLF, a bare CR is no line end), with
-    // the splitter the upload and the CSV merge use: csv-parse took most of a merge's time.
-    const splitter = new CsvRecordSplitter();
-    let index = -1;
-    const fieldsOf = (records: string[], kinds: RecordKind[], count: number): string[][] => {
-      const rows: string[][] = [];
-      for (let r = 0; r < records.length; r++, index++) if (index >= 0) rows.push(kinds[r] === RecordKind.MALFORMED ? inputFields(records[r], kinds[r], count, index) : csvFields(records[r]));
-      return rows;
-    };
-    let count = -1;
-    for await (const piece of createReadStream(input.path, { encoding: 'utf8', highWaterMark: 1 << 18 }) as AsyncIterable<string>) {
-      const records: string[] = [];
-      const kinds: RecordKind[] = [];
-      splitter.push(piece, records, kinds);
-      if (count === -1 && records.length > 0) count = csvFields(records[0]).length;
-      const rows = fieldsOf(records, kinds, count);
+    let index = 0;
+    for await (const { records, kinds } of csvInputRecords(input.path)) {
+      const rows = records.map((record, r) => inputFields(record, kinds[r], input.header!.length, index++));
       if (rows.length > 0) yield rows;
     }
-    const records: string[] = [];
-    const kinds: RecordKind[] = [];
-    splitter.end(records, kinds);
-    if (count === -1 && records.length > 0) count = csvFields(records[0]).length;
-    const rows = fieldsOf(records, kinds, count);
-    if (rows.length > 0) yield rows;
     return;
   }
   for await (const lines of jsonLines(input)) yield lines.map((line) => line.record);
@@ -217,9 +198,38 @@ export async function* jsonLines(input: InputFile): AsyncGenerator<JsonLine[]> {
   }
 }
 
-/** The fields of an input record that is not copied as it stands; a malformed one is refused with csv-parse's reason. */
+/**
+ * A CSV input's records after its header, each with its kind, as many at a time as a piece of the
+ * file holds: split as the server splits an upload (LF or CRLF, a bare CR is no line end), by the
+ * splitter the upload uses (csv-parse took most of a merge's time).
+ */
+export async function* csvInputRecords(file: string): AsyncGenerator<{ records: string[]; kinds: RecordKind[] }> {
+  const splitter = new CsvRecordSplitter();
+  let headerSeen = false;
+  // The header, already read and checked by openInput, is the first record of all.
+  const afterHeader = (records: string[], kinds: RecordKind[]) => {
+    if (!headerSeen && records.length > 0) {
+      records.shift();
+      kinds.shift();
+      headerSeen = true;
+    }
+    return { records, kinds };
+  };
+  for await (const piece of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 18 }) as AsyncIterable<string>) {
+    const records: string[] = [];
+    const kinds: RecordKind[] = [];
+    splitter.push(piece, records, kinds);
+    yield afterHeader(records, kinds);
+  }
+  const records: string[] = [];
+  const kinds: RecordKind[] = [];
+  splitter.end(records, kinds);
+  yield afterHeader(records, kinds);
+}
+
+/** The fields of input row `index` (`kind` as the splitter found it); a malformed one is refused with csv-parse's reason. */
 export function inputFields(record: string, kind: RecordKind, count: number, index: number): string[] {
-  if (kind === RecordKind.REWRITE) return csvFields(record);
+  if (kind !== RecordKind.MALFORMED) return csvFields(record);
   let reason = `it has another number of fields than the header's ${count}`;
   try {
     const parsed = parseCsv(record, { record_delimiter: ['\r\n', '\n'] }) as string[][];

@@ -1,14 +1,14 @@
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, lstatSync, realpathSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, lstatSync, realpathSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { textLines } from '../batches/text-lines';
 import { csvCell, csvText, type CsvValue } from '../formats/csv';
-import { csvFields, csvRawCells, CsvRecordSplitter, RecordKind } from '../formats/csv-records';
+import { csvFields, csvRawCells, RecordKind } from '../formats/csv-records';
 import { CliError, ExitCodes } from './cli-errors';
 import type { FileFormat, InputFile, InputRecord } from './input-files';
-import { inputFields, inputRecords, jsonLines } from './input-files';
+import { csvInputRecords, inputFields, inputRecords, jsonLines } from './input-files';
 
 /** One row of `GET /batches/{id}/results.jsonl`. */
 export type ResultRow = Record<string, CsvValue> & { index: number };
@@ -481,26 +481,17 @@ async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, r
   const taken = new Set(names);
   const header: { fields: string[] | null } = { fields: null };
   const cursor = new ResultCursor(csvResultRows(results, header), indexOfRow);
-  const splitter = new CsvRecordSplitter();
   let columns: ResultColumns | null = null;
   let empty = '';
   // Where each result field is among a download row's cells; null when a row's cells after its index are OUTPUT's result cells as they are.
   let picks: number[] | null = null;
-  let headerSeen = false;
   let index = 0;
   let withResults = 0;
-  const records: string[] = [];
-  const kinds: RecordKind[] = [];
-  const merge = async (): Promise<void> => {
+  for await (const { records, kinds } of csvInputRecords(input.path)) {
     let text = '';
     for (let r = 0; r < records.length; r++) {
       const record = records[r];
       const kind = kinds[r];
-      if (!headerSeen) {
-        // Already read (and checked) by openInput, and written below with the result columns' names.
-        headerSeen = true;
-        continue;
-      }
       let result = cursor.now(index);
       if (result === undefined) result = await cursor.resultAt(index);
       if (columns === null) {
@@ -528,16 +519,8 @@ async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, r
       text += '\r\n';
       index++;
     }
-    records.length = 0;
-    kinds.length = 0;
     await sink.write(text);
-  };
-  for await (const piece of createReadStream(input.path, { encoding: 'utf8', highWaterMark: 1 << 18 }) as AsyncIterable<string>) {
-    splitter.push(piece, records, kinds);
-    await merge();
   }
-  splitter.end(records, kinds);
-  await merge();
   if (columns === null) await sink.write(csvText([names]));
   return mergedOutput(index, withResults, columns, taken);
 }
