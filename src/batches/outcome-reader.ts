@@ -7,8 +7,8 @@
  * The text is `[` outcomes separated by `,` `]`; an outcome is `[scores,cached,error]` with scores
  * `null` or `[n,...]` (each a jsonNumber: a JSON number or `null`), cached `0` or `1`, error `null`
  * or a JSON string. Anything else is a stored value this release did not write: an error, not a
- * guess. (A cached value goes into the outcomes as the cache holds it, which only encodeScores
- * writes; a value that is not JSON numbers fails the download here rather than make bad lines.)
+ * guess. (A cache hit goes into the outcomes encoded again by encodeScores, see cached-scoring.ts;
+ * a stored value that is not JSON numbers fails the download here rather than make bad lines.)
  */
 
 export class OutcomeReader {

@@ -49,9 +49,10 @@ export function encodeScores(scores: ArrayLike<number>): string {
 
 /**
  * A cached value's probabilities, or null when the value is not what encodeScores writes (a JSON
- * array of numbers, null for a non-finite one; with `labels`, one for each of the model's labels): another writer of the shared cache, or a damaged
- * entry, then counts as a miss, and the fresh prediction is written over it, rather than failing
- * every request and batch chunk that holds its text.
+ * array of numbers, null for a non-finite one; with `labels`, one for each of the model's labels):
+ * another writer of the shared cache, or a damaged entry, then counts as a miss, and the fresh
+ * prediction is written over it, rather than failing every request and batch chunk that holds its
+ * text.
  */
 export function decodeScores(value: string, labels?: number): number[] | null {
   let scores: unknown;

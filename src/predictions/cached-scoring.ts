@@ -1,4 +1,4 @@
-import { decodeScores, encodeScores, type ModelKey, type PredictionCache } from '../cache/prediction-cache';
+import { encodeScores, type ModelKey, type PredictionCache } from '../cache/prediction-cache';
 
 /** The probabilities of one text and whether they came from the shared cache. */
 export interface ScoredText {
@@ -20,8 +20,7 @@ export async function scoreThroughCache(
   scoreMisses: (texts: string[]) => Promise<ArrayLike<number>[]>,
 ): Promise<Map<string, ScoredText>> {
   const keys = distinctTexts.map((text) => cache.key(model, text));
-  const values = await cache.readValues(keys, model);
-  const cached = values.map((value) => (value === null ? null : decodeScores(value, model.labels?.length)));
+  const cached = await cache.read(keys, model);
   const misses = distinctTexts.flatMap((_, i) => (cached[i] === null ? [i] : []));
   const fresh = await scoreMisses(misses.map((i) => distinctTexts[i]));
   // Serialized once, for the cache and for whoever stores the scores again (batch results).
