@@ -42,11 +42,7 @@ function lowered(code: number, lowercase: boolean): number {
 
 /** FNV-1a state after `text[start, end)` is fed on from `hash`, ASCII capitals lower-cased when `lowercase`. */
 function fnv1aUpdateRange(hash: number, text: string, start: number, end: number, lowercase: boolean): number {
-  for (let i = start; i < end; i++) {
-    let code = text.charCodeAt(i);
-    if (lowercase && code >= 0x41 && code <= 0x5a) code += 0x20;
-    hash = Math.imul(hash ^ code, FNV_PRIME);
-  }
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ lowered(text.charCodeAt(i), lowercase), FNV_PRIME);
   return hash;
 }
 
@@ -150,7 +146,7 @@ export class HashedFeaturizer {
       let unigram = FNV_OFFSET_BASIS;
       const end = ends[w];
       if (!pairs || w === 0) {
-        for (let i = starts[w]; i < end; i++) unigram = Math.imul(unigram ^ lowered(text.charCodeAt(i), lowercase), FNV_PRIME);
+        unigram = fnv1aUpdateRange(unigram, text, starts[w], end, lowercase);
       } else {
         let bigram = Math.imul(unigrams[w - 1] ^ SPACE, FNV_PRIME);
         for (let i = starts[w]; i < end; i++) {

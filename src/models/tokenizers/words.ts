@@ -48,7 +48,7 @@ export function asciiTokenSpans(text: string, maxTokens: number, starts: Int32Ar
     }
     const start = i++;
     if (kind === OTHER) {
-      if (code > 0x7f || code === APOSTROPHE) return -1;
+      if (needsExpressions(code)) return -1;
     } else {
       for (;;) {
         while (i < length && kindOf(text.charCodeAt(i)) === WORD) i++;
@@ -61,11 +61,13 @@ export function asciiTokenSpans(text: string, maxTokens: number, starts: Int32Ar
     ends[count] = i;
     count++;
   }
-  for (; i < length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0x7f || code === APOSTROPHE) return -1;
-  }
+  for (; i < length; i++) if (needsExpressions(text.charCodeAt(i))) return -1;
   return count;
+}
+
+/** A character that sends its text to wordTokens' regular expressions: not ASCII, or an apostrophe. */
+function needsExpressions(code: number): boolean {
+  return code > 0x7f || code === APOSTROPHE;
 }
 
 const APOSTROPHE = 0x27;
