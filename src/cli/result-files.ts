@@ -404,11 +404,16 @@ async function* inputEntries(input: InputFile, withText: boolean): AsyncGenerato
  * written twice.
  */
 function withResultFields(text: string, record: Record<string, unknown>, keys: readonly string[], values: readonly unknown[]): string {
-  let fields = '';
-  for (let i = 0; i < keys.length; i++) fields += `${i === 0 ? '' : ','}${keys[i]}${JSON.stringify(values[i] ?? null)}`;
   const close = text.lastIndexOf('}');
   // An object with no fields ({} or { }) takes no comma before the first result field.
-  return `${text.slice(0, close)}${Object.keys(record).length > 0 ? ',' : ''}${fields}}`;
+  return `${text.slice(0, close)}${Object.keys(record).length > 0 ? ',' : ''}${membersText(keys, values)}}`;
+}
+
+/** JSON object members, `"name":value` joined by commas (each of `keys` its name JSON-encoded, with the colon). */
+function membersText(keys: readonly string[], values: readonly unknown[]): string {
+  let fields = '';
+  for (let i = 0; i < keys.length; i++) fields += `${i === 0 ? '' : ','}${keys[i]}${JSON.stringify(values[i] ?? null)}`;
+  return fields;
 }
 
 async function mergeInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>, format: FileFormat): Promise<MergedOutput> {
@@ -463,10 +468,8 @@ function plainKeys(names: readonly string[]): boolean {
 
 /** JSON.stringify of a CSV record's object with the result's fields after its own, written key by key. */
 function objectText(fields: readonly string[], inputKeys: readonly string[], keys: readonly string[], values: readonly unknown[]): string {
-  let text = '{';
-  for (let i = 0; i < inputKeys.length; i++) text += `${i === 0 ? '' : ','}${inputKeys[i]}${JSON.stringify(fields[i])}`;
-  for (let i = 0; i < keys.length; i++) text += `${inputKeys.length + i === 0 ? '' : ','}${keys[i]}${JSON.stringify(values[i] ?? null)}`;
-  return `${text}}`;
+  const own = membersText(inputKeys, fields);
+  return `{${own}${own !== '' && keys.length > 0 ? ',' : ''}${membersText(keys, values)}}`;
 }
 
 /**
