@@ -5,7 +5,7 @@ import { BatchDocument } from '../src/client/generated/graphql';
 import { SiftClient } from '../src/client/sift-client';
 import { deleteKeys } from './api-process';
 import type { BatchFile } from './batch-files';
-import { memoryMb, startWorker, type BatchBenchContext, type WorkerChild } from './batch-runs';
+import { memoryMb, type BatchBenchContext, type WorkerChild } from './batch-runs';
 import type { Cleanup } from './cleanup';
 import type { CliProbeReport, ProbedRequest } from './cli-probe';
 import { procSeconds, redisSeconds } from './cpu';
@@ -32,7 +32,7 @@ export interface PhaseFigures {
   cpuSeconds: Record<SiftParty, number>;
 }
 
-/** One `sift batch IN OUT` from a cold cache, with `workers` fresh worker processes. */
+/** One `sift batch IN OUT` from a cold cache, with `workers` worker processes (kept up across rounds). */
 export interface SiftFileRun {
   round: number;
   workers: number;
@@ -83,16 +83,16 @@ function requests(report: CliProbeReport, method: string, pattern: RegExp, what:
 
 /**
  * Runs `node dist/src/cli/sift.js batch IN OUT --id-column id --json` against the API of
- * `context`, with `workers` fresh worker processes and a cold cache (the run's cached predictions
- * are deleted first), the CLI probe preloaded. Checks the CLI's exit, its summary and OUT (every
+ * `context`, served by `children` (up already, and the only workers of that API's queue) from a
+ * cold cache (the run's cached predictions are deleted first), the CLI probe preloaded. Checks the CLI's exit, its summary and OUT (every
  * row labelled, in order), then splits the time into SIFT_PHASES with each process's CPU.
  */
-export async function runSiftFile(context: BatchBenchContext, file: BatchFile, workers: number, round: number, dir: string, cleanup: Cleanup): Promise<SiftFileRun> {
+export async function runSiftFile(context: BatchBenchContext, file: BatchFile, children: readonly WorkerChild[], round: number, dir: string, cleanup: Cleanup): Promise<SiftFileRun> {
+  const workers = children.length;
   await deleteKeys(context.redisUrl, `${context.keyPrefix}pred:`);
   const output = path.join(dir, `out-${workers}.csv`);
   const probeFile = path.join(dir, `cli-probe-${workers}.json`);
   rmSync(probeFile, { force: true });
-  const children: WorkerChild[] = [];
   const redis = new Redis(context.redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   const client = new SiftClient(context.url);
@@ -107,8 +107,6 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
     redis: () => redisSeconds(redis),
   });
   try {
-    // Each registered with `cleanup` from its spawn, so an abort while they start stops them too.
-    children.push(...(await Promise.all(Array.from({ length: workers }, () => startWorker(context, cleanup)))));
     await timeline.start(100);
     sampleApiRss();
     const apiRss = setInterval(sampleApiRss, 100);
@@ -177,7 +175,6 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, w
     await timeline.stop();
     redis.disconnect();
     await client.close();
-    await Promise.all(children.map((w) => w.stop()));
     rmSync(output, { force: true });
   }
 }

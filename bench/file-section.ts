@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeBatchCsv, type BatchFile } from './batch-files';
-import type { BatchBenchContext } from './batch-runs';
+import { startWorker, type BatchBenchContext, type WorkerChild } from './batch-runs';
 import { peerMissing, startCeleryPeer, type CeleryPeer, type PeerFileRun, type PeerSettings } from './celery-peer';
 import type { Cleanup } from './cleanup';
 import { runSiftFile, type SiftFileRun } from './file-runs';
@@ -30,13 +30,22 @@ export interface FileSectionOptions {
   memoryRows: number;
   /** The peer's settings, or null when BENCH_PEER=off. */
   peer: PeerSettings | null;
-  context: BatchBenchContext;
+  /**
+   * An API child for the runs with 1 worker and another for those with 2 (each its own key
+   * prefix, so its queue has only that many workers).
+   */
+  contexts: { one: BatchBenchContext; two: BatchBenchContext };
   cleanup: Cleanup;
   dir: string;
   log: (line: string) => void;
 }
 
-const WARM_UP_ROWS = 2000;
+/**
+ * Rows of the untimed warm-up file each side labels first: enough for V8 to have compiled a Sift
+ * worker's hot code (its first 200,000-row file cost it 12-15% more CPU than the next ones), and
+ * for each of the peer's pool processes to have loaded its model.
+ */
+const WARM_UP_ROWS = 20_000;
 
 /** The run of `runs` with the median rows/s (the upper middle one for an even count). */
 export function medianRun<T extends { rowsPerSecond: number }>(runs: readonly T[]): T {
@@ -52,27 +61,38 @@ export function spreadPct(runs: readonly { rowsPerSecond: number }[]): number {
 
 /**
  * The file-to-file section: `sift batch IN OUT` on a `rows`-row CSV (about 30% repeated texts)
- * with 1 and 2 fresh workers, and the Celery peer (2 prefork workers) on the same file, each from
- * a cold cache, for `rounds` rounds. Within a round the three run back to back, and the order
- * reverses every round (1, 2, peer; then peer, 2, 1), so Sift's 2-worker run and the peer's are
- * neighbours every time and each goes first as often. One untimed warm-up of each side on a small
- * file first: the API's first upload and the peer's pool processes loading their model are not
- * what a user waits for on every file.
+ * with 1 and 2 workers, and the Celery peer (2 prefork workers) on the same file, each from a cold
+ * cache, for `rounds` rounds. Within a round the three run back to back, and the order reverses
+ * every round (1, 2, peer; then peer, 2, 1), so Sift's 2-worker run and the peer's are neighbours
+ * every time and each goes first as often.
+ *
+ * Both sides run as servers do: started once and kept up across rounds, each warmed by one untimed
+ * run of a smaller file (an API's first upload, a worker's code before V8 has compiled it, the
+ * peer's pool processes loading their model are not what a user waits for on every file). Sift's
+ * workers for each worker count have an API of their own, since every worker of a queue takes
+ * its chunks.
  */
 export async function runFileSection(options: FileSectionOptions): Promise<FileResult> {
-  const { rows, rounds, context, cleanup, dir, log } = options;
+  const { rows, rounds, contexts, cleanup, dir, log } = options;
   log(`bench: writing a ${rows}-row CSV to ${dir}`);
   const file = await writeBatchCsv(path.join(dir, 'file.csv'), rows, 0.3);
   const warmUp = await writeBatchCsv(path.join(dir, 'warm-up.csv'), WARM_UP_ROWS, 0.3, 3);
   const peerNotRun = options.peer === null ? 'BENCH_PEER=off' : await peerMissing(options.peer);
   if (peerNotRun !== null) log(`bench: the Celery peer does not run: ${peerNotRun}`);
 
-  log(`bench: sift batch warm-up, ${WARM_UP_ROWS} rows`);
-  await runSiftFile(context, warmUp, 1, 0, dir, cleanup);
   let peer: CeleryPeer | null = null;
   const sift: SiftFileRun[] = [];
   const peerRuns: PeerFileRun[] = [];
+  let memory: FileResult['memory'] = null;
+  const workers = new Map<1 | 2, { context: BatchBenchContext; children: WorkerChild[] }>();
   try {
+    for (const [count, context] of [[1, contexts.one], [2, contexts.two]] as const) {
+      // Each registered with `cleanup` from its spawn, so an abort while they start stops them too.
+      const children = await Promise.all(Array.from({ length: count }, () => startWorker(context, cleanup)));
+      workers.set(count, { context, children });
+      log(`bench: sift batch warm-up with ${count} worker(s), ${WARM_UP_ROWS} rows`);
+      await runSiftFile(context, warmUp, children, 0, dir, cleanup);
+    }
     if (peerNotRun === null) peer = await startCeleryPeer(options.peer!, warmUp, cleanup, dir, log);
     for (let round = 1; round <= rounds; round++) {
       const order: ('peer' | 1 | 2)[] = round % 2 === 1 ? [1, 2, 'peer'] : ['peer', 2, 1];
@@ -83,14 +103,16 @@ export async function runFileSection(options: FileSectionOptions): Promise<FileR
           peerRuns.push(await peer.run(file, round));
         } else {
           log(`bench: file to file, sift batch with ${side} worker(s), round ${round} of ${rounds}`);
-          sift.push(await runSiftFile(context, file, side, round, dir, cleanup));
+          const { context, children } = workers.get(side)!;
+          sift.push(await runSiftFile(context, file, children, round, dir, cleanup));
         }
       }
     }
+    memory = options.memoryRows > 0 ? await memoryRun(options, workers.get(2)!.children) : null;
   } finally {
     await peer?.stop();
+    await Promise.all([...workers.values()].flatMap(({ children }) => children.map((w) => w.stop())));
   }
-  const memory = options.memoryRows > 0 ? await memoryRun(options) : null;
   const ratios = (workers: number) =>
     peerRuns.map((p) => (100 * sift.find((s) => s.round === p.round && s.workers === workers)!.rowsPerSecond) / p.rowsPerSecond);
   const { path: _path, ...described } = file;
@@ -102,13 +124,13 @@ export async function runFileSection(options: FileSectionOptions): Promise<FileR
  * rows): the CLI's and the API's peak RSS while a file far larger than either's memory bound
  * streams through both, twice (the upload, then the download merged with the input).
  */
-async function memoryRun(options: FileSectionOptions): Promise<FileResult['memory']> {
-  const { memoryRows, context, cleanup, dir, log } = options;
+async function memoryRun(options: FileSectionOptions, children: readonly WorkerChild[]): Promise<FileResult['memory']> {
+  const { memoryRows, contexts, cleanup, dir, log } = options;
   log(`bench: writing a ${memoryRows}-row CSV for the memory run`);
   const big = await writeBatchCsv(path.join(dir, 'memory.csv'), memoryRows, 0.3, 23);
   try {
     log(`bench: file to file, sift batch with 2 workers on the ${memoryRows}-row file (memory)`);
-    const run = await runSiftFile(context, big, 2, 0, dir, cleanup);
+    const run = await runSiftFile(contexts.two, big, children, 0, dir, cleanup);
     const { path: _path, ...described } = big;
     return { file: described, run };
   } finally {

@@ -152,7 +152,7 @@ function fileToFileSection(result: FileResult): string[] {
   }
   const out = [
     `File to file: \`sift batch IN OUT --id-column id --json\` (node dist/src/cli/sift.js, a child process) on a ${n(file.rows)}-row CSV (${n(file.bytes / 1e6, 1)} MB, ${n(file.repeatedPct, 1)}% repeated texts),`,
-    'cold cache, an API child and fresh worker processes each run; OUT checked: every row labelled, in input order.',
+    'cold cache; an API child and its workers (1, or 2) started once, warmed on a smaller file and kept up across rounds, as the peer\'s workers are; OUT checked: every row labelled, in input order.',
     result.peer.length > 0
       ? 'The Celery peer (its client.py chunked, 2 prefork workers, its own Redis db) on the same file, cold cache; its output checked the same way.'
       : `The Celery peer did not run: ${result.peerNotRun}.`,
@@ -192,7 +192,7 @@ function fileToFileSection(result: FileResult): string[] {
   const again = result.sift.filter((r) => r.downloads > 1);
   out.push(`Runs whose results download the CLI made again from the start (it broke off or came short): ${again.length} of ${result.sift.length}${again.length > 0 ? ` (${again.map((r) => `round ${r.round}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`).join('; ')})` : ''}`);
   for (const { workers, middle } of medians) {
-    out.push(`${workers} worker${workers === 1 ? '' : 's'}: labelling began ${n(middle.labellingBeganSeconds, 2)} s after the spawn; the results download was asked for ${n(middle.downloadAskedSeconds, 2)} s after the 202 and ended ${n(middle.downloadEndedSeconds, 2)} s after COMPLETED${middle.downloads > 1 ? ` (${middle.downloads} downloads: the CLI made it again)` : ''}; ${n(middle.cachedRows)} rows from cache, ${n(middle.failedRows)} failed; worker peak RSS ${middle.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`);
+    out.push(`${workers} worker${workers === 1 ? '' : 's'}: labelling began ${n(middle.labellingBeganSeconds, 2)} s after the spawn; the results download was asked for ${n(middle.downloadAskedSeconds, 2)} s after the 202 and ended ${n(middle.downloadEndedSeconds, 2)} s after COMPLETED${middle.downloads > 1 ? ` (${middle.downloads} downloads: the CLI made it again)` : ''}; ${n(middle.cachedRows)} rows from cache, ${n(middle.failedRows)} failed; worker peak RSS since start ${middle.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`);
   }
   return out;
 }

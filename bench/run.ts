@@ -29,7 +29,8 @@ import { checkAuthTargets, checkBatchTargets, checkFairnessTargets, checkFanoutT
 // dist/bench/run.js -> the project root, where models/ and bench/results/ live.
 const ROOT = path.resolve(__dirname, '..', '..');
 
-let api: ApiProcess | undefined;
+/** API children up now (stopped, and their keys cleaned, on an abort). */
+const apis = new Set<ApiProcess>();
 /** Child processes the sections started (workers, clients, a private Redis), stopped on an abort. */
 const cleanup = new Cleanup();
 
@@ -153,8 +154,12 @@ async function main(): Promise<number> {
     });
   }
   if (settings.parts.file) {
-    apiSettings = await withBatchApi(async (context, tmp) => {
-      fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, memoryRows: settings.fileMemoryRows, peer: settings.peer, context, cleanup, dir: tmp, log });
+    // An API for each worker count: workers stay up across rounds, and each takes its queue's chunks.
+    apiSettings = await withBatchApi(async (one, tmp) => {
+      await withApi(settings, async (started) => {
+        const contexts = { one, two: batchContext(settings, started) };
+        fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, memoryRows: settings.fileMemoryRows, peer: settings.peer, contexts, cleanup, dir: tmp, log });
+      });
     });
   }
   if (settings.parts.fairness) {
@@ -278,14 +283,15 @@ async function main(): Promise<number> {
 /** Runs `section` against a fresh API child process (with `env` added), then stops it and deletes its keys; returns the settings the child read. */
 async function withApi(settings: BenchSettings, section: (started: ApiProcess) => Promise<void>, env: NodeJS.ProcessEnv = {}): Promise<ApiProcess['settings']> {
   process.stderr.write(`bench: starting an API child process${Object.keys(env).length > 0 ? ` (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}\n`);
-  api = await startApiProcess(settings.modelsDir, settings.model, ROOT, env);
+  const api = await startApiProcess(settings.modelsDir, settings.model, ROOT, env);
+  apis.add(api);
   try {
     await section(api);
     return api.settings;
   } finally {
+    apis.delete(api);
     const { deletedKeys } = await api.stop();
     process.stderr.write(`bench: API stopped, ${deletedKeys} keys under ${api.keyPrefix} deleted\n`);
-    api = undefined;
   }
 }
 
@@ -339,7 +345,7 @@ function batchContext(settings: BenchSettings, started: ApiProcess, env: NodeJS.
 async function abort(reason: string, code = 1): Promise<never> {
   process.stderr.write(`bench: ${reason}\n`);
   await cleanup.runAll();
-  await api?.stop().catch((error: Error) => process.stderr.write(`bench: clean-up failed: ${error.message}\n`));
+  for (const api of apis) await api.stop().catch((error: Error) => process.stderr.write(`bench: clean-up failed: ${error.message}\n`));
   process.exit(code);
 }
 
