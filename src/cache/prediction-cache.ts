@@ -49,10 +49,10 @@ export function encodeScores(scores: ArrayLike<number>): string {
 
 /**
  * A cached value's probabilities, or null when the value is not what encodeScores writes (a JSON
- * array of numbers, null for a non-finite one; with `labels`, one for each of the model's labels):
- * another writer of the shared cache, or a damaged entry, then counts as a miss, and the fresh
- * prediction is written over it, rather than failing every request and batch chunk that holds its
- * text.
+ * array of probabilities, each from 0 to 1, null for a non-finite one; with `labels`, one for each
+ * of the model's labels): another writer of the shared cache, or a damaged entry, then counts as a
+ * miss, and the fresh prediction is written over it, rather than failing every request and batch
+ * chunk that holds its text, or answering with a "probability" of 2.
  */
 export function decodeScores(value: string, labels?: number): number[] | null {
   let scores: unknown;
@@ -62,8 +62,8 @@ export function decodeScores(value: string, labels?: number): number[] | null {
     return null;
   }
   if (!Array.isArray(scores) || scores.length === 0 || (labels !== undefined && scores.length !== labels)) return null;
-  // JSON.parse gives 1e400 as Infinity; encodeScores writes a non-finite score as null.
-  for (const score of scores) if (score !== null && !Number.isFinite(score)) return null;
+  // JSON.parse gives 1e400 as Infinity (outside the range too); encodeScores writes a non-finite score as null.
+  for (const score of scores) if (score !== null && !(typeof score === 'number' && score >= 0 && score <= 1)) return null;
   return scores as number[];
 }
 
@@ -89,9 +89,22 @@ export class PredictionCache {
     return this.keys.prediction(model.name, model.version, textHash(text));
   }
 
-  /** Cached probabilities for each key (null for a miss, or a value that is not encodeScores's), in one round trip; `model` names the keys' model in the metrics. */
+  /**
+   * Cached probabilities for each key (null for a miss, or a value that is not encodeScores's), in
+   * one round trip. Each key is one lookup of `model` in `sift_cache_lookups_total` (`unknown` when
+   * the caller does not say): a hit only when its value decodes, so a damaged entry, which the
+   * caller runs the model for, counts as the miss it is.
+   */
   async read(keys: readonly string[], model?: ModelKey): Promise<(number[] | null)[]> {
-    return (await this.readValues(keys, model)).map((value) => (value === null ? null : decodeScores(value, model?.labels?.length)));
+    const values = await this.readValues(keys, model);
+    if (values === null) return keys.map(() => null);
+    const scores = values.map((value) => (value === null ? null : decodeScores(value, model?.labels?.length)));
+    if (this.metrics) {
+      let hits = 0;
+      for (const found of scores) if (found !== null) hits++;
+      this.metrics.answered(model?.name ?? 'unknown', hits, scores.length - hits);
+    }
+    return scores;
   }
 
   /** Stores fresh probabilities with the configured TTL, in one command. */
@@ -99,26 +112,16 @@ export class PredictionCache {
     await this.writeValues(entries.map(({ key, scores }) => ({ key, value: encodeScores(scores) })));
   }
 
-  /**
-   * Cached values as stored (see `encodeScores`), null for a miss, in one round trip. Each key is
-   * one lookup of `model` in `sift_cache_lookups_total` (`unknown` when the caller does not say).
-   */
-  async readValues(keys: readonly string[], model?: ModelKey): Promise<(string | null)[]> {
+  /** Cached values as stored (see `encodeScores`), null for a miss, in one round trip; null when Redis did not answer (each key counted as an error). */
+  private async readValues(keys: readonly string[], model?: ModelKey): Promise<(string | null)[] | null> {
     if (keys.length === 0) return [];
-    let values: (string | null)[];
     try {
-      values = await this.redis.mget(keys as string[]);
+      return await this.redis.mget(keys as string[]);
     } catch (error) {
       this.warn('read', error);
       this.metrics?.failed(model?.name ?? 'unknown', keys.length);
-      return keys.map(() => null);
+      return null;
     }
-    if (this.metrics) {
-      let hits = 0;
-      for (const value of values) if (value !== null) hits++;
-      this.metrics.answered(model?.name ?? 'unknown', hits, values.length - hits);
-    }
-    return values;
   }
 
   /**

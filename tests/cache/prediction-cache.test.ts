@@ -60,7 +60,7 @@ describe('PredictionCache', () => {
   });
 
   it('takes an entry that is not encodeScores\'s for a miss, and writes the fresh scores over it', async () => {
-    const damaged = ['not json', '{"a":1}', '[]', '["0.5"]', '[0.5,true]', '0.5', '[1e400,0]'];
+    const damaged = ['not json', '{"a":1}', '[]', '["0.5"]', '[0.5,true]', '0.5', '[1e400,0]', '[-5,2]', '[0.5,1.5]', '[-0.1,1]'];
     const texts = damaged.map((_, i) => `damaged ${i}`);
     await Promise.all(texts.map((text, i) => redis.set(cache.key(model, text), damaged[i])));
     expect(await read(cache, texts)).toEqual(texts.map(() => null));

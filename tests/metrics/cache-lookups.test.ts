@@ -33,9 +33,20 @@ describe('sift_cache_lookups_total', () => {
     const cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger, metrics.cache);
     const keys = ['a', 'b', 'c'].map((text) => cache.key(model, text));
     await cache.write([{ key: keys[0], scores: [0.5, 0.5] }]);
-    await cache.readValues(keys, model);
+    await cache.read(keys, model);
     await cache.read([keys[0]], model);
     expect([await lookups(metrics, 'hit'), await lookups(metrics, 'miss'), await lookups(metrics, 'error')]).toEqual([2, 2, 0]);
+  });
+
+  it('counts a damaged entry, which the caller runs the model for, as a miss', async () => {
+    const metrics = new SiftMetrics(true);
+    const cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger, metrics.cache);
+    const keys = ['sound', 'damaged', 'out of range'].map((text) => cache.key(model, text));
+    await cache.write([{ key: keys[0], scores: [0.25, 0.75] }]);
+    await redis.set(keys[1], 'not json');
+    await redis.set(keys[2], '[-5,2]');
+    expect(await cache.read(keys, model)).toEqual([[0.25, 0.75], null, null]);
+    expect([await lookups(metrics, 'hit'), await lookups(metrics, 'miss'), await lookups(metrics, 'error')]).toEqual([1, 2, 0]);
   });
 
   it('counts every key of a read that Redis did not answer as an error, while the caller gets misses', async () => {
@@ -43,7 +54,7 @@ describe('sift_cache_lookups_total', () => {
     const down = connect(`redis://127.0.0.1:${await freePort()}`);
     try {
       const cache = new PredictionCache(down, redisKeys(prefix), 3600, logger, metrics.cache);
-      expect(await cache.readValues(['x', 'y'].map((text) => cache.key(model, text)), model)).toEqual([null, null]);
+      expect(await cache.read(['x', 'y'].map((text) => cache.key(model, text)), model)).toEqual([null, null]);
       expect([await lookups(metrics, 'hit'), await lookups(metrics, 'miss'), await lookups(metrics, 'error')]).toEqual([0, 0, 2]);
     } finally {
       down.disconnect();
