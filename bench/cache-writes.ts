@@ -41,7 +41,10 @@ async function main(): Promise<void> {
     const value = JSON.stringify([0.1234567, 0.8765433]);
     const ways: Record<string, (group: { key: string; value: string }[]) => Promise<unknown>> = {
       'SET each': (group) => Promise.all(group.map((entry) => redis.set(entry.key, entry.value, 'EX', TTL))),
-      'writeValues': (group) => cache.writeValues(group),
+      'writeValues': (group) => cache.writeValues(
+        group.map((entry) => entry.key),
+        group.map((entry) => entry.value),
+      ),
     };
     console.log(`${ENTRIES} cache entries written in chunks of ${PER_CHUNK}; CPU seconds of the writer and of Redis`);
     console.log('round  way          wall ms  writer cpu  redis cpu');

@@ -2,7 +2,7 @@ import type { PredictionCache } from '../cache/prediction-cache';
 import type { CountedRows } from '../metrics/batch-metrics';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { ScoreMatrix } from '../models/model-runner';
-import { scoreThroughCache } from '../predictions/cached-scoring';
+import { distinctIndex, scoreThroughCache } from '../predictions/cached-scoring';
 import { bestLabelIndex } from '../predictions/prediction';
 import { textProblem } from '../predictions/text-rules';
 import { contextFromCarrier, inSpan, SpanAttributes, SpanKind, SpanNames, type Span } from '../tracing/spans';
@@ -79,22 +79,26 @@ export class ChunkProcessor {
     span.setAttributes({ [SpanAttributes.MODEL]: model.name, [SpanAttributes.CHUNK_ROWS]: texts.length });
 
     const problems = texts.map((text) => rowProblem(text, model.maxTextLength));
-    const distinct = [...new Set(texts.filter((_, i) => problems[i] === null) as string[])];
-    const scoresOf = await scoreThroughCache(cache, model, distinct, (misses) => this.score(model.name, misses));
+    const { distinct, positions } = distinctIndex(texts.map((text, i) => (problems[i] === null ? text : null)));
+    const scored = await scoreThroughCache(cache, model, distinct, (misses) => this.score(model.name, misses));
+    // Each distinct text's label, found once however many rows repeat it.
+    const labels = scored.map(({ scores }) => model.labels[bestLabelIndex(scores)]);
     const counts = { succeeded: 0, failed: 0, cached: 0, labels: {} as Record<string, number> };
-    const outcomes = texts.map((text, i): string => {
+    const outcomes = new Array<string>(texts.length);
+    for (let i = 0; i < texts.length; i++) {
       const problem = problems[i];
       if (problem !== null) {
         counts.failed++;
-        return encodeOutcome({ scoresJson: null, cached: false, error: problem });
+        outcomes[i] = encodeOutcome({ scoresJson: null, cached: false, error: problem });
+        continue;
       }
-      const found = scoresOf.get(text!)!;
+      const found = scored[positions[i]];
       counts.succeeded++;
       if (found.cached) counts.cached++;
-      const label = model.labels[bestLabelIndex(found.scores)];
+      const label = labels[positions[i]];
       counts.labels[label] = (counts.labels[label] ?? 0) + 1;
-      return encodeOutcome({ scoresJson: found.scoresJson, cached: found.cached, error: null });
-    });
+      outcomes[i] = encodeOutcome({ scoresJson: found.scoresJson, cached: found.cached, error: null });
+    }
     span.setAttributes({ [SpanAttributes.CHUNK_ROWS_CACHED]: counts.cached, [SpanAttributes.CHUNK_ROWS_FAILED]: counts.failed });
     const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, texts.length, encodeChunkOutcomes(outcomes));
     if (outcome !== 'counted') return outcome === 'already-counted' ? 'already-counted' : 'skipped';

@@ -109,7 +109,10 @@ export class PredictionCache {
 
   /** Stores fresh probabilities with the configured TTL, in one command. */
   async write(entries: readonly { key: string; scores: ArrayLike<number> }[]): Promise<void> {
-    await this.writeValues(entries.map(({ key, scores }) => ({ key, value: encodeScores(scores) })));
+    await this.writeValues(
+      entries.map((entry) => entry.key),
+      entries.map((entry) => encodeScores(entry.scores)),
+    );
   }
 
   /** Cached values as stored (see `encodeScores`), null for a miss, in one round trip; null when Redis did not answer (each key counted as an error). */
@@ -125,20 +128,20 @@ export class PredictionCache {
   }
 
   /**
-   * Stores values as `encodeScores` made them, with the configured TTL: one script call per
-   * WRITE_GROUP entries rather than a SET each. 140,000 entries in chunks of 350 cost the writer
-   * 1.38-1.85 CPU-s as SETs (a command object and a socket write each in ioredis) and 0.22-0.35 s
-   * as script calls, while Redis spent 0.56-0.75 s against 0.59-0.73 s
+   * Stores `values[i]` (as `encodeScores` made it) under `keys[i]`, with the configured TTL: one
+   * script call per WRITE_GROUP entries rather than a SET each. 140,000 entries in chunks of 350
+   * cost the writer 1.38-1.85 CPU-s as SETs (a command object and a socket write each in ioredis)
+   * and 0.22-0.35 s as script calls, while Redis spent 0.56-0.75 s against 0.59-0.73 s
    * (`node dist/bench/cache-writes.js`, three alternating rounds).
    * A group is bounded so that no call holds Redis, which every process shares, for long.
    */
-  async writeValues(entries: readonly { key: string; value: string }[]): Promise<void> {
-    if (entries.length === 0) return;
+  async writeValues(keys: readonly string[], values: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
     try {
       const writes: Promise<unknown>[] = [];
-      for (let start = 0; start < entries.length; start += WRITE_GROUP) {
-        const group = entries.slice(start, start + WRITE_GROUP);
-        writes.push(setWithTtl.run(this.redis, group.map((entry) => entry.key), [this.ttlSeconds, ...group.map((entry) => entry.value)]));
+      for (let start = 0; start < keys.length; start += WRITE_GROUP) {
+        const end = Math.min(start + WRITE_GROUP, keys.length);
+        writes.push(setWithTtl.run(this.redis, keys.slice(start, end), [this.ttlSeconds, ...values.slice(start, end)]));
       }
       await Promise.all(writes);
     } catch (error) {

@@ -11,34 +11,57 @@ export interface ScoredText {
 /**
  * Scores distinct texts through the shared cache: one read for all of them, `scoreMisses` for the
  * misses only, then one write of the fresh results. Each text is hashed once for both. Online
- * requests and batch chunks both label text this way.
+ * requests and batch chunks both label text this way. Returns each text's scores in the order of
+ * `distinctTexts` (arrays, not a map by text: a batch chunk looks its rows up by position).
  */
 export async function scoreThroughCache(
   cache: PredictionCache,
   model: ModelKey,
   distinctTexts: readonly string[],
   scoreMisses: (texts: string[]) => Promise<ArrayLike<number>[]>,
-): Promise<Map<string, ScoredText>> {
+): Promise<ScoredText[]> {
   const keys = distinctTexts.map((text) => cache.key(model, text));
   const cached = await cache.read(keys, model);
-  const misses = distinctTexts.flatMap((_, i) => (cached[i] === null ? [i] : []));
+  const misses: number[] = [];
+  for (let i = 0; i < cached.length; i++) if (cached[i] === null) misses.push(i);
   const fresh = await scoreMisses(misses.map((i) => distinctTexts[i]));
   // Serialized once, for the cache and for whoever stores the scores again (batch results).
   const freshJson = fresh.map(encodeScores);
-  await cache.writeValues(misses.map((i, m) => ({ key: keys[i], value: freshJson[m] })));
-  // Misses are in text order, so the fresh results line up with them one after another.
-  const scored = new Map<string, ScoredText>();
-  let next = 0;
-  distinctTexts.forEach((text, i) => {
+  await cache.writeValues(
+    misses.map((i) => keys[i]),
+    freshJson,
+  );
+  const scored = new Array<ScoredText>(distinctTexts.length);
+  misses.forEach((i, m) => (scored[i] = { scores: fresh[m], scoresJson: freshJson[m], cached: false }));
+  for (let i = 0; i < cached.length; i++) {
     const hit = cached[i];
-    if (hit !== null) {
-      // Encoded again, not copied: stored results then hold every score in jsonNumber's shortest
-      // form, whoever wrote the cache (a download compares scores as text, see outcome-reader.ts).
-      scored.set(text, { scores: hit, scoresJson: encodeScores(hit), cached: true });
-    } else {
-      scored.set(text, { scores: fresh[next], scoresJson: freshJson[next], cached: false });
-      next++;
-    }
-  });
+    // Encoded again, not copied: stored results then hold every score in jsonNumber's shortest
+    // form, whoever wrote the cache (a download compares scores as text, see outcome-reader.ts).
+    if (hit !== null) scored[i] = { scores: hit, scoresJson: encodeScores(hit), cached: true };
+  }
   return scored;
+}
+
+/**
+ * Each text's position among `distinct`, the texts without repeats in first-seen order; -1 for a
+ * null (a row with no text to label).
+ */
+export function distinctIndex(texts: readonly (string | null)[]): { distinct: string[]; positions: Int32Array } {
+  const seen = new Map<string, number>();
+  const distinct: string[] = [];
+  const positions = new Int32Array(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
+    if (text === null) {
+      positions[i] = -1;
+      continue;
+    }
+    let position = seen.get(text);
+    if (position === undefined) {
+      position = distinct.push(text) - 1;
+      seen.set(text, position);
+    }
+    positions[i] = position;
+  }
+  return { distinct, positions };
 }

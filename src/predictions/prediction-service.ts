@@ -2,7 +2,7 @@ import { ErrorCodes, userError } from '../errors';
 import type { PredictionCache } from '../cache/prediction-cache';
 import type { ModelCatalog, ModelInfo } from '../models/model-catalog';
 import type { ModelDefinition } from '../models/manifest';
-import { scoreThroughCache } from './cached-scoring';
+import { distinctIndex, scoreThroughCache } from './cached-scoring';
 import { toPrediction, type Prediction } from './prediction';
 import { textProblem } from './text-rules';
 
@@ -45,11 +45,12 @@ export class PredictionService {
   async predictMany(texts: readonly string[], modelName?: string | null, field = 'texts'): Promise<Prediction[]> {
     const model = this.options.catalog.resolve(modelName);
     this.checkTexts(texts, model, field);
-    const scored = await scoreThroughCache(this.options.cache, model, [...new Set(texts)], (misses) =>
+    const { distinct, positions } = distinctIndex(texts);
+    const scored = await scoreThroughCache(this.options.cache, model, distinct, (misses) =>
       Promise.all(misses.map((text) => this.options.scorer(model.name, text))),
     );
-    return texts.map((text) => {
-      const { scores, cached } = scored.get(text)!;
+    return texts.map((text, i) => {
+      const { scores, cached } = scored[positions[i]];
       return toPrediction(text, scores, model, cached);
     });
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { encodeScores, PredictionCache, textHash } from '../../src/cache/prediction-cache';
-import { scoreThroughCache } from '../../src/predictions/cached-scoring';
+import { distinctIndex, scoreThroughCache } from '../../src/predictions/cached-scoring';
 import { createLogger } from '../../src/logger';
 import { RedisConnections } from '../../src/redis/connections';
 import { redisKeys } from '../../src/redis/keys';
@@ -65,7 +65,8 @@ describe('PredictionCache', () => {
     await Promise.all(texts.map((text, i) => redis.set(cache.key(model, text), damaged[i])));
     expect(await read(cache, texts)).toEqual(texts.map(() => null));
     const scored = await scoreThroughCache(cache, model, texts, async (misses) => misses.map(() => Float32Array.from([0.25, 0.75])));
-    for (const text of texts) expect(scored.get(text)).toMatchObject({ cached: false, scoresJson: '[0.25,0.75]' });
+    expect(scored).toHaveLength(texts.length);
+    for (const found of scored) expect(found).toMatchObject({ cached: false, scoresJson: '[0.25,0.75]' });
     expect(await read(cache, texts)).toEqual(texts.map(() => [0.25, 0.75]));
   });
 
@@ -75,7 +76,7 @@ describe('PredictionCache', () => {
     expect(await cache.read([cache.key(model, 'three scores')], labelled)).toEqual([null]);
     expect(await cache.read([cache.key(model, 'three scores')], model)).toEqual([[0.1, 0.2, 0.7]]);
     const scored = await scoreThroughCache(cache, labelled, ['three scores'], async (misses) => misses.map(() => Float32Array.from([0.5, 0.5])));
-    expect(scored.get('three scores')).toMatchObject({ cached: false, scoresJson: '[0.5,0.5]' });
+    expect(scored[0]).toMatchObject({ cached: false, scoresJson: '[0.5,0.5]' });
   });
 
   it('gives a hit\'s scores in the shortest form, however the entry spelled them', async () => {
@@ -84,7 +85,28 @@ describe('PredictionCache', () => {
       if (misses.length > 0) throw new Error('a hit runs no model');
       return [];
     });
-    expect(scored.get('spelled')).toEqual({ scores: [0.1, 0.9, null], scoresJson: '[0.1,0.9,null]', cached: true });
+    expect(scored).toHaveLength(1);
+    expect(scored[0]).toEqual({ scores: [0.1, 0.9, null], scoresJson: '[0.1,0.9,null]', cached: true });
+  });
+
+  it('gives each text its own scores, in the order given, hits among misses', async () => {
+    await write(cache, [{ text: 'order hit', scores: [0.5, 0.5] }]);
+    const texts = ['order miss 1', 'order hit', 'order miss 2'];
+    const scored = await scoreThroughCache(cache, model, texts, async (misses) => {
+      expect(misses).toEqual(['order miss 1', 'order miss 2']);
+      return [Float32Array.from([0.25, 0.75]), Float32Array.from([0.75, 0.25])];
+    });
+    expect(scored.map(({ scoresJson, cached }) => [scoresJson, cached])).toEqual([
+      ['[0.25,0.75]', false],
+      ['[0.5,0.5]', true],
+      ['[0.75,0.25]', false],
+    ]);
+  });
+
+  it('indexes texts by their first appearance, and a missing one as -1', () => {
+    const { distinct, positions } = distinctIndex(['b', 'a', null, 'b', 'a', 'c']);
+    expect(distinct).toEqual(['b', 'a', 'c']);
+    expect([...positions]).toEqual([0, 1, -1, 0, 1, 2]);
   });
 
   it('keys by model name, model version and the exact text', async () => {
