@@ -126,8 +126,9 @@ describe('PredictionCache', () => {
   });
 
   it('keys a text by the SHA-256 of its UTF-16 code units, so keys stay what earlier releases wrote', () => {
-    // A text longer than the hash's scratch space, one that fills it, and a short one after them.
-    for (const text of ['Exact', 'café ☺ 𝄞', 'a\ud800', 'long ☺'.repeat(2000), 'x'.repeat(4096), 'x'.repeat(4097), 'Exact', '']) {
+    // A text longer than the hash's scratch space, one that fills it, short ones after them, and
+    // texts of one length (hashed through one view of the scratch space) one after another.
+    for (const text of ['Exact', 'café ☺ 𝄞', 'a\ud800', 'long ☺'.repeat(2000), 'x'.repeat(4096), 'x'.repeat(4097), 'Exact', 'Other', 'b\udc00', '']) {
       expect(textHash(text)).toBe(createHash('sha256').update(text, 'utf16le').digest('hex'));
     }
     expect(textHash('Exact')).toMatch(/^[0-9a-f]{64}$/);
