@@ -1,0 +1,80 @@
+/**
+ * `node dist/bench/worker-cpu.js`: what one warm worker, the API and Redis spend on the file
+ * bench's 200,000-row CSV: `sift batch IN OUT` against an API child with one worker of its own,
+ * from a cold cache each run, as CPU seconds of each process over the run (steadier than rows/s on
+ * a shared machine, and per process). With BENCH_OTHER_ROOT=<another checkout, built>, that
+ * checkout's API, worker and command line run too, under a key prefix of their own, the two sides
+ * alternating. Each side's first run warms it up and is not counted. BENCH_ROUNDS runs (4) a side.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { deleteKeys, startApiProcess, type ApiProcess } from './api-process';
+import { writeBatchCsv, type BatchFile } from './batch-files';
+import { startWorker, type WorkerChild } from './batch-runs';
+import { Cleanup } from './cleanup';
+import { procSeconds, redisSeconds } from './cpu';
+import { runBench } from './two-builds';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+
+interface Side {
+  name: string;
+  root: string;
+  api: ApiProcess;
+  worker: WorkerChild;
+  runs: { worker: number; api: number; redis: number; seconds: number }[];
+}
+
+async function startSide(name: string, root: string, cleanup: Cleanup): Promise<Side> {
+  const modelsDir = path.join(ROOT, 'models');
+  const api = await startApiProcess(modelsDir, 'sentiment', root);
+  cleanup.add(() => api.stop());
+  const workerEnv = { ...process.env, REDIS_URL: api.settings.redisUrl, SIFT_KEY_PREFIX: api.keyPrefix, SIFT_MODELS_DIR: modelsDir, SIFT_DEFAULT_MODEL: 'sentiment', SIFT_METRICS_PORT: '0' };
+  const worker = await startWorker({ url: api.url, apiPid: api.pid, projectRoot: root, redisUrl: api.settings.redisUrl, keyPrefix: api.keyPrefix, workerEnv }, cleanup);
+  return { name, root, api, worker, runs: [] };
+}
+
+/** One `sift batch` of `file` by this side, from a cold cache; each process's CPU seconds over it. */
+async function run(side: Side, file: BatchFile, output: string, redis: Redis): Promise<Side['runs'][number]> {
+  await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}pred:`);
+  const workerPid = side.worker.child.pid!;
+  const before = { worker: procSeconds(workerPid), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
+  await promisify(execFile)(process.execPath, [path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url]);
+  const after = { worker: procSeconds(workerPid), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
+  await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}batch:`);
+  return { worker: after.worker - before.worker, api: after.api - before.api, redis: after.redis - before.redis, seconds: (after.at - before.at) / 1000 };
+}
+
+const figures = (values: number[]) => `${values.map((v) => v.toFixed(2)).join(', ')} (mean ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)})`;
+
+runBench(async () => {
+  const cleanup = new Cleanup();
+  const dir = mkdtempSync(path.join(tmpdir(), 'sift-worker-cpu-'));
+  let redis: Redis | undefined;
+  try {
+    const file = await writeBatchCsv(path.join(dir, 'file.csv'), 200_000, 0.3);
+    const sides = [await startSide('this checkout', ROOT, cleanup)];
+    if (process.env.BENCH_OTHER_ROOT) sides.push(await startSide(process.env.BENCH_OTHER_ROOT, path.resolve(process.env.BENCH_OTHER_ROOT), cleanup));
+    redis = new Redis(sides[0].api.settings.redisUrl);
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        const figuresOfRun = await run(side, file, path.join(dir, 'out.csv'), redis);
+        if (round > 0) side.runs.push(figuresOfRun);
+      }
+    }
+    console.log(`sift batch of a ${file.rows}-row CSV (${file.repeatedPct.toFixed(1)}% repeated texts), one warm worker, cold cache; CPU seconds a run (${ROUNDS} runs a side after one warm-up, alternating)`);
+    for (const side of sides) {
+      console.log(`${side.name}`);
+      for (const part of ['worker', 'api', 'redis', 'seconds'] as const) console.log(`  ${part.padEnd(8)} ${figures(side.runs.map((r) => r[part]))}`);
+    }
+  } finally {
+    redis?.disconnect();
+    await cleanup.runAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
