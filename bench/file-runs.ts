@@ -58,6 +58,7 @@ export interface SiftFileRun {
   cliPeakRssMb: number;
   /** The API child's RSS at its highest during the run, and during the upload phase (sampled every 100 ms; the child is shared by every run, so not its VmHWM). */
   apiPeakRssMb: { run: number; upload: number };
+  /** Each worker's peak RSS since it started (VmHWM): the workers serve every run of their count, the warm-up's too. */
   workerPeakRssMb: number[];
 }
 
@@ -81,6 +82,12 @@ function requests(report: CliProbeReport, method: string, pattern: RegExp, what:
   return found as AnsweredRequest[];
 }
 
+/** Throws when a worker has exited: its run would not have the workers it says. */
+function assertAlive(children: readonly WorkerChild[], when: string): void {
+  const gone = children.find((w) => w.child.exitCode !== null || w.child.signalCode !== null);
+  if (gone) throw new Error(`worker ${gone.child.pid} exited (code ${gone.child.exitCode}, signal ${gone.child.signalCode}) ${when} a file run`);
+}
+
 /**
  * Runs `node dist/src/cli/sift.js batch IN OUT --id-column id --json` against the API of
  * `context`, served by `children` (up already, and the only workers of that API's queue) from a
@@ -89,6 +96,8 @@ function requests(report: CliProbeReport, method: string, pattern: RegExp, what:
  */
 export async function runSiftFile(context: BatchBenchContext, file: BatchFile, children: readonly WorkerChild[], round: number, dir: string, cleanup: Cleanup): Promise<SiftFileRun> {
   const workers = children.length;
+  // Workers kept up across runs: one that died since would make this run one with fewer workers.
+  assertAlive(children, 'before');
   await deleteKeys(context.redisUrl, `${context.keyPrefix}pred:`);
   const output = path.join(dir, `out-${workers}.csv`);
   const probeFile = path.join(dir, `cli-probe-${workers}.json`);
@@ -126,6 +135,7 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, c
     if (summary.status !== 'COMPLETED') throw new Error(`sift batch ended with batch ${summary.id} ${summary.status}`);
     const { batch } = await client.request(BatchDocument, { id: summary.id });
     if (!batch?.finishedAt || !batch.startedAt) throw new Error(`batch ${summary.id} has no startedAt or finishedAt`);
+    assertAlive(children, 'during');
     const workerPeakRssMb = children.map((w) => memoryMb(w.child.pid!, 'VmHWM'));
 
     const [post] = requests(probe, 'POST', /^\/batches\?/, 'POST /batches', 'one');

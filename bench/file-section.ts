@@ -87,9 +87,11 @@ export async function runFileSection(options: FileSectionOptions): Promise<FileR
   const workers = new Map<1 | 2, { context: BatchBenchContext; children: WorkerChild[] }>();
   try {
     for (const [count, context] of [[1, contexts.one], [2, contexts.two]] as const) {
-      // Each registered with `cleanup` from its spawn, so an abort while they start stops them too.
-      const children = await Promise.all(Array.from({ length: count }, () => startWorker(context, cleanup)));
+      // In `workers` as each starts, so the finally below stops every one that did (and `cleanup`
+      // from its spawn, so an abort while it starts stops it too).
+      const children: WorkerChild[] = [];
       workers.set(count, { context, children });
+      for (let i = 0; i < count; i++) children.push(await startWorker(context, cleanup));
       log(`bench: sift batch warm-up with ${count} worker(s), ${WARM_UP_ROWS} rows`);
       await runSiftFile(context, warmUp, children, 0, dir, cleanup);
     }

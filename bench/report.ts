@@ -186,7 +186,7 @@ function fileToFileSection(result: FileResult): string[] {
   if (result.memory) {
     const { file: big, run } = result.memory;
     out.push(
-      `Memory: one run with 2 workers on a ${n(big.rows)}-row CSV (${n(big.bytes / 1e6, 1)} MB): ${n(run.seconds, 2)} s (${n(run.rowsPerSecond)} rows/s); peak RSS of the CLI ${n(run.cliPeakRssMb)} MB, of the API ${n(run.apiPeakRssMb.upload)} MB in the upload and ${n(run.apiPeakRssMb.run)} MB over the run (sampled every 100 ms), of the workers ${run.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`,
+      `Memory: one run with 2 workers on a ${n(big.rows)}-row CSV (${n(big.bytes / 1e6, 1)} MB): ${n(run.seconds, 2)} s (${n(run.rowsPerSecond)} rows/s); peak RSS of the CLI ${n(run.cliPeakRssMb)} MB, of the API ${n(run.apiPeakRssMb.upload)} MB in the upload and ${n(run.apiPeakRssMb.run)} MB over the run (sampled every 100 ms), of the workers since they started ${run.workerPeakRssMb.map((m) => n(m)).join(', ')} MB`,
     );
   }
   const again = result.sift.filter((r) => r.downloads > 1);

@@ -46,8 +46,8 @@ async function main(): Promise<number> {
   const onlineSeconds = settings.parts.online ? 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 2)) + 90 + 4 * (settings.httpWarmupSeconds + settings.rounds * (roundSeconds + 1)) : 0;
   // Generous: 2,000 rows/s end to end is far below what a healthy run does.
   const batchSeconds = settings.parts.batch ? 60 + (2 * settings.batchRounds * settings.batchRows + settings.uploadRows) / 2000 : 0;
-  // Warm-ups, the peer's model trained once (a minute or two), then 3 runs a round at a generous 2,000 rows/s with worker starts.
-  const fileSeconds = settings.parts.file ? 240 + settings.fileRounds * 3 * (30 + settings.fileRows / 2000) : 0;
+  // Two API and three worker starts, three warm-up runs of 20,000 rows, the peer's model trained once (a minute or two), then 3 runs a round at a generous 2,000 rows/s.
+  const fileSeconds = settings.parts.file ? 300 + settings.fileRounds * 3 * (30 + settings.fileRows / 2000) : 0;
   const plans = fanoutPlans(settings.fanoutSubscribers, settings.fanoutRowSubscribers);
   // Per run: an API start, the upload, subscribing (50 at a time), the batch, then the grace period at most.
   const fanoutSeconds = settings.parts.fanout ? plans.reduce((sum, p) => sum + 120 + p.subscribers / 20 + settings.fanoutRows / 2000 + settings.fanoutGraceSeconds, 0) : 0;
@@ -289,8 +289,9 @@ async function withApi(settings: BenchSettings, section: (started: ApiProcess) =
     await section(api);
     return api.settings;
   } finally {
-    apis.delete(api);
+    // Out of `apis` only once stopped: an abort meanwhile stops it again (stop is idempotent) and waits for its keys to go.
     const { deletedKeys } = await api.stop();
+    apis.delete(api);
     process.stderr.write(`bench: API stopped, ${deletedKeys} keys under ${api.keyPrefix} deleted\n`);
   }
 }

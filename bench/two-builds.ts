@@ -1,7 +1,7 @@
 /**
- * What the in-process micro benches (record-splitter.ts, featurizer.ts) share: the same code of
- * this checkout and, with BENCH_OTHER_ROOT=<another checkout, built>, of that one, timed in
- * alternating order so both see the same machine.
+ * What the in-process micro benches (record-splitter.ts, featurizer.ts, text-hash.ts) share: the
+ * same code of this checkout and, with BENCH_OTHER_ROOT=<another checkout, built>, of that one,
+ * timed in alternating order so both see the same machine.
  */
 import path from 'node:path';
 

@@ -4,7 +4,9 @@
  * from a cold cache each run, as CPU seconds of each process over the run (steadier than rows/s on
  * a shared machine, and per process). With BENCH_OTHER_ROOT=<another checkout, built>, that
  * checkout's API, worker and command line run too, under a key prefix of their own, the two sides
- * alternating. Each side's first run warms it up and is not counted. BENCH_ROUNDS runs (4) a side.
+ * alternating. Each side's first run warms it up and is not counted; BENCH_WORKER_CPU_RUNS (4)
+ * runs a side are. Each run must label every row. Redis's figure is the whole server's (the one
+ * at REDIS_URL, shared with whatever else uses it).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +22,8 @@ import { procSeconds, redisSeconds } from './cpu';
 import { runBench } from './two-builds';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_WORKER_CPU_RUNS ?? 4);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_WORKER_CPU_RUNS must be a whole number of at least 1, not ${JSON.stringify(process.env.BENCH_WORKER_CPU_RUNS)}`);
 
 interface Side {
   name: string;
@@ -44,7 +47,10 @@ async function run(side: Side, file: BatchFile, output: string, redis: Redis): P
   await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}pred:`);
   const workerPid = side.worker.child.pid!;
   const before = { worker: procSeconds(workerPid), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
-  await promisify(execFile)(process.execPath, [path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url]);
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url, '--json']);
+  const summary = JSON.parse(stdout) as { status: string; total: number; succeeded: number };
+  // A build that fails rows would look cheaper: only a run that labelled every row counts.
+  if (summary.status !== 'COMPLETED' || summary.total !== file.rows || summary.succeeded !== file.rows) throw new Error(`${side.name}: sift batch gave ${stdout.trim()}`);
   const after = { worker: procSeconds(workerPid), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
   await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}batch:`);
   return { worker: after.worker - before.worker, api: after.api - before.api, redis: after.redis - before.redis, seconds: (after.at - before.at) / 1000 };
@@ -52,8 +58,11 @@ async function run(side: Side, file: BatchFile, output: string, redis: Redis): P
 
 const figures = (values: number[]) => `${values.map((v) => v.toFixed(2)).join(', ')} (mean ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)})`;
 
+const cleanup = new Cleanup();
+// An interrupted run stops its children and deletes their keys before it goes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup.runAll().finally(() => process.exit(130)));
+
 runBench(async () => {
-  const cleanup = new Cleanup();
   const dir = mkdtempSync(path.join(tmpdir(), 'sift-worker-cpu-'));
   let redis: Redis | undefined;
   try {
@@ -67,7 +76,7 @@ runBench(async () => {
         if (round > 0) side.runs.push(figuresOfRun);
       }
     }
-    console.log(`sift batch of a ${file.rows}-row CSV (${file.repeatedPct.toFixed(1)}% repeated texts), one warm worker, cold cache; CPU seconds a run (${ROUNDS} runs a side after one warm-up, alternating)`);
+    console.log(`sift batch of a ${file.rows}-row CSV (${file.repeatedPct.toFixed(1)}% repeated texts), one warm worker, cold cache; CPU seconds a run (${ROUNDS} runs a side after one warm-up, alternating; redis: the whole server's)`);
     for (const side of sides) {
       console.log(`${side.name}`);
       for (const part of ['worker', 'api', 'redis', 'seconds'] as const) console.log(`  ${part.padEnd(8)} ${figures(side.runs.map((r) => r[part]))}`);

@@ -102,6 +102,7 @@ export class PredictionCache {
    * caller runs the model for, counts as the miss it is.
    */
   async read(keys: readonly string[], model?: ModelKey): Promise<(number[] | null)[]> {
+    if (keys.length === 0) return [];
     const values = await this.readValues(keys, model);
     if (values === null) return keys.map(() => null);
     const scores = values.map((value) => (value === null ? null : decodeScores(value, model?.labels?.length)));
@@ -123,7 +124,6 @@ export class PredictionCache {
 
   /** Cached values as stored (see `encodeScores`), null for a miss, in one round trip; null when Redis did not answer (each key counted as an error). */
   private async readValues(keys: readonly string[], model?: ModelKey): Promise<(string | null)[] | null> {
-    if (keys.length === 0) return [];
     try {
       return await this.redis.mget(keys as string[]);
     } catch (error) {

@@ -28,6 +28,18 @@ export interface ScoreMatrix {
   values: Float32Array;
 }
 
+/**
+ * A graph's own probabilities, each brought into 0..1: float rounding can leave one a hair outside
+ * (1.0000001), which a client would get as a score above 1 and the shared cache, which keeps only
+ * probabilities (decodeScores), would refuse on every read. NaN stays NaN (encoded as null).
+ */
+function clampProbabilities(values: Float32Array): void {
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] > 1) values[i] = 1;
+    else if (values[i] < 0) values[i] = 0;
+  }
+}
+
 function softmaxRows(values: Float32Array, width: number): void {
   for (let start = 0; start < values.length; start += width) {
     let max = -Infinity;
@@ -111,6 +123,7 @@ export class ModelRunner {
     const labels = Number(tensor.dims[1]);
     const values = new Float32Array(tensor.data as Float32Array);
     if (output.kind === 'logits') softmaxRows(values, labels);
+    else clampProbabilities(values);
     return { rows: texts.length, labels, values };
   }
 

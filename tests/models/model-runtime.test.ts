@@ -69,6 +69,22 @@ describe('hashed n-gram model', () => {
   });
 });
 
+describe('a model that gives probabilities itself (output kind "probabilities")', () => {
+  it('has each brought into 0..1, as the shared cache keeps only probabilities', async () => {
+    // The tiny model's graph gives logits; called probabilities, some are far outside 0..1.
+    const dir = writeTinyHashedModel(root, 'probabilities-kind');
+    const manifestFile = path.join(dir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { output: { kind: string } };
+    manifest.output.kind = 'probabilities';
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    const runner = await ModelRunner.load(await readModelDefinition(dir));
+    const scores = (await rows(runner, ['The weather is warm today', "it isn't cold", 'HOT hot hot'])).flat();
+    await runner.close();
+    for (const score of scores) expect(score >= 0 && score <= 1).toBe(true);
+    expect(scores.some((score) => score === 0 || score === 1)).toBe(true);
+  });
+});
+
 describe('execution providers', () => {
   it('runs on the providers asked for (cpu), and a provider this runtime lacks stops the load naming the setting', async () => {
     const definition = await readModelDefinition(writeTinyHashedModel(root, 'hashed-providers'));
