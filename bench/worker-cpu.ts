@@ -1,15 +1,15 @@
 /**
- * `node dist/bench/worker-cpu.js`: what one warm worker, the API and Redis spend on the file
- * bench's 200,000-row CSV: `sift batch IN OUT` against an API child with one worker of its own,
- * from a cold cache each run, as CPU seconds of each process over the run (steadier than rows/s on
- * a shared machine, and per process). With BENCH_OTHER_ROOT=<another checkout, built>, that
+ * `node dist/bench/worker-cpu.js`: what one warm worker, the API, Redis and the command line
+ * spend on the file bench's 200,000-row CSV: `sift batch IN OUT` against an API child with one
+ * worker of its own, from a cold cache each run, as CPU seconds of each process over the run
+ * (steadier than rows/s on a shared machine, and per process). With BENCH_OTHER_ROOT=<another checkout, built>, that
  * checkout's API, worker and command line run too, under a key prefix of their own, the two sides
  * alternating. Each side's first run warms it up and is not counted; BENCH_WORKER_CPU_RUNS (4)
  * runs a side are. Each run must label every row. Redis's figure is the whole server's (the one
  * at REDIS_URL, shared with whatever else uses it).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import { deleteKeys, startApiProcess, type ApiProcess } from './api-process';
 import { writeBatchCsv, type BatchFile } from './batch-files';
 import { startWorker, type WorkerChild } from './batch-runs';
 import { Cleanup } from './cleanup';
+import type { CliProbeReport } from './cli-probe';
 import { procSeconds, redisSeconds } from './cpu';
 import { runBench } from './two-builds';
 
@@ -30,7 +31,7 @@ interface Side {
   root: string;
   api: ApiProcess;
   worker: WorkerChild;
-  runs: { worker: number; api: number; redis: number; seconds: number }[];
+  runs: { worker: number; api: number; redis: number; cli: number; seconds: number }[];
 }
 
 async function startSide(name: string, root: string, cleanup: Cleanup): Promise<Side> {
@@ -47,13 +48,20 @@ async function run(side: Side, file: BatchFile, output: string, redis: Redis): P
   await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}pred:`);
   const workerPid = side.worker.child.pid!;
   const before = { worker: procSeconds(workerPid), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url, '--json']);
+  const probeFile = `${output}.probe.json`;
+  // The CLI probe (this checkout's) writes the command line's own CPU seconds at its exit.
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--require', path.join(ROOT, 'dist', 'bench', 'cli-probe.js'), path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url, '--json'],
+    { env: { ...process.env, BENCH_CLI_PROBE_FILE: probeFile } },
+  );
+  const cli = (JSON.parse(readFileSync(probeFile, 'utf8')) as CliProbeReport).cpuSeconds;
   const summary = JSON.parse(stdout) as { status: string; total: number; succeeded: number };
   // A build that fails rows would look cheaper: only a run that labelled every row counts.
   if (summary.status !== 'COMPLETED' || summary.total !== file.rows || summary.succeeded !== file.rows) throw new Error(`${side.name}: sift batch gave ${stdout.trim()}`);
   const after = { worker: procSeconds(workerPid), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
   await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}batch:`);
-  return { worker: after.worker - before.worker, api: after.api - before.api, redis: after.redis - before.redis, seconds: (after.at - before.at) / 1000 };
+  return { worker: after.worker - before.worker, api: after.api - before.api, redis: after.redis - before.redis, cli, seconds: (after.at - before.at) / 1000 };
 }
 
 const figures = (values: number[]) => `${values.map((v) => v.toFixed(2)).join(', ')} (mean ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)})`;
@@ -79,7 +87,7 @@ runBench(async () => {
     console.log(`sift batch of a ${file.rows}-row CSV (${file.repeatedPct.toFixed(1)}% repeated texts), one warm worker, cold cache; CPU seconds a run (${ROUNDS} runs a side after one warm-up, alternating; redis: the whole server's)`);
     for (const side of sides) {
       console.log(`${side.name}`);
-      for (const part of ['worker', 'api', 'redis', 'seconds'] as const) console.log(`  ${part.padEnd(8)} ${figures(side.runs.map((r) => r[part]))}`);
+      for (const part of ['worker', 'api', 'redis', 'cli', 'seconds'] as const) console.log(`  ${part.padEnd(8)} ${figures(side.runs.map((r) => r[part]))}`);
     }
   } finally {
     redis?.disconnect();

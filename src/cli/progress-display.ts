@@ -1,9 +1,8 @@
 import type { BatchFieldsFragment } from '../client/generated/graphql';
+import { count } from './counts';
 
 /** What the display shows of a batch: part of the generated client's `BatchFields`. */
 export type ProgressSnapshot = Pick<BatchFieldsFragment, 'id' | 'status' | 'total' | 'processed' | 'succeeded' | 'failed' | 'cached' | 'rowsPerSecond' | 'etaSeconds'>;
-
-const count = (n: number) => n.toLocaleString('en-US');
 
 function duration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-';

@@ -7,6 +7,7 @@ import { textLines } from '../batches/text-lines';
 import { csvCell, csvText, type CsvValue } from '../formats/csv';
 import { csvFields, csvRawCells, RecordKind } from '../formats/csv-records';
 import { CliError, ExitCodes } from './cli-errors';
+import { count } from './counts';
 import type { FileFormat, InputFile, InputRecord } from './input-files';
 import { csvInputRecords, inputFields, inputRecords, jsonLines } from './input-files';
 
@@ -303,7 +304,7 @@ export async function writeMerged(input: InputFile, download: ResultsDownload, o
     // the server counted at the upload, or rows would be added or lost without a word.
     if (uploadedRows !== undefined && merged.rows !== uploadedRows) {
       throw new CliError(
-        `${input.path} has ${merged.rows.toLocaleString('en-US')} rows now, but ${uploadedRows.toLocaleString('en-US')} were uploaded: was the file changed while the batch ran? OUTPUT was not written; run the command again, or fetch the batch's results with \`sift results\`.`,
+        `${input.path} has ${count(merged.rows)} rows now, but ${count(uploadedRows)} were uploaded: was the file changed while the batch ran? OUTPUT was not written; run the command again, or fetch the batch's results with \`sift results\`.`,
         ExitCodes.BAD_INPUT,
         'INPUT_CHANGED',
       );

@@ -5,6 +5,7 @@ import { chosenTextColumns, columnList } from '../../batches/row-sources';
 import { BatchDocument, CancelBatchDocument, type BatchFieldsFragment } from '../../client/generated/graphql';
 import { isSiftError } from '../../errors';
 import { CliError, ExitCodes, type ExitCode } from '../cli-errors';
+import { count } from '../counts';
 import { batchFormats, formatOf, openInput, uploadBody, type FileFormat, type InputFile } from '../input-files';
 import { ProgressDisplay, progressWords } from '../progress-display';
 import { gaveUp, progressSnapshots } from '../progress-follower';
@@ -147,7 +148,7 @@ async function writeOutput(server: ServerConnection, input: InputFile, id: strin
         if (reconnection.reached()) terminal.stderr.write(`Downloaded the results of batch ${batch.id} again.\n`);
         return written;
       }
-      error = new ResultsInterrupted(`the download of the results held ${written.withResults.toLocaleString('en-US')} of the batch's ${batch.total.toLocaleString('en-US')} rows`);
+      error = new ResultsInterrupted(`the download of the results held ${count(written.withResults)} of the batch's ${count(batch.total)} rows`);
     } catch (caught) {
       if (signal.aborted) throw caught;
       error = caught;
@@ -164,7 +165,7 @@ async function writeOutput(server: ServerConnection, input: InputFile, id: strin
 }
 
 function summary(batch: BatchFieldsFragment): string {
-  const words = `${batch.succeeded.toLocaleString('en-US')}/${batch.total.toLocaleString('en-US')} succeeded, ${batch.cached.toLocaleString('en-US')} from cache, ${batch.failed.toLocaleString('en-US')} failed`;
+  const words = `${count(batch.succeeded)}/${count(batch.total)} succeeded, ${count(batch.cached)} from cache, ${count(batch.failed)} failed`;
   return batch.status === 'COMPLETED' ? words : `Batch ${batch.id} ended ${batch.status}${batch.error ? `: ${batch.error}` : ''} (${words})`;
 }
 
@@ -250,7 +251,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   if (!options.wait) {
     if (options.json) terminal.stdout.write(jsonSummary(await batchOrFail(server, submitted.id), null, startedAt));
     else terminal.stdout.write(`${submitted.id}\n`);
-    terminal.stderr.write(`Queued ${submitted.total.toLocaleString('en-US')} rows as batch ${submitted.id}. Check it with \`sift status ${submitted.id}\`; fetch the results with \`sift results ${submitted.id} OUTPUT\`.\n`);
+    terminal.stderr.write(`Queued ${count(submitted.total)} rows as batch ${submitted.id}. Check it with \`sift status ${submitted.id}\`; fetch the results with \`sift results ${submitted.id} OUTPUT\`.\n`);
     return ExitCodes.OK;
   }
   // OUTPUT is written while the batch runs, alongside the progress display.
@@ -261,7 +262,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   output.catch(() => undefined);
   let followed: Followed;
   try {
-    followed = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${submitted.total.toLocaleString('en-US')} rows queued\n`, true);
+    followed = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${count(submitted.total)} rows queued\n`, true);
   } catch (error) {
     giveUp.abort();
     await output.catch(() => undefined);
@@ -282,7 +283,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     terminal.stderr.write(`The input already has ${names}, so the result columns are named with the prefix ${written.resultPrefix} (${written.resultPrefix}label, ${written.resultPrefix}score, ...).\n`);
   }
   if (options.json) terminal.stdout.write(jsonSummary(batch, outputPath!, startedAt));
-  else terminal.stdout.write(`${summary(batch)}; ${written.rows.toLocaleString('en-US')} rows written to ${outputPath}\n`);
+  else terminal.stdout.write(`${summary(batch)}; ${count(written.rows)} rows written to ${outputPath}\n`);
   return exitCodeOf(batch);
 }
 
@@ -323,6 +324,6 @@ export async function resultsCommand(server: ServerConnection, id: string, outpu
   const outputFormat = formatOf(outputPath, format);
   const batch = await batchOrFail(server, id);
   const rows = await writeResults(resultRows(await server.results(id)), outputFormat, outputPath);
-  terminal.stdout.write(`${rows.toLocaleString('en-US')} rows of batch ${id} (${batch.status}) written to ${outputPath}\n`);
+  terminal.stdout.write(`${count(rows)} rows of batch ${id} (${batch.status}) written to ${outputPath}\n`);
   return ExitCodes.OK;
 }
