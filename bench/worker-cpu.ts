@@ -6,7 +6,7 @@
  * checkout's API, worker and command line run too, under a key prefix of their own, the two sides
  * alternating. Each side's first run warms it up and is not counted; BENCH_WORKER_CPU_RUNS (4)
  * runs a side are. Each run must label every row. Redis's figure is the whole server's (the one
- * at REDIS_URL, shared with whatever else uses it).
+ * at REDIS_URL, shared with whatever else uses it). BENCH_WORKER_CPU_OUTPUT (csv) is OUT's format.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +23,9 @@ import { procSeconds, redisSeconds } from './cpu';
 import { runBench } from './two-builds';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** OUT's format (its name's extension): csv, jsonl or json. */
+const OUTPUT_FORMAT = process.env.BENCH_WORKER_CPU_OUTPUT ?? 'csv';
+if (!['csv', 'jsonl', 'json'].includes(OUTPUT_FORMAT)) throw new Error(`BENCH_WORKER_CPU_OUTPUT must be csv, jsonl or json, not ${JSON.stringify(OUTPUT_FORMAT)}`);
 const ROUNDS = Number(process.env.BENCH_WORKER_CPU_RUNS ?? 4);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_WORKER_CPU_RUNS must be a whole number of at least 1, not ${JSON.stringify(process.env.BENCH_WORKER_CPU_RUNS)}`);
 
@@ -80,11 +83,11 @@ runBench(async () => {
     redis = new Redis(sides[0].api.settings.redisUrl);
     for (let round = 0; round <= ROUNDS; round++) {
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-        const figuresOfRun = await run(side, file, path.join(dir, 'out.csv'), redis);
+        const figuresOfRun = await run(side, file, path.join(dir, `out.${OUTPUT_FORMAT}`), redis);
         if (round > 0) side.runs.push(figuresOfRun);
       }
     }
-    console.log(`sift batch of a ${file.rows}-row CSV (${file.repeatedPct.toFixed(1)}% repeated texts), one warm worker, cold cache; CPU seconds a run (${ROUNDS} runs a side after one warm-up, alternating; redis: the whole server's)`);
+    console.log(`sift batch of a ${file.rows}-row CSV (${file.repeatedPct.toFixed(1)}% repeated texts) into ${OUTPUT_FORMAT.toUpperCase()}, one warm worker, cold cache; CPU seconds a run (${ROUNDS} runs a side after one warm-up, alternating; redis: the whole server's)`);
     for (const side of sides) {
       console.log(`${side.name}`);
       for (const part of ['worker', 'api', 'redis', 'cli', 'seconds'] as const) console.log(`  ${part.padEnd(8)} ${figures(side.runs.map((r) => r[part]))}`);

@@ -28,24 +28,62 @@ export class ResultsInterrupted extends Error {
 }
 
 /**
+ * The lines of a results.jsonl download as the server wrote them, several at a time. A body that
+ * breaks off, or ends inside a line (every line the server writes ends with a line feed), throws
+ * ResultsInterrupted.
+ */
+async function* resultLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
+  const source = { ended: false, endsLine: true };
+  async function* pieces(): AsyncGenerator<string> {
+    // setEncoding decodes UTF-8 across chunk boundaries.
+    for await (const piece of Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>) {
+      if (piece !== '') source.endsLine = piece.endsWith('\n');
+      yield piece;
+    }
+    source.ended = true;
+  }
+  const lines = textLines(pieces())[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<string[]>;
+    try {
+      next = await lines.next();
+    } catch (error) {
+      throw new ResultsInterrupted(`the download of the results broke off (${(error as Error).message})`, { cause: error });
+    }
+    if (next.done) return;
+    // textLines gives what follows the last line feed once the text ends: part of a line.
+    if (source.ended && !source.endsLine) throw new ResultsInterrupted('the download of the results broke off (it ended inside a row)');
+    const kept = next.value.filter((line) => line !== '');
+    if (kept.length > 0) yield kept;
+  }
+}
+
+/**
  * Result rows from a results.jsonl download, in input order, several at a time. A body that breaks
  * off (or ends in the middle of a line) throws ResultsInterrupted.
  */
 export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenerator<ResultRow[]> {
-  // setEncoding decodes UTF-8 across chunk boundaries.
-  const text = Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>;
-  const lines = textLines(text)[Symbol.asyncIterator]();
-  for (;;) {
-    let rows: ResultRow[];
-    try {
-      const next = await lines.next();
-      if (next.done) return;
-      rows = next.value.filter((line) => line !== '').map((line) => JSON.parse(line) as ResultRow);
-    } catch (error) {
-      throw new ResultsInterrupted(`the download of the results broke off (${(error as Error).message})`, { cause: error });
-    }
-    yield rows;
+  for await (const lines of resultLines(body)) yield lines.map(parseResultLine);
+}
+
+function parseResultLine(line: string): ResultRow {
+  try {
+    return JSON.parse(line) as ResultRow;
+  } catch (error) {
+    throw new ResultsInterrupted(`the download of the results broke off (${(error as Error).message})`, { cause: error });
   }
+}
+
+/** A results.jsonl line's index: its first member, a number Sift wrote (`{"index":N,...`). */
+function indexOfLine(line: string): number {
+  if (!line.startsWith('{"index":')) return parseResultLine(line).index;
+  const comma = line.indexOf(',', 9);
+  return Number(line.slice(9, comma === -1 ? line.length - 1 : comma));
+}
+
+/** A results.jsonl line's members after its index, as the server wrote them (`"label":...,"error":null`). */
+function membersAfterIndex(line: string): string {
+  return line.slice(line.indexOf(',', 9) + 1, line.length - 1);
 }
 
 /**
@@ -299,7 +337,7 @@ export async function writeMerged(input: InputFile, download: ResultsDownload, o
     const merged =
       input.format === 'csv' && format === 'csv'
         ? await mergeCsvInto(sink, names, input, csvResultRecords(await download('csv')))
-        : await mergeInto(sink, names, input, resultRows(await download('jsonl')), format);
+        : await mergeInto(sink, names, input, resultLines(await download('jsonl')), format);
     // Checked before OUTPUT takes the place of what was there: INPUT read again must have the rows
     // the server counted at the upload, or rows would be added or lost without a word.
     if (uploadedRows !== undefined && merged.rows !== uploadedRows) {
@@ -399,15 +437,15 @@ async function* inputEntries(input: InputFile, withText: boolean): AsyncGenerato
 }
 
 /**
- * A JSON Lines input line as it stands with the result fields (`keys`, each `"name":`, and their
- * values) added before its closing brace: parsing it and writing it again would round a number of
- * more than 17 digits (a 64-bit id) to a double's, rewrite `1.0` as `1`, and keep one of keys
- * written twice.
+ * A JSON Lines input line as it stands with the result fields (`members`, JSON object members)
+ * added before its closing brace: parsing it and writing it again would round a number of more
+ * than 17 digits (a 64-bit id) to a double's, rewrite `1.0` as `1`, and keep one of keys written
+ * twice.
  */
-function withResultFields(text: string, record: Record<string, unknown>, keys: readonly string[], values: readonly unknown[]): string {
+function withResultFields(text: string, record: Record<string, unknown>, members: string): string {
   const close = text.lastIndexOf('}');
   // An object with no fields ({} or { }) takes no comma before the first result field.
-  return `${text.slice(0, close)}${Object.keys(record).length > 0 ? ',' : ''}${membersText(keys, values)}}`;
+  return `${text.slice(0, close)}${Object.keys(record).length > 0 && members !== '' ? ',' : ''}${members}}`;
 }
 
 /** JSON object members, `"name":value` joined by commas (each of `keys` its name JSON-encoded, with the colon). */
@@ -417,10 +455,10 @@ function membersText(keys: readonly string[], values: readonly unknown[]): strin
   return fields;
 }
 
-async function mergeInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<ResultRow[]>, format: FileFormat): Promise<MergedOutput> {
+async function mergeInto(sink: FileSink, names: string[], input: InputFile, results: AsyncIterable<string[]>, format: FileFormat): Promise<MergedOutput> {
   const taken = new Set(names);
   const writer = new RecordWriter(sink, format);
-  const cursor = new ResultCursor(results, (row) => row.index);
+  const cursor = new ResultCursor(results, indexOfLine);
   // An input record as the output's cells (CSV) or object (JSON), before the result's fields.
   const header = input.header;
   const cells = (record: InputRecord): CsvValue[] => (Array.isArray(record) ? record : names.map((name) => cellOf(record[name])));
@@ -428,30 +466,47 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
   // A CSV record as JSON text, field by field (objectText), when that is what JSON.stringify
   // writes for the object: no column named twice, and none an array index (JS objects put those first).
   const inputKeys = input.format === 'csv' && header && plainKeys(header) ? header.map((name) => `${JSON.stringify(name)}:`) : null;
+  const keepLines = input.format === 'jsonl' && format === 'jsonl';
+  // Whether each output record is written as text (JSON Lines copied as they stand, or objectText).
+  const asText = keepLines || (format !== 'csv' && inputKeys !== null);
   let columns: ResultColumns | null = null;
   // `"name":` of each result field, JSON-encoded once (JSON Lines copied as they stand).
   let keys: string[] = [];
+  // Whether a result line's members after its index are OUTPUT's result fields as they stand (no
+  // parse of the line, nor JSON.stringify of its values: two thirds of a CSV to JSON Lines merge).
+  let copyMembers = false;
+  let noResultMembers = '';
   let index = 0;
   let withResults = 0;
-  const keepLines = input.format === 'jsonl' && format === 'jsonl';
   for await (const entries of inputEntries(input, keepLines)) {
     const merged: CsvValue[][] | Record<string, unknown>[] = [];
     const lines: string[] = [];
     for (const { record, text } of entries) {
       // Most rows' results are in hand: an await for each row was a third of a merge's time.
-      let result = cursor.now(index);
-      if (result === undefined) result = await cursor.resultAt(index);
+      let line = cursor.now(index);
+      if (line === undefined) line = await cursor.resultAt(index);
       index++;
-      if (result) withResults++;
+      if (line) withResults++;
+      let result: ResultRow | null = null;
       if (columns === null) {
+        result = line ? parseResultLine(line) : null;
         columns = resultColumns(result ? addedFields(result) : DEFAULT_ADDED, taken);
         keys = columns.names.map((name) => `${JSON.stringify(name)}:`);
+        const fields = result ? Object.keys(result) : [];
+        copyMembers = asText && columns.prefix === '' && fields.length === columns.added.length + 1 && fields[0] === 'index' && columns.added.every((field, i) => fields[i + 1] === field);
+        noResultMembers = membersText(keys, columns.added.map(() => null));
         await writer.begin([...names, ...columns.names]);
       }
+      if (copyMembers) {
+        const members = line ? membersAfterIndex(line) : noResultMembers;
+        lines.push(text !== null ? withResultFields(text, record as Record<string, unknown>, members) : objectText(record as string[], inputKeys!, members));
+        continue;
+      }
+      if (line && !result) result = parseResultLine(line);
       const values = columns.added.map((field) => result?.[field] ?? null);
-      if (text !== null) lines.push(withResultFields(text, record as Record<string, unknown>, keys, values));
+      if (text !== null) lines.push(withResultFields(text, record as Record<string, unknown>, membersText(keys, values)));
       else if (format === 'csv') (merged as CsvValue[][]).push([...cells(record), ...values]);
-      else if (inputKeys) lines.push(objectText(record as string[], inputKeys, keys, values));
+      else if (inputKeys) lines.push(objectText(record as string[], inputKeys, membersText(keys, values)));
       else (merged as Record<string, unknown>[]).push({ ...object(record), ...Object.fromEntries(columns.names.map((name, i) => [name, values[i]])) });
     }
     if (lines.length > 0) await writer.texts(lines);
@@ -467,10 +522,10 @@ function plainKeys(names: readonly string[]): boolean {
   return new Set(names).size === names.length && !names.some((name) => /^(?:0|[1-9]\d*)$/.test(name) && Number(name) < 2 ** 32 - 1);
 }
 
-/** JSON.stringify of a CSV record's object with the result's fields after its own, written key by key. */
-function objectText(fields: readonly string[], inputKeys: readonly string[], keys: readonly string[], values: readonly unknown[]): string {
+/** JSON.stringify of a CSV record's object with the result's fields (`members`, JSON object members) after its own, written key by key. */
+function objectText(fields: readonly string[], inputKeys: readonly string[], members: string): string {
   const own = membersText(inputKeys, fields);
-  return `{${own}${own !== '' && keys.length > 0 ? ',' : ''}${membersText(keys, values)}}`;
+  return `{${own}${own !== '' && members !== '' ? ',' : ''}${members}}`;
 }
 
 /**

@@ -259,6 +259,29 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     }
   });
 
+  it('says a results.jsonl download that ends inside a line broke off (ResultsInterrupted), even where the line could parse', async () => {
+    const file = path.join(dir, 'cut.csv');
+    writeFileSync(file, 'id,text\nr1,a\nr2,b\n');
+    const input: InputFile = { path: file, format: 'csv', header: ['id', 'text'], items: null };
+    const results = resultsFor(2, random(11)).map((row) => JSON.stringify(row));
+    for (const body of [`${results[0]}\n${results[1].slice(0, 20)}`, `${results[0]}\n${results[1]}`]) {
+      const cut: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+      await expect(writeMerged(input, cut, path.join(dir, 'cut.jsonl'), 'jsonl')).rejects.toThrow(ResultsInterrupted);
+    }
+  });
+
+  it('takes the result fields from a download that echoes the id and text (a server without ?echo) as from one without', async () => {
+    const text = 'id,text\nr1,a\nr2,b\nr3,c\n';
+    const file = path.join(dir, 'echo.csv');
+    writeFileSync(file, text);
+    const results = resultsFor(3, random(3));
+    const body = results.map(({ index, ...fields }) => `${JSON.stringify({ index, id: 'x', text: 'y,"z"\n', ...fields })}\n`).join('');
+    const echoing: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+    const out = path.join(dir, 'echo.jsonl');
+    await writeMerged({ path: file, format: 'csv', header: ['id', 'text'], items: null }, echoing, out, 'jsonl');
+    expect(readFileSync(out, 'utf8')).toBe(referenceObjects(text, results).map((object) => `${JSON.stringify(object)}\n`).join(''));
+  });
+
   it('refuses an input with more or fewer rows than were uploaded, and leaves OUTPUT as it was', async () => {
     const file = path.join(dir, 'counted.csv');
     writeFileSync(file, 'id,text\nr1,x\nr2,y\n');
