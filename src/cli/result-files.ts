@@ -81,6 +81,11 @@ function indexOfLine(line: string): number {
   return Number(line.slice(9, comma === -1 ? line.length - 1 : comma));
 }
 
+/** Whether a results.jsonl line has the shape whose members membersAfterIndex cuts out: `{"index":N,` members `}`. */
+function copyable(line: string): boolean {
+  return line.startsWith('{"index":') && line.endsWith('}') && line.indexOf(',', 9) !== -1;
+}
+
 /** A results.jsonl line's members after its index, as the server wrote them (`"label":...,"error":null`). */
 function membersAfterIndex(line: string): string {
   return line.slice(line.indexOf(',', 9) + 1, line.length - 1);
@@ -497,7 +502,7 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
         noResultMembers = membersText(keys, columns.added.map(() => null));
         await writer.begin([...names, ...columns.names]);
       }
-      if (copyMembers) {
+      if (copyMembers && (line === null || copyable(line))) {
         const members = line ? membersAfterIndex(line) : noResultMembers;
         lines.push(text !== null ? withResultFields(text, record as Record<string, unknown>, members) : objectText(record as string[], inputKeys!, members));
         continue;

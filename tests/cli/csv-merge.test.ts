@@ -282,6 +282,42 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     expect(readFileSync(out, 'utf8')).toBe(referenceObjects(text, results).map((object) => `${JSON.stringify(object)}\n`).join(''));
   });
 
+  it('reads a results line of another shape than the server writes rather than cutting it', async () => {
+    const text = 'id,text\nr1,a\nr2,b\nr3,c\n';
+    const file = path.join(dir, 'shapes.csv');
+    writeFileSync(file, text);
+    const results = resultsFor(3, random(4));
+    expect(results.map((row) => row.index)).toEqual([0, 1, 2]);
+    // Row 1's index last: its members are not what follows `{"index":N,`.
+    const body = results.map(({ index, ...fields }) => `${JSON.stringify(index === 1 ? { ...fields, index } : { index, ...fields })}\n`).join('');
+    const shaped: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+    const out = path.join(dir, 'shapes.jsonl');
+    await writeMerged({ path: file, format: 'csv', header: ['id', 'text'], items: null }, shaped, out, 'jsonl');
+    expect(readFileSync(out, 'utf8')).toBe(referenceObjects(text, results).map((object) => `${JSON.stringify(object)}\n`).join(''));
+  });
+
+  it('keeps JSON Lines input lines as they stand and adds the result fields as JSON.stringify writes them, byte for byte', async () => {
+    const lines = ['{"id":"r0","text":"a"}', '{ "text" : "b\\"q", "n": 1.0 }', '{"text":"c","big":12345678901234567890}', '{}', '{"text":"é 😀"}'];
+    for (const [suffix, keyName] of [['plain', 'note'], ['clash', 'label']] as const) {
+      const next = random(suffix.length);
+      const input = path.join(dir, `in-${suffix}.jsonl`);
+      const inputLines = lines.map((line, i) => (i === 2 ? line.replace('"big"', JSON.stringify(keyName)) : line));
+      writeFileSync(input, `${inputLines.join('\n')}\n`);
+      const results = resultsFor(inputLines.length, next);
+      const out = path.join(dir, `out-${suffix}.jsonl`);
+      await writeMerged({ path: input, format: 'jsonl', header: null, items: null }, download(results, 37), out, 'jsonl');
+      const byIndex = new Map(results.map((row) => [row.index, row]));
+      const added = Object.keys(results.find((row) => row.index === 0) ?? { label: 0, score: 0, cached: 0, error: 0 }).filter((key) => key !== 'index');
+      const prefix = keyName === 'label' && byIndex.has(0) ? 'sift_' : '';
+      const expected = inputLines.map((line, i) => {
+        const members = added.map((field) => `${JSON.stringify(prefix + field)}:${JSON.stringify(byIndex.get(i)?.[field] ?? null)}`).join(',');
+        const close = line.lastIndexOf('}');
+        return `${line.slice(0, close)}${line.startsWith('{}') ? '' : ','}${members}}\n`;
+      });
+      expect({ suffix, output: readFileSync(out, 'utf8') }).toEqual({ suffix, output: expected.join('') });
+    }
+  });
+
   it('refuses an input with more or fewer rows than were uploaded, and leaves OUTPUT as it was', async () => {
     const file = path.join(dir, 'counted.csv');
     writeFileSync(file, 'id,text\nr1,x\nr2,y\n');
