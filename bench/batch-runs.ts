@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { SiftClient } from '../src/client/sift-client';
 import { BatchDocument } from '../src/client/generated/graphql';
 import { Redis } from 'ioredis';
-import { deleteKeys } from './api-process';
+import { deleteKeys, type ApiProcess } from './api-process';
 import { procSeconds, redisSeconds } from './cpu';
 import { writeBatchCsv, type BatchFile } from './batch-files';
 import type { Cleanup } from './cleanup';
@@ -47,6 +47,16 @@ export interface BatchBenchContext {
   keyPrefix: string;
   /** Environment for worker processes (models, prefix, Redis). */
   workerEnv: NodeJS.ProcessEnv;
+}
+
+/**
+ * The context of the batch sections for an API child: its URL, pid and key prefix, and the
+ * environment its workers start with (from `projectRoot`'s build), `env` added.
+ */
+export function batchContext(started: ApiProcess, modelsDir: string, model: string, projectRoot: string, env: NodeJS.ProcessEnv = {}): BatchBenchContext {
+  // No metrics port: the sections run two workers on this machine, which would fight over one.
+  const workerEnv = { ...process.env, ...env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: modelsDir, SIFT_DEFAULT_MODEL: model, SIFT_METRICS_PORT: '0' };
+  return { url: started.url, apiPid: started.pid, projectRoot, redisUrl: started.settings.redisUrl, keyPrefix: started.keyPrefix, workerEnv };
 }
 
 /** A memory figure of a process from /proc/<pid>/status (VmRSS now, VmHWM the peak), in MB. */

@@ -91,8 +91,9 @@ function assertAlive(children: readonly WorkerChild[], when: string): void {
 /**
  * Runs `node dist/src/cli/sift.js batch IN OUT --id-column id --json` against the API of
  * `context`, served by `children` (up already, and the only workers of that API's queue) from a
- * cold cache (the run's cached predictions are deleted first), the CLI probe preloaded. Checks the CLI's exit, its summary and OUT (every
- * row labelled, in order), then splits the time into SIFT_PHASES with each process's CPU.
+ * cold cache (the run's cached predictions are deleted first), the CLI probe preloaded. Checks the
+ * CLI's exit, its summary and OUT (every row labelled, in order), then splits the time into
+ * SIFT_PHASES with each process's CPU.
  */
 export async function runSiftFile(context: BatchBenchContext, file: BatchFile, children: readonly WorkerChild[], round: number, dir: string, cleanup: Cleanup): Promise<SiftFileRun> {
   const workers = children.length;

@@ -42,8 +42,8 @@ export interface FileSectionOptions {
 
 /**
  * Rows of the untimed warm-up file each side labels first: enough for V8 to have compiled a Sift
- * worker's hot code (its first 200,000-row file cost it 12-15% more CPU than the next ones), and
- * for each of the peer's pool processes to have loaded its model.
+ * worker's hot code (docs/performance.md, 2026-12-05: warm workers used 2.9 CPU-s for the file
+ * against 3.4-3.5 fresh), and for each of the peer's pool processes to have loaded its model.
  */
 const WARM_UP_ROWS = 20_000;
 

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
 import { startApiProcess, type ApiProcess } from './api-process';
 import { authFailures, runAuthCost, type AuthResult } from './auth-cost';
-import { runBatchSection, type BatchBenchContext, type BatchBenchResult } from './batch-runs';
+import { batchContext, runBatchSection, type BatchBenchContext, type BatchBenchResult } from './batch-runs';
 import { Cleanup } from './cleanup';
 import { runFairnessSection, type FairnessResult } from './fairness';
 import { fanoutPlans, runFanoutSection, type FanoutResult } from './fanout';
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
     withApi(settings, async (started) => {
       const tmp = mkdtempSync(path.join(os.tmpdir(), 'sift-bench-'));
       try {
-        const context = batchContext(settings, started);
+        const context = contextOf(settings, started);
         const workerConfig = loadConfig(context.workerEnv, ROOT);
         workerSettings = { SIFT_WORKER_CONCURRENCY: workerConfig.workerConcurrency, SIFT_WORKER_INFERENCE_THREADS: workerConfig.workerInferenceThreads };
         await run(context, tmp);
@@ -157,7 +157,7 @@ async function main(): Promise<number> {
     // An API for each worker count: workers stay up across rounds, and each takes its queue's chunks.
     apiSettings = await withBatchApi(async (one, tmp) => {
       await withApi(settings, async (started) => {
-        const contexts = { one, two: batchContext(settings, started) };
+        const contexts = { one, two: contextOf(settings, started) };
         fileToFile = await runFileSection({ rows: settings.fileRows, rounds: settings.fileRounds, memoryRows: settings.fileMemoryRows, peer: settings.peer, contexts, cleanup, dir: tmp, log });
       });
     });
@@ -171,7 +171,7 @@ async function main(): Promise<number> {
         cleanup,
         log,
         withApi: async (env, run) => {
-          apiSettings = await withApi(settings, (started) => run(batchContext(settings, started, env)), env);
+          apiSettings = await withApi(settings, (started) => run(contextOf(settings, started, env)), env);
         },
       });
     } finally {
@@ -194,7 +194,7 @@ async function main(): Promise<number> {
         log,
         // A fresh API for each run, so one run's heap does not count in the next one's RSS.
         withApi: async (run) => {
-          apiSettings = await withApi(settings, (started) => run(batchContext(settings, started)));
+          apiSettings = await withApi(settings, (started) => run(contextOf(settings, started)));
         },
       });
     } finally {
@@ -336,10 +336,9 @@ function log(line: string): void {
 }
 
 /** Where a section's workers find the API's Redis and keys, and the models (and `env`, what the API was started with). */
-function batchContext(settings: BenchSettings, started: ApiProcess, env: NodeJS.ProcessEnv = {}): BatchBenchContext {
-  // No metrics port: the sections run two workers on this machine, which would fight over one.
-  const workerEnv = { ...process.env, ...env, REDIS_URL: started.settings.redisUrl, SIFT_KEY_PREFIX: started.keyPrefix, SIFT_MODELS_DIR: settings.modelsDir, SIFT_DEFAULT_MODEL: settings.model, SIFT_METRICS_PORT: '0' };
-  return { url: started.url, apiPid: started.pid, projectRoot: ROOT, redisUrl: started.settings.redisUrl, keyPrefix: started.keyPrefix, workerEnv };
+/** The batch sections' context for an API child of this checkout, with the bench's model. */
+function contextOf(settings: BenchSettings, started: ApiProcess, env: NodeJS.ProcessEnv = {}): BatchBenchContext {
+  return batchContext(started, settings.modelsDir, settings.model, ROOT, env);
 }
 
 /** Stops the children the sections started and the API child (and cleans its keys) before leaving on an error or signal. */

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { deleteKeys, startApiProcess, type ApiProcess } from './api-process';
 import { writeBatchCsv, type BatchFile } from './batch-files';
-import { startWorker, type WorkerChild } from './batch-runs';
+import { batchContext, startWorker, type WorkerChild } from './batch-runs';
 import { Cleanup } from './cleanup';
 import type { CliProbeReport } from './cli-probe';
 import { procSeconds, redisSeconds } from './cpu';
@@ -41,8 +41,7 @@ async function startSide(name: string, root: string, cleanup: Cleanup): Promise<
   const modelsDir = path.join(ROOT, 'models');
   const api = await startApiProcess(modelsDir, 'sentiment', root);
   cleanup.add(() => api.stop());
-  const workerEnv = { ...process.env, REDIS_URL: api.settings.redisUrl, SIFT_KEY_PREFIX: api.keyPrefix, SIFT_MODELS_DIR: modelsDir, SIFT_DEFAULT_MODEL: 'sentiment', SIFT_METRICS_PORT: '0' };
-  const worker = await startWorker({ url: api.url, apiPid: api.pid, projectRoot: root, redisUrl: api.settings.redisUrl, keyPrefix: api.keyPrefix, workerEnv }, cleanup);
+  const worker = await startWorker(batchContext(api, modelsDir, 'sentiment', root), cleanup);
   return { name, root, api, worker, runs: [] };
 }
 
