@@ -81,14 +81,13 @@ function indexOfLine(line: string): number {
   return Number(line.slice(9, comma === -1 ? line.length - 1 : comma));
 }
 
-/** Whether a results.jsonl line has the shape whose members membersAfterIndex cuts out: `{"index":N,` members `}`. */
-function copyable(line: string): boolean {
-  return line.startsWith('{"index":') && line.endsWith('}') && line.indexOf(',', 9) !== -1;
-}
-
-/** A results.jsonl line's members after its index, as the server wrote them (`"label":...,"error":null`). */
-function membersAfterIndex(line: string): string {
-  return line.slice(line.indexOf(',', 9) + 1, line.length - 1);
+/**
+ * A results.jsonl line's members after its index, as the server wrote them (`"label":...,"error":null`);
+ * null for a line of another shape than `{"index":N,` members `}`.
+ */
+function membersAfterIndex(line: string): string | null {
+  const comma = line.indexOf(',', 9);
+  return comma !== -1 && line.startsWith('{"index":') && line.endsWith('}') ? line.slice(comma + 1, line.length - 1) : null;
 }
 
 /**
@@ -386,8 +385,11 @@ class ResultCursor<Row> {
 
   /** The row of input row `index`, null when it has none (a batch not completed), or undefined when the next rows must be read first. */
   now(index: number): Row | null | undefined {
-    while (this.at < this.rows.length && this.indexOf(this.rows[this.at]) < index) this.at++;
-    if (this.at < this.rows.length) return this.indexOf(this.rows[this.at]) === index ? this.rows[this.at++] : null;
+    // Each row's index read once (a results.csv row's or results.jsonl line's text is scanned for it).
+    for (; this.at < this.rows.length; this.at++) {
+      const at = this.indexOf(this.rows[this.at]);
+      if (at >= index) return at === index ? this.rows[this.at++] : null;
+    }
     return this.exhausted ? null : undefined;
   }
 
@@ -497,13 +499,15 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
         result = line ? parseResultLine(line) : null;
         columns = resultColumns(result ? addedFields(result) : DEFAULT_ADDED, taken);
         keys = columns.names.map((name) => `${JSON.stringify(name)}:`);
+        // columns.added is this line's fields but its index (and an echoed id and text): the line
+        // is its index then OUTPUT's result fields, in order, when it echoes neither.
         const fields = result ? Object.keys(result) : [];
-        copyMembers = asText && columns.prefix === '' && fields.length === columns.added.length + 1 && fields[0] === 'index' && columns.added.every((field, i) => fields[i + 1] === field);
+        copyMembers = asText && columns.prefix === '' && fields[0] === 'index' && fields.length === columns.added.length + 1;
         noResultMembers = membersText(keys, columns.added.map(() => null));
         await writer.begin([...names, ...columns.names]);
       }
-      if (copyMembers && (line === null || copyable(line))) {
-        const members = line ? membersAfterIndex(line) : noResultMembers;
+      const members = !copyMembers ? null : line ? membersAfterIndex(line) : noResultMembers;
+      if (members !== null) {
         lines.push(text !== null ? withResultFields(text, record as Record<string, unknown>, members) : objectText(record as string[], inputKeys!, members));
         continue;
       }
