@@ -79,7 +79,9 @@ export interface WorkerChild {
  * from its spawn until stopped, so an abort during its start-up stops it too.
  */
 export async function startWorker(context: BatchBenchContext, cleanup?: Cleanup): Promise<WorkerChild> {
-  const child = spawn(process.execPath, [path.join(context.projectRoot, 'dist', 'workers', 'worker.js')], {
+  // BENCH_WORKER_NODE_ARGS: Node options for the workers, e.g. --cpu-prof to profile them.
+  const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(context.projectRoot, 'dist', 'workers', 'worker.js')], {
     cwd: context.projectRoot,
     env: { ...context.workerEnv, SIFT_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,13 +4,21 @@ import type { Logger } from '../logger';
 import type { CacheMetrics } from '../metrics/cache-metrics';
 import type { RedisKeys } from '../redis/keys';
 import { jsonNumber } from '../formats/json-number';
+import { sendBulk } from '../redis/bulk-command';
 import { variadicLuaScript } from '../redis/lua-script';
 
 /** Entries one cache write script sets at most (a few milliseconds of Redis's time). */
 const WRITE_GROUP = 1000;
 
+/**
+ * Reads and writes of at least this many entries (a batch chunk's) go as bulk commands
+ * (bulk-command.ts), cheaper to encode; fewer (an online request's) stay auto-pipelined, sent in
+ * one write with other requests' commands of the same tick.
+ */
+const BULK_ENTRIES = 64;
+
 /** SET key value EX ttl for each key. KEYS: the entries' keys. ARGV: the TTL in seconds, then the values in key order. */
-const setWithTtl = variadicLuaScript(`local ttl = ARGV[1]
+export const setWithTtl = variadicLuaScript(`local ttl = ARGV[1]
 for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ttl) end
 return #KEYS`);
 
@@ -125,7 +133,8 @@ export class PredictionCache {
   /** Cached values as stored (see `encodeScores`), null for a miss, in one round trip; null when Redis did not answer (each key counted as an error). */
   private async readValues(keys: readonly string[], model?: ModelKey): Promise<(string | null)[] | null> {
     try {
-      return await this.redis.mget(keys as string[]);
+      if (keys.length < BULK_ENTRIES) return await this.redis.mget(keys as string[]);
+      return (await sendBulk(this.redis, 'mget', keys)) as (string | null)[];
     } catch (error) {
       this.warn('read', error);
       this.metrics?.failed(model?.name ?? 'unknown', keys.length);
@@ -135,10 +144,10 @@ export class PredictionCache {
 
   /**
    * Stores `values[i]` (as `encodeScores` made it) under `keys[i]`, with the configured TTL: one
-   * script call per WRITE_GROUP entries rather than a SET each. 140,000 entries in chunks of 350
-   * cost the writer 1.38-1.85 CPU-s as SETs (a command object and a socket write each in ioredis)
-   * and 0.22-0.35 s as script calls, while Redis spent 0.56-0.75 s against 0.59-0.73 s
-   * (`node dist/bench/cache-writes.js`, three alternating rounds).
+   * script call per WRITE_GROUP entries rather than a SET each. 140,000 entries in groups of 700
+   * cost the writer 1.49-1.72 CPU-s as SETs (a command object and a socket write each in ioredis),
+   * 0.17-0.24 s as script calls and 0.09-0.12 s as bulk script calls, while Redis spent about the
+   * same, 0.43-0.52 s (`node dist/bench/cache-writes.js`, three alternating rounds).
    * A group is bounded so that no call holds Redis, which every process shares, for long.
    */
   async writeValues(keys: readonly string[], values: readonly string[]): Promise<void> {
@@ -147,7 +156,8 @@ export class PredictionCache {
       const writes: Promise<unknown>[] = [];
       for (let start = 0; start < keys.length; start += WRITE_GROUP) {
         const end = Math.min(start + WRITE_GROUP, keys.length);
-        writes.push(setWithTtl.run(this.redis, keys.slice(start, end), [this.ttlSeconds, ...values.slice(start, end)]));
+        const bulk = end - start >= BULK_ENTRIES;
+        writes.push(setWithTtl.run(this.redis, keys.slice(start, end), [this.ttlSeconds, ...values.slice(start, end)], { bulk }));
       }
       await Promise.all(writes);
     } catch (error) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { sendBulk } from './bulk-command';
 
 /** What one script needs: its keys and arguments by name, in the order KEYS and ARGV list them. */
 export interface LuaScriptDefinition<K extends string, A extends string, R> {
@@ -39,23 +40,32 @@ export function luaScript<const K extends string, const A extends string, R>(def
  * keys at once; reloaded after NOSCRIPT like `luaScript`'s.
  */
 export interface VariadicLuaScript {
-  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /**
+   * With `bulk`, the call is sent as a bulk command (bulk-command.ts: cheaper to encode for
+   * thousands of arguments, but written outside auto-pipelining, so only where its order against
+   * other commands does not matter).
+   */
+  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[], options?: { bulk?: boolean }): Promise<unknown>;
 }
 
 export function variadicLuaScript(lua: string): VariadicLuaScript {
   const script = scriptBody(lua);
-  return { run: (redis, keys, args) => script(redis, keys.length, [...keys, ...args]) };
+  return { run: (redis, keys, args, options) => script(redis, keys.length, [...keys, ...args], options?.bulk ?? false) };
 }
 
 /** Runs `lua` by SHA (EVALSHA), sending the script itself (EVAL, which loads it again) after NOSCRIPT. */
-function scriptBody(lua: string): (redis: Redis, keyCount: number, values: readonly (string | number)[]) => Promise<unknown> {
+function scriptBody(lua: string): (redis: Redis, keyCount: number, values: readonly (string | number)[], bulk?: boolean) => Promise<unknown> {
   const sha = createHash('sha1').update(lua).digest('hex');
-  return async (redis, keyCount, values) => {
+  const send = (redis: Redis, command: 'evalsha' | 'eval', script: string, keyCount: number, values: readonly (string | number)[], bulk: boolean) => {
+    if (bulk) return sendBulk(redis, command, [script, keyCount, ...values]);
+    return command === 'evalsha' ? redis.evalsha(script, keyCount, ...values) : redis.eval(script, keyCount, ...values);
+  };
+  return async (redis, keyCount, values, bulk = false) => {
     try {
-      return await redis.evalsha(sha, keyCount, ...values);
+      return await send(redis, 'evalsha', sha, keyCount, values, bulk);
     } catch (error) {
       if (!(error as Error).message?.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(lua, keyCount, ...values);
+      return send(redis, 'eval', lua, keyCount, values, bulk);
     }
   };
 }

@@ -32,7 +32,8 @@ function countingCommands(): { cache: PredictionCache; calls: string[] } {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        calls.push(String(property));
+        // A bulk command (bulk-command.ts) goes through sendCommand: noted by its command's name.
+        calls.push(property === 'sendCommand' ? `bulk ${(args[0] as { name: string }).name}` : String(property));
         return value.apply(target, args);
       };
     },
@@ -165,12 +166,33 @@ describe('PredictionCache', () => {
     const texts = Array.from({ length: 2500 }, (_, i) => `grouped ${i}`);
     const { cache: countingCache, calls } = countingCommands();
     await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 10_000, 1 - i / 10_000] })));
-    expect(calls.filter((call) => call !== 'eval')).toEqual(['evalsha', 'evalsha', 'evalsha']);
+    expect(calls).toEqual(['bulk evalsha', 'bulk evalsha', 'bulk evalsha']);
     const found = await read(cache, texts);
     expect(found.map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 10_000));
     for (const text of [texts[0], texts[999], texts[1000], texts[2499]]) {
       expect(await redis.ttl(`${prefix}pred:sentiment:v1:${textHash(text)}`)).toBeGreaterThan(3500);
     }
+  });
+
+  it('reads a chunk\'s many texts in one bulk MGET, and an online request\'s few in an auto-pipelined one', async () => {
+    const texts = Array.from({ length: 300 }, (_, i) => `bulk read ${i}`);
+    await write(cache, texts.map((text, i) => ({ text, scores: [i / 1000, 1 - i / 1000] })));
+    const { cache: countingCache, calls } = countingCommands();
+    const found = await read(countingCache, [...texts, 'bulk read, never written']);
+    expect(found.map((scores) => scores?.[0] ?? null)).toEqual([...texts.map((_, i) => i / 1000), null]);
+    await read(countingCache, texts.slice(0, 3));
+    expect(calls).toEqual(['bulk mget', 'mget']);
+  });
+
+  it('writes and reads keys and values that are not ASCII, in bulk as alone', async () => {
+    // A bulk command counts bytes, not characters, for any argument that is not ASCII.
+    const wide = new PredictionCache(redis, redisKeys(`${prefix}café✓:`), 3600, logger);
+    const wideModel = { name: 'модель', version: 'v𝟙' };
+    const texts = Array.from({ length: 100 }, (_, i) => `wide ${i}`);
+    await wide.write(texts.map((text, i) => ({ key: wide.key(wideModel, text), scores: [i / 100, 1 - i / 100] })));
+    expect((await wide.read(texts.map((text) => wide.key(wideModel, text)))).map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 100));
+    expect(await redis.exists(`${prefix}café✓:pred:модель:v𝟙:${textHash('wide 99')}`)).toBe(1);
+    expect(await redis.ttl(`${prefix}café✓:pred:модель:v𝟙:${textHash('wide 0')}`)).toBeGreaterThan(3500);
   });
 
   it('writes still land after Redis forgets its scripts (as on a restart)', async () => {
@@ -184,6 +206,11 @@ describe('PredictionCache', () => {
       await own.script('FLUSH');
       await write(ownCache, [{ text: 'after the flush', scores: [0.7, 0.3] }]);
       expect(await read(ownCache, ['before the flush', 'after the flush'])).toEqual([[0.4, 0.6], [0.7, 0.3]]);
+      // A bulk write (a chunk's) reloads the script too.
+      await own.script('FLUSH');
+      const many = Array.from({ length: 200 }, (_, i) => `after the flush ${i}`);
+      await write(ownCache, many.map((text) => ({ text, scores: [0.25, 0.75] })));
+      expect(await read(ownCache, many)).toEqual(many.map(() => [0.25, 0.75]));
     } finally {
       own.disconnect();
       await server.kill();
@@ -195,6 +222,9 @@ describe('PredictionCache', () => {
     const downCache = new PredictionCache(down, redisKeys(prefix), 3600, logger);
     await expect(read(downCache, ['hello', 'world'])).resolves.toEqual([null, null]);
     await expect(write(downCache, [{ text: 'hello', scores: [1, 0] }])).resolves.toBeUndefined();
+    const many = Array.from({ length: 100 }, (_, i) => `down ${i}`);
+    await expect(read(downCache, many)).resolves.toEqual(many.map(() => null));
+    await expect(write(downCache, many.map((text) => ({ text, scores: [1, 0] })))).resolves.toBeUndefined();
     down.disconnect();
   });
 });
