@@ -11,9 +11,9 @@ import { variadicLuaScript } from '../redis/lua-script';
 const WRITE_GROUP = 1000;
 
 /**
- * Reads and writes of at least this many entries (a batch chunk's) go as bulk commands
- * (bulk-command.ts), cheaper to encode; fewer (an online request's) stay auto-pipelined, sent in
- * one write with other requests' commands of the same tick.
+ * Reads and writes of at least this many entries (a batch chunk's, or a request's of many texts)
+ * go as bulk commands (bulk-command.ts), cheaper to encode; fewer (most online requests') stay
+ * auto-pipelined, sent in one write with other requests' commands.
  */
 const BULK_ENTRIES = 64;
 
@@ -146,8 +146,9 @@ export class PredictionCache {
    * Stores `values[i]` (as `encodeScores` made it) under `keys[i]`, with the configured TTL: one
    * script call per WRITE_GROUP entries rather than a SET each. 140,000 entries in groups of 700
    * cost the writer 1.49-1.72 CPU-s as SETs (a command object and a socket write each in ioredis),
-   * 0.17-0.24 s as script calls and 0.09-0.12 s as bulk script calls, while Redis spent about the
-   * same, 0.43-0.52 s (`node dist/bench/cache-writes.js`, three alternating rounds).
+   * 0.17-0.24 s as script calls and 0.09-0.12 s as bulk script calls, while Redis spent 0.43-0.46 s
+   * on the SETs and 0.49-0.52 s on either kind of script call (`node dist/bench/cache-writes.js`,
+   * three alternating rounds).
    * A group is bounded so that no call holds Redis, which every process shares, for long.
    */
   async writeValues(keys: readonly string[], values: readonly string[]): Promise<void> {

@@ -4,13 +4,15 @@ import { Command, type Redis } from 'ioredis';
  * Commands of thousands of arguments (a chunk's cache reads and writes), encoded for the wire in
  * one join. ioredis encodes a command by measuring and concatenating each argument in turn, and an
  * auto-pipelined one is copied again into its pipeline's write: for 140,000 cache entries written
- * in scripts of 1,000, that cost the writer 0.29-0.41 CPU-s against 0.11-0.13 s this way, and an
- * MGET of as many keys 0.11 against 0.06 (measured with ioredis 5.11 against the local Redis; the
- * bench's worker-cpu.ts shows the worker's whole figure). Redis's own work is the same.
+ * in groups of 700, script calls cost the writer 0.17-0.24 CPU-s encoded by ioredis against
+ * 0.09-0.12 s this way, and reading them back with MGET 0.15-0.22 s against 0.11-0.17 s
+ * (`node dist/bench/cache-writes.js`, three alternating rounds). Redis's own work is the same.
  *
- * A bulk command is written at once, outside auto-pipelining: commands issued before it in the
- * same tick on an auto-pipelined connection may reach Redis after it. Only for commands whose order
- * against others does not matter (cache entries, which any process may write at any time).
+ * A bulk command is written at once, outside auto-pipelining: auto-pipelined commands issued
+ * before it on the same connection and not yet written (they wait for the next turn of the event
+ * loop, or for their connection's previous pipeline to be answered) may reach Redis after it. Only
+ * for commands whose order against others does not matter (cache entries, which any process may
+ * write at any time). ioredis's `keyPrefix` option is not applied (Sift does not use it).
  */
 export function sendBulk(redis: Redis, name: string, args: readonly (string | number)[]): Promise<unknown> {
   const command = new EncodedCommand(name, encodeCommand(name, args));

@@ -166,7 +166,8 @@ describe('PredictionCache', () => {
     const texts = Array.from({ length: 2500 }, (_, i) => `grouped ${i}`);
     const { cache: countingCache, calls } = countingCommands();
     await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 10_000, 1 - i / 10_000] })));
-    expect(calls).toEqual(['bulk evalsha', 'bulk evalsha', 'bulk evalsha']);
+    // ('bulk eval' too when this Redis had not loaded the script yet: NOSCRIPT, then the script itself.)
+    expect(calls.filter((call) => call !== 'bulk eval')).toEqual(['bulk evalsha', 'bulk evalsha', 'bulk evalsha']);
     const found = await read(cache, texts);
     expect(found.map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 10_000));
     for (const text of [texts[0], texts[999], texts[1000], texts[2499]]) {

@@ -1,4 +1,6 @@
-import { encodeCommand } from '../../src/redis/bulk-command';
+import type { Redis } from 'ioredis';
+import { encodeCommand, sendBulk } from '../../src/redis/bulk-command';
+import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 
 describe('encodeCommand', () => {
   it('writes RESP bulk strings with their lengths for ASCII arguments', () => {
@@ -9,5 +11,32 @@ describe('encodeCommand', () => {
     // 'é' is 2 bytes, '✓' 3, '𝟙' (a surrogate pair) 4, a lone surrogate 3 (as U+FFFD).
     expect(encodeCommand('get', ['é✓𝟙', 'x\ud800'])).toBe('*3\r\n$3\r\nget\r\n$9\r\né✓𝟙\r\n$4\r\nx\ud800\r\n');
     expect(encodeCommand('get', [''])).toBe('*2\r\n$3\r\nget\r\n$0\r\n\r\n');
+  });
+});
+
+describe('sendBulk', () => {
+  const prefix = uniquePrefix('bulk');
+  let redis: Redis;
+
+  beforeAll(() => {
+    redis = testRedis();
+  });
+
+  afterAll(async () => {
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('answers as the named command does: text for values, null for a missing key, numbers as numbers', async () => {
+    await redis.set(`${prefix}a`, '[0.1,0.9]');
+    await redis.set(`${prefix}é`, 'ü');
+    const keys = [`${prefix}a`, `${prefix}missing`, `${prefix}é`];
+    expect(await sendBulk(redis, 'mget', keys)).toEqual(await redis.mget(keys));
+    expect(await sendBulk(redis, 'mget', keys)).toEqual(['[0.1,0.9]', null, 'ü']);
+    expect(await sendBulk(redis, 'eval', ['return #KEYS + tonumber(ARGV[1])', 2, `${prefix}a`, `${prefix}b`, 40])).toBe(42);
+  });
+
+  it('rejects with Redis\'s error', async () => {
+    await expect(sendBulk(redis, 'evalsha', ['0'.repeat(40), 0])).rejects.toThrow(/NOSCRIPT/);
   });
 });
