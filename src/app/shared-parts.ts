@@ -67,7 +67,7 @@ export async function openSharedParts(config: SiftConfig, role: ProcessRole, log
   const schedule = new ChunkSchedule(batchRedis, keys, { window: config.scheduleWindow, lowShare: LOW_SHARE, retentionSeconds: config.batchRetentionSeconds });
   // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
   const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
-  const subscriber = role === 'api' ? connections.connect('progress-subscribe', { kind: 'pubsub' }) : undefined;
+  const subscriber = role === 'api' ? connections.connect('progress-subscribe', { kind: 'subscriber' }) : undefined;
   const progress = new ProgressChannel({ keys, publisher, subscriber: subscriber && new RedisPubSub({ publisher, subscriber }) });
   return { keys, catalog, connections, cache, store, schedule, progress, events, metrics, tracing };
 }

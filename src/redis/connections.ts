@@ -19,7 +19,17 @@ export type ConnectionProfile =
   /** Request paths: commands fail at once while Redis is away (no offline queue), slow ones after the timeout. */
   | { kind: 'fail-fast'; commandTimeoutMs: number }
   /** Pub/sub: commands wait for the reconnect, and subscriptions are made again after it. */
-  | { kind: 'pubsub' };
+  | { kind: 'pubsub' }
+  /**
+   * The subscribing side of pub/sub: like `pubsub`, and a SUBSCRIBE or UNSUBSCRIBE waits for
+   * Redis however long it is away. By default ioredis gives up on queued commands after 20
+   * reconnect attempts (about 33 s here), and graphql-redis-subscriptions drops the promises of its
+   * UNSUBSCRIBE and of a failed SUBSCRIBE: the rejections went unhandled, which ends a Node process,
+   * so an API process died once Redis had been away that long while a batch was watched (see
+   * tests/batches/progress-subscriber-outage.test.ts). A subscriber that arrives during an outage
+   * now waits for Redis, as the ones already subscribed do.
+   */
+  | { kind: 'subscriber' };
 
 /** The settings bee-queue creates its own (node_redis) clients from. */
 export interface QueueRedisSettings {
@@ -77,6 +87,7 @@ export class RedisConnections {
     const redis = new Redis(this.options.url, {
       connectionName: name,
       retryStrategy: reconnectDelay,
+      ...(profile.kind === 'subscriber' ? { maxRetriesPerRequest: null } : {}),
       ...(profile.kind === 'fail-fast'
         ? {
             enableOfflineQueue: false,

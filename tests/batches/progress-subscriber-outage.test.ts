@@ -1,0 +1,90 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { redisKeys } from '../../src/redis/keys';
+import { freePort } from '../support/api';
+import { startRedisServer, type TestRedisServer } from '../support/redis-server';
+import { uniquePrefix } from '../support/redis';
+
+/**
+ * The subscribing side of the progress channel through Redis outages, in a process of its own
+ * (tests/support/progress-subscriber-child.ts), as an API process holds it: an unhandled
+ * rejection ends a Node process, so the exit code tells. graphql-redis-subscriptions drops the
+ * promises of UNSUBSCRIBE and of a failed SUBSCRIBE; an API process died that way when Redis was
+ * away longer than ioredis waits for queued commands by default (20 reconnect attempts).
+ */
+const CHILD = path.join(__dirname, '..', 'support', 'progress-subscriber-child.js');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Child {
+  readonly said: string[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly process: ChildProcess;
+
+  constructor(url: string, prefix: string) {
+    this.process = fork(CHILD, [url, prefix], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.process.on('message', (message) => this.said.push(String(message)));
+    this.exited = new Promise((resolve) => this.process.once('exit', (code) => resolve(code)));
+  }
+
+  tell(command: string): void {
+    this.process.send(command);
+  }
+
+  /** Waits until the child has said `words` (or exited, or `ms` passed); fails with what it said. */
+  async heard(words: string, ms = 10_000): Promise<void> {
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    const deadline = Date.now() + ms;
+    while (!this.said.includes(words) && !exited && Date.now() < deadline) await sleep(20);
+    if (!this.said.includes(words)) throw new Error(`the child did not say ${JSON.stringify(words)}${exited ? ' (it exited)' : ''}; it said ${JSON.stringify(this.said)}`);
+  }
+
+  kill(): void {
+    if (this.process.exitCode === null) this.process.kill('SIGKILL');
+  }
+}
+
+describe('progress subscriptions while Redis is away', () => {
+  let server: TestRedisServer;
+  let child: Child | undefined;
+  const prefix = uniquePrefix('subscriber-outage');
+
+  beforeEach(async () => {
+    server = await startRedisServer(await freePort());
+  });
+
+  afterEach(async () => {
+    child?.kill();
+    await server.kill();
+  });
+
+  it('closes cleanly with its last UNSUBSCRIBE unanswered (a process stopping)', async () => {
+    child = new Child(server.url, prefix);
+    await child.heard('subscribed b1');
+    child.tell('drop and close');
+    expect(await child.exited).toBe(0);
+  });
+
+  it('keeps a subscription asked for during an outage longer than 20 reconnect attempts, and makes it once Redis is back', async () => {
+    child = new Child(server.url, prefix);
+    await child.heard('subscribed b1');
+    await server.shutdown();
+    child.tell('down');
+    await child.heard('queued');
+    // ioredis's default gives up on queued commands after 20 attempts, 250 ms to 2 s apart: 33 s.
+    await sleep(36_000);
+    expect(child.said.filter((words) => words.startsWith('subscribe b2 failed'))).toEqual([]);
+    await server.start();
+    await child.heard('subscribed b2', 15_000);
+    const publisher = new Redis(server.url);
+    try {
+      await publisher.publish(redisKeys(prefix).progressChannel('b2'), JSON.stringify({ batchId: 'b2', from: 0, count: 7 }));
+    } finally {
+      publisher.disconnect();
+    }
+    await child.heard('message b2 7');
+    child.tell('close');
+    expect(await child.exited).toBe(0);
+  }, 90_000);
+});
