@@ -1,8 +1,7 @@
-import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { BatchEvents } from '../batches/batch-events';
 import { ChunkSchedule, LOW_SHARE } from '../batches/chunk-schedule';
 import { BatchStore } from '../batches/batch-store';
-import { ProgressChannel } from '../batches/progress-channel';
+import { openProgressChannel, type ProgressChannel } from '../batches/progress-channel';
 import { PredictionCache } from '../cache/prediction-cache';
 import type { SiftConfig } from '../config/config';
 import type { Logger } from '../logger';
@@ -65,9 +64,6 @@ export async function openSharedParts(config: SiftConfig, role: ProcessRole, log
   const batchRedis = connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) });
   const store = new BatchStore(batchRedis, keys, config.batchRetentionSeconds, events);
   const schedule = new ChunkSchedule(batchRedis, keys, { window: config.scheduleWindow, lowShare: LOW_SHARE, retentionSeconds: config.batchRetentionSeconds });
-  // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
-  const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
-  const subscriber = role === 'api' ? connections.connect('progress-subscribe', { kind: 'subscriber' }) : undefined;
-  const progress = new ProgressChannel({ keys, publisher, subscriber: subscriber && new RedisPubSub({ publisher, subscriber }) });
+  const progress = openProgressChannel(connections, keys, role === 'api');
   return { keys, catalog, connections, cache, store, schedule, progress, events, metrics, tracing };
 }

@@ -1,5 +1,6 @@
-import type { RedisPubSub } from 'graphql-redis-subscriptions';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
+import type { RedisConnections } from '../redis/connections';
 import type { RedisKeys } from '../redis/keys';
 
 /**
@@ -52,4 +53,17 @@ export class ProgressChannel {
   private async publish(message: ProgressMessage): Promise<void> {
     await this.options.publisher.publish(this.options.keys.progressChannel(message.batchId), JSON.stringify(message));
   }
+}
+
+/**
+ * A process's progress channel on connections of its own: one that publishes, and with
+ * `subscribing` (the API) one of the `subscriber` profile for graphql-redis-subscriptions, which
+ * waits for Redis however long it is away (see connections.ts: a SUBSCRIBE or UNSUBSCRIBE given
+ * up on ended the process).
+ */
+export function openProgressChannel(connections: RedisConnections, keys: RedisKeys, subscribing: boolean): ProgressChannel {
+  // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
+  const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
+  const subscriber = subscribing ? new RedisPubSub({ publisher, subscriber: connections.connect('progress-subscribe', { kind: 'subscriber' }) }) : undefined;
+  return new ProgressChannel({ keys, publisher, subscriber });
 }

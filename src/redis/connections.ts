@@ -23,11 +23,14 @@ export type ConnectionProfile =
   /**
    * The subscribing side of pub/sub: like `pubsub`, and a SUBSCRIBE or UNSUBSCRIBE waits for
    * Redis however long it is away. By default ioredis gives up on queued commands after 20
-   * reconnect attempts (about 33 s here), and graphql-redis-subscriptions drops the promises of its
-   * UNSUBSCRIBE and of a failed SUBSCRIBE: the rejections went unhandled, which ends a Node process,
-   * so an API process died once Redis had been away that long while a batch was watched (see
+   * reconnect attempts (about 33 s when connections are refused, longer when the host does not
+   * answer), and graphql-redis-subscriptions drops the promises of its UNSUBSCRIBE and of a failed
+   * SUBSCRIBE: the rejections went unhandled, which ends a Node process, so an API process died
+   * once Redis had been away that long while a batch was watched (see
    * tests/batches/progress-subscriber-outage.test.ts). A subscriber that arrives during an outage
-   * now waits for Redis, as the ones already subscribed do.
+   * now waits for Redis, as the ones already subscribed do. Still unhandled, and still fatal: a
+   * command Redis refuses (an ACL without SUBSCRIBE), and one cut off when the process closes
+   * its connections in the moment of a reconnect attempt.
    */
   | { kind: 'subscriber' };
 

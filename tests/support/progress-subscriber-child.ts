@@ -1,23 +1,22 @@
 /**
  * A process holding a progress channel's subscribing side, as an API process does, for
- * tests/batches/progress-subscriber-outage.test.ts (its connections as shared-parts.ts opens them):
- * a Redis outage must not end it. Driven over
+ * tests/batches/progress-subscriber-outage.test.ts (opened as shared-parts.ts opens an API's): a
+ * Redis outage must not end it. Driven over
  * IPC: it subscribes to batch `b1`; on 'down' it drops that subscription and subscribes to `b2`
  * (Redis being away, both wait in the connection's queue); on 'close' it closes its connections and
  * exits 0, and on 'drop and close' it drops `b1` and closes at once, as a process stopping does. An unhandled rejection ends it with exit 1 (Node's default), which the test sees.
  */
-import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { ProgressChannel } from '../../src/batches/progress-channel';
+import { openProgressChannel } from '../../src/batches/progress-channel';
 import { createLogger } from '../../src/logger';
 import { RedisConnections } from '../../src/redis/connections';
 import { redisKeys } from '../../src/redis/keys';
 
 const [url, prefix] = process.argv.slice(2);
 const connections = new RedisConnections({ url, role: 'api', logger: createLogger('silent') });
-const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
-const subscriber = connections.connect('progress-subscribe', { kind: 'subscriber' });
-const channel = new ProgressChannel({ keys: redisKeys(prefix), publisher, subscriber: new RedisPubSub({ publisher, subscriber }) });
+const channel = openProgressChannel(connections, redisKeys(prefix), true);
 const send = (message: unknown) => process.send!(message);
+// The test is gone (its Jest worker ended): so is this process, rather than reconnect forever.
+process.on('disconnect', () => process.exit(1));
 
 void (async () => {
   const dropFirst = await channel.subscribe('b1', () => send('message b1'));
