@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
 import type { ProbeReply, ProbeRequest } from './event-loop-probe';
+import { childNodeArgs } from './settings';
 
 /** The API child's event-loop delay over a window the bench chooses, in ms. */
 export interface EventLoopDelay {
@@ -142,9 +143,7 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
     ...extraEnv,
   };
   const config = loadConfig(env, projectRoot);
-  // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": Node options for the API
-  // child alone (--cpu-prof is not allowed in NODE_OPTIONS, which every child would inherit).
-  const nodeArgs = process.env.BENCH_API_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
+  const nodeArgs = childNodeArgs('BENCH_API_NODE_ARGS');
   // The bench's event-loop probe rides along (--require, for this process alone), asked over an IPC channel.
   const probe = path.join(projectRoot, 'dist', 'bench', 'event-loop-probe.js');
   const output = logFile === undefined ? 'inherit' : openSync(logFile, 'a');

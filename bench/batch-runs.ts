@@ -9,6 +9,7 @@ import { deleteKeys, type ApiProcess } from './api-process';
 import { procSeconds, redisSeconds } from './cpu';
 import { writeBatchCsv, type BatchFile } from './batch-files';
 import type { Cleanup } from './cleanup';
+import { childNodeArgs } from './settings';
 
 /** One batch file submitted over HTTP and labelled by `workers` worker processes from a cold cache. */
 export interface BatchRun {
@@ -79,9 +80,7 @@ export interface WorkerChild {
  * from its spawn until stopped, so an abort during its start-up stops it too.
  */
 export async function startWorker(context: BatchBenchContext, cleanup?: Cleanup): Promise<WorkerChild> {
-  // BENCH_WORKER_NODE_ARGS: Node options for the workers, e.g. --cpu-prof to profile them.
-  const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, path.join(context.projectRoot, 'dist', 'workers', 'worker.js')], {
+  const child = spawn(process.execPath, [...childNodeArgs('BENCH_WORKER_NODE_ARGS'), path.join(context.projectRoot, 'dist', 'workers', 'worker.js')], {
     cwd: context.projectRoot,
     env: { ...context.workerEnv, SIFT_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

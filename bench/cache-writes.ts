@@ -56,33 +56,34 @@ async function main(): Promise<void> {
     };
     console.log(`${ENTRIES} cache entries written in chunks of ${PER_CHUNK}; CPU seconds of the writer and of Redis`);
     console.log('round  way                      wall ms  client cpu  redis cpu');
+    /** Runs `work`, then prints its wall time and the CPU seconds of this process and of Redis. */
+    const timed = async (round: number, name: string, work: () => Promise<void>) => {
+      const redisBefore = await redisCpuSeconds(admin);
+      const cpuBefore = process.cpuUsage();
+      const started = performance.now();
+      await work();
+      const wall = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      const redisCpu = (await redisCpuSeconds(admin)) - redisBefore;
+      console.log(`${String(round).padEnd(5)}  ${name.padEnd(23)}  ${wall.toFixed(0).padStart(7)}  ${((cpu.user + cpu.system) / 1e6).toFixed(2).padStart(10)}  ${redisCpu.toFixed(2).padStart(9)}`);
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, write] of Object.entries(ways)) {
         await admin.flushall();
         const entries = Array.from({ length: ENTRIES }, (_, i) => ({ key: keys.prediction('m', 'v', textHash(`${name} ${round} ${i}`)), value }));
-        const redisBefore = await redisCpuSeconds(admin);
-        const cpuBefore = process.cpuUsage();
-        const started = performance.now();
-        for (let start = 0; start < entries.length; start += PER_CHUNK) await write(entries.slice(start, start + PER_CHUNK));
-        const wall = performance.now() - started;
-        const cpu = process.cpuUsage(cpuBefore);
-        const redisCpu = (await redisCpuSeconds(admin)) - redisBefore;
+        await timed(round, name, async () => {
+          for (let start = 0; start < entries.length; start += PER_CHUNK) await write(entries.slice(start, start + PER_CHUNK));
+        });
         if ((await admin.dbsize()) !== ENTRIES) throw new Error(`${name}: ${await admin.dbsize()} keys written of ${ENTRIES}`);
-        console.log(`${String(round).padEnd(5)}  ${name.padEnd(23)}  ${wall.toFixed(0).padStart(7)}  ${((cpu.user + cpu.system) / 1e6).toFixed(2).padStart(10)}  ${redisCpu.toFixed(2).padStart(9)}`);
       }
       // The last way's entries are in Redis: each read way reads them all back.
       const stored = (await admin.keys('bench:pred:*')).sort();
       for (const [name, read] of Object.entries(reads)) {
-        const redisBefore = await redisCpuSeconds(admin);
-        const cpuBefore = process.cpuUsage();
-        const started = performance.now();
         let found = 0;
-        for (let start = 0; start < stored.length; start += PER_CHUNK) found += ((await read(stored.slice(start, start + PER_CHUNK))) as (string | null)[]).filter((v) => v === value).length;
-        const wall = performance.now() - started;
-        const cpu = process.cpuUsage(cpuBefore);
-        const redisCpu = (await redisCpuSeconds(admin)) - redisBefore;
+        await timed(round, name, async () => {
+          for (let start = 0; start < stored.length; start += PER_CHUNK) found += ((await read(stored.slice(start, start + PER_CHUNK))) as (string | null)[]).filter((v) => v === value).length;
+        });
         if (found !== ENTRIES) throw new Error(`${name}: ${found} entries read of ${ENTRIES}`);
-        console.log(`${String(round).padEnd(5)}  ${name.padEnd(23)}  ${wall.toFixed(0).padStart(7)}  ${((cpu.user + cpu.system) / 1e6).toFixed(2).padStart(10)}  ${redisCpu.toFixed(2).padStart(9)}`);
       }
     }
   } finally {

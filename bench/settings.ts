@@ -169,3 +169,12 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     faultRedisDownSeconds: integer('BENCH_FAULT_REDIS_DOWN_SECONDS', 3, 0.5, 60),
   };
 }
+
+/**
+ * Node options for one kind of the bench's child processes, from `variable` (BENCH_API_NODE_ARGS,
+ * BENCH_WORKER_NODE_ARGS, BENCH_CLI_NODE_ARGS), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": given
+ * on the command line, since --cpu-prof is not allowed in NODE_OPTIONS, which every child inherits.
+ */
+export function childNodeArgs(variable: string): string[] {
+  return process.env[variable]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}

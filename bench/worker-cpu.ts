@@ -20,6 +20,7 @@ import { batchContext, startWorker, type WorkerChild } from './batch-runs';
 import { Cleanup } from './cleanup';
 import type { CliProbeReport } from './cli-probe';
 import { procSeconds, redisSeconds } from './cpu';
+import { childNodeArgs } from './settings';
 import { runBench } from './two-builds';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -54,7 +55,7 @@ async function run(side: Side, file: BatchFile, output: string, redis: Redis): P
   // The CLI probe (this checkout's) writes the command line's own CPU seconds at its exit.
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [...cliNodeArgs, '--require', path.join(ROOT, 'dist', 'bench', 'cli-probe.js'), path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url, '--json'],
+    [...childNodeArgs('BENCH_CLI_NODE_ARGS'), '--require', path.join(ROOT, 'dist', 'bench', 'cli-probe.js'), path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url, '--json'],
     { env: { ...process.env, BENCH_CLI_PROBE_FILE: probeFile } },
   );
   const cli = (JSON.parse(readFileSync(probeFile, 'utf8')) as CliProbeReport).cpuSeconds;
@@ -65,9 +66,6 @@ async function run(side: Side, file: BatchFile, output: string, redis: Redis): P
   await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}batch:`);
   return { worker: after.worker - before.worker, api: after.api - before.api, redis: after.redis - before.redis, cli, seconds: (after.at - before.at) / 1000 };
 }
-
-/** BENCH_CLI_NODE_ARGS: Node options for the command line, e.g. --cpu-prof to profile it. */
-const cliNodeArgs = process.env.BENCH_CLI_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
 
 const figures = (values: number[]) => `${values.map((v) => v.toFixed(2)).join(', ')} (mean ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)})`;
 

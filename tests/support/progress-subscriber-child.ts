@@ -1,10 +1,11 @@
 /**
- * A process holding a progress channel's subscribing side, as an API process does, for
- * tests/batches/progress-subscriber-outage.test.ts (opened as shared-parts.ts opens an API's): a
- * Redis outage must not end it. Driven over
- * IPC: it subscribes to batch `b1`; on 'down' it drops that subscription and subscribes to `b2`
- * (Redis being away, both wait in the connection's queue); on 'close' it closes its connections and
- * exits 0, and on 'drop and close' it drops `b1` and closes at once, as a process stopping does. An unhandled rejection ends it with exit 1 (Node's default), which the test sees.
+ * A process holding a progress channel's subscribing side, opened as shared-parts.ts opens an
+ * API's, for tests/batches/progress-subscriber-outage.test.ts: a Redis outage must not end it.
+ * Driven over IPC: it subscribes to batch `b1`; on 'down' it drops that subscription and
+ * subscribes to `b2` (Redis being away, both wait in the connection's queue); on 'close' it closes
+ * its connections and exits 0, and on 'drop and close' it drops `b1` and closes at once, as a
+ * process stopping does. An unhandled rejection ends it with exit 1 (Node's default), which the
+ * test sees.
  */
 import { openProgressChannel } from '../../src/batches/progress-channel';
 import { createLogger } from '../../src/logger';
@@ -17,6 +18,12 @@ const channel = openProgressChannel(connections, redisKeys(prefix), true);
 const send = (message: unknown) => process.send!(message);
 // The test is gone (its Jest worker ended): so is this process, rather than reconnect forever.
 process.on('disconnect', () => process.exit(1));
+
+function closeAndExit(): void {
+  connections.close();
+  // A rejection left unhandled by the close would end the process before this timer.
+  setTimeout(() => process.exit(0), 500);
+}
 
 void (async () => {
   const dropFirst = await channel.subscribe('b1', () => send('message b1'));
@@ -32,12 +39,9 @@ void (async () => {
     } else if (command === 'drop and close') {
       // As a process stopping does: its subscriptions end, then its connections close at once.
       dropFirst();
-      connections.close();
-      setTimeout(() => process.exit(0), 500);
+      closeAndExit();
     } else if (command === 'close') {
-      connections.close();
-      // A rejection left unhandled by the close would end the process before this timer.
-      setTimeout(() => process.exit(0), 500);
+      closeAndExit();
     }
   });
 })();
