@@ -3,8 +3,7 @@ import type { RedisKeys } from '../redis/keys';
 import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
 import { DEFAULT_PRIORITY, isBatchPriority, type BatchPriority } from './batch-priority';
 import type { BatchRowResult, BatchSnapshot, InputRow } from './batch-types';
-import { decodeChunkResults, decodeChunkTexts, earlierChunkOutcomes, encodeChunk, parseChunkResults, type ChunkTexts, type ResultChunk, type RowModel } from './row-codec';
-import { chunkOutcomes } from './scripts/chunk-outcomes';
+import { chunkOutcomesOf, decodeChunkResults, decodeChunkTexts, encodeChunk, encodeChunkOutput, parseChunkResults, type ChunkTexts, type ResultChunk, type RowModel, type StoredChunkResults } from './row-codec';
 import type { BatchEvents, EndedBatchEvent } from './batch-events';
 import { endBatch } from './scripts/end-batch';
 import { dropScheduled } from './scripts/schedule-chunks';
@@ -196,13 +195,20 @@ export class BatchStore {
   }
 
   /**
-   * Stores a chunk's results (its input with `outcomes`, see row-codec.ts) and counts its rows,
-   * once: a chunk run again after a crash is not counted twice.
+   * Stores a chunk's results (`outcomes` of its rows from `first` on, see row-codec.ts), keeps its
+   * input for downloads that echo it, and counts its rows, once: a chunk run again after a crash
+   * is not counted twice.
    */
-  async recordChunk(id: string, chunk: number, counts: ChunkCounts, rows: number, outcomes: string): Promise<RecordedChunk> {
+  async recordChunk(id: string, chunk: number, first: number, counts: ChunkCounts, rows: number, outcomes: string): Promise<RecordedChunk> {
     const recorded = await recordChunk.run(
       this.redis,
-      { batch: this.keys.batch(id), results: this.keys.batchResults(id), input: this.keys.batchChunk(id, chunk), active: this.keys.activeBatches() },
+      {
+        batch: this.keys.batch(id),
+        results: this.keys.batchResults(id),
+        input: this.keys.batchChunk(id, chunk),
+        active: this.keys.activeBatches(),
+        recordedInput: this.keys.batchRecordedInput(id, chunk),
+      },
       {
         chunk,
         rows,
@@ -211,7 +217,7 @@ export class BatchStore {
         cached: counts.cached,
         now: new Date().toISOString(),
         retentionSeconds: this.retentionSeconds,
-        outcomes,
+        output: encodeChunkOutput(first, outcomes),
         labelCounts: JSON.stringify(counts.labels),
         id,
         nowMs: Date.now(),
@@ -273,14 +279,24 @@ export class BatchStore {
 
   /** The finished rows of the given chunks, in the order given; chunks not recorded are left out. */
   async rowsOfChunks(id: string, model: RowModel, chunks: readonly number[]): Promise<BatchRowResult[]> {
-    return (await this.storedChunkResults(id, chunks)).flatMap((value) => decodeChunkResults(value, model));
+    const stored = await this.storedChunkResults(id, chunks);
+    return stored.flatMap((chunk) => (chunk === null ? [] : decodeChunkResults(chunk, model)));
   }
 
-  /** The stored results (row-codec.ts) of the given chunks that are recorded, in the order given. */
-  private async storedChunkResults(id: string, chunks: readonly number[]): Promise<string[]> {
+  /**
+   * The stored results of the given chunks with the input they echo (row-codec.ts), in the order
+   * given, null for each chunk not recorded (yet). The results and the recorded inputs are read in
+   * that order, in one round trip: a chunk recorded in between is read as not recorded yet, never
+   * as results without their input (recording stores both at once; the input goes only with the
+   * whole batch, when it expires).
+   */
+  private async storedChunkResults(id: string, chunks: readonly number[]): Promise<(StoredChunkResults | null)[]> {
     if (chunks.length === 0) return [];
-    const values = await this.redis.hmget(this.keys.batchResults(id), ...chunks.map(String));
-    return values.filter((value): value is string => value !== null);
+    const [values, inputs] = await Promise.all([
+      this.redis.hmget(this.keys.batchResults(id), ...chunks.map(String)),
+      this.redis.mget(chunks.map((chunk) => this.keys.batchRecordedInput(id, chunk))),
+    ]);
+    return values.map((value, i) => (value === null ? null : parseChunkResults(value, inputs[i])));
   }
 
   /** The model a batch's rows are decoded against, and its chunk size; null when it does not exist. */
@@ -329,19 +345,15 @@ export class BatchStore {
 
   /**
    * The stored results of the given chunks, in that order, null for each chunk not recorded (yet):
-   * with `withInput`, parsed with their ids and texts; without, only their outcomes, unparsed (the
-   * chunk-outcomes script): a download that echoes neither reads a fifth of the bytes and formats
-   * them from the text.
+   * with `withInput`, parsed with their ids and texts; without, only their outcomes, unparsed: a
+   * download that echoes neither reads a third of the bytes (not the input) and formats them from
+   * the text.
    */
   async storedChunks(id: string, chunks: readonly number[], withInput: boolean): Promise<(ResultChunk | null)[]> {
     if (chunks.length === 0) return [];
-    const key = this.keys.batchResults(id);
-    if (withInput) return (await this.redis.hmget(key, ...chunks.map(String))).map((json) => (json === null ? null : parseChunkResults(json)));
-    const found = (await chunkOutcomes.run(this.redis, [key], chunks)) as ([first: string, outcomes: string] | [earlier: string] | null)[];
-    return found.map((chunk) => {
-      if (chunk === null) return null;
-      return chunk.length === 2 ? { first: Number(chunk[0]), outcomes: chunk[1] } : earlierChunkOutcomes(chunk[0]);
-    });
+    if (withInput) return this.storedChunkResults(id, chunks);
+    const values = await this.redis.hmget(this.keys.batchResults(id), ...chunks.map(String));
+    return values.map((value) => (value === null ? null : chunkOutcomesOf(value)));
   }
 
   /** Whether Redis answers on the store's connection (for `/readyz`). */
@@ -379,7 +391,7 @@ export class BatchStore {
   /** Removes every key of a batch whose input turned out to be bad, and its place in the chunk schedule (its queued jobs are the queue's). */
   async discard(id: string, chunks: number): Promise<void> {
     const keys = [this.keys.batch(id), this.keys.batchResults(id)];
-    for (let chunk = 0; chunk < chunks; chunk++) keys.push(this.keys.batchChunk(id, chunk));
+    for (let chunk = 0; chunk < chunks; chunk++) keys.push(this.keys.batchChunk(id, chunk), this.keys.batchRecordedInput(id, chunk));
     await dropScheduled.run(this.redis, {}, { schedulePrefix: this.keys.schedulePrefix(), id });
     await this.redis.multi().del(...keys).zrem(this.keys.activeBatches(), id).exec();
   }

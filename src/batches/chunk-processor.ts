@@ -100,7 +100,7 @@ export class ChunkProcessor {
       outcomes[i] = encodeOutcome({ scoresJson: found.scoresJson, cached: found.cached, error: null });
     }
     span.setAttributes({ [SpanAttributes.CHUNK_ROWS_CACHED]: counts.cached, [SpanAttributes.CHUNK_ROWS_FAILED]: counts.failed });
-    const { outcome } = await store.recordChunk(job.batchId, job.chunk, counts, texts.length, encodeChunkOutcomes(outcomes));
+    const { outcome } = await store.recordChunk(job.batchId, job.chunk, first, counts, texts.length, encodeChunkOutcomes(outcomes));
     if (outcome !== 'counted') return outcome === 'already-counted' ? 'already-counted' : 'skipped';
     this.options.metrics?.chunkCounted(model.name, counts);
     // A chunk's rows have consecutive indices: the message names the range.

@@ -11,9 +11,15 @@ import type { BatchRowResult, InputRow } from './batch-types';
  * together, as one value: Redis then keeps one hash field per chunk, not one per row, and a worker
  * sends one argument, not a thousand.
  *
- * A worker sends only each row's outcome; the record-chunk script stores it beside the chunk's
- * input as the API stored it (`joinChunkResults`), so a row's id and text, the bulk of its bytes,
- * are never encoded or sent again.
+ * A worker sends only each row's outcome (`encodeChunkOutput`); the record-chunk script stores it
+ * as the chunk's field of the results hash and renames the chunk's input, as the API stored it,
+ * to the chunk's recorded input: a row's id and text, the bulk of its bytes, are never encoded or
+ * sent again, nor copied through Lua inside Redis (joining them there, and cutting the outcomes
+ * out again for a download, cost Redis a sixth of its time in a file bench, see
+ * docs/performance.md). A download that echoes neither reads the outcomes alone.
+ *
+ * Results recorded by earlier releases stay readable: a chunk's outcomes joined with its input in
+ * one value (`{"input":...,"output":...}`), and before that each row whole (`{"first":N,"rows":...}`).
  */
 
 /** What a result row is decoded against. */
@@ -41,7 +47,10 @@ type StoredOutcome = [scores: number[] | null, cached: 0 | 1, error: string | nu
 
 type StoredChunk = { first: number; rows: [id: string | null, text: string | null][] };
 
-/** A chunk's results as stored: its input as the API stored it, and an outcome per row. */
+/** A chunk's results as this release stores them: its first row's index and an outcome per row. */
+type ChunkOutput = { first: number; output: StoredOutcome[] };
+
+/** A chunk's results as a release before this one stored them: its input and an outcome per row, in one value. */
 type JoinedChunkResults = { input: StoredChunk; output: StoredOutcome[] };
 
 /** The JSON of one row's outcome, built around the scores' JSON so they are not serialized again. */
@@ -49,21 +58,40 @@ export function encodeOutcome(row: RowOutcome): string {
   return `[${row.scoresJson ?? 'null'},${row.cached ? 1 : 0},${row.error === null ? 'null' : JSON.stringify(row.error)}]`;
 }
 
-/** A chunk's outcomes, each encoded by `encodeOutcome`, in row order: what a worker records. */
+/** A chunk's outcomes, each encoded by `encodeOutcome`, in row order. */
 export function encodeChunkOutcomes(encodedOutcomes: readonly string[]): string {
   return `[${encodedOutcomes.join(',')}]`;
 }
 
-/** The stored results of a chunk: what the record-chunk script stores, from the stored input and the outcomes. */
-export function joinChunkResults(inputJson: string, outcomesJson: string): string {
-  return `{"input":${inputJson},"output":${outcomesJson}}`;
+/** What a worker records for a chunk whose first row is `first`: its outcomes (encodeChunkOutcomes), as the results hash keeps them. */
+export function encodeChunkOutput(first: number, outcomesJson: string): string {
+  return `{"first":${first},"output":${outcomesJson}}`;
 }
 
-/** A chunk's results as stored (joined or not), for writers that need no client objects (downloads that echo the input). */
-export function parseChunkResults(json: string): StoredChunkResults {
-  const stored = JSON.parse(json) as JoinedChunkResults | StoredChunkResults;
-  if (!('input' in stored)) return stored;
-  const { input, output } = stored;
+/** The start of a value encodeChunkOutput wrote, up to its outcomes; its first row's index is the match. */
+const CHUNK_OUTPUT_START = /^\{"first":(\d+),"output":/;
+/** The start of a value a release before this one stored (JoinedChunkResults), up to its first row's index. */
+const JOINED_START = /^\{"input":\{"first":(\d+),/;
+/** What ends a joined value's input: a quote inside the input's strings is escaped, so this cannot be inside one. */
+const JOINED_OUTPUT = '},"output":';
+
+/**
+ * A chunk's results (its field of the results hash) with the input they echo, for writers that
+ * need no client objects (downloads that echo the input). `input` is the chunk's recorded input
+ * (a value recorded by an earlier release holds its input itself); null when the value needs it
+ * and it is gone.
+ */
+export function parseChunkResults(value: string, input: string | null): StoredChunkResults | null {
+  if (CHUNK_OUTPUT_START.test(value)) {
+    if (input === null) return null;
+    const { output } = JSON.parse(value) as ChunkOutput;
+    return withOutcomes(JSON.parse(input) as StoredChunk, output);
+  }
+  const stored = JSON.parse(value) as JoinedChunkResults | StoredChunkResults;
+  return 'input' in stored ? withOutcomes(stored.input, stored.output) : stored;
+}
+
+function withOutcomes(input: StoredChunk, output: readonly StoredOutcome[]): StoredChunkResults {
   return {
     first: input.first,
     rows: output.map(([scores, cached, error], i): StoredResult => [input.rows[i][0], input.rows[i][1] ?? '', scores, cached, error]),
@@ -72,8 +100,8 @@ export function parseChunkResults(json: string): StoredChunkResults {
 
 /**
  * A chunk's outcomes as a worker encoded them (encodeChunkOutcomes), unparsed, and its first row's
- * index: what a download that echoes no id or text reads (the chunk-outcomes script) and writes
- * its rows from (result-export.ts, with outcome-reader.ts).
+ * index: what a download that echoes no id or text reads and writes its rows from
+ * (result-export.ts, with outcome-reader.ts).
  */
 export interface ChunkOutcomes {
   first: number;
@@ -83,8 +111,21 @@ export interface ChunkOutcomes {
 /** A chunk's results as a download reads them: parsed with the input it echoes, or its outcomes alone. */
 export type ResultChunk = StoredChunkResults | ChunkOutcomes;
 
-/** A chunk stored before outcomes were joined to the input (each row its id, text and outcome) as its outcomes. */
-export function earlierChunkOutcomes(json: string): ChunkOutcomes {
+/**
+ * The outcomes of a chunk's stored results, whichever release stored them: cut out of the value as
+ * they stand (no parse) when they are there, and encoded from its rows for the earliest form.
+ */
+export function chunkOutcomesOf(value: string): ChunkOutcomes {
+  const output = CHUNK_OUTPUT_START.exec(value);
+  if (output) return { first: Number(output[1]), outcomes: value.slice(output[0].length, -1) };
+  const joined = JOINED_START.exec(value);
+  const at = joined ? value.indexOf(JOINED_OUTPUT) : -1;
+  if (joined && at !== -1) return { first: Number(joined[1]), outcomes: value.slice(at + JOINED_OUTPUT.length, -1) };
+  return earliestChunkOutcomes(value);
+}
+
+/** The outcomes of a chunk stored before outcomes were kept apart from the input (each row its id, text and outcome). */
+function earliestChunkOutcomes(json: string): ChunkOutcomes {
   const { first, rows } = JSON.parse(json) as Partial<StoredChunkResults>;
   if (typeof first !== 'number' || !Array.isArray(rows)) throw new Error(`stored results of a chunk are malformed: ${JSON.stringify(json.slice(0, 40))}`);
   const outcomes = rows.map(([, , scores, cached, error]) => encodeOutcome({ scoresJson: scores && encodeScores(scores), cached: cached === 1, error }));
@@ -92,8 +133,7 @@ export function earlierChunkOutcomes(json: string): ChunkOutcomes {
 }
 
 /** Gives back a chunk's results as the client type, with indices from the chunk's first. */
-export function decodeChunkResults(json: string, model: RowModel): BatchRowResult[] {
-  const { first, rows } = parseChunkResults(json);
+export function decodeChunkResults({ first, rows }: StoredChunkResults, model: RowModel): BatchRowResult[] {
   return rows.map(([id, text, scores, cached, error], i) => ({
     index: first + i,
     id,

@@ -14,6 +14,11 @@ export interface RedisKeys {
   batchChunkPrefix(id: string): string;
   /** Results of a batch by chunk number (hash); a chunk is counted when its field is written. */
   batchResults(id: string): string;
+  /**
+   * The input rows of a recorded chunk (JSON, as `batchChunk` held them): recording renames the
+   * chunk's input to this name, for downloads that echo each row's id and text.
+   */
+  batchRecordedInput(id: string, chunk: number): string;
   /** Every batch by creation time (sorted set). */
   batches(): string;
   /**
@@ -53,6 +58,7 @@ export function redisKeys(prefix: string): RedisKeys {
     batchChunk: (id, chunk) => `${prefix}batch:${id}:chunk:${chunk}`,
     batchChunkPrefix: (id) => `${prefix}batch:${id}:chunk:`,
     batchResults: (id) => `${prefix}batch:${id}:results`,
+    batchRecordedInput: (id, chunk) => `${prefix}batch:${id}:recorded:${chunk}`,
     batches: () => `${prefix}batches`,
     batchIndex: ({ owner, status }) => `${prefix}batches${owner ? `:owner:${owner}` : ''}${status ? `:status:${status}` : ''}`,
     activeBatches: () => `${prefix}batches:active`,

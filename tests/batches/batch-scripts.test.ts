@@ -43,7 +43,7 @@ function saveInput(id: string, chunk: number) {
 /** Records chunk `chunk` (2 rows, one of them failed), its input saved first unless it was recorded already. */
 async function record(id: string, chunk: number) {
   if (!(await redis.hexists(keys.batchResults(id), String(chunk)))) await saveInput(id, chunk);
-  return store.recordChunk(id, chunk, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, outcomes);
+  return store.recordChunk(id, chunk, chunk * 2, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, outcomes);
 }
 
 async function counts(id: string) {
@@ -62,10 +62,16 @@ describe('recordChunk', () => {
     expect(await redis.hget(keys.batch(id), 'startedAt')).not.toBeNull();
   });
 
-  it('stores the outcomes with the input as the upload stored it, and deletes the input', async () => {
+  it('stores the outcomes, and keeps the input as the upload stored it under its recorded name, to expire with the results', async () => {
     const id = await newBatch();
+    const input = await redis.get(keys.batchChunk(id, 3)).then(async (found) => found ?? (await saveInput(id, 3), redis.get(keys.batchChunk(id, 3))));
     await record(id, 3);
     expect(await redis.exists(keys.batchChunk(id, 3))).toBe(0);
+    expect(await redis.get(keys.batchRecordedInput(id, 3))).toBe(input);
+    expect(await redis.hget(keys.batchResults(id), '3')).toBe(`{"first":6,"output":${outcomes}}`);
+    const ttl = await redis.ttl(keys.batchRecordedInput(id, 3));
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
     expect(await store.results(id, 6, 2)).toEqual([
       { index: 6, id: 'r6', text: 'a', error: null, prediction: expect.objectContaining({ label: 'yes', score: 0.8, cached: true }) },
       { index: 7, id: null, text: '', error: 'empty', prediction: null },
@@ -74,7 +80,7 @@ describe('recordChunk', () => {
 
   it('refuses, recording and counting nothing, a chunk whose input is gone', async () => {
     const id = await newBatch();
-    await expect(store.recordChunk(id, 0, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, outcomes)).rejects.toThrow(/chunk 0 of batch .* has no input/);
+    await expect(store.recordChunk(id, 0, 0, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, outcomes)).rejects.toThrow(/chunk 0 of batch .* has no input/);
     expect(await counts(id)).toMatchObject({ status: 'QUEUED', processed: 0 });
     expect(await store.recordedChunks(id)).toEqual([]);
   });
@@ -85,24 +91,31 @@ describe('recordChunk', () => {
   });
 });
 
-describe('storedChunks: the outcomes alone (chunk-outcomes.ts), for a download that echoes no id or text', () => {
-  it('reads the outcomes as the worker recorded them, whatever the texts hold; an earlier release\'s chunk too; null for one not recorded', async () => {
+describe('storedChunks: the outcomes alone, for a download that echoes no id or text', () => {
+  it('reads the outcomes as the worker recorded them, whatever the texts hold; earlier releases\' chunks too; null for one not recorded', async () => {
     const id = await newBatch();
     const hostile = ['ends with a backslash \\', ',"output":[[1],1,null]', '},"output":[]}', '{"input":{"first":9,', '"', ''];
     const rows = (chunk: number) => hostile.map((text, i) => ({ index: chunk * 2 + i, id: i % 2 ? `},"output":${i}` : null, text }));
     const hostileOutcomes = encodeChunkOutcomes(hostile.map((_, i) => encodeOutcome({ scoresJson: i === 3 ? null : `[0.${i}1,0.${9 - i}9]`, cached: i === 1, error: i === 3 ? 'bad "row"},\n"output":' : null })));
     for (const chunk of [0, 2]) {
       await store.saveChunk(id, chunk, rows(chunk));
-      await store.recordChunk(id, chunk, { succeeded: 5, failed: 1, cached: 1, labels: { yes: 5 } }, 6, hostileOutcomes);
+      await store.recordChunk(id, chunk, chunk * 2, { succeeded: 5, failed: 1, cached: 1, labels: { yes: 5 } }, 6, hostileOutcomes);
     }
-    // A chunk stored by an earlier release, each row its id, text and outcome.
+    // A chunk stored by the release before, its input and outcomes joined in one value (its
+    // texts as hostile), and one stored before that, each row its id, text and outcome.
+    const joinedInput = JSON.stringify({ first: 8, rows: rows(4).map((row) => [row.id, row.text]) });
+    await redis.hset(keys.batchResults(id), '4', `{"input":${joinedInput},"output":${hostileOutcomes}}`);
     await redis.hset(keys.batchResults(id), '3', '{"first":6,"rows":[["r6","good",[0.1,0.9],1,null],[null,"",null,0,"The text is empty."]]}');
-    expect(await store.storedChunks(id, [0, 1, 2, 3], false)).toEqual([
+    expect(await store.storedChunks(id, [0, 1, 2, 3, 4], false)).toEqual([
       { first: 0, outcomes: hostileOutcomes },
       null,
       { first: 4, outcomes: hostileOutcomes },
       { first: 6, outcomes: '[[[0.1,0.9],1,null],[null,0,"The text is empty."]]' },
+      { first: 8, outcomes: hostileOutcomes },
     ]);
+    // With the input: each chunk's rows as uploaded, whichever release stored them.
+    const stored = (await store.storedChunks(id, [4, 3], true)) as StoredChunkResults[];
+    expect(stored.map((chunk) => chunk.rows.map(([rowId, text]) => [rowId, text]))).toEqual([rows(4).map((row) => [row.id, row.text]), [['r6', 'good'], [null, '']]]);
     // With the input: parsed, each row's id and text as uploaded.
     const [whole, missing] = (await store.storedChunks(id, [2, 1], true)) as (StoredChunkResults | null)[];
     expect(missing).toBeNull();
@@ -259,9 +272,9 @@ describe('after Redis forgets its scripts (as on a restart)', () => {
       const rows = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.2,0.8]', cached: false, error: null })]);
       await ownStore.saveChunk(id, 0, [{ index: 0, id: null, text: 'a' }]);
       await ownStore.saveChunk(id, 1, [{ index: 1, id: null, text: 'b' }]);
-      await ownStore.recordChunk(id, 0, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows);
+      await ownStore.recordChunk(id, 0, 0, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows);
       await own.script('FLUSH');
-      expect(await ownStore.recordChunk(id, 1, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING', started: false });
+      expect(await ownStore.recordChunk(id, 1, 1, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows)).toEqual({ outcome: 'counted', status: 'RUNNING', started: false });
       await own.script('FLUSH');
       expect(await ownStore.storedChunks(id, [0, 1], false)).toEqual([
         { first: 0, outcomes: rows },

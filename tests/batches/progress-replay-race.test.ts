@@ -57,7 +57,7 @@ describe('a subscriber replaying rows when the feed closes (the batch ended whil
 
   async function record(id: string, chunk: number): Promise<void> {
     await store.saveChunk(id, chunk, [{ index: chunk * 2, id: null, text: `row ${chunk * 2}` }, { index: chunk * 2 + 1, id: null, text: `row ${chunk * 2 + 1}` }]);
-    await store.recordChunk(id, chunk, counts, 2, outcomes);
+    await store.recordChunk(id, chunk, chunk * 2, counts, 2, outcomes);
   }
 
   it('still gets the rows recorded after the page it was reading, then the final status with the last of them', async () => {

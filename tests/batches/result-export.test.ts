@@ -1,7 +1,7 @@
 import type { BatchRowResult } from '../../src/batches/batch-types';
 import { ResultFormatter } from '../../src/batches/result-export';
 import { OutcomeReader } from '../../src/batches/outcome-reader';
-import { decodeChunkResults, encodeChunk, encodeChunkOutcomes, encodeOutcome, joinChunkResults, parseChunkResults, type StoredResult } from '../../src/batches/row-codec';
+import { chunkOutcomesOf, decodeChunkResults, encodeChunk, encodeChunkOutcomes, encodeChunkOutput, encodeOutcome, parseChunkResults, type StoredResult } from '../../src/batches/row-codec';
 import { encodeScores } from '../../src/cache/prediction-cache';
 import { csvText, type CsvValue } from '../../src/formats/csv';
 
@@ -9,23 +9,23 @@ describe('results.jsonl rows', () => {
   it('are the JSON of each row object (as GraphQL reads the same stored rows), with and without the echoed id and text', () => {
     const labels = ['NEG', 'POS "q"'];
     const model = { name: 'm', version: 'v', labels };
-    // Two stored chunks, as the record-chunk script stores them: a cached row, failed rows, a tie
-    // (the first label of equals wins); and one stored by an earlier release.
-    const stored = [
-      joinChunkResults(
-        encodeChunk([{ index: 0, id: 'r"0', text: 'a\n"b"\u2028' }, { index: 1, id: null, text: '' }]),
-        encodeChunkOutcomes([encodeOutcome({ scoresJson: '[1e-7,0.75]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty' })]),
-      ),
-      joinChunkResults(
-        encodeChunk([{ index: 2, id: 'x\\', text: 'y,"output":[1]' }, { index: 3, id: '=id', text: '-x,"y"' }]),
-        encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.5,0.5]', cached: false, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: '@err\nline' })]),
-      ),
-      '{"first":4,"rows":[["old","an earlier row",[0.9,0.1],0,null]]}',
+    // Stored chunks, each with the input it echoes: as the record-chunk script stores them now (a
+    // cached row, failed rows, a tie: the first label of equals wins), as the release before
+    // stored them (input and outcomes in one value), and as the release before that did.
+    const secondInput = encodeChunk([{ index: 2, id: 'x\\', text: 'y,"output":[1]' }, { index: 3, id: '=id', text: '-x,"y"' }]);
+    const secondOutcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.5,0.5]', cached: false, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: '@err\nline' })]);
+    const stored: { value: string; input: string | null }[] = [
+      {
+        value: encodeChunkOutput(0, encodeChunkOutcomes([encodeOutcome({ scoresJson: '[1e-7,0.75]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty' })])),
+        input: encodeChunk([{ index: 0, id: 'r"0', text: 'a\n"b"\u2028' }, { index: 1, id: null, text: '' }]),
+      },
+      { value: `{"input":${secondInput},"output":${secondOutcomes}}`, input: null },
+      { value: '{"first":4,"rows":[["old","an earlier row",[0.9,0.1],0,null]]}', input: null },
     ];
-    const rows: BatchRowResult[] = stored.flatMap((json) => decodeChunkResults(json, model));
+    const rows: BatchRowResult[] = stored.flatMap(({ value, input }) => decodeChunkResults(parseChunkResults(value, input)!, model));
     for (const echo of [true, false]) {
       // Without echo the id and text go unread (a download reads the outcomes alone).
-      const chunks = stored.map((json) => parseChunkResults(json));
+      const chunks = stored.map(({ value, input }) => (echo ? parseChunkResults(value, input)! : chunkOutcomesOf(value)));
       const expected = rows.map((row) => {
         const score = (label: string) => row.prediction?.scores.find((s) => s.label === label)?.score ?? null;
         const object: Record<string, unknown> = { index: row.index };

@@ -1,5 +1,11 @@
 import { encodeScores } from '../../src/cache/prediction-cache';
-import { decodeChunkResults, decodeChunkTexts, encodeChunk, encodeChunkOutcomes, encodeOutcome, earlierChunkOutcomes, joinChunkResults } from '../../src/batches/row-codec';
+import { chunkOutcomesOf, decodeChunkResults, decodeChunkTexts, encodeChunk, encodeChunkOutcomes, encodeChunkOutput, encodeOutcome, parseChunkResults, type StoredChunkResults } from '../../src/batches/row-codec';
+
+/** A chunk's results as recorded now (its outcomes in the results hash, its input kept apart), read back with its input. */
+function recorded(input: string, outcomes: string): StoredChunkResults {
+  const first = (JSON.parse(input) as { first: number }).first;
+  return parseChunkResults(encodeChunkOutput(first, outcomes), input)!;
+}
 
 const model = { name: 'sentiment', version: 'abc', labels: ['negative', 'positive'] };
 
@@ -10,7 +16,7 @@ describe('row codec (how batch rows are stored in Redis)', () => {
     const scores = Float32Array.from([0.25, 0.75]);
     const input = encodeChunk(texts.map((text, i) => ({ index: 40 + i, id: i % 2 ? `r${i}` : null, text })));
     const outcomes = encodeChunkOutcomes(texts.map((_, i) => encodeOutcome({ scoresJson: encodeScores(scores), cached: i % 2 === 1, error: null })));
-    const decoded = decodeChunkResults(joinChunkResults(input, outcomes), model);
+    const decoded = decodeChunkResults(recorded(input, outcomes), model);
     expect(decoded).toHaveLength(texts.length);
     texts.forEach((text, i) => {
       expect(decoded[i]).toEqual({
@@ -34,24 +40,35 @@ describe('row codec (how batch rows are stored in Redis)', () => {
   it('keeps a failed row without a prediction; a row without a text field reads as the empty text', () => {
     const input = encodeChunk([{ index: 3, id: 'x', text: '' }, { index: 4, id: 'y', text: null }]);
     const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty.' }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text field is missing from this row.' })]);
-    expect(decodeChunkResults(joinChunkResults(input, outcomes), model)).toEqual([
+    expect(decodeChunkResults(recorded(input, outcomes), model)).toEqual([
       { index: 3, id: 'x', text: '', prediction: null, error: 'The text is empty.' },
       { index: 4, id: 'y', text: '', prediction: null, error: 'The text field is missing from this row.' },
     ]);
   });
 
-  it("gives a chunk stored by an earlier release as the outcomes a worker records now", () => {
-    const earlier = '{"first":7,"rows":[["r7","good",[0.1,0.9],1,null],[null,"",null,0,"bad \\"row\\""]]}';
-    expect(() => earlierChunkOutcomes('{"input":{"first":3,"rows":[]}}')).toThrow(/stored results of a chunk are malformed/);
-    expect(earlierChunkOutcomes(earlier)).toEqual({
-      first: 7,
-      outcomes: encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'bad "row"' })]),
-    });
+  it('gives the outcomes of a chunk as they were recorded, whichever release recorded them', () => {
+    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'bad "row"},"output":' })]);
+    const input = encodeChunk([{ index: 7, id: '},"output":[]', text: 'x\\' }, { index: 8, id: null, text: '{"input":' }]);
+    expect(chunkOutcomesOf(encodeChunkOutput(7, outcomes))).toEqual({ first: 7, outcomes });
+    // The release before: the input and outcomes joined in one value.
+    expect(chunkOutcomesOf(`{"input":${input},"output":${outcomes}}`)).toEqual({ first: 7, outcomes });
+    // The release before that: each row its id, text and outcome.
+    expect(chunkOutcomesOf('{"first":7,"rows":[["r7","good",[0.1,0.9],1,null],[null,"",null,0,"bad \\"row\\"},\\"output\\":"]]}')).toEqual({ first: 7, outcomes });
+    expect(() => chunkOutcomesOf('{"input":{"first":3,"rows":[]}}')).toThrow(/stored results of a chunk are malformed/);
+  });
+
+  it('reads a chunk recorded now only with its input (null without); one an earlier release stored holds its own', () => {
+    const input = encodeChunk([{ index: 7, id: 'r7', text: 'good' }]);
+    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null })]);
+    expect(parseChunkResults(encodeChunkOutput(7, outcomes), null)).toBeNull();
+    const expected = { first: 7, rows: [['r7', 'good', [0.1, 0.9], 1, null]] };
+    expect(parseChunkResults(encodeChunkOutput(7, outcomes), input)).toEqual(expected);
+    expect(parseChunkResults(`{"input":${input},"output":${outcomes}}`, null)).toEqual(expected);
   });
 
   it('reads results stored by earlier releases (each row its id, text and outcome)', () => {
     const earlier = '{"first":7,"rows":[["r7","good",[0.1,0.9],1,null],[null,"",null,0,"The text is empty."]]}';
-    expect(decodeChunkResults(earlier, model)).toEqual([
+    expect(decodeChunkResults(parseChunkResults(earlier, null)!, model)).toEqual([
       { index: 7, id: 'r7', text: 'good', prediction: { text: 'good', label: 'positive', score: 0.9, scores: [{ label: 'positive', score: 0.9 }, { label: 'negative', score: 0.1 }], model: 'sentiment', modelVersion: 'abc', cached: true }, error: null },
       { index: 8, id: null, text: '', prediction: null, error: 'The text is empty.' },
     ]);

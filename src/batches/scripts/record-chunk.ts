@@ -20,13 +20,16 @@ export interface RecordedChunk {
 const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '-1': 'no-batch' } as const;
 
 /**
- * Counts a finished chunk exactly once, stores its results (its input joined with the outcomes,
- * as row-codec.ts's joinChunkResults writes them) and deletes its input.
+ * Counts a finished chunk exactly once, stores its results (the worker's encodeChunkOutput, see
+ * row-codec.ts) and renames its input to its recorded input, for downloads that echo each row's id
+ * and text. The input is renamed, not read: a script that reads a large value into Lua, or joins
+ * two, costs Redis far more than one that is handed a value (see docs/performance.md).
  * KEYS: batch (hash), results (hash, one field per chunk), input (the chunk's input rows), active
- *       (sorted set of batches not ended, by last sign of life).
+ *       (sorted set of batches not ended, by last sign of life), recorded input (the name the
+ *       input takes).
  * ARGV: chunk number, rows, succeeded, failed, cached, now (ISO), retention seconds, the chunk's
- *       outcomes (row-codec.ts's encodeChunkOutcomes), its rows per predicted label (a JSON
- *       object, label -> count), the batch id, now (ms), the index prefix (see status-index.ts).
+ *       results (row-codec.ts's encodeChunkOutput), its rows per predicted label (a JSON object,
+ *       label -> count), the batch id, now (ms), the index prefix (see status-index.ts).
  * Returns {1 counted | 0 already counted | 2 batch ended | -1 no such batch, status, 1 when this
  * chunk started the batch}; an error when the chunk is neither recorded nor has its input (it
  * cannot be: the input goes only with the recording or with the whole batch).
@@ -37,8 +40,8 @@ const OUTCOMES = { '1': 'counted', '0': 'already-counted', '2': 'batch-ended', '
  */
 export const recordChunk = luaScript({
   name: 'recordChunk',
-  keys: ['batch', 'results', 'input', 'active'],
-  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'outcomes', 'labelCounts', 'id', 'nowMs', 'indexPrefix'],
+  keys: ['batch', 'results', 'input', 'active', 'recordedInput'],
+  args: ['chunk', 'rows', 'succeeded', 'failed', 'cached', 'now', 'retentionSeconds', 'output', 'labelCounts', 'id', 'nowMs', 'indexPrefix'],
   lua: `${COMPLETION_RULE}
 local batch, results = KEYS[1], KEYS[2]
 local status = redis.call('HGET', batch, 'status')
@@ -51,10 +54,10 @@ if status == 'CANCELLED' or status == 'FAILED' then
 end
 -- A chunk run again after a crash finds its results stored and counts nothing.
 if redis.call('HEXISTS', results, ARGV[1]) == 1 then return {0, status} end
-local input = redis.call('GET', KEYS[3])
-if not input then return redis.error_reply('chunk ' .. ARGV[1] .. ' of batch ' .. ARGV[10] .. ' has no input to record its results with') end
-redis.call('HSET', results, ARGV[1], '{"input":' .. input .. ',"output":' .. ARGV[8] .. '}')
-redis.call('DEL', KEYS[3])
+if redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('chunk ' .. ARGV[1] .. ' of batch ' .. ARGV[10] .. ' has no input to record its results with') end
+redis.call('HSET', results, ARGV[1], ARGV[8])
+redis.call('RENAME', KEYS[3], KEYS[5])
+redis.call('EXPIRE', KEYS[5], ARGV[7])
 redis.call('EXPIRE', results, ARGV[7])
 redis.call('HINCRBY', batch, 'processed', ARGV[2])
 redis.call('HINCRBY', batch, 'succeeded', ARGV[3])
