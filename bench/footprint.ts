@@ -78,7 +78,8 @@ async function usedMemory(redis: Redis): Promise<number> {
 function groupOf(name: string): string {
   if (name.startsWith('pred:')) return 'prediction cache';
   if (/^batch:[^:]+:chunk:\d+$/.test(name)) return 'input chunks';
-  if (/^batch:[^:]+:results$/.test(name)) return 'results';
+  // A recorded chunk's input is kept for downloads that echo it: part of the results.
+  if (/^batch:[^:]+:results$/.test(name) || /^batch:[^:]+:recorded:\d+$/.test(name)) return 'results';
   if (name.startsWith('bq:')) return 'bee-queue';
   if (/^batch:[^:]+$/.test(name) || name.startsWith('batches') || name.startsWith('idem:')) return 'record and indexes';
   return 'other';

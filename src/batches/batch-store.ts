@@ -172,7 +172,7 @@ export class BatchStore {
     await this.redis.multi().hset(this.keys.batch(id), 'aliveAt', now).zadd(this.keys.activeBatches(), 'XX', now, id).exec();
   }
 
-  /** Deletes a chunk's input rows (recording a chunk deletes them too: see record-chunk.ts). */
+  /** Deletes a chunk's input rows (recording a chunk moves them to its recorded input: see record-chunk.ts). */
   async dropChunkInput(id: string, chunk: number): Promise<void> {
     await this.redis.del(this.keys.batchChunk(id, chunk));
   }
@@ -287,8 +287,8 @@ export class BatchStore {
    * The stored results of the given chunks with the input they echo (row-codec.ts), in the order
    * given, null for each chunk not recorded (yet). The results and the recorded inputs are read in
    * that order, in one round trip: a chunk recorded in between is read as not recorded yet, never
-   * as results without their input (recording stores both at once; the input goes only with the
-   * whole batch, when it expires).
+   * as results without their input (recording stores both at once, and the input expires after
+   * the batch record; see parseChunkResults for an input gone all the same).
    */
   private async storedChunkResults(id: string, chunks: readonly number[]): Promise<(StoredChunkResults | null)[]> {
     if (chunks.length === 0) return [];
@@ -352,7 +352,8 @@ export class BatchStore {
   async storedChunks(id: string, chunks: readonly number[], withInput: boolean): Promise<(ResultChunk | null)[]> {
     if (chunks.length === 0) return [];
     if (withInput) return this.storedChunkResults(id, chunks);
-    const values = await this.redis.hmget(this.keys.batchResults(id), ...chunks.map(String));
+    // As bytes: only the outcomes among them become a string (see chunkOutcomesOf).
+    const values = await this.redis.hmgetBuffer(this.keys.batchResults(id), ...chunks.map(String));
     return values.map((value) => (value === null ? null : chunkOutcomesOf(value)));
   }
 
@@ -426,8 +427,9 @@ export class BatchStore {
   /**
    * How each chunk of a batch stands, read in an order that cannot race a worker: whether its job
    * exists (`jobsKey`, bee-queue's hash of jobs), then whether its input exists, then whether its
-   * results are recorded. Recording deletes the input in the same step, so a chunk whose job and
-   * input are both gone and whose results are not recorded was really lost.
+   * results are recorded. Recording moves the input away (to the chunk's recorded input) in the
+   * same step, so a chunk whose job and input are both gone and whose results are not recorded
+   * was really lost.
    */
   async chunkStates(id: string, chunks: readonly number[], jobsKey: string, jobIdOf: (chunk: number) => string): Promise<ChunkState[]> {
     if (chunks.length === 0) return [];

@@ -14,9 +14,17 @@
 export class OutcomeReader {
   /** Where the next outcome starts. */
   private at = 1;
-  private readonly scoreTexts: string[] = [];
+  /**
+   * Where score i of the current row starts and ends in the text: a score is cut out (sliced) only
+   * when it is written, and compared where it stands (slicing each score of every row was a
+   * third of reading one).
+   */
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
   /** Whether score i is a plain fraction, `0.` and digits: most probabilities, compared as text. */
   private readonly plain: boolean[] = [];
+  /** Whether a score of the current row is null (not a number). */
+  private someNull = false;
   /** Scores the current row has; -1 when it failed (no scores). */
   private count = -1;
   /** Whether the cache answered the current row. */
@@ -44,21 +52,36 @@ export class OutcomeReader {
     } else {
       this.expect(at++, 0x5b);
       let count = 0;
+      let someNull = false;
       if (text.charCodeAt(at) === 0x5d) at++;
       else {
         for (;;) {
-          const isNull = text.charCodeAt(at) === 0x6e;
-          const end = isNull ? this.word(at, 'null') : jsonNumberEnd(text, at);
+          let end: number;
+          let plain = false;
+          if (text.charCodeAt(at) === 0x6e) {
+            end = this.word(at, 'null');
+            someNull = true;
+          } else if (text.charCodeAt(at) === 0x30 && text.charCodeAt(at + 1) === 0x2e && isDigit(text.charCodeAt(at + 2))) {
+            // A plain fraction, most scores: its digits scanned once, for its end and its kind.
+            end = digitsEnd(text, at + 3);
+            const after = text.charCodeAt(end);
+            if (after === 0x65 || after === 0x45) end = jsonNumberEnd(text, at);
+            else plain = true;
+          } else {
+            end = jsonNumberEnd(text, at);
+          }
           const code = text.charCodeAt(end);
           if (end === -1 || (code !== 0x2c && code !== 0x5d)) this.malformed(at);
-          this.scoreTexts[count] = text.slice(at, end);
-          this.plain[count] = !isNull && text.charCodeAt(at) === 0x30 && text.charCodeAt(at + 1) === 0x2e && isDigits(text, at + 2, end);
+          this.starts[count] = at;
+          this.ends[count] = end;
+          this.plain[count] = plain;
           count++;
           at = end + 1;
           if (code === 0x5d) break;
         }
       }
       this.count = count;
+      this.someNull = someNull;
     }
     this.expect(at++, 0x2c);
     const cached = text.charCodeAt(at++);
@@ -99,28 +122,40 @@ export class OutcomeReader {
    * are allowed for.
    */
   bestIndex(): number {
+    const { text, starts, ends, plain } = this;
     let best = 0;
     for (let i = 1; i < this.count; i++) {
-      const greater = this.plain[i] && this.plain[best] ? plainGreater(this.scoreTexts[i], this.scoreTexts[best]) : this.value(i) > this.value(best);
+      const greater = plain[i] && plain[best] ? plainGreater(text, starts[i], ends[i], starts[best], ends[best]) : this.value(i) > this.value(best);
       if (greater) best = i;
     }
     return best;
   }
 
   private value(i: number): number {
-    const score = this.scoreTexts[i];
+    const score = this.text.slice(this.starts[i], this.ends[i]);
     return score === 'null' ? 0 : Number(score);
   }
 
   /** Score `i` as JSON writes it: its stored text, or null past the stored ones. */
   jsonScore(i: number): string {
-    return i < this.count ? this.scoreTexts[i] : 'null';
+    return i < this.count ? this.text.slice(this.starts[i], this.ends[i]) : 'null';
   }
 
   /** Score `i` as a CSV cell: its stored text, empty for null or past the stored ones. */
   csvScore(i: number): string {
-    const score = i < this.count ? this.scoreTexts[i] : 'null';
+    const score = i < this.count ? this.text.slice(this.starts[i], this.ends[i]) : 'null';
     return score === 'null' ? '' : score;
+  }
+
+  /**
+   * The CSV cells of scores 0 to `labels` - 1, joined by commas (csvScore of each). When the row has
+   * that many scores and none is null, they stand in the text exactly so, and are cut out at once.
+   */
+  csvScores(labels: number): string {
+    if (labels > 0 && this.count === labels && !this.someNull) return this.text.slice(this.starts[0], this.ends[labels - 1]);
+    let cells = '';
+    for (let i = 0; i < labels; i++) cells += (i === 0 ? '' : ',') + this.csvScore(i);
+    return cells;
   }
 
   /** The current row's error (null when it has none). */
@@ -169,21 +204,19 @@ function jsonNumberEnd(text: string, from: number): number {
 }
 
 /**
- * Whether plain fraction `a` (`0.` and digits) is greater than plain fraction `b`: the first digit
- * that differs decides, as in text order, except that digits one has past the other's end count
- * only if one is not 0 (0.50 equals 0.5; jsonNumber never writes the 0, another cache writer might).
+ * Whether the plain fraction (`0.` and digits) at `text[a, aEnd)` is greater than the one at
+ * `text[b, bEnd)`: the first digit that differs decides, as in text order, except that digits one
+ * has past the other's end count only if one is not 0 (0.50 equals 0.5; jsonNumber never writes
+ * the 0, another cache writer might).
  */
-function plainGreater(a: string, b: string): boolean {
-  if (a <= b) return false;
-  if (!a.startsWith(b)) return true;
-  for (let i = b.length; i < a.length; i++) if (a.charCodeAt(i) !== 0x30) return true;
+function plainGreater(text: string, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  const shorter = Math.min(aEnd - a, bEnd - b);
+  for (let i = 2; i < shorter; i++) {
+    const difference = text.charCodeAt(a + i) - text.charCodeAt(b + i);
+    if (difference !== 0) return difference > 0;
+  }
+  for (let at = a + shorter; at < aEnd; at++) if (text.charCodeAt(at) !== 0x30) return true;
   return false;
-}
-
-function isDigits(text: string, from: number, to: number): boolean {
-  if (from >= to) return false;
-  for (let at = from; at < to; at++) if (!isDigit(text.charCodeAt(at))) return false;
-  return true;
 }
 
 function digitsEnd(text: string, from: number): number {

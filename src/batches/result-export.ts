@@ -80,9 +80,7 @@ export class ResultFormatter {
     if (this.echo) line += `,${csvCell(id)},${csvCell(text)}`;
     if (row.scored) {
       const best = row.bestIndex();
-      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)}`;
-      for (let i = 0; i < this.labels.length; i++) line += `,${row.csvScore(i)}`;
-      line += row.cached ? ',true' : ',false';
+      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)},${row.csvScores(this.labels.length)}${row.cached ? ',true' : ',false'}`;
     } else {
       line += ',,' + ','.repeat(this.labels.length) + ',';
     }
@@ -125,6 +123,8 @@ interface RowView {
   readonly errorJson: string;
   /** Score `i` as a CSV cell: empty for null or past the stored ones. */
   csvScore(i: number): string;
+  /** The CSV cells of scores 0 to `labels` - 1, joined by commas. */
+  csvScores(labels: number): string;
   /** Score `i` as JSON writes it: null past the stored ones. */
   jsonScore(i: number): string;
 }
@@ -155,6 +155,12 @@ class ParsedRow implements RowView {
 
   csvScore(i: number): string {
     return csvCell(scoreAt(this.scores, i));
+  }
+
+  csvScores(labels: number): string {
+    let cells = '';
+    for (let i = 0; i < labels; i++) cells += (i === 0 ? '' : ',') + this.csvScore(i);
+    return cells;
   }
 
   jsonScore(i: number): string {

@@ -78,6 +78,33 @@ describe('recordChunk', () => {
     ]);
   });
 
+  it('keeps a recorded input as it is when the chunk is recorded again, and renames none for a batch that ended', async () => {
+    const id = await newBatch();
+    await record(id, 1);
+    await redis.expire(keys.batchRecordedInput(id, 1), 1000);
+    const input = await redis.get(keys.batchRecordedInput(id, 1));
+    expect(await record(id, 1)).toMatchObject({ outcome: 'already-counted' });
+    expect(await redis.get(keys.batchRecordedInput(id, 1))).toBe(input);
+    expect(await redis.ttl(keys.batchRecordedInput(id, 1))).toBeLessThanOrEqual(1000);
+    // Cancelled: the rows recorded so far stay readable with their ids and texts; a chunk in
+    // flight records nothing and its input goes.
+    await store.end(id, 'CANCELLED');
+    expect(await record(id, 2)).toMatchObject({ outcome: 'batch-ended' });
+    expect(await redis.exists(keys.batchChunk(id, 2), keys.batchRecordedInput(id, 2))).toBe(0);
+    expect((await store.rowsOfChunks(id, model, [1, 2])).map((row) => [row.index, row.id, row.text])).toEqual([
+      [2, 'r2', 'a'],
+      [3, null, ''],
+    ]);
+  });
+
+  it('a discarded batch leaves no input behind, recorded or not', async () => {
+    const id = await newBatch();
+    await record(id, 0);
+    await saveInput(id, 1);
+    await store.discard(id, 2);
+    expect(await redis.exists(keys.batch(id), keys.batchResults(id), keys.batchChunk(id, 0), keys.batchChunk(id, 1), keys.batchRecordedInput(id, 0), keys.batchRecordedInput(id, 1))).toBe(0);
+  });
+
   it('refuses, recording and counting nothing, a chunk whose input is gone', async () => {
     const id = await newBatch();
     await expect(store.recordChunk(id, 0, 0, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, outcomes)).rejects.toThrow(/chunk 0 of batch .* has no input/);

@@ -22,10 +22,10 @@ describe('results.jsonl rows', () => {
       { value: `{"input":${secondInput},"output":${secondOutcomes}}`, input: null },
       { value: '{"first":4,"rows":[["old","an earlier row",[0.9,0.1],0,null]]}', input: null },
     ];
-    const rows: BatchRowResult[] = stored.flatMap(({ value, input }) => decodeChunkResults(parseChunkResults(value, input)!, model));
+    const rows: BatchRowResult[] = stored.flatMap(({ value, input }) => decodeChunkResults(parseChunkResults(value, input), model));
     for (const echo of [true, false]) {
       // Without echo the id and text go unread (a download reads the outcomes alone).
-      const chunks = stored.map(({ value, input }) => (echo ? parseChunkResults(value, input)! : chunkOutcomesOf(value)));
+      const chunks = stored.map(({ value, input }) => (echo ? parseChunkResults(value, input) : chunkOutcomesOf(Buffer.from(value))));
       const expected = rows.map((row) => {
         const score = (label: string) => row.prediction?.scores.find((s) => s.label === label)?.score ?? null;
         const object: Record<string, unknown> = { index: row.index };

@@ -4,7 +4,7 @@ import { chunkOutcomesOf, decodeChunkResults, decodeChunkTexts, encodeChunk, enc
 /** A chunk's results as recorded now (its outcomes in the results hash, its input kept apart), read back with its input. */
 function recorded(input: string, outcomes: string): StoredChunkResults {
   const first = (JSON.parse(input) as { first: number }).first;
-  return parseChunkResults(encodeChunkOutput(first, outcomes), input)!;
+  return parseChunkResults(encodeChunkOutput(first, outcomes), input);
 }
 
 const model = { name: 'sentiment', version: 'abc', labels: ['negative', 'positive'] };
@@ -47,20 +47,20 @@ describe('row codec (how batch rows are stored in Redis)', () => {
   });
 
   it('gives the outcomes of a chunk as they were recorded, whichever release recorded them', () => {
-    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'bad "row"},"output":' })]);
+    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'bad "row"},"output": é ☺ 𝄞' })]);
     const input = encodeChunk([{ index: 7, id: '},"output":[]', text: 'x\\' }, { index: 8, id: null, text: '{"input":' }]);
-    expect(chunkOutcomesOf(encodeChunkOutput(7, outcomes))).toEqual({ first: 7, outcomes });
+    expect(chunkOutcomesOf(Buffer.from(encodeChunkOutput(7, outcomes)))).toEqual({ first: 7, outcomes });
     // The release before: the input and outcomes joined in one value.
-    expect(chunkOutcomesOf(`{"input":${input},"output":${outcomes}}`)).toEqual({ first: 7, outcomes });
+    expect(chunkOutcomesOf(Buffer.from(`{"input":${input},"output":${outcomes}}`))).toEqual({ first: 7, outcomes });
     // The release before that: each row its id, text and outcome.
-    expect(chunkOutcomesOf('{"first":7,"rows":[["r7","good",[0.1,0.9],1,null],[null,"",null,0,"bad \\"row\\"},\\"output\\":"]]}')).toEqual({ first: 7, outcomes });
-    expect(() => chunkOutcomesOf('{"input":{"first":3,"rows":[]}}')).toThrow(/stored results of a chunk are malformed/);
+    expect(chunkOutcomesOf(Buffer.from('{"first":7,"rows":[["r7","good",[0.1,0.9],1,null],[null,"",null,0,"bad \\"row\\"},\\"output\\": é ☺ 𝄞"]]}'))).toEqual({ first: 7, outcomes });
+    expect(() => chunkOutcomesOf(Buffer.from('{"input":{"first":3,"rows":[]}}'))).toThrow(/stored results of a chunk are malformed/);
   });
 
-  it('reads a chunk recorded now only with its input (null without); one an earlier release stored holds its own', () => {
+  it('reads a chunk recorded now with its input (by index alone, should the input be gone); one an earlier release stored holds its own', () => {
     const input = encodeChunk([{ index: 7, id: 'r7', text: 'good' }]);
     const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null })]);
-    expect(parseChunkResults(encodeChunkOutput(7, outcomes), null)).toBeNull();
+    expect(parseChunkResults(encodeChunkOutput(7, outcomes), null)).toEqual({ first: 7, rows: [[null, '', [0.1, 0.9], 1, null]] });
     const expected = { first: 7, rows: [['r7', 'good', [0.1, 0.9], 1, null]] };
     expect(parseChunkResults(encodeChunkOutput(7, outcomes), input)).toEqual(expected);
     expect(parseChunkResults(`{"input":${input},"output":${outcomes}}`, null)).toEqual(expected);
@@ -68,7 +68,7 @@ describe('row codec (how batch rows are stored in Redis)', () => {
 
   it('reads results stored by earlier releases (each row its id, text and outcome)', () => {
     const earlier = '{"first":7,"rows":[["r7","good",[0.1,0.9],1,null],[null,"",null,0,"The text is empty."]]}';
-    expect(decodeChunkResults(parseChunkResults(earlier, null)!, model)).toEqual([
+    expect(decodeChunkResults(parseChunkResults(earlier, null), model)).toEqual([
       { index: 7, id: 'r7', text: 'good', prediction: { text: 'good', label: 'positive', score: 0.9, scores: [{ label: 'positive', score: 0.9 }, { label: 'negative', score: 0.1 }], model: 'sentiment', modelVersion: 'abc', cached: true }, error: null },
       { index: 8, id: null, text: '', prediction: null, error: 'The text is empty.' },
     ]);
