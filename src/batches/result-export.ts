@@ -80,7 +80,8 @@ export class ResultFormatter {
     if (this.echo) line += `,${csvCell(id)},${csvCell(text)}`;
     if (row.scored) {
       const best = row.bestIndex();
-      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)},${row.csvScores(this.labels.length)}${row.cached ? ',true' : ',false'}`;
+      const scores = this.labels.length > 0 ? `,${row.csvScores(this.labels.length)}` : '';
+      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)}${scores}${row.cached ? ',true' : ',false'}`;
     } else {
       line += ',,' + ','.repeat(this.labels.length) + ',';
     }

@@ -97,7 +97,7 @@ export function parseChunkResults(value: string, input: string | null): StoredCh
 function withOutcomes(input: StoredChunk, output: readonly StoredOutcome[]): StoredChunkResults {
   return {
     first: input.first,
-    rows: output.map(([scores, cached, error], i): StoredResult => [input.rows[i]?.[0] ?? null, input.rows[i]?.[1] ?? '', scores, cached, error]),
+    rows: output.map(([scores, cached, error], i): StoredResult => [input.rows[i][0], input.rows[i][1] ?? '', scores, cached, error]),
   };
 }
 
