@@ -148,14 +148,12 @@ export class OutcomeReader {
   }
 
   /**
-   * The CSV cells of scores 0 to `labels` - 1, joined by commas (csvScore of each). When the row has
-   * that many scores and none is null, they stand in the text exactly so, and are cut out at once.
+   * The CSV cells of scores 0 to `labels` - 1 joined by commas, cut out of the text at once, where
+   * they stand exactly so: when the row has that many scores and none is null. Null otherwise
+   * (the caller joins csvScore of each).
    */
-  csvScores(labels: number): string {
-    if (labels > 0 && this.count === labels && !this.someNull) return this.text.slice(this.starts[0], this.ends[labels - 1]);
-    let cells = '';
-    for (let i = 0; i < labels; i++) cells += (i === 0 ? '' : ',') + this.csvScore(i);
-    return cells;
+  csvScoresAsStored(labels: number): string | null {
+    return labels > 0 && this.count === labels && !this.someNull ? this.text.slice(this.starts[0], this.ends[labels - 1]) : null;
   }
 
   /** The current row's error (null when it has none). */

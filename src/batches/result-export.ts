@@ -80,12 +80,20 @@ export class ResultFormatter {
     if (this.echo) line += `,${csvCell(id)},${csvCell(text)}`;
     if (row.scored) {
       const best = row.bestIndex();
-      const scores = this.labels.length > 0 ? `,${row.csvScores(this.labels.length)}` : '';
-      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)}${scores}${row.cached ? ',true' : ',false'}`;
+      line += `,${this.labelCell(this.labels[best])},${row.csvScore(best)}${this.scoreCells(row)}${row.cached ? ',true' : ',false'}`;
     } else {
       line += ',,' + ','.repeat(this.labels.length) + ',';
     }
     return `${line},${csvCell(row.error)}\r\n`;
+  }
+
+  /** One `,<score>` cell per label: as the row stores them when it can give them at once, else score by score. */
+  private scoreCells(row: RowView): string {
+    const asStored = row.csvScoresAsStored?.(this.labels.length) ?? null;
+    if (asStored !== null) return `,${asStored}`;
+    let cells = '';
+    for (let i = 0; i < this.labels.length; i++) cells += `,${row.csvScore(i)}`;
+    return cells;
   }
 
   /**
@@ -124,8 +132,8 @@ interface RowView {
   readonly errorJson: string;
   /** Score `i` as a CSV cell: empty for null or past the stored ones. */
   csvScore(i: number): string;
-  /** The CSV cells of scores 0 to `labels` - 1, joined by commas. */
-  csvScores(labels: number): string;
+  /** The CSV cells of scores 0 to `labels` - 1 joined by commas, when the row can give them at once (see OutcomeReader); null otherwise. */
+  csvScoresAsStored?(labels: number): string | null;
   /** Score `i` as JSON writes it: null past the stored ones. */
   jsonScore(i: number): string;
 }
@@ -156,12 +164,6 @@ class ParsedRow implements RowView {
 
   csvScore(i: number): string {
     return csvCell(scoreAt(this.scores, i));
-  }
-
-  csvScores(labels: number): string {
-    let cells = '';
-    for (let i = 0; i < labels; i++) cells += (i === 0 ? '' : ',') + this.csvScore(i);
-    return cells;
   }
 
   jsonScore(i: number): string {
