@@ -10,6 +10,7 @@ import type { Cleanup } from './cleanup';
 import type { CliProbeReport, ProbedRequest } from './cli-probe';
 import { procSeconds, redisSeconds } from './cpu';
 import { CpuTimeline } from './cpu-timeline';
+import { childNodeArgs } from './settings';
 import { runTimedClient } from './timed-client';
 import { labelledRowsOf } from './output-rows';
 
@@ -123,7 +124,7 @@ export async function runSiftFile(context: BatchBenchContext, file: BatchFile, c
     stopApiRss = () => clearInterval(apiRss);
     const { code, stdout, stderrTail, spawnAt } = await runTimedClient(
       process.execPath,
-      ['--require', path.join(context.projectRoot, 'dist', 'bench', 'cli-probe.js'), path.join(context.projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--id-column', 'id', '--json', '--url', context.url],
+      [...childNodeArgs('BENCH_CLI_NODE_ARGS'), '--require', path.join(context.projectRoot, 'dist', 'bench', 'cli-probe.js'), path.join(context.projectRoot, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--id-column', 'id', '--json', '--url', context.url],
       { cwd: context.projectRoot, env: { ...process.env, BENCH_CLI_PROBE_FILE: probeFile } },
       { timeline, party: 'cli', cleanup, onSpawn: (pid) => (cliPid = pid) },
     );

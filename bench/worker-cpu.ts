@@ -4,8 +4,10 @@
  * worker of its own, from a cold cache each run, as CPU seconds of each process over the run
  * (steadier than rows/s on a shared machine, and per process). With BENCH_OTHER_ROOT=<another checkout, built>, that
  * checkout's API, worker and command line run too, under a key prefix of their own, the two sides
- * alternating. Each side's first run warms it up and is not counted; BENCH_WORKER_CPU_RUNS (4)
- * runs a side are. Each run must label every row. Redis's figure is the whole server's (the one
+ * alternating; BENCH_OTHER_ENV (NAME=value settings separated by spaces, e.g.
+ * "SIFT_WORKER_CONCURRENCY=2 NODE_OPTIONS=--max-semi-space-size=32", with BENCH_OTHER_ROOT=.) is
+ * set for that side's API and worker alone, to compare settings on one build. Each side's first
+ * run warms it up and is not counted; BENCH_WORKER_CPU_RUNS (4) runs a side are. Each run must label every row. Redis's figure is the whole server's (the one
  * at REDIS_URL, shared with whatever else uses it). BENCH_WORKER_CPU_OUTPUT (csv) is OUT's format.
  */
 import { execFile } from 'node:child_process';
@@ -30,6 +32,24 @@ if (!['csv', 'jsonl', 'json'].includes(OUTPUT_FORMAT)) throw new Error(`BENCH_WO
 const ROUNDS = Number(process.env.BENCH_WORKER_CPU_RUNS ?? 4);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_WORKER_CPU_RUNS must be a whole number of at least 1, not ${JSON.stringify(process.env.BENCH_WORKER_CPU_RUNS)}`);
 
+/**
+ * BENCH_OTHER_ENV's settings, NAME=value separated by spaces, for the other side's API and
+ * worker alone; NODE_OPTIONS adds to the inherited one.
+ */
+function otherEnv(text: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const setting of text.trim().split(/\s+/).filter(Boolean)) {
+    const at = setting.indexOf('=');
+    if (at < 1) throw new Error(`BENCH_OTHER_ENV takes NAME=value settings separated by spaces, not ${JSON.stringify(setting)}`);
+    const name = setting.slice(0, at);
+    const value = setting.slice(at + 1);
+    env[name] = name === 'NODE_OPTIONS' ? `${process.env.NODE_OPTIONS ?? ''} ${value}`.trim() : value;
+  }
+  return env;
+}
+
+const OTHER_ENV = otherEnv(process.env.BENCH_OTHER_ENV ?? '');
+
 interface Side {
   name: string;
   root: string;
@@ -38,11 +58,11 @@ interface Side {
   runs: { worker: number; api: number; redis: number; cli: number; seconds: number }[];
 }
 
-async function startSide(name: string, root: string, cleanup: Cleanup): Promise<Side> {
+async function startSide(name: string, root: string, cleanup: Cleanup, env: NodeJS.ProcessEnv = {}): Promise<Side> {
   const modelsDir = path.join(ROOT, 'models');
-  const api = await startApiProcess(modelsDir, 'sentiment', root);
+  const api = await startApiProcess(modelsDir, 'sentiment', root, env);
   cleanup.add(() => api.stop());
-  const worker = await startWorker(batchContext(api, modelsDir, 'sentiment', root), cleanup);
+  const worker = await startWorker(batchContext(api, modelsDir, 'sentiment', root, env), cleanup);
   return { name, root, api, worker, runs: [] };
 }
 
@@ -79,7 +99,10 @@ runBench(async () => {
   try {
     const file = await writeBatchCsv(path.join(dir, 'file.csv'), 200_000, 0.3);
     const sides = [await startSide('this checkout', ROOT, cleanup)];
-    if (process.env.BENCH_OTHER_ROOT) sides.push(await startSide(process.env.BENCH_OTHER_ROOT, path.resolve(process.env.BENCH_OTHER_ROOT), cleanup));
+    if (process.env.BENCH_OTHER_ROOT) {
+      const name = Object.keys(OTHER_ENV).length === 0 ? process.env.BENCH_OTHER_ROOT : `${process.env.BENCH_OTHER_ROOT} (API and worker with ${process.env.BENCH_OTHER_ENV!.trim()})`;
+      sides.push(await startSide(name, path.resolve(process.env.BENCH_OTHER_ROOT), cleanup, OTHER_ENV));
+    }
     redis = new Redis(sides[0].api.settings.redisUrl);
     for (let round = 0; round <= ROUNDS; round++) {
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
