@@ -18,6 +18,11 @@ export class GraphQLGate {
     private readonly maxTextsPerField: number,
   ) {}
 
+  /** Whether callers must show a key (SIFT_AUTH=keys); with auth off everyone is the local principal. */
+  get keysRequired(): boolean {
+    return this.authenticator.required;
+  }
+
   /** The principal of a connection (a WebSocket's connection_init): the key only. */
   identify(authorization: unknown, clientAddress: string | undefined): Promise<Principal> {
     return this.authenticator.authenticate(authorization, clientAddress);

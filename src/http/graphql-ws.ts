@@ -13,6 +13,7 @@ import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
 import { createSharedSubscribe } from '../graphql/shared-execution';
 import type { SocketMetrics } from '../metrics/socket-metrics';
+import { SocketKeyCheck } from './socket-key-check';
 
 /** The path WebSocket clients connect to: the same as the HTTP endpoint. */
 export const GRAPHQL_PATH = '/graphql';
@@ -21,6 +22,13 @@ const isErrors = (checked: unknown): checked is readonly GraphQLError[] => Array
 
 /** The close code for a connection_init without a valid key (graphql-ws has 4403 for "forbidden", none for this). */
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
+
+/**
+ * How often the key of every open socket is checked again, so that a revoked key's running
+ * subscriptions end within this (plus the authenticator's few seconds of caching), not when their
+ * batch does.
+ */
+export const KEY_RECHECK_MS = 5000;
 
 /** What one WebSocket may send, and who may open one. */
 export interface WebSocketLimits {
@@ -66,7 +74,7 @@ interface SocketExtra {
   principal?: Principal;
   /** The Authorization value of connection_init, to verify the key again for each operation. */
   authorization?: unknown;
-  socket: { close(code: number, reason: string): void };
+  socket: { close(code: number, reason: string): void; readonly readyState: number; readonly OPEN: number };
   request: IncomingMessage;
 }
 
@@ -103,6 +111,14 @@ export function attachGraphQLWebSocket(
   };
   httpServer.on('upgrade', onUpgrade);
   const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, development);
+  const unauthorized = (extra: SocketExtra, message: string) => extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${message}`.slice(0, 120));
+  const keyCheck = gate.keysRequired
+    ? new SocketKeyCheck({
+        verify: (authorization, clientAddress) => gate.identify(authorization, clientAddress),
+        revoked: (socket, message) => unauthorized(socket as SocketExtra, message),
+        everyMs: KEY_RECHECK_MS,
+      })
+    : null;
   const cleanup = useServer(
     {
       schema,
@@ -127,7 +143,7 @@ export function attachGraphQLWebSocket(
           if (!(refusal instanceof GraphQLError)) throw error;
           // A revoked key: the socket and what runs on it end as at connection_init. Anything else
           // (Redis not answering) refuses this operation only.
-          if (refusal.extensions.code === ErrorCodes.UNAUTHENTICATED) extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${refusal.message}`.slice(0, 120));
+          if (refusal.extensions.code === ErrorCodes.UNAUTHENTICATED) unauthorized(extra, refusal.message);
           return [refusal];
         }
         try {
@@ -150,10 +166,12 @@ export function attachGraphQLWebSocket(
         try {
           extra.authorization = ctx.connectionParams?.authorization;
           extra.principal = await gate.identify(extra.authorization, extra.request.socket.remoteAddress);
+          // A socket that closed while its key was checked had its onClose already: not kept.
+          if (extra.socket.readyState === extra.socket.OPEN) keyCheck?.add(extra);
           return true;
         } catch (error) {
           // Close reasons are limited to 123 bytes.
-          extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${(error as Error).message}`.slice(0, 120));
+          unauthorized(extra, (error as Error).message);
           return false;
         }
       },
@@ -168,13 +186,17 @@ export function attachGraphQLWebSocket(
         return undefined;
       },
       onComplete: (ctx, id) => sockets?.ended(ctx, id),
-      onClose: (ctx) => sockets?.closed(ctx),
+      onClose: (ctx) => {
+        keyCheck?.delete(ctx.extra as unknown as SocketExtra);
+        sockets?.closed(ctx);
+      },
     },
     wsServer,
   );
   return {
     close: async () => {
       httpServer.off('upgrade', onUpgrade);
+      keyCheck?.stop();
       await cleanup.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { ApiKeyStore } from '../../src/auth/api-key-store';
 import type { Scope } from '../../src/auth/principal';
 import { startApi } from '../../src/app/api';
+import { KEY_RECHECK_MS } from '../../src/http/graphql-ws';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
 import { redisKeys } from '../../src/redis/keys';
@@ -16,6 +17,22 @@ const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-has
 interface GraphQLAnswer {
   status: number;
   body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions: { code: string; reason?: string } }[] };
+}
+
+/** Opens a graphql-ws client on the API at `url` with `key` in connection_init; `closed` resolves with the close code when the server closes it. */
+function openSocket(url: string, key: string | undefined): { client: Client; closed: Promise<number> } {
+  let onClosed!: (code: number) => void;
+  const closed = new Promise<number>((resolve) => (onClosed = resolve));
+  const client = createClient({
+    url: `${url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined,
+    connectionParams: key === undefined ? {} : { authorization: `Bearer ${key}` },
+    on: { closed: (event) => onClosed((event as { code: number }).code) },
+  });
+  return { client, closed };
 }
 
 describe('API keys: who may do what', () => {
@@ -58,21 +75,7 @@ describe('API keys: who may do what', () => {
     return { status: response.status, json: text ? JSON.parse(text) : {}, headers: response.headers };
   }
 
-  /** Opens a graphql-ws client with `key` in connection_init; resolves with the close code when the server closes it. */
-  function socket(key: string | undefined): { client: Client; closed: Promise<number> } {
-    let onClosed!: (code: number) => void;
-    const closed = new Promise<number>((resolve) => (onClosed = resolve));
-    const client = createClient({
-      url: `${t.api.url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => undefined,
-      connectionParams: key === undefined ? {} : { authorization: `Bearer ${key}` },
-      on: { closed: (event) => onClosed((event as { code: number }).code) },
-    });
-    return { client, closed };
-  }
+  const socket = (key: string | undefined) => openSocket(t.api.url, key);
 
   function subscribe(client: Client, query: string, variables: Record<string, unknown>): Promise<{ data?: unknown; errors?: { extensions: { code: string; reason?: string } }[] }[]> {
     return new Promise((resolve, reject) => {
@@ -195,6 +198,58 @@ describe('API keys: who may do what', () => {
     for (const { key } of Object.values(keys)) expect(dump).not.toContain(key.slice('sift_'.length + 17));
     expect(keys.alice.key).toMatch(/^sift_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
   });
+});
+
+describe("a revoked key's running subscriptions", () => {
+  // No worker: the batches stay queued, so their progress subscriptions stay open until ended.
+  let t: TestApi;
+  const redis = testRedis();
+
+  beforeAll(async () => {
+    t = await startTestApi({ ...shared, SIFT_AUTH: 'keys' });
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await t.stop();
+  });
+
+  /** A key's own queued batch, watched over a socket of its own: its first event, and when the socket closes, its code. */
+  async function watching(name: string): Promise<{ id: string; closed: Promise<number>; ended: Promise<string>; client: Client }> {
+    const { key, info } = await new ApiKeyStore(redis, redisKeys(t.prefix)).create(name, ['batches']);
+    const submitted = await fetch(`${t.api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one", "two"] }) { id } }' }),
+    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
+    const batchId = submitted.data.submitBatch.id;
+    const { client, closed } = openSocket(t.api.url, key);
+    let first!: () => void;
+    const snapshot = new Promise<void>((resolve) => (first = resolve));
+    const ended = new Promise<string>((resolve) =>
+      client.subscribe({ query: 'subscription($id: ID!) { batchProgress(id: $id) { batch { id status } } }', variables: { id: batchId } }, { next: () => first(), error: () => resolve('error'), complete: () => resolve('complete') }),
+    );
+    await snapshot;
+    return { id: info.id, closed, ended, client };
+  }
+
+  it('end with the socket, closed with 4401 within seconds of the revoke, while another key goes on watching', async () => {
+    const revoked = await watching('revoked-watcher');
+    const other = await watching('other-watcher');
+    try {
+      expect(await new ApiKeyStore(redis, redisKeys(t.prefix)).revoke(revoked.id)).toBe(true);
+      // KEY_RECHECK_MS, plus the authenticator's caching of the key (2 s), plus slack for a busy machine.
+      const bound = KEY_RECHECK_MS + 2000 + 5000;
+      const timedOut = new Promise<string>((resolve) => setTimeout(() => resolve(`still open ${bound} ms after the revoke`), bound).unref());
+      expect(await Promise.race([revoked.closed, timedOut])).toBe(4401);
+      expect(await revoked.ended).toBe('error');
+      // A round later the other key's subscription is still open: nothing ended it.
+      await new Promise((resolve) => setTimeout(resolve, KEY_RECHECK_MS + 500));
+      expect(await Promise.race([other.ended, other.closed.then(() => 'closed'), Promise.resolve('open')])).toBe('open');
+    } finally {
+      await revoked.client.dispose();
+      await other.client.dispose();
+    }
+  }, 40_000);
 });
 
 describe('safe defaults', () => {
