@@ -41,6 +41,8 @@ export const ErrorCodes = {
   ROW_TOO_LARGE: 'ROW_TOO_LARGE',
   /** An upload that sent nothing for `SIFT_UPLOAD_IDLE_TIMEOUT_MS` (HTTP 408); it creates no batch. */
   UPLOAD_IDLE_TIMEOUT: 'UPLOAD_IDLE_TIMEOUT',
+  /** A GraphQL request whose body had not all arrived `SIFT_GRAPHQL_BODY_TIMEOUT_MS` after it began (HTTP 408). */
+  REQUEST_BODY_TIMEOUT: 'REQUEST_BODY_TIMEOUT',
   /** No batch has that id (or it expired). */
   UNKNOWN_BATCH: 'UNKNOWN_BATCH',
   /** An environment variable has a value Sift cannot use. */

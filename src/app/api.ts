@@ -139,6 +139,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           services: { predictions, batches },
           gate: new GraphQLGate(authenticator, limits, config.maxTextsPerRequest),
           bodyLimit: bodyLimit(config, catalog),
+          bodyTimeoutMs: config.graphqlBodyTimeoutMs,
           maxOperationsPerSocket: config.maxOperationsPerSocket,
           // The Host check guards the one set-up where reaching the port is all it takes: no keys, this machine only.
           originPolicy: new OriginPolicy({ allowedOrigins: config.corsOrigins, loopbackHostsOnly: authMode === 'off' && isLoopbackHost(config.host) }),

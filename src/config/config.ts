@@ -146,6 +146,12 @@ export interface SiftConfig {
    * this one on silence. Default 60000.
    */
   uploadIdleTimeoutMs: number;
+  /**
+   * `SIFT_GRAPHQL_BODY_TIMEOUT_MS`: a GraphQL request over HTTP whose body has not all arrived this
+   * long after the request began is answered 408 `REQUEST_BODY_TIMEOUT` and its connection closed.
+   * Default 60000, as long as Node gives the headers.
+   */
+  graphqlBodyTimeoutMs: number;
   /** `SIFT_BATCH_RETENTION_SECONDS`: how long a batch and its results stay. Default 7 days. */
   batchRetentionSeconds: number;
   /**
@@ -423,6 +429,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // A row is held whole as one string while it is read: V8's strings stop at about 512 M characters.
     maxRowBytes: readInteger(env, 'SIFT_MAX_ROW_BYTES', 1024 ** 2, 1024, 256 * 1024 ** 2),
     uploadIdleTimeoutMs: readInteger(env, 'SIFT_UPLOAD_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    graphqlBodyTimeoutMs: readInteger(env, 'SIFT_GRAPHQL_BODY_TIMEOUT_MS', 60_000, 100, 3_600_000),
     batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
     workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 4, 1, 64),
     stallIntervalMs: readInteger(env, 'SIFT_STALL_INTERVAL_MS', 5000, 100, 600_000),

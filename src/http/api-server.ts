@@ -14,7 +14,7 @@ import type { Logger } from '../logger';
 import { requestIds } from '../logging/request-ids';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { attachGraphQLWebSocket, GRAPHQL_PATH } from './graphql-ws';
-import { errorHandler, notFound, refuseDeclaredBodyOver } from './http-errors';
+import { bodyDeadline, errorHandler, notFound, refuseDeclaredBodyOver } from './http-errors';
 import { modelWorkRatePlugin } from './model-work-rate-plugin';
 import type { SiftMetrics } from '../metrics/sift-metrics';
 import { graphqlMetricsPlugin } from './graphql-metrics-plugin';
@@ -34,6 +34,8 @@ export interface ApiServerOptions {
   gate: GraphQLGate;
   /** Largest GraphQL request body, in bytes; also the largest WebSocket message. */
   bodyLimit: number;
+  /** How long a GraphQL request's body may take to arrive, in ms (`SIFT_GRAPHQL_BODY_TIMEOUT_MS`). */
+  bodyTimeoutMs: number;
   /** `SIFT_MAX_OPERATIONS_PER_SOCKET`: most operations one WebSocket may run at once. */
   maxOperationsPerSocket: number;
   /** Which pages may read answers and open the WebSocket (CORS, Origin), and which Host names are answered. */
@@ -141,7 +143,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   // First, for every answer: helmet's headers, then the Host check (DNS rebinding; off with auth on).
   app.use(securityHeaders(WEB_APP_DIR), originPolicy.hostGuard());
   // GraphQL next: nearly every request is one, and Express tries the routes in order.
-  app.use(GRAPHQL_PATH, ...(options.tracing ? [graphqlSpans()] : []), originPolicy.cors(), refuseDeclaredBodyOver(options.bodyLimit), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
+  app.use(GRAPHQL_PATH, ...(options.tracing ? [graphqlSpans()] : []), originPolicy.cors(), refuseDeclaredBodyOver(options.bodyLimit), bodyDeadline(options.bodyTimeoutMs, options.logger, options.development), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
   for (const { router, crossOrigin } of options.routes) {
     if (crossOrigin) app.use(crossOrigin, originPolicy.cors());
     app.use(router);

@@ -9,6 +9,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UNKNOWN_BATCH]: 404,
   [ErrorCodes.IDEMPOTENCY_CONFLICT]: 409,
   [ErrorCodes.UPLOAD_IDLE_TIMEOUT]: 408,
+  [ErrorCodes.REQUEST_BODY_TIMEOUT]: 408,
   [ErrorCodes.UNAUTHENTICATED]: 401,
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.ORIGIN_NOT_ALLOWED]: 403,
@@ -71,6 +72,37 @@ export function sendError(res: Response, cause: unknown, logger: Logger, develop
     return;
   }
   res.status(status).json({ error: body });
+}
+
+/**
+ * Before `express.json` on the GraphQL route: a body still arriving `ms` after its request began
+ * is answered 408 REQUEST_BODY_TIMEOUT and its connection closed. A GraphQL body is at most the
+ * body limit (a few MB) and is sent at once by any client; without this bound a client could
+ * hold a connection, and the parser's buffer, by sending its body a byte at a time. Uploads
+ * (POST /batches) stream for as long as they keep sending and have their own idle limit instead.
+ */
+export function bodyDeadline(ms: number, logger: Logger, development: boolean): RequestHandler {
+  return (req, res, next) => {
+    // A request without a body (GET) is complete once its headers are read.
+    if (req.complete) return next();
+    const timer = setTimeout(() => {
+      if (req.complete || res.headersSent) return;
+      res.setHeader('Connection', 'close');
+      sendError(
+        res,
+        userError(ErrorCodes.REQUEST_BODY_TIMEOUT, `The request body had not all arrived ${ms} ms after the request began, the most SIFT_GRAPHQL_BODY_TIMEOUT_MS allows; send the body at once, as GraphQL clients do.`),
+        logger,
+        development,
+      );
+      // The parser still waits for the rest: the closed connection ends its wait (errorHandler
+      // then finds this answer sent, and adds nothing).
+      res.once('finish', () => req.socket.destroy());
+    }, ms);
+    const settled = () => clearTimeout(timer);
+    req.once('end', settled);
+    req.once('close', settled);
+    next();
+  };
 }
 
 /** What Express's body parser (`express.json`, on the GraphQL route) and router pass on when a request cannot be read. */
@@ -151,6 +183,8 @@ export function notFound(): RequestHandler {
  */
 export function errorHandler(logger: Logger, development: boolean): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
+    // Answered already and ended (bodyDeadline answers before the parser gives up): no one to tell.
+    if (res.writableEnded) return;
     const known = isSiftError(error) ? error : requestError(error as HttpError);
     if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
     sendError(res, known ?? error, logger, development);

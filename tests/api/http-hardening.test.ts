@@ -121,6 +121,69 @@ describe('headers and errors of every route', () => {
   });
 });
 
+describe('a GraphQL body sent slowly', () => {
+  let t: TestApi;
+  const timeoutMs = 400;
+  beforeAll(async () => {
+    t = await startTestApi({ ...shared, SIFT_GRAPHQL_BODY_TIMEOUT_MS: String(timeoutMs) });
+  });
+  afterAll(() => t.stop());
+
+  /** Sends POST /graphql's headers, then its body a byte every `gapMs`; the answer, and when the connection closed, from the start. */
+  function dripped(body: string, gapMs: number): Promise<{ status: number; text: string; connection?: string; closedAfterMs: number }> {
+    const { hostname, port } = new URL(t.api.url);
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const req = request({ hostname, port, method: 'POST', path: '/graphql', headers: { ...json, 'content-length': String(Buffer.byteLength(body)) }, agent: false });
+      let sent = 0;
+      const drip = setInterval(() => {
+        if (sent < body.length && !req.destroyed) req.write(body[sent++]);
+        if (sent === body.length) {
+          clearInterval(drip);
+          req.end();
+        }
+      }, gapMs);
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => {
+          clearInterval(drip);
+          req.socket?.once('close', () => resolve({ status: res.statusCode ?? 0, text, connection: res.headers.connection, closedAfterMs: Date.now() - started }));
+          if (req.socket?.destroyed) resolve({ status: res.statusCode ?? 0, text, connection: res.headers.connection, closedAfterMs: Date.now() - started });
+        });
+      });
+      req.on('error', (error) => {
+        clearInterval(drip);
+        reject(error);
+      });
+    });
+  }
+
+  it('is answered 408 REQUEST_BODY_TIMEOUT once the time is up, and its connection closed', async () => {
+    const body = JSON.stringify({ query: '{ models { name } }' });
+    const answer = await dripped(body, 100); // about 3 s of body against 0.4
+    expect(answer.status).toBe(408);
+    expect(JSON.parse(answer.text).error.code).toBe(ErrorCodes.REQUEST_BODY_TIMEOUT);
+    expect(JSON.parse(answer.text).error.message).toMatch(/SIFT_GRAPHQL_BODY_TIMEOUT_MS/);
+    expect(answer.connection).toBe('close');
+    expect(answer.closedAfterMs).toBeLessThan(timeoutMs + 2000);
+    // The server goes on answering everyone else, and logged no fault: the answer was the client's.
+    expect((await rawRequest(t.api.url, 'POST', '/graphql', json, body)).status).toBe(200);
+    expect(t.logs.filter((line) => /"level":"(error|warn)"/.test(line))).toEqual([]);
+  });
+
+  it('a body that arrives in time is answered as usual, however it was split', async () => {
+    const answer = await dripped(JSON.stringify({ query: '{ __typename }' }), 5);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('reads SIFT_GRAPHQL_BODY_TIMEOUT_MS, a minute by default', () => {
+    expect(loadConfig({}).graphqlBodyTimeoutMs).toBe(60_000);
+    expect(loadConfig({ SIFT_GRAPHQL_BODY_TIMEOUT_MS: '5000' }).graphqlBodyTimeoutMs).toBe(5000);
+  });
+});
+
 describe('SIFT_CACHED_PREDICTION=off', () => {
   let t: TestApi;
   beforeAll(async () => {
