@@ -1,4 +1,5 @@
 import { ErrorCodes, userError } from '../errors';
+import { numberTexts } from '../formats/json-number-texts';
 import type { InputRow } from './batch-types';
 import { quoteInput, quoteList, shortened } from './quote-input';
 import { textLines } from './text-lines';
@@ -103,6 +104,17 @@ export function checkHeader(header: string[], { textColumns, idColumn }: ColumnO
 }
 
 /**
+ * A JSON Lines row's id as text: a number as the line writes it (a 64-bit id would come back from
+ * JSON.parse rounded to a double's 17 digits, see json-number-texts.ts), anything else as String
+ * gives it; null when there is none.
+ */
+function idText(id: unknown, line: string, idColumn: string | null | undefined): string | null {
+  if (id === undefined || id === null) return null;
+  if (typeof id === 'number' && idColumn) return numberTexts(line).get(idColumn) ?? String(id);
+  return String(id);
+}
+
+/**
  * Rows of JSON Lines (one JSON object a line), streamed. A row whose object lacks the text field
  * is kept, with a null text, and fails alone; a line that is not a JSON object is the caller's
  * error, naming the line.
@@ -126,7 +138,7 @@ export async function* jsonlRows(input: TextInput, options: ColumnOptions): Asyn
     }
     const record = value as Record<string, unknown>;
     const id = options.idColumn ? record[options.idColumn] : undefined;
-    return { index: index++, id: id === undefined || id === null ? null : String(id), text: joinedText(options.textColumns.map((name) => record[name])) };
+    return { index: index++, id: idText(id, trimmed, options.idColumn), text: joinedText(options.textColumns.map((name) => record[name])) };
   };
   for await (const lines of textLines(typeof input === 'string' ? [input] : input)) {
     const rows = lines.map(toRow).filter((row): row is InputRow => row !== null);

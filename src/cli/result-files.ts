@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { textLines } from '../batches/text-lines';
 import { csvCell, csvText, type CsvValue } from '../formats/csv';
 import { csvFields, csvRawCells, RecordKind } from '../formats/csv-records';
+import { numberTexts } from '../formats/json-number-texts';
 import { CliError, ExitCodes } from './cli-errors';
 import { count } from './counts';
 import type { FileFormat, InputFile, InputRecord } from './input-files';
@@ -468,12 +469,24 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
   const cursor = new ResultCursor(results, indexOfLine);
   // An input record as the output's cells (CSV) or object (JSON), before the result's fields.
   const header = input.header;
-  const cells = (record: InputRecord): CsvValue[] => (Array.isArray(record) ? record : names.map((name) => cellOf(record[name])));
+  // A JSON Lines number as the user wrote it (`text`, its line), not as a double writes it again
+  // (a 64-bit id, `1.10`): see json-number-texts.ts.
+  const cells = (record: InputRecord, text: string | null): CsvValue[] => {
+    if (Array.isArray(record)) return record;
+    let written: Map<string, string> | null = null;
+    return names.map((name) => {
+      const value = record[name];
+      if (typeof value !== 'number' || text === null) return cellOf(value);
+      written ??= numberTexts(text);
+      return written.get(name) ?? value;
+    });
+  };
   const object = (record: InputRecord): Record<string, unknown> => (Array.isArray(record) ? Object.fromEntries(header!.map((name, i) => [name, record[i]])) : record);
   // A CSV record as JSON text, field by field (objectText), when that is what JSON.stringify
   // writes for the object: no column named twice, and none an array index (JS objects put those first).
   const inputKeys = input.format === 'csv' && header && plainKeys(header) ? header.map((name) => `${JSON.stringify(name)}:`) : null;
-  const keepLines = input.format === 'jsonl' && format === 'jsonl';
+  // JSON Lines go to JSON Lines or a JSON array as they stand, the result's fields added.
+  const keepLines = input.format === 'jsonl' && format !== 'csv';
   // Whether each output record is written as text (JSON Lines copied as they stand, or objectText).
   const asText = keepLines || (format !== 'csv' && inputKeys !== null);
   let columns: ResultColumns | null = null;
@@ -485,10 +498,12 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
   let noResultMembers = '';
   let index = 0;
   let withResults = 0;
-  for await (const entries of inputEntries(input, keepLines)) {
+  for await (const entries of inputEntries(input, input.format === 'jsonl')) {
     const merged: CsvValue[][] | Record<string, unknown>[] = [];
     const lines: string[] = [];
-    for (const { record, text } of entries) {
+    for (const { record, text: inputLine } of entries) {
+      // The input line to copy, when lines are copied.
+      const text = keepLines ? inputLine : null;
       // Most rows' results are in hand: an await for each row was a third of a merge's time.
       let line = cursor.now(index);
       if (line === undefined) line = await cursor.resultAt(index);
@@ -514,7 +529,7 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
       if (line && !result) result = parseResultLine(line);
       const values = columns.added.map((field) => result?.[field] ?? null);
       if (text !== null) lines.push(withResultFields(text, record as Record<string, unknown>, membersText(keys, values)));
-      else if (format === 'csv') (merged as CsvValue[][]).push([...cells(record), ...values]);
+      else if (format === 'csv') (merged as CsvValue[][]).push([...cells(record, inputLine), ...values]);
       else if (inputKeys) lines.push(objectText(record as string[], inputKeys, membersText(keys, values)));
       else (merged as Record<string, unknown>[]).push({ ...object(record), ...Object.fromEntries(columns.names.map((name, i) => [name, values[i]])) });
     }

@@ -318,6 +318,36 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     }
   });
 
+  it('keeps JSON Lines numbers as written into a JSON array or CSV: 64-bit ids, 1.0, 1e5, -0.5', async () => {
+    const lines = ['{"id":12345678901234567890,"text":"a","n":1.0}', '{ "text" : "b", "id": 9007199254740993, "e": 1e5, "neg": -0.5 }', '{"text":"c","id":"s1","nested":{"id":12345678901234567890}}', '{}'];
+    const input = path.join(dir, 'numbers.jsonl');
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const results = resultsFor(lines.length, random(7));
+    const source: InputFile = { path: input, format: 'jsonl', header: null, items: null };
+
+    const json = path.join(dir, 'numbers.json');
+    await writeMerged(source, download(results, 41), json, 'json');
+    const written = readFileSync(json, 'utf8');
+    // Each line as it stands, its result fields added before its closing brace.
+    lines.forEach((line, i) => expect(written).toContain(i === 3 ? '{' : line.slice(0, line.lastIndexOf('}'))));
+    const parsed = JSON.parse(written) as Record<string, unknown>[];
+    expect(parsed).toHaveLength(4);
+    expect(parsed.map((row) => row.text)).toEqual(['a', 'b', 'c', undefined]);
+
+    const csv = path.join(dir, 'numbers.csv');
+    await writeMerged(source, download(results, 43), csv, 'csv');
+    const rows = parse(readFileSync(csv, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows.map((row) => row.id)).toEqual(['12345678901234567890', '9007199254740993', 's1', '']);
+    expect(rows.map((row) => [row.n, row.e, row.neg])).toEqual([
+      ['1.0', '', ''],
+      ['', '1e5', '-0.5'],
+      ['', '', ''],
+      ['', '', ''],
+    ]);
+    // A nested object is written as JSON.stringify writes it, its numbers doubles: only an object's own members are kept as written.
+    expect(rows[2].nested).toBe('{"id":12345678901234567000}');
+  });
+
   it('refuses an input with more or fewer rows than were uploaded, and leaves OUTPUT as it was', async () => {
     const file = path.join(dir, 'counted.csv');
     writeFileSync(file, 'id,text\nr1,x\nr2,y\n');
