@@ -30,6 +30,9 @@ export const UNAUTHORIZED_CLOSE_CODE = 4401;
  */
 export const KEY_RECHECK_MS = 5000;
 
+/** How long a socket closed for its key has to answer the close before it is cut off. */
+const CLOSE_GRACE_MS = 1000;
+
 /** What one WebSocket may send, and who may open one. */
 export interface WebSocketLimits {
   /** Largest message, in bytes: the HTTP body limit, so both transports take the same requests. */
@@ -74,7 +77,7 @@ interface SocketExtra {
   principal?: Principal;
   /** The Authorization value of connection_init, to verify the key again for each operation. */
   authorization?: unknown;
-  socket: { close(code: number, reason: string): void; readonly readyState: number; readonly OPEN: number };
+  socket: { close(code: number, reason: string): void; terminate(): void; readonly readyState: number; readonly OPEN: number };
   request: IncomingMessage;
 }
 
@@ -111,7 +114,12 @@ export function attachGraphQLWebSocket(
   };
   httpServer.on('upgrade', onUpgrade);
   const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, development);
-  const unauthorized = (extra: SocketExtra, message: string) => extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${message}`.slice(0, 120));
+  const unauthorized = (extra: SocketExtra, message: string) => {
+    extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${message}`.slice(0, 120));
+    // A client that does not answer the close (it stopped reading) would keep the socket, and the
+    // subscriptions on it, for ws's 30 s: cut off after a moment (a no-op on a socket that closed).
+    setTimeout(() => extra.socket.terminate(), CLOSE_GRACE_MS).unref();
+  };
   const keyCheck = gate.keysRequired
     ? new SocketKeyCheck({
         verify: (authorization, clientAddress) => gate.identify(authorization, clientAddress),

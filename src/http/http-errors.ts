@@ -83,20 +83,24 @@ export function sendError(res: Response, cause: unknown, logger: Logger, develop
  */
 export function bodyDeadline(ms: number, logger: Logger, development: boolean): RequestHandler {
   return (req, res, next) => {
-    // A request without a body (GET) is complete once its headers are read.
-    if (req.complete) return next();
+    // A request with neither header has no body (a GET): nothing to wait for.
+    if (req.complete || (req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0)) return next();
     const timer = setTimeout(() => {
-      if (req.complete || res.headersSent) return;
-      res.setHeader('Connection', 'close');
-      sendError(
-        res,
-        userError(ErrorCodes.REQUEST_BODY_TIMEOUT, `The request body had not all arrived ${ms} ms after the request began, the most SIFT_GRAPHQL_BODY_TIMEOUT_MS allows; send the body at once, as GraphQL clients do.`),
-        logger,
-        development,
-      );
-      // The parser still waits for the rest: the closed connection ends its wait (errorHandler
-      // then finds this answer sent, and adds nothing).
-      res.once('finish', () => req.socket.destroy());
+      if (req.complete) return;
+      if (!res.headersSent) {
+        res.setHeader('Connection', 'close');
+        sendError(
+          res,
+          userError(ErrorCodes.REQUEST_BODY_TIMEOUT, `The request body had not all arrived ${ms} ms after the request began, the most SIFT_GRAPHQL_BODY_TIMEOUT_MS allows; send the body at once, as GraphQL clients do.`),
+          logger,
+          development,
+        );
+      }
+      // The connection ends once the answer is out, whoever gave it: the parser still waits for the
+      // rest, and a request answered without its body being read (Apollo refuses a text/plain one
+      // at once) would otherwise keep the connection while its client sends a byte at a time.
+      if (res.writableFinished) req.socket.destroy();
+      else res.once('finish', () => req.socket.destroy());
     }, ms);
     const settled = () => clearTimeout(timer);
     req.once('end', settled);
@@ -183,8 +187,9 @@ export function notFound(): RequestHandler {
  */
 export function errorHandler(logger: Logger, development: boolean): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    // Answered already and ended (bodyDeadline answers before the parser gives up): no one to tell.
-    if (res.writableEnded) return;
+    // The parser giving up on a body after bodyDeadline answered and closed the connection: no
+    // one to tell, and nothing wrong with Sift. (Any other error after an answer is still logged.)
+    if (res.writableEnded && (error as HttpError).type === 'request.aborted') return;
     const known = isSiftError(error) ? error : requestError(error as HttpError);
     if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
     sendError(res, known ?? error, logger, development);

@@ -250,6 +250,39 @@ describe("a revoked key's running subscriptions", () => {
       await other.client.dispose();
     }
   }, 40_000);
+
+  it("end server-side too, for a client that stopped reading: the batch's Redis subscription goes within seconds", async () => {
+    const store = new ApiKeyStore(redis, redisKeys(t.prefix));
+    const { key, info } = await store.create('deaf-watcher', ['batches']);
+    const submitted = await fetch(`${t.api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one"] }) { id } }' }),
+    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
+    const channel = redisKeys(t.prefix).progressChannel(submitted.data.submitBatch.id);
+    const subscribers = async () => Number(((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
+    // graphql-ws's protocol by hand, so the client can stop reading once its first event is in.
+    const socket = new WebSocket(`${t.api.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('open', () => resolve()));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
+    const first = new Promise<void>((resolve) =>
+      socket.on('message', (data: Buffer) => {
+        const message = JSON.parse(data.toString()) as { type: string };
+        if (message.type === 'connection_ack') socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription { batchProgress(id: "${submitted.data.submitBatch.id}") { batch { status } } }` } }));
+        if (message.type === 'next') resolve();
+      }),
+    );
+    await first;
+    expect(await subscribers()).toBe(1);
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause(); // reads nothing more: the server's close frame is never answered
+    expect(await store.revoke(info.id)).toBe(true);
+    const revokedAt = Date.now();
+    await eventually(async () => (await subscribers()) === 0, KEY_RECHECK_MS + 2000 + 8000, "the batch's Redis subscription to go");
+    // The check's round, the key's 2 s of trust, the 1 s grace: well under ws's 30 s close timeout.
+    expect(Date.now() - revokedAt).toBeLessThan(KEY_RECHECK_MS + 2000 + 8000);
+    socket.terminate();
+  }, 40_000);
 });
 
 describe('safe defaults', () => {

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { loadConfig } from '../../src/config/config';
 import { configFailure } from '../support/config';
 import { ErrorCodes } from '../../src/errors';
@@ -170,6 +171,23 @@ describe('a GraphQL body sent slowly', () => {
     // The server goes on answering everyone else, and logged no fault: the answer was the client's.
     expect((await rawRequest(t.api.url, 'POST', '/graphql', json, body)).status).toBe(200);
     expect(t.logs.filter((line) => /"level":"(error|warn)"/.test(line))).toEqual([]);
+  });
+
+  it('closes the connection of a body still arriving after an answer given without reading it (a text/plain body)', async () => {
+    // Apollo refuses the content type at once, without reading the body; the client, on a raw
+    // socket that it never closes itself, goes on sending a byte every 100 ms for 6 s.
+    const { hostname, port } = new URL(t.api.url);
+    const started = Date.now();
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    socket.on('error', () => undefined); // a write after the server's close
+    socket.write(`POST /graphql HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: text/plain\r\nContent-Length: 60\r\n\r\n`);
+    const drip = setInterval(() => !socket.destroyed && socket.write('x'), 100);
+    const closedAfterMs = await new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+    clearInterval(drip);
+    expect(received).toMatch(/^HTTP\/1\.1 400 /);
+    expect(closedAfterMs).toBeLessThan(timeoutMs + 2000);
   });
 
   it('a body that arrives in time is answered as usual, however it was split', async () => {
