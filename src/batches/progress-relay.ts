@@ -150,9 +150,24 @@ class BatchFeed {
     private readonly onClosed: () => void,
   ) {}
 
-  /** Subscribes to the batch's messages, then reads where it stands (in that order, so no change is missed). */
+  /**
+   * Subscribes to the batch's messages, then reads where it stands (in that order, so no change is
+   * missed). A SUBSCRIBE waits for Redis however long it is away (the subscriber connection retries
+   * without limit), so one sent as an outage begins is given the outage grace and no more: the
+   * subscriber is refused with REDIS_UNAVAILABLE, and a SUBSCRIBE that completes later is undone.
+   */
   async open(): Promise<void> {
-    this.unsubscribe = await this.options.channel.subscribe(this.id, () => this.wake());
+    const subscribing = this.options.channel.subscribe(this.id, () => this.wake());
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.unsubscribe = await Promise.race([subscribing, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(redisUnavailable()), this.settings.outageGraceMs)))]);
+    } catch (error) {
+      subscribing.then((unsubscribe) => unsubscribe(), () => undefined);
+      this.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     try {
       const state = await this.options.store.progress(this.id);
       if (!state) throw unknownBatch(this.id);
