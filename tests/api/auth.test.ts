@@ -1,4 +1,5 @@
 import { createClient, type Client } from 'graphql-ws';
+import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { ApiKeyStore } from '../../src/auth/api-key-store';
 import type { Scope } from '../../src/auth/principal';
@@ -39,9 +40,12 @@ describe('API keys: who may do what', () => {
   let t: TestApi;
   let worker: WorkerProcess;
   const keys: Record<'admin' | 'alice' | 'bob' | 'predictOnly' | 'revoked', { key: string; id: string }> = {} as never;
-  const redis = testRedis();
+  // Made in beforeAll, not here: a run filtered to other tests skips this block's hooks, and a
+  // client made here would keep Jest from exiting.
+  let redis: Redis;
 
   beforeAll(async () => {
+    redis = testRedis();
     t = await startTestApi({ ...shared, SIFT_AUTH: 'keys' });
     worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
     const store = new ApiKeyStore(redis, redisKeys(t.prefix));
@@ -203,9 +207,10 @@ describe('API keys: who may do what', () => {
 describe("a revoked key's running subscriptions", () => {
   // No worker: the batches stay queued, so their progress subscriptions stay open until ended.
   let t: TestApi;
-  const redis = testRedis();
+  let redis: Redis;
 
   beforeAll(async () => {
+    redis = testRedis();
     t = await startTestApi({ ...shared, SIFT_AUTH: 'keys' });
   });
   afterAll(async () => {
