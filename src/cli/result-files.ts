@@ -435,9 +435,9 @@ function mergedOutput(rows: number, withResults: number, columns: ResultColumns 
   return { rows, withResults, resultPrefix: prefix, clashes };
 }
 
-/** The input's records, each with its line's text when JSON Lines are copied as they stand (`withText`), else null. */
-async function* inputEntries(input: InputFile, withText: boolean): AsyncGenerator<{ record: InputRecord; text: string | null }[]> {
-  if (withText) {
+/** The input's records, each with its line's text for JSON Lines (to copy it, or read its numbers as written), else null. */
+async function* inputEntries(input: InputFile): AsyncGenerator<{ record: InputRecord; text: string | null }[]> {
+  if (input.format === 'jsonl') {
     for await (const lines of jsonLines(input)) yield lines;
     return;
   }
@@ -498,7 +498,7 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
   let noResultMembers = '';
   let index = 0;
   let withResults = 0;
-  for await (const entries of inputEntries(input, input.format === 'jsonl')) {
+  for await (const entries of inputEntries(input)) {
     const merged: CsvValue[][] | Record<string, unknown>[] = [];
     const lines: string[] = [];
     for (const { record, text: inputLine } of entries) {
