@@ -91,8 +91,12 @@ describe('batchProgress: rows in input order, exactly once, resumable', () => {
     const worker = await startWorkerProcess(workerEnv());
     const late = new SiftClient(t.api.url);
     try {
-      await eventually(async () => ((await t.client.request(BatchDocument, { id })).batch?.processed ?? 0) >= 500, 30_000, 'the batch to be under way');
-      const events = await late.collect(ROW_INDICES, { id });
+      // Frozen under way until the late subscription reaches Redis, so it comes mid-batch however fast the machine.
+      await worker.runUntil(async () => ((await t.client.request(BatchDocument, { id })).batch?.processed ?? 0) >= 500, 'the batch to be under way');
+      const collected = late.collect(ROW_INDICES, { id });
+      await eventually(async () => (await channelSubscribers(id)) === 1, 5000, 'the late subscription to reach Redis');
+      worker.resume();
+      const events = await collected;
       const indices = indicesOf(events);
       expect(indices.length).toBeGreaterThan(0);
       expect(indices).toEqual(range(indices[0], 6000));
@@ -111,8 +115,10 @@ describe('batchProgress: rows in input order, exactly once, resumable', () => {
     await eventually(async () => (await channelSubscribers(id)) === 1, 5000, 'the subscription to reach Redis');
     const worker = await startWorkerProcess({ ...workerEnv(), SIFT_CHUNK_SIZE: '50' });
     try {
-      await eventually(async () => ((await t.client.request(BatchDocument, { id })).batch?.processed ?? 0) >= 1500, 30_000, 'some rows to finish');
+      // Frozen for the cancel, so it lands mid-batch however fast the machine; chunks in hand finish after it.
+      await worker.runUntil(async () => ((await t.client.request(BatchDocument, { id })).batch?.processed ?? 0) >= 1500, 'some rows to finish');
       const { cancelBatch } = await t.client.request(CancelBatchDocument, { id });
+      worker.resume();
       const received = await events;
       const last = received.at(-1)!.batchProgress.batch;
       expect(last.status).toBe('CANCELLED');
@@ -279,8 +285,10 @@ describe('batchProgress costs and faults', () => {
       const { id } = (await uploaded.json()) as { id: string };
       const events = watcher.collect(ROW_INDICES, { id });
       worker = await startWorkerProcess({ ...shared, REDIS_URL: server.url, SIFT_KEY_PREFIX: t.prefix, SIFT_STALL_INTERVAL_MS: '1000' });
-      await eventually(async () => ((await t.client.request(BatchDocument, { id })).batch?.processed ?? 0) >= 2000, 30_000, 'the batch to be under way');
+      // Frozen for the shutdown, so the outage lands mid-batch however fast the machine; it lives through the outage running.
+      await worker.runUntil(async () => ((await t.client.request(BatchDocument, { id })).batch?.processed ?? 0) >= 2000, 'the batch to be under way');
       await server.shutdown();
+      worker.resume();
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await server.start();
       const received = await events;

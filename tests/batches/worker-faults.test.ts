@@ -29,9 +29,10 @@ describe('worker faults cost time, never rows', () => {
     const victim = await startWorkerProcess(workerEnv());
     const texts = Array.from({ length: 8000 }, (_, i) => `row ${i} is warm or cold or hot, who knows ${i % 97}`);
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
-    await eventually(async () => (await processed(t.client, submitBatch.id)) >= 75, 30_000, 'the first worker to finish a few chunks');
-    expect(await victim.stop('SIGKILL')).toBeNull();
+    // Frozen once a few chunks are done, so the kill lands mid-batch however fast the machine.
+    await victim.runUntil(async () => (await processed(t.client, submitBatch.id)) >= 75, 'the first worker to finish a few chunks');
     const atKill = await processed(t.client, submitBatch.id);
+    expect(await victim.stop('SIGKILL')).toBeNull();
     // The victim was mid-batch: whatever is left, only the survivor can do.
     expect(atKill).toBeLessThan(8000);
     const survivor = await startWorkerProcess(workerEnv());
@@ -134,13 +135,14 @@ describe('a Redis hiccup mid-batch', () => {
     try {
       const texts = Array.from({ length: 10_000 }, (_, i) => `hiccup ${i} warm cold ${i % 89}`);
       const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
-      await eventually(async () => (await processed(t.client, submitBatch.id)) >= 75, 30_000, 'a few chunks done');
+      // The worker runs in short slices and is frozen at each cut, so both cuts land mid-batch however fast the machine.
+      await worker.runUntil(async () => (await processed(t.client, submitBatch.id)) >= 75, 'a few chunks done');
       for (let cut = 0; cut < 2; cut++) {
         // Cut once the API's and the worker's own connections are up (again), mid-batch.
-        await eventually(async () => {
+        await worker.runUntil(async () => {
           const clients = (await admin.client('LIST')) as string;
           return clients.includes('name=sift:api:batches ') && clients.includes('name=sift:worker:batches ');
-        }, 30_000, 'the connections to be up');
+        }, 'the connections to be up');
         if (cut === 0) {
           // Every connection names its process and purpose, bee-queue's included (only this test's is unnamed),
           // and the queue holds no events client (retries are not delayed jobs).
@@ -153,6 +155,7 @@ describe('a Redis hiccup mid-batch', () => {
         expect((await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status).toBe('RUNNING');
         // CLIENT KILL cuts the API's and the worker's connections (bee-queue's too), not its own.
         expect(Number(await admin.client('KILL', 'TYPE', 'normal'))).toBeGreaterThan(2);
+        worker.resume();
       }
       await eventually(async () => (await t.client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 90_000, 'the batch to complete');
       const { batch } = await t.client.request(BatchDocument, { id: submitBatch.id });

@@ -9,7 +9,7 @@ export interface WorkerProcess {
   output(): string;
   /** Its exit code, null while it runs (or when a signal ended it). */
   exitCode(): number | null;
-  /** Sends a signal and waits for the exit code. */
+  /** Sends a signal (a frozen worker is let go on to get it) and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Sends a signal without waiting. */
   signal(signal: NodeJS.Signals): void;
@@ -19,6 +19,12 @@ export interface WorkerProcess {
   pause(): void;
   /** Lets a paused worker go on (SIGCONT). */
   resume(): void;
+  /**
+   * Runs it in short slices (SIGCONT, `sliceMs`, SIGSTOP) until `check` holds between two slices, and
+   * returns with it frozen. A fault test strikes then, mid-batch by construction: on a fast or quiet
+   * machine, a worker left running could finish the batch between a poll and the fault.
+   */
+  runUntil(check: () => Promise<boolean>, what: string, options?: { sliceMs?: number; timeoutMs?: number }): Promise<void>;
 }
 
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
@@ -43,12 +49,26 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     output: () => output,
     exitCode: () => child.exitCode,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        child.kill('SIGCONT'); // a frozen worker gets the signal only once it runs again
+      }
       return exited;
     },
     signal: (signal) => void child.kill(signal),
     exited,
     pause: () => void child.kill('SIGSTOP'),
     resume: () => void child.kill('SIGCONT'),
+    runUntil: async (check, what, { sliceMs = 20, timeoutMs = 30_000 } = {}) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        child.kill('SIGSTOP');
+        if (await check().catch(() => false)) return;
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited while waiting for ${what}:\n${output}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        child.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, sliceMs));
+      }
+    },
   };
 }

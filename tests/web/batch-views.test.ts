@@ -179,7 +179,7 @@ describe('"Earlier rows" on a batch that has not finished', () => {
     const id = await submitCsv(t, `text\n${Array.from({ length: total }, (_, i) => `${i % 2 ? 'a good movie' : 'a bad movie'} ${i % 40}`).join('\n')}\n`);
     // One chunk at a time, stopped part way: the batch stays RUNNING with its first rows finished.
     const worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix, SIFT_WORKER_CONCURRENCY: '1' });
-    await eventually(async () => (await batchOf(t, id)).processed >= 2000, 30_000, 'rows to finish');
+    await worker.runUntil(async () => (await batchOf(t, id)).processed >= 2000, 'rows to finish');
     expect(await worker.stop()).toBe(0);
     const batch = await batchOf(t, id);
     expect(batch.status).toBe('RUNNING');
