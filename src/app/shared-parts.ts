@@ -64,6 +64,6 @@ export async function openSharedParts(config: SiftConfig, role: ProcessRole, log
   const batchRedis = connections.connect('batches', { kind: 'fail-fast', commandTimeoutMs: Math.max(config.redisTimeoutMs, BATCH_COMMAND_TIMEOUT_MS) });
   const store = new BatchStore(batchRedis, keys, config.batchRetentionSeconds, events);
   const schedule = new ChunkSchedule(batchRedis, keys, { window: config.scheduleWindow, lowShare: LOW_SHARE, retentionSeconds: config.batchRetentionSeconds });
-  const progress = openProgressChannel(connections, keys, role === 'api');
+  const progress = openProgressChannel(connections, keys, role === 'api', logger.child('progress'));
   return { keys, catalog, connections, cache, store, schedule, progress, events, metrics, tracing };
 }

@@ -1,5 +1,6 @@
-import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logger';
+import { ChannelSubscriber } from '../redis/channel-subscriber';
 import type { RedisConnections } from '../redis/connections';
 import type { RedisKeys } from '../redis/keys';
 
@@ -19,7 +20,9 @@ export interface ProgressChannelOptions {
   /** The connection messages go out on. */
   publisher: Redis;
   /** The subscribing side; absent in processes that only publish (workers). */
-  subscriber?: RedisPubSub;
+  subscriber?: ChannelSubscriber;
+  /** Told of a message that is not a ProgressMessage (it is dropped). */
+  logger?: Logger;
 }
 
 /**
@@ -46,8 +49,11 @@ export class ProgressChannel {
   async subscribe(batchId: string, onMessage: (message: ProgressMessage) => void): Promise<() => void> {
     const { subscriber, keys } = this.options;
     if (!subscriber) throw new Error('this process publishes progress only; it has no subscriber connection');
-    const id = await subscriber.subscribe<ProgressMessage>(keys.progressChannel(batchId), onMessage);
-    return () => subscriber.unsubscribe(id);
+    return subscriber.subscribe(keys.progressChannel(batchId), (text) => {
+      const message = progressMessage(text);
+      if (message) onMessage(message);
+      else this.options.logger?.warn(`dropped a message on batch ${batchId}'s progress channel that is not a progress message: ${text.slice(0, 200)}`);
+    });
   }
 
   private async publish(message: ProgressMessage): Promise<void> {
@@ -57,13 +63,28 @@ export class ProgressChannel {
 
 /**
  * A process's progress channel on connections of its own: one that publishes, and with
- * `subscribing` (the API) one of the `subscriber` profile for graphql-redis-subscriptions, which
- * waits for Redis however long it is away (see connections.ts: a SUBSCRIBE or UNSUBSCRIBE given
- * up on ended the process).
+ * `subscribing` (the API) one of the `subscriber` profile, whose SUBSCRIBE waits for Redis however
+ * long it is away (the relay bounds that wait: progress-relay.ts) and whose channels are subscribed
+ * again after a reconnect. A failed UNSUBSCRIBE is logged.
  */
-export function openProgressChannel(connections: RedisConnections, keys: RedisKeys, subscribing: boolean): ProgressChannel {
+export function openProgressChannel(connections: RedisConnections, keys: RedisKeys, subscribing: boolean, logger: Logger): ProgressChannel {
   // Pub/sub wants connections that queue commands while reconnecting and subscribe again after.
   const publisher = connections.connect('progress-publish', { kind: 'pubsub' });
-  const subscriber = subscribing ? new RedisPubSub({ publisher, subscriber: connections.connect('progress-subscribe', { kind: 'subscriber' }) }) : undefined;
-  return new ProgressChannel({ keys, publisher, subscriber });
+  const subscriber = subscribing
+    ? new ChannelSubscriber(connections.connect('progress-subscribe', { kind: 'subscriber' }), (what, error) => logger.warn(`progress channel: ${what} failed (${error.message})`))
+    : undefined;
+  return new ProgressChannel({ keys, publisher, subscriber, logger });
+}
+
+/** A progress channel's message, or null when `text` is not one (another publisher's, or damaged). */
+export function progressMessage(text: string): ProgressMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { batchId, from, count } = value as Record<string, unknown>;
+  return typeof batchId === 'string' && Number.isSafeInteger(from) && Number.isSafeInteger(count) ? { batchId, from: from as number, count: count as number } : null;
 }

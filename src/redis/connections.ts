@@ -24,13 +24,11 @@ export type ConnectionProfile =
    * The subscribing side of pub/sub: like `pubsub`, and a SUBSCRIBE or UNSUBSCRIBE waits for
    * Redis however long it is away. By default ioredis gives up on queued commands after 20
    * reconnect attempts (about 33 s when connections are refused, longer when the host does not
-   * answer), and graphql-redis-subscriptions drops the promises of its UNSUBSCRIBE and of a failed
-   * SUBSCRIBE: the rejections went unhandled, which ends a Node process, so an API process died
-   * once Redis had been away that long while a batch was watched (see
-   * tests/batches/progress-subscriber-outage.test.ts). A subscriber that arrives during an outage
-   * now waits for Redis, as the ones already subscribed do. Still unhandled, and still fatal: a
-   * command Redis refuses (an ACL without SUBSCRIBE), and one cut off when the process closes
-   * its connections in the moment of a reconnect attempt.
+   * answer); a subscriber that arrives during an outage waits for Redis, as the ones already
+   * subscribed do, and the progress relay bounds how long it waits. Every failure of these
+   * commands reaches a caller or the log (channel-subscriber.ts): graphql-redis-subscriptions,
+   * used before, dropped the promises of UNSUBSCRIBE and of a failed SUBSCRIBE, and the unhandled
+   * rejection ended the API process (see tests/batches/progress-subscriber-outage.test.ts).
    */
   | { kind: 'subscriber' };
 
@@ -62,7 +60,7 @@ const reconnectDelay = (attempt: number) => Math.min(250 * attempt, 2000);
 
 /**
  * The one place that opens connections to Redis, for Sift's own code and for the libraries that
- * hold connections (bee-queue, graphql-redis-subscriptions): the same reconnect policy, error
+ * hold connections (bee-queue): the same reconnect policy, error
  * handling and logging for all, and a name on each (`sift:api:cache`, `sift:worker:queue`, ...)
  * so `CLIENT LIST` shows who is who. An outage is logged once for the whole process, not once
  * per connection, then every 30 s while it lasts.

@@ -1,4 +1,3 @@
-import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { RowModel } from '../../src/batches/row-codec';
 import { encodeChunkOutcomes, encodeOutcome } from '../../src/batches/row-codec';
@@ -11,6 +10,7 @@ import { createLogger } from '../../src/logger';
 import { redisKeys } from '../../src/redis/keys';
 import { eventually } from '../support/api';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+import { ChannelSubscriber } from '../../src/redis/channel-subscriber';
 
 /** A store whose next read of rows waits until the test lets it go: a slow Redis read, at the moment the test picks. */
 class GatedStore extends BatchStore {
@@ -47,7 +47,7 @@ describe('a subscriber replaying rows when the feed closes (the batch ended whil
   const publisher = new Redis(TEST_REDIS_URL);
   const subscriber = new Redis(TEST_REDIS_URL);
   const store = new GatedStore(commands, keys, 3600);
-  const channel = new ProgressChannel({ keys, publisher, subscriber: new RedisPubSub({ publisher, subscriber }) });
+  const channel = new ProgressChannel({ keys, publisher, subscriber: new ChannelSubscriber(subscriber, (what, error) => console.warn(`${what} failed: ${error.message}`)) });
   const relay = new ProgressRelay({ channel, store, logger: createLogger('warn', 'test-relay') });
   afterAll(async () => {
     relay.close();

@@ -1,5 +1,4 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import { BatchStore } from '../../src/batches/batch-store';
 import { ProgressChannel } from '../../src/batches/progress-channel';
@@ -9,6 +8,7 @@ import { createLogger } from '../../src/logger';
 import { redisKeys } from '../../src/redis/keys';
 import { eventually } from '../support/api';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+import { ChannelSubscriber } from '../../src/redis/channel-subscriber';
 
 /**
  * A way to the real Redis that holds everything its clients send until `release()`, then passes
@@ -65,7 +65,7 @@ describe('a subscriber whose SUBSCRIBE Redis does not answer', () => {
     // The subscriber connection, as the API's: its commands wait for Redis however long it is away.
     const subscriber = new Redis({ host: '127.0.0.1', port: held.port, maxRetriesPerRequest: null, enableReadyCheck: false });
     const store = new BatchStore(commands, keys, 3600);
-    const relay = new ProgressRelay({ channel: new ProgressChannel({ keys, publisher, subscriber: new RedisPubSub({ publisher, subscriber }) }), store, logger: createLogger('warn', 'test-relay'), outageGraceMs: 300 });
+    const relay = new ProgressRelay({ channel: new ProgressChannel({ keys, publisher, subscriber: new ChannelSubscriber(subscriber, (what, error) => console.warn(`${what} failed: ${error.message}`)) }), store, logger: createLogger('warn', 'test-relay'), outageGraceMs: 300 });
     const subscribers = async () => Number(((await commands.pubsub('NUMSUB', keys.progressChannel('b1'))) as [string, number])[1]);
     try {
       await store.create('b1', { name: 'm', version: 'v1', labels: ['no', 'yes'] }, new Date(), 2, 'owner');

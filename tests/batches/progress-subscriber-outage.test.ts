@@ -9,9 +9,10 @@ import { uniquePrefix } from '../support/redis';
 /**
  * The subscribing side of the progress channel through Redis outages, in a process of its own
  * (tests/support/progress-subscriber-child.ts), as an API process holds it: an unhandled
- * rejection ends a Node process, so the exit code tells. graphql-redis-subscriptions drops the
- * promises of UNSUBSCRIBE and of a failed SUBSCRIBE; an API process died that way when Redis was
- * away longer than ioredis waits for queued commands by default (20 reconnect attempts).
+ * rejection ends a Node process, so the exit code tells. graphql-redis-subscriptions, used before
+ * channel-subscriber.ts, dropped the promises of UNSUBSCRIBE and of a failed SUBSCRIBE; an API
+ * process died that way when Redis was away longer than ioredis waits for queued commands by
+ * default (20 reconnect attempts), or refused either command.
  */
 const CHILD = path.join(__dirname, '..', 'support', 'progress-subscriber-child.js');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,13 +32,14 @@ class Child {
     this.process.send(command);
   }
 
-  /** Waits until the child has said `words` (or exited, or `ms` passed); fails with what it said. */
-  async heard(words: string, ms = 10_000): Promise<void> {
+  /** Waits until the child has said `words` (or a line matching it; or exited, or `ms` passed); fails with what it said. */
+  async heard(words: string | RegExp, ms = 10_000): Promise<void> {
     let exited = false;
     void this.exited.then(() => (exited = true));
+    const said = () => this.said.some((line) => (typeof words === 'string' ? line === words : words.test(line)));
     const deadline = Date.now() + ms;
-    while (!this.said.includes(words) && !exited && Date.now() < deadline) await sleep(20);
-    if (!this.said.includes(words)) throw new Error(`the child did not say ${JSON.stringify(words)}${exited ? ' (it exited)' : ''}; it said ${JSON.stringify(this.said)}`);
+    while (!said() && !exited && Date.now() < deadline) await sleep(20);
+    if (!said()) throw new Error(`the child did not say ${String(words)}${exited ? ' (it exited)' : ''}; it said ${JSON.stringify(this.said)}`);
   }
 
   /** Whether it is still running. */
@@ -71,6 +73,37 @@ describe('progress subscriptions while Redis is away', () => {
     expect(await child.exited).toBe(0);
   });
 
+  /** A user of the test's Redis that may run everything but `commands`; its URL. */
+  async function userWithout(commands: string[]): Promise<string> {
+    const admin = new Redis(server.url);
+    try {
+      await admin.acl('SETUSER', 'limited', 'on', '>secret', '~*', '&*', '+@all', ...commands.map((command) => `-${command}`));
+    } finally {
+      admin.disconnect();
+    }
+    return server.url.replace('redis://', 'redis://limited:secret@');
+  }
+
+  it('a SUBSCRIBE Redis refuses (an ACL without it) fails that subscriber with the reason, and the process lives on', async () => {
+    child = new Child(await userWithout(['subscribe']), prefix);
+    await child.heard(/^subscribe b1 failed: NOPERM .*'subscribe'/);
+    await sleep(1000);
+    expect(child.running).toBe(true);
+    child.tell('close');
+    expect(await child.exited).toBe(0);
+  });
+
+  it('an UNSUBSCRIBE Redis refuses is logged, and the process lives on', async () => {
+    child = new Child(await userWithout(['unsubscribe']), prefix);
+    await child.heard('subscribed b1');
+    child.tell('drop');
+    await child.heard('dropped b1');
+    await sleep(1000);
+    expect(child.running).toBe(true);
+    child.tell('close');
+    expect(await child.exited).toBe(0);
+  });
+
   it('keeps a subscription asked for during an outage longer than 20 reconnect attempts, and makes it once Redis is back', async () => {
     child = new Child(server.url, prefix);
     await child.heard('subscribed b1');
@@ -78,8 +111,8 @@ describe('progress subscriptions while Redis is away', () => {
     child.tell('down');
     await child.heard('queued');
     // ioredis's default gives up on queued commands after 20 attempts, 250 ms to 2 s apart (a
-    // refused connection fails at once): 33 s. Then, before the fix, the UNSUBSCRIBE's rejection,
-    // left unhandled by graphql-redis-subscriptions, ended the process.
+    // refused connection fails at once): 33 s. Then the UNSUBSCRIBE's rejection, left unhandled
+    // by graphql-redis-subscriptions (used before channel-subscriber.ts), ended the process.
     await sleep(40_000);
     expect(child.running).toBe(true);
     expect(child.said.filter((words) => words.startsWith('subscribe b2 failed'))).toEqual([]);

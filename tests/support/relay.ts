@@ -1,4 +1,3 @@
-import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import { BatchStore } from '../../src/batches/batch-store';
 import { ProgressChannel } from '../../src/batches/progress-channel';
@@ -6,6 +5,7 @@ import { ProgressRelay, type ProgressRelayOptions } from '../../src/batches/prog
 import { createLogger } from '../../src/logger';
 import { redisKeys } from '../../src/redis/keys';
 import { TEST_REDIS_URL } from './redis';
+import { ChannelSubscriber } from '../../src/redis/channel-subscriber';
 
 export interface TestRelay {
   relay: ProgressRelay;
@@ -24,7 +24,7 @@ export function startTestRelay(prefix: string, settings: Omit<ProgressRelayOptio
   const publisher = new Redis(TEST_REDIS_URL);
   const subscriber = new Redis(TEST_REDIS_URL);
   const store = new BatchStore(commands, keys, 3600);
-  const channel = new ProgressChannel({ keys, publisher, subscriber: new RedisPubSub({ publisher, subscriber }) });
+  const channel = new ProgressChannel({ keys, publisher, subscriber: new ChannelSubscriber(subscriber, (what, error) => console.warn(`${what} failed: ${error.message}`)) });
   const relay = new ProgressRelay({ channel, store, logger: createLogger('warn', 'test-relay'), ...settings });
   return {
     relay,
