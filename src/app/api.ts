@@ -26,6 +26,7 @@ import { tracedModelRun } from '../tracing/spans';
 import { boundApiHeapGrowth } from './heap-growth';
 import { buildOrClose } from './lifecycle';
 import { BATCH_COMMAND_TIMEOUT_MS, openSharedParts } from './shared-parts';
+import { timeLimit } from '../time-limit';
 
 /** A started API server. */
 export interface RunningApi {
@@ -59,11 +60,7 @@ function resolveAuthMode(config: SiftConfig): AuthMode {
 
 /** A readiness check that gives up after `ms`: a Redis that is away must not hang `/readyz`. */
 function within(ms: number, check: ReadinessCheck): ReadinessCheck {
-  return () => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<{ ok: boolean; detail: string }>((resolve) => (timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${ms} ms` }), ms)));
-    return Promise.race([check(), late]).finally(() => clearTimeout(timer));
-  };
+  return () => timeLimit(check(), ms, () => ({ ok: false, detail: `no answer within ${ms} ms` }));
 }
 
 /**

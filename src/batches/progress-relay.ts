@@ -6,6 +6,7 @@ import type { BatchProgressState, BatchStore } from './batch-store';
 import { unknownBatch, type BatchSnapshot } from './batch-types';
 import type { ProgressChannel } from './progress-channel';
 import { ProgressWatcher, type ProgressEvent } from './progress-watcher';
+import { timeLimit } from '../time-limit';
 
 /** What one subscriber asks of a batch's progress. */
 export interface WatchOptions {
@@ -158,15 +159,14 @@ class BatchFeed {
    */
   async open(): Promise<void> {
     const subscribing = this.options.channel.subscribe(this.id, () => this.wake());
-    let timer: NodeJS.Timeout | undefined;
     try {
-      this.unsubscribe = await Promise.race([subscribing, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(redisUnavailable()), this.settings.outageGraceMs)))]);
+      this.unsubscribe = await timeLimit(subscribing, this.settings.outageGraceMs, () => {
+        throw redisUnavailable();
+      });
     } catch (error) {
       subscribing.then((unsubscribe) => unsubscribe(), () => undefined);
       this.close();
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
     try {
       const state = await this.options.store.progress(this.id);

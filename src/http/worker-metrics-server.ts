@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCodes, setupError } from '../errors';
 import { exposition } from '../metrics/registry';
 import type { SiftMetrics } from '../metrics/sift-metrics';
+import { timeLimit } from '../time-limit';
 
 /** One check `/healthz` runs: ok, or what is wrong. */
 export type WorkerHealthCheck = () => Promise<{ ok: boolean; detail: string }>;
@@ -28,9 +29,11 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function within(ms: number, check: WorkerHealthCheck): Promise<{ ok: boolean; detail: string }> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<{ ok: boolean; detail: string }>((resolve) => (timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${ms} ms` }), ms)));
-  return Promise.race([check().catch((error: Error) => ({ ok: false, detail: error.message })), late]).finally(() => clearTimeout(timer));
+  return timeLimit(
+    check().catch((error: Error) => ({ ok: false, detail: error.message })),
+    ms,
+    () => ({ ok: false, detail: `no answer within ${ms} ms` }),
+  );
 }
 
 /**

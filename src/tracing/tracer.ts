@@ -3,6 +3,7 @@ import { context, diag, DiagLogLevel, propagation, trace, type DiagLogger } from
 import type { Logger } from '../logger';
 import { requestContext } from '../logging/request-context';
 import type { TracingSettings } from './tracing-settings';
+import { timeLimit } from '../time-limit';
 
 /** The role a traced process plays: its default service name is `sift-<role>`. */
 export type TracedRole = 'api' | 'worker';
@@ -116,13 +117,11 @@ export function startTracing(settings: Readonly<TracingSettings> | null, role: T
     enabled: true,
     close: () =>
       (closing ??= (async () => {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), FLUSH_ON_CLOSE_MS)));
         const flushed = provider.shutdown().then(
           () => 'sent' as const,
           (error: Error) => error,
         );
-        const outcome = await Promise.race([flushed, late]).finally(() => clearTimeout(timer));
+        const outcome = await timeLimit(flushed, FLUSH_ON_CLOSE_MS, () => 'late' as const);
         if (outcome === 'late') logger.warn(`tracing: the last spans did not reach ${shownUrl(settings.url)} within ${FLUSH_ON_CLOSE_MS / 1000} s; stopping without them`);
         else if (outcome instanceof Error) logger.warn(`tracing: the last spans could not be sent: ${outcome.message}`);
         // Free the API's global slots, so this process could start tracing again.
