@@ -8,6 +8,8 @@ interface Channel {
   /** One entry per subscribe call (a function given twice is two listeners). */
   listeners: Set<{ listener: (message: string) => void }>;
   subscribed: Promise<void>;
+  /** Redis confirmed the SUBSCRIBE: after a reconnect, it is sent again. */
+  confirmed: boolean;
 }
 
 /**
@@ -18,9 +20,14 @@ interface Channel {
  * which Sift used before, dropped the promises of a SUBSCRIBE Redis refused (an ACL without it)
  * and of UNSUBSCRIBE, and either rejection ended the API process.
  *
- * The connection resubscribes its channels after a reconnect (ioredis's autoResubscribe), so a
- * subscription outlives a Redis restart; how long a SUBSCRIBE may wait for Redis is the
- * connection's setting, and the caller's to bound.
+ * After a reconnect it subscribes to its confirmed channels again, one SUBSCRIBE each (Redis
+ * refuses a whole SUBSCRIBE for one channel it forbids), so a subscription outlives a Redis
+ * restart. Not ioredis's autoResubscribe, which the connection must have off: nothing holds that
+ * SUBSCRIBE's promise, so a refusal (a user's ACL changed; Redis disconnects a client whose
+ * channels it narrows) ended the process. A channel refused again is logged and forgotten: its
+ * listeners hear no more messages (the progress relay still polls), and the next listener to come
+ * sends a SUBSCRIBE of its own. How long a SUBSCRIBE may wait for Redis is the connection's
+ * setting, and the caller's to bound.
  */
 export class ChannelSubscriber {
   private readonly channels = new Map<string, Channel>();
@@ -30,7 +37,10 @@ export class ChannelSubscriber {
     /** Told of a failed UNSUBSCRIBE (the channel's messages go on arriving, to no one) and of a listener that threw. */
     private readonly onError: (what: string, error: Error) => void,
   ) {
+    if (redis.options.autoResubscribe) throw new Error('ChannelSubscriber needs a connection with autoResubscribe: false (it subscribes again itself after a reconnect)');
     redis.on('message', (channel: string, message: string) => this.deliver(channel, message));
+    // ioredis sends the commands queued during the outage before 'ready': channels left meanwhile are gone from the map.
+    redis.on('ready', () => this.subscribeAgain());
   }
 
   /** Calls `listener` with each message on `channel`; resolves once Redis has confirmed the subscription, rejects with its refusal. */
@@ -65,11 +75,22 @@ export class ChannelSubscriber {
   }
 
   private open(channel: string): Channel {
-    const entry: Channel = { listeners: new Set(), subscribed: this.redis.subscribe(channel).then(() => undefined) };
+    const entry: Channel = { listeners: new Set(), subscribed: Promise.resolve(), confirmed: false };
+    entry.subscribed = this.redis.subscribe(channel).then(() => void (entry.confirmed = true));
     this.channels.set(channel, entry);
     // Refused: every listener waiting hears it (through `subscribed`), and the next one tries again.
     entry.subscribed.catch(() => this.channels.get(channel) === entry && this.channels.delete(channel));
     return entry;
+  }
+
+  private subscribeAgain(): void {
+    for (const [channel, entry] of this.channels) {
+      if (!entry.confirmed) continue; // its first SUBSCRIBE is still on the way
+      this.redis.subscribe(channel).catch((error: Error) => {
+        if (this.redis.status !== 'end') this.onError(`SUBSCRIBE ${channel} again after a reconnect`, error);
+        if (this.channels.get(channel) === entry) this.channels.delete(channel);
+      });
+    }
   }
 
   private deliver(channel: string, message: string): void {
@@ -79,7 +100,7 @@ export class ChannelSubscriber {
       try {
         listener(message);
       } catch (error) {
-        this.onError(`a listener of ${channel}`, error as Error);
+        this.onError(`a listener of ${channel}`, error instanceof Error ? error : new Error(String(error)));
       }
     }
   }

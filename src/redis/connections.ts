@@ -18,10 +18,11 @@ export interface RedisConnectionsOptions {
 export type ConnectionProfile =
   /** Request paths: commands fail at once while Redis is away (no offline queue), slow ones after the timeout. */
   | { kind: 'fail-fast'; commandTimeoutMs: number }
-  /** Pub/sub: commands wait for the reconnect, and subscriptions are made again after it. */
+  /** Pub/sub, publishing: commands wait for the reconnect. */
   | { kind: 'pubsub' }
   /**
-   * The subscribing side of pub/sub: like `pubsub`, and a SUBSCRIBE or UNSUBSCRIBE waits for
+   * The subscribing side of pub/sub (for a ChannelSubscriber, which subscribes again after a
+   * reconnect): like `pubsub`, and a SUBSCRIBE or UNSUBSCRIBE waits for
    * Redis however long it is away. By default ioredis gives up on queued commands after 20
    * reconnect attempts (about 33 s when connections are refused, longer when the host does not
    * answer); a subscriber that arrives during an outage waits for Redis, as the ones already
@@ -88,7 +89,8 @@ export class RedisConnections {
     const redis = new Redis(this.options.url, {
       connectionName: name,
       retryStrategy: reconnectDelay,
-      ...(profile.kind === 'subscriber' ? { maxRetriesPerRequest: null } : {}),
+      // A subscriber's channels are subscribed again by its ChannelSubscriber, which handles a refusal.
+      ...(profile.kind === 'subscriber' ? { maxRetriesPerRequest: null, autoResubscribe: false } : {}),
       ...(profile.kind === 'fail-fast'
         ? {
             enableOfflineQueue: false,

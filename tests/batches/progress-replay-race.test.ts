@@ -45,7 +45,7 @@ const counts = { succeeded: 2, failed: 0, cached: 0, labels: { yes: 1, no: 1 } }
 describe('a subscriber replaying rows when the feed closes (the batch ended while no one was live)', () => {
   const commands = new Redis(TEST_REDIS_URL);
   const publisher = new Redis(TEST_REDIS_URL);
-  const subscriber = new Redis(TEST_REDIS_URL);
+  const subscriber = new Redis(TEST_REDIS_URL, { autoResubscribe: false });
   const store = new GatedStore(commands, keys, 3600);
   const channel = new ProgressChannel({ keys, publisher, subscriber: new ChannelSubscriber(subscriber, (what, error) => console.warn(`${what} failed: ${error.message}`)) });
   const relay = new ProgressRelay({ channel, store, logger: createLogger('warn', 'test-relay') });

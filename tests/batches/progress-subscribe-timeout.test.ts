@@ -63,7 +63,7 @@ describe('a subscriber whose SUBSCRIBE Redis does not answer', () => {
     const publisher = new Redis(TEST_REDIS_URL);
     const held = await heldRedis();
     // The subscriber connection, as the API's: its commands wait for Redis however long it is away.
-    const subscriber = new Redis({ host: '127.0.0.1', port: held.port, maxRetriesPerRequest: null, enableReadyCheck: false });
+    const subscriber = new Redis({ host: '127.0.0.1', port: held.port, maxRetriesPerRequest: null, enableReadyCheck: false, autoResubscribe: false });
     const store = new BatchStore(commands, keys, 3600);
     const relay = new ProgressRelay({ channel: new ProgressChannel({ keys, publisher, subscriber: new ChannelSubscriber(subscriber, (what, error) => console.warn(`${what} failed: ${error.message}`)) }), store, logger: createLogger('warn', 'test-relay'), outageGraceMs: 300 });
     const subscribers = async () => Number(((await commands.pubsub('NUMSUB', keys.progressChannel('b1'))) as [string, number])[1]);

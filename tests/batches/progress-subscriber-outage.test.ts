@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { redisKeys } from '../../src/redis/keys';
-import { freePort } from '../support/api';
+import { eventually, freePort } from '../support/api';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server';
 import { uniquePrefix } from '../support/redis';
 
@@ -73,6 +73,16 @@ describe('progress subscriptions while Redis is away', () => {
     expect(await child.exited).toBe(0);
   });
 
+  /** Publishes a progress message on a batch's channel of the test's Redis. */
+  async function publishProgress(batchId: string, count: number): Promise<void> {
+    const publisher = new Redis(server.url);
+    try {
+      await publisher.publish(redisKeys(prefix).progressChannel(batchId), JSON.stringify({ batchId, from: 0, count }));
+    } finally {
+      publisher.disconnect();
+    }
+  }
+
   /** A user of the test's Redis that may run everything but `commands`; its URL. */
   async function userWithout(commands: string[]): Promise<string> {
     const admin = new Redis(server.url);
@@ -104,6 +114,42 @@ describe('progress subscriptions while Redis is away', () => {
     expect(await child.exited).toBe(0);
   });
 
+  it('a subscription made before Redis restarts hears messages after it', async () => {
+    child = new Child(server.url, prefix);
+    await child.heard('subscribed b1');
+    await server.shutdown();
+    await sleep(500);
+    await server.start();
+    // Published until heard: the SUBSCRIBE made again after the reconnect comes when it comes.
+    for (let i = 0; i < 100 && !child.said.includes('message b1'); i++) {
+      await publishProgress('b1', 1);
+      await sleep(100);
+    }
+    await child.heard('message b1');
+    child.tell('close');
+    expect(await child.exited).toBe(0);
+  }, 30_000);
+
+  it('a SUBSCRIBE made again after a reconnect that Redis refuses is logged, and the process lives on', async () => {
+    child = new Child(await userWithout([]), prefix);
+    await child.heard('subscribed b1');
+    // Narrowing a user's channels disconnects its clients subscribed to others (Redis 7): the
+    // connection comes back, and Redis refuses the SUBSCRIBE made again. ioredis's own
+    // resubscription left that rejection unhandled, which ended the process.
+    const admin = new Redis(server.url);
+    try {
+      await admin.acl('SETUSER', 'limited', 'resetchannels', '&other:*');
+      await eventually(async () => Number(((await admin.pubsub('NUMSUB', redisKeys(prefix).progressChannel('b1'))) as [string, number])[1]) === 0, 5000, 'the subscription to end');
+      await eventually(async () => ((await admin.client('LIST')) as string).includes('user=limited'), 10_000, 'the child to connect again');
+    } finally {
+      admin.disconnect();
+    }
+    await sleep(1000);
+    expect(child.running).toBe(true);
+    child.tell('close');
+    expect(await child.exited).toBe(0);
+  }, 30_000);
+
   it('keeps a subscription asked for during an outage longer than 20 reconnect attempts, and makes it once Redis is back', async () => {
     child = new Child(server.url, prefix);
     await child.heard('subscribed b1');
@@ -118,12 +164,7 @@ describe('progress subscriptions while Redis is away', () => {
     expect(child.said.filter((words) => words.startsWith('subscribe b2 failed'))).toEqual([]);
     await server.start();
     await child.heard('subscribed b2', 15_000);
-    const publisher = new Redis(server.url);
-    try {
-      await publisher.publish(redisKeys(prefix).progressChannel('b2'), JSON.stringify({ batchId: 'b2', from: 0, count: 7 }));
-    } finally {
-      publisher.disconnect();
-    }
+    await publishProgress('b2', 7);
     await child.heard('message b2 7');
     child.tell('close');
     expect(await child.exited).toBe(0);

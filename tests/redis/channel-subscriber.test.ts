@@ -15,7 +15,7 @@ describe('ChannelSubscriber', () => {
   let monitor: Awaited<ReturnType<Redis['monitor']>>;
 
   beforeEach(async () => {
-    connection = new Redis(TEST_REDIS_URL);
+    connection = new Redis(TEST_REDIS_URL, { autoResubscribe: false });
     commands = testRedis();
     errors = [];
     subscriber = new ChannelSubscriber(connection, (what, error) => errors.push(`${what}: ${error.message}`));
@@ -77,6 +77,22 @@ describe('ChannelSubscriber', () => {
     await eventually(async () => heard.length === 2, 5000, 'the second listener to hear both');
     expect(heard).toEqual(['1', '2']);
     expect(errors).toEqual([`a listener of ${prefix}e: listener broke`, `a listener of ${prefix}e: listener broke`]);
+  });
+
+  it('a listener that throws what is not an Error is reported too', async () => {
+    const heard: string[] = [];
+    await subscriber.subscribe(prefix + 'g', () => {
+      throw undefined;
+    });
+    await subscriber.subscribe(prefix + 'g', (m) => heard.push(m));
+    await commands.publish(prefix + 'g', '1');
+    await eventually(async () => heard.length === 1, 5000, 'the second listener to hear');
+    expect(errors).toEqual([`a listener of ${prefix}g: undefined`]);
+  });
+
+  it('refuses a connection that would subscribe again by itself after a reconnect', () => {
+    const resubscribing = new Redis(TEST_REDIS_URL, { lazyConnect: true });
+    expect(() => new ChannelSubscriber(resubscribing, () => undefined)).toThrow('autoResubscribe: false');
   });
 
   it('a SUBSCRIBE that fails rejects every listener waiting for it, and the next listener tries again', async () => {

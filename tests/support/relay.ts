@@ -22,7 +22,7 @@ export function startTestRelay(prefix: string, settings: Omit<ProgressRelayOptio
   const keys = redisKeys(prefix);
   const commands = new Redis(TEST_REDIS_URL);
   const publisher = new Redis(TEST_REDIS_URL);
-  const subscriber = new Redis(TEST_REDIS_URL);
+  const subscriber = new Redis(TEST_REDIS_URL, { autoResubscribe: false });
   const store = new BatchStore(commands, keys, 3600);
   const channel = new ProgressChannel({ keys, publisher, subscriber: new ChannelSubscriber(subscriber, (what, error) => console.warn(`${what} failed: ${error.message}`)) });
   const relay = new ProgressRelay({ channel, store, logger: createLogger('warn', 'test-relay'), ...settings });
