@@ -7,7 +7,8 @@
  * alternating; BENCH_OTHER_ENV (NAME=value settings separated by spaces, e.g.
  * "SIFT_WORKER_CONCURRENCY=2 NODE_OPTIONS=--max-semi-space-size=32", with BENCH_OTHER_ROOT=.) is
  * set for that side's API and worker alone, to compare settings on one build. Each side's first
- * run warms it up and is not counted; BENCH_WORKER_CPU_RUNS (4) runs a side are. Each run must label every row. Redis's figure is the whole server's (the one
+ * run warms it up and is not counted; BENCH_WORKER_CPU_RUNS (4) runs a side are. BENCH_WORKER_CPU_WORKERS (1)
+ * workers a side; their CPU seconds are summed. Each run must label every row. Redis's figure is the whole server's (the one
  * at REDIS_URL, shared with whatever else uses it). BENCH_WORKER_CPU_OUTPUT (csv) is OUT's format.
  */
 import { execFile } from 'node:child_process';
@@ -31,6 +32,8 @@ const OUTPUT_FORMAT = process.env.BENCH_WORKER_CPU_OUTPUT ?? 'csv';
 if (!['csv', 'jsonl', 'json'].includes(OUTPUT_FORMAT)) throw new Error(`BENCH_WORKER_CPU_OUTPUT must be csv, jsonl or json, not ${JSON.stringify(OUTPUT_FORMAT)}`);
 const ROUNDS = Number(process.env.BENCH_WORKER_CPU_RUNS ?? 4);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_WORKER_CPU_RUNS must be a whole number of at least 1, not ${JSON.stringify(process.env.BENCH_WORKER_CPU_RUNS)}`);
+const WORKERS = Number(process.env.BENCH_WORKER_CPU_WORKERS ?? 1);
+if (!Number.isInteger(WORKERS) || WORKERS < 1 || WORKERS > 8) throw new Error(`BENCH_WORKER_CPU_WORKERS must be a whole number from 1 to 8, not ${JSON.stringify(process.env.BENCH_WORKER_CPU_WORKERS)}`);
 
 /**
  * BENCH_OTHER_ENV's settings, NAME=value separated by spaces, for the other side's API and
@@ -54,7 +57,7 @@ interface Side {
   name: string;
   root: string;
   api: ApiProcess;
-  worker: WorkerChild;
+  workers: WorkerChild[];
   runs: { worker: number; api: number; redis: number; cli: number; seconds: number }[];
 }
 
@@ -62,15 +65,16 @@ async function startSide(name: string, root: string, cleanup: Cleanup, env: Node
   const modelsDir = path.join(ROOT, 'models');
   const api = await startApiProcess(modelsDir, 'sentiment', root, env);
   cleanup.add(() => api.stop());
-  const worker = await startWorker(batchContext(api, modelsDir, 'sentiment', root, env), cleanup);
-  return { name, root, api, worker, runs: [] };
+  const workers: WorkerChild[] = [];
+  for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(batchContext(api, modelsDir, 'sentiment', root, env), cleanup));
+  return { name, root, api, workers, runs: [] };
 }
 
 /** One `sift batch` of `file` by this side, from a cold cache; each process's CPU seconds over it. */
 async function run(side: Side, file: BatchFile, output: string, redis: Redis): Promise<Side['runs'][number]> {
   await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}pred:`);
-  const workerPid = side.worker.child.pid!;
-  const before = { worker: procSeconds(workerPid), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
+  const workersSeconds = () => side.workers.reduce((sum, worker) => sum + procSeconds(worker.child.pid!), 0);
+  const before = { worker: workersSeconds(), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
   const probeFile = `${output}.probe.json`;
   // The CLI probe (this checkout's) writes the command line's own CPU seconds at its exit.
   const { stdout } = await promisify(execFile)(
@@ -82,7 +86,7 @@ async function run(side: Side, file: BatchFile, output: string, redis: Redis): P
   const summary = JSON.parse(stdout) as { status: string; total: number; succeeded: number };
   // A build that fails rows would look cheaper: only a run that labelled every row counts.
   if (summary.status !== 'COMPLETED' || summary.total !== file.rows || summary.succeeded !== file.rows) throw new Error(`${side.name}: sift batch gave ${stdout.trim()}`);
-  const after = { worker: procSeconds(workerPid), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
+  const after = { worker: workersSeconds(), api: procSeconds(side.api.pid), redis: await redisSeconds(redis), at: performance.now() };
   await deleteKeys(side.api.settings.redisUrl, `${side.api.keyPrefix}batch:`);
   return { worker: after.worker - before.worker, api: after.api - before.api, redis: after.redis - before.redis, cli, seconds: (after.at - before.at) / 1000 };
 }
@@ -110,7 +114,7 @@ runBench(async () => {
         if (round > 0) side.runs.push(figuresOfRun);
       }
     }
-    console.log(`sift batch of a ${file.rows}-row CSV (${file.repeatedPct.toFixed(1)}% repeated texts) into ${OUTPUT_FORMAT.toUpperCase()}, one warm worker, cold cache; CPU seconds a run (${ROUNDS} runs a side after one warm-up, alternating; redis: the whole server's)`);
+    console.log(`sift batch of a ${file.rows}-row CSV (${file.repeatedPct.toFixed(1)}% repeated texts) into ${OUTPUT_FORMAT.toUpperCase()}, ${WORKERS === 1 ? 'one warm worker' : `${WORKERS} warm workers (worker: their sum)`}, cold cache; CPU seconds a run (${ROUNDS} runs a side after one warm-up, alternating; redis: the whole server's)`);
     for (const side of sides) {
       console.log(`${side.name}`);
       for (const part of ['worker', 'api', 'redis', 'cli', 'seconds'] as const) console.log(`  ${part.padEnd(8)} ${figures(side.runs.map((r) => r[part]))}`);
