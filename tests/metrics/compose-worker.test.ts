@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { loadConfig } from '../../src/config/config';
 import { readYaml, type ComposeFile } from '../deploy/compose-files';
 import { freePort } from '../support/api';
-import { uniquePrefix } from '../support/redis';
+import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startTestWorker } from '../support/worker';
 
@@ -33,11 +33,15 @@ describe("compose's worker service", () => {
     const port = await freePort();
     const script = worker.healthcheck?.test[3] ?? '';
     const env = worker.environment ?? {};
-    const started = await startTestWorker({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: uniquePrefix('compose-worker'), SIFT_METRICS: env.SIFT_METRICS ?? 'on', SIFT_METRICS_HOST: env.SIFT_METRICS_HOST ?? '', SIFT_METRICS_PORT: String(port) });
+    const prefix = uniquePrefix('compose-worker');
+    const started = await startTestWorker({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: prefix, SIFT_METRICS: env.SIFT_METRICS ?? 'on', SIFT_METRICS_HOST: env.SIFT_METRICS_HOST ?? '', SIFT_METRICS_PORT: String(port) });
     try {
       expect(await runCheck(script, { SIFT_METRICS_PORT: String(port) })).toBe(0);
     } finally {
       await started.stop();
+      // The worker's schedule state (which queue's turn it is) stays under its prefix.
+      const redis = testRedis();
+      await deleteKeys(redis, prefix).finally(() => redis.disconnect());
     }
     expect(await runCheck(script, { SIFT_METRICS_PORT: String(port) })).toBe(1);
   });
