@@ -36,7 +36,8 @@ export type ConnectionProfile =
 /** The settings bee-queue creates its own (node_redis) clients from. */
 export interface QueueRedisSettings {
   url: string;
-  retry_strategy: (options: { attempt: number }) => number;
+  /** A delay in ms before the next attempt, or an Error: no more attempts (node_redis then fails the client's queued commands with it). */
+  retry_strategy: (options: { attempt: number }) => number | Error;
 }
 
 /** A node_redis client as bee-queue holds it (`queue.client`, `queue.bclient`, `queue.eclient`). */
@@ -73,6 +74,7 @@ export class RedisConnections {
   private readonly where: string;
   private lastWarning = 0;
   private everReady = false;
+  private closed = false;
 
   constructor(private readonly options: RedisConnectionsOptions) {
     this.where = redactUrl(options.url);
@@ -118,7 +120,9 @@ export class RedisConnections {
    * every other connection (node_redis would otherwise give up after an hour).
    */
   queueSettings(): QueueRedisSettings {
-    return { url: this.options.url, retry_strategy: ({ attempt }) => reconnectDelay(attempt) };
+    // Once closed, no more attempts: a client that never reached Redis (an outage at start) is not
+    // closed by bee-queue, which never got it, and its reconnect timer kept the process alive.
+    return { url: this.options.url, retry_strategy: ({ attempt }) => (this.closed ? new Error('the process closed its Redis connections') : reconnectDelay(attempt)) };
   }
 
   /** Names a client bee-queue made, now and after each reconnect (a new connection has no name). */
@@ -132,6 +136,7 @@ export class RedisConnections {
 
   /** Closes every connection this factory opened (bee-queue closes its own with the queue). */
   close(): void {
+    this.closed = true;
     for (const redis of this.open) redis.disconnect();
     this.open.clear();
   }

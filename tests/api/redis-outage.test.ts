@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { ModelsDocument, PredictDocument } from '../../src/client/generated/graphql';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server';
@@ -67,4 +68,28 @@ describe('Redis unreachable at start-up', () => {
       await t.stop();
     }
   });
+
+  it('once closed, tries Redis no more: its queue clients, which never reached Redis, stop reconnecting', async () => {
+    const port = await freePort();
+    const t = await startTestApi({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', REDIS_URL: `redis://127.0.0.1:${port}` });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await t.stop();
+    // A reconnect timer set before the close fires within 2 s (its attempt then ends the client).
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Something now listens where Redis should be: a client still retrying (every 2 s at most) connects to it.
+    let connections = 0;
+    const listener = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(port, '127.0.0.1', resolve));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    } finally {
+      listener.close();
+    }
+    // bee-queue never got the clients it was still making when it closed, so it did not close
+    // them, and they reconnected for good (the process, or Jest's worker, could not end by itself).
+    expect(connections).toBe(0);
+  }, 30_000);
 });
