@@ -9,6 +9,7 @@ import type { BatchSnapshot, ChunkJob, InputRow } from './batch-types';
 import { removeChunkJobs } from './chunk-queue';
 import type { ChunkSchedule } from './chunk-schedule';
 import type { RowModel } from './row-codec';
+import { timeLimit } from '../time-limit';
 
 export interface IngestOptions {
   /** Rows a chunk job carries. */
@@ -118,7 +119,11 @@ async function takeBack(store: BatchStore, queue: BeeQueue<ChunkJob>, id: string
     await store.discard(id, chunks);
   };
   const first = attempt();
-  const outcome = await Promise.race([first.then(() => 'done', () => 'failed'), sleep(TAKE_BACK_WAIT_MS).then(() => 'waiting')]);
+  const outcome = await timeLimit(
+    first.then(() => 'done' as const, () => 'failed' as const),
+    TAKE_BACK_WAIT_MS,
+    () => 'waiting' as const,
+  );
   if (outcome === 'done') return;
   logger.warn(`batch ${id}: the upload failed and its queued chunks cannot be removed yet (Redis is not answering); trying again until it does`);
   void (async () => {
