@@ -39,6 +39,8 @@ export const ErrorCodes = {
    * whose quoted fields span lines. Refused as soon as the limit is passed, naming the line.
    */
   ROW_TOO_LARGE: 'ROW_TOO_LARGE',
+  /** A row whose id has more than 1,000 characters (see row-bounds.ts); the batch is not created. */
+  ID_TOO_LONG: 'ID_TOO_LONG',
   /** An upload that sent nothing for `SIFT_UPLOAD_IDLE_TIMEOUT_MS` (HTTP 408); it creates no batch. */
   UPLOAD_IDLE_TIMEOUT: 'UPLOAD_IDLE_TIMEOUT',
   /** A GraphQL request whose body had not all arrived `SIFT_GRAPHQL_BODY_TIMEOUT_MS` after it began (HTTP 408). */

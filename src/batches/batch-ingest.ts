@@ -9,6 +9,7 @@ import type { BatchSnapshot, ChunkJob, InputRow } from './batch-types';
 import { removeChunkJobs } from './chunk-queue';
 import type { ChunkSchedule } from './chunk-schedule';
 import type { RowModel } from './row-codec';
+import { boundedRow } from './row-bounds';
 import { timeLimit } from '../time-limit';
 
 export interface IngestOptions {
@@ -41,8 +42,8 @@ export function newBatchId(): string {
 }
 
 /**
- * Reads rows into a new batch: cuts them into chunks as they arrive, stores each and puts it in
- * the schedule, so workers start while the input is still being read and memory stays flat. The batch is
+ * Reads rows into a new batch: cuts them into chunks as they arrive (each row bounded, see
+ * row-bounds.ts), stores each and puts it in the schedule, so workers start while the input is still being read and memory stays flat. The batch is
  * listed only once the whole input has been read. An input that fails for any reason (a bad row,
  * the client gone, Redis lost) leaves nothing behind: its queued jobs are taken back and its keys
  * deleted, at once, or (when Redis is away) in the background as soon as Redis answers again; if
@@ -53,7 +54,7 @@ export async function ingestBatch(
   schedule: ChunkSchedule,
   queue: BeeQueue<ChunkJob>,
   rows: AsyncIterable<InputRow[]>,
-  model: RowModel,
+  model: RowModel & { maxTextLength: number },
   options: IngestOptions,
 ): Promise<BatchSnapshot> {
   const id = newBatchId();
@@ -80,7 +81,7 @@ export async function ingestBatch(
         if (++total > options.maxRows) {
           throw userError(ErrorCodes.TOO_MANY_ROWS, `The input has more than ${options.maxRows} rows, the limit for inline batches; upload it as a file with POST /batches instead.`);
         }
-        chunk.push(row);
+        chunk.push(boundedRow(row, model.maxTextLength));
         if (chunk.length >= options.chunkSize) await flush();
       }
     }
