@@ -345,6 +345,17 @@ describe('the web page, batches and their errors', () => {
       const alert = page.getByRole('alert');
       await alert.waitFor();
       expect(await alert.textContent()).toBe('Line 3 is longer than 500 characters, the most the model tiny-transformer reads. Shorten it or split it over several lines.');
+
+      // An upload whose id column holds a text far longer than an id: the page names the row and the field to change.
+      const file = path.join(dir, 'long-ids.csv');
+      writeFileSync(file, `ref,text\nr1,a good movie\n${'x'.repeat(1001)},a bad movie\n`);
+      await page.goto(`${t.api.url}/#/batch`);
+      await page.getByLabel('CSV or JSON Lines file').setInputFiles(file);
+      await page.getByLabel('Id column (optional)').selectOption('ref');
+      await page.getByRole('button', { name: 'Upload and run' }).click();
+      const refused = page.getByRole('alert');
+      await refused.filter({ hasText: 'id' }).waitFor();
+      expect(await refused.textContent()).toBe('Row 2 of the file has an id longer than 1,000 characters. Choose another "Id column" (or none), or shorten the ids.');
     } finally {
       await page.close();
     }

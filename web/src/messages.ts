@@ -55,6 +55,11 @@ export function inWords(error: unknown, context: MessageContext = {}): string {
       const row = typeof details.line === 'number' ? `Line ${details.line} of the file` : 'A line of the file';
       return `${row} is longer than ${limit}, the most one row may be. Check that the file has one row a line (a file without line breaks reads as one long row), or split that row.`;
     }
+    case 'ID_TOO_LONG': {
+      const row = typeof details.row === 'number' ? `Row ${count(details.row)} of the file` : 'A row of the file';
+      const max = typeof details.maxIdLength === 'number' ? count(details.maxIdLength) : 'the most the server takes';
+      return `${row} has an id longer than ${max} characters. Choose another "Id column" (or none), or shorten the ids.`;
+    }
     case 'UPLOAD_IDLE_TIMEOUT':
       return 'The upload stalled (nothing reached the server for a while) and was stopped; no batch was made. Check your connection and run the batch again.';
     case 'RATE_LIMITED': {
