@@ -123,6 +123,7 @@ class BatchFeed {
   private readonly live = new Set<ProgressWatcher>();
   /** Subscribers still reading older rows from Redis before they join `live`. */
   private readonly replaying = new Set<ProgressWatcher>();
+  /** Set by open() once it has read the record; never undefined after that. */
   private state!: BatchProgressState;
   /** The newest snapshot without a final status: row events sent before the last carry it. */
   private openSnapshot!: BatchSnapshot;
@@ -247,9 +248,13 @@ class BatchFeed {
     if (!this.closed) this.timer = setTimeout(() => this.wake(), this.settings.pollMs);
   }
 
-  /** Reads the batch again (once at a time; a wake during a read runs one more after it). */
+  /**
+   * Reads the batch again (once at a time; a wake during a read runs one more after it). A message
+   * may come between the SUBSCRIBE and open's first read of the record, which is later than it and
+   * sees what it announced: until that read is in, there is nothing to compare with, and nothing to do.
+   */
   private wake(): void {
-    if (this.closed) return;
+    if (this.closed || this.state === undefined) return;
     if (this.reading) {
       this.readAgain = true;
       return;

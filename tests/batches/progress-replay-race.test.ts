@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { RowModel } from '../../src/batches/row-codec';
 import { encodeChunkOutcomes, encodeOutcome } from '../../src/batches/row-codec';
-import { BatchStore } from '../../src/batches/batch-store';
+import { BatchStore, type BatchProgressState } from '../../src/batches/batch-store';
 import type { BatchRowResult } from '../../src/batches/batch-types';
 import { ProgressChannel } from '../../src/batches/progress-channel';
 import { ProgressRelay } from '../../src/batches/progress-relay';
@@ -12,27 +12,39 @@ import { eventually } from '../support/api';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 import { ChannelSubscriber } from '../../src/redis/channel-subscriber';
 
-/** A store whose next read of rows waits until the test lets it go: a slow Redis read, at the moment the test picks. */
+/** A store whose next read of rows, or of the record, waits until the test lets it go: a slow Redis read, at the moment the test picks. */
 class GatedStore extends BatchStore {
-  private gate: { reached: () => void; opened: Promise<void> } | undefined;
+  private readonly gates = new Map<'rows' | 'progress', { reached: () => void; opened: Promise<void> }>();
+  /** Reads of the record so far. */
+  progressReads = 0;
 
-  /** Holds the next rowsOfChunks; resolves `reached` when it starts, and `open()` lets it go on. */
-  holdNextRead(): { reached: Promise<void>; open: () => void } {
+  /** Holds the next read of `what`; resolves `reached` when it starts, and `open()` lets it go on. */
+  holdNext(what: 'rows' | 'progress'): { reached: Promise<void>; open: () => void } {
     let reached!: () => void;
     let open!: () => void;
     const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
-    this.gate = { reached, opened: new Promise<void>((resolve) => (open = resolve)) };
+    this.gates.set(what, { reached, opened: new Promise<void>((resolve) => (open = resolve)) });
     return { reached: reachedPromise, open };
   }
 
-  override async rowsOfChunks(id: string, model: RowModel, chunks: readonly number[]): Promise<BatchRowResult[]> {
-    const gate = this.gate;
-    this.gate = undefined;
+  private async pass(what: 'rows' | 'progress'): Promise<void> {
+    const gate = this.gates.get(what);
+    this.gates.delete(what);
     if (gate) {
       gate.reached();
       await gate.opened;
     }
+  }
+
+  override async rowsOfChunks(id: string, model: RowModel, chunks: readonly number[]): Promise<BatchRowResult[]> {
+    await this.pass('rows');
     return super.rowsOfChunks(id, model, chunks);
+  }
+
+  override async progress(id: string): Promise<BatchProgressState | null> {
+    this.progressReads++;
+    await this.pass('progress');
+    return super.progress(id);
   }
 }
 
@@ -48,7 +60,8 @@ describe('a subscriber replaying rows when the feed closes (the batch ended whil
   const subscriber = new Redis(TEST_REDIS_URL, { autoResubscribe: false });
   const store = new GatedStore(commands, keys, 3600);
   const channel = new ProgressChannel({ keys, publisher, subscriber: new ChannelSubscriber(subscriber, (what, error) => console.warn(`${what} failed: ${error.message}`)) });
-  const relay = new ProgressRelay({ channel, store, logger: createLogger('warn', 'test-relay') });
+  const warnings: string[] = [];
+  const relay = new ProgressRelay({ channel, store, logger: createLogger('warn', 'test-relay', (line) => warnings.push(line)) });
   afterAll(async () => {
     relay.close();
     await deleteKeys(commands, prefix);
@@ -67,7 +80,7 @@ describe('a subscriber replaying rows when the feed closes (the batch ended whil
     for (const chunk of [0, 1, 2]) await record(id, chunk);
 
     // fromRow 0 with the feed at chunk 3: the subscriber replays chunks 0-2, and its read is held.
-    const held = store.holdNextRead();
+    const held = store.holdNext('rows');
     const watcher = await relay.watch(id, { fromRow: 0, withRows: true });
     const items: WatchItem[] = [];
     const done = (async () => {
@@ -91,5 +104,47 @@ describe('a subscriber replaying rows when the feed closes (the batch ended whil
     expect(statuses.at(-1)).toBe('COMPLETED');
     expect(statuses.slice(0, -1)).not.toContain('COMPLETED');
     expect(events.at(-1)!.rows.map((row) => row.index)).toContain(7);
+  });
+
+  it('takes a message that comes before its first read of the record in its stride: that read sees what it announced', async () => {
+    const id = 'race-2';
+    await store.create(id, model, new Date(), 2, 'owner-a');
+    await store.finishIngest(id, 8, 4);
+    await record(id, 0);
+    const warned = warnings.length;
+
+    // The feed's first read of the record is held, after its SUBSCRIBE.
+    const held = store.holdNext('progress');
+    const reads = store.progressReads;
+    const watching = relay.watch(id, { fromRow: 0, withRows: true });
+    await held.reached;
+    // A chunk finishes meanwhile; the test's own listener of the channel hears it after the feed's.
+    let hear!: () => void;
+    const heard = new Promise<void>((resolve) => (hear = resolve));
+    const unsubscribe = await channel.subscribe(id, () => hear());
+    await record(id, 1);
+    await channel.chunkFinished(id, 2, 2);
+    await heard;
+    unsubscribe();
+    // Nothing to compare the message with yet: the feed waits for its first read, rather than read again.
+    expect(store.progressReads).toBe(reads + 1);
+    held.open();
+
+    const watcher = await watching;
+    const indices: number[] = [];
+    const done = (async () => {
+      for await (const item of watcher) {
+        if ('error' in item) throw item.error;
+        indices.push(...item.rows.map((row) => row.index));
+      }
+    })();
+    for (const chunk of [2, 3]) {
+      await record(id, chunk);
+      await channel.chunkFinished(id, chunk * 2, 2);
+    }
+    await channel.statusChanged(id);
+    await done;
+    expect(indices).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(warnings.slice(warned)).toEqual([]);
   });
 });
