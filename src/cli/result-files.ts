@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream, lstatSync, realpathSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { rename, rm } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { textLines } from '../batches/text-lines';
 import { csvCell, csvText, type CsvValue } from '../formats/csv';
 import { csvFields, csvRawCells, RecordKind } from '../formats/csv-records';
@@ -33,11 +33,11 @@ export class ResultsInterrupted extends Error {
  * breaks off, or ends inside a line (every line the server writes ends with a line feed), throws
  * ResultsInterrupted.
  */
-async function* resultLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
+async function* resultLines(body: Readable): AsyncGenerator<string[]> {
   const source = { ended: false, endsLine: true };
   async function* pieces(): AsyncGenerator<string> {
     // setEncoding decodes UTF-8 across chunk boundaries.
-    for await (const piece of Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>) {
+    for await (const piece of body.setEncoding('utf8') as AsyncIterable<string>) {
       if (piece !== '') source.endsLine = piece.endsWith('\n');
       yield piece;
     }
@@ -63,7 +63,7 @@ async function* resultLines(body: ReadableStream<Uint8Array>): AsyncGenerator<st
  * Result rows from a results.jsonl download, in input order, several at a time. A body that breaks
  * off (or ends in the middle of a line) throws ResultsInterrupted.
  */
-export async function* resultRows(body: ReadableStream<Uint8Array>): AsyncGenerator<ResultRow[]> {
+export async function* resultRows(body: Readable): AsyncGenerator<ResultRow[]> {
   for await (const lines of resultLines(body)) yield lines.map(parseResultLine);
 }
 
@@ -236,7 +236,7 @@ class RecordWriter {
 }
 
 /** The batch's results download, asked for as results.csv or results.jsonl (without the echoed id and text). */
-export type ResultsDownload = (format: 'csv' | 'jsonl') => Promise<ReadableStream<Uint8Array>>;
+export type ResultsDownload = (format: 'csv' | 'jsonl') => Promise<Readable>;
 
 /**
  * The records of a results.csv download (its header first), several at a time, as the server
@@ -248,8 +248,8 @@ export type ResultsDownload = (format: 'csv' | 'jsonl') => Promise<ReadableStrea
  * indexOf, which is several times faster than CsvRecordSplitter's look at every character, and
  * that splitter's checks are for a user's file, not for these rows.
  */
-async function* csvResultRecords(body: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
-  const pieces = (Readable.fromWeb(body as never).setEncoding('utf8') as AsyncIterable<string>)[Symbol.asyncIterator]();
+async function* csvResultRecords(body: Readable): AsyncGenerator<string[]> {
+  const pieces = (body.setEncoding('utf8') as AsyncIterable<string>)[Symbol.asyncIterator]();
   // The start of a record not ended yet, from the previous piece.
   let carry = '';
   for (;;) {

@@ -1,8 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { serverRoot as clientServerRoot, ServerUrlError } from '../client/server-url';
 import { authErrorOf, SiftAuthError, SiftClient, SiftConnectionError, SiftRequestError } from '../client/sift-client';
 import { authFailure, type ApiKey } from './api-key';
 import { CliError, ExitCodes } from './cli-errors';
+import { bodyText, httpRequest, type HttpRequestInit } from './http-request';
 import { RECONNECT_DEFAULTS, type ReconnectOptions } from './reconnect';
 
 /** The default server: the one `sift up` / `npm start` runs. */
@@ -57,6 +59,15 @@ function refused(error: SiftRequestError | { code: string; message: string }, st
   return new CliError(error.message, badInput ? ExitCodes.BAD_INPUT : ExitCodes.SERVER_ERROR, code);
 }
 
+/** An answer's body as Sift's JSON error, or null when it is not JSON (a proxy's page, another server). */
+function errorBody(text: string): { error?: { code: string; message: string } } | null {
+  try {
+    return JSON.parse(text) as { error?: { code: string; message: string } } | null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The `sift` command line's view of a server: the typed GraphQL client plus the HTTP routes for
  * files, with every failure turned into a CliError that says what to do. The API key, when given,
@@ -89,49 +100,42 @@ export class ServerConnection {
 
   /** `POST /batches` with a streamed body; resolves with the 202 answer. */
   async upload(body: Readable, contentType: string, query: Record<string, string>): Promise<{ id: string; status: string; total: number }> {
-    const response = await this.http(`/batches?${new URLSearchParams(query)}`, {
-      method: 'POST',
-      headers: { 'content-type': contentType },
-      body: body as unknown as ReadableStream,
-      duplex: 'half',
-      // Not 'follow' (the default): fetch then works on a clone of the request, whose body is a tee
-      // of this stream, and the branch never read keeps every byte sent (an upload's size in memory).
-      redirect: 'error',
-    } as RequestInit);
-    return (await response.json()) as { id: string; status: string; total: number };
+    const response = await this.http(`/batches?${new URLSearchParams(query)}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    return JSON.parse(await bodyText(response)) as { id: string; status: string; total: number };
   }
 
   /**
-   * `GET /batches/{id}/results.jsonl` (or `.csv`), as a stream of bytes; without `echo`, rows
-   * without their id and text (`?echo=false`; a server older than that option sends them anyway).
+   * A batch's results download (`GET /batches/{id}/results.jsonl`, or `.csv`), as a stream of
+   * bytes; without `echo`, rows without their id and text (`?echo=false`; a server older than
+   * that option sends them anyway). `follow`: the server goes on sending rows as they finish until
+   * the batch ends; `signal` aborts the download.
    */
-  /**
-   * A batch's results download. `follow`: the server goes on sending rows as they finish until the
-   * batch ends; `signal` aborts the download.
-   */
-  async results(id: string, echo = true, format: 'jsonl' | 'csv' = 'jsonl', options: { follow?: boolean; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+  async results(id: string, echo = true, format: 'jsonl' | 'csv' = 'jsonl', options: { follow?: boolean; signal?: AbortSignal } = {}): Promise<Readable> {
     const query = [...(echo ? [] : ['echo=false']), ...(options.follow ? ['follow=true'] : [])];
-    const response = await this.http(`/batches/${encodeURIComponent(id)}/results.${format}${query.length > 0 ? `?${query.join('&')}` : ''}`, { signal: options.signal });
-    return response.body!;
+    return this.http(`/batches/${encodeURIComponent(id)}/results.${format}${query.length > 0 ? `?${query.join('&')}` : ''}`, { signal: options.signal });
   }
 
   async close(): Promise<void> {
     await this.client.close().catch(() => undefined);
   }
 
-  private async http(path: string, init: RequestInit): Promise<Response> {
-    let response: Response;
+  /** A request to one of the server's HTTP routes, with the API key; resolves with a 2xx answer, its body unread. */
+  private async http(path: string, init: HttpRequestInit): Promise<IncomingMessage> {
+    const headers = { ...init.headers, ...(this.apiKey ? { authorization: `Bearer ${this.apiKey.key}` } : {}) };
+    let response: IncomingMessage;
     try {
-      response = await this.client.fetch(path, init);
+      response = await httpRequest(`${this.url}${path}`, { ...init, headers });
     } catch (error) {
+      if (init.signal?.aborted) throw error;
       throw unreachable(this.url, error);
     }
-    if (response.ok) return response;
-    const body = (await response.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-    const auth = authErrorOf(response.status, body);
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) return response;
+    const body = errorBody(await bodyText(response).catch(() => ''));
+    const auth = authErrorOf(status, body);
     if (auth) throw authFailure(auth, this.apiKey);
-    if (body?.error) throw refused(body.error, response.status);
-    throw new CliError(`The server at ${this.url} answered ${response.status} to ${path}; is that URL a Sift server?`, ExitCodes.SERVER_ERROR);
+    if (body?.error) throw refused(body.error, status);
+    throw new CliError(`The server at ${this.url} answered ${status} to ${path}; is that URL a Sift server?`, ExitCodes.SERVER_ERROR);
   }
 
   /** A failure as the CliError sift reports (a refused key, a refusal, no server, not a Sift server), or as it is. */

@@ -103,7 +103,7 @@ function download(results: ResultRow[], size: number): ResultsDownload {
     const bytes = Buffer.from(text);
     const pieces: Buffer[] = [];
     for (let at = 0; at < bytes.length; at += size) pieces.push(bytes.subarray(at, at + size));
-    return Readable.toWeb(Readable.from(pieces)) as unknown as ReadableStream<Uint8Array>;
+    return Readable.from(pieces);
   };
 }
 
@@ -165,13 +165,13 @@ describe('the CSV to CSV merge, which copies records as they stand', () => {
     const text = 'id,text\nr1,a\nr2,b\nr3,c\n';
     const results = resultsFor(3, random(3));
     const body = csvText([['index', 'id', 'text', ...RESULT_FIELDS]]) + csvText(results.map((row) => [row.index, 'x', 'y,"z"\n', ...RESULT_FIELDS.map((field) => row[field] ?? null)]));
-    const echoing: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+    const echoing: ResultsDownload = async () => Readable.from([Buffer.from(body)]);
     expect((await merged(text, results, 0, echoing)).output).toBe(reference(text, results));
   });
 
   it('says a download that ends inside a row broke off (ResultsInterrupted), to be made again', async () => {
     const body = `${csvText([['index', ...RESULT_FIELDS]])}0,NEG,0.5,0.5,0.1,0.4,true,\r\n1,"NEG`;
-    const cut: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+    const cut: ResultsDownload = async () => Readable.from([Buffer.from(body)]);
     await expect(merged('id,text\nr1,a\nr2,b\n', [], 0, cut)).rejects.toThrow(ResultsInterrupted);
   });
 
@@ -265,7 +265,7 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     const input: InputFile = { path: file, format: 'csv', header: ['id', 'text'], items: null };
     const results = resultsFor(2, random(11)).map((row) => JSON.stringify(row));
     for (const body of [`${results[0]}\n${results[1].slice(0, 20)}`, `${results[0]}\n${results[1]}`]) {
-      const cut: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+      const cut: ResultsDownload = async () => Readable.from([Buffer.from(body)]);
       await expect(writeMerged(input, cut, path.join(dir, 'cut.jsonl'), 'jsonl')).rejects.toThrow(ResultsInterrupted);
     }
   });
@@ -276,7 +276,7 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     writeFileSync(file, text);
     const results = resultsFor(3, random(3));
     const body = results.map(({ index, ...fields }) => `${JSON.stringify({ index, id: 'x', text: 'y,"z"\n', ...fields })}\n`).join('');
-    const echoing: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+    const echoing: ResultsDownload = async () => Readable.from([Buffer.from(body)]);
     const out = path.join(dir, 'echo.jsonl');
     await writeMerged({ path: file, format: 'csv', header: ['id', 'text'], items: null }, echoing, out, 'jsonl');
     expect(readFileSync(out, 'utf8')).toBe(referenceObjects(text, results).map((object) => `${JSON.stringify(object)}\n`).join(''));
@@ -290,7 +290,7 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     expect(results.map((row) => row.index)).toEqual([0, 1, 2]);
     // Row 1's index last: its members are not what follows `{"index":N,`.
     const body = results.map(({ index, ...fields }) => `${JSON.stringify(index === 1 ? { ...fields, index } : { index, ...fields })}\n`).join('');
-    const shaped: ResultsDownload = async () => Readable.toWeb(Readable.from([Buffer.from(body)])) as unknown as ReadableStream<Uint8Array>;
+    const shaped: ResultsDownload = async () => Readable.from([Buffer.from(body)]);
     const out = path.join(dir, 'shapes.jsonl');
     await writeMerged({ path: file, format: 'csv', header: ['id', 'text'], items: null }, shaped, out, 'jsonl');
     expect(readFileSync(out, 'utf8')).toBe(referenceObjects(text, results).map((object) => `${JSON.stringify(object)}\n`).join(''));
