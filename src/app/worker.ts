@@ -11,6 +11,7 @@ import { LocalInference } from '../models/local-inference';
 import type { ModelDefinition } from '../models/manifest';
 import { startWorkerMetricsServer, type WorkerMetricsServer } from '../http/worker-metrics-server';
 import { tracedModelRun } from '../tracing/spans';
+import { workerRunSize } from '../models/run-size';
 import { buildOrClose } from './lifecycle';
 import { openSharedParts } from './shared-parts';
 
@@ -76,13 +77,14 @@ export function startWorker(config: SiftConfig, logger: Logger): Promise<Running
           );
     const inference = await lifecycle.open('models', () => startInference(catalog.definitions, config, logger), (i) => i.close());
     const score = (model: string, texts: string[]) => inference.score(model, texts);
+    const runSizes = new Map(catalog.definitions.map((definition) => [definition.name, workerRunSize(definition, config)]));
     const processor = new ChunkProcessor({
       store,
       cache,
       catalog,
       scorer: metrics.models.timed(tracing.enabled ? tracedModelRun(score) : score),
       channel: progress,
-      maxRunSize: config.maxRunSize,
+      runSize: (model) => runSizes.get(model) ?? config.maxRunSize,
       abandonedAfterMs: config.stuckAfterMs,
       metrics: metrics.batches,
     });

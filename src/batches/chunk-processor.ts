@@ -21,8 +21,8 @@ export interface ChunkProcessorOptions {
   catalog: ModelCatalog;
   scorer: ChunkScorer;
   channel: ProgressChannel;
-  /** Texts in one model run at most. */
-  maxRunSize: number;
+  /** Texts in one run of a model at most, by the model's name (see models/run-size.ts). */
+  runSize: (model: string) => number;
   /** An upload silent for this long counts as abandoned: its chunks are skipped. */
   abandonedAfterMs: number;
   /** Told the rows of each chunk this processor counted, once (`sift_batch_rows_total`). */
@@ -108,11 +108,12 @@ export class ChunkProcessor {
     return 'done';
   }
 
-  /** Runs texts through the model in runs of at most `maxRunSize`, in order. */
+  /** Runs texts through the model in runs of at most its run size, in order. */
   private async score(model: string, texts: string[]): Promise<Float32Array[]> {
     const scores: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += this.options.maxRunSize) {
-      const matrix = await this.options.scorer(model, texts.slice(start, start + this.options.maxRunSize));
+    const size = this.options.runSize(model);
+    for (let start = 0; start < texts.length; start += size) {
+      const matrix = await this.options.scorer(model, texts.slice(start, start + size));
       // Views, not copies: every run's matrix is new (ModelRunner copies ONNX Runtime's output), and
       // a copy per row allocated an ArrayBuffer each (41-50 ms for 140,000 rows against 6).
       for (let row = 0; row < matrix.rows; row++) scores.push(matrix.values.subarray(row * matrix.labels, (row + 1) * matrix.labels));

@@ -104,6 +104,11 @@ export interface SiftConfig {
   /** `SIFT_MAX_RUN_SIZE` (formerly `SIFT_MAX_BATCH_SIZE`, still read): most texts one model run takes. Default 256. */
   maxRunSize: number;
   /**
+   * `SIFT_WORKER_MAX_RUN_SIZE`: most texts one model run takes in a batch worker. Default (null):
+   * 1,024 for a hashed n-gram model, `maxRunSize` for any other (see models/run-size.ts).
+   */
+  workerMaxRunSize: number | null;
+  /**
    * `SIFT_RUN_WINDOW_MS` (formerly `SIFT_BATCH_WINDOW_MS`, still read): how long a text waits for
    * company while an inference thread is free. Default 0: until the end of the event-loop turn.
    */
@@ -240,6 +245,17 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
       ErrorCodes.BAD_CONFIG,
       `${name}=${JSON.stringify(raw)} is not valid: expected a whole number from ${min} to ${max} (default ${fallback}).`,
     );
+  }
+  return value;
+}
+
+/** A whole number from `min` to `max`, or null when the variable is not set. */
+function readOptionalInteger(env: Env, name: string, min: number, max: number): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return null;
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw setupError(ErrorCodes.BAD_CONFIG, `${name}=${JSON.stringify(raw)} is not valid: expected a whole number from ${min} to ${max}, or nothing for the default.`);
   }
   return value;
 }
@@ -420,6 +436,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerInferenceThreads: readInteger(env, 'SIFT_WORKER_INFERENCE_THREADS', 0, 0, 64),
     executionProviders: readProviders(env),
     maxRunSize: readInteger(...renamed(env, 'SIFT_MAX_RUN_SIZE', 'SIFT_MAX_BATCH_SIZE'), 256, 1, 16_384),
+    workerMaxRunSize: readOptionalInteger(env, 'SIFT_WORKER_MAX_RUN_SIZE', 1, 16_384),
     runWindowMs: readInteger(...renamed(env, 'SIFT_RUN_WINDOW_MS', 'SIFT_BATCH_WINDOW_MS'), 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
     chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 1000, 1, 100_000),

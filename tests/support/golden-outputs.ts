@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readModelDefinition } from '../../src/models/manifest';
 import { ModelRunner } from '../../src/models/model-runner';
+import { workerRunSize } from '../../src/models/run-size';
 import { BUNDLED_MODELS_DIR, PROJECT_ROOT, SHARED_DIR } from './paths';
 
 /** Each bundled model and the dataset file its outputs are kept for. */
@@ -33,16 +34,18 @@ export function goldenFile(model: string): string {
   return path.join(PROJECT_ROOT, 'tests/models/golden', `${model}.json`);
 }
 
-/** Runs the bundled `model` on every text of `dataset` (in runs of 256, as workers do). */
+/** Runs the bundled `model` on every text of `dataset`, in runs of the size workers use for it (runs of other sizes may differ in a score's last bits). */
 export async function currentOutputs(model: string, dataset: string): Promise<GoldenOutputs> {
   const rows = parse(readFileSync(path.join(SHARED_DIR, 'datasets', dataset)), { columns: true }) as { text: string }[];
-  const runner = await ModelRunner.load(await readModelDefinition(path.join(BUNDLED_MODELS_DIR, model)));
+  const definition = await readModelDefinition(path.join(BUNDLED_MODELS_DIR, model));
+  const runSize = workerRunSize(definition, { maxRunSize: 256, workerMaxRunSize: null });
+  const runner = await ModelRunner.load(definition);
   try {
     const { labels, version } = runner.definition;
     let best = '';
     const scores: number[] = [];
-    for (let start = 0; start < rows.length; start += 256) {
-      const { values } = await runner.score(rows.slice(start, start + 256).map((row) => row.text));
+    for (let start = 0; start < rows.length; start += runSize) {
+      const { values } = await runner.score(rows.slice(start, start + runSize).map((row) => row.text));
       for (let r = 0; r * labels.length < values.length; r++) {
         const row = Array.from(values.subarray(r * labels.length, (r + 1) * labels.length));
         const top = row.indexOf(Math.max(...row));
