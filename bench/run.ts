@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   // Each section gets an API process of its own, so the batch figures (its memory above all) do
   // not carry what the online load left behind.
   let apiSettings: ApiProcess['settings'] | undefined;
-  let workerSettings: { SIFT_WORKER_CONCURRENCY: number; SIFT_WORKER_INFERENCE_THREADS: number } | undefined;
+  let workerSettings: { SIFT_WORKER_CONCURRENCY: number; SIFT_WORKER_INFERENCE_THREADS: number; SIFT_WORKER_MAX_RUN_SIZE: number | string } | undefined;
   if (settings.parts.online) {
     apiSettings = await withApi(settings, async (started) => {
       const redis = new Redis(started.settings.redisUrl, { maxRetriesPerRequest: 1 });
@@ -142,7 +142,12 @@ async function main(): Promise<number> {
       try {
         const context = contextOf(settings, started);
         const workerConfig = loadConfig(context.workerEnv, ROOT);
-        workerSettings = { SIFT_WORKER_CONCURRENCY: workerConfig.workerConcurrency, SIFT_WORKER_INFERENCE_THREADS: workerConfig.workerInferenceThreads };
+        workerSettings = {
+          SIFT_WORKER_CONCURRENCY: workerConfig.workerConcurrency,
+          SIFT_WORKER_INFERENCE_THREADS: workerConfig.workerInferenceThreads,
+          // Unset: each model's own (models/run-size.ts).
+          SIFT_WORKER_MAX_RUN_SIZE: workerConfig.workerMaxRunSize ?? 'per-model',
+        };
         await run(context, tmp);
       } finally {
         rmSync(tmp, { recursive: true, force: true });
