@@ -139,6 +139,8 @@ class BatchFeed {
   private timer: NodeJS.Timeout | undefined;
   private reading = false;
   private readAgain = false;
+  /** A message came before open's first read of the record was in (see wake). */
+  private wokeBeforeRead = false;
   private pumping = false;
   private pumpAgain = false;
   /** Since when reading the record (`read`) or the rows (`pump`) has failed, if it does. */
@@ -180,6 +182,7 @@ class BatchFeed {
       throw error;
     }
     if (this.final) this.close();
+    else if (this.wokeBeforeRead) this.wake();
     else this.schedulePoll();
   }
 
@@ -250,11 +253,16 @@ class BatchFeed {
 
   /**
    * Reads the batch again (once at a time; a wake during a read runs one more after it). A message
-   * may come between the SUBSCRIBE and open's first read of the record, which is later than it and
-   * sees what it announced: until that read is in, there is nothing to compare with, and nothing to do.
+   * may come before open's first read of the record is in: there is nothing to compare with yet,
+   * and that read may or may not have seen what the message announced (the reply and the message
+   * come on two connections), so open reads once more after it.
    */
   private wake(): void {
-    if (this.closed || this.state === undefined) return;
+    if (this.state === undefined) {
+      this.wokeBeforeRead = true;
+      return;
+    }
+    if (this.closed) return;
     if (this.reading) {
       this.readAgain = true;
       return;

@@ -22,7 +22,7 @@ export function boundedRow(row: InputRow, maxTextLength: number): InputRow {
   if (row.id !== null && row.id.length > MAX_ID_LENGTH && [...row.id].length > MAX_ID_LENGTH) {
     throw userError(
       ErrorCodes.ID_TOO_LONG,
-      `Row ${row.index + 1} (counting from 1, the header not counted) has an id of more than ${MAX_ID_LENGTH} characters, the most an id may have. Shorten the ids, or name another id column (idColumn).`,
+      `Row ${row.index + 1} (counting from 1, the header not counted) has an id of more than ${MAX_ID_LENGTH} characters, the most an id may have. Shorten the ids, or choose another id column (or none).`,
       { row: row.index + 1, maxIdLength: MAX_ID_LENGTH },
     );
   }
@@ -48,11 +48,10 @@ function copied(text: string): string {
  * space, less two units, and its first other character.
  */
 function beginning(text: string, units: number): string {
-  const cut = text.slice(0, units);
-  if (cut.trim() !== '') {
-    const last = cut.charCodeAt(cut.length - 1);
-    return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
-  }
+  let cut = text.slice(0, units);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  if (cut.trim() !== '') return cut;
   const rest = text.trimStart();
   if (rest === '') return '';
   // White space is all in the Basic Multilingual Plane: one unit a character.
