@@ -9,6 +9,8 @@ export interface HttpRequestInit {
   /** Streamed as it is read; a body's read error ends the request with it. */
   body?: Readable;
   signal?: AbortSignal;
+  /** How long the connection may stay silent (IDLE_TIMEOUT_MS by default). */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -24,11 +26,42 @@ export interface HttpRequestInit {
  * An answer that comes before the whole body is sent (a refusal: a row too large, a bad key) stops
  * the upload there; the body is not read further.
  */
-export function httpRequest(url: string, init: HttpRequestInit = {}): Promise<IncomingMessage> {
-  const target = new URL(url);
+export async function httpRequest(url: string, init: HttpRequestInit = {}): Promise<IncomingMessage> {
+  let target = new URL(url);
+  let headers = init.headers;
+  for (let redirects = 0; ; redirects++) {
+    const response = await send(target, { ...init, headers });
+    const location = response.headers.location;
+    // A download follows redirects, as fetch did (an http:// URL sent on to https://); an upload's
+    // body is gone by then, and its redirect is the caller's answer to report.
+    if (init.body || !REDIRECTS.has(response.statusCode ?? 0) || location === undefined || redirects === MAX_REDIRECTS) return response;
+    response.resume();
+    const next = new URL(location, target);
+    // The key goes only where it was meant to (fetch drops Authorization across origins too).
+    if (next.origin !== target.origin && headers?.authorization !== undefined) {
+      const { authorization: _dropped, ...rest } = headers;
+      headers = rest;
+    }
+    target = next;
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/**
+ * A connection silent this long (no answer, or no more of its body) fails, as fetch's did
+ * (undici's headers and body timeouts): a server that accepts and then never answers would
+ * otherwise hold the command for ever.
+ */
+export const IDLE_TIMEOUT_MS = 300_000;
+
+function send(target: URL, init: HttpRequestInit): Promise<IncomingMessage> {
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = client.request(target, { method: init.method ?? 'GET', headers: init.headers, signal: init.signal });
+    const idleMs = init.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    const request = client.request(target, { method: init.method ?? 'GET', headers: init.headers, signal: init.signal, timeout: idleMs });
+    request.on('timeout', () => request.destroy(Object.assign(new Error(`the connection was silent for ${idleMs / 1000} s`), { code: 'ETIMEDOUT' })));
     let answered = false;
     request.once('response', (response) => {
       answered = true;

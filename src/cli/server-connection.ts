@@ -101,7 +101,12 @@ export class ServerConnection {
   /** `POST /batches` with a streamed body; resolves with the 202 answer. */
   async upload(body: Readable, contentType: string, query: Record<string, string>): Promise<{ id: string; status: string; total: number }> {
     const response = await this.http(`/batches?${new URLSearchParams(query)}`, { method: 'POST', headers: { 'content-type': contentType }, body });
-    return JSON.parse(await bodyText(response)) as { id: string; status: string; total: number };
+    try {
+      return JSON.parse(await bodyText(response)) as { id: string; status: string; total: number };
+    } catch (error) {
+      // A 2xx that is not Sift's JSON (a proxy's page, another server): said as such, without a stack.
+      throw this.failure(error);
+    }
   }
 
   /**

@@ -323,7 +323,14 @@ export async function cancelCommand(server: ServerConnection, id: string, termin
 export async function resultsCommand(server: ServerConnection, id: string, outputPath: string, format: string | undefined, terminal: Terminal): Promise<ExitCode> {
   const outputFormat = formatOf(outputPath, format);
   const batch = await batchOrFail(server, id);
-  const rows = await writeResults(resultRows(await server.results(id)), outputFormat, outputPath);
+  let rows: number;
+  try {
+    rows = await writeResults(resultRows(await server.results(id)), outputFormat, outputPath);
+  } catch (error) {
+    // OUTPUT is left as it was (see writeResults); the command can simply be run again.
+    if (error instanceof ResultsInterrupted) throw new CliError(`${error.message[0].toUpperCase()}${error.message.slice(1)}; ${outputPath} was not written. Run the command again.`, ExitCodes.SERVER_ERROR, 'DOWNLOAD_FAILED');
+    throw error;
+  }
   terminal.stdout.write(`${count(rows)} rows of batch ${id} (${batch.status}) written to ${outputPath}\n`);
   return ExitCodes.OK;
 }
