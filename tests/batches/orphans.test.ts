@@ -44,11 +44,16 @@ const NOTHING = { batches: 0, scheduled: 0, jobs: 0, waiting: 0, active: 0 };
  * A CSV upload that sends `rows` rows in pieces of 500, waiting `pauseMs` between pieces, and
  * stops (with an error, as a client that goes away) after `failAfter` pieces when given.
  */
-function slowCsv(rows: number, pauseMs: number, failAfter?: number): ReadableStream<Uint8Array> {
+function slowCsv(rows: number, pauseMs: number, failAfter?: number, stop?: AbortSignal): ReadableStream<Uint8Array> {
   let sent = 0;
   let pieces = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      // fetch goes on reading a body it can no longer send (its server gone): stopped by the test.
+      if (stop?.aborted) {
+        controller.close();
+        return;
+      }
       if (pieces === 0) controller.enqueue(Buffer.from('text\n'));
       if (failAfter !== undefined && pieces >= failAfter) {
         controller.error(new Error('the client went away'));
@@ -150,10 +155,12 @@ describe('the sweeper', () => {
     const redis = testRedis();
     try {
       await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, 30_000, 'the API to be ready');
-      const sending = post(`http://127.0.0.1:${port}`, slowCsv(100_000, 50)).catch((error: Error) => error);
+      const stop = new AbortController();
+      const sending = post(`http://127.0.0.1:${port}`, slowCsv(100_000, 50, undefined, stop.signal)).catch((error: Error) => error);
       await eventually(async () => (await leftovers(redis, prefix)).batches >= 10, 10_000, 'some chunks to be stored and scheduled');
       await api.kill();
       await sending;
+      stop.abort();
       const left = await leftovers(redis, prefix);
       expect(left.batches).toBeGreaterThan(1);
       // The queue's window holds a few chunks; the rest wait in the schedule.
