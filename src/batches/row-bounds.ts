@@ -1,4 +1,5 @@
 import { ErrorCodes, userError } from '../errors';
+import { characterCount } from '../predictions/text-rules';
 import type { InputRow } from './batch-types';
 
 /**
@@ -19,7 +20,7 @@ export const MAX_ID_LENGTH = 1000;
  * ID_TOO_LONG for an id over MAX_ID_LENGTH characters.
  */
 export function boundedRow(row: InputRow, maxTextLength: number): InputRow {
-  if (row.id !== null && row.id.length > MAX_ID_LENGTH && [...row.id].length > MAX_ID_LENGTH) {
+  if (row.id !== null && row.id.length > MAX_ID_LENGTH && characterCount(row.id, MAX_ID_LENGTH) > MAX_ID_LENGTH) {
     throw userError(
       ErrorCodes.ID_TOO_LONG,
       `Row ${row.index + 1} (counting from 1, the header not counted) has an id of more than ${MAX_ID_LENGTH} characters, the most an id may have. Shorten the ids, or choose another id column (or none).`,

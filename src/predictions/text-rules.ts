@@ -6,8 +6,8 @@ export interface TextProblem {
   message: string;
 }
 
-/** Length in characters (code points), as a user counts them. */
-function characterCount(text: string, stopAfter: number): number {
+/** Length in characters (code points), as a user counts them, counted no further than one past `stopAfter`. */
+export function characterCount(text: string, stopAfter: number): number {
   let count = 0;
   for (const _ of text) if (++count > stopAfter) break;
   return count;
