@@ -237,25 +237,21 @@ function renamed(env: Env, name: string, formerName: string): [Env, string] {
 }
 
 function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw setupError(
-      ErrorCodes.BAD_CONFIG,
-      `${name}=${JSON.stringify(raw)} is not valid: expected a whole number from ${min} to ${max} (default ${fallback}).`,
-    );
-  }
-  return value;
+  return wholeNumber(env, name, min, max, ` (default ${fallback}).`) ?? fallback;
 }
 
 /** A whole number from `min` to `max`, or null when the variable is not set. */
 function readOptionalInteger(env: Env, name: string, min: number, max: number): number | null {
+  return wholeNumber(env, name, min, max, ', or nothing for the default.');
+}
+
+/** The variable as a whole number from `min` to `max`, null when unset; `defaultWords` end the refusal's message. */
+function wholeNumber(env: Env, name: string, min: number, max: number, defaultWords: string): number | null {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return null;
   const value = Number(raw.trim());
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw setupError(ErrorCodes.BAD_CONFIG, `${name}=${JSON.stringify(raw)} is not valid: expected a whole number from ${min} to ${max}, or nothing for the default.`);
+    throw setupError(ErrorCodes.BAD_CONFIG, `${name}=${JSON.stringify(raw)} is not valid: expected a whole number from ${min} to ${max}${defaultWords}`);
   }
   return value;
 }
