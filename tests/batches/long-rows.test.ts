@@ -3,7 +3,7 @@ import { BatchesDocument } from '../../src/client/generated/graphql';
 import { MAX_ID_LENGTH } from '../../src/batches/row-bounds';
 import { startTestApi, type TestApi } from '../support/api';
 import { finished } from '../support/batches';
-import { testRedis } from '../support/redis';
+import { scanKeys, testRedis } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -19,12 +19,9 @@ async function upload(t: TestApi, csv: string): Promise<{ status: number; body: 
 /** Bytes Redis spends on every key under the prefix. */
 async function storedBytes(redis: Redis, prefix: string): Promise<number> {
   let total = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+  for await (const keys of scanKeys(redis, `${prefix}*`)) {
     for (const key of keys) total += Number(await redis.memory('USAGE', key, 'SAMPLES', '0')) || 0;
-    cursor = next;
-  } while (cursor !== '0');
+  }
   return total;
 }
 

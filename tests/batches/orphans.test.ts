@@ -3,7 +3,7 @@ import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/g
 import { jobsKey, waitingKey } from '../../src/batches/chunk-queue';
 import { redisKeys } from '../../src/redis/keys';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
-import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { deleteKeys, scanKeys, testRedis, uniquePrefix } from '../support/redis';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server';
 import { startSiftUp } from '../support/sift-up';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -16,12 +16,7 @@ async function leftovers(redis: Redis, prefix: string) {
   const keys = redisKeys(prefix);
   const scan = async (pattern: string) => {
     const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, page] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      found.push(...page);
-      cursor = next;
-    } while (cursor !== '0');
+    for await (const page of scanKeys(redis, pattern)) found.push(...page);
     return found;
   };
   const all = await scan(`${prefix}batch:*`);

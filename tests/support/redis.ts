@@ -8,14 +8,19 @@ export function uniquePrefix(name: string): string {
   return `sift-test:${name}:${randomBytes(4).toString('hex')}:`;
 }
 
-/** Deletes every key under `prefix` (SCAN, never KEYS, so a big Redis is not blocked). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+/** The keys matching `pattern`, a page at a time (SCAN, never KEYS, so a big Redis is not blocked). */
+export async function* scanKeys(redis: Redis, pattern: string): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) yield keys;
     cursor = next;
   } while (cursor !== '0');
+}
+
+/** Deletes every key under `prefix`. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  for await (const keys of scanKeys(redis, `${prefix}*`)) await redis.del(...keys);
 }
 
 /** A plain connection for test set-up and inspection. */
