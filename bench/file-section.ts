@@ -28,6 +28,8 @@ export interface FileSectionOptions {
   rounds: number;
   /** Rows of the file the memory run labels (0: no memory run). */
   memoryRows: number;
+  /** Rows of the untimed warm-up file each side labels first. */
+  warmUpRows: number;
   /** The peer's settings, or null when BENCH_PEER=off. */
   peer: PeerSettings | null;
   /**
@@ -39,13 +41,6 @@ export interface FileSectionOptions {
   dir: string;
   log: (line: string) => void;
 }
-
-/**
- * Rows of the untimed warm-up file each side labels first: enough for V8 to have compiled a Sift
- * worker's hot code (docs/performance.md, 2026-12-05: warm workers used 2.9 CPU-s for the file
- * against 3.4-3.5 fresh), and for each of the peer's pool processes to have loaded its model.
- */
-const WARM_UP_ROWS = 20_000;
 
 /** The run of `runs` with the median rows/s (the upper middle one for an even count). */
 export function medianRun<T extends { rowsPerSecond: number }>(runs: readonly T[]): T {
@@ -73,10 +68,10 @@ export function spreadPct(runs: readonly { rowsPerSecond: number }[]): number {
  * its chunks.
  */
 export async function runFileSection(options: FileSectionOptions): Promise<FileResult> {
-  const { rows, rounds, contexts, cleanup, dir, log } = options;
+  const { rows, rounds, warmUpRows, contexts, cleanup, dir, log } = options;
   log(`bench: writing a ${rows}-row CSV to ${dir}`);
   const file = await writeBatchCsv(path.join(dir, 'file.csv'), rows, 0.3);
-  const warmUp = await writeBatchCsv(path.join(dir, 'warm-up.csv'), WARM_UP_ROWS, 0.3, 3);
+  const warmUp = await writeBatchCsv(path.join(dir, 'warm-up.csv'), warmUpRows, 0.3, 3);
   const peerNotRun = options.peer === null ? 'BENCH_PEER=off' : await peerMissing(options.peer);
   if (peerNotRun !== null) log(`bench: the Celery peer does not run: ${peerNotRun}`);
 
@@ -92,7 +87,7 @@ export async function runFileSection(options: FileSectionOptions): Promise<FileR
       const children: WorkerChild[] = [];
       workers.set(count, { context, children });
       for (let i = 0; i < count; i++) children.push(await startWorker(context, cleanup));
-      log(`bench: sift batch warm-up with ${count} worker(s), ${WARM_UP_ROWS} rows`);
+      log(`bench: sift batch warm-up with ${count} worker(s), ${warmUpRows} rows`);
       await runSiftFile(context, warmUp, children, 0, dir, cleanup);
     }
     if (peerNotRun === null) peer = await startCeleryPeer(options.peer!, warmUp, cleanup, dir, log);

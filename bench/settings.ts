@@ -47,6 +47,12 @@ export interface BenchSettings {
   /** `BENCH_FILE_MEMORY_ROWS`: rows of the file the file section's memory run labels (the CLI's and the API's peak RSS); 0 leaves it out. Default 1000000. */
   fileMemoryRows: number;
   /**
+   * `BENCH_FILE_WARMUP_ROWS`: rows of the untimed file (other texts) each side of the file section
+   * labels first. Default: `BENCH_FILE_ROWS`. With 20,000, the first timed round was the slowest
+   * of Sift's in every run (see bench/README.md).
+   */
+  fileWarmUpRows: number;
+  /**
    * The Celery peer of the file-to-file section, or null with `BENCH_PEER=off` (default `auto`:
    * it runs when its Python packages are installed). `BENCH_PEER_DIR` (default
    * ../shared/peers/celery from the project's root) and `PEER_MODEL` (default
@@ -140,6 +146,7 @@ function integer(name: string, fallback: number, min: number, max: number): numb
 /** Reads and checks the settings; throws naming the variable on a bad value. */
 export function readSettings(cwd: string = process.cwd()): BenchSettings {
   const env = process.env;
+  const fileRows = Math.round(integer('BENCH_FILE_ROWS', 200_000, 1000, 10_000_000));
   return {
     modelsDir: path.resolve(cwd, env.SIFT_MODELS_DIR?.trim() || './models'),
     model: env.BENCH_MODEL?.trim() || env.SIFT_DEFAULT_MODEL?.trim() || 'sentiment',
@@ -154,9 +161,10 @@ export function readSettings(cwd: string = process.cwd()): BenchSettings {
     parts: parts(env.BENCH_PARTS),
     batchRows: Math.round(integer('BENCH_BATCH_ROWS', 200_000, 1000, 10_000_000)),
     batchRounds: Math.round(integer('BENCH_BATCH_ROUNDS', 5, 1, 9)),
-    fileRows: Math.round(integer('BENCH_FILE_ROWS', 200_000, 1000, 10_000_000)),
+    fileRows,
     fileRounds: Math.round(integer('BENCH_FILE_ROUNDS', 5, 1, 9)),
     fileMemoryRows: Math.round(integer('BENCH_FILE_MEMORY_ROWS', 1_000_000, 0, 10_000_000)),
+    fileWarmUpRows: Math.round(integer('BENCH_FILE_WARMUP_ROWS', fileRows, 1000, 10_000_000)),
     peer: peer(cwd),
     uploadRows: Math.round(integer('BENCH_UPLOAD_ROWS', 1_000_000, 1000, 20_000_000)),
     fanoutRows: Math.round(integer('BENCH_FANOUT_ROWS', 100_000, 1000, 10_000_000)),
