@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import type { Authenticator } from '../auth/authenticator';
 import { authenticate, principalOf } from './authentication';
 import { clientGone, sendError } from './http-errors';
+import { drainRefusedUpload } from './refused-upload';
 
 export interface BatchRoutesOptions {
   batches: BatchService;
@@ -231,13 +232,12 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));
       res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total, priority: batch.priority });
     } catch (error) {
-      // Refused before the whole body was read: answer now and close, rather than read a large file for nothing.
-      if (!req.complete) res.setHeader('Connection', 'close');
       if (isSiftError(error) && error.code === ErrorCodes.UPLOAD_IDLE_TIMEOUT) sendIdleTimeout(res, error);
       else sendError(res, error, logger, development);
     } finally {
-      // An idempotent repeat or an early refusal leaves body bytes unread: let them drain.
-      if (!req.complete) req.resume();
+      // Refused before the whole body was read: the answer goes now, and the rest of the body is
+      // read and dropped for a while rather than cut off under it (see refused-upload.ts).
+      drainRefusedUpload(req);
     }
   });
 

@@ -177,6 +177,16 @@ describe('the sift command line against a real server and worker', () => {
     expect((await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length).toBe(before);
   });
 
+  it("reports a refusal on a large file's first rows as the refusal, every time, not as a server it could not reach", async () => {
+    // The server answers after the 2 MB second line while sift still sends the other 10 MB: with
+    // the connection closed under the upload, 4 of 12 tries said EPIPE, the server unreachable.
+    const big = file('first-row-too-long.csv', `text\n${'x'.repeat(2 * 1024 * 1024)}\n${'an ordinary review of a film\n'.repeat(360_000)}`);
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      const refused = await sift(['batch', big, path.join(dir, 'never.csv'), '--url', url]);
+      expect({ attempt, code: refused.code, stderr: refused.stderr.split('\n')[0] }).toEqual({ attempt, code: 2, stderr: expect.stringMatching(/^sift: Line 2 is longer than 1048576 bytes/) });
+    }
+  });
+
   it('names the URL it tried and how to start a server when none answers, exit 3', async () => {
     const nowhere = `http://127.0.0.1:${await freePort()}`;
     const input = file('fine.csv', 'text\nhello\n');

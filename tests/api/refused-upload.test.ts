@@ -1,0 +1,80 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { drainRefusedUpload } from '../../src/http/refused-upload';
+
+/**
+ * A server that answers 400 on an upload's first bytes, as POST /batches refuses a row too large,
+ * then drains the rest with `lingerMs`.
+ */
+async function refusingServer(lingerMs: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.once('data', () => {
+      req.pause();
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"code":"ROW_TOO_LARGE"}}');
+      drainRefusedUpload(req, lingerMs);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A raw client that starts a chunked upload and sends a piece every 20 ms until the server closes the connection. */
+function endlessUpload(port: number): { answer: Promise<string>; closedAfterMs: Promise<number> } {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.write('POST /batches HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n');
+  const piece = 'x'.repeat(16 * 1024);
+  const timer = setInterval(() => socket.writable && socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`), 20);
+  let received = '';
+  socket.on('data', (data: Buffer) => (received += data.toString()));
+  socket.on('error', () => undefined);
+  const started = Date.now();
+  const closed = once(socket, 'close').then(() => {
+    clearInterval(timer);
+    return Date.now() - started;
+  });
+  return { answer: closed.then(() => received), closedAfterMs: closed };
+}
+
+describe('an upload answered before its end', () => {
+  it('is read on and dropped for the linger time, so the answer arrives whole, then its connection is closed if the client goes on sending', async () => {
+    const server = await refusingServer(400);
+    try {
+      const upload = endlessUpload(server.port);
+      expect(await upload.answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*\{"error":\{"code":"ROW_TOO_LARGE"\}\}\r\n0\r\n\r\n$/);
+      // Closed by the server (the client never stops), after the linger and not much later.
+      const closedAfter = await upload.closedAfterMs;
+      expect(closedAfter).toBeGreaterThanOrEqual(400);
+      expect(closedAfter).toBeLessThan(5000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps the connection of a client that ends its body: the next request on it is answered', async () => {
+    const server = await refusingServer(60_000);
+    try {
+      const socket = net.connect(server.port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (data: Buffer) => (received += data.toString()));
+      socket.write('POST /batches HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 200000\r\n\r\n');
+      socket.write('y'.repeat(200_000));
+      const answers = () => received.split('HTTP/1.1 400').length - 1;
+      for (let waited = 0; answers() < 1 && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.write('POST /batches HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 5\r\n\r\nhello');
+      for (let waited = 0; answers() < 2 && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(answers()).toBe(2);
+      expect(socket.destroyed).toBe(false);
+      socket.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});
