@@ -4,8 +4,12 @@
  * WebSocket's connection_init) turns a key into one. No imports, so the web page can bundle it.
  */
 
-/** What a key may do: `predict` (predictions and models), `batches` (its own batches), `admin` (everything: every batch, metrics). */
-export const SCOPES = ['predict', 'batches', 'admin'] as const;
+/**
+ * What a key may do: `predict` (predictions and models), `batches` (its own batches), `priority`
+ * (its batches may be HIGH, ahead of every other key's NORMAL ones), `admin` (everything: every
+ * batch, metrics).
+ */
+export const SCOPES = ['predict', 'batches', 'priority', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface Principal {

@@ -1,7 +1,7 @@
 import type BeeQueue from 'bee-queue';
 import { ErrorCodes, userError } from '../errors';
 import type { Logger } from '../logger';
-import { seesAllBatches, type Principal } from '../auth/principal';
+import { hasScope, seesAllBatches, type Principal } from '../auth/principal';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { BatchEvents } from './batch-events';
 import { ingestBatch } from './batch-ingest';
@@ -96,6 +96,18 @@ export interface BatchQuota {
  * submitted it: every other principal (but an admin) is answered as if it did not exist, and
  * idempotency keys are the principal's own.
  */
+/**
+ * HIGH chunks go before every NORMAL one of every key (chunk-schedule.ts), so a key that could
+ * send any batch HIGH could hold up everyone else's: it takes the `priority` scope (or `admin`).
+ */
+function highRefused(principal: Principal): Error {
+  return userError(
+    ErrorCodes.FORBIDDEN,
+    `The API key "${principal.name}" cannot submit HIGH batches: HIGH goes ahead of every other key's NORMAL batches, so it needs the priority scope. Submit it as NORMAL (the default) or LOW, or ask an operator for a key with it (sift keys create --scopes predict,batches,priority).`,
+    { scope: 'priority' },
+  );
+}
+
 export class BatchService {
   constructor(private readonly options: BatchServiceOptions) {}
 
@@ -130,6 +142,8 @@ export class BatchService {
    * than silently never run.
    */
   submit(rows: AsyncIterable<InputRow[]>, options: SubmitOptions, principal: Principal): Promise<BatchSnapshot> {
+    // Before anything is read or stored: a refused batch leaves no trace.
+    if (options.priority === 'HIGH' && !hasScope(principal, 'priority')) return Promise.reject(highRefused(principal));
     // The span every chunk's span on the workers is a child of (the chunks carry its context: see ChunkSchedule.open).
     return inSpan(SpanNames.BATCH_SUBMIT, { kind: SpanKind.PRODUCER }, async (span) => {
       const batch = await this.submitInSpan(rows, options, principal, span);

@@ -111,7 +111,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .option('--text-columns <names>', 'several columns (or JSON fields), comma-separated, labelled together as one text (see below)')
     .option('--id-column <name>', 'column (or JSON field) reported back as each row\'s id')
     .option('--model <name>', 'model to use (default: the server\'s default model)')
-    .addOption(new Option('--priority <priority>', 'HIGH chunks run before NORMAL ones, LOW after (still with a tenth of the workers)').choices(PRIORITY_CHOICES).argParser(priorityArgument))
+    .addOption(new Option('--priority <priority>', 'HIGH chunks run before NORMAL ones (HIGH takes a key with the priority scope), LOW after (still with a tenth of the workers)').choices(PRIORITY_CHOICES).argParser(priorityArgument))
     .addOption(new Option('--format <format>', 'how to read INPUT whatever its name says; how to write OUTPUT when its name says nothing').choices(['csv', 'jsonl', 'json']))
     .option('--no-wait', 'queue the batch, print its id and exit')
     .option('--json', 'print one JSON summary on stdout at the end (see below)')
@@ -209,7 +209,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .command('create')
     .description('Make an API key and print it once (only its hash is stored).')
     .requiredOption('--name <name>', 'who or what uses it (shown in listings and logs)')
-    .option('--scopes <scopes>', 'what it may do, comma separated: predict, batches, admin (admin: every batch, metrics)', 'predict,batches')
+    .option('--scopes <scopes>', 'what it may do, comma separated: predict, batches, priority, admin (priority: HIGH batches; admin: every batch, metrics)', 'predict,batches')
     .option('--json', 'print the key and its record as JSON')
     .action((options: { name: string; scopes: string; json?: boolean }) =>
       run(async () => {

@@ -39,7 +39,7 @@ function openSocket(url: string, key: string | undefined): { client: Client; clo
 describe('API keys: who may do what', () => {
   let t: TestApi;
   let worker: WorkerProcess;
-  const keys: Record<'admin' | 'alice' | 'bob' | 'predictOnly' | 'revoked', { key: string; id: string }> = {} as never;
+  const keys: Record<'admin' | 'alice' | 'bob' | 'predictOnly' | 'revoked' | 'urgent', { key: string; id: string }> = {} as never;
   // Made in beforeAll, not here: a run filtered to other tests skips this block's hooks, and a
   // client made here would keep Jest from exiting.
   let redis: Redis;
@@ -58,6 +58,7 @@ describe('API keys: who may do what', () => {
     await make('bob', ['predict', 'batches']);
     await make('predictOnly', ['predict']);
     await make('revoked', ['predict', 'batches']);
+    await make('urgent', ['batches', 'priority']);
   });
   afterAll(async () => {
     redis.disconnect();
@@ -137,6 +138,26 @@ describe('API keys: who may do what', () => {
     const events = await subscribe(client, 'subscription($id: ID!) { batchProgress(id: $id) { batch { id } } }', { id: 'x' });
     expect(events[0].errors?.[0].extensions.code).toBe('FORBIDDEN');
     await client.dispose();
+  });
+
+  it('HIGH takes the priority scope: a batches key is refused with 403 FORBIDDEN before anything is stored; NORMAL and LOW pass', async () => {
+    const ownBatches = async (key: string) => ((await graphql('{ batches(first: 100) { edges { cursor } } }', {}, key)).body.data!.batches as { edges: unknown[] }).edges.length;
+    const before = await ownBatches(keys.alice.key);
+    const inline = await graphql('mutation { submitBatch(input: { texts: ["a"], priority: HIGH }) { id } }', {}, keys.alice.key);
+    expect(inline.status).toBe(403);
+    expect(inline.body.errors?.[0].extensions.code).toBe('FORBIDDEN');
+    expect(inline.body.errors?.[0].message).toMatch(/cannot submit HIGH batches.*needs the priority scope.*Submit it as NORMAL/);
+    const uploaded = await http('POST', '/batches?priority=high', keys.alice.key, 'text\nhello\n');
+    expect([uploaded.status, uploaded.json.error?.code]).toEqual([403, 'FORBIDDEN']);
+    expect(uploaded.json.error?.message).toMatch(/needs the priority scope/);
+    expect(await ownBatches(keys.alice.key)).toBe(before);
+    // The other priorities need no more than the batches scope.
+    for (const priority of ['NORMAL', 'LOW']) expect((await http('POST', `/batches?priority=${priority}`, keys.alice.key, 'text\nhello\n')).status).toBe(202);
+    // A key with the scope, and an admin key, submit HIGH.
+    for (const key of [keys.urgent.key, keys.admin.key]) {
+      const answer = await http('POST', '/batches?priority=HIGH', key, 'text\nhello\n');
+      expect([answer.status, answer.json.priority]).toEqual([202, 'HIGH']);
+    }
   });
 
   it("another key's batch answers exactly as an unknown id does, everywhere; an admin key sees it", async () => {

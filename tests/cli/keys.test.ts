@@ -40,7 +40,7 @@ describe('sift keys', () => {
   it('refuses unknown scopes, an unknown id, and a Redis that does not answer, each with one line', () => {
     const scopes = sift('create', '--name', 'x', '--scopes', 'predict,root');
     expect(scopes.status).toBe(2);
-    expect(scopes.stderr.trim()).toBe('sift: --scopes takes predict, batches, admin (comma separated); got "predict,root".');
+    expect(scopes.stderr.trim()).toBe('sift: --scopes takes predict, batches, priority, admin (comma separated); got "predict,root".');
     const unknown = sift('revoke', 'nope');
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/No API key has the id "nope"/);

@@ -13,7 +13,7 @@ export interface TestApi {
   /** A client of the API, with `apiKey` when there is one. */
   client: SiftClient;
   prefix: string;
-  /** With `SIFT_AUTH: 'keys'`: a key with the predict and batches scopes, made for the test; else undefined. */
+  /** With `SIFT_AUTH: 'keys'`: a key with the predict, batches and priority scopes, made for the test; else undefined. */
   apiKey?: string;
   /** The Authorization header of `apiKey` (none with auth off), for the test's own fetch calls. */
   headers: Record<string, string>;
@@ -35,7 +35,7 @@ export async function createTestKey(prefix: string, name: string, scopes: readon
 /**
  * Starts a real API in this process on a free port, against the real Redis, under a key prefix of
  * its own (removed again by `stop`). With `SIFT_AUTH: 'keys'` it also makes a key (predict,
- * batches) that `client` and `headers` carry.
+ * batches, priority) that `client` and `headers` carry.
  */
 export async function startTestApi(env: Record<string, string>): Promise<TestApi> {
   const prefix = env.SIFT_KEY_PREFIX ?? uniquePrefix('api');
@@ -50,7 +50,7 @@ export async function startTestApi(env: Record<string, string>): Promise<TestApi
   const logs: string[] = [];
   // SIFT_LOG_LEVEL and SIFT_LOG_FORMAT as the test sets them (info and JSON lines by default).
   const api = await startApi(config, createLogger(config.logLevel, 'sift', (line) => logs.push(line), { role: 'api', format: config.logFormat ?? undefined }));
-  const apiKey = env.SIFT_AUTH === 'keys' ? await createTestKey(prefix, 'tests', ['predict', 'batches']) : undefined;
+  const apiKey = env.SIFT_AUTH === 'keys' ? await createTestKey(prefix, 'tests', ['predict', 'batches', 'priority']) : undefined;
   const client = new SiftClient(api.url, { apiKey });
   return {
     api,

@@ -26,7 +26,7 @@ export type SubmitBatchInput = {
   idempotencyKey?: string | null | undefined;
   /** Model name; the default model when null. */
   model?: string | null | undefined;
-  /** NORMAL when null. HIGH chunks go before NORMAL ones, LOW after (with a share, so LOW still finishes). */
+  /** NORMAL when null. HIGH chunks go before NORMAL ones, LOW after (with a share, so LOW still finishes). With API keys on, HIGH needs a key with the priority scope (else FORBIDDEN). */
   priority?: BatchPriority | null | undefined;
   /** CSV column holding the text; "text" when neither textColumn nor textColumns is given. */
   textColumn?: string | null | undefined;

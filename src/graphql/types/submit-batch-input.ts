@@ -32,6 +32,6 @@ export class SubmitBatchInput implements InlineBatchInput {
   @Field(() => String, { nullable: true, description: 'Submitting twice with the same key returns the first batch instead of creating a second.' })
   idempotencyKey?: string | null;
 
-  @Field(() => BatchPriority, { nullable: true, description: 'NORMAL when null. HIGH chunks go before NORMAL ones, LOW after (with a share, so LOW still finishes).' })
+  @Field(() => BatchPriority, { nullable: true, description: 'NORMAL when null. HIGH chunks go before NORMAL ones, LOW after (with a share, so LOW still finishes). With API keys on, HIGH needs a key with the priority scope (else FORBIDDEN).' })
   priority?: BatchPriority | null;
 }
