@@ -13,6 +13,8 @@ export interface AuthenticatorOptions {
    * working within this time. Keeps auth off the hot path (one Redis read per key per period).
    */
   cacheMs?: number;
+  /** Verified keys remembered at most (MAX_CACHED by default). */
+  maxCached?: number;
 }
 
 const HOW_TO_GET_A_KEY = 'Send "Authorization: Bearer <key>" (over WebSocket: {"authorization": "Bearer <key>"} in connection_init). An operator makes keys with `sift keys create --name NAME`.';
@@ -32,7 +34,10 @@ export function requireScope(principal: Principal, scope: Scope): void {
   if (!hasScope(principal, scope)) throw forbidden(principal, scope);
 }
 
-/** Entries kept at most; past that the cache starts again (a flood of wrong keys cannot grow it). */
+/**
+ * Entries kept at most (a flood of wrong keys cannot grow the cache); past that the oldest goes,
+ * so a server with more keys in use than this still answers most from the cache.
+ */
 const MAX_CACHED = 10_000;
 
 /**
@@ -43,9 +48,11 @@ const MAX_CACHED = 10_000;
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
   private readonly cacheMs: number;
+  private readonly maxCached: number;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.cacheMs = options.cacheMs ?? 2000;
+    this.maxCached = options.maxCached ?? MAX_CACHED;
   }
 
   get required(): boolean {
@@ -72,7 +79,11 @@ export class Authenticator {
     const known = this.cache.get(id);
     if (known && known.until > now) return known.principal;
     const principal = await this.options.store.verify(key);
-    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    // The map is in the order keys were verified, so its first entry expires first: that one goes.
+    // (Clearing the whole cache instead sent every key to Redis again once more than MAX_CACHED
+    // were in use.)
+    this.cache.delete(id);
+    while (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(id, { principal, until: now + this.cacheMs });
     return principal;
   }
