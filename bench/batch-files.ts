@@ -18,6 +18,9 @@ export interface BatchFile {
 // Above the online scenarios' text indices (1e6 and up for load hooks), so nothing overlaps.
 const FIRST_TEXT = 50_000_000;
 
+/** The first text of a file that shares no text with any file from FIRST_TEXT (of up to 10,000,000 rows): a warm-up's. */
+export const OTHER_FIRST_TEXT = 100_000_000;
+
 /**
  * Writes `id,text` CSV with `rows` rows of benchmark sentences, where about `repeatShare` of the
  * rows repeat the text of an earlier row (chosen uniformly), as real inputs repeat themselves.

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { writeBatchCsv, type BatchFile } from './batch-files';
+import { OTHER_FIRST_TEXT, writeBatchCsv, type BatchFile } from './batch-files';
 import { startWorker, type BatchBenchContext, type WorkerChild } from './batch-runs';
 import { peerMissing, startCeleryPeer, type CeleryPeer, type PeerFileRun, type PeerSettings } from './celery-peer';
 import type { Cleanup } from './cleanup';
@@ -71,7 +71,7 @@ export async function runFileSection(options: FileSectionOptions): Promise<FileR
   const { rows, rounds, warmUpRows, contexts, cleanup, dir, log } = options;
   log(`bench: writing a ${rows}-row CSV to ${dir}`);
   const file = await writeBatchCsv(path.join(dir, 'file.csv'), rows, 0.3);
-  const warmUp = await writeBatchCsv(path.join(dir, 'warm-up.csv'), warmUpRows, 0.3, 3);
+  const warmUp = await writeBatchCsv(path.join(dir, 'warm-up.csv'), warmUpRows, 0.3, 3, OTHER_FIRST_TEXT);
   const peerNotRun = options.peer === null ? 'BENCH_PEER=off' : await peerMissing(options.peer);
   if (peerNotRun !== null) log(`bench: the Celery peer does not run: ${peerNotRun}`);
 
