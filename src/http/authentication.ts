@@ -3,6 +3,7 @@ import { requireScope, type Authenticator } from '../auth/authenticator';
 import type { Principal, Scope } from '../auth/principal';
 import type { Logger } from '../logger';
 import { sendError } from './http-errors';
+import { drainRefusedUpload } from './refused-upload';
 
 /**
  * The HTTP edge of authentication: turns the request's `Authorization` header into a principal
@@ -18,7 +19,11 @@ export function authenticate(authenticator: Authenticator, scope: Scope, logger:
         res.locals.principal = principal;
         next();
       })
-      .catch((error: unknown) => sendError(res, error, logger, development));
+      .catch((error: unknown) => {
+        sendError(res, error, logger, development);
+        // An upload refused on its key: not read on for ever, nor closed under the client's answer.
+        drainRefusedUpload(req);
+      });
   };
 }
 

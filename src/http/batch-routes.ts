@@ -232,12 +232,16 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));
       res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total, priority: batch.priority });
     } catch (error) {
-      if (isSiftError(error) && error.code === ErrorCodes.UPLOAD_IDLE_TIMEOUT) sendIdleTimeout(res, error);
-      else sendError(res, error, logger, development);
-    } finally {
-      // Refused before the whole body was read: the answer goes now, and the rest of the body is
-      // read and dropped for a while rather than cut off under it (see refused-upload.ts).
-      drainRefusedUpload(req);
+      if (isSiftError(error) && error.code === ErrorCodes.UPLOAD_IDLE_TIMEOUT) {
+        // A client silent for that long has nothing in flight to lose the answer to: closed at once.
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+        sendIdleTimeout(res, error);
+      } else {
+        sendError(res, error, logger, development);
+        // Refused before the whole body was read: the connection stays open for the client to read
+        // the answer, rather than closed under the rest of its body (see refused-upload.ts).
+        drainRefusedUpload(req);
+      }
     }
   });
 

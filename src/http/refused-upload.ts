@@ -1,25 +1,39 @@
 import type { IncomingMessage } from 'node:http';
 
-/** How long an upload answered before its end may go on sending, to be read and dropped. */
+/** How long a refused upload's connection stays open for the client to read the answer. */
 export const REFUSED_UPLOAD_LINGER_MS = 10_000;
 
+/** How much of a refused upload's rest is read and dropped: enough to reuse the connection after a small body. */
+export const REFUSED_UPLOAD_DRAIN_BYTES = 1024 * 1024;
+
 /**
- * Reads and drops the rest of an upload answered before its body was all read (a refusal: a row
- * too large, a HIGH batch from a key without the priority scope), for up to `lingerMs`, then
- * closes the connection if the client is still sending.
+ * After an upload was answered before its body was all read (a refusal: a row too large, a key
+ * without the scope, a HIGH batch from a key without the priority scope): reads and drops up to
+ * `maxBytes` more of the body, then stops reading, and closes the connection `lingerMs` after
+ * the answer if the body has not ended by then.
  *
  * Not `Connection: close` at once: closing a socket with unread bytes in it makes the kernel reset
  * the connection, and a reset that reaches the client before it has read the answer throws the
  * answer away. The client then saw only its write fail (`sift batch` said the server could not be
- * reached, EPIPE, in 4 of 12 tries of a file whose second line was too long). Read on, the answer
- * arrives whole: a client that stops sending on an early answer (`sift`, curl) ends the connection
- * itself, one that sends everything first (fetch) gets the answer at its body's end.
+ * reached, EPIPE, in 4 of 12 tries of a file whose second line was too long). Left open, the
+ * client reads the answer whole: one that stops sending on an early answer (`sift`, curl) ends
+ * the connection itself; one that sends on only fills the sockets' buffers once the server has
+ * stopped reading, which costs the server nothing, until the linger ends. A small body read to
+ * its end leaves the connection to be used again.
  */
-export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLOAD_LINGER_MS): void {
+export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLOAD_LINGER_MS, maxBytes = REFUSED_UPLOAD_DRAIN_BYTES): void {
   if (req.complete) return;
   const timer = setTimeout(() => req.socket.destroy(), lingerMs);
   timer.unref();
+  let drained = 0;
+  const drop = (piece: Buffer | string) => {
+    drained += piece.length;
+    if (drained <= maxBytes) return;
+    req.off('data', drop);
+    req.pause();
+  };
   const settled = () => clearTimeout(timer);
+  req.on('data', drop);
   req.once('end', settled);
   req.once('close', settled);
   req.resume();

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
 import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
@@ -157,6 +158,29 @@ describe('API keys: who may do what', () => {
     for (const key of [keys.urgent.key, keys.admin.key]) {
       const answer = await http('POST', '/batches?priority=HIGH', key, 'text\nhello\n');
       expect([answer.status, answer.json.priority]).toEqual([202, 'HIGH']);
+    }
+  });
+
+  it('an upload refused for its key is not read on: a client that floods it after the 401 or 403 only fills the sockets', async () => {
+    const port = Number(new URL(t.api.url).port);
+    for (const [key, status] of [[undefined, 401], [keys.predictOnly.key, 403]] as const) {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let answer = '';
+      socket.on('data', (data: Buffer) => (answer += data.toString()));
+      socket.write(`POST /batches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n${key ? `Authorization: Bearer ${key}\r\n` : ''}\r\n`);
+      const piece = 'text\n'.repeat(16 * 1024);
+      let sent = 0;
+      const flood = () => {
+        while (socket.writable && socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`)) sent += piece.length;
+      };
+      socket.on('drain', flood);
+      flood();
+      // A second of flooding: read on without end, the server took gigabytes (17.7 GB in 15 s in a review).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      socket.destroy();
+      expect({ key: key === undefined ? 'none' : 'predict only', answer: answer.split('\r\n')[0] }).toEqual({ key: key === undefined ? 'none' : 'predict only', answer: `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}` });
+      expect(sent).toBeLessThan(64 * 1024 * 1024);
     }
   });
 

@@ -5,20 +5,24 @@ import { drainRefusedUpload } from '../../src/http/refused-upload';
 
 /**
  * A server that answers 400 on an upload's first bytes, as POST /batches refuses a row too large,
- * then drains the rest with `lingerMs`.
+ * then drains the rest with `lingerMs` and `maxBytes`; `bytesRead` holds what each connection had
+ * read from its client when it closed.
  */
-async function refusingServer(lingerMs: number): Promise<{ port: number; close(): Promise<void> }> {
+async function refusingServer(lingerMs: number, maxBytes?: number): Promise<{ port: number; bytesRead: number[]; close(): Promise<void> }> {
+  const bytesRead: number[] = [];
   const server = http.createServer((req, res) => {
     req.once('data', () => {
       req.pause();
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"code":"ROW_TOO_LARGE"}}');
-      drainRefusedUpload(req, lingerMs);
+      drainRefusedUpload(req, lingerMs, maxBytes);
     });
   });
+  server.on('connection', (socket) => socket.once('close', () => bytesRead.push(socket.bytesRead)));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     port: (server.address() as AddressInfo).port,
+    bytesRead,
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -53,6 +57,32 @@ describe('an upload answered before its end', () => {
       const closedAfter = await upload.closedAfterMs;
       expect(closedAfter).toBeGreaterThanOrEqual(400);
       expect(closedAfter).toBeLessThan(5000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('stops reading after maxBytes: a client that floods its refused upload fills only the sockets, at no cost to the server', async () => {
+    const server = await refusingServer(400, 256 * 1024);
+    try {
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write('POST /batches HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const piece = 'z'.repeat(64 * 1024);
+      let sent = 0;
+      // As fast as the socket takes it, until the server closes the connection.
+      const flood = () => {
+        while (socket.writable && socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`)) sent += piece.length;
+      };
+      socket.on('drain', flood);
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      flood();
+      // The server resets the connection it closes with unread bytes: ECONNRESET here, expected.
+      await closed;
+      for (let waited = 0; server.bytesRead.length === 0 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      // What the server read: the first piece it refused on, the 256 KiB, and what one read takes past it.
+      expect(server.bytesRead[0]).toBeLessThan(2 * 1024 * 1024);
+      expect(sent).toBeGreaterThan(server.bytesRead[0]);
     } finally {
       await server.close();
     }
