@@ -26,7 +26,7 @@ export function unauthenticated(why: string): SiftError {
 
 /** The error for a key that lacks a scope. */
 export function forbidden(principal: Principal, scope: Scope): SiftError {
-  return userError(ErrorCodes.FORBIDDEN, `The API key "${principal.name}" does not have the ${scope} scope this needs; ask an operator for a key with it (sift keys create --scopes ${scope}).`);
+  return userError(ErrorCodes.FORBIDDEN, `The API key "${principal.name}" does not have the ${scope} scope this needs; ask an operator for a key with it (sift keys create --scopes ${scope}).`, { scope });
 }
 
 /** Throws unless the principal has the scope. */
