@@ -55,6 +55,18 @@ export class ApiKeyStore {
     return true;
   }
 
+  /**
+   * Gives a key other scopes (the key itself stays as it is, so its holders need nothing new).
+   * A revoked key keeps its scopes: revoking is for good.
+   */
+  async setScopes(id: string, scopes: readonly Scope[]): Promise<'updated' | 'unknown' | 'revoked'> {
+    const [name, revokedAt] = await this.redis.hmget(this.keys.apiKey(id), 'name', 'revokedAt');
+    if (name === null) return 'unknown';
+    if (revokedAt !== null) return 'revoked';
+    await this.redis.hset(this.keys.apiKey(id), 'scopes', scopes.join(','));
+    return 'updated';
+  }
+
   /** The principal a key stands for; null for anything that is not a live key. */
   async verify(key: string): Promise<Principal | null> {
     const match = KEY_PATTERN.exec(key);

@@ -204,7 +204,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
       done(null);
     });
 
-  const keys = program.command('keys').description('Make, list and revoke API keys (in Redis directly: REDIS_URL and SIFT_KEY_PREFIX as the server has them).');
+  const keys = program.command('keys').description('Make, list, change and revoke API keys (in Redis directly: REDIS_URL and SIFT_KEY_PREFIX as the server has them).');
   keys
     .command('create')
     .description('Make an API key and print it once (only its hash is stored).')
@@ -222,6 +222,17 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
     .description('List the API keys (never the keys themselves).')
     .option('--json', 'print them as JSON')
     .action((options: { json?: boolean }) => run(async () => keyCommands().listKeysCommand(Boolean(options.json), terminal)));
+  keys
+    .command('update')
+    .description("Change what an API key may do, keeping the key (servers apply it within a few seconds).")
+    .argument('<id>', 'the key id sift keys list shows')
+    .requiredOption('--scopes <scopes>', 'what it may do from now on, comma separated: predict, batches, priority, admin')
+    .action((id: string, options: { scopes: string }) =>
+      run(async () => {
+        const { updateKeyCommand, parseScopes } = keyCommands();
+        return updateKeyCommand(id, parseScopes(options.scopes), terminal);
+      }),
+    );
   keys
     .command('revoke')
     .description('Revoke an API key for good (servers refuse it within a few seconds).')

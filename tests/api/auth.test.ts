@@ -161,6 +161,16 @@ describe('API keys: who may do what', () => {
     }
   });
 
+  it('a key given the priority scope (sift keys update) submits HIGH within a few seconds, the same key', async () => {
+    const store = new ApiKeyStore(redis, redisKeys(t.prefix));
+    const { key, info } = await store.create('upgraded', ['batches']);
+    const high = () => http('POST', '/batches?priority=HIGH', key, 'text\nhello\n');
+    expect((await high()).status).toBe(403);
+    expect(await store.setScopes(info.id, ['batches', 'priority'])).toBe('updated');
+    // The API trusts what it verified for 2 s (the authenticator's cache).
+    await eventually(async () => (await high()).status === 202, 5000, 'HIGH to be taken');
+  });
+
   it('an upload refused for its key is not read on: a client that floods it after the 401 or 403 only fills the sockets', async () => {
     const port = Number(new URL(t.api.url).port);
     for (const [key, status] of [[undefined, 401], [keys.predictOnly.key, 403]] as const) {

@@ -37,6 +37,23 @@ describe('sift keys', () => {
     expect(JSON.parse(sift('list', '--json').stdout)[0].revokedAt).not.toBeNull();
   });
 
+  it('update gives a key other scopes, the key unchanged; not a revoked key, nor an unknown one', async () => {
+    const key = sift('create', '--name', 'nightly').stdout.trim();
+    const store = new ApiKeyStore(redis, redisKeys(prefix));
+    const { keyId } = (await store.verify(key))!;
+    const updated = sift('update', keyId, '--scopes', 'batches,priority');
+    expect([updated.status, updated.stderr]).toEqual([0, `Key ${keyId} now has batches, priority: servers apply it within a few seconds; its holders keep the same key.\n`]);
+    expect(await store.verify(key)).toMatchObject({ name: 'nightly', scopes: ['batches', 'priority'] });
+    expect(JSON.parse(sift('list', '--json').stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ id: keyId, scopes: ['batches', 'priority'] })]));
+    expect(sift('update', keyId, '--scopes', 'root').status).toBe(2);
+    const unknown = sift('update', 'nope', '--scopes', 'predict');
+    expect([unknown.status, unknown.stderr.trim()]).toEqual([2, 'sift: No API key has the id "nope"; sift keys list shows them.']);
+    expect(sift('revoke', keyId).status).toBe(0);
+    const revoked = sift('update', keyId, '--scopes', 'admin');
+    expect([revoked.status, revoked.stderr.trim()]).toEqual([2, `sift: Key ${keyId} is revoked, and stays so; make a new one with sift keys create.`]);
+    expect(await store.verify(key)).toBeNull();
+  });
+
   it('refuses unknown scopes, an unknown id, and a Redis that does not answer, each with one line', () => {
     const scopes = sift('create', '--name', 'x', '--scopes', 'predict,root');
     expect(scopes.status).toBe(2);

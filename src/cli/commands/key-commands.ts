@@ -8,7 +8,7 @@ import { CliError, ExitCodes, type ExitCode } from '../cli-errors';
 import type { Terminal } from './batch-commands';
 
 /**
- * `sift keys create|list|revoke`: API keys, made and revoked in Redis directly (REDIS_URL and
+ * `sift keys create|list|update|revoke`: API keys, made and revoked in Redis directly (REDIS_URL and
  * SIFT_KEY_PREFIX, as the server reads them), because the first key cannot come from a server
  * that needs one.
  */
@@ -56,6 +56,15 @@ export async function listKeysCommand(json: boolean, terminal: Terminal): Promis
   }
   if (keys.length === 0) terminal.stderr.write('No API keys yet: sift keys create --name NAME makes one.\n');
   for (const key of keys) terminal.stdout.write(`${key.id}  ${key.name}  ${key.scopes.join(',')}  created ${key.createdAt}${key.revokedAt ? `  REVOKED ${key.revokedAt}` : ''}\n`);
+  return ExitCodes.OK;
+}
+
+export async function updateKeyCommand(id: string, scopes: Scope[], terminal: Terminal): Promise<ExitCode> {
+  const outcome = await withKeyStore((store) => store.setScopes(id, scopes));
+  if (outcome === 'unknown') throw new CliError(`No API key has the id ${JSON.stringify(id)}; sift keys list shows them.`, ExitCodes.BAD_INPUT);
+  if (outcome === 'revoked') throw new CliError(`Key ${id} is revoked, and stays so; make a new one with sift keys create.`, ExitCodes.BAD_INPUT);
+  terminal.stderr.write(`Key ${id} now has ${scopes.join(', ')}: servers apply it within a few seconds; its holders keep the same key.
+`);
   return ExitCodes.OK;
 }
 
