@@ -46,6 +46,8 @@ describe('sift keys', () => {
     expect(await store.verify(key)).toMatchObject({ name: 'nightly', scopes: ['batches', 'priority'] });
     expect(JSON.parse(sift('list', '--json').stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ id: keyId, scopes: ['batches', 'priority'] })]));
     expect(sift('update', keyId, '--scopes', 'root').status).toBe(2);
+    const alone = sift('update', keyId, '--scopes', 'priority');
+    expect([alone.status, alone.stderr.trim()]).toEqual([2, 'sift: --scopes priority: priority lets a key\'s batches be HIGH, so it goes with batches; give --scopes batches,priority (and predict if the key predicts too).']);
     const unknown = sift('update', 'nope', '--scopes', 'predict');
     expect([unknown.status, unknown.stderr.trim()]).toEqual([2, 'sift: No API key has the id "nope"; sift keys list shows them.']);
     expect(sift('revoke', keyId).status).toBe(0);

@@ -33,6 +33,10 @@ export function parseScopes(value: string): Scope[] {
   const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
   const unknown = names.filter((name) => !isScope(name));
   if (unknown.length > 0 || names.length === 0) throw new CliError(`--scopes takes ${SCOPES.join(', ')} (comma separated); got ${JSON.stringify(value)}.`, ExitCodes.BAD_INPUT);
+  // priority is what a key's batches may be: without batches (or admin) it would allow nothing.
+  if (names.includes('priority') && !names.includes('batches') && !names.includes('admin')) {
+    throw new CliError(`--scopes ${value}: priority lets a key's batches be HIGH, so it goes with batches; give --scopes batches,priority (and predict if the key predicts too).`, ExitCodes.BAD_INPUT);
+  }
   return [...new Set(names)] as Scope[];
 }
 
