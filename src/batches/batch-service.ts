@@ -91,12 +91,6 @@ export interface BatchQuota {
 }
 
 /**
- * Batches: submit, read, list, page through results, cancel. Transport-free: GraphQL resolvers
- * and HTTP routes call it with the caller's principal. A batch belongs to the principal that
- * submitted it: every other principal (but an admin) is answered as if it did not exist, and
- * idempotency keys are the principal's own.
- */
-/**
  * HIGH chunks go before every NORMAL one of every key (chunk-schedule.ts), so a key that could
  * send any batch HIGH could hold up everyone else's: it takes the `priority` scope (or `admin`).
  */
@@ -108,6 +102,12 @@ function highRefused(principal: Principal): Error {
   );
 }
 
+/**
+ * Batches: submit, read, list, page through results, cancel. Transport-free: GraphQL resolvers
+ * and HTTP routes call it with the caller's principal. A batch belongs to the principal that
+ * submitted it: every other principal (but an admin) is answered as if it did not exist, and
+ * idempotency keys are the principal's own.
+ */
 export class BatchService {
   constructor(private readonly options: BatchServiceOptions) {}
 

@@ -67,8 +67,7 @@ export async function updateKeyCommand(id: string, scopes: Scope[], terminal: Te
   const outcome = await withKeyStore((store) => store.setScopes(id, scopes));
   if (outcome === 'unknown') throw new CliError(`No API key has the id ${JSON.stringify(id)}; sift keys list shows them.`, ExitCodes.BAD_INPUT);
   if (outcome === 'revoked') throw new CliError(`Key ${id} is revoked, and stays so; make a new one with sift keys create.`, ExitCodes.BAD_INPUT);
-  terminal.stderr.write(`Key ${id} now has ${scopes.join(', ')}: servers apply it within a few seconds; its holders keep the same key.
-`);
+  terminal.stderr.write(`Key ${id} now has ${scopes.join(', ')}: servers apply it within a few seconds; its holders keep the same key.\n`);
   return ExitCodes.OK;
 }
 
