@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   // Generous: 2,000 rows/s end to end is far below what a healthy run does.
   const batchSeconds = settings.parts.batch ? 60 + (2 * settings.batchRounds * settings.batchRows + settings.uploadRows) / 2000 : 0;
   // Two API and three worker starts, three warm-up runs (BENCH_FILE_WARMUP_ROWS), the peer's model trained once (a minute or two), then 3 runs a round at a generous 2,000 rows/s.
-  const fileSeconds = settings.parts.file ? 300 + (settings.fileRounds * 3 * (30 + settings.fileRows / 2000)) + 3 * (30 + settings.fileWarmUpRows / 2000) : 0;
+  const fileSeconds = settings.parts.file ? 300 + settings.fileRounds * 3 * (30 + settings.fileRows / 2000) + 3 * (30 + settings.fileWarmUpRows / 2000) : 0;
   const plans = fanoutPlans(settings.fanoutSubscribers, settings.fanoutRowSubscribers);
   // Per run: an API start, the upload, subscribing (50 at a time), the batch, then the grace period at most.
   const fanoutSeconds = settings.parts.fanout ? plans.reduce((sum, p) => sum + 120 + p.subscribers / 20 + settings.fanoutRows / 2000 + settings.fanoutGraceSeconds, 0) : 0;
