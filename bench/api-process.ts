@@ -121,7 +121,7 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<numb
  * `extraEnv` (e.g. a private REDIS_URL) goes on top. Its output goes to this process's, or to
  * `logFile` (its log lines written where a log collector would read them, not to a terminal).
  */
-export async function startApiProcess(modelsDir: string, model: string, projectRoot: string, extraEnv: NodeJS.ProcessEnv = {}, logFile?: string): Promise<ApiProcess> {
+export async function startApiProcess(modelsDir: string, model: string, projectRoot: string, extraEnv: NodeJS.ProcessEnv = {}, logFile?: string, nodeArgs = childNodeArgs('BENCH_API_NODE_ARGS')): Promise<ApiProcess> {
   const port = await freePort();
   const keyPrefix = `sift-bench:${randomBytes(6).toString('hex')}:`;
   const env: NodeJS.ProcessEnv = {
@@ -143,7 +143,6 @@ export async function startApiProcess(modelsDir: string, model: string, projectR
     ...extraEnv,
   };
   const config = loadConfig(env, projectRoot);
-  const nodeArgs = childNodeArgs('BENCH_API_NODE_ARGS');
   // The bench's event-loop probe rides along (--require, for this process alone), asked over an IPC channel.
   const probe = path.join(projectRoot, 'dist', 'bench', 'event-loop-probe.js');
   const output = logFile === undefined ? 'inherit' : openSync(logFile, 'a');

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { WORKER_NODE_OPTIONS } from '../src/supervision/worker-processes';
 import { SiftClient } from '../src/client/sift-client';
 import { BatchDocument } from '../src/client/generated/graphql';
 import { Redis } from 'ioredis';
@@ -79,8 +80,9 @@ export interface WorkerChild {
  * Starts a worker process and resolves once it is ready. With `cleanup`, it is registered there
  * from its spawn until stopped, so an abort during its start-up stops it too.
  */
-export async function startWorker(context: BatchBenchContext, cleanup?: Cleanup): Promise<WorkerChild> {
-  const child = spawn(process.execPath, [...childNodeArgs('BENCH_WORKER_NODE_ARGS'), path.join(context.projectRoot, 'dist', 'workers', 'worker.js')], {
+export async function startWorker(context: BatchBenchContext, cleanup?: Cleanup, nodeArgs = childNodeArgs('BENCH_WORKER_NODE_ARGS')): Promise<WorkerChild> {
+  // Started as `sift up` starts its workers (WORKER_NODE_OPTIONS), BENCH_WORKER_NODE_ARGS added.
+  const child = spawn(process.execPath, [...WORKER_NODE_OPTIONS, ...nodeArgs, path.join(context.projectRoot, 'dist', 'workers', 'worker.js')], {
     cwd: context.projectRoot,
     env: { ...context.workerEnv, SIFT_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

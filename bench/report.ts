@@ -164,6 +164,12 @@ function fileToFileSection(result: FileResult): string[] {
   const rate = (runs: readonly { round: number; rowsPerSecond: number }[], round: number) => n(runs.find((r) => r.round === round)?.rowsPerSecond);
   const withPeer = result.peer.length > 0;
   const ratio = (ratios: number[], i: number) => (withPeer ? `${n(ratios[i], 0)}%` : '-');
+  // The peer's CPU (client, workers and Redis) against its wall time in each round: a round slower
+  // than another with the same CPU waited, rather than computed, for the difference.
+  const peerCpu = (round: number) => {
+    const run = result.peer.find((r) => r.round === round);
+    return run ? `${n(run.cpuSeconds.client + run.cpuSeconds.workers + run.cpuSeconds.redis, 2)} in ${n(run.seconds, 2)}` : '-';
+  };
   const perRound = rounds.map((round, i) => [
     String(round),
     rate(result.sift.filter((r) => r.workers === 1), round),
@@ -171,10 +177,12 @@ function fileToFileSection(result: FileResult): string[] {
     withPeer ? rate(result.peer, round) : '-',
     ratio(result.ratiosPct.twoWorkers, i),
     ratio(result.ratiosPct.oneWorker, i),
+    withPeer ? peerCpu(round) : '-',
   ]);
-  perRound.push(['median', ...medians.map((m) => n(m.middle.rowsPerSecond)), withPeer ? n(medianRun(result.peer).rowsPerSecond) : '-', withPeer ? `${n(medianRatio(result.ratiosPct.twoWorkers))}%` : '-', withPeer ? `${n(medianRatio(result.ratiosPct.oneWorker))}%` : '-']);
-  out.push('Every round, rows/s (sift/peer = Sift\'s rows/s over the peer\'s in the same round; median row: the median of each column)');
-  out.push(table(['round', 'sift 1 worker', 'sift 2 workers', 'Celery peer', 'sift 2 / peer', 'sift 1 / peer'], perRound));
+  perRound.push(['median', ...medians.map((m) => n(m.middle.rowsPerSecond)), withPeer ? n(medianRun(result.peer).rowsPerSecond) : '-', withPeer ? `${n(medianRatio(result.ratiosPct.twoWorkers))}%` : '-', withPeer ? `${n(medianRatio(result.ratiosPct.oneWorker))}%` : '-', '']);
+  out.push('Every round, rows/s (sift/peer = Sift\'s rows/s over the peer\'s in the same round; median row: the median of each column;');
+  out.push('peer CPU s in wall s: the CPU seconds of its client, workers and Redis, and its seconds, in that round)');
+  out.push(table(['round', 'sift 1 worker', 'sift 2 workers', 'Celery peer', 'sift 2 / peer', 'sift 1 / peer', 'peer CPU s in wall s'], perRound));
   out.push('Phases of each median run: wall seconds, and CPU seconds of each process in the phase (read off samples every 100 ms; the CLI\'s exact at its exit).');
   for (const [phase, { title, detail }] of Object.entries(SIFT_PHASES)) out.push(`  ${title}: ${detail}`);
   out.push('  start + upload is the CLI\'s read and upload; the workers begin on the first chunks during the upload');

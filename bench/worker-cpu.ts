@@ -6,7 +6,9 @@
  * checkout's API, worker and command line run too, under a key prefix of their own, the two sides
  * alternating; BENCH_OTHER_ENV (NAME=value settings separated by spaces, e.g.
  * "SIFT_WORKER_CONCURRENCY=2 NODE_OPTIONS=--max-semi-space-size=32", with BENCH_OTHER_ROOT=.) is
- * set for that side's API and worker alone, to compare settings on one build. Each side's first
+ * set for that side's API and worker alone, to compare settings on one build; BENCH_OTHER_NODE_ARGS
+ * (e.g. "--single-threaded-gc", which NODE_OPTIONS does not take) go to that side's API, workers
+ * and command line. Each side's first
  * run warms it up and is not counted; BENCH_WORKER_CPU_RUNS (4) runs a side are. BENCH_WORKER_CPU_WORKERS (1)
  * workers a side; their CPU seconds are summed. Each run must label every row. Redis's figure is the whole server's (the one
  * at REDIS_URL, shared with whatever else uses it). BENCH_WORKER_CPU_OUTPUT (csv) is OUT's format.
@@ -59,15 +61,22 @@ interface Side {
   api: ApiProcess;
   workers: WorkerChild[];
   runs: { worker: number; api: number; redis: number; cli: number; seconds: number }[];
+  cliNodeArgs: string[];
 }
 
-async function startSide(name: string, root: string, cleanup: Cleanup, env: NodeJS.ProcessEnv = {}): Promise<Side> {
+/** Node options of one kind of process (api, worker, cli) on one side: BENCH_<KIND>_NODE_ARGS, then BENCH_OTHER_NODE_ARGS on the other side. */
+function nodeArgsOf(kind: 'API' | 'WORKER' | 'CLI', other: boolean): string[] {
+  const kinds = (process.env.BENCH_OTHER_NODE_KINDS ?? 'API,WORKER,CLI').toUpperCase().split(',');
+  return [...childNodeArgs(`BENCH_${kind}_NODE_ARGS`), ...(other && kinds.includes(kind) ? childNodeArgs('BENCH_OTHER_NODE_ARGS') : [])];
+}
+
+async function startSide(name: string, root: string, cleanup: Cleanup, env: NodeJS.ProcessEnv = {}, other = false): Promise<Side> {
   const modelsDir = path.join(ROOT, 'models');
-  const api = await startApiProcess(modelsDir, 'sentiment', root, env);
+  const api = await startApiProcess(modelsDir, 'sentiment', root, env, undefined, nodeArgsOf('API', other));
   cleanup.add(() => api.stop());
   const workers: WorkerChild[] = [];
-  for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(batchContext(api, modelsDir, 'sentiment', root, env), cleanup));
-  return { name, root, api, workers, runs: [] };
+  for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(batchContext(api, modelsDir, 'sentiment', root, env), cleanup, nodeArgsOf('WORKER', other)));
+  return { name, root, api, workers, runs: [], cliNodeArgs: nodeArgsOf('CLI', other) };
 }
 
 /** One `sift batch` of `file` by this side, from a cold cache; each process's CPU seconds over it. */
@@ -79,7 +88,7 @@ async function run(side: Side, file: BatchFile, output: string, redis: Redis): P
   // The CLI probe (this checkout's) writes the command line's own CPU seconds at its exit.
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [...childNodeArgs('BENCH_CLI_NODE_ARGS'), '--require', path.join(ROOT, 'dist', 'bench', 'cli-probe.js'), path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url, '--json'],
+    [...side.cliNodeArgs, '--require', path.join(ROOT, 'dist', 'bench', 'cli-probe.js'), path.join(side.root, 'dist', 'src', 'cli', 'sift.js'), 'batch', file.path, output, '--url', side.api.url, '--json'],
     { env: { ...process.env, BENCH_CLI_PROBE_FILE: probeFile } },
   );
   const cli = (JSON.parse(readFileSync(probeFile, 'utf8')) as CliProbeReport).cpuSeconds;
@@ -104,8 +113,12 @@ runBench(async () => {
     const file = await writeBatchCsv(path.join(dir, 'file.csv'), 200_000, 0.3);
     const sides = [await startSide('this checkout', ROOT, cleanup)];
     if (process.env.BENCH_OTHER_ROOT) {
-      const name = Object.keys(OTHER_ENV).length === 0 ? process.env.BENCH_OTHER_ROOT : `${process.env.BENCH_OTHER_ROOT} (API and worker with ${process.env.BENCH_OTHER_ENV!.trim()})`;
-      sides.push(await startSide(name, path.resolve(process.env.BENCH_OTHER_ROOT), cleanup, OTHER_ENV));
+      const settings = [
+        ...(Object.keys(OTHER_ENV).length > 0 ? [`API and worker with ${process.env.BENCH_OTHER_ENV!.trim()}`] : []),
+        ...(childNodeArgs('BENCH_OTHER_NODE_ARGS').length > 0 ? [`node ${process.env.BENCH_OTHER_NODE_ARGS!.trim()}`] : []),
+      ];
+      const name = `${process.env.BENCH_OTHER_ROOT}${settings.length > 0 ? ` (${settings.join('; ')})` : ''}`;
+      sides.push(await startSide(name, path.resolve(process.env.BENCH_OTHER_ROOT), cleanup, OTHER_ENV, true));
     }
     redis = new Redis(sides[0].api.settings.redisUrl);
     for (let round = 0; round <= ROUNDS; round++) {

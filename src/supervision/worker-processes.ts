@@ -13,7 +13,7 @@ export interface WorkerProcesses {
 
 /** How workers are started and restarted. */
 export interface WorkerProcessOptions {
-  /** What `node` runs as one worker. @defaultValue `[dist/workers/worker.js]` */
+  /** What `node` runs as one worker. @defaultValue `[...WORKER_NODE_OPTIONS, dist/workers/worker.js]` */
   args?: readonly string[];
   /** The wait before restarting a worker that exited. @defaultValue 1000 */
   initialRestartDelayMs?: number;
@@ -32,6 +32,19 @@ export interface WorkerProcessOptions {
 type RestartTiming = Required<Omit<WorkerProcessOptions, 'args' | 'metricsPort'>>;
 
 const WORKER_ENTRY = path.resolve(__dirname, '../../workers/worker.js');
+
+/**
+ * Node options of each worker process: the garbage collector works on the worker's own thread, not
+ * on V8's background threads besides. A worker is one busy event loop for throughput, and `sift
+ * up` puts it on a machine beside the API, Redis and other workers that fill the cores; there,
+ * background GC threads do not finish GC sooner, they take cores from those processes and add
+ * their own coordination. In `node dist/bench/worker-cpu.js` with 2 workers on 2 cores (8 runs a
+ * side, alternating), a `sift batch` of the 200,000-row file took 1.53 s with it against 1.58 s
+ * without. On a machine with cores to spare, a worker without it may finish a chunk a little
+ * sooner: run `node dist/src/cli/sift.js worker` yourself there (see docs/performance.md).
+ * NODE_OPTIONS cannot carry this option (Node refuses it there), so it is a command-line option.
+ */
+export const WORKER_NODE_OPTIONS: readonly string[] = ['--single-threaded-gc'];
 
 function checkedTiming(options: WorkerProcessOptions): RestartTiming {
   const timing = {
@@ -137,7 +150,7 @@ class WorkerSlot {
 export function startWorkerProcesses(count: number, env: Record<string, string>, logger: Logger, options: WorkerProcessOptions = {}): WorkerProcesses {
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a whole number >= 0, not ${count}`);
   const timing = checkedTiming(options);
-  const args = options.args ?? [WORKER_ENTRY];
+  const args = options.args ?? [...WORKER_NODE_OPTIONS, WORKER_ENTRY];
   const metricsPort = options.metricsPort ?? 0;
   if (!Number.isInteger(metricsPort) || metricsPort < 0 || (metricsPort > 0 && metricsPort + count - 1 > 65535)) {
     throw new RangeError(`metricsPort ${metricsPort} leaves no port for each of ${count} worker(s): SIFT_METRICS_PORT + SIFT_WORKERS - 1 must be at most 65535`);

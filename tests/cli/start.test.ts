@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { SiftClient } from '../../src/client/sift-client';
+import { WORKER_NODE_OPTIONS } from '../../src/supervision/worker-processes';
 import { eventually, freePort } from '../support/api';
 import { childProcesses, isAlive } from '../support/child-processes';
 import { parseLogLines } from '../support/log-lines';
@@ -192,6 +193,9 @@ describe('a worker process that dies under sift up', () => {
       await sift.waitFor(/worker ready/);
       const first = Number((await sift.waitFor(/started 1 worker process\(es\) \(pid (\d+)\)/))[1]);
       expect(workerPids()).toEqual([first]);
+      // Started with the worker's own Node options (garbage collection on its own thread).
+      const nodeOptionsOf = (pid: number) => childProcesses(sift.pid).find((child) => child.pid === pid)!.args.split(' ').slice(1, -1);
+      expect(nodeOptionsOf(first)).toEqual(['--single-threaded-gc']);
 
       process.kill(first, 'SIGKILL');
       await sift.waitFor(new RegExp(`worker 1 \\(pid ${first}\\) exited unexpectedly \\(signal SIGKILL\\) after [^;]+; restarting it in 1 s`));
@@ -199,6 +203,8 @@ describe('a worker process that dies under sift up', () => {
       expect(second).not.toBe(first);
       expect(isAlive(first)).toBe(false);
       expect(workerPids()).toEqual([second]);
+      // Restarted with the worker's own Node options too.
+      expect(nodeOptionsOf(second)).toEqual([...WORKER_NODE_OPTIONS]);
 
       // The new worker takes the batch: there is no other.
       const { submitBatch } = await client.request(SubmitBatchDocument, { input: { texts: ['warm', 'cold', 'hot'] } });

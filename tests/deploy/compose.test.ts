@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../support/paths';
 import { existsInProject, hostPathOf, mountsOf, readYaml, withDefaults, type ComposeFile } from './compose-files';
+import { WORKER_NODE_OPTIONS } from '../../src/supervision/worker-processes';
 
 const compose = readYaml<ComposeFile>('docker-compose.yml');
 const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
@@ -65,7 +66,8 @@ describe('docker-compose.yml', () => {
 
   it('runs batch workers as a service of their own, on the same Redis and key prefix as the API', () => {
     const { api, worker } = compose.services;
-    expect(worker.command).toEqual(['node', 'dist/src/cli/sift.js', 'worker']);
+    // Started as `sift up` starts its workers: with the worker's own Node options.
+    expect(worker.command).toEqual(['node', ...WORKER_NODE_OPTIONS, 'dist/src/cli/sift.js', 'worker']);
     expect(worker.environment?.REDIS_URL).toBe(api.environment?.REDIS_URL);
     expect(worker.environment?.SIFT_KEY_PREFIX).toBe(api.environment?.SIFT_KEY_PREFIX);
     expect(api.environment?.SIFT_WORKERS).toBe('0');
