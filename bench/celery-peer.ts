@@ -47,6 +47,11 @@ export interface PeerFileRun {
   /** What client.py printed: from after its imports and flush until its output was written. */
   ownSeconds: number;
   cpuSeconds: Record<PeerParty, number>;
+  /**
+   * Seconds in which neither its client nor its worker's processes used any CPU, in spans of at
+   * least 0.3 s (read every 100 ms): the peer waiting (see docs/performance.md on its pauses).
+   */
+  idleSeconds: number;
   /** Rows of its output (/tmp/sift-peer-out.csv) with a label. */
   labelledRows: number;
   clientPeakRssMb: number;
@@ -183,6 +188,7 @@ export async function startCeleryPeer(settings: PeerSettings, warmUp: BatchFile,
       rowsPerSecond: rows / seconds,
       ownSeconds: Number(own[2]),
       cpuSeconds: Object.fromEntries(PEER_PARTIES.map((party) => [party, timeline.used(party, spawnAt, exitAt)])) as Record<PeerParty, number>,
+      idleSeconds: timeline.idleSeconds(['workers', 'client'], spawnAt, exitAt),
       labelledRows,
       clientPeakRssMb: usage.peakRssMb,
     };

@@ -54,6 +54,29 @@ export class CpuTimeline<Name extends string> {
     return this.at(name, to) - this.at(name, from);
   }
 
+  /**
+   * The seconds from `from` to `to` (ms since the epoch) in which none of `names` used any CPU, in
+   * spans of at least `minMs`: the time a set of processes spent all waiting. Read on the sampling
+   * grid of the first of them; a step counts as idle when they used less than `tickSeconds` (half
+   * of /proc's 10 ms tick by default) together.
+   */
+  idleSeconds(names: readonly Name[], from: number, to: number, minMs = 300, tickSeconds = 0.005): number {
+    const grid = [from, ...this.samples.get(names[0])!.map((s) => s.at).filter((at) => at > from && at < to), to];
+    const used = (a: number, b: number) => names.reduce((sum, name) => sum + this.used(name, a, b), 0);
+    let idle = 0;
+    let spanStart: number | null = null;
+    for (let i = 1; i <= grid.length; i++) {
+      const still = i < grid.length && used(grid[i - 1], grid[i]) < tickSeconds;
+      if (still && spanStart === null) spanStart = grid[i - 1];
+      if (!still && spanStart !== null) {
+        const span = grid[i - 1] - spanStart;
+        if (span >= minMs) idle += span / 1000;
+        spanStart = null;
+      }
+    }
+    return idle;
+  }
+
   private at(name: Name, moment: number): number {
     const list = this.samples.get(name)!;
     if (list.length === 0) return NaN;

@@ -168,7 +168,7 @@ function fileToFileSection(result: FileResult): string[] {
   // than another with the same CPU waited, rather than computed, for the difference.
   const peerCpu = (round: number) => {
     const run = result.peer.find((r) => r.round === round);
-    return run ? `${n(run.cpuSeconds.client + run.cpuSeconds.workers + run.cpuSeconds.redis, 2)} in ${n(run.seconds, 2)}` : '-';
+    return run ? `${n(run.cpuSeconds.client + run.cpuSeconds.workers + run.cpuSeconds.redis, 2)} in ${n(run.seconds, 2)}, ${n(run.idleSeconds, 2)} idle` : '-';
   };
   const perRound = rounds.map((round, i) => [
     String(round),
@@ -181,8 +181,9 @@ function fileToFileSection(result: FileResult): string[] {
   ]);
   perRound.push(['median', ...medians.map((m) => n(m.middle.rowsPerSecond)), withPeer ? n(medianRun(result.peer).rowsPerSecond) : '-', withPeer ? `${n(medianRatio(result.ratiosPct.twoWorkers))}%` : '-', withPeer ? `${n(medianRatio(result.ratiosPct.oneWorker))}%` : '-', '']);
   out.push('Every round, rows/s (sift/peer = Sift\'s rows/s over the peer\'s in the same round; median row: the median of each column;');
-  out.push('peer CPU s in wall s: the CPU seconds of its client, workers and Redis, and its seconds, in that round)');
-  out.push(table(['round', 'sift 1 worker', 'sift 2 workers', 'Celery peer', 'sift 2 / peer', 'sift 1 / peer', 'peer CPU s in wall s'], perRound));
+  out.push('peer CPU s in wall s: the CPU seconds of its client, workers and Redis, and its seconds, in that round; idle: seconds in which');
+  out.push('neither its client nor its workers used any CPU, in spans of 0.3 s or more, read every 100 ms)');
+  out.push(table(['round', 'sift 1 worker', 'sift 2 workers', 'Celery peer', 'sift 2 / peer', 'sift 1 / peer', 'peer CPU s in wall s, idle'], perRound));
   out.push('Phases of each median run: wall seconds, and CPU seconds of each process in the phase (read off samples every 100 ms; the CLI\'s exact at its exit).');
   for (const [phase, { title, detail }] of Object.entries(SIFT_PHASES)) out.push(`  ${title}: ${detail}`);
   out.push('  start + upload is the CLI\'s read and upload; the workers begin on the first chunks during the upload');
