@@ -184,6 +184,15 @@ function fileToFileSection(result: FileResult): string[] {
   out.push('peer CPU s in wall s: the CPU seconds of its client, workers and Redis, and its seconds, in that round; idle: seconds in which');
   out.push('neither its client nor its workers used any CPU, in spans of 0.3 s or more, read every 100 ms)');
   out.push(table(['round', 'sift 1 worker', 'sift 2 workers', 'Celery peer', 'sift 2 / peer', 'sift 1 / peer', 'peer CPU s in wall s, idle'], perRound));
+  if (withPeer) {
+    // Not a target: the peer's speed with its pauses (Celery waiting for its next poll) taken out,
+    // which moves far less from round to round than its speed with them.
+    const working = median(result.peer.map((run) => run.rows / (run.seconds - run.idleSeconds)));
+    const twoWorkers = medians.find((m) => m.workers === 2)?.middle.rowsPerSecond;
+    out.push(
+      `The peer between its pauses (rows over seconds less idle seconds, median of rounds): ${n(working)} rows/s${twoWorkers === undefined ? '' : `; Sift's 2-worker median is ${n((100 * twoWorkers) / working)}% of that`} (for reference, not a target).`,
+    );
+  }
   out.push('Phases of each median run: wall seconds, and CPU seconds of each process in the phase (read off samples every 100 ms; the CLI\'s exact at its exit).');
   for (const [phase, { title, detail }] of Object.entries(SIFT_PHASES)) out.push(`  ${title}: ${detail}`);
   out.push('  start + upload is the CLI\'s read and upload; the workers begin on the first chunks during the upload');
