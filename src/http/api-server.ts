@@ -25,6 +25,7 @@ import type { OriginPolicy } from './origin-policy';
 import { queryLimitsPlugin } from './query-limits-plugin';
 import { securityHeaders } from './security-headers';
 import { WEB_APP_DIR, webAppRoutes } from './web-app-routes';
+import { deferContinue, isBatchUpload } from './expect-continue';
 
 export interface ApiServerOptions {
   schema: GraphQLSchema;
@@ -100,6 +101,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   // The very first, so every answer is counted, refusals included.
   if (options.metrics) app.use(httpMetricsMiddleware(options.metrics.http));
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
+  // An upload's 100 Continue waits for its headers to pass (batch-routes.ts); everything else gets it at once.
+  deferContinue(httpServer, isBatchUpload);
   const ws = attachGraphQLWebSocket(httpServer, schema, services, gate, development, options.queryLimits, {
     maxPayload: options.bodyLimit,
     maxOperationsPerSocket: options.maxOperationsPerSocket,

@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import type { Authenticator } from '../auth/authenticator';
 import { authenticate, principalOf } from './authentication';
 import { clientGone, sendError } from './http-errors';
+import { continueBody } from './expect-continue';
 import { drainRefusedUpload } from './refused-upload';
 
 export interface BatchRoutesOptions {
@@ -90,9 +91,13 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
  * Stopping early leaves the request open (reading it with `for await` would destroy it, and its
  * socket with it): the route still answers on it.
  */
-async function* uploadBody(req: Request, limit: number, idleMs: number): AsyncGenerator<Buffer> {
+async function* uploadBody(req: Request, res: Response, limit: number, idleMs: number): AsyncGenerator<Buffer> {
   const tooLarge = () => userError(ErrorCodes.UPLOAD_TOO_LARGE, `The upload is larger than ${limit} bytes, the limit SIFT_MAX_UPLOAD_BYTES sets; split the file or raise the limit.`);
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
+  // Read for the first time: everything the headers could refuse passed (the key and its scopes,
+  // the media type, the options, HIGH's scope, the rate of batches), so a client that waits for
+  // 100 Continue (Expect: 100-continue) sends its body now (see expect-continue.ts).
+  continueBody(res);
   let ended = false;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
@@ -228,7 +233,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
     try {
       const format = uploadFormat(req);
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
-      const body = rowLimited(uploadBody(req, maxUploadBytes, uploadIdleTimeoutMs), maxRowBytes);
+      const body = rowLimited(uploadBody(req, res, maxUploadBytes, uploadIdleTimeoutMs), maxRowBytes);
       const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));
       res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total, priority: batch.priority });
     } catch (error) {
