@@ -92,8 +92,6 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
  * socket with it): the route still answers on it.
  */
 async function* uploadBody(req: Request, res: Response, limit: number, idleMs: number): AsyncGenerator<Buffer> {
-  const tooLarge = () => userError(ErrorCodes.UPLOAD_TOO_LARGE, `The upload is larger than ${limit} bytes, the limit SIFT_MAX_UPLOAD_BYTES sets; split the file or raise the limit.`);
-  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   // Read for the first time: everything the headers could refuse passed (the key and its scopes,
   // the media type, the options, HIGH's scope, the rate of batches), so a client that waits for
   // 100 Continue (Expect: 100-continue) sends its body now (see expect-continue.ts).
@@ -122,7 +120,7 @@ async function* uploadBody(req: Request, res: Response, limit: number, idleMs: n
       const chunk = req.read() as Buffer | null;
       if (chunk !== null) {
         received += chunk.length;
-        if (received > limit) throw tooLarge();
+        if (received > limit) throw uploadTooLarge(limit);
         yield chunk;
         continue;
       }
@@ -143,6 +141,15 @@ async function* uploadBody(req: Request, res: Response, limit: number, idleMs: n
     req.off('error', onClose);
     req.off('close', onClose);
   }
+}
+
+function uploadTooLarge(limit: number): SiftError {
+  return userError(ErrorCodes.UPLOAD_TOO_LARGE, `The upload is larger than ${limit} bytes, the limit SIFT_MAX_UPLOAD_BYTES sets; split the file or raise the limit.`);
+}
+
+/** An upload whose Content-Length says it is over the limit: refused before anything is stored or counted against its rate. */
+function checkDeclaredLength(req: Request, limit: number): void {
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw uploadTooLarge(limit);
 }
 
 function idleTimeout(idleMs: number): SiftError {
@@ -232,6 +239,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
   router.post('/batches', async (req, res) => {
     try {
       const format = uploadFormat(req);
+      checkDeclaredLength(req, maxUploadBytes);
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
       const body = rowLimited(uploadBody(req, res, maxUploadBytes, uploadIdleTimeoutMs), maxRowBytes);
       const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));

@@ -32,7 +32,13 @@ export function continueBody(res: ServerResponse): void {
 /** Whether a request is a file upload (`POST /batches`, whatever its query). */
 export function isBatchUpload(req: IncomingMessage): boolean {
   if (req.method !== 'POST' || req.url === undefined) return false;
-  // Express matches routes whatever their case, and with a trailing slash.
-  const path = req.url.split('?', 1)[0].toLowerCase();
+  // Express matches routes whatever their case, with a trailing slash, and in a request target of
+  // absolute form (`POST http://host/batches`) too.
+  let path: string;
+  try {
+    path = new URL(req.url, 'http://sift.invalid').pathname.toLowerCase();
+  } catch {
+    return false; // not a URL: no route of Sift's answers it
+  }
   return path === '/batches' || path === '/batches/';
 }

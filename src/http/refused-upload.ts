@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** How long a refused upload's connection stays open for the client to read the answer. */
 export const REFUSED_UPLOAD_LINGER_MS = 10_000;
@@ -23,6 +24,7 @@ export const REFUSED_UPLOAD_DRAIN_BYTES = 1024 * 1024;
  */
 export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLOAD_LINGER_MS, maxBytes = REFUSED_UPLOAD_DRAIN_BYTES): void {
   if (req.complete) return;
+  endGently(req.socket);
   const timer = setTimeout(() => req.socket.destroy(), lingerMs);
   timer.unref();
   let drained = 0;
@@ -37,4 +39,18 @@ export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLO
   req.once('end', settled);
   req.once('close', settled);
   req.resume();
+}
+
+/**
+ * A connection Node will not keep alive after this answer (the client asked for 100 Continue and
+ * was refused before it, see expect-continue.ts, or it said Connection: close) is closed, once the
+ * answer is written, with the socket's destroySoon: destroyed at once, which resets the connection
+ * under body bytes still on their way, and a client that sent its body without waiting for 100
+ * Continue then lost the answer to EPIPE (17 and 19 times in 30 in a review). Without destroySoon
+ * Node ends such a socket instead (its own fallback): the answer, then a FIN, with the socket
+ * still read (drained above) until the client closes it or the linger ends. Called before the
+ * answer's 'finish' (the same tick as the refusal), when Node makes that choice.
+ */
+function endGently(socket: Socket): void {
+  (socket as unknown as { destroySoon?: unknown }).destroySoon = undefined;
 }
