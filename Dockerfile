@@ -1,5 +1,5 @@
 # Sift image. Build: docker build -t sift .   Run with Redis: docker compose up (docs/operations.md)
-# Its default command is the API; `node dist/src/cli/sift.js worker` makes it a batch worker.
+# Its default command is the API; `node --single-threaded-gc dist/src/cli/sift.js worker` makes it a batch worker.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # --ignore-scripts: onnxruntime-node's install step would download CUDA libraries, and the CPU

@@ -40,8 +40,9 @@ const WORKER_ENTRY = path.resolve(__dirname, '../../workers/worker.js');
  * background GC threads do not finish GC sooner, they take cores from those processes and add
  * their own coordination. In `node dist/bench/worker-cpu.js` with 2 workers on 2 cores (8 runs a
  * side, alternating), a `sift batch` of the 200,000-row file took 1.53 s with it against 1.58 s
- * without. On a machine with cores to spare, a worker without it may finish a chunk a little
- * sooner: run `node dist/src/cli/sift.js worker` yourself there (see docs/performance.md).
+ * without, and 1.58 against 1.64 in a second pair; the workers' CPU was the same. On a machine
+ * with cores to spare it is not measured: a worker started by hand (`node dist/src/cli/sift.js
+ * worker`) runs without it (see docs/performance.md).
  * NODE_OPTIONS cannot carry this option (Node refuses it there), so it is a command-line option.
  */
 export const WORKER_NODE_OPTIONS: readonly string[] = ['--single-threaded-gc'];
