@@ -57,6 +57,11 @@ export interface PeerFileRun {
   clientPeakRssMb: number;
 }
 
+/** A peer run's CPU seconds, its client's, its workers' and Redis's together. */
+export function peerCpuSeconds(run: PeerFileRun): number {
+  return PEER_PARTIES.reduce((sum, party) => sum + run.cpuSeconds[party], 0);
+}
+
 /** Why the peer cannot run here, in one line; null when it can. */
 export async function peerMissing(settings: PeerSettings): Promise<string | null> {
   if (!existsSync(path.join(settings.dir, 'client.py'))) return `the peer was not found at ${settings.dir} (BENCH_PEER_DIR)`;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeBatchCsv } from './batch-files';
-import { peerMissing, startCeleryPeer } from './celery-peer';
+import { peerCpuSeconds, peerMissing, startCeleryPeer } from './celery-peer';
 import { Cleanup } from './cleanup';
 import { readSettings } from './settings';
 import { runBench } from './two-builds';
@@ -33,7 +33,7 @@ runBench(async () => {
     try {
       for (let run = 1; run <= RUNS; run++) {
         const r = await peer.run(file, run);
-        const cpu = r.cpuSeconds.client + r.cpuSeconds.workers + r.cpuSeconds.redis;
+        const cpu = peerCpuSeconds(r);
         rows.push(`${String(run).padStart(3)}  ${Math.round(r.rowsPerSecond).toLocaleString('en-US').padStart(7)}  ${r.seconds.toFixed(2).padStart(7)}  ${cpu.toFixed(2).padStart(7)}  ${r.idleSeconds.toFixed(2).padStart(6)}  ${(r.seconds - r.idleSeconds).toFixed(2).padStart(12)}`);
       }
     } finally {

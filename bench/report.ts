@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuthResult } from './auth-cost';
 import type { BatchBenchResult } from './batch-runs';
+import { peerCpuSeconds } from './celery-peer';
 import { EXPECTED, type FanoutResult } from './fanout';
 import { SIFT_PHASES, type SiftFileRun, type SiftPhase } from './file-runs';
 import { medianRatio, medianRun, spreadPct, type FileResult } from './file-section';
@@ -168,7 +169,7 @@ function fileToFileSection(result: FileResult): string[] {
   // than another with the same CPU waited, rather than computed, for the difference.
   const peerCpu = (round: number) => {
     const run = result.peer.find((r) => r.round === round);
-    return run ? `${n(run.cpuSeconds.client + run.cpuSeconds.workers + run.cpuSeconds.redis, 2)} in ${n(run.seconds, 2)}, ${n(run.idleSeconds, 2)} idle` : '-';
+    return run ? `${n(peerCpuSeconds(run), 2)} in ${n(run.seconds, 2)}, ${n(run.idleSeconds, 2)} idle` : '-';
   };
   const perRound = rounds.map((round, i) => [
     String(round),
