@@ -24,7 +24,7 @@ export const REFUSED_UPLOAD_DRAIN_BYTES = 1024 * 1024;
  */
 export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLOAD_LINGER_MS, maxBytes = REFUSED_UPLOAD_DRAIN_BYTES): void {
   if (req.complete) return;
-  endGently(req.socket);
+  const restore = endGently(req.socket);
   const timer = setTimeout(() => req.socket.destroy(), lingerMs);
   timer.unref();
   let drained = 0;
@@ -36,7 +36,11 @@ export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLO
   };
   const settled = () => clearTimeout(timer);
   req.on('data', drop);
-  req.once('end', settled);
+  req.once('end', () => {
+    settled();
+    // The body read to its end: nothing can reset the connection any more, and it may be used again as any other.
+    restore();
+  });
   req.once('close', settled);
   req.resume();
 }
@@ -49,8 +53,11 @@ export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLO
  * Continue then lost the answer to EPIPE (17 and 19 times in 30 in a review). Without destroySoon
  * Node ends such a socket instead (its own fallback): the answer, then a FIN, with the socket
  * still read (drained above) until the client closes it or the linger ends. Called before the
- * answer's 'finish' (the same tick as the refusal), when Node makes that choice.
+ * answer's 'finish' (the same tick as the refusal), when Node makes that choice; returns what puts
+ * the socket's own destroySoon back.
  */
-function endGently(socket: Socket): void {
-  (socket as unknown as { destroySoon?: unknown }).destroySoon = undefined;
+function endGently(socket: Socket): () => void {
+  const own = socket as unknown as { destroySoon?: unknown };
+  own.destroySoon = undefined;
+  return () => delete own.destroySoon;
 }
