@@ -18,6 +18,7 @@ import {
 import { isLoopbackHost, type SiftConfig } from '../config/config';
 import { ErrorCodes } from '../errors';
 import { modelTexts } from './model-work';
+import { submitAloneRule } from './submit-alone-rule';
 
 /** What one GraphQL request may ask for, over HTTP and WebSocket alike. */
 export interface QueryLimitSettings {
@@ -125,7 +126,8 @@ export interface GraphQLRequestText {
  * while parsing; aliases, depth and directives while validating; field suggestions hidden when
  * introspection is off), introspection itself, and Sift's own limit on the texts a request sends to
  * the models. Every refusal comes before any resolver runs, with `extensions.code`
- * `QUERY_TOO_LARGE` and a message that names the setting.
+ * `QUERY_TOO_LARGE` and a message that names the setting. The rules also hold one that is no
+ * limit, `submitAloneRule` (submit-alone-rule.ts), for the same reason: both transports apply them.
  *
  * graphql-armor's pieces are taken from its envelop plugins (its Apollo ones answer a token
  * refusal with a 500, and leave "[Suggestion hidden]?" in messages): Sift applies them itself.
@@ -147,6 +149,8 @@ export class QueryLimits {
       if (after) this.afterValidation.push(after);
     }
     if (!settings.introspection) rules.push(introspectionOffRule);
+    // Not a limit on size, but a rule every transport must apply before any field runs, as these are.
+    rules.push(submitAloneRule);
     this.rules = rules;
   }
 

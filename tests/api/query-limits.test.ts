@@ -141,6 +141,21 @@ describe('limits on what one GraphQL request may ask for (default settings, loop
       expect(await modelRows(t)).toBe(before + 1000);
     });
 
+    it('refuses two submitBatch in one operation before either runs: no batch is created unseen', async () => {
+      const listed = async () => ((await send({ query: '{ batches(first: 100) { edges { node { id } } } }' })).data as { batches: { edges: unknown[] } }).batches.edges.length;
+      const before = await listed();
+      // The second would fail (no such model): run one after the other, it would null the whole
+      // answer, the first batch's id with it.
+      const query = 'mutation { a: submitBatch(input: { texts: ["a fine film"] }) { id } b: submitBatch(input: { texts: ["x"], model: "no-such-model" }) { id } }';
+      const refused = await send({ query });
+      expect(refused.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^An operation with submitBatch may ask for nothing else/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'SUBMIT_BATCH_ALONE' } })]);
+      if (transport === 'HTTP') expect(refused.status).toBe(400);
+      expect(await listed()).toBe(before);
+      const alone = await send({ query: 'mutation { submitBatch(input: { texts: ["a fine film"] }) { id } }' });
+      expect(alone.errors).toBeUndefined();
+      expect(await listed()).toBe(before + 1);
+    });
+
     it('keeps introspection (Apollo Sandbox\'s query) and suggestions on a loopback HOST', async () => {
       const introspection = await send({ query: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }) });
       expect(introspection.errors).toBeUndefined();

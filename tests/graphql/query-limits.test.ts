@@ -139,6 +139,42 @@ describe('QueryLimits.check (what the WebSocket runs, and Apollo runs piece by p
     expect(accepted(limits.check(schema, { query: '{ __typename }' })).hideSuggestions).toBe(false);
   });
 
+  describe('submitBatch alone in its operation (SUBMIT_BATCH_ALONE)', () => {
+    const refused = (query: string) => {
+      const errors = errorsOf(limits.check(schema, { query }));
+      expect(errors.map((e) => e.extensions)).toEqual([{ code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'SUBMIT_BATCH_ALONE' }]);
+      return errors[0].message;
+    };
+    const submit = (name: string) => `${name}: submitBatch(input: { texts: ["a"] }) { id }`;
+
+    it.each([
+      ['two aliased submitBatch', `mutation { ${submit('a')} ${submit('b')} }`, /asks for 2 submitBatch fields/],
+      ['submitBatch then cancelBatch', `mutation { ${submit('a')} cancelBatch(id: "x") { id } }`, /submitBatch beside another mutation field/],
+      ['cancelBatch twice beside submitBatch', `mutation { c: cancelBatch(id: "x") { id } ${submit('a')} d: cancelBatch(id: "y") { id } }`, /submitBatch beside 2 other mutation fields/],
+      ['a second submitBatch in a fragment', `mutation { ${submit('a')} ...more } fragment more on Mutation { ${submit('b')} }`, /2 submitBatch fields/],
+      ['a second submitBatch in an inline fragment, under @skip', `mutation($no: Boolean = true) { ${submit('a')} ... on Mutation @skip(if: $no) { ${submit('b')} } }`, /2 submitBatch fields/],
+      ['one fragment spread twice', 'mutation { ...one ...one } fragment one on Mutation { submitBatch(input: { texts: ["a"] }) { id } }', /2 submitBatch fields/],
+    ])('refuses %s, saying why and what to do', (_what, query, found) => {
+      const message = refused(query);
+      expect(message).toMatch(found);
+      expect(message).toMatch(/without the id of a batch already created\. Send each submitBatch in a request of its own/);
+    });
+
+    it('passes submitBatch alone or beside __typename, and other mutations together', () => {
+      accepted(limits.check(schema, { query: `mutation { ${submit('a')} __typename }` }));
+      accepted(limits.check(schema, { query: `mutation { ...one } fragment one on Mutation { ${submit('a')} }` }));
+      accepted(limits.check(schema, { query: 'mutation { a: cancelBatch(id: "x") { id } b: cancelBatch(id: "y") { id } }' }));
+      // A document may hold several operations, each with its one submitBatch.
+      const two = `mutation First { ${submit('a')} } mutation Second { ${submit('b')} }`;
+      accepted(limits.check(schema, { query: two, operationName: 'Second' }));
+    });
+
+    it('follows a fragment that spreads itself once (graphql-js refuses the cycle)', () => {
+      const errors = errorsOf(limits.check(schema, { query: `mutation { ...loop } fragment loop on Mutation { ${submit('a')} ...loop }` }));
+      expect(errors.map((e) => e.message)).toEqual(['Cannot spread fragment "loop" within itself.']);
+    });
+  });
+
   it('answers a syntax error as graphql-js words it', () => {
     expect(errorsOf(limits.check(schema, { query: '{ predict(' })).map((e) => e.message)).toEqual(['Syntax Error: Expected Name, found <EOF>.']);
   });

@@ -40,7 +40,10 @@ export class BatchResolver {
     return { edges: page.edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
-  @Mutation(() => BatchType)
+  @Mutation(() => BatchType, {
+    description:
+      'Queues a batch and answers it at once (QUEUED). Alone in its operation (__typename aside): beside another mutation field it is refused with SUBMIT_BATCH_ALONE before anything runs, as a later failure would null the answer and with it this batch\'s id.',
+  })
   submitBatch(@Arg('input', () => SubmitBatchInput) input: SubmitBatchInput, @Ctx() { batches, principal }: GraphQLContext): Promise<BatchSnapshot> {
     requireScope(principal, 'batches');
     return batches.submitInline(input, principal);
