@@ -8,8 +8,11 @@ interface Channel {
   /** One entry per subscribe call (a function given twice is two listeners). */
   listeners: Set<{ listener: (message: string) => void }>;
   subscribed: Promise<void>;
-  /** Redis confirmed the SUBSCRIBE: after a reconnect, it is sent again. */
-  confirmed: boolean;
+  /**
+   * The connection (ChannelSubscriber's count of them) on which Redis confirmed the channel's
+   * SUBSCRIBE, null while it is on the way: once that connection is gone, it is sent again.
+   */
+  confirmedOn: number | null;
 }
 
 /**
@@ -31,6 +34,8 @@ interface Channel {
  */
 export class ChannelSubscriber {
   private readonly channels = new Map<string, Channel>();
+  /** Which connection this is: one more after each close. */
+  private connection = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -39,6 +44,7 @@ export class ChannelSubscriber {
   ) {
     if (redis.options.autoResubscribe) throw new Error('ChannelSubscriber needs a connection with autoResubscribe: false (it subscribes again itself after a reconnect)');
     redis.on('message', (channel: string, message: string) => this.deliver(channel, message));
+    redis.on('close', () => this.connection++);
     // ioredis sends the commands queued during the outage before 'ready': channels left meanwhile are gone from the map.
     redis.on('ready', () => this.subscribeAgain());
   }
@@ -75,8 +81,8 @@ export class ChannelSubscriber {
   }
 
   private open(channel: string): Channel {
-    const entry: Channel = { listeners: new Set(), subscribed: Promise.resolve(), confirmed: false };
-    entry.subscribed = this.redis.subscribe(channel).then(() => void (entry.confirmed = true));
+    const entry: Channel = { listeners: new Set(), subscribed: Promise.resolve(), confirmedOn: null };
+    entry.subscribed = this.redis.subscribe(channel).then(() => void (entry.confirmedOn = this.connection));
     this.channels.set(channel, entry);
     // Refused: every listener waiting hears it (through `subscribed`), and the next one tries again.
     entry.subscribed.catch(() => this.channels.get(channel) === entry && this.channels.delete(channel));
@@ -85,11 +91,17 @@ export class ChannelSubscriber {
 
   private subscribeAgain(): void {
     for (const [channel, entry] of this.channels) {
-      if (!entry.confirmed) continue; // its first SUBSCRIBE is still on the way
-      this.redis.subscribe(channel).catch((error: Error) => {
-        if (this.redis.status !== 'end') this.onError(`SUBSCRIBE ${channel} again after a reconnect`, error);
-        if (this.channels.get(channel) === entry) this.channels.delete(channel);
-      });
+      // Its first SUBSCRIBE is still on the way, or was confirmed on this very connection: ioredis
+      // writes a SUBSCRIBE at once while it checks a new connection is ready (the command may run
+      // while Redis loads), so a channel may be confirmed before the connection's 'ready'.
+      if (entry.confirmedOn === null || entry.confirmedOn === this.connection) continue;
+      this.redis.subscribe(channel).then(
+        () => void (entry.confirmedOn = this.connection),
+        (error: Error) => {
+          if (this.redis.status !== 'end') this.onError(`SUBSCRIBE ${channel} again after a reconnect`, error);
+          if (this.channels.get(channel) === entry) this.channels.delete(channel);
+        },
+      );
     }
   }
 

@@ -10,9 +10,9 @@ describe('ChannelSubscriber', () => {
   let commands: Redis;
   let errors: string[];
   let subscriber: ChannelSubscriber;
-  /** SUBSCRIBE and UNSUBSCRIBE commands the subscriber connection sent, as MONITOR saw them. */
+  /** SUBSCRIBE, UNSUBSCRIBE and PING commands with this suite's prefix, as MONITOR saw them. */
   let sent: string[];
-  let monitor: Awaited<ReturnType<Redis['monitor']>>;
+  let monitor: Redis;
 
   beforeEach(async () => {
     connection = new Redis(TEST_REDIS_URL, { autoResubscribe: false });
@@ -20,9 +20,20 @@ describe('ChannelSubscriber', () => {
     errors = [];
     subscriber = new ChannelSubscriber(connection, (what, error) => errors.push(`${what}: ${error.message}`));
     sent = [];
-    monitor = await commands.monitor();
+    // Not commands.monitor(): it listens for errors only until MONITOR is answered. When other
+    // suites' commands flow beside this one, the lines that reach ioredis with MONITOR's OK, before
+    // it has switched to reading them as such, are taken for replies to no command and emitted as
+    // errors ("Command queue state error"), and the second of them, heard by no one, ended the
+    // test. The monitor is this test's instrument: a line of its own it missed fails the test
+    // through `sent`; the others' lines are no concern of it.
+    monitor = commands.duplicate({ monitor: true, lazyConnect: true });
+    monitor.on('error', () => undefined);
+    // Not events.once, which rejects on the first of those errors.
+    const monitoring = new Promise((resolve) => monitor.once('monitoring', resolve));
+    await monitor.connect();
+    await monitoring;
     monitor.on('monitor', (_time: string, args: string[]) => {
-      if (/^(un)?subscribe$/i.test(args[0]) && args[1]?.startsWith(prefix)) sent.push(`${args[0].toUpperCase()} ${args[1].slice(prefix.length)}`);
+      if (/^((un)?subscribe|ping)$/i.test(args[0]) && args[1]?.startsWith(prefix)) sent.push(`${args[0].toUpperCase()} ${args[1].slice(prefix.length)}`);
     });
   });
 
@@ -88,6 +99,28 @@ describe('ChannelSubscriber', () => {
     await commands.publish(prefix + 'g', '1');
     await eventually(async () => heard.length === 1, 5000, 'the second listener to hear');
     expect(errors).toEqual([`a listener of ${prefix}g: undefined`]);
+  });
+
+  it("sends a channel's SUBSCRIBE again only after a reconnect, not when 'ready' comes after its answer on the same connection", async () => {
+    const heard: string[] = [];
+    const leave = await subscriber.subscribe(prefix + 'h', (m) => heard.push(m));
+    // ioredis writes a SUBSCRIBE at once while it checks that a new connection is ready, so the
+    // answer may come before that connection's 'ready' (this suite's first test saw it now and
+    // then, and a second SUBSCRIBE with it). The same order, made certain:
+    connection.emit('ready');
+    // A PING on the same connection goes after any SUBSCRIBE 'ready' made; MONITOR shows both in order.
+    await connection.ping(prefix + 'mark');
+    await eventually(async () => sent.includes('PING mark'), 5000, 'MONITOR to show the PING');
+    expect(sent).toEqual(['SUBSCRIBE h', 'PING mark']);
+    // A reconnect: the channel is subscribed again, once, and its messages heard.
+    connection.disconnect(true);
+    await eventually(async () => sent.length === 3, 5000, 'the SUBSCRIBE after the reconnect');
+    expect(sent).toEqual(['SUBSCRIBE h', 'PING mark', 'SUBSCRIBE h']);
+    await eventually(async () => (await subscribers('h')) === 1, 5000, 'the subscription to be back');
+    await commands.publish(prefix + 'h', 'after');
+    await eventually(async () => heard.includes('after'), 5000, 'the message after the reconnect');
+    leave();
+    expect(errors).toEqual([]);
   });
 
   it('refuses a connection that would subscribe again by itself after a reconnect', () => {
