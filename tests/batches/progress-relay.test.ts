@@ -4,7 +4,7 @@ import { SiftClient } from '../../src/client/sift-client';
 import { redisKeys } from '../../src/redis/keys';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
 import { COUNTS_ONLY, indicesOf, range, ROW_INDICES, type LeanProgress } from '../support/progress';
-import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { deleteKeys, startMonitor, testRedis, uniquePrefix } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
 import { startSiftUp, type SiftUp } from '../support/sift-up';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -252,7 +252,7 @@ describe('batchProgress costs and faults', () => {
     try {
       const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts: textsOf(3000, 'counts') } });
       const resultsKey = redisKeys(t.prefix).batchResults(submitBatch.id);
-      const feed = await monitor.monitor();
+      const feed = await startMonitor(monitor);
       feed.on('monitor', (_time: string, args: string[]) => {
         if (args.includes(resultsKey) && /^(hmget|hkeys|hget|hgetall)$/i.test(args[0])) resultsKeyReads.push(args[0]);
       });

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { ChannelSubscriber } from '../../src/redis/channel-subscriber';
 import { eventually } from '../support/api';
-import { testRedis, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+import { startMonitor, testRedis, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 
 /** ChannelSubscriber against the real Redis: one SUBSCRIBE per channel however many listeners, one UNSUBSCRIBE when the last leaves. */
 describe('ChannelSubscriber', () => {
@@ -20,18 +20,7 @@ describe('ChannelSubscriber', () => {
     errors = [];
     subscriber = new ChannelSubscriber(connection, (what, error) => errors.push(`${what}: ${error.message}`));
     sent = [];
-    // Not commands.monitor(): it listens for errors only until MONITOR is answered. When other
-    // suites' commands flow beside this one, the lines that reach ioredis with MONITOR's OK, before
-    // it has switched to reading them as such, are taken for replies to no command and emitted as
-    // errors ("Command queue state error"), and the second of them, heard by no one, ended the
-    // test. The monitor is this test's instrument: a line of its own it missed fails the test
-    // through `sent`; the others' lines are no concern of it.
-    monitor = commands.duplicate({ monitor: true, lazyConnect: true });
-    monitor.on('error', () => undefined);
-    // Not events.once, which rejects on the first of those errors.
-    const monitoring = new Promise((resolve) => monitor.once('monitoring', resolve));
-    await monitor.connect();
-    await monitoring;
+    monitor = await startMonitor(commands);
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (/^((un)?subscribe|ping)$/i.test(args[0]) && args[1]?.startsWith(prefix)) sent.push(`${args[0].toUpperCase()} ${args[1].slice(prefix.length)}`);
     });

@@ -27,3 +27,22 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 export function testRedis(): Redis {
   return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
 }
+
+/**
+ * A MONITOR connection to the server `redis` is on, once Redis has begun to send it every command.
+ * Not ioredis's monitor(): it listens for errors only until MONITOR is answered, and the lines
+ * that reach ioredis with MONITOR's OK, before it has switched to reading them as such (when other
+ * clients' commands flow), are taken for replies to no command and emitted as errors ("Command
+ * queue state error"); the second of them, heard by no one, ended the test that was running. A
+ * monitor is a test's instrument: a line it missed fails the test through what it collected, not
+ * through its own errors.
+ */
+export async function startMonitor(redis: Redis): Promise<Redis> {
+  const monitor = redis.duplicate({ monitor: true, lazyConnect: true });
+  monitor.on('error', () => undefined);
+  // Not events.once, which rejects on the first of those errors.
+  const monitoring = new Promise((resolve) => monitor.once('monitoring', resolve));
+  await monitor.connect();
+  await monitoring;
+  return monitor;
+}
