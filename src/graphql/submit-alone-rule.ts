@@ -3,24 +3,57 @@ import { GraphQLError, Kind, type ASTVisitor, type FieldNode, type SelectionSetN
 /** The mutation that creates something the client can learn of only from its answer. */
 const SUBMIT = 'submitBatch';
 
+/** How many `submitBatch` and other mutation fields a selection asks for (`__typename` aside). */
+interface RootFields {
+  submits: number;
+  others: number;
+}
+
 /**
- * The fields an operation's root selection asks for, through fragments and inline fragments, each
- * as often as it is written (a field under `@skip` or `@include` counts too: the rule looks at the
- * document, not at the variables). A fragment spread twice counts twice; a fragment that spreads
- * itself is graphql-js's NoFragmentCyclesRule's to refuse, and is followed once here.
+ * Counts the fields an operation's root selection asks for, through fragments and inline
+ * fragments, each as often as it is written (a field under `@skip` or `@include` counts too: the
+ * rule looks at the document, not at the variables). A fragment spread twice counts twice, but is
+ * counted once and remembered: fragments that each spread the next one twice would otherwise make
+ * the count itself take 2^depth steps. A fragment that spreads itself counts nothing the second
+ * time (graphql-js's NoFragmentCyclesRule refuses the document).
  */
-function rootFields(context: ValidationContext, selectionSet: SelectionSetNode, followed = new Set<string>()): FieldNode[] {
-  const fields: FieldNode[] = [];
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) fields.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) fields.push(...rootFields(context, selection.selectionSet, followed));
-    else {
-      const fragment = context.getFragment(selection.name.value);
-      if (!fragment || followed.has(fragment.name.value)) continue;
-      fields.push(...rootFields(context, fragment.selectionSet, new Set([...followed, fragment.name.value])));
+class RootFieldCounter {
+  private readonly fragments = new Map<string, RootFields>();
+  private readonly counting = new Set<string>();
+  /** The `submitBatch` fields met, each node once: where the error points. */
+  readonly submitNodes = new Set<FieldNode>();
+
+  constructor(private readonly context: ValidationContext) {}
+
+  count(selectionSet: SelectionSetNode): RootFields {
+    const total: RootFields = { submits: 0, others: 0 };
+    const add = (fields: RootFields) => {
+      total.submits += fields.submits;
+      total.others += fields.others;
+    };
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value === SUBMIT) {
+          total.submits++;
+          this.submitNodes.add(selection);
+        } else if (selection.name.value !== '__typename') total.others++;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) add(this.count(selection.selectionSet));
+      else add(this.fragment(selection.name.value));
     }
+    return total;
   }
-  return fields;
+
+  private fragment(name: string): RootFields {
+    const known = this.fragments.get(name);
+    if (known) return known;
+    const fragment = this.context.getFragment(name);
+    if (!fragment || this.counting.has(name)) return { submits: 0, others: 0 };
+    this.counting.add(name);
+    const fields = this.count(fragment.selectionSet);
+    this.counting.delete(name);
+    this.fragments.set(name, fields);
+    return fields;
+  }
 }
 
 /**
@@ -34,15 +67,14 @@ export function submitAloneRule(context: ValidationContext): ASTVisitor {
   return {
     OperationDefinition(operation) {
       if (operation.operation !== 'mutation') return false;
-      const fields = rootFields(context, operation.selectionSet).filter((field) => field.name.value !== '__typename');
-      const submits = fields.filter((field) => field.name.value === SUBMIT);
-      if (submits.length === 0 || fields.length === 1) return false;
-      const others = fields.length - submits.length;
-      const found = submits.length > 1 ? `${submits.length} submitBatch fields` : `submitBatch beside ${others === 1 ? 'another mutation field' : `${others} other mutation fields`}`;
+      const counter = new RootFieldCounter(context);
+      const { submits, others } = counter.count(operation.selectionSet);
+      if (submits === 0 || submits + others === 1) return false;
+      const found = submits > 1 ? `${submits} submitBatch fields` : `submitBatch beside ${others === 1 ? 'another mutation field' : `${others} other mutation fields`}`;
       context.reportError(
         new GraphQLError(
           `An operation with submitBatch may ask for nothing else, and this one asks for ${found}. A failure of a later field would leave the response without data, and so without the id of a batch already created. Send each submitBatch in a request of its own (with an idempotencyKey, sending one again is safe).`,
-          { nodes: submits, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'SUBMIT_BATCH_ALONE' } },
+          { nodes: [...counter.submitNodes], extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'SUBMIT_BATCH_ALONE' } },
         ),
       );
       return false;

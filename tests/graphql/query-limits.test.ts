@@ -169,6 +169,17 @@ describe('QueryLimits.check (what the WebSocket runs, and Apollo runs piece by p
       accepted(limits.check(schema, { query: two, operationName: 'Second' }));
     });
 
+    it('counts each fragment once: fragments that each spread the next twice, 40 deep (2^40 fields), are counted in one pass', () => {
+      const doubling = (leaf: string) => {
+        let query = 'mutation { ...f0 }';
+        for (let i = 0; i < 40; i++) query += ` fragment f${i} on Mutation { ...f${i + 1} ...f${i + 1} }`;
+        return `${query} fragment f40 on Mutation { ${leaf} }`;
+      };
+      // Before, the rule walked every spread: 2^20 fields overflowed the stack, and 2^40 never ended.
+      expect(refused(doubling('submitBatch(input: { texts: ["a"] }) { id }'))).toMatch(/asks for 1099511627776 submitBatch fields/);
+      accepted(limits.check(schema, { query: doubling('cancelBatch(id: "x") { id }') }));
+    });
+
     it('follows a fragment that spreads itself once (graphql-js refuses the cycle)', () => {
       const errors = errorsOf(limits.check(schema, { query: `mutation { ...loop } fragment loop on Mutation { ${submit('a')} ...loop }` }));
       expect(errors.map((e) => e.message)).toEqual(['Cannot spread fragment "loop" within itself.']);
