@@ -226,8 +226,7 @@ export class BatchService {
 
   /** Rows of a batch the caller already holds (so may see), from `offset`. */
   results(batch: BatchSnapshot, offset: number, limit: number): Promise<BatchRowResult[]> {
-    if (!Number.isInteger(offset) || offset < 0) throw userError(ErrorCodes.BAD_USER_INPUT, `offset must be 0 or more; got ${offset}.`);
-    if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw userError(ErrorCodes.BAD_USER_INPUT, `limit must be from 0 to 1000; got ${limit}.`);
+    checkResultsPage(offset, limit);
     return this.options.store.results(batch.id, offset, limit);
   }
 
@@ -274,4 +273,10 @@ export class BatchService {
     }
     return this.options.progress.watch(id, options);
   }
+}
+
+/** Refuses a page of a batch's rows (`results(offset, limit)`) that is out of range. */
+export function checkResultsPage(offset: unknown, limit: unknown): void {
+  if (!Number.isInteger(offset) || (offset as number) < 0) throw userError(ErrorCodes.BAD_USER_INPUT, `offset must be 0 or more; got ${String(offset)}.`);
+  if (!Number.isInteger(limit) || (limit as number) < 0 || (limit as number) > 1000) throw userError(ErrorCodes.BAD_USER_INPUT, `limit must be from 0 to 1000; got ${String(limit)}.`);
 }

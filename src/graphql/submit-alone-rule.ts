@@ -3,7 +3,7 @@ import { GraphQLError, Kind, type ASTVisitor, type FieldNode, type SelectionSetN
 /** The mutation that creates something the client can learn of only from its answer. */
 const SUBMIT = 'submitBatch';
 
-/** How many `submitBatch` and other mutation fields a selection asks for (`__typename` aside). */
+/** How many `submitBatch` and other mutation fields a selection asks for (`__typename` aside), up to 2 of each. */
 interface RootFields {
   submits: number;
   others: number;
@@ -27,16 +27,17 @@ class RootFieldCounter {
 
   count(selectionSet: SelectionSetNode): RootFields {
     const total: RootFields = { submits: 0, others: 0 };
+    // Capped at 2: the rule needs only none, one or more, and a document may hold 2^400 of them.
     const add = (fields: RootFields) => {
-      total.submits += fields.submits;
-      total.others += fields.others;
+      total.submits = Math.min(2, total.submits + fields.submits);
+      total.others = Math.min(2, total.others + fields.others);
     };
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
         if (selection.name.value === SUBMIT) {
-          total.submits++;
+          add({ submits: 1, others: 0 });
           this.submitNodes.add(selection);
-        } else if (selection.name.value !== '__typename') total.others++;
+        } else if (selection.name.value !== '__typename') add({ submits: 0, others: 1 });
       } else if (selection.kind === Kind.INLINE_FRAGMENT) add(this.count(selection.selectionSet));
       else add(this.fragment(selection.name.value));
     }
@@ -70,10 +71,10 @@ export function submitAloneRule(context: ValidationContext): ASTVisitor {
       const counter = new RootFieldCounter(context);
       const { submits, others } = counter.count(operation.selectionSet);
       if (submits === 0 || submits + others === 1) return false;
-      const found = submits > 1 ? `${submits} submitBatch fields` : `submitBatch beside ${others === 1 ? 'another mutation field' : `${others} other mutation fields`}`;
+      const found = [submits > 1 ? 'submitBatch more than once' : 'submitBatch', ...(others > 0 ? [others > 1 ? 'other mutation fields' : 'another mutation field'] : [])].join(' and ');
       context.reportError(
         new GraphQLError(
-          `An operation with submitBatch may ask for nothing else, and this one asks for ${found}. A failure of a later field would leave the response without data, and so without the id of a batch already created. Send each submitBatch in a request of its own (with an idempotencyKey, sending one again is safe).`,
+          `An operation with submitBatch may ask for nothing else, and this one asks for ${found}. Mutation fields run one after the other: one that failed after submitBatch would leave the response without data, and so without the id of a batch already created. Send each submitBatch in a request of its own (with an idempotencyKey, sending one again is safe).`,
           { nodes: [...counter.submitNodes], extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'SUBMIT_BATCH_ALONE' } },
         ),
       );

@@ -156,6 +156,24 @@ describe('limits on what one GraphQL request may ask for (default settings, loop
       expect(await listed()).toBe(before + 1);
     });
 
+    it('refuses a results page out of range under submitBatch before the batch is made: its error would null the answer and the id', async () => {
+      const listed = async () => ((await send({ query: '{ batches(first: 100) { edges { node { id } } } }' })).data as { batches: { edges: unknown[] } }).batches.edges.length;
+      const before = await listed();
+      const literal = await send({ query: 'mutation { submitBatch(input: { texts: ["a fine film"] }) { id results(limit: 5000) { index } } }' });
+      expect(literal.errors).toEqual([expect.objectContaining({ message: 'limit must be from 0 to 1000; got 5000.', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+      expect(literal.data).toBeNull();
+      // From a variable, in a fragment.
+      const fromVariable = await send({
+        query: 'mutation($offset: Int!) { submitBatch(input: { texts: ["a fine film"] }) { ...Rows } } fragment Rows on Batch { id results(offset: $offset) { index } }',
+        variables: { offset: -1 },
+      });
+      expect(fromVariable.errors?.map((e) => e.message)).toEqual(['offset must be 0 or more; got -1.']);
+      expect(await listed()).toBe(before);
+      const fine = await send({ query: 'mutation { submitBatch(input: { texts: ["a fine film"] }) { id results(limit: 10) { index } } }' });
+      expect(fine.errors).toBeUndefined();
+      expect(await listed()).toBe(before + 1);
+    });
+
     it('keeps introspection (Apollo Sandbox\'s query) and suggestions on a loopback HOST', async () => {
       const introspection = await send({ query: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }) });
       expect(introspection.errors).toBeUndefined();

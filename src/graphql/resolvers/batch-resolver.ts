@@ -1,11 +1,13 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { BatchStatus } from '../../batches/batch-status';
+import { checkResultsPage } from '../../batches/batch-service';
 import type { BatchPage } from '../../batches/batch-store';
 import type { BatchRowResult, BatchSnapshot } from '../../batches/batch-types';
 import type { ProgressEvent, WatchItem } from '../../batches/progress-watcher';
 import { requireScope } from '../../auth/authenticator';
 import type { GraphQLContext } from '../context';
-import { selectsField } from '../selection';
+import { selectedFieldArguments, selectsField } from '../selection';
 import { BatchConnectionType } from '../types/batch-connection-type';
 import { BatchProgressType } from '../types/batch-progress-type';
 import { BatchRowType } from '../types/batch-row-type';
@@ -44,8 +46,11 @@ export class BatchResolver {
     description:
       'Queues a batch and answers it at once (QUEUED). Alone in its operation (__typename aside): beside another mutation field it is refused with SUBMIT_BATCH_ALONE before anything runs, as a later failure would null the answer and with it this batch\'s id.',
   })
-  submitBatch(@Arg('input', () => SubmitBatchInput) input: SubmitBatchInput, @Ctx() { batches, principal }: GraphQLContext): Promise<BatchSnapshot> {
+  async submitBatch(@Arg('input', () => SubmitBatchInput) input: SubmitBatchInput, @Ctx() { batches, principal }: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<BatchSnapshot> {
     requireScope(principal, 'batches');
+    // Batch! is non-null: a `results` page refused after the batch exists would null the whole
+    // answer, and the new batch's id with it. Refused first instead, with the same error.
+    for (const { offset, limit } of selectedFieldArguments(info, 'results')) checkResultsPage(offset, limit);
     return batches.submitInline(input, principal);
   }
 
