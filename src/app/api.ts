@@ -126,7 +126,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       }),
       models: async () => inference.readiness(),
     };
-    // Ends the downloads that follow a batch when the server stops, rather than wait out the drain.
+    // Ends the downloads that follow a batch, and refused uploads' lingering, when the server stops, rather than wait out the drain.
     const stopping = new AbortController();
     const server = await lifecycle.open(
       'HTTP server',
@@ -158,7 +158,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
               crossOrigin: '/batches',
             },
             { router: healthRoutes(readiness) },
-            { router: Router().use('/metrics', authenticate(authenticator, 'admin', logger.child('http'), config.development)).use(metricsRoutes(metrics)) },
+            { router: Router().use('/metrics', authenticate(authenticator, 'admin', logger.child('http'), config.development, stopping.signal)).use(metricsRoutes(metrics)) },
           ],
           logger: logger.child('http'),
           development: config.development,

@@ -8,9 +8,10 @@ import { drainRefusedUpload } from './refused-upload';
 /**
  * The HTTP edge of authentication: turns the request's `Authorization` header into a principal
  * for the routes after it (401 with a JSON error when there is none, 403 without `scope`).
- * Routes read it with `principalOf`; services never see headers.
+ * Routes read it with `principalOf`; services never see headers. A refused upload's connection
+ * lingers for its client to read the answer, until `stopping` aborts (see refused-upload.ts).
  */
-export function authenticate(authenticator: Authenticator, scope: Scope, logger: Logger, development: boolean): RequestHandler {
+export function authenticate(authenticator: Authenticator, scope: Scope, logger: Logger, development: boolean, stopping?: AbortSignal): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     authenticator
       .authenticate(req.headers.authorization, req.socket.remoteAddress)
@@ -22,7 +23,7 @@ export function authenticate(authenticator: Authenticator, scope: Scope, logger:
       .catch((error: unknown) => {
         sendError(res, error, logger, development);
         // An upload refused on its key: not read on for ever, nor closed under the client's answer.
-        drainRefusedUpload(req);
+        drainRefusedUpload(req, { stopping });
       });
   };
 }

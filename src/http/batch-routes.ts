@@ -27,7 +27,10 @@ export interface BatchRoutesOptions {
   authenticator: Authenticator;
   logger: Logger;
   development: boolean;
-  /** Aborted when the server stops: downloads that follow a batch end then (their clients download again from another server). */
+  /**
+   * Aborted when the server stops: downloads that follow a batch end then (their clients download
+   * again from another server), and refused uploads stop lingering (refused-upload.ts).
+   */
   stopping: AbortSignal;
 }
 
@@ -234,7 +237,7 @@ function batchJson(batch: BatchSnapshot): Record<string, unknown> {
  */
 export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, authenticator, logger, development, stopping }: BatchRoutesOptions): Router {
   const router = Router();
-  router.use('/batches', authenticate(authenticator, 'batches', logger, development));
+  router.use('/batches', authenticate(authenticator, 'batches', logger, development, stopping));
 
   router.post('/batches', async (req, res) => {
     try {
@@ -253,7 +256,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
         sendError(res, error, logger, development);
         // Refused before the whole body was read: the connection stays open for the client to read
         // the answer, rather than closed under the rest of its body (see refused-upload.ts).
-        drainRefusedUpload(req);
+        drainRefusedUpload(req, { stopping });
       }
     }
   });

@@ -7,11 +7,19 @@ export const REFUSED_UPLOAD_LINGER_MS = 10_000;
 /** How much of a refused upload's rest is read and dropped: enough to reuse the connection after a small body. */
 export const REFUSED_UPLOAD_DRAIN_BYTES = 1024 * 1024;
 
+/** How a refused upload is drained; the defaults are what the API uses. */
+export interface RefusedUploadOptions {
+  lingerMs?: number;
+  maxBytes?: number;
+  /** Aborted when the server stops. */
+  stopping?: AbortSignal;
+}
+
 /**
  * After an upload was answered before its body was all read (a refusal: a row too large, a key
  * without the scope, a HIGH batch from a key without the priority scope): reads and drops up to
  * `maxBytes` more of the body, then stops reading, and closes the connection `lingerMs` after
- * the answer if the body has not ended by then.
+ * the answer if the body has not ended by then, or at once when `stopping` aborts (the server stops).
  *
  * Not `Connection: close` at once: closing a socket with unread bytes in it makes the kernel reset
  * the connection, and a reset that reaches the client before it has read the answer throws the
@@ -22,11 +30,16 @@ export const REFUSED_UPLOAD_DRAIN_BYTES = 1024 * 1024;
  * stopped reading, which costs the server nothing, until the linger ends. A small body read to
  * its end leaves the connection to be used again.
  */
-export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLOAD_LINGER_MS, maxBytes = REFUSED_UPLOAD_DRAIN_BYTES): void {
+export function drainRefusedUpload(req: IncomingMessage, { lingerMs = REFUSED_UPLOAD_LINGER_MS, maxBytes = REFUSED_UPLOAD_DRAIN_BYTES, stopping }: RefusedUploadOptions = {}): void {
   if (req.complete) return;
   const restore = endGently(req.socket);
   const timer = setTimeout(() => req.socket.destroy(), lingerMs);
   timer.unref();
+  // A server that stops closes it at once: the linger is for a client still reading its answer,
+  // and waiting it out held the API's stop for seconds (the drain waits for every open request).
+  const stop = () => req.socket.destroy();
+  if (stopping?.aborted) stop();
+  stopping?.addEventListener('abort', stop, { once: true });
   let drained = 0;
   const drop = (piece: Buffer | string) => {
     drained += piece.length;
@@ -34,7 +47,10 @@ export function drainRefusedUpload(req: IncomingMessage, lingerMs = REFUSED_UPLO
     req.off('data', drop);
     req.pause();
   };
-  const settled = () => clearTimeout(timer);
+  const settled = () => {
+    clearTimeout(timer);
+    stopping?.removeEventListener('abort', stop);
+  };
   req.on('data', drop);
   req.once('end', () => {
     settled();

@@ -9,13 +9,13 @@ import { eventually } from '../support/api';
  * then drains the rest with `lingerMs` and `maxBytes`; `bytesRead` holds what each connection had
  * read from its client when it closed.
  */
-async function refusingServer(lingerMs: number, maxBytes?: number): Promise<{ port: number; bytesRead: number[]; close(): Promise<void> }> {
+async function refusingServer(lingerMs: number, maxBytes?: number, stopping?: AbortSignal): Promise<{ port: number; bytesRead: number[]; close(): Promise<void> }> {
   const bytesRead: number[] = [];
   const server = http.createServer((req, res) => {
     req.once('data', () => {
       req.pause();
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"code":"ROW_TOO_LARGE"}}');
-      drainRefusedUpload(req, lingerMs, maxBytes);
+      drainRefusedUpload(req, { lingerMs, maxBytes, stopping });
     });
   });
   server.on('connection', (socket) => socket.once('close', () => bytesRead.push(socket.bytesRead)));
@@ -58,6 +58,29 @@ describe('an upload answered before its end', () => {
       const closedAfter = await upload.closedAfterMs;
       expect(closedAfter).toBeGreaterThanOrEqual(400);
       expect(closedAfter).toBeLessThan(5000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('is closed at once when the server stops, rather than when its linger ends', async () => {
+    const stopping = new AbortController();
+    // A linger far longer than the test's wait: only the stop can close the connection in time.
+    const server = await refusingServer(60_000, undefined, stopping.signal);
+    try {
+      const upload = endlessUpload(server.port);
+      let closed = false;
+      void upload.closedAfterMs.then(() => (closed = true));
+      // Refused on its first bytes, and left open meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(closed).toBe(false);
+      stopping.abort();
+      const closedAfter = await upload.closedAfterMs;
+      expect(closedAfter).toBeLessThan(30_000);
+      expect(await upload.answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      // A refusal after the stop is not left open either.
+      const late = endlessUpload(server.port);
+      expect(await late.closedAfterMs).toBeLessThan(30_000);
     } finally {
       await server.close();
     }
