@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, lstatSync, realpathSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
@@ -93,7 +94,7 @@ function membersAfterIndex(line: string): string | null {
 
 /**
  * Writes text to a file, waiting when the disk is slower than the input (flat memory). A new file
- * or a regular one (also through a symbolic link) is written as `<file>.partial` and renamed onto
+ * or a regular one (also through a symbolic link) is written as `<file>.<pid>-<random>.partial` and renamed onto
  * it when closed, so OUTPUT is never half written: it is written while a batch runs, and a run
  * left, cancelled half way through the download or killed leaves OUTPUT as it was. Anything else
  * (a device, a pipe, `/dev/stdout`) is written in place, and opened only when the first text
@@ -102,9 +103,17 @@ function membersAfterIndex(line: string): string | null {
 class FileSink {
   private out: WriteStream | null = null;
   private readonly target: OutputTarget;
+  /**
+   * Where the text goes until it is whole: a name of this run's own beside OUTPUT, created anew
+   * (`wx`). Two runs writing one OUTPUT at once each replace it whole; with one shared
+   * `OUTPUT.partial`, the first rename moved the file the other was still writing, and OUTPUT
+   * held both runs' rows interleaved while one of them reported success.
+   */
+  private readonly partial: string;
 
   constructor(private readonly file: string) {
     this.target = outputTarget(file);
+    this.partial = `${this.target.path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
   }
 
   /** Whether OUTPUT is written in place and has been opened: it cannot be written again from the start. */
@@ -114,7 +123,7 @@ class FileSink {
 
   private stream(): WriteStream {
     if (!this.out) {
-      const out = createWriteStream(this.target.inPlace ? this.target.path : `${this.target.path}.partial`);
+      const out = this.target.inPlace ? createWriteStream(this.target.path) : createWriteStream(this.partial, { flags: 'wx' });
       // Kept for the next write or the close to report: an 'error' with no listener ends the process.
       out.on('error', (error) => (this.failure ??= error));
       this.out = out;
@@ -140,7 +149,13 @@ class FileSink {
     const out = this.stream();
     out.end();
     await once(out, 'finish').catch(() => Promise.reject(this.failed()));
-    if (!this.target.inPlace) await rename(`${this.target.path}.partial`, this.target.path);
+    if (this.target.inPlace) return;
+    try {
+      await rename(this.partial, this.target.path);
+    } catch (error) {
+      this.failure = error as Error;
+      throw this.failed();
+    }
   }
 
   /** Stops writing (the output is given up, or written again from scratch) and waits for the file to be closed and removed. */
@@ -150,7 +165,7 @@ class FileSink {
       this.out.destroy();
       await closed;
     }
-    if (!this.target.inPlace) await rm(`${this.target.path}.partial`, { force: true });
+    if (!this.target.inPlace) await rm(this.partial, { force: true });
   }
 }
 

@@ -261,7 +261,23 @@ describe('the sift command line against a real server and worker', () => {
     });
   }, 60_000);
 
-  it('replaces OUTPUT whole through OUTPUT.partial, also through a symbolic link (which stays a link), and writes a named pipe in place', async () => {
+  it('two runs writing one OUTPUT at once each replace it whole: never their rows interleaved', async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => `r${i},${i % 2 === 0 ? 'a great movie' : 'an awful movie'} ${i}`);
+    const input = file('twice.csv', `id,text\n${rows.join('\n')}\n`);
+    const output = path.join(dir, 'twice-out.csv');
+    const runs = await Promise.all([1, 2].map(() => sift(['batch', input, output, '--id-column', 'id', '--url', url])));
+    expect(runs.map((run) => [run.code, run.stdout.match(/2,000 rows written/)?.[0]])).toEqual([
+      [0, '2,000 rows written'],
+      [0, '2,000 rows written'],
+    ]);
+    // One run's OUTPUT, whole: every input row once, in order (with one shared OUTPUT.partial, the
+    // first rename moved the file the second run was still writing into).
+    const written = parse(readFileSync(output), { columns: true }) as { id: string }[];
+    expect(written.map((row) => row.id)).toEqual(rows.map((row) => row.split(',')[0]));
+    expect(readdirSync(dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('replaces OUTPUT whole through a .partial file beside it, also through a symbolic link (which stays a link), and writes a named pipe in place', async () => {
     const input = file('linked.csv', 'text\na great movie\nan awful movie\n');
     const output = path.join(dir, 'replaced.csv');
     writeFileSync(output, 'an older OUTPUT\n');
