@@ -11,6 +11,7 @@ import type { ChunkSchedule } from './chunk-schedule';
 import type { RowModel } from './row-codec';
 import { boundedRow } from './row-bounds';
 import { timeLimit } from '../time-limit';
+import { retryUntilDone } from './retry-until-done';
 
 export interface IngestOptions {
   /** Rows a chunk job carries. */
@@ -103,11 +104,9 @@ export async function ingestBatch(
 /** How long a failed upload's answer waits for its take-back; past that it goes on in the background. */
 const TAKE_BACK_WAIT_MS = 2000;
 /** Waits before trying again to take back a failed upload while Redis is away. */
-const TAKE_BACK_RETRY_MS = 1000;
+export const TAKE_BACK_RETRY_MS = 1000;
 /** Gives up after this long; the sweeper removes what is left. */
-const TAKE_BACK_FOR_MS = 5 * 60_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+export const TAKE_BACK_FOR_MS = 5 * 60_000;
 
 /**
  * Removes a failed upload's queued jobs and keys. When Redis is away this goes on trying in the
@@ -128,12 +127,7 @@ async function takeBack(store: BatchStore, queue: BeeQueue<ChunkJob>, id: string
   if (outcome === 'done') return;
   logger.warn(`batch ${id}: the upload failed and its queued chunks cannot be removed yet (Redis is not answering); trying again until it does`);
   void (async () => {
-    const deadline = Date.now() + TAKE_BACK_FOR_MS;
-    let done = await first.then(() => true, () => false);
-    while (!done && Date.now() < deadline) {
-      await sleep(TAKE_BACK_RETRY_MS);
-      done = await attempt().then(() => true, () => false);
-    }
+    const done = (await first.then(() => true, () => false)) || (await retryUntilDone(attempt, { everyMs: TAKE_BACK_RETRY_MS, forMs: TAKE_BACK_FOR_MS }));
     if (done) logger.info(`batch ${id}: the failed upload's queued chunks and record are removed`);
     else logger.warn(`batch ${id}: could not remove a failed upload in ${TAKE_BACK_FOR_MS / 60_000} min; the sweeper will`);
   })();

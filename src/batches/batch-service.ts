@@ -4,7 +4,8 @@ import type { Logger } from '../logger';
 import { hasScope, seesAllBatches, type Principal } from '../auth/principal';
 import type { ModelCatalog } from '../models/model-catalog';
 import type { BatchEvents } from './batch-events';
-import { ingestBatch } from './batch-ingest';
+import { ingestBatch, TAKE_BACK_FOR_MS, TAKE_BACK_RETRY_MS } from './batch-ingest';
+import { retryUntilDone } from './retry-until-done';
 import { InputFingerprint } from './input-fingerprint';
 import type { BatchStatus } from './batch-status';
 import { PENDING_BATCH, type BatchPage, type BatchStore } from './batch-store';
@@ -185,9 +186,26 @@ export class BatchService {
       if (idempotencyKey && fingerprint) await store.recordIdempotentBatch(idempotencyKey, batch.id, fingerprint.digest());
       return batch;
     } catch (error) {
-      if (idempotencyKey) await store.releaseIdempotencyKey(idempotencyKey).catch(() => undefined);
+      if (idempotencyKey) await this.releaseKey(idempotencyKey);
       throw error;
     }
+  }
+
+  /**
+   * Gives a failed submit's idempotency key up, so the client's retry can claim it. When Redis is
+   * away (the submit failed for that), the key goes on being given up in the background as the
+   * failed upload's take-back does, until Redis answers: given up once and left, it stayed
+   * claimed for the batch retention (7 days), and every retry waited a minute to be refused.
+   */
+  private async releaseKey(idempotencyKey: string): Promise<void> {
+    const { store, logger } = this.options;
+    const release = () => store.releaseIdempotencyKey(idempotencyKey);
+    if (await release().then(() => true, () => false)) return;
+    const shown = JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
+    logger.warn(`the failed submit with idempotencyKey ${shown} cannot give its key up yet (Redis is not answering); trying again until it does`);
+    void retryUntilDone(release, { everyMs: TAKE_BACK_RETRY_MS, forMs: TAKE_BACK_FOR_MS }).then((done) =>
+      done ? logger.info(`idempotencyKey ${shown} of a failed submit is free again`) : logger.warn(`could not give idempotencyKey ${shown} up in ${TAKE_BACK_FOR_MS / 60_000} min; it expires with the batch retention`),
+    );
   }
 
   // The winner of a race may still be reading its input: wait for its batch to appear.

@@ -67,8 +67,8 @@ function slowCsv(rows: number, pauseMs: number, failAfter?: number, stop?: Abort
   });
 }
 
-function post(url: string, body: ReadableStream<Uint8Array> | string, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body, duplex: 'half', signal } as RequestInit);
+function post(url: string, body: ReadableStream<Uint8Array> | string, signal?: AbortSignal, query = ''): Promise<Response> {
+  return fetch(`${url}/batches${query}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body, duplex: 'half', signal } as RequestInit);
 }
 
 describe('an upload that fails leaves no batch and no queued work', () => {
@@ -120,10 +120,15 @@ describe('Redis stopped during an upload', () => {
     await server.kill();
   });
 
-  it('answers 503 REDIS_UNAVAILABLE, and once Redis is back nothing of the upload is left', async () => {
+  it('answers 503 REDIS_UNAVAILABLE, and once Redis is back nothing of the upload is left, its idempotency key free again', async () => {
     const own = new Redis(server.url);
+    const idempotencyKeys = async () => {
+      const found: string[] = [];
+      for await (const page of scanKeys(own, `${t.prefix}idem:*`)) found.push(...page);
+      return found.length;
+    };
     try {
-      const sending = post(t.api.url, slowCsv(100_000, 30));
+      const sending = post(t.api.url, slowCsv(100_000, 30), undefined, '?idempotencyKey=outage-1');
       await eventually(async () => (await leftovers(own, t.prefix)).batches >= 10, 10_000, 'some chunks to be stored and scheduled');
       await server.shutdown();
       const response = await sending;
@@ -134,6 +139,12 @@ describe('Redis stopped during an upload', () => {
       // The data came back from the append-only file, and the API takes its queued work back.
       await eventually(async () => JSON.stringify(await leftovers(own, t.prefix).catch(() => null)) === JSON.stringify(NOTHING), 20_000, 'nothing to be left');
       expect(t.logs.join('')).toMatch(/cannot be removed yet \(Redis is not answering\); trying again until it does[^]*queued chunks and record are removed/);
+      // The key the failed submit had claimed is given up too (it stayed claimed for the batch
+      // retention, and each retry waited a minute to be refused): the same request again is a new batch.
+      await eventually(async () => (await idempotencyKeys().catch(() => -1)) === 0, 20_000, 'the idempotency key to be given up');
+      expect(t.logs.join('')).toMatch(/idempotencyKey \\"outage-1\\" cannot give its key up yet[^]*idempotencyKey \\"outage-1\\" of a failed submit is free again/);
+      const again = await post(t.api.url, 'text\na warm day\n', undefined, '?idempotencyKey=outage-1');
+      expect(again.status).toBe(202);
     } finally {
       own.disconnect();
     }
