@@ -7,7 +7,7 @@ import { unknownBatch, type BatchSnapshot } from '../batches/batch-types';
 import { quoteInput, shortened } from '../batches/quote-input';
 import { rowLimited } from '../batches/row-limit';
 import { columnList } from '../batches/row-sources';
-import { ErrorCodes, isSiftError, userError, type SiftError } from '../errors';
+import { ErrorCodes, isSiftError, unavailableError, userError, type SiftError } from '../errors';
 import type { Logger } from '../logger';
 import type { Authenticator } from '../auth/authenticator';
 import { authenticate, principalOf } from './authentication';
@@ -94,7 +94,7 @@ function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
  * Stopping early leaves the request open (reading it with `for await` would destroy it, and its
  * socket with it): the route still answers on it.
  */
-async function* uploadBody(req: Request, res: Response, limit: number, idleMs: number): AsyncGenerator<Buffer> {
+async function* uploadBody(req: Request, res: Response, limit: number, idleMs: number, stopping: AbortSignal): AsyncGenerator<Buffer> {
   // Read for the first time: everything the headers could refuse passed (the key and its scopes,
   // the media type, the options, HIGH's scope, the rate of batches), so a client that waits for
   // 100 Continue (Expect: 100-continue) sends its body now (see expect-continue.ts).
@@ -113,6 +113,14 @@ async function* uploadBody(req: Request, res: Response, limit: number, idleMs: n
   };
   // The request fails ('aborted') or closes before its end only when the client went away.
   const onClose = () => onError(clientGone('the client closed the connection before the upload ended; no batch was created'));
+  // The server stops: an upload that ends within UPLOAD_STOP_GRACE_MS is answered as ever; one
+  // still coming then is taken back while Redis is still there, and its client told to send it
+  // again, rather than cut off once the HTTP drain gives up (after 10 s), its rows left queued for
+  // the sweeper and its client with no answer.
+  let stopTimer: NodeJS.Timeout | undefined;
+  const onStop = () => (stopTimer = setTimeout(() => onError(serverStopping()), UPLOAD_STOP_GRACE_MS));
+  if (stopping.aborted) onStop();
+  else stopping.addEventListener('abort', onStop, { once: true });
   req.on('readable', signal);
   req.once('end', onEnd);
   req.once('error', onClose);
@@ -143,7 +151,20 @@ async function* uploadBody(req: Request, res: Response, limit: number, idleMs: n
     req.off('end', onEnd);
     req.off('error', onClose);
     req.off('close', onClose);
+    stopping.removeEventListener('abort', onStop);
+    clearTimeout(stopTimer);
   }
+}
+
+/**
+ * How long an upload still being read may go on once the server stops, before it is taken back
+ * (SERVER_STOPPING): under the HTTP drain's 10 s (Apollo's drain plugin, api-server.ts), after
+ * which open connections are closed and the API's Redis connections with them.
+ */
+const UPLOAD_STOP_GRACE_MS = 7000;
+
+function serverStopping(): SiftError {
+  return unavailableError(ErrorCodes.SERVER_STOPPING, 'The server is stopping, and the upload had not ended; it was taken back, and no batch was created. Send the file again (to this server once it is back, or to another).', 2);
 }
 
 function uploadTooLarge(limit: number): SiftError {
@@ -244,7 +265,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       const format = uploadFormat(req);
       checkDeclaredLength(req, maxUploadBytes);
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
-      const body = rowLimited(uploadBody(req, res, maxUploadBytes, uploadIdleTimeoutMs), maxRowBytes);
+      const body = rowLimited(uploadBody(req, res, maxUploadBytes, uploadIdleTimeoutMs, stopping), maxRowBytes);
       const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));
       res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total, priority: batch.priority });
     } catch (error) {

@@ -4,6 +4,9 @@ import type { Socket } from 'node:net';
 /** How long a refused upload's connection stays open for the client to read the answer. */
 export const REFUSED_UPLOAD_LINGER_MS = 10_000;
 
+/** How long a refused upload's connection stays open once the server is stopping. */
+const STOPPING_LINGER_MS = 500;
+
 /** How much of a refused upload's rest is read and dropped: enough to reuse the connection after a small body. */
 export const REFUSED_UPLOAD_DRAIN_BYTES = 1024 * 1024;
 
@@ -19,7 +22,7 @@ export interface RefusedUploadOptions {
  * After an upload was answered before its body was all read (a refusal: a row too large, a key
  * without the scope, a HIGH batch from a key without the priority scope): reads and drops up to
  * `maxBytes` more of the body, then stops reading, and closes the connection `lingerMs` after
- * the answer if the body has not ended by then, or at once when `stopping` aborts (the server stops).
+ * the answer if the body has not ended by then, or half a second after `stopping` aborts (the server stops).
  *
  * Not `Connection: close` at once: closing a socket with unread bytes in it makes the kernel reset
  * the connection, and a reset that reaches the client before it has read the answer throws the
@@ -35,11 +38,12 @@ export function drainRefusedUpload(req: IncomingMessage, { lingerMs = REFUSED_UP
   const restore = endGently(req.socket);
   const timer = setTimeout(() => req.socket.destroy(), lingerMs);
   timer.unref();
-  // A server that stops closes it at once: the linger is for a client still reading its answer,
-  // and waiting it out held the API's stop for seconds (the drain waits for every open request).
-  const stop = () => req.socket.destroy();
+  // A server that stops closes it soon: the linger is for a client still reading its answer, and
+  // waiting it out held the API's stop for seconds (the drain waits for every open request). Not
+  // at once: an upload refused because the server stops (SERVER_STOPPING) still gets its answer.
+  const stop = () => setTimeout(() => req.socket.destroy(), STOPPING_LINGER_MS).unref();
   if (stopping?.aborted) stop();
-  stopping?.addEventListener('abort', stop, { once: true });
+  else stopping?.addEventListener('abort', stop, { once: true });
   let drained = 0;
   const drop = (piece: Buffer | string) => {
     drained += piece.length;

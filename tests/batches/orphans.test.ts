@@ -151,6 +151,47 @@ describe('Redis stopped during an upload', () => {
   }, 60_000);
 });
 
+describe('the API stopping during an upload', () => {
+  it('answers an upload that ends soon after, and takes back one still coming with 503 SERVER_STOPPING, its idempotency key free', async () => {
+    const prefix = uniquePrefix('stop-upload');
+    const own = testRedis();
+    const port = await freePort();
+    const api = startSiftUp({ ...shared, PORT: String(port), SIFT_WORKERS: '0', SIFT_KEY_PREFIX: prefix, SIFT_CHUNK_SIZE: '100' });
+    const stop = new AbortController();
+    try {
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, 30_000, 'the API to be ready');
+      // 2,000 rows, sent in about 2 s, and 100,000 rows in about 20.
+      const short = post(`http://127.0.0.1:${port}`, slowCsv(2_000, 500, undefined, stop.signal));
+      const sending = post(`http://127.0.0.1:${port}`, slowCsv(100_000, 100, undefined, stop.signal), undefined, '?idempotencyKey=stop-1');
+      await eventually(async () => (await leftovers(own, prefix)).batches >= 10, 10_000, 'some chunks to be stored and scheduled');
+      const stopped = api.stop();
+      const shortAnswer = await short;
+      expect(shortAnswer.status).toBe(202);
+      const shortId = ((await shortAnswer.json()) as { id: string }).id;
+      const response = await sending;
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('SERVER_STOPPING');
+      // Before, the drain waited for the upload, cut it off after 10 s with Redis already closed,
+      // and left its chunks queued for the sweeper, the client with no answer.
+      expect((await stopped).code).toBe(0);
+      // The short upload's batch stays (no worker ran it); nothing of the other is left.
+      const batchIds = new Set<string>();
+      for await (const page of scanKeys(own, `${prefix}batch:*`)) for (const key of page) batchIds.add(key.slice(`${prefix}batch:`.length).split(':')[0]);
+      expect([...batchIds]).toEqual([shortId]);
+      expect((await leftovers(own, prefix)).active).toBe(1);
+      const idempotencyKeys: string[] = [];
+      for await (const page of scanKeys(own, `${prefix}idem:*`)) idempotencyKeys.push(...page);
+      expect(idempotencyKeys).toEqual([]);
+    } finally {
+      stop.abort();
+      await api.kill();
+      await deleteKeys(own, prefix);
+      own.disconnect();
+    }
+  }, 60_000);
+});
+
 describe('the sweeper', () => {
   const quick = { SIFT_STUCK_AFTER_MS: '1500', SIFT_SWEEP_INTERVAL_MS: '300' };
 
