@@ -166,6 +166,20 @@ describe('the sift command line against a real server and worker', () => {
     expect(refused.stderr).toMatch(/--priority.*Allowed choices are high, normal, low/);
   }, 60_000);
 
+  it('refuses a CSV header naming a column twice before uploading when OUTPUT is JSON Lines or JSON, and keeps both columns in CSV', async () => {
+    const input = file('twice-named.csv', 'id,text,x,x\nd1,a great movie,first,second\n');
+    const before = (await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length;
+    for (const name of ['twice-named.jsonl', 'twice-named.json']) {
+      const run = await sift(['batch', input, path.join(dir, name), '--id-column', 'id', '--url', url]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/header names the column "x" twice, and a JSON( Lines)? record holds each name once, so OUTPUT would lose one of them\. Rename one of the columns, or write OUTPUT as CSV/);
+    }
+    expect((await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length).toBe(before);
+    const csv = path.join(dir, 'twice-named-out.csv');
+    expect((await sift(['batch', input, csv, '--id-column', 'id', '--url', url])).code).toBe(0);
+    expect(readFileSync(csv, 'utf8').split('\r\n')[1]).toMatch(/^d1,a great movie,first,second,/);
+  });
+
   it('refuses a CSV without the text column before uploading anything, with the server\'s message, exit 2', async () => {
     const before = (await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length;
     const input = file('wrong.csv', 'id,body\n1,hello\n');

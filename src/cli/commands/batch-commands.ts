@@ -242,6 +242,7 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     if (error instanceof CliError && formats.contradicts && error.code !== 'NO_FILE') throw new CliError(`${error.message} (${formats.contradicts}.)`, error.exitCode, error.code);
     throw error;
   }
+  if (options.wait) checkOutputHolds(input, inputPath, formats.output!);
   const { body, contentType } = uploadBody(input);
   const query: Record<string, string> = several ? { textColumns: textColumns.join(',') } : { textColumn: textColumns[0] };
   if (options.idColumn) query.idColumn = options.idColumn;
@@ -285,6 +286,22 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   if (options.json) terminal.stdout.write(jsonSummary(batch, outputPath!, startedAt));
   else terminal.stdout.write(`${summary(batch)}; ${count(written.rows)} rows written to ${outputPath}\n`);
   return exitCodeOf(batch);
+}
+
+/**
+ * Refuses, before anything is uploaded, a CSV header that names a column twice when OUTPUT is JSON
+ * Lines or JSON: a record holds each name once, so one of the two columns would be lost without a
+ * word (CSV OUTPUT keeps both, as INPUT has them).
+ */
+function checkOutputHolds(input: InputFile, inputPath: string, output: FileFormat): void {
+  if (output === 'csv' || input.header === null) return;
+  const twice = input.header.find((name, i) => input.header!.indexOf(name) !== i);
+  if (twice === undefined) return;
+  throw new CliError(
+    `${inputPath}'s header names the column ${JSON.stringify(twice)} twice, and a ${output === 'json' ? 'JSON' : 'JSON Lines'} record holds each name once, so OUTPUT would lose one of them. Rename one of the columns, or write OUTPUT as CSV (a .csv name).`,
+    ExitCodes.BAD_INPUT,
+    'DUPLICATE_COLUMN',
+  );
 }
 
 async function batchOrFail(server: ServerConnection, id: string): Promise<BatchFieldsFragment> {
