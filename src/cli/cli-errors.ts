@@ -20,8 +20,8 @@ export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];
 
 /** An error `sift` reports as one message and exits with its code (no stack trace). */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: ExitCode, readonly code?: string) {
-    super(message);
+  constructor(message: string, readonly exitCode: ExitCode, readonly code?: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'CliError';
   }
 }

@@ -46,6 +46,7 @@ function unreachable(url: string, cause: unknown): CliError {
     `Could not reach a Sift server at ${url}${code ? ` (${code})` : ''}. Start one with \`npx sift up\` (or \`npm start\`), or point --url (or SIFT_URL) at a running server.`,
     ExitCodes.UNREACHABLE,
     'UNREACHABLE',
+    { cause },
   );
 }
 

@@ -1,4 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -274,6 +276,53 @@ describe('the sift command line against a real server and worker', () => {
       expect(w).toMatchObject({ ref: rows[i].ref, text: rows[i].text, label: i % 2 ? 'POSITIVE' : 'NEGATIVE', score: expect.any(Number), cached: expect.any(Boolean), error: null });
     });
   }, 60_000);
+
+  it('sends INPUT again when its upload breaks off (the server restarting), and writes OUTPUT whole', async () => {
+    // A proxy in front of the API that cuts the first upload after 64 KB, as a server that goes
+    // away mid-upload would; everything else (the second upload, GraphQL, WebSocket, downloads) passes.
+    const target = new URL(url);
+    let cut = 0;
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      let forwarded = 0;
+      let first = true;
+      client.on('data', (data: Buffer) => {
+        if (first && cut === 0 && data.toString('latin1').startsWith('POST /batches')) cut = -1;
+        first = false;
+        forwarded += data.length;
+        if (cut === -1 && forwarded > 64 * 1024) {
+          cut = 1;
+          client.resetAndDestroy();
+          upstream.destroy();
+          return;
+        }
+        upstream.write(data);
+      });
+      upstream.on('data', (data: Buffer) => client.write(data));
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    try {
+      const rows = Array.from({ length: 3000 }, (_, i) => `r${i},${i % 2 === 0 ? 'a great movie' : 'an awful movie'} number ${i}`);
+      const input = file('cut.csv', `id,text\n${rows.join('\n')}\n`);
+      const output = path.join(dir, 'cut-out.csv');
+      const run = await sift(['batch', input, output, '--id-column', 'id', '--url', `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`]);
+      expect(cut).toBe(1);
+      expect(run.stderr).toMatch(/The upload of .*cut\.csv failed in passing: .* Sending it again \(for up to 2 minutes\)\.\n[^]*Uploaded .*cut\.csv again/);
+      expect([run.code, run.stdout]).toEqual([0, expect.stringMatching(/^3,000\/3,000 succeeded, .* 3,000 rows written to /)]);
+      const written = parse(readFileSync(output), { columns: true }) as { id: string; label: string }[];
+      expect(written.map((row) => row.id)).toEqual(rows.map((row) => row.split(',')[0]));
+      expect(written.every((row) => row.label !== '')).toBe(true);
+    } finally {
+      proxy.close();
+    }
+  });
 
   it('two runs writing one OUTPUT at once each replace it whole: never their rows interleaved', async () => {
     const rows = Array.from({ length: 2000 }, (_, i) => `r${i},${i % 2 === 0 ? 'a great movie' : 'an awful movie'} ${i}`);

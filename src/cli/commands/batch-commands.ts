@@ -9,7 +9,7 @@ import { count } from '../counts';
 import { batchFormats, formatOf, openInput, uploadBody, type FileFormat, type InputFile } from '../input-files';
 import { ProgressDisplay, progressWords } from '../progress-display';
 import { gaveUp, progressSnapshots } from '../progress-follower';
-import { passingFailure, Reconnection } from '../reconnect';
+import { passingFailure, patience, Reconnection } from '../reconnect';
 import { resultRows, ResultsInterrupted, writeMerged, writeResults, writtenInPlace, type MergedOutput } from '../result-files';
 import type { ServerConnection } from '../server-connection';
 
@@ -243,12 +243,11 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     throw error;
   }
   if (options.wait) checkOutputHolds(input, inputPath, formats.output!);
-  const { body, contentType } = uploadBody(input);
   const query: Record<string, string> = several ? { textColumns: textColumns.join(',') } : { textColumn: textColumns[0] };
   if (options.idColumn) query.idColumn = options.idColumn;
   if (options.model) query.model = options.model;
   if (options.priority) query.priority = options.priority;
-  const submitted = await server.upload(body, contentType, query);
+  const submitted = await uploadRidingOut(server, input, query, terminal);
   if (!options.wait) {
     if (options.json) terminal.stdout.write(jsonSummary(await batchOrFail(server, submitted.id), null, startedAt));
     else terminal.stdout.write(`${submitted.id}\n`);
@@ -286,6 +285,42 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   if (options.json) terminal.stdout.write(jsonSummary(batch, outputPath!, startedAt));
   else terminal.stdout.write(`${summary(batch)}; ${count(written.rows)} rows written to ${outputPath}\n`);
   return exitCodeOf(batch);
+}
+
+/**
+ * Uploads INPUT, sending it again from its start when the upload fails in passing: the server
+ * answered that it cannot take it now (Redis away, the server stopping: it took the upload back,
+ * no batch was made), or the connection broke during the upload (the server restarting). Waits
+ * as following a batch does (reconnect.ts), within the same bound. A server that refuses the
+ * connection outright before anything was sent is said at once (exit 3), as it always was: no
+ * server there to wait for. An upload whose 202 was lost with the connection is sent again too:
+ * the batch of the first try is then left to run unseen, which costs work, never rows of OUTPUT.
+ */
+async function uploadRidingOut(server: ServerConnection, input: InputFile, query: Record<string, string>, terminal: Terminal): Promise<{ id: string; status: string; total: number }> {
+  const reconnection = new Reconnection(server.reconnect);
+  for (let attempt = 1; ; attempt++) {
+    const { body, contentType } = uploadBody(input);
+    try {
+      const submitted = await server.upload(body, contentType, query);
+      if (reconnection.reached()) terminal.stderr.write(`Uploaded ${input.path} again to ${server.url}.\n`);
+      return submitted;
+    } catch (error) {
+      body.destroy();
+      const failure = passingFailure(error);
+      if (!failure || (attempt === 1 && connectionRefused(error))) throw error;
+      if (!reconnection.lost) {
+        const detail = /[.!?)]$/.test(failure.detail) ? failure.detail : `${failure.detail}.`;
+        terminal.stderr.write(`The upload of ${input.path} failed in passing: ${detail} Sending it again (for up to ${patience(server.reconnect)}).\n`);
+      }
+      if (!(await reconnection.wait(failure.retryAfterMs))) throw error;
+    }
+  }
+}
+
+/** Whether nothing listened where the server should be (ECONNREFUSED): no upload began. */
+function connectionRefused(error: unknown): boolean {
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) if ((cause as NodeJS.ErrnoException).code === 'ECONNREFUSED') return true;
+  return false;
 }
 
 /**
