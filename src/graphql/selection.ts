@@ -1,34 +1,10 @@
 import { getArgumentValues, getNamedType, isObjectType, Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
 /**
- * Whether the query selects `field` directly under the field being resolved (through fragments
- * too). A `batchProgress` subscriber that selects no `rows` then costs the server no row reads.
+ * The nodes of each `field` the query selects directly under the field being resolved, through
+ * fragments and inline fragments (a fragment spread twice gives its fields once).
  */
-export function selectsField(info: GraphQLResolveInfo, field: string): boolean {
-  const seen = new Set<string>();
-  const within = (set: SelectionSetNode | undefined): boolean =>
-    (set?.selections ?? []).some((selection) => {
-      if (selection.kind === Kind.FIELD) return selection.name.value === field;
-      if (selection.kind === Kind.INLINE_FRAGMENT) return within(selection.selectionSet);
-      const name = selection.name.value;
-      if (seen.has(name)) return false;
-      seen.add(name);
-      return within(info.fragments[name]?.selectionSet);
-    });
-  return info.fieldNodes.some((node) => within(node.selectionSet));
-}
-
-/**
- * The arguments (variables and defaults applied) of each `field` the query selects directly under
- * the field being resolved (through fragments too), for a resolver that must check them before it
- * acts: `submitBatch` refuses bad `results` paging before it creates the batch, as that field's
- * error would null the whole answer, and the new batch's id with it. A field under `@skip` or
- * `@include` is given too: its arguments are wrong either way.
- */
-export function selectedFieldArguments(info: GraphQLResolveInfo, field: string): Record<string, unknown>[] {
-  const parent = getNamedType(info.returnType);
-  const definition = isObjectType(parent) ? parent.getFields()[field] : undefined;
-  if (!definition) return [];
+function selectedFields(info: GraphQLResolveInfo, field: string): FieldNode[] {
   const nodes: FieldNode[] = [];
   const seen = new Set<string>();
   const collect = (set: SelectionSetNode | undefined): void => {
@@ -43,5 +19,27 @@ export function selectedFieldArguments(info: GraphQLResolveInfo, field: string):
     }
   };
   for (const node of info.fieldNodes) collect(node.selectionSet);
-  return nodes.map((node) => getArgumentValues(definition, node, info.variableValues));
+  return nodes;
+}
+
+/**
+ * Whether the query selects `field` directly under the field being resolved (through fragments
+ * too). A `batchProgress` subscriber that selects no `rows` then costs the server no row reads.
+ */
+export function selectsField(info: GraphQLResolveInfo, field: string): boolean {
+  return selectedFields(info, field).length > 0;
+}
+
+/**
+ * The arguments (variables and defaults applied) of each `field` the query selects directly under
+ * the field being resolved (through fragments too), for a resolver that must check them before it
+ * acts: `submitBatch` refuses bad `results` paging before it creates the batch, as that field's
+ * error would null the whole answer, and the new batch's id with it. A field under `@skip` or
+ * `@include` is given too: its arguments are wrong either way.
+ */
+export function selectedFieldArguments(info: GraphQLResolveInfo, field: string): Record<string, unknown>[] {
+  const parent = getNamedType(info.returnType);
+  const definition = isObjectType(parent) ? parent.getFields()[field] : undefined;
+  if (!definition) return [];
+  return selectedFields(info, field).map((node) => getArgumentValues(definition, node, info.variableValues));
 }
