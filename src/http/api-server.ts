@@ -27,6 +27,12 @@ import { securityHeaders } from './security-headers';
 import { WEB_APP_DIR, webAppRoutes } from './web-app-routes';
 import { deferContinue, isBatchUpload } from './expect-continue';
 
+/**
+ * How long a stopping API waits for in-flight requests before it closes their connections (Apollo's
+ * drain plugin; its default, named here because an upload's own stop grace must end before it).
+ */
+export const HTTP_DRAIN_GRACE_MS = 10_000;
+
 export interface ApiServerOptions {
   schema: GraphQLSchema;
   /** The services every request's GraphQL context carries. */
@@ -118,7 +124,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     formatError: (formatted, error) => formatGraphQLError(formatted, error, development),
     validationRules: [...options.queryLimits.rules],
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_GRACE_MS }),
       { serverWillStart: async () => ({ drainServer: () => ws.close() }) },
       landingPagePlugin(),
       // Sift sets no cache hints; the plugin would otherwise wrap every field resolver.

@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import type { Authenticator } from '../auth/authenticator';
 import { authenticate, principalOf } from './authentication';
 import { clientGone, sendError } from './http-errors';
+import { HTTP_DRAIN_GRACE_MS } from './api-server';
 import { continueBody } from './expect-continue';
 import { drainRefusedUpload } from './refused-upload';
 
@@ -115,7 +116,7 @@ async function* uploadBody(req: Request, res: Response, limit: number, idleMs: n
   const onClose = () => onError(clientGone('the client closed the connection before the upload ended; no batch was created'));
   // The server stops: an upload that ends within UPLOAD_STOP_GRACE_MS is answered as ever; one
   // still coming then is taken back while Redis is still there, and its client told to send it
-  // again, rather than cut off once the HTTP drain gives up (after 10 s), its rows left queued for
+  // again, rather than cut off once the HTTP drain gives up (HTTP_DRAIN_GRACE_MS), its rows left queued for
   // the sweeper and its client with no answer.
   let stopTimer: NodeJS.Timeout | undefined;
   const onStop = () => (stopTimer = setTimeout(() => onError(serverStopping()), UPLOAD_STOP_GRACE_MS));
@@ -158,10 +159,10 @@ async function* uploadBody(req: Request, res: Response, limit: number, idleMs: n
 
 /**
  * How long an upload still being read may go on once the server stops, before it is taken back
- * (SERVER_STOPPING): under the HTTP drain's 10 s (Apollo's drain plugin, api-server.ts), after
- * which open connections are closed and the API's Redis connections with them.
+ * (SERVER_STOPPING): 3 s under the HTTP drain's grace, after which open connections are closed and
+ * the API's Redis connections with them, so that the take-back still reaches Redis.
  */
-const UPLOAD_STOP_GRACE_MS = 7000;
+const UPLOAD_STOP_GRACE_MS = HTTP_DRAIN_GRACE_MS - 3000;
 
 function serverStopping(): SiftError {
   return unavailableError(ErrorCodes.SERVER_STOPPING, 'The server is stopping, and the upload had not ended; it was taken back, and no batch was created. Send the file again (to this server once it is back, or to another).', 2);
