@@ -162,6 +162,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
           ],
           logger: logger.child('http'),
           development: config.development,
+          stopping: stopping.signal,
         }),
       (s) => {
         stopping.abort(new Error('the server is stopping'));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ErrorCodes, userError, type SiftError } from '../errors';
+import { ErrorCodes, unavailableError, userError, type SiftError } from '../errors';
+import { isRedisOutage, REDIS_RETRY_AFTER_SECONDS } from '../redis/outage';
 import type { ApiKeyStore } from './api-key-store';
 import { hasScope, localPrincipal, type Principal, type Scope } from './principal';
 
@@ -15,6 +16,24 @@ export interface AuthenticatorOptions {
   cacheMs?: number;
   /** Verified keys remembered at most (MAX_CACHED by default). */
   maxCached?: number;
+  /**
+   * While Redis does not answer, a key verified within this long (ms) is still trusted
+   * (OUTAGE_GRACE_MS by default): predictions need no Redis, and a restart of it should not
+   * refuse every request of every client with a key.
+   */
+  outageGraceMs?: number;
+}
+
+/** How long a verified key stays trusted while Redis is away: a restart's worth, and then some. */
+const OUTAGE_GRACE_MS = 60_000;
+
+/** The refusal when a key cannot be checked because Redis is away (and this server has not seen it lately). */
+export function keysUnavailable(): SiftError {
+  return unavailableError(
+    ErrorCodes.REDIS_UNAVAILABLE,
+    `Redis is not answering right now, so this server cannot check the API key (it has not seen it in the last minute); try again in a few seconds.`,
+    REDIS_RETRY_AFTER_SECONDS,
+  );
 }
 
 const HOW_TO_GET_A_KEY = 'Send "Authorization: Bearer <key>" (over WebSocket: {"authorization": "Bearer <key>"} in connection_init). An operator makes keys with `sift keys create --name NAME`.';
@@ -46,13 +65,15 @@ const MAX_CACHED = 10_000;
  * are remembered briefly, by a hash of the key, so a busy client costs one Redis read per period.
  */
 export class Authenticator {
-  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  private readonly cache = new Map<string, { principal: Principal | null; until: number; verifiedAt: number }>();
   private readonly cacheMs: number;
   private readonly maxCached: number;
+  private readonly outageGraceMs: number;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.cacheMs = options.cacheMs ?? 2000;
     this.maxCached = options.maxCached ?? MAX_CACHED;
+    this.outageGraceMs = options.outageGraceMs ?? OUTAGE_GRACE_MS;
   }
 
   get required(): boolean {
@@ -78,13 +99,21 @@ export class Authenticator {
     const now = Date.now();
     const known = this.cache.get(id);
     if (known && known.until > now) return known.principal;
-    const principal = await this.options.store.verify(key);
+    let principal: Principal | null;
+    try {
+      principal = await this.options.store.verify(key);
+    } catch (error) {
+      if (!isRedisOutage(error)) throw error;
+      // A key this server verified lately stays trusted through the outage (a refused one stays refused).
+      if (known && now - known.verifiedAt <= this.outageGraceMs) return known.principal;
+      throw keysUnavailable();
+    }
     // The map is in the order keys were verified, so its first entry expires first: that one goes.
     // (Clearing the whole cache instead sent every key to Redis again once more than MAX_CACHED
     // were in use.)
     this.cache.delete(id);
     while (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(id, { principal, until: now + this.cacheMs });
+    this.cache.set(id, { principal, until: now + this.cacheMs, verifiedAt: now });
     return principal;
   }
 }

@@ -26,6 +26,7 @@ import { queryLimitsPlugin } from './query-limits-plugin';
 import { securityHeaders } from './security-headers';
 import { WEB_APP_DIR, webAppRoutes } from './web-app-routes';
 import { deferContinue, isBatchUpload } from './expect-continue';
+import { graphqlKeyCheck, isGraphQLPost, principalFromKeyCheck } from './graphql-key-check';
 
 /**
  * How long a stopping API waits for in-flight requests before it closes their connections (Apollo's
@@ -64,6 +65,8 @@ export interface ApiServerOptions {
    * Off, none of it is mounted.
    */
   tracing?: boolean;
+  /** Aborted when the server stops: a refused request's connection then closes soon (refused-upload.ts). */
+  stopping?: AbortSignal;
 }
 
 /** The address a started server listens on. */
@@ -107,8 +110,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   // The very first, so every answer is counted, refusals included.
   if (options.metrics) app.use(httpMetricsMiddleware(options.metrics.http));
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
-  // An upload's 100 Continue waits for its headers to pass (batch-routes.ts); everything else gets it at once.
-  deferContinue(httpServer, isBatchUpload);
+  // An upload's 100 Continue waits for its headers to pass (batch-routes.ts), and with keys required a
+  // GraphQL POST's for its key (graphqlKeyCheck); everything else gets it at once.
+  deferContinue(httpServer, (req) => isBatchUpload(req) || (gate.keysRequired && isGraphQLPost(req)));
   const ws = attachGraphQLWebSocket(httpServer, schema, services, gate, development, options.queryLimits, {
     maxPayload: options.bodyLimit,
     maxOperationsPerSocket: options.maxOperationsPerSocket,
@@ -137,9 +141,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   });
   await apollo.start();
   // Who asks, and whether it may ask now: a refusal is answered 401 or 429 with the error in the usual JSON body.
-  const context = async ({ req }: { req: express.Request }): Promise<GraphQLContext> => {
+  const context = async ({ req, res }: { req: express.Request; res: express.Response }): Promise<GraphQLContext> => {
     try {
-      const principal = await gate.identify(req.headers.authorization, req.socket.remoteAddress);
+      // A POST's key was checked on its headers already (graphqlKeyCheck); a GET's is checked here.
+      const principal = principalFromKeyCheck(res) ?? (await gate.identify(req.headers.authorization, req.socket.remoteAddress));
       await gate.operation(principal);
       return { ...services, principal };
     } catch (error) {
@@ -152,7 +157,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   // First, for every answer: helmet's headers, then the Host check (DNS rebinding; off with auth on).
   app.use(securityHeaders(WEB_APP_DIR), originPolicy.hostGuard());
   // GraphQL next: nearly every request is one, and Express tries the routes in order.
-  app.use(GRAPHQL_PATH, ...(options.tracing ? [graphqlSpans()] : []), originPolicy.cors(), refuseDeclaredBodyOver(options.bodyLimit), bodyDeadline(options.bodyTimeoutMs, options.logger, options.development), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
+  app.use(GRAPHQL_PATH, ...(options.tracing ? [graphqlSpans()] : []), originPolicy.cors(), refuseDeclaredBodyOver(options.bodyLimit), graphqlKeyCheck(gate, development, options.stopping), bodyDeadline(options.bodyTimeoutMs, options.logger, options.development), express.json({ limit: options.bodyLimit }), expressMiddleware(apollo, { context }));
   for (const { router, crossOrigin } of options.routes) {
     if (crossOrigin) app.use(crossOrigin, originPolicy.cors());
     app.use(router);

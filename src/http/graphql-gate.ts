@@ -40,11 +40,15 @@ export class GraphQLGate {
 }
 
 /**
- * A refusal at the door (no key, a rate limit) as a GraphQLError that carries its HTTP status
- * and code, so Apollo answers 401 or 429 (with Retry-After) and graphql-ws sends the same code.
+ * A refusal at the door (no key, a rate limit, Redis away while the key is checked) as a
+ * GraphQLError that carries its HTTP status and code, so Apollo answers 401, 429 or 503 (with
+ * Retry-After) and graphql-ws sends the same code.
  */
 export function asRefusal(error: unknown): unknown {
   if (!isSiftError(error)) return error;
   const retry = error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds };
-  return new GraphQLError(error.message, { extensions: { ...error.extensions, code: error.code, reason: error.code, ...retry } });
+  // Something that passes by itself (Redis away while the key is checked) stopped the whole
+  // request: 503 with Retry-After, as the HTTP routes answer it, not a 500.
+  const passing = !error.userError && error.retryAfterSeconds !== undefined ? { http: { status: 503, headers: new Map([['retry-after', String(error.retryAfterSeconds)]]) } } : {};
+  return new GraphQLError(error.message, { extensions: { ...error.extensions, ...passing, code: error.code, reason: error.code, ...retry } });
 }

@@ -33,6 +33,36 @@ export const KEY_RECHECK_MS = 5000;
 /** How long a socket closed for its key has to answer the close before it is cut off. */
 const CLOSE_GRACE_MS = 1000;
 
+/**
+ * Bytes a client may send on a new socket before its connection_init is answered: the init
+ * message (a key, a few parameters) with room to spare. ws buffers a message up to maxPayload
+ * (the HTTP body limit, megabytes) before graphql-ws sees it, so without this a client with no
+ * key held megabytes a socket for the 10 s the init may take (a review: 60 sockets, the API from
+ * 163 to 605 MB). A client speaking graphql-ws sends nothing else before connection_ack.
+ */
+export const MAX_BYTES_BEFORE_ACK = 64 * 1024;
+
+/**
+ * Cuts off a socket whose client sends more than MAX_BYTES_BEFORE_ACK before `acknowledged`
+ * says its connection_init was answered: closed with 1009 (message too big), terminated a moment
+ * later if it does not answer the close. Counts what arrives on the raw socket, beside ws's reader.
+ */
+function limitBytesBeforeAck(raw: Duplex, head: Buffer, ws: WebSocket, acknowledged: () => boolean): void {
+  let received = head.length;
+  const count = (piece: Buffer) => {
+    if (acknowledged()) {
+      raw.off('data', count);
+      return;
+    }
+    received += piece.length;
+    if (received <= MAX_BYTES_BEFORE_ACK) return;
+    raw.off('data', count);
+    ws.close(1009, `More than ${MAX_BYTES_BEFORE_ACK} bytes before connection_ack: send connection_init first`);
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+  };
+  raw.on('data', count);
+}
+
 /** What one WebSocket may send, and who may open one. */
 export interface WebSocketLimits {
   /** Largest message, in bytes: the HTTP body limit, so both transports take the same requests. */
@@ -110,9 +140,14 @@ export function attachGraphQLWebSocket(
       refuseUpgrade(socket, 403, 'Forbidden', refusal);
       return;
     }
-    wsServer.handleUpgrade(request, socket, head, (ws) => wsServer.emit('connection', quietProtocolErrors(ws), request));
+    wsServer.handleUpgrade(request, socket, head, (ws) => {
+      limitBytesBeforeAck(socket, head, ws, () => acknowledged.has(ws));
+      wsServer.emit('connection', quietProtocolErrors(ws), request);
+    });
   };
   httpServer.on('upgrade', onUpgrade);
+  // Sockets whose connection_init was accepted (onConnect): no longer held to MAX_BYTES_BEFORE_ACK.
+  const acknowledged = new WeakSet<object>();
   const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, development);
   const unauthorized = (extra: SocketExtra, message: string) => {
     extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${message}`.slice(0, 120));
@@ -176,6 +211,7 @@ export function attachGraphQLWebSocket(
           extra.principal = await gate.identify(extra.authorization, extra.request.socket.remoteAddress);
           // A socket that closed while its key was checked had its onClose already: not kept.
           if (extra.socket.readyState === extra.socket.OPEN) keyCheck?.add(extra);
+          acknowledged.add(extra.socket);
           return true;
         } catch (error) {
           // Close reasons are limited to 123 bytes.

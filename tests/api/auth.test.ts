@@ -194,6 +194,50 @@ describe('API keys: who may do what', () => {
     }
   });
 
+  it('a GraphQL POST without a valid key is refused on its headers: its body is not awaited, and 100 Continue is never sent', async () => {
+    const port = Number(new URL(t.api.url).port);
+    // Within the body limit (at least 1 MiB), so that only the key can refuse it.
+    const bigBody = 900 * 1024;
+    for (const [authorization, expectContinue] of [[undefined, false], [undefined, true], ['Bearer not-a-key', false]] as const) {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let answer = '';
+      socket.on('data', (data: Buffer) => (answer += data.toString()));
+      // Headers for a 900 KB body, then only its first bytes: before, the API waited for (and would
+      // have held) the whole body before it asked for the key.
+      socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bigBody}\r\n` +
+          `${expectContinue ? 'Expect: 100-continue\r\n' : ''}${authorization ? `Authorization: ${authorization}\r\n` : ''}\r\n`,
+      );
+      if (!expectContinue) socket.write('{"query":"{ models { name } }","variables":{"padding":"');
+      await eventually(async () => answer.includes('\r\n\r\n{'), 5000, 'the refusal');
+      socket.destroy();
+      const [statusLine] = answer.split('\r\n');
+      expect({ authorization, expectContinue, statusLine, continued: answer.includes('100 Continue') }).toEqual({ authorization, expectContinue, statusLine: 'HTTP/1.1 401 Unauthorized', continued: false });
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as GraphQLAnswer['body'];
+      expect(body.errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect(answer.toLowerCase()).toContain('www-authenticate: bearer');
+    }
+    // A valid key's POST goes on as ever, 100 Continue included.
+    const answer = await graphql('{ models { name } }', {}, keys.alice.key);
+    expect(answer.status).toBe(200);
+  });
+
+  it('a WebSocket that sends more than 64 KB before its connection_init is answered is closed with 1009', async () => {
+    const ws = new WebSocket(`${t.api.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.on('error', () => undefined);
+    await new Promise((resolve) => ws.once('open', resolve));
+    // One message of 512 KB (under the socket's maxPayload, the body limit of at least 1 MiB), no key.
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { padding: 'x'.repeat(512 * 1024) } }));
+    expect(await closed).toBe(1009);
+    // A client that speaks the protocol is not affected.
+    const { client } = socket(keys.alice.key);
+    const results = await subscribe(client, '{ models { name } }', {});
+    expect(results[0].errors).toBeUndefined();
+    await client.dispose();
+  });
+
   it("another key's batch answers exactly as an unknown id does, everywhere; an admin key sees it", async () => {
     const id = await submit(keys.alice.key, ['warm', 'cold', 'hot']);
     await eventually(async () => ((await graphql('query($id: ID!) { batch(id: $id) { status } }', { id }, keys.alice.key)).body.data!.batch as { status: string } | null)?.status === 'COMPLETED', 20_000, 'the batch');

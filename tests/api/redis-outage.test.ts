@@ -1,4 +1,7 @@
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { ApiKeyStore } from '../../src/auth/api-key-store';
+import { redisKeys } from '../../src/redis/keys';
 import { ModelsDocument, PredictDocument } from '../../src/client/generated/graphql';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server';
@@ -52,6 +55,43 @@ describe('Redis lost while running', () => {
     expect((await t.client.request(PredictDocument, { text })).predict.cached).toBe(false);
     expect((await t.client.request(PredictDocument, { text })).predict.cached).toBe(true);
     expect(t.logs.join('')).toMatch(/is back; the cache is in use again/);
+  }, 60_000);
+});
+
+describe('Redis lost while running, with API keys', () => {
+  it('a key the server checked in the last minute still predicts; one it has not seen is refused with 503, Retry-After and REDIS_UNAVAILABLE, not a 500', async () => {
+    const port = await freePort();
+    let redis = await startRedisServer(port);
+    const prefix = `sift-test-outage-keys-${process.pid}-${Date.now()}:`;
+    const store = new Redis(redis.url);
+    const keys = new ApiKeyStore(store, redisKeys(prefix));
+    const seen = (await keys.create('seen', ['predict'])).key;
+    const unseen = (await keys.create('unseen', ['predict'])).key;
+    store.disconnect();
+    const t = await startTestApi({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_AUTH: 'keys', REDIS_URL: redis.url, SIFT_KEY_PREFIX: prefix });
+    const predict = (key: string) =>
+      fetch(`${t.api.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: '{ predict(text: "a good movie") { label } }' }),
+      }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as { data?: { predict: { label: string } } | null; errors?: { message: string; extensions: { code: string } }[] } }));
+    try {
+      expect((await predict(seen)).status).toBe(200);
+      await redis.kill();
+      await eventually(async () => (await ready(t)) === 503, 10_000, '/readyz to report Redis down');
+      // Past the authenticator's 2 s cache: the key must be checked again, and Redis cannot answer.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const during = await withinSeconds(predict(seen), 10);
+      expect({ status: during.status, label: during.body.data?.predict.label, errors: during.body.errors }).toEqual({ status: 200, label: expect.any(String), errors: undefined });
+      const refused = await withinSeconds(predict(unseen), 10);
+      expect({ status: refused.status, retryAfter: refused.retryAfter, code: refused.body.errors?.[0].extensions.code }).toEqual({ status: 503, retryAfter: '2', code: 'REDIS_UNAVAILABLE' });
+      expect(refused.body.errors?.[0].message).toMatch(/cannot check the API key/);
+      redis = await startRedisServer(port);
+      await eventually(async () => (await predict(unseen)).status === 401, 15_000, 'the unseen key to be checked again (the new Redis is empty: it is unknown there)');
+    } finally {
+      await t.stop();
+      await redis.kill();
+    }
   }, 60_000);
 });
 
