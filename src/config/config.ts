@@ -42,6 +42,11 @@ export interface SiftConfig {
    */
   maxTextsPerRequest: number;
   /**
+   * `SIFT_MAX_RESULT_ROWS_PER_REQUEST`: most stored result rows one GraphQL request may read:
+   * each `results` page's `limit`, times the `first` of the `batches` list above it, summed.
+   */
+  maxResultRowsPerRequest: number;
+  /**
    * `SIFT_MAX_ALIASES`: most aliases one GraphQL operation may have, fragments expanded. Sift's own
    * clients use none; each alias is one more copy of a field's work. Default 30.
    */
@@ -420,6 +425,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     defaultModel: readString(env, 'SIFT_DEFAULT_MODEL', 'sentiment', checkModelName),
     cacheTtlSeconds: readInteger(env, 'SIFT_CACHE_TTL_SECONDS', SEVEN_DAYS, 1, 10 * 365 * 24 * 3600),
     maxTextsPerRequest: readInteger(env, 'SIFT_MAX_TEXTS_PER_REQUEST', 1000, 1, 100_000),
+    maxResultRowsPerRequest: readInteger(env, 'SIFT_MAX_RESULT_ROWS_PER_REQUEST', 5000, 1, 1_000_000),
     maxAliases: readInteger(env, 'SIFT_MAX_ALIASES', 30, 0, 100_000),
     maxQueryDepth: readInteger(env, 'SIFT_MAX_QUERY_DEPTH', 12, 1, 1000),
     maxQueryTokens: readInteger(env, 'SIFT_MAX_QUERY_TOKENS', 5000, 100, 10_000_000),

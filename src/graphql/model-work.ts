@@ -28,7 +28,7 @@ const MODEL_FIELDS: Readonly<Record<string, (args: Record<string, unknown>) => n
 type Variables = Record<string, unknown>;
 
 /** `@skip(if: true)` or `@include(if: false)`: left out at execution, so it costs nothing. */
-function leftOut(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Variables): boolean {
+export function leftOut(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Variables): boolean {
   return getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true || getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false;
 }
 

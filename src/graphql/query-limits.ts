@@ -18,6 +18,7 @@ import {
 import { isLoopbackHost, type SiftConfig } from '../config/config';
 import { ErrorCodes } from '../errors';
 import { modelTexts } from './model-work';
+import { resultRows } from './result-rows';
 import { submitAloneRule } from './submit-alone-rule';
 
 /** What one GraphQL request may ask for, over HTTP and WebSocket alike. */
@@ -32,6 +33,8 @@ export interface QueryLimitSettings {
   maxDirectives: number;
   /** `SIFT_MAX_TEXTS_PER_REQUEST`: texts sent to the models, summed over the request. */
   maxTexts: number;
+  /** `SIFT_MAX_RESULT_ROWS_PER_REQUEST`: stored result rows read, summed over the request. */
+  maxResultRows: number;
   /** `SIFT_INTROSPECTION`, its default resolved: when false, suggestions are hidden too. */
   introspection: boolean;
 }
@@ -48,6 +51,7 @@ export function queryLimitSettings(config: SiftConfig): QueryLimitSettings {
     maxTokens: config.maxQueryTokens,
     maxDirectives: config.maxDirectives,
     maxTexts: config.maxTextsPerRequest,
+    maxResultRows: config.maxResultRowsPerRequest,
     introspection: config.introspection === null ? config.development || isLoopbackHost(config.host) : config.introspection === 'on',
   };
 }
@@ -184,6 +188,28 @@ export class QueryLimits {
   }
 
   /**
+   * The refusal of a request that would read more stored result rows than
+   * `SIFT_MAX_RESULT_ROWS_PER_REQUEST`, if it would: `batches(first: 100)` with `results(limit:
+   * 1000)` under it, in a few aliases, read millions of rows (a review: 200 MB answered to a
+   * 75-byte request, Redis then too busy to answer other keys).
+   */
+  resultRowsError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: GraphQLRequestText['variables']): QueryTooLargeError | undefined {
+    const limit = this.settings.maxResultRows;
+    const rows = resultRows(schema, document, operationName, variables);
+    if (rows <= limit) return undefined;
+    return new QueryTooLargeError(
+      `Query too large: it would read up to ${rows} result rows, more than the limit of ${limit} a request (SIFT_MAX_RESULT_ROWS_PER_REQUEST), counting each results page's limit times the first of the batches list above it. Ask for fewer batches or smaller pages, or download a batch's results (resultsUrl).`,
+      'SIFT_MAX_RESULT_ROWS_PER_REQUEST',
+      limit,
+    );
+  }
+
+  /** The first refusal of a request's work once its operation and variables are known: texts to the models, then result rows. */
+  workError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: GraphQLRequestText['variables']): QueryTooLargeError | undefined {
+    return this.modelWorkError(schema, document, operationName, variables) ?? this.resultRowsError(schema, document, operationName, variables);
+  }
+
+  /**
    * The whole check for a transport that parses and validates by itself (graphql-ws): parse within
    * the token limit, graphql-js's rules and these, then the model work. Answers the errors to
    * send, or the arguments to execute with.
@@ -200,7 +226,7 @@ export class QueryLimits {
       this.hideSuggestions(errors);
       return errors;
     }
-    const tooMuch = this.modelWorkError(schema, document, request.operationName, request.variables);
+    const tooMuch = this.workError(schema, document, request.operationName, request.variables);
     if (tooMuch) return [tooMuch];
     return {
       schema,

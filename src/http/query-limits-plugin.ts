@@ -11,7 +11,8 @@ function answer(error: QueryTooLargeError): GraphQLError {
  * The Apollo side of `QueryLimits` (the rules themselves go in Apollo's `validationRules`):
  * - the token limit while Apollo is about to parse, so an oversized document is refused after
  *   counting as many tokens as the limit, before Apollo parses it all;
- * - the texts a request sends to the models, once the operation is known, with its variables;
+ * - the texts a request sends to the models, and the stored result rows it reads, once the
+ *   operation is known, with its variables;
  * - errors: a limit keeps its `QUERY_TOO_LARGE` code (Apollo labels every validation error
  *   `GRAPHQL_VALIDATION_FAILED`), and suggestions are hidden when introspection is off.
  */
@@ -33,7 +34,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<BaseC
           }
         },
         async didResolveOperation({ schema, document, request }) {
-          const error = limits.modelWorkError(schema, document, request.operationName, request.variables);
+          const error = limits.workError(schema, document, request.operationName, request.variables);
           if (error) throw answer(error);
         },
         async didEncounterErrors({ errors }) {

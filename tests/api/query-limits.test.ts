@@ -53,6 +53,8 @@ const PAST_ONE_LIMIT: [string, string, Request][] = [
   // Sift's own types are at most 7 deep; introspection's __type is not, and only __schema is left to graphql-js's rule.
   ['a query 14 fields deep', 'SIFT_MAX_QUERY_DEPTH', { query: `{ __type(name: "Query") { fields { type { ${'ofType { '.repeat(10)}name${' }'.repeat(10)} } } } }` }],
   ['21 directives', 'SIFT_MAX_DIRECTIVES', { query: `{ models { ${Array.from({ length: 21 }, () => 'name @include(if: true)').join(' ')} } }` }],
+  // 75 bytes that read 100,000 stored rows: 200 MB answered in a review, Redis then too busy for other keys.
+  ['a results page of 1,000 under each of 100 batches', 'SIFT_MAX_RESULT_ROWS_PER_REQUEST', { query: '{ batches(first: 100) { edges { node { results(limit: 1000) { id text } } } } }' }],
 ];
 
 const SUM_QUERY = 'query($t: [String!]!, $u: [String!]!) { a: predictMany(texts: $t) { label } b: predictMany(texts: $u) { label } }';

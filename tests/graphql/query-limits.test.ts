@@ -3,11 +3,12 @@ import path from 'node:path';
 import { getIntrospectionQuery, GraphQLError, parse, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { loadConfig } from '../../src/config/config';
 import { modelTexts } from '../../src/graphql/model-work';
+import { resultRows } from '../../src/graphql/result-rows';
 import { QueryLimits, queryLimitSettings, type QueryLimitSettings } from '../../src/graphql/query-limits';
 import { buildSiftSchema } from '../../src/graphql/schema';
 import { PROJECT_ROOT } from '../support/paths';
 
-const DEFAULTS: QueryLimitSettings = { maxAliases: 30, maxDepth: 12, maxTokens: 5000, maxDirectives: 20, maxTexts: 1000, introspection: true };
+const DEFAULTS: QueryLimitSettings = { maxAliases: 30, maxDepth: 12, maxTokens: 5000, maxDirectives: 20, maxTexts: 1000, maxResultRows: 5000, introspection: true };
 
 let schema: GraphQLSchema;
 beforeAll(async () => {
@@ -67,6 +68,44 @@ describe('the texts a request sends to the models', () => {
 
   it('counts nothing for mutations and subscriptions, whose work runs on workers', () => {
     expect(count('mutation { submitBatch(input: { texts: ["a", "b"] }) { id } }')).toBe(0);
+  });
+});
+
+describe('the stored result rows a request reads', () => {
+  const count = (query: string, variables: Record<string, unknown> = {}) => resultRows(schema, parse(query), undefined, variables);
+
+  it("counts each results page's limit (100 when not given), times the first of the batches list above it", () => {
+    expect(count('query($id: ID!) { batch(id: $id) { results(limit: 1000) { index } } }', { id: 'b' })).toBe(1000);
+    expect(count('query($id: ID!) { batch(id: $id) { results { index } } }', { id: 'b' })).toBe(100);
+    expect(count('{ batches(first: 100) { edges { node { results(limit: 1000) { index } } } } }')).toBe(100_000);
+    expect(count('query($n: Int!, $l: Int!) { batches(first: $n) { edges { node { id results(limit: $l) { index } } } } }', { n: 7, l: 30 })).toBe(210);
+    expect(count('{ batches(first: 5) { edges { node { id status } } } models { name } }')).toBe(0);
+  });
+
+  it('sums over aliases, fragments and inline fragments; a mutation and a subscription count too', () => {
+    expect(count('{ a: batches(first: 10) { edges { node { ...R } } } b: batches(first: 10) { edges { node { ...R ... on Batch { more: results(limit: 5) { index } } } } } } fragment R on Batch { results(limit: 50) { index } }')).toBe(10 * 50 + 10 * 55);
+    expect(count('mutation { submitBatch(input: { texts: ["x"] }) { id results(limit: 1000) { index } } }')).toBe(1000);
+    expect(count('subscription { batchProgress(id: "b") { batch { results(limit: 300) { index } } } }')).toBe(300);
+    expect(count('{ batches(first: 100) { edges { node { results(limit: 1000) @skip(if: true) { index } } } } }')).toBe(0);
+  });
+
+  it('counts a fragment once however often it is spread within fragments: a doubling document costs its length', () => {
+    const depth = 200;
+    const fragments = Array.from({ length: depth }, (_, i) => (i === depth - 1 ? `fragment F${i} on Batch { results(limit: 1) { index } }` : `fragment F${i} on Batch { a: batch { ...F${i + 1} } }`));
+    // Batch has no field "batch": rows come only from the last fragment, whatever the paths.
+    const started = process.hrtime.bigint();
+    expect(count(`query($id: ID!) { batch(id: $id) { ...F0 } } ${fragments.join(' ')}`, { id: 'b' })).toBe(0);
+    const doubling = Array.from({ length: 60 }, (_, i) => (i === 59 ? 'fragment D59 on Batch { results(limit: 1) { index } }' : `fragment D${i} on Batch { ...D${i + 1} x: id ...D${i + 1} }`));
+    expect(count(`query($id: ID!) { batch(id: $id) { ...D0 } } ${doubling.join(' ')}`, { id: 'b' })).toBe(2 ** 59);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(2000);
+  });
+
+  it('is refused past SIFT_MAX_RESULT_ROWS_PER_REQUEST with QUERY_TOO_LARGE, naming the setting', () => {
+    const limits = new QueryLimits(DEFAULTS);
+    const [error] = errorsOf(limits.check(schema, { query: '{ a: batches(first: 100) { edges { node { results(limit: 1000) { index } } } } }' }));
+    expect(error.extensions).toMatchObject({ code: 'QUERY_TOO_LARGE', setting: 'SIFT_MAX_RESULT_ROWS_PER_REQUEST', limit: 5000 });
+    expect(error.message).toMatch(/100000 result rows/);
+    accepted(limits.check(schema, { query: '{ batches(first: 5) { edges { node { results(limit: 1000) { index } } } } }' }));
   });
 });
 
@@ -200,9 +239,9 @@ describe('the settings', () => {
     expect(settings({ HOST: '127.0.0.1' })).toEqual(DEFAULTS);
   });
 
-  it('read SIFT_MAX_ALIASES, SIFT_MAX_QUERY_DEPTH, SIFT_MAX_QUERY_TOKENS, SIFT_MAX_DIRECTIVES and SIFT_MAX_TEXTS_PER_REQUEST', () => {
-    const env = { SIFT_MAX_ALIASES: '5', SIFT_MAX_QUERY_DEPTH: '8', SIFT_MAX_QUERY_TOKENS: '900', SIFT_MAX_DIRECTIVES: '0', SIFT_MAX_TEXTS_PER_REQUEST: '64' };
-    expect(settings(env)).toEqual({ maxAliases: 5, maxDepth: 8, maxTokens: 900, maxDirectives: 0, maxTexts: 64, introspection: true });
+  it('read SIFT_MAX_ALIASES, SIFT_MAX_QUERY_DEPTH, SIFT_MAX_QUERY_TOKENS, SIFT_MAX_DIRECTIVES, SIFT_MAX_TEXTS_PER_REQUEST and SIFT_MAX_RESULT_ROWS_PER_REQUEST', () => {
+    const env = { SIFT_MAX_ALIASES: '5', SIFT_MAX_QUERY_DEPTH: '8', SIFT_MAX_QUERY_TOKENS: '900', SIFT_MAX_DIRECTIVES: '0', SIFT_MAX_TEXTS_PER_REQUEST: '64', SIFT_MAX_RESULT_ROWS_PER_REQUEST: '2000' };
+    expect(settings(env)).toEqual({ maxAliases: 5, maxDepth: 8, maxTokens: 900, maxDirectives: 0, maxTexts: 64, maxResultRows: 2000, introspection: true });
     expect(() => settings({ SIFT_MAX_QUERY_TOKENS: 'lots' })).toThrow(/SIFT_MAX_QUERY_TOKENS="lots" is not valid/);
   });
 
