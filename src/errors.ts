@@ -85,6 +85,8 @@ export const ErrorCodes = {
   PROGRESS_UNAVAILABLE: 'PROGRESS_UNAVAILABLE',
   /** A progress subscriber fell too far behind the rows; subscribe again with the `fromRow` given. */
   SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
+  /** A subscription sent over HTTP: subscriptions run over the WebSocket (HTTP 400). */
+  SUBSCRIPTION_NEEDS_WEBSOCKET: 'SUBSCRIPTION_NEEDS_WEBSOCKET',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -23,6 +23,7 @@ import { httpMetricsMiddleware } from './http-metrics-middleware';
 import { landingPagePlugin } from './landing-page';
 import type { OriginPolicy } from './origin-policy';
 import { queryLimitsPlugin } from './query-limits-plugin';
+import { httpSubscriptionPlugin } from './http-subscription-plugin';
 import { securityHeaders } from './security-headers';
 import { WEB_APP_DIR, webAppRoutes } from './web-app-routes';
 import { deferContinue, isBatchUpload } from './expect-continue';
@@ -134,6 +135,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       // Sift sets no cache hints; the plugin would otherwise wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       queryLimitsPlugin(options.queryLimits),
+      httpSubscriptionPlugin(),
       modelWorkRatePlugin(gate),
       ...(options.metrics ? [graphqlMetricsPlugin(options.metrics.http)] : []),
       ...(options.tracing ? [graphqlTracingPlugin()] : []),

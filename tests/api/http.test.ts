@@ -123,6 +123,17 @@ describe('GraphQL over HTTP', () => {
 });
 
 describe('HTTP routes', () => {
+  it('refuses a subscription over HTTP with 400 SUBSCRIPTION_NEEDS_WEBSOCKET, saying where subscriptions run', async () => {
+    const response = await fetch(`${t.api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'subscription { batchProgress(id: "nope") { batch { id } } }' }),
+    });
+    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect({ status: response.status, code: body.errors[0].extensions.code }).toEqual({ status: 400, code: 'SUBSCRIPTION_NEEDS_WEBSOCKET' });
+    expect(body.errors[0].message).toMatch(/WebSocket at \/graphql/);
+  });
+
   it('GET /graphql from a browser shows the Apollo Sandbox landing page', async () => {
     const response = await fetch(`${t.api.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
