@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { requireScope, type Authenticator } from '../auth/authenticator';
+import { ErrorCodes, isSiftError } from '../errors';
 import type { Principal, Scope } from '../auth/principal';
 import type { Logger } from '../logger';
 import { sendError } from './http-errors';
@@ -33,4 +34,39 @@ export function principalOf(res: Response): Principal {
   const principal = res.locals.principal as Principal | undefined;
   if (!principal) throw new Error('principalOf: the route is not behind authenticate()');
   return principal;
+}
+
+/**
+ * How often the key of every open WebSocket, and of every download that follows a batch, is
+ * checked again, so that a revoked key's running subscriptions and downloads end within this
+ * (plus the authenticator's few seconds of caching), not when their batch does.
+ */
+export const KEY_RECHECK_MS = 5000;
+
+/**
+ * For an answer that streams for long (a download that follows a running batch): checks the
+ * request's key again every `everyMs`, as open WebSockets' keys are (socket-key-check.ts), and
+ * cuts the answer off once the key is revoked or lost `scope` (the rows already sent are the
+ * client's; a cut, not an end, so the client does not take what it got for the whole). A check
+ * Redis does not answer cuts nothing: an outage is not a revocation. Nothing with keys off.
+ * Returns what stops the checking (also stopped when the answer closes).
+ */
+export function recheckWhileStreaming(req: Request, res: Response, authenticator: Authenticator, scope: Scope, everyMs: number, logger: Logger): () => void {
+  if (!authenticator.required) return () => undefined;
+  const check = () => {
+    authenticator
+      .authenticate(req.headers.authorization, req.socket.remoteAddress)
+      .then((principal) => requireScope(principal, scope))
+      .catch((error: unknown) => {
+        if (!isSiftError(error) || (error.code !== ErrorCodes.UNAUTHENTICATED && error.code !== ErrorCodes.FORBIDDEN)) return;
+        logger.info(`${req.method} ${req.path}: cut off, the key ${error.code === ErrorCodes.FORBIDDEN ? `lost the ${scope} scope` : 'was revoked'}`);
+        stop();
+        res.destroy();
+      });
+  };
+  const timer = setInterval(check, everyMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  res.once('close', stop);
+  return stop;
 }

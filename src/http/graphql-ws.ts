@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal';
 import { ErrorCodes, userError, type SiftError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
+import { KEY_RECHECK_MS } from './authentication';
 import { refuseUpgrade } from './origin-policy';
 import { asOutageError } from '../redis/outage';
 import { formatGraphQLError } from '../graphql/format-error';
@@ -23,12 +24,10 @@ const isErrors = (checked: unknown): checked is readonly GraphQLError[] => Array
 /** The close code for a connection_init without a valid key (graphql-ws has 4403 for "forbidden", none for this). */
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
 
-/**
- * How often the key of every open socket is checked again, so that a revoked key's running
- * subscriptions end within this (plus the authenticator's few seconds of caching), not when their
- * batch does.
- */
-export const KEY_RECHECK_MS = 5000;
+/** The close code for a socket whose key lost a scope it had (graphql-ws's own "forbidden"). */
+export const FORBIDDEN_CLOSE_CODE = 4403;
+
+export { KEY_RECHECK_MS } from './authentication';
 
 /** How long a socket closed for its key has to answer the close before it is cut off. */
 const CLOSE_GRACE_MS = 1000;
@@ -149,8 +148,8 @@ export function attachGraphQLWebSocket(
   // Sockets whose connection_init was accepted (onConnect): no longer held to MAX_BYTES_BEFORE_ACK.
   const acknowledged = new WeakSet<object>();
   const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, development);
-  const unauthorized = (extra: SocketExtra, message: string) => {
-    extra.socket.close(UNAUTHORIZED_CLOSE_CODE, `Unauthorized: ${message}`.slice(0, 120));
+  const unauthorized = (extra: SocketExtra, message: string, code = UNAUTHORIZED_CLOSE_CODE) => {
+    extra.socket.close(code, `${code === UNAUTHORIZED_CLOSE_CODE ? 'Unauthorized' : 'Forbidden'}: ${message}`.slice(0, 120));
     // A client that does not answer the close (it stopped reading) would keep the socket, and the
     // subscriptions on it, for ws's 30 s: cut off after a moment (a no-op on a socket that closed).
     setTimeout(() => extra.socket.terminate(), CLOSE_GRACE_MS).unref();
@@ -159,6 +158,7 @@ export function attachGraphQLWebSocket(
     ? new SocketKeyCheck({
         verify: (authorization, clientAddress) => gate.identify(authorization, clientAddress),
         revoked: (socket, message) => unauthorized(socket as SocketExtra, message),
+        narrowed: (socket, message) => unauthorized(socket as SocketExtra, message, FORBIDDEN_CLOSE_CODE),
         everyMs: KEY_RECHECK_MS,
       })
     : null;

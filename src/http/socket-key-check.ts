@@ -1,8 +1,11 @@
+import { hasScope, type Principal } from '../auth/principal';
 import { ErrorCodes, isSiftError } from '../errors';
 
 /** An open WebSocket as the key check sees it: the Authorization value of its connection_init. */
 export interface KeyedSocket {
   authorization?: unknown;
+  /** Who the socket's key was when last checked: a scope it had and the key no longer has ends the socket. */
+  principal?: Principal;
   request: { socket: { remoteAddress?: string } };
 }
 
@@ -11,6 +14,12 @@ export interface SocketKeyCheckOptions {
   verify(authorization: unknown, clientAddress: string | undefined): Promise<unknown>;
   /** Told of each socket whose key is no longer valid, with the refusal's message; it closes the socket. */
   revoked(socket: KeyedSocket, message: string): void;
+  /**
+   * Told of each socket whose key lost a scope the socket had (an operator's `sift keys update`),
+   * with a message naming it; it closes the socket (its subscriptions may need the scope, and a
+   * client that connects again is checked with the key as it is now).
+   */
+  narrowed?(socket: KeyedSocket, message: string): void;
   /** How often every open socket's key is checked again. */
   everyMs: number;
 }
@@ -64,7 +73,11 @@ export class SocketKeyCheck {
     await Promise.all(
       [...byKey].map(async ([authorization, group]) => {
         try {
-          await this.options.verify(authorization, group[0].request.socket.remoteAddress);
+          const now = await this.options.verify(authorization, group[0].request.socket.remoteAddress);
+          for (const socket of group) {
+            const lost = socket.principal?.scopes.filter((scope) => !hasScope(now as Principal, scope)) ?? [];
+            if (lost.length > 0 && this.sockets.has(socket)) this.options.narrowed?.(socket, `The API key no longer has the ${lost.join(', ')} scope${lost.length > 1 ? 's' : ''}; connect again.`);
+          }
         } catch (error) {
           if (!isSiftError(error) || error.code !== ErrorCodes.UNAUTHENTICATED) return;
           for (const socket of group) if (this.sockets.has(socket)) this.options.revoked(socket, error.message);

@@ -355,6 +355,54 @@ describe("a revoked key's running subscriptions", () => {
     }
   }, 40_000);
 
+  it('end with the socket, closed with 4403, when the key loses the batches scope', async () => {
+    const store = new ApiKeyStore(redis, redisKeys(t.prefix));
+    const { key, info } = await store.create('narrowed-watcher', ['predict', 'batches']);
+    const submitted = await fetch(`${t.api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one"] }) { id } }' }),
+    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
+    const { client, closed } = openSocket(t.api.url, key);
+    let first!: () => void;
+    const snapshot = new Promise<void>((resolve) => (first = resolve));
+    client.subscribe({ query: 'subscription($id: ID!) { batchProgress(id: $id) { batch { id } } }', variables: { id: submitted.data.submitBatch.id } }, { next: () => first(), error: () => undefined, complete: () => undefined });
+    await snapshot;
+    try {
+      expect(await store.setScopes(info.id, ['predict'])).toBe('updated');
+      const bound = KEY_RECHECK_MS + 2000 + 5000;
+      const timedOut = new Promise<string>((resolve) => setTimeout(() => resolve(`still open ${bound} ms after the change`), bound).unref());
+      expect(await Promise.race([closed, timedOut])).toBe(4403);
+    } finally {
+      await client.dispose();
+    }
+  }, 40_000);
+
+  it.each([
+    ['revoked', (store: ApiKeyStore, id: string) => store.revoke(id)],
+    ['left without the batches scope', (store: ApiKeyStore, id: string) => store.setScopes(id, ['predict'])],
+  ])('a download that follows the batch is cut off within seconds once its key is %s', async (_what, change) => {
+    const store = new ApiKeyStore(redis, redisKeys(t.prefix));
+    const { key, info } = await store.create(`follower-${_what}`, ['predict', 'batches']);
+    const submitted = await fetch(`${t.api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one", "two"] }) { id } }' }),
+    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
+    const response = await fetch(`${t.api.url}/batches/${submitted.data.submitBatch.id}/results.csv?follow=true`, { headers: { authorization: `Bearer ${key}` } });
+    expect(response.status).toBe(200);
+    // No worker runs: the batch stays queued and the download waits for rows, until the key changes.
+    const read = response.text().then(
+      () => 'ended',
+      (error: Error) => `cut: ${error.message}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await change(store, info.id);
+    const bound = KEY_RECHECK_MS + 2000 + 5000;
+    const timedOut = new Promise<string>((resolve) => setTimeout(() => resolve(`still streaming ${bound} ms after the change`), bound).unref());
+    expect(await Promise.race([read, timedOut])).toMatch(/^cut: /);
+  }, 40_000);
+
   it("end server-side too, for a client that stopped reading: the batch's Redis subscription goes within seconds", async () => {
     const store = new ApiKeyStore(redis, redisKeys(t.prefix));
     const { key, info } = await store.create('deaf-watcher', ['batches']);
