@@ -18,6 +18,8 @@ export const ErrorCodes = {
   EMPTY_INPUT: 'EMPTY_INPUT',
   /** The header lacks the text (or id) column named in the options. */
   MISSING_COLUMN: 'MISSING_COLUMN',
+  /** The text or id column's name appears more than once in a CSV header: which one is meant is not known. */
+  DUPLICATE_COLUMN: 'DUPLICATE_COLUMN',
   /** A CSV document that cannot be parsed. */
   MALFORMED_CSV: 'MALFORMED_CSV',
   /** A JSON Lines line that is not a JSON object. */

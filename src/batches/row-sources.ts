@@ -100,6 +100,13 @@ export function checkHeader(header: string[], { textColumns, idColumn }: ColumnO
   if (idColumn && !header.includes(idColumn)) {
     throw userError(ErrorCodes.MISSING_COLUMN, `The header has no id column ${quoteInput(idColumn)}; the columns found are ${found()}.`, { missing: [idColumn] });
   }
+  // Two columns of one name: which one holds the text (or id) is a guess; it was silently the first.
+  for (const name of idColumn ? [...textColumns, idColumn] : textColumns) {
+    const positions = header.flatMap((column, i) => (column === name ? [i + 1] : []));
+    if (positions.length > 1) {
+      throw userError(ErrorCodes.DUPLICATE_COLUMN, `The header names the column ${quoteInput(name)} ${positions.length} times (columns ${positions.join(', ')}), so which one to read is not known; rename the others.`, { column: name, positions });
+    }
+  }
   return { text: textColumns.map((name) => header.indexOf(name)), id: idColumn ? header.indexOf(idColumn) : -1 };
 }
 

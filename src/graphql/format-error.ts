@@ -23,6 +23,11 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     };
   }
   const code = formatted.extensions?.code;
+  // Apollo's own refusals of a request it cannot take (an automatic persisted query whose hash
+  // does not match, an unknown version) carry a 4xx status and no code, which Apollo labels
+  // INTERNAL_SERVER_ERROR: the client's mistake, as their status says.
+  const status = (original as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http?.status;
+  if (code === 'INTERNAL_SERVER_ERROR' && typeof status === 'number' && status >= 400 && status < 500) return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_REQUEST' } };
   // Errors graphql-js raises itself (syntax, validation) carry no original error and are safe to show.
   const raisedByGraphQL = original instanceof GraphQLError && original.originalError === undefined;
   if (development || raisedByGraphQL || (code !== undefined && code !== 'INTERNAL_SERVER_ERROR')) return formatted;

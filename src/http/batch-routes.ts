@@ -44,6 +44,12 @@ const FORMAT_OF_MEDIA_TYPE: Record<string, UploadFormat> = {
 const UPLOAD_PARAMETERS = ['textColumn', 'textColumns', 'idColumn', 'model', 'idempotencyKey', 'priority'] as const;
 
 function uploadFormat(req: Request): UploadFormat {
+  // A compressed body would be read as text (gzip: NOT_UTF8, "save the file as UTF-8"; an
+  // encoding whose bytes happen to be UTF-8 was read as it was): refused, saying what to send.
+  const encoding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') {
+    throw userError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `The upload has Content-Encoding ${shortened(encoding)}; Sift reads uploads uncompressed. Send the file as it is, without Content-Encoding.`);
+  }
   const [mediaType, ...parameters] = (req.headers['content-type'] ?? '').split(';').map((part) => part.trim().toLowerCase());
   const format = FORMAT_OF_MEDIA_TYPE[mediaType];
   if (!format) {

@@ -134,6 +134,18 @@ describe('HTTP routes', () => {
     expect(body.errors[0].message).toMatch(/WebSocket at \/graphql/);
   });
 
+  it('answers an automatic persisted query it cannot take with 400 BAD_REQUEST, not an internal error', async () => {
+    for (const persistedQuery of [{ version: 1, sha256Hash: 'not-the-hash' }, { version: 2, sha256Hash: 'x' }]) {
+      const response = await fetch(`${t.api.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ models { name } }', extensions: { persistedQuery } }),
+      });
+      const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+      expect({ persistedQuery, status: response.status, code: body.errors[0].extensions.code }).toEqual({ persistedQuery, status: 400, code: 'BAD_REQUEST' });
+    }
+  });
+
   it('GET /graphql from a browser shows the Apollo Sandbox landing page', async () => {
     const response = await fetch(`${t.api.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { BatchDocument, BatchesDocument, BatchResultsDocument, CancelBatchDocument, PredictManyDocument, SubmitBatchDocument, type SubmitBatchInput } from '../../src/client/generated/graphql';
 import { SiftRequestError } from '../../src/client/sift-client';
@@ -153,6 +154,8 @@ describe('POST /batches and results downloads, with a real worker', () => {
       ['\n\n', 'application/x-ndjson', {}, 400, 'EMPTY_INPUT', /no rows/],
       ['id,body\n1,hello\n', 'text/csv', {}, 400, 'MISSING_COLUMN', /no column "text" .*"id", "body"/],
       ['text\nhello\n', 'text/csv', { idColumn: 'ref' }, 400, 'MISSING_COLUMN', /no id column "ref"/],
+      // Which "text" was meant is a guess: it was silently the first.
+      ['text,id,text\nhello,1,bye\n', 'text/csv', {}, 400, 'DUPLICATE_COLUMN', /names the column "text" 2 times \(columns 1, 3\).*rename the others/],
       ['text,id\nfine,1\n"unclosed,2\n', 'text/csv', {}, 400, 'MALFORMED_CSV', /line 3/],
       ['text,id\nfine,1\nfine,2,3\n', 'text/csv', {}, 400, 'MALFORMED_CSV', /line 3/],
       // csv-parse's one code without the CSV_ prefix (a quote inside an unquoted field) was a 500.
@@ -173,6 +176,18 @@ describe('POST /batches and results downloads, with a real worker', () => {
       const answer = await upload(t, body, type, query);
       expect([answer.status, answer.body.error?.code]).toEqual([status, code]);
       expect(answer.body.error?.message).toMatch(message);
+    }
+    expect(await batchCount(t)).toBe(before);
+  });
+
+  it('refuses a compressed upload with 415, saying to send it uncompressed, and creates no batch', async () => {
+    const before = await batchCount(t);
+    // gzip was read as text (NOT_UTF8, "save the file as UTF-8"); br over plain bytes was taken as it was.
+    for (const [encoding, body] of [['gzip', gzipSync('text\nhello\n')], ['br', Buffer.from('text\nhello\n')]] as const) {
+      const response = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv', 'content-encoding': encoding }, body });
+      const answer = (await response.json()) as Upload['body'];
+      expect({ encoding, status: response.status, code: answer.error?.code }).toEqual({ encoding, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      expect(answer.error?.message).toMatch(new RegExp(`Content-Encoding ${encoding}; Sift reads uploads uncompressed`));
     }
     expect(await batchCount(t)).toBe(before);
   });
