@@ -97,8 +97,8 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       maxInFlight: config.inferenceThreads,
     });
     const predictions = new PredictionService({ catalog, cache, scorer: (model, text) => runs.score(model, text), maxTextsPerRequest: config.maxTextsPerRequest, cachedPredictionOn: config.cachedPrediction });
-    const queue = lifecycle.own('chunk queue', openChunkQueue({ connections, keys, isWorker: false }), (q) => q.close(5000));
-    queue.on('error', (error) => logger.child('queue').warn(error.message));
+    const queueLogger = logger.child('queue');
+    const queue = lifecycle.own('chunk queue', openChunkQueue({ connections, keys, isWorker: false, onError: (error) => queueLogger.warn(error.message) }), (q) => q.close(5000));
     // The API samples the queue and the schedule for sift_queue_jobs and sift_schedule_chunks (workers do not: one sampler per API, whatever the workers).
     lifecycle.onClose('queue sampling', metrics.queue.sample(queue, schedule, config.metricsQueueIntervalMs));
     const relay = lifecycle.own('progress relay', new ProgressRelay({ channel: progress, store, logger: logger.child('progress') }), (r) => r.close());

@@ -1,6 +1,7 @@
 import { loadConfig, type SiftConfig } from '../config/config';
 import { isSiftError } from '../errors';
 import { createLogger, type Logger, type LogRole } from '../logger';
+import { passwordRefusal } from '../redis/connections';
 
 /** Something a process runs until it is told to stop. */
 export interface Closable {
@@ -38,6 +39,8 @@ function exitWhenClosed(code: number, name: string): void {
  */
 function startFailure(error: unknown, name: string, logger: Logger | undefined): string {
   if (isSiftError(error)) return `${name}: ${error.message}`;
+  const refused = passwordRefusal((error as Error).message ?? '');
+  if (refused) return `${name}: could not start: the Redis at REDIS_URL ${refused}.`;
   logger?.debug('the start failed', { err: error });
   return `${name}: could not start: ${(error as Error).message ?? String(error)} (SIFT_LOG_LEVEL=debug shows where)`;
 }

@@ -88,7 +88,8 @@ export function startWorker(config: SiftConfig, logger: Logger): Promise<Running
       abandonedAfterMs: config.stuckAfterMs,
       metrics: metrics.batches,
     });
-    const queue = openChunkQueue({ connections, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs });
+    const queueLogger = logger.child('queue');
+    const queue = openChunkQueue({ connections, keys, isWorker: true, stallIntervalMs: config.stallIntervalMs, onError: (error) => queueLogger.warn(error.message) });
     const consumer = lifecycle.own('chunk consumer', new ChunkConsumer({ queue, schedule, processor, store, channel: progress, logger, concurrency: config.workerConcurrency, stallIntervalMs: config.stallIntervalMs }), (c) => c.close(FINISH_CHUNKS_MS));
     await queue.ready();
     consumer.start();

@@ -56,7 +56,6 @@ export class ChunkConsumer extends EventEmitter<ChunkEvents> {
 
   start(): void {
     const { queue, processor, store, channel, logger } = this.options;
-    queue.on('error', (error) => logger.warn(`queue: ${error.message}`));
     queue.on('retrying', (job, error) => {
       logger.warn(`chunk ${job.data.chunk} of batch ${job.data.batchId} failed (${error.message}); it will run again`);
       this.emit('retrying', job.data, error);

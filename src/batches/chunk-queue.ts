@@ -13,6 +13,12 @@ export interface ChunkQueueOptions {
   isWorker: boolean;
   /** How often a worker proves it still holds its jobs (ms); a job silent for longer runs again elsewhere. */
   stallIntervalMs?: number;
+  /**
+   * Told of the queue's errors (its Redis clients'), from before it connects: an 'error' event
+   * with no listener ends the process, and one came before the owner listened (a wrong Redis
+   * password, in a worker waiting for the queue to be ready).
+   */
+  onError(error: Error): void;
 }
 
 /** Retries of a chunk after a transient failure (a lost connection, a crash). */
@@ -36,6 +42,16 @@ const CLIENT_PURPOSES: Record<string, string> = { client: 'queue', bclient: 'que
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const BEE_QUEUE_SCRIPTS = (require('bee-queue/lib/lua') as { scripts: Record<string, string> }).scripts;
 
+/** node_redis (v3, bee-queue's client), as much of it as makeClient uses. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeRedis = require('redis') as { createClient(settings: object): NodeRedisClient };
+interface NodeRedisClient extends QueueClient {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  once(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  end(flush: boolean): void;
+}
+
 /** A node_redis client or pipeline as bee-queue runs its scripts on it (callback style). */
 interface ScriptRunner {
   eval(...args: unknown[]): unknown;
@@ -54,19 +70,43 @@ type Callback = (error: Error | null, reply?: unknown) => void;
  */
 class NamedChunkQueue extends BeeQueue<ChunkJob> {
   private readonly connections: RedisConnections;
+  private readonly redisSettings: object;
 
-  constructor(settings: BeeQueue.QueueSettings, connections: RedisConnections) {
+  constructor(settings: BeeQueue.QueueSettings, connections: RedisConnections, onError: (error: Error) => void) {
     // Connect only once `connections` is set: makeClient needs it.
     super(CHUNK_QUEUE, { ...settings, autoConnect: false });
+    this.on('error', onError);
     this.connections = connections;
+    this.redisSettings = settings.redis as object;
     void this.connect().catch(() => undefined); // failures are reported through the 'error' event
   }
 
-  makeClient(clientName: string, createNew: boolean): Promise<QueueClient> {
-    const make = (BeeQueue.prototype as unknown as { makeClient(name: string, createNew: boolean): Promise<QueueClient> }).makeClient;
-    return make.call(this, clientName, createNew).then((client) => {
-      this.connections.nameQueueClient(client, CLIENT_PURPOSES[clientName] ?? 'queue');
-      return client;
+  /**
+   * bee-queue's makeClient, with the client's errors listened to from the moment it is made:
+   * bee-queue listens only once a client is ready, and drops a client that fails before; such a
+   * client can still emit an error after (a wrong Redis password: AUTH refused, then its ready
+   * check's INFO refused with NOAUTH), which with no listener ended the process with a stack
+   * trace (found by a review). Errors go to the queue's 'error' event, as bee-queue's do.
+   */
+  makeClient(clientName: string, _createNew: boolean): Promise<QueueClient> {
+    const client = nodeRedis.createClient({ ...this.redisSettings });
+    client.on('error', (error: Error) => this.emit('error', error));
+    return new Promise<QueueClient>((resolve, reject) => {
+      const ready = () => {
+        client.removeListener('error', failed);
+        (this as unknown as Record<string, unknown>)[clientName] = client;
+        this.connections.nameQueueClient(client, CLIENT_PURPOSES[clientName] ?? 'queue');
+        resolve(client);
+      };
+      const failed = (error: Error) => {
+        client.removeListener('ready', ready);
+        // Not end(true), as bee-queue does: that empties the client's command queue, and the
+        // answer to a command already sent (the ready check's INFO) then crashed node_redis.
+        client.end(false);
+        reject(error);
+      };
+      client.once('ready', ready);
+      client.once('error', failed);
     });
   }
 
@@ -101,7 +141,7 @@ export function openChunkQueue(options: ChunkQueueOptions): BeeQueue<ChunkJob> {
     // client: every client the queue holds takes commands, and reconnects by itself.
     activateDelayedJobs: false,
   };
-  return new NamedChunkQueue(settings, options.connections);
+  return new NamedChunkQueue(settings, options.connections, options.onError);
 }
 
 /**

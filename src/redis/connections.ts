@@ -144,7 +144,9 @@ export class RedisConnections {
   private lost(redis: Redis, reason: string): void {
     const now = Date.now();
     if (this.down.size === 0 || now - this.lastWarning > 30_000) {
-      this.options.logger.warn(`Redis at ${this.where} is not answering (${reason}); retrying in the background.${this.options.outageNote ?? ''}`);
+      const refused = passwordRefusal(reason);
+      if (refused) this.options.logger.error(`Redis at ${this.where} ${refused}; trying again in the background.`);
+      else this.options.logger.warn(`Redis at ${this.where} is not answering (${reason}); retrying in the background.${this.options.outageNote ?? ''}`);
       this.lastWarning = now;
     }
     this.down.add(redis);
@@ -159,4 +161,16 @@ export class RedisConnections {
     }
     this.everReady = true;
   }
+}
+
+/**
+ * What to tell an operator whose Redis refused Sift's credentials, from Redis's error: not an
+ * outage that passes ("not answering ... retrying" said nothing of the password), but REDIS_URL
+ * to fix. Null for any other error.
+ */
+export function passwordRefusal(reason: string): string | null {
+  const fix = 'put it in REDIS_URL: redis://:PASSWORD@host:port, or redis://USER:PASSWORD@host:port for an ACL user (special characters percent-encoded)';
+  if (/NOAUTH/.test(reason)) return `wants a password, and REDIS_URL gives none (${reason}): ${fix}`;
+  if (/WRONGPASS|invalid password|invalid username-password/i.test(reason)) return `refused the password in REDIS_URL (${reason}): ${fix.replace('put it', 'put the right one')}`;
+  return null;
 }

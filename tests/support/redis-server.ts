@@ -18,15 +18,17 @@ export interface TestRedisServer {
 export interface TestRedisOptions {
   /** Keep every write in an append-only file, so a restart keeps the data (as a production Redis would). */
   appendOnly?: boolean;
+  /** A password (`requirepass`): `url` then carries it. */
+  password?: string;
 }
 
 export async function startRedisServer(port: number, options: TestRedisOptions = {}): Promise<TestRedisServer> {
-  const url = `redis://127.0.0.1:${port}`;
+  const url = options.password === undefined ? `redis://127.0.0.1:${port}` : `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'sift-redis-'));
   let child: ChildProcess | undefined;
   const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--dir', dir], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--dir', dir, ...(options.password === undefined ? [] : ['--requirepass', options.password])], { stdio: 'ignore' });
     for (let i = 0; i < 100 && !(await redisAnswers(url, 200)); i++) await new Promise((r) => setTimeout(r, 50));
     if (!(await redisAnswers(url, 500))) throw new Error(`test redis-server on port ${port} did not start`);
   };
