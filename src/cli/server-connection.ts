@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { serverRoot as clientServerRoot, ServerUrlError } from '../client/server-url';
-import { authErrorOf, SiftAuthError, SiftClient, SiftConnectionError, SiftRequestError } from '../client/sift-client';
+import { authErrorOf, SiftAuthError, SiftClient, SiftConnectionError, SiftProtocolError, SiftRequestError } from '../client/sift-client';
 import { authFailure, type ApiKey } from './api-key';
 import { CliError, ExitCodes } from './cli-errors';
 import { bodyText, httpRequest, type HttpRequestInit } from './http-request';
@@ -155,7 +155,7 @@ export class ServerConnection {
     if (error instanceof TypeError || /ECONNREFUSED|ENOTFOUND|socket|connect|closed/i.test(message) || (error as { type?: string })?.type === 'error') {
       return unreachable(this.url, error);
     }
-    if (error instanceof SyntaxError) {
+    if (error instanceof SyntaxError || error instanceof SiftProtocolError) {
       return new CliError(`The server at ${this.url} did not answer like a Sift server (${message}); check --url.`, ExitCodes.SERVER_ERROR);
     }
     return error;

@@ -9,6 +9,7 @@ export {
   SiftAuthError,
   SiftClient,
   SiftConnectionError,
+  SiftProtocolError,
   SiftRequestError,
   UNAUTHORIZED_CLOSE_CODE,
   type SiftClientOptions,

@@ -48,6 +48,22 @@ export class SiftConnectionError extends Error {
   }
 }
 
+/**
+ * Raised when what answered at the server's URL is not a GraphQL server: its answer is JSON but no
+ * GraphQL result (neither `data` nor `errors`), such as a worker's metrics port. The URL is wrong.
+ */
+export class SiftProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SiftProtocolError';
+  }
+}
+
+/** Whether a parsed answer is a GraphQL result: an object with `data` or a list of `errors`. */
+function isExecutionResult(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && ('data' in body || Array.isArray((body as { errors?: unknown }).errors));
+}
+
 /** The codes a server refuses a request with for who is asking, rather than for what was asked. */
 const AUTH_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN']);
 
@@ -180,6 +196,12 @@ export class SiftClient {
     } catch (error) {
       // A refusal without Sift's JSON (a proxy in front, say) is still a refusal of the key.
       throw authErrorOf(response.status, null) ?? error;
+    }
+    if (!isExecutionResult(body)) {
+      // Sift's own routes answer a wrong path with {"error": {code, message}}, whose message says where GraphQL is.
+      const routeError = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+      if (typeof routeError?.message === 'string') throw new SiftRequestError([{ message: routeError.message, extensions: { code: String(routeError.code ?? 'BAD_REQUEST') } }]);
+      throw new SiftProtocolError(`${this.baseUrl}/graphql answered HTTP ${response.status} with JSON that is no GraphQL result (neither data nor errors)`);
     }
     return unwrap(body, response.status);
   }

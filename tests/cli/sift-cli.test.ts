@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import net from 'node:net';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -211,6 +212,27 @@ describe('the sift command line against a real server and worker', () => {
       expect(run.code).toBe(3);
       expect(run.stderr).toContain(`Could not reach a Sift server at ${nowhere} (ECONNREFUSED). Start one with \`npx sift up\``);
     }
+  });
+
+  it('says a URL answering JSON that is no GraphQL is not a Sift server, and passes on Sift\'s own message for a wrong path, exit 4, no stack trace', async () => {
+    // A server answering JSON that is no GraphQL result (a worker's metrics port answers so):
+    // before, `sift models` died on a TypeError with its stack trace.
+    const other = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherUrl = `http://127.0.0.1:${(other.address() as net.AddressInfo).port}`;
+    try {
+      for (const args of [['models'], ['status', 'abc'], ['predict', 'hi'], ['cancel', 'abc']]) {
+        const run = await sift([...args, '--url', otherUrl]);
+        expect({ args, code: run.code, stderr: run.stderr }).toEqual({ args, code: 4, stderr: expect.stringContaining(`The server at ${otherUrl} did not answer like a Sift server`) });
+        expect(run.stderr).not.toMatch(/TypeError|    at /);
+      }
+    } finally {
+      other.close();
+    }
+    // A real Sift, a wrong path: its 404 says where GraphQL is.
+    const run = await sift(['models', '--url', `${url}/web/page`]);
+    expect(run.stderr).toMatch(/Nothing here answers POST \/web\/page\/graphql/);
+    expect(run.stderr).not.toMatch(/TypeError|    at /);
   });
 
   it('predicts texts from arguments or stdin, as text or JSON Lines, and lists the models', async () => {
