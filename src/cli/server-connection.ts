@@ -15,9 +15,11 @@ export const DEFAULT_URL = 'http://localhost:4000';
  * endpoint, with or without a trailing slash, in its `ws://` form too (the client's `serverRoot`
  * reads it). Every command talks to the server through this one root: GraphQL at
  * `{root}/graphql`, files at `{root}/batches/...`. A URL without a scheme is bad input (exit 2),
- * with the URL it probably meant.
+ * with the URL it probably meant. An empty one is the default, http://localhost:4000.
  */
 export function serverRoot(given: string): string {
+  // An empty SIFT_URL counts as none, as an empty SIFT_API_KEY does (a variable set but cleared).
+  if (given.trim() === '') return clientServerRoot(DEFAULT_URL);
   try {
     return clientServerRoot(given);
   } catch (error) {

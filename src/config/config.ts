@@ -254,7 +254,8 @@ function readOptionalInteger(env: Env, name: string, min: number, max: number): 
 function wholeNumber(env: Env, name: string, min: number, max: number, defaultWords: string): number | null {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return null;
-  const value = Number(raw.trim());
+  // Digits only: Number() also takes 1e3, 0x10 and 1_000-free forms no one means as a port or a count.
+  const value = /^[+-]?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw setupError(ErrorCodes.BAD_CONFIG, `${name}=${JSON.stringify(raw)} is not valid: expected a whole number from ${min} to ${max}${defaultWords}`);
   }

@@ -271,6 +271,13 @@ describe('the sift command line against a real server and worker', () => {
     expect([fromEnv.code, fromEnv.stdout]).toEqual([0, expect.stringContaining('tiny-transformer (default)')]);
   }, 120_000);
 
+  it('takes an empty SIFT_URL as none: the default URL, not a URL without a scheme', async () => {
+    const run = await sift(['models'], { env: { SIFT_URL: '' } });
+    expect(run.stderr).not.toMatch(/has no scheme/);
+    // Whatever answers at the default (nothing, or another server), the URL tried is the default one.
+    if (run.code === 3) expect(run.stderr).toContain('Could not reach a Sift server at http://localhost:4000');
+  });
+
   it('says a URL without a scheme lacks one and suggests the http:// URL, exit 2, before anything else', async () => {
     const input = file('scheme.csv', 'text\nhello\n');
     const hostPort = url.replace(/^http:\/\//, '');

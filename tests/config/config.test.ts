@@ -74,6 +74,9 @@ describe('loadConfig', () => {
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
+    // Number() reads these as 1000 and 16: not what a whole-number setting means.
+    ['PORT', '1e3'],
+    ['SIFT_WORKERS', '0x10'],
     ['REDIS_URL', 'http://127.0.0.1:6379'],
     ['REDIS_URL', 'not a url'],
     ['SIFT_CACHE_TTL_SECONDS', '0'],
