@@ -321,6 +321,13 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       await pipeline(Readable.from(download.body), res);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return; // the client left
+      if (stopping.aborted && res.headersSent) {
+        // A download that followed its batch, ended by a planned stop: cut (its client asks again
+        // once a server answers), and said at info level, not as the fault a stack trace suggested.
+        logger.info(`${req.method} ${req.path}: ended by the server's stop; the client may download again from another or the restarted API`);
+        res.destroy();
+        return;
+      }
       sendError(res, error, logger, development);
     }
   });

@@ -355,6 +355,10 @@ describe('results of a batch still running', () => {
       await t.stop();
       // Cut off, not ended: a client can tell it from a complete answer (result-follower.test.ts checks the stop itself).
       expect(await body).toMatch(/^broke off/);
+      // A planned stop is no fault: said at info level (it was an error with a stack trace, which alerts).
+      const said = t.logs.map((line) => JSON.parse(line) as { level: string; msg: string }).filter((line) => line.msg.includes(running.body.id));
+      expect(said.filter((line) => line.level === 'error' || line.level === 'warn')).toEqual([]);
+      expect(said.map((line) => line.msg)).toEqual(expect.arrayContaining([expect.stringMatching(/ended by the server's stop/)]));
     } finally {
       if (!stopped) await t.stop();
     }
