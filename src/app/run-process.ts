@@ -96,4 +96,16 @@ export async function runProcess(spec: ProcessSpec, env: Record<string, string> 
   process.on('SIGTERM', stop);
   // The terminal it ran in was closed: stop as cleanly as for Ctrl-C (Node's default exits at once, saying nothing).
   process.on('SIGHUP', stop);
+  // Started by `sift up`, which holds the other end of this channel: when it is gone without
+  // stopping this process (SIGKILL, a crash), nothing would, and this worker ran on for good,
+  // holding its metrics port, so the next `sift up`'s worker could not start (found by a
+  // review). Stop as for SIGTERM. (The channel does not keep the process alive.)
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => {
+      if (stoppedBy) return; // `sift up` stopped it, then went
+      log.warn('the process that started this one (sift up) is gone');
+      stop('SIGTERM');
+    });
+  }
 }

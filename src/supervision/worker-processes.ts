@@ -157,7 +157,7 @@ export function startWorkerProcesses(count: number, env: Record<string, string>,
     throw new RangeError(`metricsPort ${metricsPort} leaves no port for each of ${count} worker(s): SIFT_METRICS_PORT + SIFT_WORKERS - 1 must be at most 65535`);
   }
   const portOf = (i: number) => String(metricsPort === 0 ? 0 : metricsPort + i);
-  const spawnWorker = (i: number) => () => spawn(process.execPath, args, { env: { ...process.env, ...env, SIFT_METRICS_PORT: portOf(i) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const spawnWorker = (i: number) => () => spawn(process.execPath, args, { env: { ...process.env, ...env, SIFT_METRICS_PORT: portOf(i) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const slots = Array.from({ length: count }, (_, i) => new WorkerSlot(`worker ${i + 1}`, spawnWorker(i), timing, logger));
   const pids = slots.map((slot) => slot.start() ?? 'none');
   const ports = metricsPort === 0 ? '' : `; their /metrics and /healthz on port${count > 1 ? `s ${metricsPort} to ${metricsPort + count - 1}` : ` ${metricsPort}`} (SIFT_METRICS_PORT)`;

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -180,6 +181,36 @@ describe('the server entry point (npm start)', () => {
     await deleteKeys(redis, prefix);
     redis.disconnect();
   });
+});
+
+describe('sift up killed (SIGKILL) with its workers running', () => {
+  it('leaves no worker behind: each stops cleanly within seconds, and its metrics port is free again', async () => {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const prefix = uniquePrefix('orphan');
+    const sift = startSiftUp({ PORT: String(port), SIFT_METRICS_PORT: String(metricsPort), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: prefix, SIFT_WORKERS: '1' });
+    let worker: number | undefined;
+    try {
+      await sift.waitFor(/worker ready/);
+      worker = Number((await sift.waitFor(/started 1 worker process\(es\) \(pid (\d+)\)/))[1]);
+      process.kill(sift.pid, 'SIGKILL');
+      // Before, the worker ran on with PID 1 as its parent (13 minutes later in a review), and the
+      // next sift up's worker failed for good on the busy metrics port.
+      await eventually(async () => !isAlive(worker!), 15_000, 'the orphaned worker to stop');
+      expect(sift.output()).toMatch(/the process that started this one \(sift up\) is gone/);
+      expect(sift.output()).toMatch(/SIGTERM: finishing the chunks in hand/);
+      const free = await new Promise<boolean>((resolve) => {
+        const probe = net.createServer().once('error', () => resolve(false)).listen(metricsPort, '127.0.0.1', () => probe.close(() => resolve(true)));
+      });
+      expect(free).toBe(true);
+    } finally {
+      if (worker !== undefined && isAlive(worker)) process.kill(worker, 'SIGKILL');
+      await sift.stop();
+      const redis = testRedis();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    }
+  }, 60_000);
 });
 
 describe('a worker process that dies under sift up', () => {
