@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, lstatSync, realpathSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { textLines } from '../batches/text-lines';
 import { csvCell, csvText, type CsvValue } from '../formats/csv';
@@ -198,6 +198,44 @@ function isLink(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Words for why a file could not be made, by its error's code. */
+function cannotMake(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'its folder does not exist';
+  if (code === 'EACCES' || code === 'EPERM') return 'no permission to create files in its folder';
+  if (code === 'EROFS') return 'its folder is on a read-only file system';
+  if (code === 'ENOSPC') return 'the disk is full';
+  return message;
+}
+
+/**
+ * Checks, before anything is uploaded, that OUTPUT can be written: a file replaced whole needs a
+ * file of its own beside it (made and removed here, as the run will make it), and a folder is no
+ * OUTPUT. Before, a missing folder or no permission surfaced only once the batch had run (an
+ * operator review: 400,000 rows labelled, then ENOENT naming the .partial file).
+ */
+export async function checkOutputWritable(file: string): Promise<void> {
+  const fail = (why: string) => new CliError(`Cannot write ${file}: ${why}. Nothing was uploaded; give an OUTPUT that can be written.`, ExitCodes.BAD_INPUT, 'OUTPUT_FAILED');
+  const target = outputTarget(file);
+  if (target.inPlace) {
+    let folder = false;
+    try {
+      folder = statSync(target.path).isDirectory();
+    } catch {
+      // A device, a pipe, a link to nothing: written through as it is.
+    }
+    if (folder) throw fail('it is a folder; name a file in it');
+    return;
+  }
+  const probe = `${target.path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+  try {
+    await (await open(probe, 'wx')).close();
+  } catch (error) {
+    throw fail(cannotMake(error));
+  }
+  await rm(probe, { force: true });
 }
 
 /** Whether `sift batch` writes OUTPUT in place (see outputTarget): then it cannot write it again from the start. */

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import net from 'node:net';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -395,7 +395,7 @@ describe('the sift command line against a real server and worker', () => {
     ]);
     // OUTPUT that cannot be written: a clear error, exit 2, no stack trace.
     const nowhere = await sift(['batch', input, path.join(dir, 'no-such-folder', 'out.csv'), '--url', url]);
-    expect([nowhere.code, nowhere.stderr]).toEqual([2, expect.stringMatching(/Cannot write .*no-such-folder\/out\.csv: ENOENT/)]);
+    expect([nowhere.code, nowhere.stderr]).toEqual([2, expect.stringMatching(/Cannot write .*no-such-folder\/out\.csv: its folder does not exist/)]);
     expect(nowhere.stderr).not.toMatch(/ at /);
   }, 60_000);
 
@@ -444,6 +444,38 @@ describe('the sift command line against a real server and worker', () => {
     expect(old.code).toBe(0);
     expect(parse(readFileSync(output, 'utf8'), { columns: true })).toEqual([expect.objectContaining({ text: 'a good movie', label: 'POSITIVE' })]);
   }, 60_000);
+
+  it('refuses an OUTPUT that cannot be written before uploading: a missing folder, a folder, a folder it may not write in', async () => {
+    const before = (await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length;
+    const input = file('writable.csv', 'text\na good movie\n');
+    const locked = path.join(dir, 'locked');
+    mkdirSync(locked);
+    const folder = path.join(dir, 'folder.csv');
+    mkdirSync(folder);
+    chmodSync(locked, 0o500);
+    // Root may write anywhere: the permission case says something only for other users.
+    const rootUser = process.getuid?.() === 0;
+    const cases: [string, RegExp][] = [
+      [path.join(dir, 'no-such-folder', 'out.csv'), /its folder does not exist/],
+      [folder, /it is a folder; name a file in it/],
+      ...(rootUser ? [] : ([[path.join(locked, 'out.csv'), /no permission to create files in its folder/]] as [string, RegExp][])),
+    ];
+    try {
+      for (const [output, why] of cases) {
+        const run = await sift(['batch', input, output, '--url', url]);
+        expect({ output, code: run.code }).toEqual({ output, code: 2 });
+        expect(run.stderr).toMatch(why);
+        expect(run.stderr).toContain(`Cannot write ${output}`);
+        expect(run.stderr).toContain('Nothing was uploaded');
+        expect(run.stderr).not.toContain('.partial');
+      }
+    } finally {
+      chmodSync(locked, 0o700);
+    }
+    expect((await t.client.request(BatchesDocument, { first: 100 })).batches.edges.length).toBe(before);
+    // Nothing left behind by the check.
+    expect(readdirSync(dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
 
   it('--json prints one JSON summary on stdout and nothing else there, for a finished batch and with --no-wait', async () => {
     const input = file('summary.csv', `ref,text\n${['a great movie', 'an awful movie', '', 'a great movie'].map((text, i) => `${i},${text}`).join('\n')}\n`);

@@ -10,7 +10,7 @@ import { batchFormats, formatOf, openInput, uploadBody, type FileFormat, type In
 import { ProgressDisplay, progressWords } from '../progress-display';
 import { gaveUp, progressSnapshots } from '../progress-follower';
 import { passingFailure, patience, Reconnection } from '../reconnect';
-import { resultRows, ResultsInterrupted, writeMerged, writeResults, writtenInPlace, type MergedOutput } from '../result-files';
+import { checkOutputWritable, resultRows, ResultsInterrupted, writeMerged, writeResults, writtenInPlace, type MergedOutput } from '../result-files';
 import type { ServerConnection } from '../server-connection';
 
 export interface BatchOptions {
@@ -242,7 +242,10 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     if (error instanceof CliError && formats.contradicts && error.code !== 'NO_FILE') throw new CliError(`${error.message} (${formats.contradicts}.)`, error.exitCode, error.code);
     throw error;
   }
-  if (options.wait) checkOutputHolds(input, inputPath, formats.output!);
+  if (options.wait) {
+    checkOutputHolds(input, inputPath, formats.output!);
+    await checkOutputWritable(outputPath!);
+  }
   const query: Record<string, string> = several ? { textColumns: textColumns.join(',') } : { textColumn: textColumns[0] };
   if (options.idColumn) query.idColumn = options.idColumn;
   if (options.model) query.model = options.model;
@@ -277,7 +280,16 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     return ExitCodes.INTERRUPTED;
   }
   end.reached(batch);
-  const written = await output;
+  let written: MergedOutput;
+  try {
+    written = await output;
+  } catch (error) {
+    // OUTPUT could be made, yet not written through (a full disk): the rows are on the server.
+    if (error instanceof CliError && error.code === 'OUTPUT_FAILED') {
+      throw new CliError(`${error.message} The batch ${batch.id} ended ${batch.status}; its results stay on the server: fetch them with \`sift results ${batch.id} OUTPUT\` to a place with room.`, error.exitCode, error.code);
+    }
+    throw error;
+  }
   if (written.resultPrefix !== '') {
     const names = written.clashes.map((name) => JSON.stringify(name)).join(', ');
     terminal.stderr.write(`The input already has ${names}, so the result columns are named with the prefix ${written.resultPrefix} (${written.resultPrefix}label, ${written.resultPrefix}score, ...).\n`);
