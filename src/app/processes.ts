@@ -1,7 +1,8 @@
 /**
  * The Sift processes, each built from the same composition root: `sift up` / `npm start` (the
- * stack), `sift serve` (the stack without workers), `sift worker` and `node dist/workers/worker.js`.
+ * stack), `sift serve` (the API alone), `sift worker` and `node dist/workers/worker.js`.
  */
+import { startApi } from './api';
 import { runProcess } from './run-process';
 import { startStack } from './stack';
 import { startWorker } from './worker';
@@ -9,6 +10,15 @@ import { startWorker } from './worker';
 /** `sift up`: the API, `SIFT_WORKERS` worker processes and, where needed, a private Redis. */
 export function runStack(env: Record<string, string> = {}): Promise<void> {
   return runProcess({ name: 'sift', component: 'sift', role: 'api', stopping: 'finishing in-flight requests and chunks', start: (config, logger) => startStack(config, logger, env) }, env);
+}
+
+/**
+ * `sift serve`: the API alone, against the Redis at REDIS_URL. No private Redis: one started
+ * while the real one was briefly away held its port and lost every batch at the next restart
+ * (an operator review); the API starts anyway and reconnects when that Redis answers.
+ */
+export function runApiProcess(env: Record<string, string> = {}): Promise<void> {
+  return runProcess({ name: 'sift serve', component: 'sift', role: 'api', stopping: 'finishing in-flight requests', start: (config, logger) => startApi(config, logger) }, env);
 }
 
 /** `sift worker`: takes batch chunks until SIGINT or SIGTERM, then finishes the chunks in hand. */

@@ -1,7 +1,6 @@
-import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import net, { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
@@ -12,6 +11,7 @@ import { childProcesses, isAlive } from '../support/child-processes';
 import { parseLogLines } from '../support/log-lines';
 import { PROJECT_ROOT } from '../support/paths';
 import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis';
+import { startRedisServer } from '../support/redis-server';
 import { startSiftUp } from '../support/sift-up';
 import { tinyModelsDir, writeTinyHashedModel } from '../support/tiny-models';
 
@@ -181,6 +181,40 @@ describe('the server entry point (npm start)', () => {
     await deleteKeys(redis, prefix);
     redis.disconnect();
   });
+});
+
+describe('sift serve', () => {
+  it('never starts a private Redis: with none at REDIS_URL it serves, retrying, and takes that Redis once it answers', async () => {
+    const port = await freePort();
+    const redisPort = await freePort();
+    // redis-server is on the PATH: `sift up` would start a private one on REDIS_URL's port.
+    const child = spawn(process.execPath, [SIFT, 'serve'], {
+      env: { PATH: process.env.PATH, REDIS_URL: `redis://127.0.0.1:${redisPort}`, HOST: '127.0.0.1', PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: uniquePrefix('serve') },
+      cwd: PROJECT_ROOT,
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let redis: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+    try {
+      await eventually(async () => output.includes('Sift is ready'), 20_000, 'the API to be ready');
+      expect(output).not.toMatch(/private redis-server/);
+      expect(output).toMatch(/is not answering .*retrying in the background/);
+      // Before, the private one held this port: the real Redis could not start on it.
+      redis = await startRedisServer(redisPort);
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 20_000, '/readyz once Redis answers');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      // A failing run may leave a process of the child's holding its output pipes open (a private
+      // redis-server, before): let go of them so Jest can end.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      await redis?.kill();
+    }
+  }, 60_000);
 });
 
 describe('sift up killed (SIGKILL) with its workers running', () => {

@@ -10,10 +10,10 @@ export async function upCommand(workers: number | undefined): Promise<void> {
   await runStack(workers === undefined ? {} : { SIFT_WORKERS: String(workers) });
 }
 
-/** `sift serve`: the API alone (and a private Redis where needed); workers run elsewhere. */
+/** `sift serve`: the API alone, against the Redis at REDIS_URL (never a private one); workers run elsewhere. */
 export async function serveCommand(): Promise<void> {
-  const { runStack } = require('../../app/processes') as typeof import('../../app/processes');
-  await runStack({ SIFT_WORKERS: '0' });
+  const { runApiProcess } = require('../../app/processes') as typeof import('../../app/processes');
+  await runApiProcess();
 }
 
 /** `sift worker [--concurrency N]`. */
