@@ -464,6 +464,17 @@ class ResultCursor<Row> {
 /** The result fields OUTPUT gets when the first input row has no result. */
 const DEFAULT_ADDED = ['label', 'score', 'cached', 'error'];
 
+/**
+ * The `error` of an OUTPUT row the batch has no result for: a batch that ended CANCELLED or FAILED
+ * before the row ran (or, fetched while it runs, had not reached it). Blank, such a row looked
+ * like one labelled with nothing, and a script counting rows without an error counted it as a
+ * success (an operator review: a cancelled run's 491,000 unlabelled rows).
+ */
+export const NOT_LABELLED = 'Not labelled: the batch ended (cancelled or failed) before this row ran, or had not reached it yet.';
+
+/** An added field's value on a row without a result: NOT_LABELLED for `error`, else nothing. */
+const unlabelled = (field: string) => (field === 'error' ? NOT_LABELLED : null);
+
 /** The fields the results add and the names they take in OUTPUT. */
 interface ResultColumns {
   added: string[];
@@ -571,7 +582,7 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
         // is its index then OUTPUT's result fields, in order, when it echoes neither.
         const fields = result ? Object.keys(result) : [];
         copyMembers = asText && columns.prefix === '' && fields[0] === 'index' && fields.length === columns.added.length + 1;
-        noResultMembers = membersText(keys, columns.added.map(() => null));
+        noResultMembers = membersText(keys, columns.added.map(unlabelled));
         await writer.begin([...names, ...columns.names]);
       }
       const members = !copyMembers ? null : line ? membersAfterIndex(line) : noResultMembers;
@@ -580,7 +591,7 @@ async function mergeInto(sink: FileSink, names: string[], input: InputFile, resu
         continue;
       }
       if (line && !result) result = parseResultLine(line);
-      const values = columns.added.map((field) => result?.[field] ?? null);
+      const values = line ? columns.added.map((field) => result?.[field] ?? null) : columns.added.map(unlabelled);
       if (text !== null) lines.push(withResultFields(text, record as Record<string, unknown>, membersText(keys, values)));
       else if (format === 'csv') (merged as CsvValue[][]).push([...cells(record, inputLine), ...values]);
       else if (inputKeys) lines.push(objectText(record as string[], inputKeys, membersText(keys, values)));
@@ -618,7 +629,7 @@ async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, r
   const header: { fields: string[] | null } = { fields: null };
   const cursor = new ResultCursor(csvResultRows(results, header), indexOfRow);
   let columns: ResultColumns | null = null;
-  let empty = '';
+  let noResult = '';
   // Where each result field is among a download row's cells; null when a row's cells after its index are OUTPUT's result cells as they are.
   let picks: number[] | null = null;
   let index = 0;
@@ -636,13 +647,13 @@ async function mergeCsvInto(sink: FileSink, names: string[], input: InputFile, r
         columns = resultColumns(result ? downloaded : DEFAULT_ADDED, taken);
         const added = columns.added;
         picks = fields.length === added.length + 1 && added.every((field, i) => fields[i + 1] === field) ? null : added.map((field) => fields.indexOf(field));
-        empty = ','.repeat(added.length);
+        noResult = added.map((field) => `,${csvCell(unlabelled(field))}`).join('');
         await sink.write(csvText([[...names, ...columns.names]]));
       }
       if (kind === RecordKind.VERBATIM) text += record;
       else text += inputFields(record, kind, names.length, index).map(csvCell).join(',');
       if (result === null) {
-        text += empty;
+        text += noResult;
       } else {
         withResults++;
         // The server wrote these cells with csvText, as csvCell would here: copied as they are.

@@ -6,7 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { csvCell, csvText, type CsvValue } from '../../src/formats/csv';
 import { csvFields, CsvRecordSplitter, RecordKind } from '../../src/formats/csv-records';
 import type { InputFile } from '../../src/cli/input-files';
-import { ResultsInterrupted, writeMerged, type ResultRow, type ResultsDownload } from '../../src/cli/result-files';
+import { NOT_LABELLED, ResultsInterrupted, writeMerged, type ResultRow, type ResultsDownload } from '../../src/cli/result-files';
 
 /** A small deterministic generator, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -74,6 +74,13 @@ function resultsFor(rows: number, next: () => number, firstMissing = false): Res
   return results;
 }
 
+/** An added field's value in OUTPUT for input row `i`: its result's, or, for a row without one, NOT_LABELLED as its error. */
+function valueOf(byIndex: Map<number, ResultRow>, i: number, field: string): unknown {
+  const row = byIndex.get(i);
+  if (row) return row[field] ?? null;
+  return field === 'error' ? NOT_LABELLED : null;
+}
+
 /**
  * What `sift batch` wrote for a CSV OUTPUT before it copied records: the input parsed into fields
  * as the server numbers its rows, each row's fields and result values through csvText.
@@ -87,7 +94,7 @@ function reference(input: string, results: ResultRow[]): string {
   const added = first ? Object.keys(first).filter((key) => key !== 'index' && key !== 'id' && key !== 'text') : ['label', 'score', 'cached', 'error'];
   let prefix = '';
   while (added.some((field) => header.includes(prefix + field))) prefix += 'sift_';
-  const rows = records.map((record, i) => [...record, ...added.map((field) => byIndex.get(i)?.[field] ?? null)]);
+  const rows = records.map((record, i) => [...record, ...added.map((field) => valueOf(byIndex, i, field) as CsvValue)]);
   return csvText([[...header, ...added.map((field) => prefix + field)]]) + csvText(rows);
 }
 
@@ -234,7 +241,7 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
     while (added.some((field) => header.includes(prefix + field))) prefix += 'sift_';
     return records.map((record, i) => ({
       ...Object.fromEntries(header.map((name, j) => [name, record[j]])),
-      ...Object.fromEntries(added.map((field) => [prefix + field, byIndex.get(i)?.[field] ?? null])),
+      ...Object.fromEntries(added.map((field) => [prefix + field, valueOf(byIndex, i, field)])),
     }));
   }
 
@@ -310,7 +317,7 @@ describe('a CSV input merged into JSON Lines or a JSON array, each record writte
       const added = Object.keys(results.find((row) => row.index === 0) ?? { label: 0, score: 0, cached: 0, error: 0 }).filter((key) => key !== 'index');
       const prefix = keyName === 'label' && byIndex.has(0) ? 'sift_' : '';
       const expected = inputLines.map((line, i) => {
-        const members = added.map((field) => `${JSON.stringify(prefix + field)}:${JSON.stringify(byIndex.get(i)?.[field] ?? null)}`).join(',');
+        const members = added.map((field) => `${JSON.stringify(prefix + field)}:${JSON.stringify(valueOf(byIndex, i, field))}`).join(',');
         const close = line.lastIndexOf('}');
         return `${line.slice(0, close)}${line.startsWith('{}') ? '' : ','}${members}}\n`;
       });
@@ -402,7 +409,7 @@ describe('a JSON Lines input merged into CSV, each row written cell by cell', ()
     const names = [...new Set(records.flatMap((record) => Object.keys(record)))];
     const byIndex = new Map(results.map((row) => [row.index, row]));
     const added = Object.keys(byIndex.get(0) ?? { label: 0, score: 0, cached: 0, error: 0 }).filter((key) => key !== 'index');
-    const expected = csvText([[...names, ...added]]) + csvText(records.map((record, i) => [...names.map((name) => cellOf(record[name])), ...added.map((field) => byIndex.get(i)?.[field] ?? null)]));
+    const expected = csvText([[...names, ...added]]) + csvText(records.map((record, i) => [...names.map((name) => cellOf(record[name])), ...added.map((field) => valueOf(byIndex, i, field) as CsvValue)]));
     expect(readFileSync(out, 'utf8')).toBe(expected);
   });
 });

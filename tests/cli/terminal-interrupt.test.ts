@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BatchDocument } from '../../src/client/generated/graphql';
@@ -74,8 +74,12 @@ describe('sift batch interrupted in a terminal: cancel, and the exit code the sh
     await eventually(async () => run.screen().includes(`Cancel batch ${id}? [y/N]`), 10_000, 'the question');
     run.type('y\r');
     expect(await run.exited).toBe(1);
-    expect(run.screen()).toContain(`Batch ${id} ended CANCELLED (0/2 succeeded, 0 from cache, 0 failed); 2 rows written to ${output}`);
+    expect(run.screen()).toContain(`Batch ${id} ended CANCELLED (0/2 succeeded, 0 from cache, 0 failed); 2 rows written to ${output} (2 of them not labelled: their error says so)`);
     expect((await t.client.request(BatchDocument, { id })).batch?.status).toBe('CANCELLED');
+    // Rows the batch never labelled say so: blank, they looked labelled with nothing.
+    const rows = readFileSync(output, 'utf8').trim().split('\r\n').slice(1);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/,"Not labelled: the batch ended \(cancelled or failed\) before this row ran, or had not reached it yet\."$/);
   }, 60_000);
 });
 

@@ -295,7 +295,11 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
     terminal.stderr.write(`The input already has ${names}, so the result columns are named with the prefix ${written.resultPrefix} (${written.resultPrefix}label, ${written.resultPrefix}score, ...).\n`);
   }
   if (options.json) terminal.stdout.write(jsonSummary(batch, outputPath!, startedAt));
-  else terminal.stdout.write(`${summary(batch)}; ${count(written.rows)} rows written to ${outputPath}\n`);
+  else {
+    const unlabelled = written.rows - written.withResults;
+    const note = unlabelled > 0 ? ` (${count(unlabelled)} of them not labelled: their error says so)` : '';
+    terminal.stdout.write(`${summary(batch)}; ${count(written.rows)} rows written to ${outputPath}${note}\n`);
+  }
   return exitCodeOf(batch);
 }
 
