@@ -97,6 +97,7 @@ function listenError(error: NodeJS.ErrnoException, port: number, host: string): 
   if (error.code === 'EADDRINUSE') return setupError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} is already in use. Stop what listens there, or set PORT to another port.`);
   if (error.code === 'EACCES') return setupError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} needs privileges this process lacks; set PORT to a port above 1023.`);
   if (error.code === 'EADDRNOTAVAIL') return setupError(ErrorCodes.BAD_CONFIG, `HOST=${host} is not an address of this machine; set HOST to one of its addresses (127.0.0.1 for this machine only).`);
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return setupError(ErrorCodes.BAD_CONFIG, `HOST=${host} is no name this machine can resolve (${error.code}); set HOST to one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 for every interface).`);
   return error;
 }
 

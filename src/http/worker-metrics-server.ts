@@ -76,6 +76,8 @@ export async function startWorkerMetricsServer(options: WorkerMetricsServerOptio
         reject(setupError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} (SIFT_METRICS_PORT, this worker's /metrics and /healthz) is already in use, perhaps by another worker on this machine. Give each worker a SIFT_METRICS_PORT of its own, or set SIFT_METRICS_PORT=0 for none.`));
       } else if (error.code === 'EADDRNOTAVAIL') {
         reject(setupError(ErrorCodes.BAD_CONFIG, `SIFT_METRICS_HOST=${host} is not an address of this machine; set it to one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 in a container).`));
+      } else if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
+        reject(setupError(ErrorCodes.BAD_CONFIG, `SIFT_METRICS_HOST=${host} is no name this machine can resolve (${error.code}); set it to one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 in a container).`));
       } else reject(error);
     });
     server.listen(port, host, () => resolve());

@@ -118,6 +118,14 @@ describe('start-up failures: one line each, no stack trace, a non-zero exit', ()
     expect(lines[0]).toMatch(/^sift: Nothing answers at REDIS_URL=redis:\/\/unreachable-host\.invalid:6379\/?\. Start that Redis server or point REDIS_URL at one that runs\.$/);
   });
 
+  it('a HOST that does not resolve: one line naming HOST, exit 1', async () => {
+    // Before: "could not start: getaddrinfo ENOTFOUND ..." with no word of which setting.
+    const run = await start({ ...models, HOST: 'sift-api.example.invalid', SIFT_AUTH: 'keys', PORT: String(await freePort()), SIFT_KEY_PREFIX: uniquePrefix('host') });
+    expect(run.code).toBe(1);
+    expect(linesOf(run.output).filter((line) => line.startsWith('sift:'))).toEqual([expect.stringMatching(/^sift: HOST=sift-api\.example\.invalid is no name this machine can resolve \((ENOTFOUND|EAI_AGAIN)\); set HOST to one of its addresses/)]);
+    expect(run.output).not.toMatch(STILL_OPEN);
+  });
+
   it('a setting it cannot read, SIFT_LOG_FORMAT included', async () => {
     for (const [name, value, problem] of [
       ['SIFT_LOG_FORMAT', 'xml', 'expected json or pretty.'],
