@@ -81,6 +81,8 @@ export const ErrorCodes = {
   WEB_APP_NOT_BUILT: 'WEB_APP_NOT_BUILT',
   /** Redis is away for now (restarting, unreachable): the request may succeed when retried (HTTP 503). */
   REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
+  /** Redis refuses writes: it reached its `maxmemory` (with `noeviction`). An operator must act (HTTP 503). */
+  REDIS_OUT_OF_MEMORY: 'REDIS_OUT_OF_MEMORY',
   /** The API is stopping (a deploy, a restart): an upload still being read is taken back; send it again (HTTP 503). */
   SERVER_STOPPING: 'SERVER_STOPPING',
   /** A batch's progress could not be read for a while; subscribe again (with `fromRow`) later. */

@@ -61,6 +61,8 @@ export function sendError(res: Response, cause: unknown, logger: Logger, develop
   } else if (isSiftError(error) && error.retryAfterSeconds !== undefined) {
     status = 503;
     body = { code: error.code, message: error.message };
+    // Not passing by itself: someone must make room in Redis (a Redis away is logged by the connections).
+    if (error.code === ErrorCodes.REDIS_OUT_OF_MEMORY) logger.error(`${res.req.method} ${res.req.path}: refused, ${error.message}`);
     if (!res.headersSent) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   } else {
     logger.error(`${res.req.method} ${res.req.path} failed: ${(error as Error).message ?? String(error)}`, { err: error });

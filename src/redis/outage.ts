@@ -26,7 +26,30 @@ export function redisUnavailable(): SiftError {
   );
 }
 
-/** A Redis outage as Sift's own error; any other error as it is. */
+/** Redis's refusal of a write at its memory limit (`maxmemory` with `noeviction`, which Sift's queue Redis needs). */
+export function isRedisOutOfMemory(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (/^OOM /.test(error.message)) return true;
+  // A MULTI whose commands Redis refused when they were queued: EXEC answers EXECABORT, the OOMs ride along.
+  const previous = (error as { previousErrors?: unknown }).previousErrors;
+  return /^EXECABORT /.test(error.message) && Array.isArray(previous) && previous.some((cause) => cause instanceof Error && /^OOM /.test(cause.message));
+}
+
+/** How long to wait before trying again when Redis is full: someone has to make room first. */
+const OUT_OF_MEMORY_RETRY_AFTER_SECONDS = 30;
+
+/** The error clients get when Redis refuses writes for its memory limit. */
+export function redisOutOfMemory(): SiftError {
+  return unavailableError(
+    ErrorCodes.REDIS_OUT_OF_MEMORY,
+    `Redis is full (it reached its maxmemory), so this server cannot store the batch or its results now; try again later. Operators: raise Redis's maxmemory, or make room (finished batches go after SIFT_BATCH_RETENTION_SECONDS).`,
+    OUT_OF_MEMORY_RETRY_AFTER_SECONDS,
+  );
+}
+
+/** A Redis outage, or Redis full, as Sift's own error; any other error as it is. */
 export function asOutageError(error: unknown): unknown {
-  return !isSiftError(error) && isRedisOutage(error) ? redisUnavailable() : error;
+  if (isSiftError(error)) return error;
+  if (isRedisOutage(error)) return redisUnavailable();
+  return isRedisOutOfMemory(error) ? redisOutOfMemory() : error;
 }

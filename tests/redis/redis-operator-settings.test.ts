@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { PredictDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { freePort, startTestApi } from '../support/api';
 import { finished } from '../support/batches';
@@ -44,6 +45,37 @@ describe('a Redis that wants a password', () => {
     } finally {
       await worker.stop();
       await t.stop();
+    }
+  }, 30_000);
+});
+
+describe('a Redis at its maxmemory (noeviction)', () => {
+  it('an upload is refused with 503 REDIS_OUT_OF_MEMORY saying what to do, logged at error level, and nothing is left of it', async () => {
+    const port = await freePort();
+    const redis = await startRedisServer(port);
+    const t = await startTestApi({ ...shared, REDIS_URL: redis.url });
+    const filler = new Redis(redis.url);
+    try {
+      // Past the limit: every write from now on is refused (OOM), reads still answer.
+      await filler.set('filler', 'x'.repeat(6 * 1024 * 1024));
+      await filler.config('SET', 'maxmemory-policy', 'noeviction');
+      await filler.config('SET', 'maxmemory', '4mb');
+      const response = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'text\na good movie\nan awful one\n' });
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      // Before: 500 INTERNAL_SERVER_ERROR, "Internal server error", and a log line blaming Redis for not answering.
+      expect({ status: response.status, retryAfter: response.headers.get('retry-after'), code: body.error.code }).toEqual({ status: 503, retryAfter: '30', code: 'REDIS_OUT_OF_MEMORY' });
+      expect(body.error.message).toMatch(/Redis is full \(it reached its maxmemory\).*raise Redis's maxmemory/);
+      expect(t.logs.some((line) => JSON.parse(line).level === 'error' && /REDIS_OUT_OF_MEMORY|Redis is full/.test(JSON.parse(line).msg))).toBe(true);
+      expect(await filler.keys(`${t.prefix}batch:*`)).toEqual([]);
+      await filler.del('filler');
+      await filler.config('SET', 'maxmemory', '0');
+      // Room again: the same upload is taken.
+      const again = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'text\na good movie\nan awful one\n' });
+      expect(again.status).toBe(202);
+    } finally {
+      filler.disconnect();
+      await t.stop();
+      await redis.kill();
     }
   }, 30_000);
 });
