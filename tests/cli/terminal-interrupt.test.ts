@@ -7,6 +7,7 @@ import { eventually, freePort, startTestApi, type TestApi } from '../support/api
 import { redisAnswers } from '../../src/supervision/private-redis';
 import { PROJECT_ROOT } from '../support/paths';
 import { tinyModelsDir } from '../support/tiny-models';
+import { startWorkerProcess } from '../support/worker-process';
 
 const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
@@ -80,6 +81,25 @@ describe('sift batch interrupted in a terminal: cancel, and the exit code the sh
     const rows = readFileSync(output, 'utf8').trim().split('\r\n').slice(1);
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatch(/,"Not labelled: the batch ended \(cancelled or failed\) before this row ran, or had not reached it yet\."$/);
+  }, 60_000);
+
+  it('Ctrl-C asks; when the batch ends before an answer, the question is withdrawn, said, and the command ends as for a finished batch', async () => {
+    const output = path.join(dir, `out-ended-${Date.now()}.csv`);
+    const run = inTerminal([process.execPath, path.join(PROJECT_ROOT, 'dist/src/cli/sift.js'), 'batch', path.join(dir, 'in.csv'), output, '--url', t.api.url], PROJECT_ROOT);
+    await eventually(async () => /rows queued/.test(run.screen()), 20_000, 'the upload');
+    const id = /Batch (\S+): 2 rows queued/.exec(run.screen())![1];
+    run.type('\x03');
+    await eventually(async () => run.screen().includes(`Cancel batch ${id}? [y/N]`), 10_000, 'the question');
+    // No answer: a worker starts and the batch completes meanwhile.
+    const worker = await startWorkerProcess({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer', SIFT_KEY_PREFIX: t.prefix });
+    try {
+      expect(await run.exited).toBe(0);
+    } finally {
+      await worker.stop();
+    }
+    expect(run.screen()).toContain(`Batch ${id} ended COMPLETED meanwhile: nothing to cancel.`);
+    expect(run.screen()).toContain(`2 rows written to ${output}`);
+    expect(readFileSync(output, 'utf8').trim().split('\r\n')).toHaveLength(3);
   }, 60_000);
 });
 

@@ -35,10 +35,10 @@ export interface Terminal {
   stdin: NodeJS.ReadStream;
 }
 
-async function ask(terminal: Terminal, question: string): Promise<string> {
+async function ask(terminal: Terminal, question: string, signal?: AbortSignal): Promise<string> {
   const rl = createInterface({ input: terminal.stdin, output: terminal.stderr });
   try {
-    return await rl.question(question);
+    return await rl.question(question, { signal });
   } finally {
     rl.close();
   }
@@ -61,13 +61,22 @@ interface Followed {
 async function follow(server: ServerConnection, id: string, terminal: Terminal, banner = '', reached = false): Promise<Followed> {
   const display = new ProgressDisplay(terminal.stderr);
   let asking = false;
+  // The open question, withdrawn when the batch ends before it is answered.
+  const open: { question: AbortController | null } = { question: null };
   let leave: (() => void) | null = null;
   const left = new Promise<null>((resolve) => (leave = () => resolve(null)));
   const onInterrupt = async () => {
     if (asking) return;
     asking = true;
     display.clear();
-    const answer = terminal.stdin.isTTY ? await ask(terminal, `Cancel batch ${id}? [y/N] (no leaves it running) `) : 'n';
+    let answer = 'n';
+    if (terminal.stdin.isTTY) {
+      open.question = new AbortController();
+      const given = await ask(terminal, `Cancel batch ${id}? [y/N] (no leaves it running) `, open.question.signal).catch(() => null);
+      open.question = null;
+      if (given === null) return; // withdrawn: the batch ended meanwhile (said below)
+      answer = given;
+    }
     if (/^y(es)?$/i.test(answer.trim())) {
       await server.call((client) => client.request(CancelBatchDocument, { id }));
       asking = false; // the subscription's next event is the CANCELLED one
@@ -93,6 +102,12 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
       if (next.done) break;
       latest = next.value;
       if (!asking) display.update(latest);
+    }
+    if (open.question) {
+      // It ended while the user was asked whether to cancel it: the question is moot. Before, the
+      // command exited under the open question, and the answer typed went to the shell.
+      open.question.abort();
+      terminal.stderr.write(`\nBatch ${id} ended ${latest?.status ?? ''} meanwhile: nothing to cancel.\n`);
     }
     display.finish();
     if (!latest) throw new CliError(`The server ended the progress of batch ${id} without an event.`, ExitCodes.SERVER_ERROR);
