@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { BatchDocument } from '../../src/client/generated/graphql';
+import { QUEUED_HINT_MS } from '../../src/cli/commands/batch-commands';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
 import { redisAnswers } from '../../src/supervision/private-redis';
 import { PROJECT_ROOT } from '../support/paths';
@@ -81,6 +82,21 @@ describe('sift batch interrupted in a terminal: cancel, and the exit code the sh
     const rows = readFileSync(output, 'utf8').trim().split('\r\n').slice(1);
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatch(/,"Not labelled: the batch ended \(cancelled or failed\) before this row ran, or had not reached it yet\."$/);
+  }, 60_000);
+
+  it('says it is uploading, and says once, 20 s into a batch nothing has started on, that a worker may be missing', async () => {
+    const output = path.join(dir, `out-waiting-${Date.now()}.csv`);
+    const run = inTerminal([process.execPath, path.join(PROJECT_ROOT, 'dist/src/cli/sift.js'), 'batch', path.join(dir, 'in.csv'), output, '--url', t.api.url], PROJECT_ROOT);
+    await eventually(async () => /rows queued/.test(run.screen()), 20_000, 'the upload');
+    expect(run.screen()).toContain(`Uploading ${path.join(dir, 'in.csv')}...`);
+    const id = /Batch (\S+): 2 rows queued/.exec(run.screen())![1];
+    // No worker runs here: before, the bar sat at QUEUED for ever without a word.
+    await eventually(async () => run.screen().includes(`Batch ${id} has waited 20 s with no row done: is a worker running?`), QUEUED_HINT_MS + 10_000, 'the hint');
+    run.type('\x03');
+    await eventually(async () => run.screen().includes(`Cancel batch ${id}? [y/N]`), 10_000, 'the question');
+    run.type('y\r');
+    expect(await run.exited).toBe(1);
+    expect(run.screen().match(/is a worker running\?/g)).toHaveLength(1);
   }, 60_000);
 
   it('Ctrl-C asks; when the batch ends before an answer, the question is withdrawn, said, and the command ends as for a finished batch', async () => {

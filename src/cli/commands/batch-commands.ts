@@ -94,6 +94,11 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
     terminal.stderr.write(`${words}\n`);
   };
   const events = progressSnapshots(server, id, { lost: say, back: say }, reached);
+  const waiting = setTimeout(
+    () => say(`Batch ${id} has waited ${QUEUED_HINT_MS / 1000} s with no row done: is a worker running? \`sift up\` starts one, \`sift worker\` runs one on its own (batches of other keys or of a higher priority may also be ahead of it).`),
+    QUEUED_HINT_MS,
+  );
+  waiting.unref();
   try {
     let latest: BatchFieldsFragment | null = null;
     for (;;) {
@@ -101,6 +106,7 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
       if (next === null) return { batch: latest ?? (await batchOrFail(server, id)), left: true };
       if (next.done) break;
       latest = next.value;
+      if (latest.status !== 'QUEUED' || latest.processed > 0) clearTimeout(waiting);
       if (!asking) display.update(latest);
     }
     if (open.question) {
@@ -113,9 +119,17 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
     if (!latest) throw new CliError(`The server ended the progress of batch ${id} without an event.`, ExitCodes.SERVER_ERROR);
     return { batch: latest, left: false };
   } finally {
+    clearTimeout(waiting);
     process.off('SIGINT', listener);
   }
 }
+
+/**
+ * How long a followed batch may sit QUEUED with nothing done before the command says why that may
+ * be: with no worker running it waits for ever, and looked hung (an operator review: `sift up`
+ * with SIFT_WORKERS=0, as compose runs the API).
+ */
+export const QUEUED_HINT_MS = 20_000;
 
 /** Downloads that break off mid-answer tried again from scratch, at most this many times in all. */
 const DOWNLOAD_ATTEMPTS = 5;
@@ -265,6 +279,9 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   if (options.idColumn) query.idColumn = options.idColumn;
   if (options.model) query.model = options.model;
   if (options.priority) query.priority = options.priority;
+  // On a terminal, a word before a long upload (a large file, or one slowed to the key's rows a
+  // minute): it printed nothing until the 202, minutes in a review.
+  if (terminal.stderr.isTTY) terminal.stderr.write(`Uploading ${inputPath}...\n`);
   const submitted = await uploadRidingOut(server, input, query, terminal);
   if (!options.wait) {
     if (options.json) terminal.stdout.write(jsonSummary(await batchOrFail(server, submitted.id), null, startedAt));
