@@ -14,10 +14,15 @@ import { DEFAULT_URL, ServerConnection } from './server-connection';
 const keyCommands = (): typeof import('./commands/key-commands.js') => require('./commands/key-commands');
 const processCommands = (): typeof import('./commands/process-commands.js') => require('./commands/process-commands');
 
-function wholeNumber(name: string) {
+/**
+ * An option's whole number from `min` to `max`, refused in the option's own words: before, an
+ * out-of-range --workers was refused later as SIFT_WORKERS, a variable the user never set, and
+ * --concurrency said "0 or more", then "1 or more" for 0.
+ */
+function wholeNumber(name: string, min: number, max: number) {
   return (value: string): number => {
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError(`${name} must be a whole number of 0 or more.`);
+    const number = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+    if (!Number.isInteger(number) || number < min || number > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
     return number;
   };
 }
@@ -180,7 +185,7 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
   program
     .command('up')
     .description('Run the API, N worker processes and, where none answers, a private Redis (what npm start runs). Settings come from the environment (see docs/configuration.md).')
-    .option('--workers <n>', 'worker processes beside the API (default: SIFT_WORKERS, else 1)', wholeNumber('--workers'))
+    .option('--workers <n>', 'worker processes beside the API (default: SIFT_WORKERS, else 1)', wholeNumber('--workers', 0, 64))
     .action(async (options: { workers?: number }) => {
       await processCommands().upCommand(options.workers);
       done(null);
@@ -197,9 +202,8 @@ export function buildProgram(terminal: Terminal, done: (code: ExitCode | null) =
   program
     .command('worker')
     .description('Run one worker process, taking batch chunks from the shared Redis until Ctrl-C or SIGTERM.')
-    .option('--concurrency <n>', 'chunks at a time (default: SIFT_WORKER_CONCURRENCY, else 4)', wholeNumber('--concurrency'))
+    .option('--concurrency <n>', 'chunks at a time (default: SIFT_WORKER_CONCURRENCY, else 4)', wholeNumber('--concurrency', 1, 64))
     .action(async (options: { concurrency?: number }) => {
-      if (options.concurrency === 0) throw new CliError('--concurrency must be 1 or more.', ExitCodes.BAD_INPUT, 'BAD_OPTION');
       await processCommands().workerCommand(options.concurrency);
       done(null);
     });

@@ -560,6 +560,16 @@ describe('the sift command line against a real server and worker', () => {
     const wrong = await sift(['batch']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/missing required argument 'input'/);
+    // A number out of range is refused in the option's own words (it was refused as SIFT_WORKERS, a variable never set).
+    for (const [args, words] of [
+      [['up', '--workers', '100'], '--workers must be a whole number from 0 to 64'],
+      [['up', '--workers', '1e1'], '--workers must be a whole number from 0 to 64'],
+      [['worker', '--concurrency', '0'], '--concurrency must be a whole number from 1 to 64'],
+      [['worker', '--concurrency', 'abc'], '--concurrency must be a whole number from 1 to 64'],
+    ] as const) {
+      const refused = await sift([...args]);
+      expect({ args, code: refused.code, said: refused.stderr.includes(words), variable: /SIFT_/.test(refused.stderr) }).toEqual({ args, code: 2, said: true, variable: false });
+    }
   });
 });
 
