@@ -5,7 +5,7 @@ import { isFinalStatus } from './batch-status';
 import type { BatchProgressState, BatchStore } from './batch-store';
 import { unknownBatch, type BatchSnapshot } from './batch-types';
 import type { ProgressChannel } from './progress-channel';
-import { ProgressWatcher, type ProgressEvent } from './progress-watcher';
+import { ProgressWatcher, snapshotChanged, type ProgressEvent } from './progress-watcher';
 import { timeLimit } from '../time-limit';
 
 /** What one subscriber asks of a batch's progress. */
@@ -309,7 +309,7 @@ class BatchFeed {
     const before = this.state.snapshot;
     this.state = state;
     if (!this.final) this.openSnapshot = state.snapshot;
-    if (this.final || changed(before, state.snapshot)) {
+    if (this.final || snapshotChanged(before, state.snapshot)) {
       const event = this.snapshotEvent(state.snapshot);
       for (const watcher of this.live) {
         if (watcher.withRows) continue;
@@ -365,7 +365,7 @@ class BatchFeed {
       if (page.length === 0) {
         // Every recorded row is out: the new snapshot, or the final event.
         const snapshot = final ? state.snapshot : this.visibleToRows();
-        if (final || changed(this.rowsSnapshot, snapshot)) this.broadcastRows(this.snapshotEvent(snapshot));
+        if (final || snapshotChanged(this.rowsSnapshot, snapshot)) this.broadcastRows(this.snapshotEvent(snapshot));
         if (final) {
           this.next = state.chunks;
           this.close();
@@ -461,11 +461,6 @@ class BatchFeed {
 }
 
 /** Whether a subscriber would see a difference (rows/s and ETA alone do not count). */
-function changed(before: BatchSnapshot | undefined, after: BatchSnapshot): boolean {
-  if (!before) return true;
-  return before.status !== after.status || before.processed !== after.processed || before.total !== after.total;
-}
-
 /** Why a subscription ends when its batch could not be read for the whole grace period. */
 function unreadable(id: string, error: unknown): SiftError {
   if (isRedisOutage(error)) return redisUnavailable();

@@ -40,6 +40,9 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
     this.nextRow = fromRow;
   }
 
+  /** The snapshot of the last event queued, to leave out one with no rows that says the same. */
+  private lastBatch: BatchSnapshot | undefined;
+
   get ended(): boolean {
     return this.finished;
   }
@@ -66,6 +69,11 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
    */
   push(event: ProgressEvent): void {
     if (this.finished) return;
+    // A snapshot with no rows that says nothing the last event did not (the same status and
+    // counts): left out. A row subscriber on a queued batch got its first snapshot twice, from
+    // the relay's `add` and then from its first pump (found by a review).
+    if (event.rows.length === 0 && this.lastBatch !== undefined && !snapshotChanged(this.lastBatch, event.batch)) return;
+    this.lastBatch = event.batch;
     // The event itself whenever nothing is left out of it: subscribers of one document then share its execution and JSON.
     const rows = this.withRows ? this.unseen(event.rows) : event.rows.length === 0 ? event.rows : [];
     const item = rows === event.rows ? event : { batch: event.batch, rows };
@@ -151,4 +159,10 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
     if (rows.length === 0 || rows[0].index >= this.nextRow) return rows;
     return rows.filter((row) => row.index >= this.nextRow);
   }
+}
+
+/** Whether a snapshot says something `before` did not: another status, or rows processed or in all. */
+export function snapshotChanged(before: BatchSnapshot | undefined, after: BatchSnapshot): boolean {
+  if (!before) return true;
+  return before.status !== after.status || before.processed !== after.processed || before.total !== after.total;
 }

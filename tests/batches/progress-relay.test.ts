@@ -33,6 +33,15 @@ describe('batchProgress: rows in input order, exactly once, resumable', () => {
     }
   }
 
+  it('a row subscriber on a queued batch gets its snapshot once, then the final event', async () => {
+    // No worker: the batch stays queued until it is cancelled. Before, the QUEUED snapshot came twice.
+    const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts: textsOf(20, 'queued') } });
+    const events = t.client.collect(ROW_INDICES, { id: submitBatch.id });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await t.client.request(CancelBatchDocument, { id: submitBatch.id });
+    expect((await events).map((event) => event.batchProgress.batch.status)).toEqual(['QUEUED', 'CANCELLED']);
+  });
+
   it('a subscriber that leaves mid-batch and resumes with fromRow gets every row once, in order; so does one that stays', async () => {
     const texts = textsOf(5000, 'resume');
     const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts } });
