@@ -20,7 +20,8 @@ export const RECONNECT_DEFAULTS: Readonly<ReconnectOptions> = Object.freeze({ fi
 export function reconnectOptionsFrom(env: NodeJS.ProcessEnv): Readonly<ReconnectOptions> {
   const given = env.SIFT_RECONNECT_SECONDS;
   if (given === undefined || given.trim() === '') return RECONNECT_DEFAULTS;
-  const seconds = Number(given);
+  // Digits only, as Sift's own settings take them: Number() reads 0x3 and 1e0 too.
+  const seconds = /^\d+$/.test(given.trim()) ? Number(given.trim()) : NaN;
   if (!Number.isInteger(seconds) || seconds < 0) {
     throw new CliError(`SIFT_RECONNECT_SECONDS must be a whole number of seconds (0 or more), not ${JSON.stringify(given)}.`, ExitCodes.BAD_INPUT, 'BAD_CONFIG');
   }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, lstatSync, realpathSync, statSync, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, lstatSync, readlinkSync, realpathSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { open, rename, rm } from 'node:fs/promises';
+import { access, open, rename, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { textLines } from '../batches/text-lines';
 import { csvCell, csvText, type CsvValue } from '../formats/csv';
@@ -224,7 +224,15 @@ export async function checkOutputWritable(file: string): Promise<void> {
     try {
       folder = statSync(target.path).isDirectory();
     } catch {
-      // A device, a pipe, a link to nothing: written through as it is.
+      // A link to nothing: written through, so the folder of what it points at must be there.
+      if (isLink(file)) {
+        const pointsAt = path.resolve(path.dirname(file), readlinkSync(file));
+        try {
+          await access(path.dirname(pointsAt), constants.W_OK);
+        } catch (error) {
+          throw fail(`it is a link to ${pointsAt}, and ${cannotMake(error)}`);
+        }
+      }
     }
     if (folder) throw fail('it is a folder; name a file in it');
     return;

@@ -27,7 +27,7 @@ import { httpSubscriptionPlugin } from './http-subscription-plugin';
 import { securityHeaders } from './security-headers';
 import { WEB_APP_DIR, webAppRoutes } from './web-app-routes';
 import { deferContinue, isBatchUpload } from './expect-continue';
-import { graphqlKeyCheck, isGraphQLPost, principalFromKeyCheck } from './graphql-key-check';
+import { graphqlKeyCheck, isGraphQLWithBody, principalFromKeyCheck } from './graphql-key-check';
 
 /**
  * How long a stopping API waits for in-flight requests before it closes their connections (Apollo's
@@ -114,7 +114,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
   // An upload's 100 Continue waits for its headers to pass (batch-routes.ts), and with keys required a
   // GraphQL POST's for its key (graphqlKeyCheck); everything else gets it at once.
-  deferContinue(httpServer, (req) => isBatchUpload(req) || (gate.keysRequired && isGraphQLPost(req)));
+  deferContinue(httpServer, (req) => isBatchUpload(req) || (gate.keysRequired && isGraphQLWithBody(req)));
   const ws = attachGraphQLWebSocket(httpServer, schema, services, gate, development, options.queryLimits, {
     maxPayload: options.bodyLimit,
     maxOperationsPerSocket: options.maxOperationsPerSocket,
@@ -146,7 +146,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   // Who asks, and whether it may ask now: a refusal is answered 401 or 429 with the error in the usual JSON body.
   const context = async ({ req, res }: { req: express.Request; res: express.Response }): Promise<GraphQLContext> => {
     try {
-      // A POST's key was checked on its headers already (graphqlKeyCheck); a GET's is checked here.
+      // The key of a request with a body was checked on its headers already (graphqlKeyCheck); the others' here.
       const principal = principalFromKeyCheck(res) ?? (await gate.identify(req.headers.authorization, req.socket.remoteAddress));
       await gate.operation(principal);
       return { ...services, principal };

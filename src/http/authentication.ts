@@ -51,17 +51,32 @@ export const KEY_RECHECK_MS = 5000;
  * Redis does not answer cuts nothing: an outage is not a revocation. Nothing with keys off.
  * Returns what stops the checking (also stopped when the answer closes).
  */
-export function recheckWhileStreaming(req: Request, res: Response, authenticator: Authenticator, scope: Scope, everyMs: number, logger: Logger): () => void {
+export function recheckWhileStreaming(
+  req: Request,
+  res: Response,
+  authenticator: Authenticator,
+  scope: Scope,
+  everyMs: number,
+  logger: Logger,
+  /** Whether the key as it is now may still see what streams (an admin key reduced to `batches` may not see another key's batch). */
+  mayStillSee: (principal: Principal) => boolean = () => true,
+): () => void {
   if (!authenticator.required) return () => undefined;
+  const cut = (why: string) => {
+    logger.info(`${req.method} ${req.path}: cut off, the key ${why}`);
+    stop();
+    res.destroy();
+  };
   const check = () => {
     authenticator
       .authenticate(req.headers.authorization, req.socket.remoteAddress)
-      .then((principal) => requireScope(principal, scope))
+      .then((principal) => {
+        requireScope(principal, scope);
+        if (!mayStillSee(principal)) cut('may no longer see it');
+      })
       .catch((error: unknown) => {
         if (!isSiftError(error) || (error.code !== ErrorCodes.UNAUTHENTICATED && error.code !== ErrorCodes.FORBIDDEN)) return;
-        logger.info(`${req.method} ${req.path}: cut off, the key ${error.code === ErrorCodes.FORBIDDEN ? `lost the ${scope} scope` : 'was revoked'}`);
-        stop();
-        res.destroy();
+        cut(error.code === ErrorCodes.FORBIDDEN ? `lost the ${scope} scope` : 'was revoked');
       });
   };
   const timer = setInterval(check, everyMs);

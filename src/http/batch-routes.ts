@@ -10,6 +10,7 @@ import { columnList } from '../batches/row-sources';
 import { ErrorCodes, isSiftError, unavailableError, userError, type SiftError } from '../errors';
 import type { Logger } from '../logger';
 import type { Authenticator } from '../auth/authenticator';
+import { seesAllBatches } from '../auth/principal';
 import { authenticate, KEY_RECHECK_MS, principalOf, recheckWhileStreaming } from './authentication';
 import { clientGone, sendError } from './http-errors';
 import { HTTP_DRAIN_GRACE_MS } from './api-server';
@@ -312,7 +313,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       const follow = followParameter(req);
       const download = await batches.exportResults(req.params.id, format, principalOf(res), echo, follow ? followSignal(res, stopping) : undefined);
       // A follow download may stream until its batch ends, hours later: its key is checked again as it goes.
-      if (follow) recheckWhileStreaming(req, res, authenticator, 'batches', KEY_RECHECK_MS, logger);
+      if (follow) recheckWhileStreaming(req, res, authenticator, 'batches', KEY_RECHECK_MS, logger, (principal) => download.batch.owner === principal.keyId || seesAllBatches(principal));
       res.status(200);
       res.setHeader('Content-Type', download.contentType);
       res.setHeader('Content-Disposition', `attachment; filename="${download.batch.id}.${format}"`);

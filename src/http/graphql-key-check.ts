@@ -10,7 +10,8 @@ import { GRAPHQL_PATH } from './graphql-ws';
 import { drainRefusedUpload } from './refused-upload';
 
 /**
- * With keys required, a GraphQL POST's key is checked on its headers, before its body is read:
+ * With keys required, the key of a GraphQL request with a body (a POST, or any other method
+ * that sends one) is checked on its headers, before its body is read:
  * express.json reads and parses a body (up to the body limit, megabytes) before Apollo asks who
  * sent it, so a client with no key could make the API hold a body per connection it opened (a
  * review held 120 connections with 7.5 MB each, the API at 1.2 GB, without a key). A refusal
@@ -22,7 +23,10 @@ import { drainRefusedUpload } from './refused-upload';
  */
 export function graphqlKeyCheck(gate: GraphQLGate, development: boolean, stopping?: AbortSignal): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!gate.keysRequired || req.method !== 'POST') {
+    // Any method: express.json reads a GET's or PUT's body as it does a POST's (a review held
+    // 30 GETs of 7 MB each with no key). A request without a body has its key checked by the
+    // context as before, and the Sandbox page (GET, no key) still answers.
+    if (!gate.keysRequired || !hasBody(req)) {
       next();
       return;
     }
@@ -38,10 +42,12 @@ export function graphqlKeyCheck(gate: GraphQLGate, development: boolean, stoppin
           next(cause);
           return;
         }
-        const http = refusal.extensions.http as { status?: number; headers?: Map<string, string> } | undefined;
+        const { http, ...extensions } = refusal.extensions as { http?: { status?: number; headers?: Map<string, string> } } & Record<string, unknown>;
         for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
-        if (refusal.extensions.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer realm="sift"');
-        res.status(http?.status ?? 500).json({ errors: [formatGraphQLError(refusal.toJSON(), refusal, development)] });
+        if (extensions.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer realm="sift"');
+        // Without `http`, as Apollo answers the same refusal of a GET: the status is the HTTP status.
+        const answered = new GraphQLError(refusal.message, { extensions });
+        res.status(http?.status ?? 500).json({ errors: [formatGraphQLError(answered.toJSON(), answered, development)] });
         drainRefusedUpload(req, { stopping });
       },
     );
@@ -53,12 +59,20 @@ export function principalFromKeyCheck(res: Response | undefined): Principal | un
   return res?.locals.graphqlPrincipal as Principal | undefined;
 }
 
-/** Whether a request is a GraphQL POST (whose 100 Continue waits for its key, with keys required). */
-export function isGraphQLPost(req: IncomingMessage): boolean {
-  if (req.method !== 'POST' || req.url === undefined) return false;
+/** Whether a request carries a body (a length above 0, or chunks). */
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/**
+ * Whether a request with a body goes to the GraphQL route (any method, any path under it, as
+ * Express routes it): its 100 Continue waits for its key, with keys required.
+ */
+export function isGraphQLWithBody(req: IncomingMessage): boolean {
+  if (req.url === undefined || !hasBody(req)) return false;
   try {
     const path = new URL(req.url, 'http://sift.invalid').pathname.toLowerCase();
-    return path === GRAPHQL_PATH || path === `${GRAPHQL_PATH}/`;
+    return path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`);
   } catch {
     return false;
   }

@@ -4,7 +4,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from './ws-adapter';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Principal } from '../auth/principal';
-import { ErrorCodes, userError, type SiftError } from '../errors';
+import { ErrorCodes, isSiftError, userError, type SiftError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { KEY_RECHECK_MS } from './authentication';
@@ -23,6 +23,14 @@ const isErrors = (checked: unknown): checked is readonly GraphQLError[] => Array
 
 /** The close code for a connection_init without a valid key (graphql-ws has 4403 for "forbidden", none for this). */
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
+
+/**
+ * The close code for a connection_init whose key could not be checked (Redis away): WebSocket's
+ * "try again later", which clients reconnect after, unlike 4401 (a refused key), which the web page
+ * and the command line take as final (found by a review: `sift watch` told the user the key was
+ * wrong during a Redis restart).
+ */
+export const TRY_AGAIN_CLOSE_CODE = 1013;
 
 /** The close code for a socket whose key lost a scope it had (graphql-ws's own "forbidden"). */
 export const FORBIDDEN_CLOSE_CODE = 4403;
@@ -214,6 +222,12 @@ export function attachGraphQLWebSocket(
           acknowledged.add(extra.socket);
           return true;
         } catch (error) {
+          const cause = asOutageError(error);
+          if (isSiftError(cause) && !cause.userError && cause.retryAfterSeconds !== undefined) {
+            extra.socket.close(TRY_AGAIN_CLOSE_CODE, cause.message.slice(0, 120));
+            setTimeout(() => extra.socket.terminate(), CLOSE_GRACE_MS).unref();
+            return false;
+          }
           // Close reasons are limited to 123 bytes.
           unauthorized(extra, (error as Error).message);
           return false;

@@ -194,11 +194,18 @@ describe('API keys: who may do what', () => {
     }
   });
 
-  it('a GraphQL POST without a valid key is refused on its headers: its body is not awaited, and 100 Continue is never sent', async () => {
+  it('a GraphQL request with a body (POST, GET, PUT) without a valid key is refused on its headers: its body is not awaited, and 100 Continue is never sent', async () => {
     const port = Number(new URL(t.api.url).port);
     // Within the body limit (at least 1 MiB), so that only the key can refuse it.
     const bigBody = 900 * 1024;
-    for (const [authorization, expectContinue] of [[undefined, false], [undefined, true], ['Bearer not-a-key', false]] as const) {
+    for (const [method, authorization, expectContinue] of [
+      ['POST', undefined, false],
+      ['POST', undefined, true],
+      ['POST', 'Bearer not-a-key', false],
+      // express.json reads any method's body: a GET or PUT with one was read whole without a key.
+      ['GET', undefined, false],
+      ['PUT', undefined, true],
+    ] as const) {
       const socket = net.connect(port, '127.0.0.1');
       socket.on('error', () => undefined);
       let answer = '';
@@ -206,16 +213,18 @@ describe('API keys: who may do what', () => {
       // Headers for a 900 KB body, then only its first bytes: before, the API waited for (and would
       // have held) the whole body before it asked for the key.
       socket.write(
-        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bigBody}\r\n` +
+        `${method} /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bigBody}\r\n` +
           `${expectContinue ? 'Expect: 100-continue\r\n' : ''}${authorization ? `Authorization: ${authorization}\r\n` : ''}\r\n`,
       );
       if (!expectContinue) socket.write('{"query":"{ models { name } }","variables":{"padding":"');
       await eventually(async () => answer.includes('\r\n\r\n{'), 5000, 'the refusal');
       socket.destroy();
       const [statusLine] = answer.split('\r\n');
-      expect({ authorization, expectContinue, statusLine, continued: answer.includes('100 Continue') }).toEqual({ authorization, expectContinue, statusLine: 'HTTP/1.1 401 Unauthorized', continued: false });
+      expect({ method, authorization, expectContinue, statusLine, continued: answer.includes('100 Continue') }).toEqual({ method, authorization, expectContinue, statusLine: 'HTTP/1.1 401 Unauthorized', continued: false });
       const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as GraphQLAnswer['body'];
       expect(body.errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
+      // As Apollo answers the same refusal: the status in the status line, not in the body.
+      expect(body.errors?.[0].extensions).not.toHaveProperty('http');
       expect(answer.toLowerCase()).toContain('www-authenticate: bearer');
     }
     // A valid key's POST goes on as ever, 100 Continue included.
@@ -398,6 +407,29 @@ describe("a revoked key's running subscriptions", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
     await change(store, info.id);
+    const bound = KEY_RECHECK_MS + 2000 + 5000;
+    const timedOut = new Promise<string>((resolve) => setTimeout(() => resolve(`still streaming ${bound} ms after the change`), bound).unref());
+    expect(await Promise.race([read, timedOut])).toMatch(/^cut: /);
+  }, 40_000);
+
+  it("a download that follows another key's batch is cut off once the admin key that opened it loses admin", async () => {
+    const store = new ApiKeyStore(redis, redisKeys(t.prefix));
+    const owner = await store.create('follow-owner', ['batches']);
+    const admin = await store.create('follow-admin', ['batches', 'admin']);
+    const submitted = await fetch(`${t.api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.key}` },
+      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one", "two"] }) { id } }' }),
+    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
+    const response = await fetch(`${t.api.url}/batches/${submitted.data.submitBatch.id}/results.csv?follow=true`, { headers: { authorization: `Bearer ${admin.key}` } });
+    expect(response.status).toBe(200);
+    const read = response.text().then(
+      () => 'ended',
+      (error: Error) => `cut: ${error.message}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Still a batches key, but no longer one that sees other keys' batches: before, it streamed on.
+    expect(await store.setScopes(admin.info.id, ['batches'])).toBe('updated');
     const bound = KEY_RECHECK_MS + 2000 + 5000;
     const timedOut = new Promise<string>((resolve) => setTimeout(() => resolve(`still streaming ${bound} ms after the change`), bound).unref());
     expect(await Promise.race([read, timedOut])).toMatch(/^cut: /);

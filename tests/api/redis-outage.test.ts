@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import WebSocket from 'ws';
 import { ApiKeyStore } from '../../src/auth/api-key-store';
 import { redisKeys } from '../../src/redis/keys';
 import { ModelsDocument, PredictDocument } from '../../src/client/generated/graphql';
@@ -86,6 +87,12 @@ describe('Redis lost while running, with API keys', () => {
       const refused = await withinSeconds(predict(unseen), 10);
       expect({ status: refused.status, retryAfter: refused.retryAfter, code: refused.body.errors?.[0].extensions.code }).toEqual({ status: 503, retryAfter: '2', code: 'REDIS_UNAVAILABLE' });
       expect(refused.body.errors?.[0].message).toMatch(/cannot check the API key/);
+      // Over WebSocket: "try again later" (1013), which clients reconnect after; not 4401, a refused key.
+      const socket = new WebSocket(`${t.api.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+      socket.on('error', () => undefined);
+      const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${unseen}` } })));
+      expect(await withinSeconds(closed, 10)).toBe(1013);
       redis = await startRedisServer(port);
       await eventually(async () => (await predict(unseen)).status === 401, 15_000, 'the unseen key to be checked again (the new Redis is empty: it is unknown there)');
     } finally {

@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ApiKeyStore } from '../../src/auth/api-key-store';
 import { redisKeys } from '../../src/redis/keys';
+import { freePort } from '../support/api';
 import { PROJECT_ROOT } from '../support/paths';
+import { startRedisServer } from '../support/redis-server';
 import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis';
 
 const SIFT = path.join(PROJECT_ROOT, 'dist/src/cli/sift.js');
@@ -67,5 +69,27 @@ describe('sift keys', () => {
     expect(away.status).toBe(3);
     expect(away.stderr.trim().split('\n')).toHaveLength(1);
     expect(away.stderr).toMatch(/No Redis answers at REDIS_URL=redis:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe('sift keys against a Redis that wants a password', () => {
+  it('says what to put in REDIS_URL when the password is missing or wrong, exit 2 (it said no Redis answered)', async () => {
+    const port = await freePort();
+    const server = await startRedisServer(port, { password: 'pw' });
+    try {
+      for (const [url, words] of [
+        [`redis://127.0.0.1:${port}`, /wants a password, and REDIS_URL gives none \(NOAUTH/],
+        [`redis://:bad@127.0.0.1:${port}`, /refused the password in REDIS_URL \(WRONGPASS/],
+      ] as const) {
+        const run = spawnSync(process.execPath, [SIFT, 'keys', 'list'], { env: { PATH: process.env.PATH, REDIS_URL: url, SIFT_KEY_PREFIX: uniquePrefix('keys-pw') }, encoding: 'utf8' });
+        expect({ url, status: run.status }).toEqual({ url, status: 2 });
+        expect(run.stderr).toMatch(words);
+        expect(run.stderr).toMatch(/redis:\/\/:PASSWORD@host:port/);
+      }
+      const right = spawnSync(process.execPath, [SIFT, 'keys', 'list'], { env: { PATH: process.env.PATH, REDIS_URL: server.url, SIFT_KEY_PREFIX: uniquePrefix('keys-pw') }, encoding: 'utf8' });
+      expect(right.status).toBe(0);
+    } finally {
+      await server.kill();
+    }
   });
 });

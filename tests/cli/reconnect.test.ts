@@ -185,8 +185,11 @@ describe('sift watch when the API does not come back', () => {
   }, 60_000);
 
   it('refuses a bad SIFT_RECONNECT_SECONDS before doing anything, exit 2', async () => {
-    const { code, stderr } = await startSift(['watch', 'abc', '--url', 'http://127.0.0.1:1'], { SIFT_RECONNECT_SECONDS: 'soon' }).exited;
-    expect([code, stderr]).toEqual([2, 'sift: SIFT_RECONNECT_SECONDS must be a whole number of seconds (0 or more), not "soon".\n']);
+    // Digits only: Number() read 0x3 and 1e0 as 3 and 1.
+    for (const value of ['soon', '0x3', '1e0']) {
+      const { code, stderr } = await startSift(['watch', 'abc', '--url', 'http://127.0.0.1:1'], { SIFT_RECONNECT_SECONDS: value }).exited;
+      expect([code, stderr]).toEqual([2, `sift: SIFT_RECONNECT_SECONDS must be a whole number of seconds (0 or more), not ${JSON.stringify(value)}.\n`]);
+    }
   });
 });
 

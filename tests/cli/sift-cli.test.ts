@@ -455,8 +455,12 @@ describe('the sift command line against a real server and worker', () => {
     chmodSync(locked, 0o500);
     // Root may write anywhere: the permission case says something only for other users.
     const rootUser = process.getuid?.() === 0;
+    // A link to nothing is written through: the folder of what it points at must be there.
+    const dangling = path.join(dir, 'dangling.csv');
+    symlinkSync(path.join(dir, 'no-such-folder-either', 'out.csv'), dangling);
     const cases: [string, RegExp][] = [
       [path.join(dir, 'no-such-folder', 'out.csv'), /its folder does not exist/],
+      [dangling, /it is a link to .*no-such-folder-either\/out\.csv, and its folder does not exist/],
       [folder, /it is a folder; name a file in it/],
       ...(rootUser ? [] : ([[path.join(locked, 'out.csv'), /no permission to create files in its folder/]] as [string, RegExp][])),
     ];

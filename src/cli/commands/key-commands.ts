@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { ApiKeyStore } from '../../auth/api-key-store';
 import { isScope, SCOPES, type Scope } from '../../auth/principal';
 import { loadConfig } from '../../config/config';
-import { redactUrl } from '../../redis/connections';
+import { passwordRefusal, redactUrl } from '../../redis/connections';
 import { redisKeys } from '../../redis/keys';
 import { CliError, ExitCodes, type ExitCode } from '../cli-errors';
 import type { Terminal } from './batch-commands';
@@ -15,10 +15,15 @@ import type { Terminal } from './batch-commands';
 async function withKeyStore<T>(use: (store: ApiKeyStore) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
-  redis.on('error', () => undefined);
+  // Its last error says why a connect failed (the connect's own rejection is only "Connection is closed").
+  let lastError = '';
+  redis.on('error', (error: Error) => (lastError = error.message));
   try {
     await redis.connect();
-  } catch {
+  } catch (error) {
+    // A Redis that wants another password answers: say what to put in REDIS_URL, not that none answers.
+    const refused = passwordRefusal(lastError || ((error as Error).message ?? ''));
+    if (refused) throw new CliError(`The Redis at REDIS_URL=${redactUrl(config.redisUrl)} ${refused}.`, ExitCodes.BAD_INPUT);
     throw new CliError(`No Redis answers at REDIS_URL=${redactUrl(config.redisUrl)}: sift keys talks to the server's Redis directly; set REDIS_URL (and SIFT_KEY_PREFIX) as the server has them.`, ExitCodes.UNREACHABLE);
   }
   try {
