@@ -163,3 +163,8 @@ export function unavailableError(code: ErrorCode, message: string, retryAfterSec
 export function isSiftError(error: unknown): error is SiftError {
   return error instanceof SiftError;
 }
+
+/** A passing fault, as unavailableError makes one (Redis away, the server stopping): no fault of the request's; try again after `retryAfterSeconds`. */
+export function isPassingError(error: unknown): error is SiftError & { retryAfterSeconds: number } {
+  return isSiftError(error) && !error.userError && error.retryAfterSeconds !== undefined;
+}

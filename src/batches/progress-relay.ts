@@ -460,7 +460,6 @@ class BatchFeed {
   }
 }
 
-/** Whether a subscriber would see a difference (rows/s and ETA alone do not count). */
 /** Why a subscription ends when its batch could not be read for the whole grace period. */
 function unreadable(id: string, error: unknown): SiftError {
   if (isRedisOutage(error)) return redisUnavailable();

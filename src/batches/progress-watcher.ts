@@ -161,7 +161,7 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
   }
 }
 
-/** Whether a snapshot says something `before` did not: another status, or rows processed or in all. */
+/** Whether a subscriber would see a difference: another status, or rows processed or in all (rows/s and ETA alone do not count). */
 export function snapshotChanged(before: BatchSnapshot | undefined, after: BatchSnapshot): boolean {
   if (!before) return true;
   return before.status !== after.status || before.processed !== after.processed || before.total !== after.total;

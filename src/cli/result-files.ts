@@ -113,7 +113,7 @@ class FileSink {
 
   constructor(private readonly file: string) {
     this.target = outputTarget(file);
-    this.partial = `${this.target.path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+    this.partial = partialPath(this.target.path);
   }
 
   /** Whether OUTPUT is written in place and has been opened: it cannot be written again from the start. */
@@ -200,6 +200,11 @@ function isLink(file: string): boolean {
   }
 }
 
+/** A name of this run's own beside `file`, for writing it whole before it takes `file`'s place. */
+function partialPath(file: string): string {
+  return `${file}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+}
+
 /** Words for why a file could not be made, by its error's code. */
 function cannotMake(error: unknown): string {
   const { code, message } = error as NodeJS.ErrnoException;
@@ -237,7 +242,7 @@ export async function checkOutputWritable(file: string): Promise<void> {
     if (folder) throw fail('it is a folder; name a file in it');
     return;
   }
-  const probe = `${target.path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+  const probe = partialPath(target.path);
   try {
     await (await open(probe, 'wx')).close();
   } catch (error) {

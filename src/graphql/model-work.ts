@@ -1,19 +1,5 @@
-import {
-  getArgumentValues,
-  getDirectiveValues,
-  getOperationAST,
-  getVariableValues,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  Kind,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type FragmentSpreadNode,
-  type GraphQLSchema,
-  type InlineFragmentNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { getArgumentValues, Kind, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import { leftOut, operationToRun, type Variables } from './operation-to-run';
 
 /**
  * The Query fields that run a model, and how many texts each sends, from its coerced arguments.
@@ -25,12 +11,6 @@ const MODEL_FIELDS: Readonly<Record<string, (args: Record<string, unknown>) => n
   predictMany: (args) => (Array.isArray(args.texts) ? args.texts.length : 1),
 };
 
-type Variables = Record<string, unknown>;
-
-/** `@skip(if: true)` or `@include(if: false)`: left out at execution, so it costs nothing. */
-export function leftOut(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Variables): boolean {
-  return getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true || getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false;
-}
 
 /**
  * The root fields that execution will run, one per response key, as graphql-js collects them: a
@@ -77,14 +57,10 @@ export function modelTexts(
   rawVariables: Readonly<Variables> | null | undefined,
   perFieldLimit: number,
 ): number {
-  const operation = getOperationAST(document, operationName);
+  const run = operationToRun(schema, document, operationName, rawVariables);
   const queryType = schema.getQueryType();
-  if (!operation || operation.operation !== 'query' || !queryType) return 0;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {}, { maxErrors: 1 });
-  if (coerced.errors) return 0;
-  const variables = coerced.coerced;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  if (!run || run.operation.operation !== 'query' || !queryType) return 0;
+  const { operation, variables, fragments } = run;
   let texts = 0;
   for (const field of rootFields(operation.selectionSet, fragments, variables).values()) {
     const count = MODEL_FIELDS[field.name.value];

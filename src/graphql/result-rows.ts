@@ -1,18 +1,5 @@
-import {
-  getArgumentValues,
-  getNamedType,
-  getOperationAST,
-  getVariableValues,
-  isInterfaceType,
-  isObjectType,
-  Kind,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLNamedType,
-  type GraphQLSchema,
-  type SelectionSetNode,
-} from 'graphql';
-import { leftOut } from './model-work';
+import { getArgumentValues, getNamedType, isInterfaceType, isObjectType, Kind, type DocumentNode, type GraphQLNamedType, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import { leftOut, operationToRun, type Variables } from './operation-to-run';
 
 /** Fields that read stored result rows, by `Type.field`, and the argument that says how many. */
 const ROW_FIELDS: Readonly<Record<string, string>> = { 'Batch.results': 'limit' };
@@ -20,7 +7,6 @@ const ROW_FIELDS: Readonly<Record<string, string>> = { 'Batch.results': 'limit' 
 /** Fields whose every item runs the selection under them again, by `Type.field`, and the argument that says how many items. */
 const LIST_FIELDS: Readonly<Record<string, string>> = { 'Query.batches': 'first' };
 
-type Variables = Record<string, unknown>;
 
 /** A page size argument as execution will see it; a value the resolver refuses (not a whole number from 0) counts 0. */
 function size(value: unknown): number {
@@ -37,14 +23,10 @@ function size(value: unknown): number {
  * that cannot be coerced count nothing: execution refuses the request before any resolver runs.
  */
 export function resultRows(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, rawVariables: Readonly<Variables> | null | undefined): number {
-  const operation = getOperationAST(document, operationName);
-  const root = operation ? schema.getRootType(operation.operation) : undefined;
-  if (!operation || !root) return 0;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {}, { maxErrors: 1 });
-  if (coerced.errors) return 0;
-  const variables = coerced.coerced;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const run = operationToRun(schema, document, operationName, rawVariables);
+  const root = run ? schema.getRootType(run.operation.operation) : undefined;
+  if (!run || !root) return 0;
+  const { operation, variables, fragments } = run;
   const perFragment = new Map<string, number>();
 
   const rowsOf = (selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined): number => {

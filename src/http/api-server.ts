@@ -113,7 +113,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   if (options.metrics) app.use(httpMetricsMiddleware(options.metrics.http));
   const httpServer: Server = createServer(SERVER_TIMEOUTS, app);
   // An upload's 100 Continue waits for its headers to pass (batch-routes.ts), and with keys required a
-  // GraphQL POST's for its key (graphqlKeyCheck); everything else gets it at once.
+  // GraphQL request's for its key (graphqlKeyCheck); everything else gets it at once.
   deferContinue(httpServer, (req) => isBatchUpload(req) || (gate.keysRequired && isGraphQLWithBody(req)));
   const ws = attachGraphQLWebSocket(httpServer, schema, services, gate, development, options.queryLimits, {
     maxPayload: options.bodyLimit,

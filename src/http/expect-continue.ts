@@ -29,16 +29,23 @@ export function continueBody(res: ServerResponse): void {
   res.writeContinue();
 }
 
-/** Whether a request is a file upload (`POST /batches`, whatever its query). */
-export function isBatchUpload(req: IncomingMessage): boolean {
-  if (req.method !== 'POST' || req.url === undefined) return false;
-  // Express matches routes whatever their case, with a trailing slash, and in a request target of
-  // absolute form (`POST http://host/batches`) too.
-  let path: string;
+/**
+ * A request's path as Express routes it: whatever its case (lower-cased here), and in a request
+ * target of absolute form (`POST http://host/batches`) too. Null for one that is not a URL: no
+ * route of Sift's answers it.
+ */
+export function routedPath(req: IncomingMessage): string | null {
+  if (req.url === undefined) return null;
   try {
-    path = new URL(req.url, 'http://sift.invalid').pathname.toLowerCase();
+    return new URL(req.url, 'http://sift.invalid').pathname.toLowerCase();
   } catch {
-    return false; // not a URL: no route of Sift's answers it
+    return null;
   }
+}
+
+/** Whether a request is a file upload (`POST /batches`, with a trailing slash too, whatever its query). */
+export function isBatchUpload(req: IncomingMessage): boolean {
+  if (req.method !== 'POST') return false;
+  const path = routedPath(req);
   return path === '/batches' || path === '/batches/';
 }

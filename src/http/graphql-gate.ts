@@ -1,7 +1,7 @@
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Authenticator } from '../auth/authenticator';
 import type { Principal } from '../auth/principal';
-import { isSiftError } from '../errors';
+import { isPassingError, isSiftError } from '../errors';
 import { modelTexts } from '../graphql/model-work';
 import type { RateLimits } from '../limits/rate-limits';
 
@@ -49,6 +49,6 @@ export function asRefusal(error: unknown): unknown {
   const retry = error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds };
   // Something that passes by itself (Redis away while the key is checked) stopped the whole
   // request: 503 with Retry-After, as the HTTP routes answer it, not a 500.
-  const passing = !error.userError && error.retryAfterSeconds !== undefined ? { http: { status: 503, headers: new Map([['retry-after', String(error.retryAfterSeconds)]]) } } : {};
+  const passing = isPassingError(error) ? { http: { status: 503, headers: new Map([['retry-after', String(error.retryAfterSeconds)]]) } } : {};
   return new GraphQLError(error.message, { extensions: { ...error.extensions, ...passing, code: error.code, reason: error.code, ...retry } });
 }

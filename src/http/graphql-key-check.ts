@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import type { Principal } from '../auth/principal';
 import { formatGraphQLError } from '../graphql/format-error';
 import { asOutageError } from '../redis/outage';
-import { continueBody } from './expect-continue';
+import { continueBody, routedPath } from './expect-continue';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { GRAPHQL_PATH } from './graphql-ws';
 import { drainRefusedUpload } from './refused-upload';
@@ -18,8 +18,8 @@ import { drainRefusedUpload } from './refused-upload';
  * is answered at once, as a GraphQL error with its status (401, 403, 503 while Redis is away),
  * and the body is not read on (see refused-upload.ts); a client that asked for 100 Continue never
  * sends it. The principal found is the request's (GraphQL context, `principalFromKeyCheck`).
- * GET requests carry no body, and the context checks their key as before; so does every request
- * with keys off (everyone is the local principal).
+ * A request without a body has its key checked by the context, as every request has with keys
+ * off (everyone is the local principal).
  */
 export function graphqlKeyCheck(gate: GraphQLGate, development: boolean, stopping?: AbortSignal): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -69,11 +69,7 @@ function hasBody(req: IncomingMessage): boolean {
  * Express routes it): its 100 Continue waits for its key, with keys required.
  */
 export function isGraphQLWithBody(req: IncomingMessage): boolean {
-  if (req.url === undefined || !hasBody(req)) return false;
-  try {
-    const path = new URL(req.url, 'http://sift.invalid').pathname.toLowerCase();
-    return path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`);
-  } catch {
-    return false;
-  }
+  if (!hasBody(req)) return false;
+  const path = routedPath(req);
+  return path !== null && (path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`));
 }

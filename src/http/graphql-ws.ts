@@ -4,7 +4,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from './ws-adapter';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Principal } from '../auth/principal';
-import { ErrorCodes, isSiftError, userError, type SiftError } from '../errors';
+import { ErrorCodes, isPassingError, userError, type SiftError } from '../errors';
 import type { GraphQLContext, GraphQLServices } from '../graphql/context';
 import { asRefusal, type GraphQLGate } from './graphql-gate';
 import { KEY_RECHECK_MS } from './authentication';
@@ -64,10 +64,19 @@ function limitBytesBeforeAck(raw: Duplex, head: Buffer, ws: WebSocket, acknowled
     received += piece.length;
     if (received <= MAX_BYTES_BEFORE_ACK) return;
     raw.off('data', count);
-    ws.close(1009, `More than ${MAX_BYTES_BEFORE_ACK} bytes before connection_ack: send connection_init first`);
-    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    closeThenCut(ws, 1009, `More than ${MAX_BYTES_BEFORE_ACK} bytes before connection_ack: send connection_init first`);
   };
   raw.on('data', count);
+}
+
+/**
+ * Closes a socket with `code` and `reason` (cut to fit the 123 bytes a close reason may have), and
+ * cuts it off a moment later: a client that does not answer the close (it stopped reading) would
+ * keep the socket, and the subscriptions on it, for ws's 30 s (a no-op on a socket that closed).
+ */
+function closeThenCut(socket: { close(code: number, reason: string): void; terminate(): void }, code: number, reason: string): void {
+  socket.close(code, reason.slice(0, 120));
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
 /** What one WebSocket may send, and who may open one. */
@@ -156,12 +165,8 @@ export function attachGraphQLWebSocket(
   // Sockets whose connection_init was accepted (onConnect): no longer held to MAX_BYTES_BEFORE_ACK.
   const acknowledged = new WeakSet<object>();
   const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, development);
-  const unauthorized = (extra: SocketExtra, message: string, code = UNAUTHORIZED_CLOSE_CODE) => {
-    extra.socket.close(code, `${code === UNAUTHORIZED_CLOSE_CODE ? 'Unauthorized' : 'Forbidden'}: ${message}`.slice(0, 120));
-    // A client that does not answer the close (it stopped reading) would keep the socket, and the
-    // subscriptions on it, for ws's 30 s: cut off after a moment (a no-op on a socket that closed).
-    setTimeout(() => extra.socket.terminate(), CLOSE_GRACE_MS).unref();
-  };
+  const unauthorized = (extra: SocketExtra, message: string, code = UNAUTHORIZED_CLOSE_CODE) =>
+    closeThenCut(extra.socket, code, `${code === UNAUTHORIZED_CLOSE_CODE ? 'Unauthorized' : 'Forbidden'}: ${message}`);
   const keyCheck = gate.keysRequired
     ? new SocketKeyCheck({
         verify: (authorization, clientAddress) => gate.identify(authorization, clientAddress),
@@ -223,12 +228,10 @@ export function attachGraphQLWebSocket(
           return true;
         } catch (error) {
           const cause = asOutageError(error);
-          if (isSiftError(cause) && !cause.userError && cause.retryAfterSeconds !== undefined) {
-            extra.socket.close(TRY_AGAIN_CLOSE_CODE, cause.message.slice(0, 120));
-            setTimeout(() => extra.socket.terminate(), CLOSE_GRACE_MS).unref();
+          if (isPassingError(cause)) {
+            closeThenCut(extra.socket, TRY_AGAIN_CLOSE_CODE, cause.message);
             return false;
           }
-          // Close reasons are limited to 123 bytes.
           unauthorized(extra, (error as Error).message);
           return false;
         }

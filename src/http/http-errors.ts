@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { ErrorCodes, isSiftError, userError, type ErrorCode, type SiftError } from '../errors';
+import { ErrorCodes, isPassingError, isSiftError, userError, type ErrorCode, type SiftError } from '../errors';
 import type { Logger } from '../logger';
 import { asOutageError } from '../redis/outage';
 
@@ -58,7 +58,7 @@ export function sendError(res: Response, cause: unknown, logger: Logger, develop
     body = { code: error.code, message: error.message, ...error.details };
     if (error.retryAfterSeconds !== undefined && !res.headersSent) res.setHeader('Retry-After', String(error.retryAfterSeconds));
     if (error.code === ErrorCodes.UNAUTHENTICATED && !res.headersSent) res.setHeader('WWW-Authenticate', 'Bearer realm="sift"');
-  } else if (isSiftError(error) && error.retryAfterSeconds !== undefined) {
+  } else if (isPassingError(error)) {
     status = 503;
     body = { code: error.code, message: error.message };
     // Not passing by itself: someone must make room in Redis (a Redis away is logged by the connections).
