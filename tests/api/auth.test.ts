@@ -326,15 +326,21 @@ describe("a revoked key's running subscriptions", () => {
     await t.stop();
   });
 
+  /** A batch of `texts` submitted with `key` (over GraphQL); it stays queued, as no worker runs here. */
+  async function submitAs(key: string, texts: string[]): Promise<{ id: string }> {
+    const answer = await fetch(`${t.api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: 'mutation($texts: [String!]!) { submitBatch(input: { texts: $texts }) { id } }', variables: { texts } }),
+    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
+    return answer.data.submitBatch;
+  }
+
   /** A key's own queued batch, watched over a socket of its own: its first event, and when the socket closes, its code. */
   async function watching(name: string): Promise<{ id: string; closed: Promise<number>; ended: Promise<string>; client: Client }> {
     const { key, info } = await new ApiKeyStore(redis, redisKeys(t.prefix)).create(name, ['batches']);
-    const submitted = await fetch(`${t.api.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one", "two"] }) { id } }' }),
-    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
-    const batchId = submitted.data.submitBatch.id;
+    const submitted = await submitAs(key, ['one', 'two']);
+    const batchId = submitted.id;
     const { client, closed } = openSocket(t.api.url, key);
     let first!: () => void;
     const snapshot = new Promise<void>((resolve) => (first = resolve));
@@ -367,15 +373,11 @@ describe("a revoked key's running subscriptions", () => {
   it('end with the socket, closed with 4403, when the key loses the batches scope', async () => {
     const store = new ApiKeyStore(redis, redisKeys(t.prefix));
     const { key, info } = await store.create('narrowed-watcher', ['predict', 'batches']);
-    const submitted = await fetch(`${t.api.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one"] }) { id } }' }),
-    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
+    const submitted = await submitAs(key, ['one']);
     const { client, closed } = openSocket(t.api.url, key);
     let first!: () => void;
     const snapshot = new Promise<void>((resolve) => (first = resolve));
-    client.subscribe({ query: 'subscription($id: ID!) { batchProgress(id: $id) { batch { id } } }', variables: { id: submitted.data.submitBatch.id } }, { next: () => first(), error: () => undefined, complete: () => undefined });
+    client.subscribe({ query: 'subscription($id: ID!) { batchProgress(id: $id) { batch { id } } }', variables: { id: submitted.id } }, { next: () => first(), error: () => undefined, complete: () => undefined });
     await snapshot;
     try {
       expect(await store.setScopes(info.id, ['predict'])).toBe('updated');
@@ -393,12 +395,8 @@ describe("a revoked key's running subscriptions", () => {
   ])('a download that follows the batch is cut off within seconds once its key is %s', async (_what, change) => {
     const store = new ApiKeyStore(redis, redisKeys(t.prefix));
     const { key, info } = await store.create(`follower-${_what}`, ['predict', 'batches']);
-    const submitted = await fetch(`${t.api.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one", "two"] }) { id } }' }),
-    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
-    const response = await fetch(`${t.api.url}/batches/${submitted.data.submitBatch.id}/results.csv?follow=true`, { headers: { authorization: `Bearer ${key}` } });
+    const submitted = await submitAs(key, ['one', 'two']);
+    const response = await fetch(`${t.api.url}/batches/${submitted.id}/results.csv?follow=true`, { headers: { authorization: `Bearer ${key}` } });
     expect(response.status).toBe(200);
     // No worker runs: the batch stays queued and the download waits for rows, until the key changes.
     const read = response.text().then(
@@ -416,12 +414,8 @@ describe("a revoked key's running subscriptions", () => {
     const store = new ApiKeyStore(redis, redisKeys(t.prefix));
     const owner = await store.create('follow-owner', ['batches']);
     const admin = await store.create('follow-admin', ['batches', 'admin']);
-    const submitted = await fetch(`${t.api.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.key}` },
-      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one", "two"] }) { id } }' }),
-    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
-    const response = await fetch(`${t.api.url}/batches/${submitted.data.submitBatch.id}/results.csv?follow=true`, { headers: { authorization: `Bearer ${admin.key}` } });
+    const submitted = await submitAs(owner.key, ['one', 'two']);
+    const response = await fetch(`${t.api.url}/batches/${submitted.id}/results.csv?follow=true`, { headers: { authorization: `Bearer ${admin.key}` } });
     expect(response.status).toBe(200);
     const read = response.text().then(
       () => 'ended',
@@ -438,12 +432,8 @@ describe("a revoked key's running subscriptions", () => {
   it("end server-side too, for a client that stopped reading: the batch's Redis subscription goes within seconds", async () => {
     const store = new ApiKeyStore(redis, redisKeys(t.prefix));
     const { key, info } = await store.create('deaf-watcher', ['batches']);
-    const submitted = await fetch(`${t.api.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: 'mutation { submitBatch(input: { texts: ["one"] }) { id } }' }),
-    }).then((r) => r.json() as Promise<{ data: { submitBatch: { id: string } } }>);
-    const channel = redisKeys(t.prefix).progressChannel(submitted.data.submitBatch.id);
+    const submitted = await submitAs(key, ['one']);
+    const channel = redisKeys(t.prefix).progressChannel(submitted.id);
     const subscribers = async () => Number(((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
     // graphql-ws's protocol by hand, so the client can stop reading once its first event is in.
     const socket = new WebSocket(`${t.api.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
@@ -453,7 +443,7 @@ describe("a revoked key's running subscriptions", () => {
     const first = new Promise<void>((resolve) =>
       socket.on('message', (data: Buffer) => {
         const message = JSON.parse(data.toString()) as { type: string };
-        if (message.type === 'connection_ack') socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription { batchProgress(id: "${submitted.data.submitBatch.id}") { batch { status } } }` } }));
+        if (message.type === 'connection_ack') socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription { batchProgress(id: "${submitted.id}") { batch { status } } }` } }));
         if (message.type === 'next') resolve();
       }),
     );
