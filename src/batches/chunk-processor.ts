@@ -123,6 +123,8 @@ export class ChunkProcessor {
 }
 
 function rowProblem(text: string | null, maxTextLength: number): string | null {
-  if (text === null) return 'The text field is missing from this row.';
+  // Null is what ingest keeps for a row with no string in its text field: absent, or (JSON Lines)
+  // a number, true or an object there.
+  if (text === null) return 'The text field is missing from this row, or is not a string.';
   return textProblem(text, maxTextLength)?.message ?? null;
 }

@@ -39,10 +39,10 @@ describe('row codec (how batch rows are stored in Redis)', () => {
 
   it('keeps a failed row without a prediction; a row without a text field reads as the empty text', () => {
     const input = encodeChunk([{ index: 3, id: 'x', text: '' }, { index: 4, id: 'y', text: null }]);
-    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty.' }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text field is missing from this row.' })]);
+    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty.' }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text field is missing from this row, or is not a string.' })]);
     expect(decodeChunkResults(recorded(input, outcomes), model)).toEqual([
       { index: 3, id: 'x', text: '', prediction: null, error: 'The text is empty.' },
-      { index: 4, id: 'y', text: '', prediction: null, error: 'The text field is missing from this row.' },
+      { index: 4, id: 'y', text: '', prediction: null, error: 'The text field is missing from this row, or is not a string.' },
     ]);
   });
 

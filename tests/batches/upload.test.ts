@@ -97,8 +97,8 @@ describe('POST /batches and results downloads, with a real worker', () => {
     });
   }, 60_000);
 
-  it('takes JSON Lines streamed in small pieces, with the text field named by textColumn; a row without it fails alone', async () => {
-    const lines = Array.from({ length: 60 }, (_, i) => (i === 7 ? JSON.stringify({ n: i }) : JSON.stringify({ n: i, body: `très bon film ☺ ${i}` })));
+  it('takes JSON Lines streamed in small pieces, with the text field named by textColumn; a row without it, or with a number in it, fails alone', async () => {
+    const lines = Array.from({ length: 60 }, (_, i) => JSON.stringify(i === 7 ? { n: i } : { n: i, body: i === 11 ? 5 : `très bon film ☺ ${i}` }));
     const bytes = Buffer.from(`${lines.join('\n')}\n`);
     // 7-byte pieces split multi-byte characters across pieces, as a slow network would.
     const body = new ReadableStream<Uint8Array>({
@@ -114,6 +114,7 @@ describe('POST /batches and results downloads, with a real worker', () => {
     expect(objects.map((o) => o.id)).toEqual(lines.map((_, i) => String(i)));
     expect(objects[8].text).toBe('très bon film ☺ 8');
     expect(objects[7]).toMatchObject({ text: '', error: expect.stringMatching(/text field is missing/) });
+    expect(objects[11]).toMatchObject({ text: '', error: 'The text field is missing from this row, or is not a string.' });
   }, 60_000);
 
   it('returns the first batch for a repeated idempotency key with the same content, in any format; other content is a 409 conflict', async () => {

@@ -109,7 +109,7 @@ describe('the sift command line against a real server and worker', () => {
     });
     const rows = written.slice(0, 3).map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows.map((row) => row.label)).toEqual(['POSITIVE', 'NEGATIVE', null]);
-    expect(rows[2].error).toBe('The text field is missing from this row.');
+    expect(rows[2].error).toBe('The text field is missing from this row, or is not a string.');
     expect(Object.keys(rows[0])).toEqual(['text', 'id', 'n', 'e', 'label', 'score', 'score_NEGATIVE', 'score_POSITIVE', 'cached', 'error']);
   }, 60_000);
 
