@@ -103,12 +103,4 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** Polls `check` until it returns true (or throws after `timeoutMs`). */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { eventually } from './polling';

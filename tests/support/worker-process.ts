@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { checkBy } from './polling';
 import { PROJECT_ROOT } from './paths';
 import { TEST_REDIS_URL } from './redis';
 
@@ -27,6 +28,9 @@ export interface WorkerProcess {
   runUntil(check: () => Promise<boolean>, what: string, options?: { sliceMs?: number; timeoutMs?: number }): Promise<void>;
 }
 
+/** How long `stop` waits for the worker to exit before it kills it. */
+const STOP_GRACE_MS = 20_000;
+
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/workers/worker.js')], {
     cwd: PROJECT_ROOT,
@@ -53,7 +57,17 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
         child.kill(signal);
         child.kill('SIGCONT'); // a frozen worker gets the signal only once it runs again
       }
-      return exited;
+      // A worker that ignores its stop is killed, and says so in its output, rather than hold the
+      // test until Jest's timeout (which names nothing); its exit code is then null.
+      const stuck = setTimeout(() => {
+        output += `\n[test] no exit ${STOP_GRACE_MS / 1000} s after ${signal}: killed with SIGKILL\n`;
+        child.kill('SIGKILL');
+      }, STOP_GRACE_MS);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(stuck);
+      }
     },
     signal: (signal) => void child.kill(signal),
     exited,
@@ -63,7 +77,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         child.kill('SIGSTOP');
-        if (await check().catch(() => false)) return;
+        if (await checkBy(check, deadline, what)) return;
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited while waiting for ${what}:\n${output}`);
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
         child.kill('SIGCONT');
