@@ -96,7 +96,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       windowMs: config.runWindowMs,
       maxInFlight: config.inferenceThreads,
     });
-    const predictions = new PredictionService({ catalog, cache, scorer: (model, text) => runs.score(model, text), maxTextsPerRequest: config.maxTextsPerRequest, cachedPredictionOn: config.cachedPrediction });
+    const predictions = new PredictionService({ catalog, cache, scorer: (model, text, owner) => runs.score(model, text, owner), maxTextsPerRequest: config.maxTextsPerRequest, cachedPredictionOn: config.cachedPrediction });
     const queueLogger = logger.child('queue');
     const queue = lifecycle.own('chunk queue', openChunkQueue({ connections, keys, isWorker: false, onError: (error) => queueLogger.warn(error.message) }), (q) => q.close(5000));
     // The API samples the queue and the schedule for sift_queue_jobs and sift_schedule_chunks (workers do not: one sampler per API, whatever the workers).

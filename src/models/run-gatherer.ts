@@ -25,6 +25,43 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
+/**
+ * One model's waiting texts, a queue per owner (whoever sent them: an API key, or a client
+ * address with auth off), owners in the order they are next served.
+ */
+class ModelQueue {
+  readonly owners = new Map<string, Waiting[]>();
+  size = 0;
+
+  add(owner: string, waiting: Waiting): void {
+    const queue = this.owners.get(owner);
+    if (queue) queue.push(waiting);
+    else this.owners.set(owner, [waiting]);
+    this.size++;
+  }
+
+  /**
+   * Up to `max` texts for the next run, shared out between owners: each gets an equal share of
+   * the run, and a share an owner cannot fill goes to the others. An owner served goes to the back
+   * of the order, so when there are more owners than places, the next run starts with the others.
+   * First come, first served within an owner.
+   */
+  take(max: number): Waiting[] {
+    const run: Waiting[] = [];
+    while (run.length < max && this.owners.size > 0) {
+      const share = Math.max(1, Math.floor((max - run.length) / this.owners.size));
+      for (const [owner, queue] of [...this.owners]) {
+        if (run.length >= max) break;
+        run.push(...queue.splice(0, Math.min(share, max - run.length)));
+        this.owners.delete(owner);
+        if (queue.length > 0) this.owners.set(owner, queue);
+      }
+    }
+    this.size -= run.length;
+    return run;
+  }
+}
+
 /** Counters for the benchmark and `/metrics`. */
 export interface RunStats {
   runs: number;
@@ -36,9 +73,14 @@ export interface RunStats {
  * Gathers texts that arrive within a few milliseconds into one model run (what is often called
  * micro-batching; Sift keeps the word "batch" for a user's job). While every thread is busy, texts
  * keep gathering, so runs grow with load: the busier the server, the fewer and larger the runs.
+ *
+ * Texts wait per owner, and each run is shared between the owners waiting (ModelQueue.take): a
+ * client that keeps thousands of texts queued (many `predictMany` calls at once, each within its
+ * rate limits) no longer holds another's single `predict` behind all of them. That one text goes
+ * into the next run to start, so it waits for the runs in flight, not for the queue.
  */
 export class RunGatherer {
-  private readonly waiting = new Map<string, Waiting[]>();
+  private readonly waiting = new Map<string, ModelQueue>();
   /** Per model, how to cancel the flush scheduled for its waiting texts. */
   private readonly scheduled = new Map<string, () => void>();
   private inFlight = 0;
@@ -47,13 +89,16 @@ export class RunGatherer {
 
   constructor(private readonly scorer: RunScorer, private readonly options: RunGathererOptions) {}
 
-  /** Probabilities of one text (one value per label). */
-  score(model: string, text: string): Promise<Float32Array> {
+  /**
+   * Probabilities of one text (one value per label).
+   * @param owner whose text it is (see the class): texts of one owner share runs fairly with others'
+   */
+  score(model: string, text: string, owner = ''): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      const queue = this.waiting.get(model) ?? [];
-      queue.push({ text, context: activeContext(), resolve, reject });
-      this.waiting.set(model, queue);
-      if (queue.length >= this.options.maxRunSize) this.flush(model);
+      let queue = this.waiting.get(model);
+      if (!queue) this.waiting.set(model, (queue = new ModelQueue()));
+      queue.add(owner, { text, context: activeContext(), resolve, reject });
+      if (queue.size >= this.options.maxRunSize) this.flush(model);
       else if (!this.scheduled.has(model)) this.scheduled.set(model, this.schedule(() => this.flush(model)));
     });
   }
@@ -79,8 +124,8 @@ export class RunGatherer {
     // A finished run calls flush again, so texts waiting here are not forgotten.
     while (this.inFlight < this.options.maxInFlight) {
       const queue = this.waiting.get(model);
-      if (!queue || queue.length === 0) return;
-      this.run(model, queue.splice(0, this.options.maxRunSize));
+      if (!queue || queue.size === 0) return;
+      this.run(model, queue.take(this.options.maxRunSize));
     }
   }
 

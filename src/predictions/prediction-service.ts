@@ -6,8 +6,16 @@ import { distinctIndex, scoreThroughCache } from './cached-scoring';
 import { toPrediction, type Prediction } from './prediction';
 import { textProblem } from './text-rules';
 
-/** Runs one text through a model and gives its probabilities in label order. */
-export type TextScorer = (model: string, text: string) => Promise<ArrayLike<number>>;
+/**
+ * Runs one text through a model and gives its probabilities in label order. `owner` says whose
+ * text it is, so that model runs are shared fairly between clients (see RunGatherer).
+ */
+export type TextScorer = (model: string, text: string, owner: string) => Promise<ArrayLike<number>>;
+
+/** Who asks for a prediction: the principal's rate key (its API key, or its address with auth off). */
+export interface Asker {
+  owner: string;
+}
 
 export interface PredictionServiceOptions {
   catalog: ModelCatalog;
@@ -33,21 +41,23 @@ export class PredictionService {
     return this.options.catalog.info();
   }
 
-  async predict(text: string, modelName?: string | null): Promise<Prediction> {
-    const [prediction] = await this.predictMany([text], modelName, 'text');
+  async predict(text: string, modelName: string | null | undefined, asker: Asker): Promise<Prediction> {
+    const [prediction] = await this.labelled([text], modelName, asker, 'text');
     return prediction;
   }
 
-  /**
-   * Labels every text, in input order.
-   * @param field how the request named its texts, for error messages
-   */
-  async predictMany(texts: readonly string[], modelName?: string | null, field = 'texts'): Promise<Prediction[]> {
+  /** Labels every text, in input order. */
+  predictMany(texts: readonly string[], modelName: string | null | undefined, asker: Asker): Promise<Prediction[]> {
+    return this.labelled(texts, modelName, asker, 'texts');
+  }
+
+  /** @param field how the request named its texts, for error messages */
+  private async labelled(texts: readonly string[], modelName: string | null | undefined, asker: Asker, field: string): Promise<Prediction[]> {
     const model = this.options.catalog.resolve(modelName);
     this.checkTexts(texts, model, field);
     const { distinct, positions } = distinctIndex(texts);
     const scored = await scoreThroughCache(this.options.cache, model, distinct, (misses) =>
-      Promise.all(misses.map((text) => this.options.scorer(model.name, text))),
+      Promise.all(misses.map((text) => this.options.scorer(model.name, text, asker.owner))),
     );
     return texts.map((text, i) => {
       const { scores, cached } = scored[positions[i]];

@@ -77,4 +77,54 @@ describe('RunGatherer', () => {
     fail = false;
     await expect(gatherer.score('m', 'c')).resolves.toEqual(Float32Array.from([1]));
   });
+
+  describe('between owners', () => {
+    /**
+     * Starts a run of one text of `owner` and returns once it is in flight (the only slot busy), with
+     * the text's promise in an object (an async function returning it bare would wait for it).
+     */
+    async function busy(gatherer: RunGatherer, runs: string[][], owner: string): Promise<{ first: Promise<Float32Array> }> {
+      const first = gatherer.score('m', `${owner} first`, owner);
+      while (runs.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      return { first };
+    }
+
+    it("gives another owner's one text the next run, however many texts the first owner has waiting", async () => {
+      const { runs, scorer } = recordingScorer(20);
+      const gatherer = new RunGatherer(scorer, { maxRunSize: 8, windowMs: 0, maxInFlight: 1 });
+      const { first } = await busy(gatherer, runs, 'a');
+      const flood = Array.from({ length: 40 }, (_, i) => gatherer.score('m', `a ${i}`, 'a'));
+      const lone = gatherer.score('m', 'b alone', 'b');
+      await Promise.all([first, ...flood, lone]);
+      // First come, first served, it would have waited for the five runs of a's forty texts.
+      expect(runs[1]).toContain('b alone');
+      expect(runs.slice(1).map((run) => run.length)).toEqual([8, 8, 8, 8, 8, 1]);
+      // Each owner's texts keep their order.
+      expect(runs.flat().filter((text) => text.startsWith('a ') && text !== 'a first')).toEqual(Array.from({ length: 40 }, (_, i) => `a ${i}`));
+    });
+
+    it('shares a run equally between the owners waiting; a share one cannot fill goes to the others', async () => {
+      const { runs, scorer } = recordingScorer(20);
+      const gatherer = new RunGatherer(scorer, { maxRunSize: 8, windowMs: 0, maxInFlight: 1 });
+      const { first } = await busy(gatherer, runs, 'a');
+      const texts = [...['a', 'b'].flatMap((owner) => Array.from({ length: 20 }, (_, i) => [owner, `${owner} ${i}`])), ['c', 'c 0'], ['c', 'c 1']];
+      const scored = texts.map(([owner, text]) => gatherer.score('m', text, owner));
+      const results = await Promise.all([first, ...scored]);
+      const owners = (run: string[]) => run.map((text) => text[0]).sort().join('');
+      // 8 places for 3 owners: 2 each, then the 2 that c (2 texts) leaves go to a and b.
+      expect(owners(runs[1])).toBe('aaabbbcc');
+      expect(owners(runs[2])).toBe('aaaabbbb');
+      // Every text still gets the scores of its own row (the scorer gives [length, 1]).
+      expect(results.slice(1).map((r) => r[0])).toEqual(texts.map(([, text]) => text.length));
+    });
+
+    it('with more owners than places, the owners left out of one run lead the next', async () => {
+      const { runs, scorer } = recordingScorer(20);
+      const gatherer = new RunGatherer(scorer, { maxRunSize: 2, windowMs: 0, maxInFlight: 1 });
+      const { first } = await busy(gatherer, runs, 'a');
+      const scored = ['p', 'q', 'r', 's'].flatMap((owner) => [0, 1].map((i) => gatherer.score('m', `${owner} ${i}`, owner)));
+      await Promise.all([first, ...scored]);
+      expect(runs.slice(1)).toEqual([['p 0', 'q 0'], ['r 0', 's 0'], ['p 1', 'q 1'], ['r 1', 's 1']]);
+    });
+  });
 });

@@ -14,7 +14,7 @@ export class PredictionResolver {
     @Ctx() { predictions, principal }: GraphQLContext,
   ): Promise<PredictionType> {
     requireScope(principal, 'predict');
-    return predictions.predict(text, model);
+    return predictions.predict(text, model, { owner: principal.rateKey });
   }
 
   @Query(() => [PredictionType], { description: 'Label many texts in one call; cached texts are not run again. Results are in input order.' })
@@ -24,7 +24,7 @@ export class PredictionResolver {
     @Ctx() { predictions, principal }: GraphQLContext,
   ): Promise<PredictionType[]> {
     requireScope(principal, 'predict');
-    return predictions.predictMany(texts, model);
+    return predictions.predictMany(texts, model, { owner: principal.rateKey });
   }
 
   @Query(() => PredictionType, { nullable: true, description: 'The cached prediction for this text, or null; never runs the model.' })
