@@ -63,6 +63,14 @@ const units = Buffer.allocUnsafeSlow(MAX_SCRATCH_UNITS * 2);
 /** units' first n code units, for each n seen so far. */
 const unitViews: Buffer[] = [];
 
+/**
+ * What JSON allows between tokens and encodeScores never writes. A value that decodes and has none
+ * is, to a reader of stored outcomes (outcome-reader.ts), what encodeScores would write: a JSON array
+ * of JSON numbers and nulls. (Another writer could spell a number longer than jsonNumber does,
+ * 0.10 or 0.1000000000000000055; a download then shows its spelling.)
+ */
+const JSON_WHITESPACE = /[ \t\n\r]/;
+
 /** A cached value: the JSON array of one text's probabilities in label order. */
 export function encodeScores(scores: ArrayLike<number>): string {
   // JSON.stringify(Array.from(scores)), written out: no array copy per text (a worker encodes one
@@ -121,16 +129,28 @@ export class PredictionCache {
    * caller runs the model for, counts as the miss it is.
    */
   async read(keys: readonly string[], model?: ModelKey): Promise<(number[] | null)[]> {
+    return (await this.readEntries(keys, model)).map((entry) => entry?.scores ?? null);
+  }
+
+  /**
+   * `read`, each hit with its scores as JSON too: the stored value itself when it is written as
+   * encodeScores writes (no whitespace; it has decoded already), else encoded again. A batch chunk
+   * stores that JSON in its results: copying a hit's value rather than formatting its numbers again
+   * saved a worker about a third of its score formatting (String of each score is 0.2 to 0.3 µs).
+   */
+  async readEntries(keys: readonly string[], model?: ModelKey): Promise<({ scores: number[]; scoresJson: string } | null)[]> {
     if (keys.length === 0) return [];
     const values = await this.readValues(keys, model);
     if (values === null) return keys.map(() => null);
-    const scores = values.map((value) => (value === null ? null : decodeScores(value, model?.labels?.length)));
-    if (this.metrics) {
-      let hits = 0;
-      for (const found of scores) if (found !== null) hits++;
-      this.metrics.answered(model?.name ?? 'unknown', hits, scores.length - hits);
-    }
-    return scores;
+    let hits = 0;
+    const entries = values.map((value) => {
+      const scores = value === null ? null : decodeScores(value, model?.labels?.length);
+      if (scores === null) return null;
+      hits++;
+      return { scores, scoresJson: JSON_WHITESPACE.test(value!) ? encodeScores(scores) : value! };
+    });
+    this.metrics?.answered(model?.name ?? 'unknown', hits, entries.length - hits);
+    return entries;
   }
 
   /** Stores fresh probabilities with the configured TTL, in one command. */

@@ -21,7 +21,7 @@ export async function scoreThroughCache(
   scoreMisses: (texts: string[]) => Promise<ArrayLike<number>[]>,
 ): Promise<ScoredText[]> {
   const keys = distinctTexts.map((text) => cache.key(model, text));
-  const cached = await cache.read(keys, model);
+  const cached = await cache.readEntries(keys, model);
   const misses: number[] = [];
   for (let i = 0; i < cached.length; i++) if (cached[i] === null) misses.push(i);
   const fresh = await scoreMisses(misses.map((i) => distinctTexts[i]));
@@ -35,9 +35,7 @@ export async function scoreThroughCache(
   misses.forEach((i, m) => (scored[i] = { scores: fresh[m], scoresJson: freshJson[m], cached: false }));
   for (let i = 0; i < cached.length; i++) {
     const hit = cached[i];
-    // Encoded again, not copied: stored results then hold every score in jsonNumber's shortest
-    // form, whoever wrote the cache (a download compares scores as text, see outcome-reader.ts).
-    if (hit !== null) scored[i] = { scores: hit, scoresJson: encodeScores(hit), cached: true };
+    if (hit !== null) scored[i] = { scores: hit.scores, scoresJson: hit.scoresJson, cached: true };
   }
   return scored;
 }

@@ -3,11 +3,15 @@ import {
   BatchesDocument,
   BatchResultsDocument,
   CancelBatchDocument,
+  PredictDocument,
   SubmitBatchDocument,
 } from '../../src/client/generated/graphql';
+import { textHash } from '../../src/cache/prediction-cache';
+import { redisKeys } from '../../src/redis/keys';
 import { SiftRequestError, type SiftClient } from '../../src/client/sift-client';
 import { eventually, startTestApi, type TestApi } from '../support/api';
 import { finished } from '../support/batches';
+import { testRedis } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -82,6 +86,26 @@ describe('batches through real worker processes', () => {
     // 25 chunks of 40 rows: each worker took some of them.
     for (const worker of workers) expect(worker.output()).toMatch(new RegExp(`chunk \\d+ of batch ${submitted.id}: done`));
   }, 90_000);
+
+  it("serves a cache entry another writer spelled its own way as spelled, and every download reads it", async () => {
+    const text = `spelled by another writer ${Date.now()}`;
+    const { modelVersion } = (await t.client.request(PredictDocument, { text: 'a version probe' })).predict;
+    const redis = testRedis();
+    try {
+      await redis.set(redisKeys(t.prefix).prediction('tiny-transformer', modelVersion, textHash(text)), '[0.90,1e-1]', 'EX', 600);
+    } finally {
+      redis.disconnect();
+    }
+    const submitted = (await t.client.request(SubmitBatchDocument, { input: { texts: [text, 'a good movie'] } })).submitBatch;
+    await finished(t.client, submitted.id);
+    const [row] = await allResults(t.client, submitted.id);
+    expect(row.prediction).toMatchObject({ label: 'NEGATIVE', score: 0.9, cached: true });
+    expect(row.prediction!.scores.map((s) => s.score)).toEqual([0.9, 0.1]);
+    const csv = (await (await fetch(`${t.api.url}/batches/${submitted.id}/results.csv?echo=false`)).text()).split('\r\n');
+    expect(csv[1]).toBe('0,NEGATIVE,0.90,0.90,1e-1,true,');
+    const jsonl = (await (await fetch(`${t.api.url}/batches/${submitted.id}/results.jsonl`)).text()).trimEnd().split('\n');
+    expect(JSON.parse(jsonl[0])).toMatchObject({ text, label: 'NEGATIVE', score: 0.9, score_NEGATIVE: 0.9, score_POSITIVE: 0.1, cached: true });
+  });
 
   it('takes inline CSV with an id column', async () => {
     const csv = '\uFEFFref,text\r\nr1,a great movie\r\nr2,"bad, bad, bad"\r\n';

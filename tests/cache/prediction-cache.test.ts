@@ -80,14 +80,20 @@ describe('PredictionCache', () => {
     expect(scored[0]).toMatchObject({ cached: false, scoresJson: '[0.5,0.5]' });
   });
 
-  it('gives a hit\'s scores in the shortest form, however the entry spelled them', async () => {
-    await redis.set(cache.key(model, 'spelled'), '[0.10000000000000001, 9e-1,null]');
-    const scored = await scoreThroughCache(cache, model, ['spelled'], async (misses) => {
+  it('gives a hit\'s JSON as stored when it is written as encodeScores writes, and encoded again when it has whitespace', async () => {
+    await redis.set(cache.key(model, 'spaced'), '[0.10000000000000001, 9e-1,null]');
+    await redis.set(cache.key(model, 'compact'), '[0.25,0.75]');
+    await redis.set(cache.key(model, 'spelled long'), '[0.10,9e-1]');
+    const scored = await scoreThroughCache(cache, model, ['spaced', 'compact', 'spelled long'], async (misses) => {
       if (misses.length > 0) throw new Error('a hit runs no model');
       return [];
     });
-    expect(scored).toHaveLength(1);
-    expect(scored[0]).toEqual({ scores: [0.1, 0.9, null], scoresJson: '[0.1,0.9,null]', cached: true });
+    expect(scored).toEqual([
+      { scores: [0.1, 0.9, null], scoresJson: '[0.1,0.9,null]', cached: true },
+      { scores: [0.25, 0.75], scoresJson: '[0.25,0.75]', cached: true },
+      // Another writer's spelling, kept: every reader of stored outcomes takes JSON numbers.
+      { scores: [0.1, 0.9], scoresJson: '[0.10,9e-1]', cached: true },
+    ]);
   });
 
   it('gives each text its own scores, in the order given, hits among misses', async () => {
