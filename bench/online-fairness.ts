@@ -3,7 +3,8 @@
  * while another key floods the API with `predictMany` calls of new texts as long as the model
  * reads (FAIRNESS_FLOODERS calls in flight at once, 100 texts each), against the same `predict`s
  * with no flood, on an API child with keys on (`SIFT_AUTH=keys`) and the bench's rate limits (so
- * high no request meets them). With BENCH_OTHER_ROOT=<another checkout, built>, that checkout's API
+ * high no request meets them). FAIRNESS_QUIET_MODEL (default: the flood's, sentiment) is the model
+ * of the quiet key's predicts. With BENCH_OTHER_ROOT=<another checkout, built>, that checkout's API
  * is measured too, the two alternating (FAIRNESS_ROUNDS rounds a side). Prints each round's
  * median and 90th-percentile latency of the quiet key's predicts, and the flooder's texts/s.
  */
@@ -20,6 +21,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const ROUNDS = Number(process.env.FAIRNESS_ROUNDS ?? 2);
 const FLOODERS = Number(process.env.FAIRNESS_FLOODERS ?? 8);
 const SECONDS = 5;
+const QUIET_MODEL = process.env.FAIRNESS_QUIET_MODEL ?? 'sentiment';
 const WORDS = ['good', 'bad', 'film', 'plot', 'acting', 'boring', 'great', 'awful', 'music', 'scene', 'dull', 'fine'];
 
 /** A text of about `chars` characters no one sent before (so every one misses the cache). */
@@ -55,7 +57,7 @@ async function quietLatencies(url: string, key: string): Promise<number[]> {
   const end = Date.now() + SECONDS * 1000;
   while (Date.now() < end) {
     const started = performance.now();
-    await graphql(url, key, 'query($t: String!) { predict(text: $t) { label } }', { t: newText(80) });
+    await graphql(url, key, 'query($t: String!, $m: String) { predict(text: $t, model: $m) { label } }', { t: newText(80), m: QUIET_MODEL });
     latencies.push(performance.now() - started);
   }
   return latencies;
@@ -100,7 +102,7 @@ async function measure(root: string): Promise<Round> {
 
 async function main(): Promise<void> {
   const sides = [['this checkout', ROOT], ...(process.env.BENCH_OTHER_ROOT ? [[process.env.BENCH_OTHER_ROOT, path.resolve(process.env.BENCH_OTHER_ROOT)]] : [])];
-  console.log(`One key's predict of a new 80-character text, one at a time for ${SECONDS} s, alone and while another key keeps ${FLOODERS} predictMany calls of 100 new 2,000-character texts in flight; ms`);
+  console.log(`One key's predict (${QUIET_MODEL}) of a new 80-character text, one at a time for ${SECONDS} s, alone and while another key keeps ${FLOODERS} predictMany calls (sentiment) of 100 new 2,000-character texts in flight; ms`);
   console.log('side                      round  alone p50  alone p90  flooded p50  flooded p90  flood texts/s');
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, root] of round % 2 === 0 ? sides : [...sides].reverse()) {

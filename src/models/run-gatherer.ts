@@ -50,12 +50,16 @@ class ModelQueue {
     const run: Waiting[] = [];
     while (run.length < max && this.owners.size > 0) {
       const share = Math.max(1, Math.floor((max - run.length) / this.owners.size));
-      for (const [owner, queue] of [...this.owners]) {
+      // Owners are visited only until the run is full (not copied: thousands of owners waiting,
+      // one text each, made every run cost a pass over all of them), and put back after the pass.
+      const served: [string, Waiting[]][] = [];
+      for (const [owner, queue] of this.owners) {
         if (run.length >= max) break;
         run.push(...queue.splice(0, Math.min(share, max - run.length)));
         this.owners.delete(owner);
-        if (queue.length > 0) this.owners.set(owner, queue);
+        if (queue.length > 0) served.push([owner, queue]);
       }
+      for (const [owner, queue] of served) this.owners.set(owner, queue);
     }
     this.size -= run.length;
     return run;
@@ -84,6 +88,9 @@ export class RunGatherer {
   /** Per model, how to cancel the flush scheduled for its waiting texts. */
   private readonly scheduled = new Map<string, () => void>();
   private inFlight = 0;
+  /** Runs started so far, and the count at each model's last start: the models' turns (flushAny). */
+  private runStarts = 0;
+  private readonly lastStarted = new Map<string, number>();
   private runs = 0;
   private rows = 0;
 
@@ -118,15 +125,40 @@ export class RunGatherer {
     return () => clearTimeout(timer);
   }
 
+  /** Starts runs of `model`'s waiting texts while a slot is free (its window has passed, or a run's worth waits). */
   private flush(model: string): void {
     this.scheduled.get(model)?.();
     this.scheduled.delete(model);
-    // A finished run calls flush again, so texts waiting here are not forgotten.
+    // A finished run calls flushAny, so texts waiting here are not forgotten.
+    while (this.inFlight < this.options.maxInFlight) if (!this.startRun(model)) return;
+  }
+
+  /**
+   * Fills the free slots from the models with texts waiting, one run at a time, each to the model
+   * whose last run started longest ago (one that has not run yet first). Without these turns, the
+   * model first used (the default, mostly) took every slot a finished run freed while its queue
+   * lasted, and a text of another model waited for all of that queue, whoever sent it.
+   */
+  private flushAny(): void {
     while (this.inFlight < this.options.maxInFlight) {
-      const queue = this.waiting.get(model);
-      if (!queue || queue.size === 0) return;
-      this.run(model, queue.take(this.options.maxRunSize));
+      let next: string | undefined;
+      for (const [model, queue] of this.waiting) {
+        if (queue.size > 0 && (next === undefined || (this.lastStarted.get(model) ?? -1) < (this.lastStarted.get(next) ?? -1))) next = model;
+      }
+      if (next === undefined) return;
+      this.scheduled.get(next)?.();
+      this.scheduled.delete(next);
+      this.startRun(next);
     }
+  }
+
+  /** Starts one run of `model`'s waiting texts; false when none wait. */
+  private startRun(model: string): boolean {
+    const queue = this.waiting.get(model);
+    if (!queue || queue.size === 0) return false;
+    this.lastStarted.set(model, ++this.runStarts);
+    this.run(model, queue.take(this.options.maxRunSize));
+    return true;
   }
 
   private run(model: string, gathered: Waiting[]): void {
@@ -142,9 +174,5 @@ export class RunGatherer {
       this.inFlight--;
       this.flushAny();
     });
-  }
-
-  private flushAny(): void {
-    for (const model of this.waiting.keys()) this.flush(model);
   }
 }

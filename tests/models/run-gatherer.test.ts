@@ -118,6 +118,30 @@ describe('RunGatherer', () => {
       expect(results.slice(1).map((r) => r[0])).toEqual(texts.map(([, text]) => text.length));
     });
 
+    it("gives a text of another model the next run too, however many texts the first model has waiting", async () => {
+      const { runs, scorer } = recordingScorer(10);
+      const gatherer = new RunGatherer(scorer, { maxRunSize: 8, windowMs: 0, maxInFlight: 1 });
+      const { first } = await busy(gatherer, runs, 'a');
+      const flood = Array.from({ length: 40 }, (_, i) => gatherer.score('m', `a ${i}`, 'a'));
+      const other = gatherer.score('other model', 'b alone', 'b');
+      await Promise.all([first, ...flood, other]);
+      expect(runs[1]).toEqual(['b alone']);
+      // The first model's runs go on after it, in order.
+      expect(runs.slice(2).flat()).toEqual(Array.from({ length: 40 }, (_, i) => `a ${i}`));
+    });
+
+    it('serves thousands of owners of one text each in the order they came, a run at a time', async () => {
+      const { runs, scorer } = recordingScorer(0);
+      const gatherer = new RunGatherer(scorer, { maxRunSize: 4, windowMs: 0, maxInFlight: 1 });
+      const { first } = await busy(gatherer, runs, 'a');
+      const owners = 2000;
+      const scored = Array.from({ length: owners }, (_, i) => gatherer.score('m', `o${i}`, `o${i}`));
+      await Promise.all([first, ...scored]);
+      // One text an owner, in the order the owners came: every run is the next four.
+      expect(runs.length).toBe(1 + owners / 4);
+      expect(runs.slice(1).flat()).toEqual(Array.from({ length: owners }, (_, i) => `o${i}`));
+    });
+
     it('with more owners than places, the owners left out of one run lead the next', async () => {
       const { runs, scorer } = recordingScorer(20);
       const gatherer = new RunGatherer(scorer, { maxRunSize: 2, windowMs: 0, maxInFlight: 1 });
