@@ -63,13 +63,31 @@ const units = Buffer.allocUnsafeSlow(MAX_SCRATCH_UNITS * 2);
 /** units' first n code units, for each n seen so far. */
 const unitViews: Buffer[] = [];
 
-/**
- * What JSON allows between tokens and encodeScores never writes. A value that decodes and has none
- * is, to a reader of stored outcomes (outcome-reader.ts), what encodeScores would write: a JSON array
- * of JSON numbers and nulls. (Another writer could spell a number longer than jsonNumber does,
- * 0.10 or 0.1000000000000000055; a download then shows its spelling.)
- */
+/** What JSON allows between tokens and encodeScores never writes. */
 const JSON_WHITESPACE = /[ \t\n\r]/;
+
+/** Characters of the longest number jsonNumber writes for a probability, and a comma (`1.2345678901234567e-300,`). */
+const MAX_SCORE_CHARS = 25;
+
+/**
+ * Whether a cached value, decoded to `scores`, can go into stored outcomes as it stands rather than
+ * encoded again. Sift writes every value with encodeScores, so its own entries always can; another
+ * writer may spell a number otherwise (0.10, 9e-1), and the value is copied only where no reader
+ * could tell: no whitespace (a reader of stored outcomes, outcome-reader.ts, takes JSON numbers
+ * and nulls with nothing between), no longer than encodeScores's longest (the outcomes of every
+ * row of a chunk with that text hold a copy), and no two scores equal (a download picks a row's
+ * label by comparing the scores' text, where 0.1 and 0.10000000000000001 differ; numerically, as
+ * GraphQL and the batch's label counts do, the first of equals wins). A download that echoes
+ * nothing (`sift batch`'s) then shows the entry's spelling, the others its numbers formatted.
+ */
+function copyableJson(value: string, scores: readonly (number | null)[]): boolean {
+  if (value.length > MAX_SCORE_CHARS * scores.length + 1 || JSON_WHITESPACE.test(value)) return false;
+  // A null score counts as 0 when a label is picked. Pairs for the few labels of most models; a
+  // set past that, so that a model of many labels costs no more than a pass.
+  if (scores.length > 8) return new Set(scores.map((score) => score ?? 0)).size === scores.length;
+  for (let i = 0; i < scores.length; i++) for (let j = i + 1; j < scores.length; j++) if ((scores[i] ?? 0) === (scores[j] ?? 0)) return false;
+  return true;
+}
 
 /** A cached value: the JSON array of one text's probabilities in label order. */
 export function encodeScores(scores: ArrayLike<number>): string {
@@ -133,10 +151,10 @@ export class PredictionCache {
   }
 
   /**
-   * `read`, each hit with its scores as JSON too: the stored value itself when it is written as
-   * encodeScores writes (no whitespace; it has decoded already), else encoded again. A batch chunk
-   * stores that JSON in its results: copying a hit's value rather than formatting its numbers again
-   * saved a worker about a third of its score formatting (String of each score is 0.2 to 0.3 µs).
+   * `read`, each hit with its scores as JSON too: the stored value itself when it can stand for
+   * them (copyableJson), else encoded again. A batch chunk stores that JSON in its results: copying
+   * a hit's value rather than formatting its numbers again saved a worker about a third of its score
+   * formatting (String of each score is 0.2 to 0.3 µs).
    */
   async readEntries(keys: readonly string[], model?: ModelKey): Promise<({ scores: number[]; scoresJson: string } | null)[]> {
     if (keys.length === 0) return [];
@@ -147,7 +165,7 @@ export class PredictionCache {
       const scores = value === null ? null : decodeScores(value, model?.labels?.length);
       if (scores === null) return null;
       hits++;
-      return { scores, scoresJson: JSON_WHITESPACE.test(value!) ? encodeScores(scores) : value! };
+      return { scores, scoresJson: copyableJson(value!, scores) ? value! : encodeScores(scores) };
     });
     this.metrics?.answered(model?.name ?? 'unknown', hits, entries.length - hits);
     return entries;

@@ -89,20 +89,25 @@ describe('batches through real worker processes', () => {
 
   it("serves a cache entry another writer spelled its own way as spelled, and every download reads it", async () => {
     const text = `spelled by another writer ${Date.now()}`;
+    const tie = `a tie spelled apart ${Date.now()}`;
     const { modelVersion } = (await t.client.request(PredictDocument, { text: 'a version probe' })).predict;
     const redis = testRedis();
     try {
       await redis.set(redisKeys(t.prefix).prediction('tiny-transformer', modelVersion, textHash(text)), '[0.90,1e-1]', 'EX', 600);
+      // Equal scores in two spellings: every reader must pick the first label, as for any tie.
+      await redis.set(redisKeys(t.prefix).prediction('tiny-transformer', modelVersion, textHash(tie)), '[0.5,0.50000000000000000000001]', 'EX', 600);
     } finally {
       redis.disconnect();
     }
-    const submitted = (await t.client.request(SubmitBatchDocument, { input: { texts: [text, 'a good movie'] } })).submitBatch;
+    const submitted = (await t.client.request(SubmitBatchDocument, { input: { texts: [text, 'a good movie', tie] } })).submitBatch;
     await finished(t.client, submitted.id);
-    const [row] = await allResults(t.client, submitted.id);
+    const [row, , tieRow] = await allResults(t.client, submitted.id);
     expect(row.prediction).toMatchObject({ label: 'NEGATIVE', score: 0.9, cached: true });
     expect(row.prediction!.scores.map((s) => s.score)).toEqual([0.9, 0.1]);
+    expect(tieRow.prediction).toMatchObject({ label: 'NEGATIVE', score: 0.5, cached: true });
     const csv = (await (await fetch(`${t.api.url}/batches/${submitted.id}/results.csv?echo=false`)).text()).split('\r\n');
     expect(csv[1]).toBe('0,NEGATIVE,0.90,0.90,1e-1,true,');
+    expect(csv[3]).toBe('2,NEGATIVE,0.5,0.5,0.5,true,');
     const jsonl = (await (await fetch(`${t.api.url}/batches/${submitted.id}/results.jsonl`)).text()).trimEnd().split('\n');
     expect(JSON.parse(jsonl[0])).toMatchObject({ text, label: 'NEGATIVE', score: 0.9, score_NEGATIVE: 0.9, score_POSITIVE: 0.1, cached: true });
   });

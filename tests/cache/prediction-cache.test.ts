@@ -80,20 +80,32 @@ describe('PredictionCache', () => {
     expect(scored[0]).toMatchObject({ cached: false, scoresJson: '[0.5,0.5]' });
   });
 
-  it('gives a hit\'s JSON as stored when it is written as encodeScores writes, and encoded again when it has whitespace', async () => {
-    await redis.set(cache.key(model, 'spaced'), '[0.10000000000000001, 9e-1,null]');
-    await redis.set(cache.key(model, 'compact'), '[0.25,0.75]');
-    await redis.set(cache.key(model, 'spelled long'), '[0.10,9e-1]');
-    const scored = await scoreThroughCache(cache, model, ['spaced', 'compact', 'spelled long'], async (misses) => {
+  it('gives a hit\'s JSON as stored where no reader could tell, and encoded again where one could', async () => {
+    const entries: [text: string, value: string][] = [
+      ['spaced', '[0.10000000000000001, 9e-1,null]'],
+      ['compact', '[0.25,0.75]'],
+      ['spelled otherwise', '[0.10,9e-1]'],
+      // Equal scores spelled apart: a download comparing their text would take the second as larger.
+      ['a tie spelled apart', '[0.1,0.10000000000000001]'],
+      ['null beside 0', '[null,0e0,1]'],
+      ['long', `[0.${'1'.repeat(60)},0.5]`],
+    ];
+    await Promise.all(entries.map(([text, value]) => redis.set(cache.key(model, text), value)));
+    const scored = await scoreThroughCache(cache, model, entries.map(([text]) => text), async (misses) => {
       if (misses.length > 0) throw new Error('a hit runs no model');
       return [];
     });
-    expect(scored).toEqual([
-      { scores: [0.1, 0.9, null], scoresJson: '[0.1,0.9,null]', cached: true },
-      { scores: [0.25, 0.75], scoresJson: '[0.25,0.75]', cached: true },
+    expect(scored.map(({ scoresJson }) => scoresJson)).toEqual([
+      '[0.1,0.9,null]',
+      '[0.25,0.75]',
       // Another writer's spelling, kept: every reader of stored outcomes takes JSON numbers.
-      { scores: [0.1, 0.9], scoresJson: '[0.10,9e-1]', cached: true },
+      '[0.10,9e-1]',
+      '[0.1,0.1]',
+      '[null,0,1]',
+      '[0.1111111111111111,0.5]',
     ]);
+    expect(scored.every(({ cached }) => cached)).toBe(true);
+    expect(scored[0].scores).toEqual([0.1, 0.9, null]);
   });
 
   it('gives each text its own scores, in the order given, hits among misses', async () => {
