@@ -26,17 +26,68 @@ interface Waiting {
 }
 
 /**
+ * A first-in, first-out list that takes from its front in O(1): Array#shift and splice(0, n) move
+ * every item left behind, and a Map used as a queue (delete at the front, set at the back) keeps
+ * the deleted entries in its table, which every walk from the front passes over again.
+ */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** The first item, removed; undefined when empty. */
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined as T; // no longer held
+    this.compact();
+    return item;
+  }
+
+  /** Up to `count` items from the front, removed, appended to `into`. */
+  moveInto(into: T[], count: number): void {
+    const end = Math.min(this.items.length, this.head + count);
+    for (let i = this.head; i < end; i++) into.push(this.items[i]);
+    this.items.fill(undefined as T, this.head, end);
+    this.head = end;
+    this.compact();
+  }
+
+  private compact(): void {
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
  * One model's waiting texts, a queue per owner (whoever sent them: an API key, or a client
  * address with auth off), owners in the order they are next served.
  */
 class ModelQueue {
-  readonly owners = new Map<string, Waiting[]>();
+  private readonly queues = new Map<string, Fifo<Waiting>>();
+  /** Each owner with texts waiting, once, in the order they are next served. */
+  private readonly order = new Fifo<string>();
   size = 0;
 
   add(owner: string, waiting: Waiting): void {
-    const queue = this.owners.get(owner);
-    if (queue) queue.push(waiting);
-    else this.owners.set(owner, [waiting]);
+    let queue = this.queues.get(owner);
+    if (!queue) {
+      this.queues.set(owner, (queue = new Fifo()));
+      this.order.push(owner);
+    }
+    queue.push(waiting);
     this.size++;
   }
 
@@ -44,22 +95,24 @@ class ModelQueue {
    * Up to `max` texts for the next run, shared out between owners: each gets an equal share of
    * the run, and a share an owner cannot fill goes to the others. An owner served goes to the back
    * of the order, so when there are more owners than places, the next run starts with the others.
-   * First come, first served within an owner.
+   * First come, first served within an owner. Visits only the owners the run takes from, so a run
+   * costs the same however many owners wait.
    */
   take(max: number): Waiting[] {
     const run: Waiting[] = [];
-    while (run.length < max && this.owners.size > 0) {
-      const share = Math.max(1, Math.floor((max - run.length) / this.owners.size));
-      // Owners are visited only until the run is full (not copied: thousands of owners waiting,
-      // one text each, made every run cost a pass over all of them), and put back after the pass.
-      const served: [string, Waiting[]][] = [];
-      for (const [owner, queue] of this.owners) {
-        if (run.length >= max) break;
-        run.push(...queue.splice(0, Math.min(share, max - run.length)));
-        this.owners.delete(owner);
-        if (queue.length > 0) served.push([owner, queue]);
+    while (run.length < max && this.order.length > 0) {
+      const share = Math.max(1, Math.floor((max - run.length) / this.order.length));
+      // One pass over the owners waiting at its start, or fewer once the run is full; the owners
+      // served are put back after the pass, behind the others.
+      const served: string[] = [];
+      for (let left = this.order.length; left > 0 && run.length < max; left--) {
+        const owner = this.order.shift()!;
+        const queue = this.queues.get(owner)!;
+        queue.moveInto(run, Math.min(share, max - run.length));
+        if (queue.length > 0) served.push(owner);
+        else this.queues.delete(owner);
       }
-      for (const [owner, queue] of served) this.owners.set(owner, queue);
+      for (const owner of served) this.order.push(owner);
     }
     this.size -= run.length;
     return run;
@@ -167,7 +220,14 @@ export class RunGatherer {
     this.rows += gathered.length;
     // In the context of the run's first text: its request's trace holds the run, whichever turn of
     // the event loop (a timer, another run's end) starts it.
-    inContext(gathered[0].context, () => this.scorer(model, gathered.map((w) => w.text))).then(
+    let scored: Promise<ScoreMatrix>;
+    try {
+      scored = inContext(gathered[0].context, () => this.scorer(model, gathered.map((w) => w.text)));
+    } catch (error) {
+      // A scorer that throws rather than rejects: its texts fail, and the slot is freed all the same.
+      scored = Promise.reject(error);
+    }
+    scored.then(
       (matrix) => gathered.forEach((w, row) => w.resolve(matrix.values.slice(row * matrix.labels, (row + 1) * matrix.labels))),
       (error) => gathered.forEach((w) => w.reject(error)),
     ).finally(() => {

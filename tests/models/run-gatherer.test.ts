@@ -78,6 +78,20 @@ describe('RunGatherer', () => {
     await expect(gatherer.score('m', 'c')).resolves.toEqual(Float32Array.from([1]));
   });
 
+  it('fails the texts of a scorer that throws rather than rejects, and keeps serving', async () => {
+    let calls = 0;
+    const gatherer = new RunGatherer(
+      (_m, texts) => {
+        if (calls++ === 0) throw new Error('thrown, not rejected');
+        return Promise.resolve({ rows: texts.length, labels: 1, values: new Float32Array(texts.length).fill(1) });
+      },
+      { maxRunSize: 2, windowMs: 0, maxInFlight: 1 },
+    );
+    const settled = await Promise.allSettled(['a', 'b', 'c'].map((text) => gatherer.score('m', text)));
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+    await expect(gatherer.score('m', 'd')).resolves.toEqual(Float32Array.from([1]));
+  });
+
   describe('between owners', () => {
     /**
      * Starts a run of one text of `owner` and returns once it is in flight (the only slot busy), with
@@ -140,6 +154,20 @@ describe('RunGatherer', () => {
       // One text an owner, in the order the owners came: every run is the next four.
       expect(runs.length).toBe(1 + owners / 4);
       expect(runs.slice(1).flat()).toEqual(Array.from({ length: owners }, (_, i) => `o${i}`));
+    });
+
+    it("keeps one owner's thousands of texts in order beside another's, a share of each run each", async () => {
+      const { runs, scorer } = recordingScorer(0);
+      const gatherer = new RunGatherer(scorer, { maxRunSize: 8, windowMs: 0, maxInFlight: 1 });
+      const { first } = await busy(gatherer, runs, 'a');
+      const many = Array.from({ length: 3000 }, (_, i) => gatherer.score('m', `a ${i}`, 'a'));
+      const few = Array.from({ length: 40 }, (_, i) => gatherer.score('m', `b ${i}`, 'b'));
+      const results = await Promise.all([...many, ...few, first]);
+      expect(results.slice(0, 3000).map((r) => r[0])).toEqual(Array.from({ length: 3000 }, (_, i) => `a ${i}`.length));
+      const later = runs.slice(1);
+      expect(later.flat().filter((text) => text.startsWith('a '))).toEqual(Array.from({ length: 3000 }, (_, i) => `a ${i}`));
+      // b's forty texts go four a run, beside four of a's, in the first ten runs.
+      expect(later.slice(0, 10).every((run) => run.filter((text) => text.startsWith('b ')).length === 4)).toBe(true);
     });
 
     it('with more owners than places, the owners left out of one run lead the next', async () => {
