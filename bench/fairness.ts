@@ -58,15 +58,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * - a `bigRows` batch uploaded, then a 10-row batch submitted 1 s after the upload was answered:
  *   how much more of the big batch ran while the small one waited, under the fair schedule and,
  *   as the floor of the same run, first come first served (a window as large as the batch);
- * - LOW (a tenth of bigRows) submitted first, then NORMAL (bigRows), then HIGH (a tenth): the
- *   order they complete in.
+ * - LOW (bigRows) submitted first, then NORMAL (bigRows), then HIGH (a tenth): the order they
+ *   complete in. LOW is as large as NORMAL so that it still has work when HIGH arrives: with a
+ *   tenth of the rows, as before 2026-12-06, a worker that labels a file in a couple of seconds
+ *   finished LOW (submitted first, and alone on the worker during NORMAL's upload) before HIGH's
+ *   upload was answered, and the order said nothing about priorities.
  */
 export async function runFairnessSection(options: FairnessOptions): Promise<FairnessResult> {
   const { bigRows, dir, log } = options;
   const big = await writeBatchCsv(path.join(dir, 'fair-big.csv'), bigRows, 0.3);
   const tenth = Math.max(1000, Math.round(bigRows / 10));
   const high = await writeBatchCsv(path.join(dir, 'fair-high.csv'), tenth, 0.3, 11, HIGH_TEXTS);
-  const low = await writeBatchCsv(path.join(dir, 'fair-low.csv'), tenth, 0.3, 13, LOW_TEXTS);
+  const low = await writeBatchCsv(path.join(dir, 'fair-low.csv'), bigRows, 0.3, 13, LOW_TEXTS);
   const runs: SmallBehindBigRun[] = [];
   for (const [schedule, window] of [
     ['fair', 4],
