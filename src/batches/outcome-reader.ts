@@ -7,9 +7,9 @@
  * The text is `[` outcomes separated by `,` `]`; an outcome is `[scores,cached,error]` with scores
  * `null` or `[n,...]` (each a jsonNumber: a JSON number or `null`), cached `0` or `1`, error `null`
  * or a JSON string. Anything else is a stored value this release did not write: an error, not a
- * guess. (A cache hit goes into the outcomes as its value was stored, when it has no whitespace,
- * else encoded again; see PredictionCache.readEntries. A stored value that is not JSON numbers fails
- * the download here rather than make bad lines.)
+ * guess. (A cache hit goes into the outcomes as its value was stored where no reader could tell,
+ * else encoded again; see copyableJson in prediction-cache.ts. A stored value that is not JSON
+ * numbers fails the download here rather than make bad lines.)
  */
 
 export class OutcomeReader {
@@ -117,10 +117,9 @@ export class OutcomeReader {
    * picks it, a null score counting as 0). Two plain fractions (`0.` and digits) are compared as
    * text (plainGreater): parsing every score (Number of up to 17 digits) was half of reading a row.
    * For the shortest forms jsonNumber writes, text order is numeric order, and workers store every
-   * fresh score so. A cache hit is stored as its entry spelled it (PredictionCache.readEntries):
-   * only an entry another cache writer wrote in a longer form could tell two spellings of one
-   * number apart (0.1 and 0.10000000000000001), and its row then picks the longer as the larger;
-   * trailing zeros are allowed for.
+   * fresh score so. A cache hit is stored as its entry spelled it only when no two of its scores
+   * are equal (copyableJson in prediction-cache.ts), so two spellings of one number (0.1 and
+   * 0.10000000000000001) never meet here; trailing zeros are allowed for.
    */
   bestIndex(): number {
     const { text, starts, ends, plain } = this;

@@ -11,7 +11,6 @@ const MODEL_FIELDS: Readonly<Record<string, (args: Record<string, unknown>) => n
   predictMany: (args) => (Array.isArray(args.texts) ? args.texts.length : 1),
 };
 
-
 /**
  * The root fields that execution will run, one per response key, as graphql-js collects them: a
  * field selected twice under one name (directly, or through two spreads of one fragment) runs

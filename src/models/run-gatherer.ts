@@ -180,8 +180,7 @@ export class RunGatherer {
 
   /** Starts runs of `model`'s waiting texts while a slot is free (its window has passed, or a run's worth waits). */
   private flush(model: string): void {
-    this.scheduled.get(model)?.();
-    this.scheduled.delete(model);
+    this.cancelFlush(model);
     // A finished run calls flushAny, so texts waiting here are not forgotten.
     while (this.inFlight < this.options.maxInFlight) if (!this.startRun(model)) return;
   }
@@ -199,10 +198,15 @@ export class RunGatherer {
         if (queue.size > 0 && (next === undefined || (this.lastStarted.get(model) ?? -1) < (this.lastStarted.get(next) ?? -1))) next = model;
       }
       if (next === undefined) return;
-      this.scheduled.get(next)?.();
-      this.scheduled.delete(next);
+      this.cancelFlush(next);
       this.startRun(next);
     }
+  }
+
+  /** Cancels the flush scheduled for `model`'s waiting texts, if any: they are being run now. */
+  private cancelFlush(model: string): void {
+    this.scheduled.get(model)?.();
+    this.scheduled.delete(model);
   }
 
   /** Starts one run of `model`'s waiting texts; false when none wait. */
