@@ -9,6 +9,7 @@ import { writeBatchCsv, type BatchFile } from './batch-files';
 import { memoryMb, startWorker, upload, type BatchBenchContext, type WorkerChild } from './batch-runs';
 import type { Cleanup } from './cleanup';
 import { procSeconds, redisSeconds } from './cpu';
+import { percentile } from './median';
 import type { FanoutClientsInput, FanoutClientsReady, FanoutClientsReport, SubscriberRecord } from './fanout-clients';
 
 /** What subscribers select: the client's BatchProgressCounts document, or that plus `rows { index }`. */
@@ -76,13 +77,6 @@ export interface FanoutResult {
 
 const WORKERS = 2;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The value at percentile `p` (nearest rank) of `values`; Infinity entries sort last. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 /** The first expectation a subscriber missed, or null when it received everything expected. */
 function shortfall(record: SubscriberRecord, kind: FanoutKind, rows: number): string | null {

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { ApiKeyStore } from '../src/auth/api-key-store';
 import { redisKeys } from '../src/redis/keys';
 import { startApiProcess } from './api-process';
-import { median } from './median';
+import { median, percentile } from './median';
 import { runBench } from './two-builds';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -44,11 +44,6 @@ async function graphql(url: string, key: string, query: string, variables: Recor
   });
   const body = (await response.json()) as { errors?: { message: string }[] };
   if (!response.ok || body.errors) throw new Error(`HTTP ${response.status}: ${JSON.stringify(body.errors ?? body)}`);
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** The quiet key's predict latencies (ms) over SECONDS, one request at a time. */

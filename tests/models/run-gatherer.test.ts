@@ -94,19 +94,20 @@ describe('RunGatherer', () => {
 
   describe('between owners', () => {
     /**
-     * Starts a run of one text of `owner` and returns once it is in flight (the only slot busy), with
-     * the text's promise in an object (an async function returning it bare would wait for it).
+     * A gatherer of one slot over a recording scorer, returned once a run of one text of owner `a`
+     * is in flight (the slot busy), with that text's promise in an object (an async function
+     * returning it bare would wait for it).
      */
-    async function busy(gatherer: RunGatherer, runs: string[][], owner: string): Promise<{ first: Promise<Float32Array> }> {
-      const first = gatherer.score('m', `${owner} first`, owner);
+    async function busy(maxRunSize: number, delayMs: number): Promise<{ gatherer: RunGatherer; runs: string[][]; first: Promise<Float32Array> }> {
+      const { runs, scorer } = recordingScorer(delayMs);
+      const gatherer = new RunGatherer(scorer, { maxRunSize, windowMs: 0, maxInFlight: 1 });
+      const first = gatherer.score('m', 'a first', 'a');
       while (runs.length === 0) await new Promise((resolve) => setImmediate(resolve));
-      return { first };
+      return { gatherer, runs, first };
     }
 
     it("gives another owner's one text the next run, however many texts the first owner has waiting", async () => {
-      const { runs, scorer } = recordingScorer(20);
-      const gatherer = new RunGatherer(scorer, { maxRunSize: 8, windowMs: 0, maxInFlight: 1 });
-      const { first } = await busy(gatherer, runs, 'a');
+      const { gatherer, runs, first } = await busy(8, 20);
       const flood = Array.from({ length: 40 }, (_, i) => gatherer.score('m', `a ${i}`, 'a'));
       const lone = gatherer.score('m', 'b alone', 'b');
       await Promise.all([first, ...flood, lone]);
@@ -118,9 +119,7 @@ describe('RunGatherer', () => {
     });
 
     it('shares a run equally between the owners waiting; a share one cannot fill goes to the others', async () => {
-      const { runs, scorer } = recordingScorer(20);
-      const gatherer = new RunGatherer(scorer, { maxRunSize: 8, windowMs: 0, maxInFlight: 1 });
-      const { first } = await busy(gatherer, runs, 'a');
+      const { gatherer, runs, first } = await busy(8, 20);
       const texts = [...['a', 'b'].flatMap((owner) => Array.from({ length: 20 }, (_, i) => [owner, `${owner} ${i}`])), ['c', 'c 0'], ['c', 'c 1']];
       const scored = texts.map(([owner, text]) => gatherer.score('m', text, owner));
       const results = await Promise.all([first, ...scored]);
@@ -133,9 +132,7 @@ describe('RunGatherer', () => {
     });
 
     it("gives a text of another model the next run too, however many texts the first model has waiting", async () => {
-      const { runs, scorer } = recordingScorer(10);
-      const gatherer = new RunGatherer(scorer, { maxRunSize: 8, windowMs: 0, maxInFlight: 1 });
-      const { first } = await busy(gatherer, runs, 'a');
+      const { gatherer, runs, first } = await busy(8, 10);
       const flood = Array.from({ length: 40 }, (_, i) => gatherer.score('m', `a ${i}`, 'a'));
       const other = gatherer.score('other model', 'b alone', 'b');
       await Promise.all([first, ...flood, other]);
@@ -145,9 +142,7 @@ describe('RunGatherer', () => {
     });
 
     it('serves thousands of owners of one text each in the order they came, a run at a time', async () => {
-      const { runs, scorer } = recordingScorer(0);
-      const gatherer = new RunGatherer(scorer, { maxRunSize: 4, windowMs: 0, maxInFlight: 1 });
-      const { first } = await busy(gatherer, runs, 'a');
+      const { gatherer, runs, first } = await busy(4, 0);
       const owners = 2000;
       const scored = Array.from({ length: owners }, (_, i) => gatherer.score('m', `o${i}`, `o${i}`));
       await Promise.all([first, ...scored]);
@@ -157,9 +152,7 @@ describe('RunGatherer', () => {
     });
 
     it("keeps one owner's thousands of texts in order beside another's, a share of each run each", async () => {
-      const { runs, scorer } = recordingScorer(0);
-      const gatherer = new RunGatherer(scorer, { maxRunSize: 8, windowMs: 0, maxInFlight: 1 });
-      const { first } = await busy(gatherer, runs, 'a');
+      const { gatherer, runs, first } = await busy(8, 0);
       const many = Array.from({ length: 3000 }, (_, i) => gatherer.score('m', `a ${i}`, 'a'));
       const few = Array.from({ length: 40 }, (_, i) => gatherer.score('m', `b ${i}`, 'b'));
       const results = await Promise.all([...many, ...few, first]);
@@ -171,9 +164,7 @@ describe('RunGatherer', () => {
     });
 
     it('with more owners than places, the owners left out of one run lead the next', async () => {
-      const { runs, scorer } = recordingScorer(20);
-      const gatherer = new RunGatherer(scorer, { maxRunSize: 2, windowMs: 0, maxInFlight: 1 });
-      const { first } = await busy(gatherer, runs, 'a');
+      const { gatherer, runs, first } = await busy(2, 20);
       const scored = ['p', 'q', 'r', 's'].flatMap((owner) => [0, 1].map((i) => gatherer.score('m', `${owner} ${i}`, owner)));
       await Promise.all([first, ...scored]);
       expect(runs.slice(1)).toEqual([['p 0', 'q 0'], ['r 0', 's 0'], ['p 1', 'q 1'], ['r 1', 's 1']]);
