@@ -30,6 +30,12 @@ export const ErrorCodes = {
   BAD_BATCH_OPTIONS: 'BAD_BATCH_OPTIONS',
   /** An idempotency key used again for a batch with other content (HTTP 409). */
   IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
+  /**
+   * The first submit with this idempotency key has made no batch yet: still reading its input, or
+   * it ended without one (HTTP 409 with Retry-After). The same request again gets its batch, or
+   * submits it.
+   */
+  FIRST_SUBMIT_PENDING: 'FIRST_SUBMIT_PENDING',
   /** More rows than the inline limit. */
   TOO_MANY_ROWS: 'TOO_MANY_ROWS',
   /** An upload whose Content-Type Sift does not read (HTTP 415). */

@@ -92,6 +92,14 @@ export interface BatchQuota {
 }
 
 /**
+ * The longest an idempotency key's claim outlives its submit (it is renewed five times as often
+ * while the submit reads). Shorter than SIFT_STUCK_AFTER_MS's default of 2 min: a client that
+ * uploads again with the key after its API process died waits for the claim to lapse, and
+ * `sift batch` rides out failures for 2 min by default, its retries included.
+ */
+const MAX_CLAIM_MS = 10_000;
+
+/**
  * HIGH chunks go before every NORMAL one of every key (chunk-schedule.ts), so a key that could
  * send any batch HIGH could hold up everyone else's: it takes the `priority` scope (or `admin`).
  */
@@ -161,12 +169,17 @@ export class BatchService {
     // Each principal's idempotency keys are its own: two clients may pick the same one.
     const idempotencyKey = clientKey ? `${principal.keyId}:${clientKey}` : null;
     const fingerprint = idempotencyKey ? new InputFingerprint(model.name, submitted.priority ?? DEFAULT_PRIORITY) : null;
-    if (idempotencyKey && fingerprint && !(await store.claimIdempotencyKey(idempotencyKey))) {
+    const claimMs = Math.min(this.options.abandonedAfterMs, MAX_CLAIM_MS);
+    if (idempotencyKey && fingerprint && !(await store.claimIdempotencyKey(idempotencyKey, claimMs))) {
       // Read this submit's input to the end, to compare it with the first's.
       for await (const arrived of rows) fingerprint.add(arrived);
       span.setAttribute(SpanAttributes.BATCH_REPLAYED, true);
       return this.firstBatchOf(idempotencyKey, fingerprint.digest());
     }
+    // The claim lasts while this submit is alive to renew it, as the upload's own sign of life does
+    // (batch-ingest.ts): an API process that dies mid-upload leaves a key that frees itself.
+    const renewal = idempotencyKey ? setInterval(() => void store.renewIdempotencyClaim(idempotencyKey, claimMs).catch(() => undefined), claimMs / 5) : undefined;
+    renewal?.unref();
     try {
       const { quota } = this.options;
       await quota?.batch(principal.rateKey);
@@ -188,6 +201,8 @@ export class BatchService {
     } catch (error) {
       if (idempotencyKey) await this.releaseKey(idempotencyKey);
       throw error;
+    } finally {
+      clearInterval(renewal);
     }
   }
 
@@ -208,16 +223,25 @@ export class BatchService {
     );
   }
 
-  // The winner of a race may still be reading its input: wait for its batch to appear.
+  /**
+   * The batch of the key's first submit, which may still be reading its input: waited for, up to a
+   * minute. A first submit that ends without a batch (refused, its client gone, its API process
+   * dead: its claim then lapses) leaves this one nothing to answer with, its input read already;
+   * both that and a first submit still reading are FIRST_SUBMIT_PENDING (409 with Retry-After), so
+   * a client sends the same request again, which then gets the batch, or submits it.
+   */
   private async firstBatchOf(idempotencyKey: string, fingerprint: string): Promise<BatchSnapshot> {
+    const shown = JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
     for (let attempt = 0; attempt < 600; attempt++) {
       const value = await this.options.store.idempotentBatch(idempotencyKey);
-      if (value === null) throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'The first submit with this idempotencyKey failed; submit again.');
+      if (value === null) {
+        throw userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shown} ended without creating a batch (it was refused, its client went away, or its API process stopped). Send this request again: it will create the batch.`, {}, 1);
+      }
       if (value !== PENDING_BATCH) {
         if (value.fingerprint !== null && value.fingerprint !== fingerprint) {
           throw userError(
             ErrorCodes.IDEMPOTENCY_CONFLICT,
-            `The idempotencyKey ${JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1))} was used for batch ${value.batch}, whose rows, model or options differ from this request's. Send exactly the same request to get that batch back, or use a new key for a new batch.`,
+            `The idempotencyKey ${shown} was used for batch ${value.batch}, whose rows, model or options differ from this request's. Send exactly the same request to get that batch back, or use a new key for a new batch.`,
             { batchId: value.batch },
           );
         }
@@ -226,7 +250,7 @@ export class BatchService {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw userError(ErrorCodes.BAD_BATCH_OPTIONS, 'The first submit with this idempotencyKey is still reading its input; ask again later.');
+    throw userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shown} is still reading its input a minute later. Send this request again later to get its batch.`, {}, 5);
   }
 
   /** The batch, when it exists and the principal may see it; null otherwise (the two answer alike). */

@@ -9,6 +9,7 @@ import { endBatch } from './scripts/end-batch';
 import { dropScheduled } from './scripts/schedule-chunks';
 import { finishIngest } from './scripts/finish-ingest';
 import { recordChunk, type RecordedChunk } from './scripts/record-chunk';
+import { renewClaim } from './scripts/renew-claim';
 
 /** The owner of a batch recorded before batches had owners (auth off). */
 const LOCAL_OWNER = 'local';
@@ -365,10 +366,19 @@ export class BatchStore {
 
   /**
    * Claims an idempotency key for a submit that is about to read its input: true when this submit
-   * is the first with the key (the others then wait for `idempotentBatch`).
+   * is the first with the key (the others then wait for `idempotentBatch`). The claim lasts
+   * `claimMs` unless its submit renews it (renewIdempotencyClaim) while it reads: a submit whose
+   * API process died mid-upload leaves a claim that lapses, not one that holds the key for the
+   * batch retention (the client's retry with the same key waited a minute, then was refused for
+   * 7 days).
    */
-  async claimIdempotencyKey(key: string): Promise<boolean> {
-    return (await this.redis.set(this.keys.idempotency(key), PENDING_BATCH, 'EX', this.retentionSeconds, 'NX')) === 'OK';
+  async claimIdempotencyKey(key: string, claimMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.idempotency(key), PENDING_BATCH, 'PX', claimMs, 'NX')) === 'OK';
+  }
+
+  /** Renews a submit's claim on its key for another `claimMs`, if the key still holds the claim. */
+  async renewIdempotencyClaim(key: string, claimMs: number): Promise<boolean> {
+    return renewClaim.run(this.redis, { claim: this.keys.idempotency(key) }, { value: PENDING_BATCH, ms: claimMs });
   }
 
   /** Records the batch a claimed idempotency key created, and the fingerprint of its input. */

@@ -48,9 +48,15 @@ export interface PassingFailure {
 const PASSING_CODES = new Set(['REDIS_UNAVAILABLE', 'PROGRESS_UNAVAILABLE', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED']);
 
 /**
+ * The same over the HTTP routes, and SERVER_STOPPING, and FIRST_SUBMIT_PENDING: an upload sent
+ * again with its idempotency key while the first try has made no batch yet (its 202 lost, say).
+ */
+const PASSING_HTTP_CODES = new Set(['REDIS_UNAVAILABLE', 'RATE_LIMITED', 'SERVER_STOPPING', 'FIRST_SUBMIT_PENDING']);
+
+/**
  * Whether `error` means "the server is away for now": a WebSocket that failed or closed, a request
  * nothing answered, or a server that answered REDIS_UNAVAILABLE (or PROGRESS_UNAVAILABLE,
- * SUBSCRIBER_TOO_SLOW, RATE_LIMITED, and over HTTP SERVER_STOPPING) with its `retryAfterSeconds`. Null for anything else (a refusal, a bug),
+ * SUBSCRIBER_TOO_SLOW, RATE_LIMITED, and over HTTP SERVER_STOPPING and FIRST_SUBMIT_PENDING) with its `retryAfterSeconds`. Null for anything else (a refusal, a bug),
  * which trying again would not fix.
  */
 export function passingFailure(error: unknown): PassingFailure | null {
@@ -62,7 +68,7 @@ export function passingFailure(error: unknown): PassingFailure | null {
     const seconds = Number(error.errors[0]?.extensions?.retryAfterSeconds ?? 0);
     return { connection: false, retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : 0, detail: error.message };
   }
-  if (error instanceof CliError && (error.code === 'REDIS_UNAVAILABLE' || error.code === 'RATE_LIMITED' || error.code === 'SERVER_STOPPING')) return { connection: false, retryAfterMs: 2000, detail: error.message };
+  if (error instanceof CliError && error.code !== undefined && PASSING_HTTP_CODES.has(error.code)) return { connection: false, retryAfterMs: 2000, detail: error.message };
   return null;
 }
 

@@ -8,6 +8,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UPLOAD_TOO_LARGE]: 413,
   [ErrorCodes.UNKNOWN_BATCH]: 404,
   [ErrorCodes.IDEMPOTENCY_CONFLICT]: 409,
+  [ErrorCodes.FIRST_SUBMIT_PENDING]: 409,
   [ErrorCodes.UPLOAD_IDLE_TIMEOUT]: 408,
   [ErrorCodes.REQUEST_BODY_TIMEOUT]: 408,
   [ErrorCodes.UNAUTHENTICATED]: 401,

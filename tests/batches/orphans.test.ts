@@ -227,6 +227,89 @@ describe('the sweeper', () => {
     }
   }, 60_000);
 
+  it('frees the idempotency key of an upload whose API process died half way: the same request then makes the batch', async () => {
+    const prefix = uniquePrefix('sweep-idempotent');
+    const port = await freePort();
+    const env = { ...shared, ...quick, SIFT_WORKERS: '0', SIFT_KEY_PREFIX: prefix, SIFT_CHUNK_SIZE: '100', SIFT_LOG_LEVEL: 'warn' };
+    const api = startSiftUp({ ...env, PORT: String(port) });
+    const redis = testRedis();
+    const claim = redisKeys(prefix).idempotency('local:died-1');
+    let again: ReturnType<typeof startSiftUp> | undefined;
+    try {
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, 30_000, 'the API to be ready');
+      const stop = new AbortController();
+      const sending = post(`http://127.0.0.1:${port}`, slowCsv(100_000, 50, undefined, stop.signal), undefined, '?idempotencyKey=died-1').catch((error: Error) => error);
+      await eventually(async () => (await leftovers(redis, prefix)).batches >= 10, 10_000, 'some chunks to be stored and scheduled');
+      // Claimed for as long as the upload may be silent, not for the batch retention (7 days).
+      expect(await redis.get(claim)).toBe('pending');
+      expect(await redis.pttl(claim)).toBeLessThanOrEqual(1500);
+      await api.kill();
+      await sending;
+      stop.abort();
+      // The client's retry, to an API started again: before, it waited a minute, then was refused for 7 days.
+      const port2 = await freePort();
+      again = startSiftUp({ ...env, PORT: String(port2) });
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port2}/readyz`).catch(() => null))?.status === 200, 30_000, 'the API to be ready again');
+      const started = Date.now();
+      const response = await post(`http://127.0.0.1:${port2}`, 'text\na warm day\n', undefined, '?idempotencyKey=died-1');
+      const answer = (await response.json()) as { id?: string; error?: { code: string } };
+      // Within the claim's life, the retry is told to come back (409 FIRST_SUBMIT_PENDING, Retry-After);
+      // once it lapsed, it makes the batch.
+      if (response.status === 409) {
+        expect([answer.error?.code, response.headers.get('retry-after')]).toEqual(['FIRST_SUBMIT_PENDING', '1']);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const retried = await post(`http://127.0.0.1:${port2}`, 'text\na warm day\n', undefined, '?idempotencyKey=died-1');
+        expect(retried.status).toBe(202);
+      } else {
+        expect([response.status, answer.error]).toEqual([202, undefined]);
+      }
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(JSON.parse((await redis.get(claim))!)).toMatchObject({ batch: expect.any(String) });
+      expect(await redis.ttl(claim)).toBeGreaterThan(3600);
+    } finally {
+      await again?.stop();
+      await api.stop();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    }
+  }, 90_000);
+
+  it('keeps the idempotency key of an upload slower than SIFT_STUCK_AFTER_MS claimed while it reads', async () => {
+    const t = await startTestApi({ ...shared, ...quick, SIFT_CHUNK_SIZE: '100' });
+    const redis = testRedis();
+    const claim = redisKeys(t.prefix).idempotency('local:slow-1');
+    try {
+      // 6,000 rows in pieces of 500, 400 ms apart: about 4.4 s, three times the claim's life.
+      const sending = post(t.api.url, slowCsv(6_000, 400), undefined, '?idempotencyKey=slow-1');
+      const started = Date.now();
+      const seen: { ms: number; value: string | null }[] = [];
+      const watching = (async () => {
+        while (Date.now() - started < 20_000) {
+          const value = await redis.get(claim);
+          seen.push({ ms: Date.now() - started, value });
+          if (value?.startsWith('{')) return;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })();
+      const response = await sending;
+      expect(response.status).toBe(202);
+      const { id } = (await response.json()) as { id: string };
+      await watching;
+      // Claimed at every look until the batch was recorded there, past twice the claim's life:
+      // never free for another submit to take.
+      const recorded = seen.findIndex(({ value }) => value !== 'pending');
+      expect(seen[recorded].value).toMatch(/^\{/);
+      expect(JSON.parse(seen[recorded].value!)).toMatchObject({ batch: id });
+      expect(seen[recorded - 1].ms).toBeGreaterThan(3000);
+      // The same request again answers that batch.
+      const again = await post(t.api.url, slowCsv(6_000, 0), undefined, '?idempotencyKey=slow-1');
+      expect([again.status, ((await again.json()) as { id: string }).id]).toEqual([202, id]);
+    } finally {
+      redis.disconnect();
+      await t.stop();
+    }
+  }, 60_000);
+
   it('queues again a chunk that lost its job, and ends FAILED a batch whose chunk was lost', async () => {
     const t = await startTestApi({ ...shared, ...quick, SIFT_CHUNK_SIZE: '10' });
     const redis = testRedis();

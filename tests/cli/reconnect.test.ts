@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { Redis } from 'ioredis';
-import { BatchDocument } from '../../src/client/generated/graphql';
+import { BatchDocument, BatchesDocument } from '../../src/client/generated/graphql';
 import { SiftClient } from '../../src/client/sift-client';
 import { redisKeys } from '../../src/redis/keys';
 import { eventually, freePort } from '../support/api';
@@ -132,6 +132,29 @@ describe('sift batch and sift watch when the API is killed and started again mid
     const count = (n: number) => n.toLocaleString('en-US');
     expect(stdout).toBe(`${count(batch!.succeeded)}/${count(ROWS)} succeeded, ${count(batch!.cached)} from cache, ${count(batch!.failed)} failed\n`);
   }, 180_000);
+
+  it('sift batch: an upload whose 202 was lost is sent again and answered with the batch it made, not run twice', async () => {
+    const rows = 3000;
+    const input = path.join(dir, 'lost.csv');
+    writeFileSync(input, `ref,text\n${Array.from({ length: rows }, (_, i) => `r${i},${textOf(i, 'lost')}`).join('\n')}\n`);
+    const output = path.join(dir, 'lost-labelled.csv');
+    const batchIds = async () => new Set((await client.request(BatchesDocument, { first: 100 })).batches.edges.map((edge) => edge.node.id));
+    const before = await batchIds();
+    // The server takes the whole upload and makes its batch; its answer never reaches the command.
+    const proxy = await startCuttingProxy(Number(new URL(api.url).port), /^POST \/batches[? ]/m, { afterBytes: 0 });
+    try {
+      const { code, stdout, stderr } = await startSift(['batch', input, output, '--json', '--url', proxy.url]).exited;
+      expect([code, proxy.cuts(), stderr]).toEqual([0, 1, expect.stringContaining(`The upload of ${input} failed in passing`)]);
+      const { id, total } = JSON.parse(stdout) as { id: string; total: number };
+      // Before, the second try made a second batch, and the first ran unseen.
+      expect([...(await batchIds())].filter((known) => !before.has(known))).toEqual([id]);
+      expect(total).toBe(rows);
+      const written = parse(readFileSync(output, 'utf8'), { columns: true }) as { ref: string; text: string }[];
+      expect(written.map((row) => `${row.ref},${row.text}`)).toEqual(Array.from({ length: rows }, (_, i) => `r${i},${textOf(i, 'lost')}`));
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
 
   it('sift batch: a results download that breaks off midway is downloaded again from the start, once', async () => {
     const rows = 5000;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline/promises';
 import { unknownBatch } from '../../batches/batch-types';
@@ -279,6 +280,9 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   if (options.idColumn) query.idColumn = options.idColumn;
   if (options.model) query.model = options.model;
   if (options.priority) query.priority = options.priority;
+  // One key for every try of this upload: a try whose 202 was lost (the connection broke as the
+  // server answered) is answered, when sent again, with the batch it made, not run a second time.
+  query.idempotencyKey = `sift-batch-${randomUUID()}`;
   // On a terminal, a word before a long upload (a large file, or one slowed to the key's rows a
   // minute): it printed nothing until the 202, minutes in a review.
   if (terminal.stderr.isTTY) terminal.stderr.write(`Uploading ${inputPath}...\n`);
@@ -341,8 +345,9 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
  * no batch was made), or the connection broke during the upload (the server restarting). Waits
  * as following a batch does (reconnect.ts), within the same bound. A server that refuses the
  * connection outright before anything was sent is said at once (exit 3), as it always was: no
- * server there to wait for. An upload whose 202 was lost with the connection is sent again too:
- * the batch of the first try is then left to run unseen, which costs work, never rows of OUTPUT.
+ * server there to wait for. An upload whose 202 was lost with the connection is sent again too,
+ * with the same idempotency key (`query`): the server answers it with the first try's batch
+ * (FIRST_SUBMIT_PENDING, waited out as a passing failure, while that try has made none yet).
  */
 async function uploadRidingOut(server: ServerConnection, input: InputFile, query: Record<string, string>, terminal: Terminal): Promise<{ id: string; status: string; total: number }> {
   const reconnection = new Reconnection(server.reconnect);
