@@ -11,7 +11,7 @@ import { authenticate } from '../http/authentication';
 import { GraphQLGate } from '../http/graphql-gate';
 import { OriginPolicy } from '../http/origin-policy';
 import { RateLimits } from '../limits/rate-limits';
-import { QueryLimits, queryLimitSettings } from '../graphql/query-limits';
+import { maxVariableListItems, QueryLimits, queryLimitSettings } from '../graphql/query-limits';
 import { buildSiftSchema } from '../graphql/schema';
 import { createApiServer } from '../http/api-server';
 import { batchRoutes } from '../http/batch-routes';
@@ -134,7 +134,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
         createApiServer({
           schema: await buildSiftSchema(),
           services: { predictions, batches },
-          gate: new GraphQLGate(authenticator, limits, config.maxTextsPerRequest),
+          gate: new GraphQLGate(authenticator, limits, config.maxTextsPerRequest, maxVariableListItems(config)),
           bodyLimit: bodyLimit(config, catalog),
           bodyTimeoutMs: config.graphqlBodyTimeoutMs,
           maxOperationsPerSocket: config.maxOperationsPerSocket,

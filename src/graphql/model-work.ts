@@ -55,8 +55,10 @@ export function modelTexts(
   operationName: string | null | undefined,
   rawVariables: Readonly<Variables> | null | undefined,
   perFieldLimit: number,
+  /** Variables with more list items count nothing: the query limits refuse them (operationToRun). */
+  maxListItems: number,
 ): number {
-  const run = operationToRun(schema, document, operationName, rawVariables);
+  const run = operationToRun(schema, document, operationName, rawVariables, maxListItems);
   const queryType = schema.getQueryType();
   if (!run || run.operation.operation !== 'query' || !queryType) return 0;
   const { operation, variables, fragments } = run;

@@ -18,6 +18,7 @@ import {
 import { isLoopbackHost, type SiftConfig } from '../config/config';
 import { ErrorCodes } from '../errors';
 import { modelTexts } from './model-work';
+import { listItemsOver } from './operation-to-run';
 import { resultRows } from './result-rows';
 import { submitAloneRule } from './submit-alone-rule';
 
@@ -35,6 +36,8 @@ export interface QueryLimitSettings {
   maxTexts: number;
   /** `SIFT_MAX_RESULT_ROWS_PER_REQUEST`: stored result rows read, summed over the request. */
   maxResultRows: number;
+  /** Items of every list in the variables, together (see maxVariableListItems). */
+  maxListItems: number;
   /** `SIFT_INTROSPECTION`, its default resolved: when false, suggestions are hidden too. */
   introspection: boolean;
 }
@@ -52,8 +55,22 @@ export function queryLimitSettings(config: SiftConfig): QueryLimitSettings {
     maxDirectives: config.maxDirectives,
     maxTexts: config.maxTextsPerRequest,
     maxResultRows: config.maxResultRowsPerRequest,
+    maxListItems: maxVariableListItems(config),
     introspection: config.introspection === null ? config.development || isLoopbackHost(config.host) : config.introspection === 'on',
   };
+}
+
+/** Items the small lists of a request may add to its texts or rows (`textColumns`, say). */
+const OTHER_LIST_ITEMS = 1000;
+
+/**
+ * The most list items a request's variables may hold, all lists together: the longest list any
+ * field takes (predictMany's texts, an inline batch's rows) and room for small ones. Checked before
+ * the variables are coerced: an 8 MB body holds millions of short items, and coercing them cost
+ * the API's request thread 0.4 s each time, before any list's length was checked.
+ */
+export function maxVariableListItems(config: Pick<SiftConfig, 'maxTextsPerRequest' | 'maxInlineRows'>): number {
+  return Math.max(config.maxTextsPerRequest, config.maxInlineRows) + OTHER_LIST_ITEMS;
 }
 
 /** A request refused for asking too much; `extensions` name the limit and the setting that sets it. */
@@ -175,10 +192,21 @@ export class QueryLimits {
     for (const error of errors) error.message = error.message.replace(/ ?Did you mean the enum value .+\?$/, '');
   }
 
+  /** The refusal of a request whose variables hold more list items than any request can use (maxVariableListItems), before they are coerced. */
+  listItemsError(variables: GraphQLRequestText['variables']): QueryTooLargeError | undefined {
+    const limit = this.settings.maxListItems;
+    if (!listItemsOver(variables, limit)) return undefined;
+    return new QueryTooLargeError(
+      `Query too large: its variables hold more than ${limit} list items, more than any request can use (SIFT_MAX_TEXTS_PER_REQUEST texts for predictMany, SIFT_MAX_INLINE_ROWS rows for an inline batch). Split them over several requests, or upload a file (POST /batches).`,
+      'SIFT_MAX_TEXTS_PER_REQUEST',
+      limit,
+    );
+  }
+
   /** The refusal of a request that would send more texts to the models than `SIFT_MAX_TEXTS_PER_REQUEST`, if it would. */
   modelWorkError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: GraphQLRequestText['variables']): QueryTooLargeError | undefined {
     const limit = this.settings.maxTexts;
-    const texts = modelTexts(schema, document, operationName, variables, limit);
+    const texts = modelTexts(schema, document, operationName, variables, limit, this.settings.maxListItems);
     if (texts <= limit) return undefined;
     return new QueryTooLargeError(
       `Query too large: it would send ${texts} texts to the model, more than the limit of ${limit} a request (SIFT_MAX_TEXTS_PER_REQUEST), counting 1 for each predict and every text of each predictMany. Split them over several requests, or submit a batch.`,
@@ -195,7 +223,7 @@ export class QueryLimits {
    */
   resultRowsError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: GraphQLRequestText['variables']): QueryTooLargeError | undefined {
     const limit = this.settings.maxResultRows;
-    const rows = resultRows(schema, document, operationName, variables);
+    const rows = resultRows(schema, document, operationName, variables, this.settings.maxListItems);
     if (rows <= limit) return undefined;
     return new QueryTooLargeError(
       `Query too large: it would read up to ${rows} result rows, more than the limit of ${limit} a request (SIFT_MAX_RESULT_ROWS_PER_REQUEST), counting each results page's limit times the first of the batches list above it. Ask for fewer batches or smaller pages, or download a batch's results (resultsUrl).`,
@@ -206,7 +234,7 @@ export class QueryLimits {
 
   /** The first refusal of a request's work once its operation and variables are known: texts to the models, then result rows. */
   workError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: GraphQLRequestText['variables']): QueryTooLargeError | undefined {
-    return this.modelWorkError(schema, document, operationName, variables) ?? this.resultRowsError(schema, document, operationName, variables);
+    return this.listItemsError(variables) ?? this.modelWorkError(schema, document, operationName, variables) ?? this.resultRowsError(schema, document, operationName, variables);
   }
 
   /**

@@ -22,8 +22,8 @@ function size(value: unknown): number {
  * fragments within fragments costs its length, not the number of paths through it. Variables
  * that cannot be coerced count nothing: execution refuses the request before any resolver runs.
  */
-export function resultRows(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, rawVariables: Readonly<Variables> | null | undefined): number {
-  const run = operationToRun(schema, document, operationName, rawVariables);
+export function resultRows(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, rawVariables: Readonly<Variables> | null | undefined, maxListItems: number): number {
+  const run = operationToRun(schema, document, operationName, rawVariables, maxListItems);
   const root = run ? schema.getRootType(run.operation.operation) : undefined;
   if (!run || !root) return 0;
   const { operation, variables, fragments } = run;

@@ -16,6 +16,8 @@ export class GraphQLGate {
     private readonly limits: RateLimits,
     /** predictMany's own limit: a longer list is refused by its resolver and counts nothing here. */
     private readonly maxTextsPerField: number,
+    /** Variables with more list items count nothing here: the query limits refuse them first (maxVariableListItems). */
+    private readonly maxListItems: number,
   ) {}
 
   /** Whether callers must show a key (SIFT_AUTH=keys); with auth off everyone is the local principal. */
@@ -35,7 +37,7 @@ export class GraphQLGate {
 
   /** The texts an operation would send to the models: count against its texts a second. */
   async modelWork(principal: Principal, schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): Promise<void> {
-    await this.limits.modelTexts(principal.rateKey, modelTexts(schema, document, operationName, variables, this.maxTextsPerField));
+    await this.limits.modelTexts(principal.rateKey, modelTexts(schema, document, operationName, variables, this.maxTextsPerField, this.maxListItems));
   }
 }
 

@@ -8,7 +8,7 @@ import { QueryLimits, queryLimitSettings, type QueryLimitSettings } from '../../
 import { buildSiftSchema } from '../../src/graphql/schema';
 import { PROJECT_ROOT } from '../support/paths';
 
-const DEFAULTS: QueryLimitSettings = { maxAliases: 30, maxDepth: 12, maxTokens: 5000, maxDirectives: 20, maxTexts: 1000, maxResultRows: 5000, introspection: true };
+const DEFAULTS: QueryLimitSettings = { maxAliases: 30, maxDepth: 12, maxTokens: 5000, maxDirectives: 20, maxTexts: 1000, maxResultRows: 5000, maxListItems: 11_000, introspection: true };
 
 let schema: GraphQLSchema;
 beforeAll(async () => {
@@ -29,7 +29,7 @@ const texts = (n: number, prefix = 't') => Array.from({ length: n }, (_, i) => `
 const literal = (list: string[]) => `[${list.map((t) => JSON.stringify(t)).join(', ')}]`;
 
 describe('the texts a request sends to the models', () => {
-  const count = (query: string, variables: Record<string, unknown> = {}, limit = 1000) => modelTexts(schema, parse(query), undefined, variables, limit);
+  const count = (query: string, variables: Record<string, unknown> = {}, limit = 1000) => modelTexts(schema, parse(query), undefined, variables, limit, DEFAULTS.maxListItems);
 
   it('counts 1 a predict and every text of a predictMany, literal or from a variable', () => {
     expect(count('{ a: predict(text: "x") { label } b: predict(text: "y") { label } }')).toBe(2);
@@ -72,7 +72,7 @@ describe('the texts a request sends to the models', () => {
 });
 
 describe('the stored result rows a request reads', () => {
-  const count = (query: string, variables: Record<string, unknown> = {}) => resultRows(schema, parse(query), undefined, variables);
+  const count = (query: string, variables: Record<string, unknown> = {}) => resultRows(schema, parse(query), undefined, variables, DEFAULTS.maxListItems);
 
   it("counts each results page's limit (100 when not given), times the first of the batches list above it", () => {
     expect(count('query($id: ID!) { batch(id: $id) { results(limit: 1000) { index } } }', { id: 'b' })).toBe(1000);
@@ -160,6 +160,33 @@ describe('QueryLimits.check (what the WebSocket runs, and Apollo runs piece by p
     expect(args.variableValues).toEqual({ t: texts(500), u: texts(500, 'u') });
   });
 
+  it('refuses variables with more list items than any request can use before coercing them, at any depth, in bounded time', () => {
+    const query = 'query($t: [String!]!) { predictMany(texts: $t) { label } }';
+    // A review's 8 MB body: 2,000,000 empty strings, 0.4 s a coercion of the API's request thread, and four coercions before the list's length was checked.
+    const huge = Array.from({ length: 2_000_000 }, () => '');
+    // Every item read of the list, by anyone (coercion reads each one).
+    let reads = 0;
+    const watched = new Proxy(huge, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const [error, ...others] = errorsOf(limits.check(schema, { query, variables: { t: watched } }));
+    expect(others).toEqual([]);
+    expect(error.message).toMatch(/variables hold more than 11000 list items/);
+    expect(error.extensions).toEqual({ code: 'QUERY_TOO_LARGE', setting: 'SIFT_MAX_TEXTS_PER_REQUEST', limit: 11_000 });
+    // Refused on the list's length: not one item read, let alone coerced.
+    expect(reads).toBe(0);
+    // Lists in input objects and lists of lists count too; an inline batch of SIFT_MAX_INLINE_ROWS rows passes.
+    const submit = 'mutation($input: SubmitBatchInput!) { submitBatch(input: $input) { id } }';
+    expect(errorsOf(limits.check(schema, { query: submit, variables: { input: { texts: texts(11_001) } } }))[0].extensions.code).toBe('QUERY_TOO_LARGE');
+    accepted(limits.check(schema, { query: submit, variables: { input: { texts: texts(10_000) } } }));
+    // The counts that run before the refusal see nothing to count in such variables.
+    expect(modelTexts(schema, parse(query), undefined, { t: huge }, 1000, 11_000)).toBe(0);
+    expect(resultRows(schema, parse('query($n: [Int!]) { batches(first: 1) { pageInfo { hasNextPage } } }'), undefined, { n: huge }, 11_000)).toBe(0);
+  });
+
   it('with introspection off, refuses __schema and __type once each, keeps __typename, and hides suggestions', () => {
     const off = new QueryLimits({ ...DEFAULTS, introspection: false });
     const errors = errorsOf(off.check(schema, { query: '{ __schema { types { name fields { name } } } __type(name: "Query") { name } __typename }' }));
@@ -241,7 +268,9 @@ describe('the settings', () => {
 
   it('read SIFT_MAX_ALIASES, SIFT_MAX_QUERY_DEPTH, SIFT_MAX_QUERY_TOKENS, SIFT_MAX_DIRECTIVES, SIFT_MAX_TEXTS_PER_REQUEST and SIFT_MAX_RESULT_ROWS_PER_REQUEST', () => {
     const env = { SIFT_MAX_ALIASES: '5', SIFT_MAX_QUERY_DEPTH: '8', SIFT_MAX_QUERY_TOKENS: '900', SIFT_MAX_DIRECTIVES: '0', SIFT_MAX_TEXTS_PER_REQUEST: '64', SIFT_MAX_RESULT_ROWS_PER_REQUEST: '2000' };
-    expect(settings(env)).toEqual({ maxAliases: 5, maxDepth: 8, maxTokens: 900, maxDirectives: 0, maxTexts: 64, maxResultRows: 2000, introspection: true });
+    expect(settings(env)).toEqual({ maxAliases: 5, maxDepth: 8, maxTokens: 900, maxDirectives: 0, maxTexts: 64, maxResultRows: 2000, maxListItems: 11_000, introspection: true });
+    // The longest list a request may send, SIFT_MAX_TEXTS_PER_REQUEST's or SIFT_MAX_INLINE_ROWS's, and room for small ones.
+    expect(settings({ SIFT_MAX_TEXTS_PER_REQUEST: '50000', SIFT_MAX_INLINE_ROWS: '20' }).maxListItems).toBe(51_000);
     expect(() => settings({ SIFT_MAX_QUERY_TOKENS: 'lots' })).toThrow(/SIFT_MAX_QUERY_TOKENS="lots" is not valid/);
   });
 
