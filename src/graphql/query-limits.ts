@@ -20,6 +20,7 @@ import { ErrorCodes } from '../errors';
 import { modelTexts } from './model-work';
 import { listItemsOver } from './operation-to-run';
 import { resultRows } from './result-rows';
+import type { EventRowBudget } from './subscription-row-budget';
 import { submitAloneRule } from './submit-alone-rule';
 
 /** What one GraphQL request may ask for, over HTTP and WebSocket alike. */
@@ -235,6 +236,24 @@ export class QueryLimits {
   /** The first refusal of a request's work once its operation and variables are known: texts to the models, then result rows. */
   workError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: GraphQLRequestText['variables']): QueryTooLargeError | undefined {
     return this.listItemsError(variables) ?? this.modelWorkError(schema, document, operationName, variables) ?? this.resultRowsError(schema, document, operationName, variables);
+  }
+
+  /**
+   * What a subscription may read over its events (subscription-row-budget.ts): the rows of one
+   * event as `resultRows` counts them, against the same SIFT_MAX_RESULT_ROWS_PER_REQUEST.
+   */
+  eventRowBudget(): EventRowBudget {
+    const limit = this.settings.maxResultRows;
+    return {
+      limit,
+      rowsPerEvent: (args) => resultRows(args.schema, args.document, args.operationName, args.variableValues, this.settings.maxListItems),
+      refusal: (perEvent, events) =>
+        new QueryTooLargeError(
+          `Subscription too large: each of its events reads ${perEvent} result rows again (a results page under batchProgress's batch), and its ${events} events read ${perEvent * events}; the next would pass the limit of ${limit} a request (SIFT_MAX_RESULT_ROWS_PER_REQUEST), so it ends here. Select rows { ... } for the rows as they finish, or query batch { results } once the batch has ended.`,
+          'SIFT_MAX_RESULT_ROWS_PER_REQUEST',
+          limit,
+        ),
+    };
   }
 
   /**

@@ -1,7 +1,9 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startTestApi, type TestApi } from '../support/api';
+import { SubmitBatchDocument } from '../../src/client/generated/graphql';
+import { eventually, startTestApi, type TestApi } from '../support/api';
 import { tinyModelsDir } from '../support/tiny-models';
+import { startTestWorker, type TestWorker } from '../support/worker';
 import { rawRequest } from './raw-http';
 
 // SIFT_MAX_TEXTS_PER_REQUEST=5 makes the GraphQL body limit its floor of 1 MiB (tiny models: 5 x 500 characters x 4 bytes is less).
@@ -110,4 +112,58 @@ describe('operations one socket may run at once (SIFT_MAX_OPERATIONS_PER_SOCKET)
     expect(of('after').map((m) => m.type)).toEqual(['next']);
     socket.close();
   });
+});
+
+describe('a subscription reads at most SIFT_MAX_RESULT_ROWS_PER_REQUEST result rows over all its events', () => {
+  const env = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_MAX_RESULT_ROWS_PER_REQUEST: '100', SIFT_CHUNK_SIZE: '10' };
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi(env);
+  });
+  afterAll(() => api.stop());
+
+  /** Every result of one subscription to a 100-row batch, from before its worker starts to the subscription's end. */
+  async function follow(selection: string): Promise<{ results: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }[]; error?: unknown }> {
+    const texts = Array.from({ length: 100 }, (_, i) => `row ${i} of a budgeted subscription ${selection.length}`);
+    const { submitBatch } = await api.client.request(SubmitBatchDocument, { input: { texts } });
+    const c = createClient({ url: `${api.api.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const results: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }[] = [];
+    let worker: TestWorker | undefined;
+    try {
+      const ended = new Promise<unknown>((resolve) =>
+        c.subscribe({ query: `subscription($id: ID!) { batchProgress(id: $id) { batch { status ${selection} } } }`, variables: { id: submitBatch.id } }, {
+          next: (result) => void results.push(result as never),
+          error: resolve,
+          complete: () => resolve(undefined),
+        }),
+      );
+      await eventually(async () => results.length > 0, 10_000, 'the first event');
+      worker = await startTestWorker({ ...env, SIFT_KEY_PREFIX: api.prefix, SIFT_WORKER_CONCURRENCY: '1' });
+      return { results, error: await ended };
+    } finally {
+      await worker?.stop();
+      await c.dispose();
+    }
+  }
+
+  it('a results page of 40 under batchProgress: two events, then QUERY_TOO_LARGE, and the subscription ends', async () => {
+    const { results, error } = await follow('results(limit: 40) { index }');
+    expect(error).toBeUndefined();
+    // Before, every event read the page again, for as many events as the batch had.
+    expect(results.map((result) => (result.errors ? 'refused' : 'event'))).toEqual(['event', 'event', 'refused']);
+    expect(results[2].errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/^Subscription too large: each of its events reads 40 result rows again .* its 2 events read 80; the next would pass the limit of 100 a request \(SIFT_MAX_RESULT_ROWS_PER_REQUEST\)/),
+        extensions: { code: 'QUERY_TOO_LARGE', setting: 'SIFT_MAX_RESULT_ROWS_PER_REQUEST', limit: 100 },
+      }),
+    ]);
+  }, 60_000);
+
+  it('a subscription that selects no results gets every event to the end', async () => {
+    const { results, error } = await follow('processed');
+    expect(error).toBeUndefined();
+    expect(results.every((result) => result.errors === undefined)).toBe(true);
+    expect(results.length).toBeGreaterThan(3);
+    expect(results.at(-1)?.data).toEqual({ batchProgress: { batch: { status: 'COMPLETED', processed: 100 } } });
+  }, 60_000);
 });
