@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { logBatchEvents } from '../batches/batch-event-log';
 import { BatchService } from '../batches/batch-service';
 import { openChunkQueue } from '../batches/chunk-queue';
@@ -128,6 +129,9 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
     };
     // Ends the downloads that follow a batch, and refused uploads' lingering, when the server stops, rather than wait out the drain.
     const stopping = new AbortController();
+    // Every upload and followed download in progress listens to it: a dozen at once is normal, not
+    // the leak Node warns of past 10 listeners (a raw stderr line amid the JSON logs, in a review).
+    setMaxListeners(0, stopping.signal);
     const server = await lifecycle.open(
       'HTTP server',
       async () =>

@@ -2,8 +2,10 @@ import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { BatchDocument, BatchesDocument, BatchResultsDocument, CancelBatchDocument, PredictManyDocument, SubmitBatchDocument, type SubmitBatchInput } from '../../src/client/generated/graphql';
 import { SiftRequestError } from '../../src/client/sift-client';
-import { startTestApi, type TestApi } from '../support/api';
+import { freePort, startTestApi, type TestApi } from '../support/api';
+import { startApiProcess } from '../support/api-process';
 import { finished } from '../support/batches';
+import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -374,6 +376,38 @@ describe('results of a batch still running', () => {
       expect(await answer.json()).toEqual({ error: { code: 'BAD_REQUEST', message: expect.stringMatching(/follow as true .* or false/) } });
     } finally {
       await t.stop();
+    }
+  }, 60_000);
+});
+
+describe('many uploads at once', () => {
+  it('twelve slow uploads side by side: every one answered, and no listener-leak warning on the API\'s stderr', async () => {
+    const prefix = uniquePrefix('many-uploads');
+    const api = await startApiProcess(await freePort(), { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: prefix });
+    try {
+      // Each sends its rows in three pieces 300 ms apart, so all twelve are being read at once.
+      const slow = (n: number) => {
+        let piece = 0;
+        return new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (piece === 3) return controller.close();
+            if (piece > 0) await new Promise((resolve) => setTimeout(resolve, 300));
+            controller.enqueue(Buffer.from(`${piece === 0 ? 'text\n' : ''}upload ${n} piece ${piece} warm\n`));
+            piece++;
+          },
+        });
+      };
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, n) => fetch(`${api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: slow(n), duplex: 'half' } as RequestInit)),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array.from({ length: 12 }, () => 202));
+      // Before, Node printed a MaxListenersExceededWarning on the server's stop signal: a raw stderr line amid the JSON logs.
+      expect(api.output()).not.toMatch(/MaxListenersExceededWarning/);
+    } finally {
+      await api.stop();
+      const redis = testRedis();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
     }
   }, 60_000);
 });
