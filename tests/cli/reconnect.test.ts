@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { Redis } from 'ioredis';
-import { BatchDocument, BatchesDocument } from '../../src/client/generated/graphql';
+import { BatchDocument, BatchesDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { SiftClient } from '../../src/client/sift-client';
 import { redisKeys } from '../../src/redis/keys';
 import { eventually, freePort } from '../support/api';
@@ -151,6 +151,29 @@ describe('sift batch and sift watch when the API is killed and started again mid
       expect(total).toBe(rows);
       const written = parse(readFileSync(output, 'utf8'), { columns: true }) as { ref: string; text: string }[];
       expect(written.map((row) => `${row.ref},${row.text}`)).toEqual(Array.from({ length: rows }, (_, i) => `r${i},${textOf(i, 'lost')}`));
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('sift results: stopped by %s mid-download, exits 130 with OUTPUT as it was and no partial file left', async (signal) => {
+    const texts = Array.from({ length: 10_000 }, (_, i) => textOf(i, `results-${signal}`));
+    const { submitBatch } = await client.request(SubmitBatchDocument, { input: { texts } });
+    await eventually(async () => (await client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 60_000, 'the batch to complete');
+    const output = path.join(dir, `results-${signal}.csv`);
+    writeFileSync(output, 'what was there\n');
+    const partials = () => readdirSync(dir).filter((name) => name.startsWith(`results-${signal}.csv.`) && name.endsWith('.partial'));
+    // The download stalls after its first 20 kB: the command is mid-way, its partial file open.
+    const proxy = await startCuttingProxy(Number(new URL(api.url).port), /^GET \/batches\/[^/ ]+\/results\.jsonl[? ]/m, { afterBytes: 20_000, hold: true });
+    try {
+      const run = startSift(['results', submitBatch.id, output, '--url', proxy.url]);
+      await eventually(async () => proxy.cuts() === 1 && partials().length === 1, 30_000, 'the download to stall with its partial file written');
+      run.kill(signal);
+      const { code, stderr } = await run.exited;
+      expect([code, stderr]).toEqual([130, `sift: Stopped (${signal}) during the download; ${output} was left as it was.\n`]);
+      // Before, Node's default exit left the partial file beside OUTPUT.
+      expect(partials()).toEqual([]);
+      expect(readFileSync(output, 'utf8')).toBe('what was there\n');
     } finally {
       await proxy.close();
     }

@@ -11,9 +11,10 @@ export interface CuttingProxy {
 /**
  * Passes every byte (HTTP and WebSocket alike) between clients and `127.0.0.1:targetPort`, except
  * that the answers to the first `times` requests whose request line matches `request` are cut
- * after `afterBytes` bytes: both sockets are destroyed there.
+ * after `afterBytes` bytes: both sockets are destroyed there. With `hold`, the answer stops there
+ * instead, its connection left open: a download that stalls.
  */
-export async function startCuttingProxy(targetPort: number, request: RegExp, { times = 1, afterBytes = 64 * 1024 } = {}): Promise<CuttingProxy> {
+export async function startCuttingProxy(targetPort: number, request: RegExp, { times = 1, afterBytes = 64 * 1024, hold = false } = {}): Promise<CuttingProxy> {
   let cuts = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -37,7 +38,14 @@ export async function startCuttingProxy(targetPort: number, request: RegExp, { t
       answered += data.length;
       if (answered <= afterBytes) return void client.write(data);
       cuts++;
-      client.end(data.subarray(0, data.length - (answered - afterBytes)), () => client.destroy());
+      const sent = data.subarray(0, data.length - (answered - afterBytes));
+      if (hold) {
+        client.write(sent);
+        upstream.pause();
+        upstream.removeAllListeners('data');
+        return;
+      }
+      client.end(sent, () => client.destroy());
       upstream.destroy();
     });
   });

@@ -20,6 +20,8 @@ export interface RunningSift {
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Resolves when it exits. */
   exited: Promise<SiftRun>;
+  /** Sends it a signal, as a terminal or a supervisor would. */
+  kill(signal: NodeJS.Signals): void;
 }
 
 export function startSift(args: string[], env: Record<string, string> = {}): RunningSift {
@@ -42,5 +44,6 @@ export function startSift(args: string[], env: Record<string, string> = {}): Run
       if (!pattern.test(stderr)) throw new Error(`sift exited (${child.exitCode}) before printing ${pattern}; stderr:\n${stderr}\nstdout:\n${stdout}`);
     },
     exited,
+    kill: (signal) => void child.kill(signal),
   };
 }

@@ -428,13 +428,27 @@ export async function cancelCommand(server: ServerConnection, id: string, termin
 export async function resultsCommand(server: ServerConnection, id: string, outputPath: string, format: string | undefined, terminal: Terminal): Promise<ExitCode> {
   const outputFormat = formatOf(outputPath, format);
   const batch = await batchOrFail(server, id);
+  const body = await server.results(id);
+  // Ctrl-C or SIGTERM mid-download: the download is broken off, so writeResults removes its
+  // partial file as for any failure (Node's default exit left it beside OUTPUT, tens of MB).
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    body.destroy(new Error(`stopped by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let rows: number;
   try {
-    rows = await writeResults(resultRows(await server.results(id)), outputFormat, outputPath);
+    rows = await writeResults(resultRows(body), outputFormat, outputPath);
   } catch (error) {
     // OUTPUT is left as it was (see writeResults); the command can simply be run again.
+    if (stoppedBy) throw new CliError(`Stopped (${stoppedBy}) during the download; ${outputPath} was left as it was.`, ExitCodes.INTERRUPTED, 'INTERRUPTED');
     if (error instanceof ResultsInterrupted) throw new CliError(`${error.message[0].toUpperCase()}${error.message.slice(1)}; ${outputPath} was not written. Run the command again.`, ExitCodes.SERVER_ERROR, 'DOWNLOAD_FAILED');
     throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   terminal.stdout.write(`${count(rows)} rows of batch ${id} (${batch.status}) written to ${outputPath}\n`);
   return ExitCodes.OK;
