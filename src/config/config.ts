@@ -213,6 +213,13 @@ export interface SiftConfig {
   rateLimits: RateLimitSettings;
   /** `SIFT_WORKERS`: worker processes `npm start` runs beside the API (0 for the API alone). Default 1. */
   workers: number;
+  /**
+   * `SIFT_PRIVATE_REDIS`: `auto` (the default) lets `sift up` start a private, memory-only
+   * redis-server on REDIS_URL's port when nothing answers there on this machine; `off` never does,
+   * and `sift up` waits for that Redis as `sift serve` does. Off for a REDIS_URL that names a
+   * Redis of your own: a private one started while it restarts takes its port.
+   */
+  privateRedis: 'auto' | 'off';
   /** `SIFT_LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   logLevel: LogLevel;
   /**
@@ -456,6 +463,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     stuckAfterMs: readInteger(env, 'SIFT_STUCK_AFTER_MS', 120_000, 600, 24 * 3600_000),
     sweepIntervalMs: readInteger(env, 'SIFT_SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
     metrics: (readOptionalChoice(env, 'SIFT_METRICS', ['on', 'off'] as const) ?? 'on') === 'on',
+    privateRedis: readOptionalChoice(env, 'SIFT_PRIVATE_REDIS', ['auto', 'off'] as const) ?? 'auto',
     metricsPort: readInteger(env, 'SIFT_METRICS_PORT', 9464, 0, 65535),
     metricsHost: readString(env, 'SIFT_METRICS_HOST', '127.0.0.1'),
     metricsQueueIntervalMs: readInteger(env, 'SIFT_METRICS_QUEUE_INTERVAL_MS', 5000, 100, 3600_000),

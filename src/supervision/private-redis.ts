@@ -77,7 +77,7 @@ export async function ensureRedis(url: string, logger: Logger, pathEnv = process
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
   child.once('exit', () => process.off('exit', killOnExit));
-  logger.info(`Nothing answered at ${where}, so Sift started a private redis-server on 127.0.0.1:${port} (memory only; it stops with Sift).`);
+  logger.info(`Nothing answered at ${where}, so Sift started a private redis-server on 127.0.0.1:${port} (memory only; it stops with Sift). If REDIS_URL names a Redis of your own that is only restarting, set SIFT_PRIVATE_REDIS=off: Sift then waits for it.`);
   for (let attempt = 0; attempt < 50; attempt++) {
     if (child.exitCode !== null) throw unreachable(`The private redis-server exited at once (code ${child.exitCode}); is port ${port} taken? ${HOW_TO_GET_REDIS}`);
     if (await redisAnswers(url, 200)) {

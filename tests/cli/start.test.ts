@@ -191,38 +191,56 @@ describe('the server entry point (npm start)', () => {
   });
 });
 
+/**
+ * `sift COMMAND` with nothing answering at REDIS_URL (redis-server on the PATH, so `sift up` could
+ * start a private one there): it must serve without one, retrying, and take the Redis that then
+ * starts on that port (a review: a private one had taken the port of the operator's restarting Redis).
+ */
+async function waitsForItsRedis(command: string, env: Record<string, string>): Promise<void> {
+  const port = await freePort();
+  const redisPort = await freePort();
+  const child = spawn(process.execPath, [SIFT, command], {
+    env: { PATH: process.env.PATH, REDIS_URL: `redis://127.0.0.1:${redisPort}`, HOST: '127.0.0.1', PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: uniquePrefix(command), ...env },
+    cwd: PROJECT_ROOT,
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let redis: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+  try {
+    await eventually(async () => output.includes('Sift is ready'), 20_000, 'the API to be ready');
+    expect(output).not.toMatch(/private redis-server/);
+    expect(output).toMatch(/is not answering .*retrying in the background/);
+    redis = await startRedisServer(redisPort);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 20_000, '/readyz once Redis answers');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    child.kill('SIGKILL');
+    // A failing run may leave a process of the child's holding its output pipes open (a private
+    // redis-server, before): let go of them so Jest can end.
+    child.stdout.destroy();
+    child.stderr.destroy();
+    await redis?.kill();
+  }
+}
+
 describe('sift serve', () => {
   it('never starts a private Redis: with none at REDIS_URL it serves, retrying, and takes that Redis once it answers', async () => {
-    const port = await freePort();
-    const redisPort = await freePort();
-    // redis-server is on the PATH: `sift up` would start a private one on REDIS_URL's port.
-    const child = spawn(process.execPath, [SIFT, 'serve'], {
-      env: { PATH: process.env.PATH, REDIS_URL: `redis://127.0.0.1:${redisPort}`, HOST: '127.0.0.1', PORT: String(port), SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: uniquePrefix('serve') },
-      cwd: PROJECT_ROOT,
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let redis: Awaited<ReturnType<typeof startRedisServer>> | undefined;
-    try {
-      await eventually(async () => output.includes('Sift is ready'), 20_000, 'the API to be ready');
-      expect(output).not.toMatch(/private redis-server/);
-      expect(output).toMatch(/is not answering .*retrying in the background/);
-      // Before, the private one held this port: the real Redis could not start on it.
-      redis = await startRedisServer(redisPort);
-      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 20_000, '/readyz once Redis answers');
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-    } finally {
-      child.kill('SIGKILL');
-      // A failing run may leave a process of the child's holding its output pipes open (a private
-      // redis-server, before): let go of them so Jest can end.
-      child.stdout.destroy();
-      child.stderr.destroy();
-      await redis?.kill();
-    }
+    await waitsForItsRedis('serve', {});
   }, 60_000);
+});
+
+describe('sift up with SIFT_PRIVATE_REDIS=off', () => {
+  it('starts no private Redis on a port whose Redis is only restarting: it serves, retrying, and takes that Redis once it answers', async () => {
+    await waitsForItsRedis('up', { SIFT_PRIVATE_REDIS: 'off', SIFT_WORKERS: '0' });
+  }, 60_000);
+
+  it('refuses a SIFT_PRIVATE_REDIS that is neither auto nor off', async () => {
+    const run = await start({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', PORT: String(await freePort()), SIFT_PRIVATE_REDIS: 'no' });
+    expect(linesOf(run.output)).toEqual([expect.stringMatching(/^sift: SIFT_PRIVATE_REDIS="no" is not valid: expected auto or off/)]);
+  });
 });
 
 describe('sift up killed (SIGKILL) with its workers running', () => {
