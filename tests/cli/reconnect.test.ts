@@ -276,3 +276,38 @@ describe('sift watch while Redis is away for longer than the server waits for it
     }
   }, 240_000);
 });
+
+describe('sift watch when the batch is gone from the server while followed', () => {
+  it('says the batch is gone (its Redis lost it), not that the id is unknown, and exits 4', async () => {
+    const prefix = uniquePrefix('cli-batch-gone');
+    const api = await startApiProcess(await freePort(), { ...shared, SIFT_KEY_PREFIX: prefix, SIFT_LOG_LEVEL: 'warn' });
+    const redis = testRedis();
+    try {
+      // No worker: the batch waits, queued, while it is followed.
+      const csv = `text\n${Array.from({ length: 500 }, (_, i) => `gone ${i} warm cold`).join('\n')}\n`;
+      const { id } = (await (await fetch(`${api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv })).json()) as { id: string };
+      const run = startSift(['watch', id, '--url', api.url]);
+      await run.waitForStderr(/progress: 0\/500 0% .* QUEUED/);
+      // What a Redis restarted without persistence (or emptied) leaves: nothing of the batch.
+      await deleteKeys(redis, prefix);
+      const { code, stderr } = await run.exited;
+      // Before: "No batch has the id ... (or it expired)." and exit 2, the code for a mistake in the command.
+      expect([code, stderr]).toEqual([4, expect.stringContaining(`sift: Batch ${id} is gone from the server while it was followed: its Redis lost its data`)]);
+    } finally {
+      await api.stop();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    }
+  }, 60_000);
+
+  it('a mistyped id is still the caller\'s mistake: exit 2, the id is unknown', async () => {
+    const prefix = uniquePrefix('cli-batch-unknown');
+    const api = await startApiProcess(await freePort(), { ...shared, SIFT_KEY_PREFIX: prefix, SIFT_LOG_LEVEL: 'warn' });
+    try {
+      const { code, stderr } = await startSift(['watch', 'no-such-batch', '--url', api.url]).exited;
+      expect([code, stderr]).toEqual([2, expect.stringContaining('No batch has the id "no-such-batch"')]);
+    } finally {
+      await api.stop();
+    }
+  }, 60_000);
+});

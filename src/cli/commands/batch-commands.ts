@@ -103,7 +103,7 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
   try {
     let latest: BatchFieldsFragment | null = null;
     for (;;) {
-      const next = await Promise.race([events.next(), left]);
+      const next = await Promise.race([events.next().catch((error: unknown) => Promise.reject(latest || reached ? goneIfUnknown(error, id) : error)), left]);
       if (next === null) return { batch: latest ?? (await batchOrFail(server, id)), left: true };
       if (next.done) break;
       latest = next.value;
@@ -123,6 +123,20 @@ async function follow(server: ServerConnection, id: string, terminal: Terminal, 
     clearTimeout(waiting);
     process.off('SIGINT', listener);
   }
+}
+
+/**
+ * UNKNOWN_BATCH for a batch that was there (its events followed, or just uploaded): it is gone from
+ * the server, not mistyped, so it is not the caller's mistake (exit 2) nor "expired" (batches are
+ * kept for days): its Redis lost its data, or the batch was removed.
+ */
+function goneIfUnknown(error: unknown, id: string): unknown {
+  if (!(error instanceof CliError) || error.code !== 'UNKNOWN_BATCH') return error;
+  return new CliError(
+    `Batch ${id} is gone from the server while it was followed: its Redis lost its data (a restart without persistence, or emptied) or the batch was removed, and its rows with it. Submit its input again.`,
+    ExitCodes.SERVER_ERROR,
+    'BATCH_GONE',
+  );
 }
 
 /**
