@@ -128,7 +128,9 @@ class WorkerSlot {
     const ranMs = Date.now() - startedAt;
     this.exitsInARow = ranMs >= stableAfterMs ? 1 : this.exitsInARow + 1;
     const delay = Math.min(initialRestartDelayMs * 2 ** (this.exitsInARow - 1), maxRestartDelayMs);
-    const failing = this.exitsInARow > 1 ? `; ${this.exitsInARow} exits in a row, each within ${duration(stableAfterMs)} of starting: it keeps failing (its own log above says why)` : '';
+    // A worker killed by a signal wrote nothing of why: the cause is outside it.
+    const why = how.startsWith('signal ') ? 'something outside it keeps stopping it: the kernel\'s out-of-memory killer (see `dmesg`), or a person or supervisor sending signals' : 'its own log above says why';
+    const failing = this.exitsInARow > 1 ? `; ${this.exitsInARow} exits in a row, each within ${duration(stableAfterMs)} of starting: it keeps failing (${why})` : '';
     const capped = this.exitsInARow > 1 && delay === maxRestartDelayMs ? `, and every ${duration(delay)} while it keeps failing` : '';
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;

@@ -48,7 +48,7 @@ describe('worker processes (sift up)', () => {
       const exits = exitLines(lines).slice(0, 6);
       for (const line of exits) expect(line).toMatch(/worker 1 \(pid \d+\) exited unexpectedly \(code 3\) after/);
       expect(exits[0]).not.toContain('in a row');
-      expect(exits[1]).toContain('2 exits in a row, each within 1 min 0 s of starting: it keeps failing');
+      expect(exits[1]).toContain('2 exits in a row, each within 1 min 0 s of starting: it keeps failing (its own log above says why)');
       expect(exits[1]).not.toContain('while it keeps failing');
       expect(exits[2]).toContain('restarting it in 400 ms, and every 400 ms while it keeps failing');
       // Never a tight loop: five waits (100 + 200 + 400 + 400 + 400 ms) lie between start and the sixth exit.
@@ -60,6 +60,20 @@ describe('worker processes (sift up)', () => {
       expect(pidsIn(exits).slice(1)).toEqual(pidsIn(restarts).slice(0, 5));
       expect(lines[0]).toMatch(/started 1 worker process\(es\) \(pid \d+\); SIFT_WORKERS sets how many/);
       expect(pidsIn(exits)[0]).toBe(pidsIn([lines[0]])[0]);
+    } finally {
+      await workers.stop();
+    }
+  });
+
+  it('says a worker that keeps being killed by a signal is stopped from outside, not that its log says why', async () => {
+    // The worker kills itself as the out-of-memory killer would: SIGKILL, with nothing written.
+    const { lines, workers } = supervise(1, "process.kill(process.pid, 'SIGKILL')", { initialRestartDelayMs: 100, maxRestartDelayMs: 400, stableAfterMs: 60_000 });
+    try {
+      await eventually(async () => exitLines(lines).length >= 2, 20_000, 'two exits');
+      const exits = exitLines(lines);
+      expect(exits[0]).toMatch(/exited unexpectedly \(signal SIGKILL\)/);
+      // Before: "(its own log above says why)", and a killed worker's log says nothing.
+      expect(exits[1]).toContain('it keeps failing (something outside it keeps stopping it: the kernel\'s out-of-memory killer (see `dmesg`), or a person or supervisor sending signals)');
     } finally {
       await workers.stop();
     }
