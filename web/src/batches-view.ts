@@ -27,14 +27,17 @@ export class BatchesView extends LitElement {
       .filter div { flex: 0 1 14rem; }
       .filter p { margin: 0 0 0.5rem; }
       table.batches { table-layout: fixed; }
-      table.batches th.batch { width: 14rem; }
+      table.batches th.batch { width: 12.5rem; }
       table.batches th.status { width: 7.5rem; }
-      table.batches th.rows { width: 10rem; }
+      /* Room for "1,000,000 / 1,000,000"; a failed count goes to a second line rather than be cut. */
+      table.batches th.rows { width: 11.5rem; }
       table.batches th.started { width: 9.5rem; }
       table.batches th.took { width: 6.5rem; }
       table.batches th.started, table.batches td.started { padding-left: 1.5rem; }
       table.batches td { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: middle; }
       table.batches td.batch a { display: block; overflow: hidden; text-overflow: ellipsis; }
+      table.batches td.rows { white-space: normal; }
+      table.batches td.rows .failed { white-space: nowrap; }
       .failed { color: var(--error-fg); }
       /* On a phone each batch is a card whose cells flow in lines: the id (whole when it fits) and
          the status, then the model and the rows, then the start and the duration. */
