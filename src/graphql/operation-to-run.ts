@@ -50,20 +50,25 @@ export function leftOut(node: FieldNode | FragmentSpreadNode | InlineFragmentNod
 /**
  * Whether the items of every list in `value` (variables as the request sent them, at any depth)
  * number more than `limit`. Stops counting there, so it costs at most `limit` items, however
- * long the lists are.
+ * long the lists are; walked with a stack of its own, not by recursion, so a value nested a
+ * hundred thousand deep is counted too, not a stack overflow (a 500).
  */
 export function listItemsOver(value: unknown, limit: number): boolean {
   let items = 0;
-  const over = (node: unknown): boolean => {
-    if (node === null || typeof node !== 'object') return false;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (node === null || typeof node !== 'object') continue;
     if (Array.isArray(node)) {
       items += node.length;
       if (items > limit) return true;
-      for (const item of node) if (typeof item === 'object' && over(item)) return true;
-      return false;
+      for (const item of node) if (typeof item === 'object' && item !== null) pending.push(item);
+    } else {
+      for (const key in node) {
+        const item = (node as Record<string, unknown>)[key];
+        if (typeof item === 'object' && item !== null) pending.push(item);
+      }
     }
-    for (const key in node) if (over((node as Record<string, unknown>)[key])) return true;
-    return false;
-  };
-  return over(value);
+  }
+  return false;
 }

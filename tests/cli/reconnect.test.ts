@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -178,6 +179,26 @@ describe('sift batch and sift watch when the API is killed and started again mid
       await proxy.close();
     }
   }, 120_000);
+
+  it('sift results into a FIFO nobody reads: Ctrl-C still stops it', async () => {
+    const texts = Array.from({ length: 10_000 }, (_, i) => textOf(i, 'fifo'));
+    const { submitBatch } = await client.request(SubmitBatchDocument, { input: { texts } });
+    await eventually(async () => (await client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 60_000, 'the batch to complete');
+    const fifo = path.join(dir, 'nobody-reads.csv');
+    execFileSync('mkfifo', [fifo]);
+    // Opened for reading and never read: the command's writes wait on it for ever.
+    const reader = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    try {
+      const run = startSift(['results', submitBatch.id, fifo, '--url', api.url]);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      run.kill('SIGINT');
+      // With only a handler that broke the download off, it waited on the FIFO for ever: now it ends by the signal, as before it handled signals.
+      const ended = await Promise.race([run.exited.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000))]);
+      expect(ended).toBe('ended');
+    } finally {
+      closeSync(reader);
+    }
+  }, 60_000);
 
   it('sift batch: a results download that breaks off midway is downloaded again from the start, once', async () => {
     const rows = 5000;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { getIntrospectionQuery, GraphQLError, parse, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { loadConfig } from '../../src/config/config';
 import { modelTexts } from '../../src/graphql/model-work';
+import { listItemsOver } from '../../src/graphql/operation-to-run';
 import { resultRows } from '../../src/graphql/result-rows';
 import { QueryLimits, queryLimitSettings, type QueryLimitSettings } from '../../src/graphql/query-limits';
 import { buildSiftSchema } from '../../src/graphql/schema';
@@ -182,6 +183,11 @@ describe('QueryLimits.check (what the WebSocket runs, and Apollo runs piece by p
     const submit = 'mutation($input: SubmitBatchInput!) { submitBatch(input: $input) { id } }';
     expect(errorsOf(limits.check(schema, { query: submit, variables: { input: { texts: texts(11_001) } } }))[0].extensions.code).toBe('QUERY_TOO_LARGE');
     accepted(limits.check(schema, { query: submit, variables: { input: { texts: texts(10_000) } } }));
+    // Nested a hundred thousand deep (a 600 kB body): counted without a stack overflow, which answered 500.
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i++) deep = i % 2 === 0 ? { a: deep } : [deep];
+    expect(listItemsOver({ v: deep }, 11_000)).toBe(false);
+    expect(listItemsOver({ v: deep }, 1_000)).toBe(true);
     // The counts that run before the refusal see nothing to count in such variables.
     expect(modelTexts(schema, parse(query), undefined, { t: huge }, 1000, 11_000)).toBe(0);
     expect(resultRows(schema, parse('query($n: [Int!]) { batches(first: 1) { pageInfo { hasNextPage } } }'), undefined, { n: huge }, 11_000)).toBe(0);

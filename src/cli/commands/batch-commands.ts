@@ -438,6 +438,9 @@ export async function cancelCommand(server: ServerConnection, id: string, termin
   return ExitCodes.OK;
 }
 
+/** How long `sift results` gives its download to end after Ctrl-C or SIGTERM before it exits anyway. */
+const SIGNAL_GRACE_MS = 2000;
+
 /** `sift results ID OUTPUT`: the server's rows (finished so far) in OUTPUT's format. */
 export async function resultsCommand(server: ServerConnection, id: string, outputPath: string, format: string | undefined, terminal: Terminal): Promise<ExitCode> {
   const outputFormat = formatOf(outputPath, format);
@@ -449,6 +452,14 @@ export async function resultsCommand(server: ServerConnection, id: string, outpu
   const onSignal = (signal: NodeJS.Signals) => {
     stoppedBy = signal;
     body.destroy(new Error(`stopped by ${signal}`));
+    // A write that waits on OUTPUT (a pipe or FIFO nobody reads) never sees the download end, and
+    // process.exit would wait for it too: the signal is sent again with no handler, so the command
+    // ends by it at once, as it did before it handled signals.
+    setTimeout(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.kill(process.pid, signal);
+    }, SIGNAL_GRACE_MS).unref();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
