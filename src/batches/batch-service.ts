@@ -170,7 +170,8 @@ export class BatchService {
     const idempotencyKey = clientKey ? `${principal.keyId}:${clientKey}` : null;
     const fingerprint = idempotencyKey ? new InputFingerprint(model.name, submitted.priority ?? DEFAULT_PRIORITY) : null;
     const claimMs = Math.min(this.options.abandonedAfterMs, MAX_CLAIM_MS);
-    if (idempotencyKey && fingerprint && !(await store.claimIdempotencyKey(idempotencyKey, claimMs))) {
+    const claim = idempotencyKey ? await store.claimIdempotencyKey(idempotencyKey, claimMs) : null;
+    if (idempotencyKey && fingerprint && claim === null) {
       // Read this submit's input to the end, to compare it with the first's.
       for await (const arrived of rows) fingerprint.add(arrived);
       span.setAttribute(SpanAttributes.BATCH_REPLAYED, true);
@@ -178,7 +179,7 @@ export class BatchService {
     }
     // The claim lasts while this submit is alive to renew it, as the upload's own sign of life does
     // (batch-ingest.ts): an API process that dies mid-upload leaves a key that frees itself.
-    const renewal = idempotencyKey ? setInterval(() => void store.renewIdempotencyClaim(idempotencyKey, claimMs).catch(() => undefined), claimMs / 5) : undefined;
+    const renewal = idempotencyKey && claim ? setInterval(() => void store.renewIdempotencyClaim(idempotencyKey, claim, claimMs).catch(() => undefined), claimMs / 5) : undefined;
     renewal?.unref();
     try {
       const { quota } = this.options;
@@ -196,10 +197,14 @@ export class BatchService {
       });
       // Workers may have finished every row before the input ended: then this is the final event.
       if (batch.status === 'COMPLETED') await channel.statusChanged(batch.id);
-      if (idempotencyKey && fingerprint) await store.recordIdempotentBatch(idempotencyKey, batch.id, fingerprint.digest());
+      if (idempotencyKey && claim && fingerprint && !(await store.recordIdempotentBatch(idempotencyKey, claim, batch.id, fingerprint.digest()))) {
+        // Its claim lapsed while it ran (a pause of over 10 s): the key is another submit's now, or
+        // free; this batch is answered all the same, and the key left as it is.
+        logger.warn(`batch ${batch.id}: the claim of its idempotencyKey ${JSON.stringify(clientKey)} lapsed while its input was read (a pause of over ${claimMs / 1000} s?); the key was left to whoever holds it now`);
+      }
       return batch;
     } catch (error) {
-      if (idempotencyKey) await this.releaseKey(idempotencyKey);
+      if (idempotencyKey && claim) await this.releaseKey(idempotencyKey, claim);
       throw error;
     } finally {
       clearInterval(renewal);
@@ -212,9 +217,9 @@ export class BatchService {
    * failed upload's take-back does, until Redis answers: given up once and left, it stayed
    * claimed for the batch retention (7 days), and every retry waited a minute to be refused.
    */
-  private async releaseKey(idempotencyKey: string): Promise<void> {
+  private async releaseKey(idempotencyKey: string, claim: string): Promise<void> {
     const { store, logger } = this.options;
-    const release = () => store.releaseIdempotencyKey(idempotencyKey);
+    const release = () => store.releaseIdempotencyKey(idempotencyKey, claim);
     if (await release().then(() => true, () => false)) return;
     const shown = JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
     logger.warn(`the failed submit with idempotencyKey ${shown} cannot give its key up yet (Redis is not answering); trying again until it does`);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys';
 import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
@@ -9,7 +10,7 @@ import { endBatch } from './scripts/end-batch';
 import { dropScheduled } from './scripts/schedule-chunks';
 import { finishIngest } from './scripts/finish-ingest';
 import { recordChunk, type RecordedChunk } from './scripts/record-chunk';
-import { renewClaim } from './scripts/renew-claim';
+import { recordClaim, releaseClaim, renewClaim } from './scripts/idempotency-claim';
 
 /** The owner of a batch recorded before batches had owners (auth off). */
 const LOCAL_OWNER = 'local';
@@ -365,36 +366,43 @@ export class BatchStore {
   }
 
   /**
-   * Claims an idempotency key for a submit that is about to read its input: true when this submit
-   * is the first with the key (the others then wait for `idempotentBatch`). The claim lasts
-   * `claimMs` unless its submit renews it (renewIdempotencyClaim) while it reads: a submit whose
-   * API process died mid-upload leaves a claim that lapses, not one that holds the key for the
-   * batch retention (the client's retry with the same key waited a minute, then was refused for
-   * 7 days).
+   * Claims an idempotency key for a submit that is about to read its input: the claim (a value of
+   * its own, `pending:<random>`) when this submit is the first with the key, null when another
+   * holds it (the others then wait for `idempotentBatch`). The claim lasts `claimMs` unless its
+   * submit renews it (renewIdempotencyClaim) while it reads: a submit whose API process died
+   * mid-upload leaves a claim that lapses, not one that holds the key for the batch retention (the
+   * client's retry with the same key waited a minute, then was refused for 7 days).
    */
-  async claimIdempotencyKey(key: string, claimMs: number): Promise<boolean> {
-    return (await this.redis.set(this.keys.idempotency(key), PENDING_BATCH, 'PX', claimMs, 'NX')) === 'OK';
+  async claimIdempotencyKey(key: string, claimMs: number): Promise<string | null> {
+    const claim = `${PENDING_BATCH}:${randomUUID()}`;
+    return (await this.redis.set(this.keys.idempotency(key), claim, 'PX', claimMs, 'NX')) === 'OK' ? claim : null;
   }
 
-  /** Renews a submit's claim on its key for another `claimMs`, if the key still holds the claim. */
-  async renewIdempotencyClaim(key: string, claimMs: number): Promise<boolean> {
-    return renewClaim.run(this.redis, { claim: this.keys.idempotency(key) }, { value: PENDING_BATCH, ms: claimMs });
+  /** Renews a submit's claim on its key for another `claimMs`, if the key still holds that claim. */
+  async renewIdempotencyClaim(key: string, claim: string, claimMs: number): Promise<boolean> {
+    return renewClaim.run(this.redis, { claim: this.keys.idempotency(key) }, { value: claim, ms: claimMs });
   }
 
-  /** Records the batch a claimed idempotency key created, and the fingerprint of its input. */
-  async recordIdempotentBatch(key: string, batchId: string, fingerprint: string): Promise<void> {
-    await this.redis.set(this.keys.idempotency(key), JSON.stringify({ batch: batchId, fingerprint }), 'EX', this.retentionSeconds);
+  /**
+   * Records the batch a claimed idempotency key created, and the fingerprint of its input, in place
+   * of the claim: false when the key no longer holds that claim (it lapsed, and another submit may
+   * have taken the key), which is then left as it is.
+   */
+  async recordIdempotentBatch(key: string, claim: string, batchId: string, fingerprint: string): Promise<boolean> {
+    return recordClaim.run(this.redis, { claim: this.keys.idempotency(key) }, { value: claim, record: JSON.stringify({ batch: batchId, fingerprint }), seconds: this.retentionSeconds });
   }
 
-  /** Gives a claimed key up again (its submit failed), so a retry can claim it. */
-  async releaseIdempotencyKey(key: string): Promise<void> {
-    await this.redis.del(this.keys.idempotency(key));
+  /** Gives a claimed key up again (its submit failed), so a retry can claim it; only while it holds that claim. */
+  async releaseIdempotencyKey(key: string, claim: string): Promise<void> {
+    await releaseClaim.run(this.redis, { claim: this.keys.idempotency(key) }, { value: claim });
   }
 
   /** What a key holds: 'pending' while its first submit still reads its input, null when unclaimed. */
   async idempotentBatch(key: string): Promise<IdempotentBatch | typeof PENDING_BATCH | null> {
     const value = await this.redis.get(this.keys.idempotency(key));
-    if (value === null || value === PENDING_BATCH) return value;
+    if (value === null) return null;
+    // A claim: `pending:<random>`, or `pending` as releases before claims of their own wrote it.
+    if (value === PENDING_BATCH || value.startsWith(`${PENDING_BATCH}:`)) return PENDING_BATCH;
     // A key recorded by an earlier build holds the batch id alone, with no fingerprint to compare.
     return value.startsWith('{') ? (JSON.parse(value) as IdempotentBatch) : { batch: value, fingerprint: null };
   }

@@ -241,7 +241,7 @@ describe('the sweeper', () => {
       const sending = post(`http://127.0.0.1:${port}`, slowCsv(100_000, 50, undefined, stop.signal), undefined, '?idempotencyKey=died-1').catch((error: Error) => error);
       await eventually(async () => (await leftovers(redis, prefix)).batches >= 10, 10_000, 'some chunks to be stored and scheduled');
       // Claimed for as long as the upload may be silent, not for the batch retention (7 days).
-      expect(await redis.get(claim)).toBe('pending');
+      expect(await redis.get(claim)).toMatch(/^pending:/);
       expect(await redis.pttl(claim)).toBeLessThanOrEqual(1500);
       await api.kill();
       await sending;
@@ -298,9 +298,10 @@ describe('the sweeper', () => {
       // Claimed at every look until the batch was recorded there, past twice the claim's life:
       // never free for another submit to take.
       // (Looks before the submit made its claim find nothing: the record is the first look after a claim that is not one.)
-      const claimed = seen.findIndex(({ value }) => value === 'pending');
+      const pending = (value: string | null) => value?.startsWith('pending:') === true;
+      const claimed = seen.findIndex(({ value }) => pending(value));
       expect(claimed).toBeGreaterThanOrEqual(0);
-      const recorded = seen.findIndex(({ value }, i) => i > claimed && value !== 'pending');
+      const recorded = seen.findIndex(({ value }, i) => i > claimed && !pending(value));
       expect(seen[recorded].value).toMatch(/^\{/);
       expect(JSON.parse(seen[recorded].value!)).toMatchObject({ batch: id });
       expect(seen[recorded - 1].ms).toBeGreaterThan(3000);
