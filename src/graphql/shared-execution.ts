@@ -1,3 +1,4 @@
+import { budgetedEvents, type EventRowBudget } from './subscription-row-budget';
 import {
   createSourceEventStream,
   execute,
@@ -29,7 +30,7 @@ type Result = ExecutionResult | Promise<ExecutionResult>;
  * objects, and operations whose root field is not a plain field named in `sharedFields`, are
  * executed per subscription as graphql-js would.
  */
-export function createSharedSubscribe(sharedFields: readonly string[]): (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
+export function createSharedSubscribe(sharedFields: readonly string[], budget?: EventRowBudget): (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
   const shared = new Set(sharedFields);
   const results = new WeakMap<object, Map<string, Result>>();
   const bodies = new WeakMap<DocumentNode, string>();
@@ -41,12 +42,17 @@ export function createSharedSubscribe(sharedFields: readonly string[]): (args: E
   };
 
   return async (args) => {
-    const stream = await createSourceEventStream(args);
-    if (!isAsyncIterable(stream)) return stream;
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) return source;
+    // Each subscription is one request over its life: its events' result rows together stay within the request's.
+    const { events: stream, refusalOf } = budget ? budgetedEvents(source, args, budget) : { events: source, refusalOf: () => undefined };
     const key = sharingKey(args, shared, bodyOf);
-    const run = (event: unknown): Result => execute({ ...args, rootValue: event });
+    const execution = (event: unknown): Result => execute({ ...args, rootValue: event });
+    const run = (event: unknown): Result => refusalOf(event) ?? execution(event);
     if (key === undefined) return mapEvents(stream, run);
     return mapEvents(stream, (event) => {
+      const refusal = refusalOf(event);
+      if (refusal) return refusal;
       if (typeof event !== 'object' || event === null) return run(event);
       let byKey = results.get(event);
       if (!byKey) results.set(event, (byKey = new Map()));

@@ -1,7 +1,5 @@
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
 
-type Subscribe = (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult>;
-
 /** What a subscription may read: its events' result rows, and the refusal that ends it past them. */
 export interface EventRowBudget {
   /** Stored result rows one event of this subscription reads (`batch { results }` under it), 0 for none. */
@@ -13,55 +11,42 @@ export interface EventRowBudget {
 }
 
 /**
- * `subscribe`, with every subscription held to the result rows one request may read, over all its
- * events: each event executes the whole selection again, so a `results` page under
- * `batchProgress`'s batch was read anew on every event (a review: 5,000 rows an event, 940 MB
- * sent over 39 events of one 579-byte subscription, other keys' predicts slowed to seconds). A
- * subscription whose events read no rows (Sift's own clients') is left as it is; one that reads
- * some gets `floor(limit / rowsPerEvent)` events (at least one: the query limits refuse a single
- * event past the limit), then one result with the refusal, and ends. The next event is not
- * executed: it is not asked for.
+ * The source events of one subscription, held to the result rows one request may read over all of
+ * them: each event executes the whole selection again, so a `results` page under `batchProgress`'s
+ * batch was read anew on every event (a review: 5,000 rows an event, 940 MB sent over 39 events of
+ * one 579-byte subscription, other keys' predicts slowed to seconds). A subscription whose events
+ * read no rows (Sift's own clients') gets its source as it is; one that reads some gets
+ * `floor(limit / rowsPerEvent)` events (at least one: the query limits refuse a single event past
+ * the limit). Counted on the source, before execution: an event past the budget is never executed
+ * (`map` gets the refusal for it instead, and the source is closed), and a source that ends within
+ * it ends as ever.
  */
-export function withEventRowBudget(subscribe: Subscribe, budget: EventRowBudget): Subscribe {
-  return async (args) => {
-    const results = await subscribe(args);
-    if (!(Symbol.asyncIterator in results)) return results;
-    const perEvent = budget.rowsPerEvent(args);
-    if (perEvent === 0) return results;
-    return budgeted(results, Math.max(1, Math.floor(budget.limit / perEvent)), (events) => budget.refusal(perEvent, events));
-  };
-}
-
-/**
- * `results` for `maxEvents` events, then the refusal and the end. Written as an iterator object
- * rather than an async generator function, as graphql-js writes its own: `return()` (the client
- * unsubscribing) must reach the source at once, not after an event that may be minutes away.
- */
-function budgeted(results: AsyncGenerator<ExecutionResult, void, void>, maxEvents: number, refusal: (events: number) => GraphQLError): AsyncGenerator<ExecutionResult, void, void> {
+export function budgetedEvents(source: AsyncIterable<unknown>, args: ExecutionArgs, budget: EventRowBudget): { events: AsyncIterable<unknown>; refusalOf(event: unknown): ExecutionResult | undefined } {
+  const perEvent = budget.rowsPerEvent(args);
+  if (perEvent === 0) return { events: source, refusalOf: () => undefined };
+  const maxEvents = Math.max(1, Math.floor(budget.limit / perEvent));
+  const refused = { refusal: budget.refusal(perEvent, maxEvents) };
+  const iterator = source[Symbol.asyncIterator]();
   let events = 0;
   let ended = false;
   const generator = {
-    next: async (): Promise<IteratorResult<ExecutionResult, void>> => {
+    next: async (): Promise<IteratorResult<unknown>> => {
       if (ended) return { done: true, value: undefined };
-      if (events >= maxEvents) {
+      const step = await iterator.next();
+      if (step.done) {
         ended = true;
-        await results.return(undefined).catch(() => undefined);
-        return { done: false, value: { errors: [refusal(events)] } };
+        return step;
       }
-      const step = await results.next();
-      if (step.done) ended = true;
-      else events++;
-      return step;
-    },
-    return: async (): Promise<IteratorResult<ExecutionResult, void>> => {
+      if (events++ < maxEvents) return step;
       ended = true;
-      return results.return(undefined);
+      await iterator.return?.().catch(() => undefined);
+      return { done: false, value: refused };
     },
-    throw: async (error: unknown): Promise<IteratorResult<ExecutionResult, void>> => {
+    return: async (): Promise<IteratorResult<unknown>> => {
       ended = true;
-      return results.throw(error);
+      return iterator.return ? iterator.return() : { done: true, value: undefined };
     },
     [Symbol.asyncIterator]: () => generator,
   };
-  return generator as unknown as AsyncGenerator<ExecutionResult, void, void>;
+  return { events: generator, refusalOf: (event) => (event === refused ? { errors: [refused.refusal] } : undefined) };
 }

@@ -13,7 +13,6 @@ import { asOutageError } from '../redis/outage';
 import { formatGraphQLError } from '../graphql/format-error';
 import type { QueryLimits } from '../graphql/query-limits';
 import { createSharedSubscribe } from '../graphql/shared-execution';
-import { withEventRowBudget } from '../graphql/subscription-row-budget';
 import type { SocketMetrics } from '../metrics/socket-metrics';
 import { SocketKeyCheck } from './socket-key-check';
 
@@ -181,7 +180,7 @@ export function attachGraphQLWebSocket(
       schema,
       // Every subscriber of a batch gets the same progress event objects: each is executed once per document, not once per subscriber.
       // Each subscription is one request over its life: its events' result rows together stay within the request's.
-      subscribe: withEventRowBudget(createSharedSubscribe(['batchProgress']), limits.eventRowBudget()),
+      subscribe: createSharedSubscribe(['batchProgress'], limits.eventRowBudget()),
       // The same limits as over HTTP (tokens, aliases, depth, directives, texts, introspection), checked before anything runs.
       // Then the operation counts against the client's rate limits (operations, and texts to the models).
       onSubscribe: async (ctx, _id, payload) => {

@@ -1,6 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { SubmitBatchDocument } from '../../src/client/generated/graphql';
+import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { eventually, startTestApi, type TestApi } from '../support/api';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startTestWorker, type TestWorker } from '../support/worker';
@@ -157,6 +157,34 @@ describe('a subscription reads at most SIFT_MAX_RESULT_ROWS_PER_REQUEST result r
         extensions: { code: 'QUERY_TOO_LARGE', setting: 'SIFT_MAX_RESULT_ROWS_PER_REQUEST', limit: 100 },
       }),
     ]);
+  }, 60_000);
+
+  it('a subscription whose batch ends within its budget ends as ever, with no refusal', async () => {
+    const texts = Array.from({ length: 10 }, (_, i) => `row ${i} of a batch that ends within the budget`);
+    const { submitBatch } = await api.client.request(SubmitBatchDocument, { input: { texts } });
+    const worker = await startTestWorker({ ...env, SIFT_KEY_PREFIX: api.prefix });
+    try {
+      await eventually(async () => (await api.client.request(BatchDocument, { id: submitBatch.id })).batch?.status === 'COMPLETED', 20_000, 'the batch to complete');
+    } finally {
+      await worker.stop();
+    }
+    const c = createClient({ url: `${api.api.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const results: { data?: unknown; errors?: unknown[] }[] = [];
+      // 100 rows an event, 100 a subscription: one event, which is also its last (the batch has ended).
+      const error = await new Promise<unknown>((resolve) =>
+        c.subscribe({ query: 'subscription($id: ID!) { batchProgress(id: $id) { batch { status results(limit: 100) { index } } } }', variables: { id: submitBatch.id } }, {
+          next: (result) => void results.push(result as never),
+          error: resolve,
+          complete: () => resolve(undefined),
+        }),
+      );
+      expect(error).toBeUndefined();
+      // Before, the refusal came after the one event the budget allows, though no other was coming.
+      expect(results).toEqual([{ data: { batchProgress: { batch: { status: 'COMPLETED', results: texts.map((_, index) => ({ index })) } } } }]);
+    } finally {
+      await c.dispose();
+    }
   }, 60_000);
 
   it('a subscription that selects no results gets every event to the end', async () => {
