@@ -170,7 +170,7 @@ export class BatchService {
     const idempotencyKey = clientKey ? `${principal.keyId}:${clientKey}` : null;
     const fingerprint = idempotencyKey ? new InputFingerprint(model.name, submitted.priority ?? DEFAULT_PRIORITY) : null;
     const claimMs = Math.min(this.options.abandonedAfterMs, MAX_CLAIM_MS);
-    const claim = idempotencyKey ? await store.claimIdempotencyKey(idempotencyKey, claimMs) : null;
+    const claim = idempotencyKey ? await this.claimOrAwait(idempotencyKey, claimMs) : null;
     if (idempotencyKey && fingerprint && claim === null) {
       // Read this submit's input to the end, to compare it with the first's.
       for await (const arrived of rows) fingerprint.add(arrived);
@@ -226,6 +226,30 @@ export class BatchService {
     void retryUntilDone(release, { everyMs: TAKE_BACK_RETRY_MS, forMs: TAKE_BACK_FOR_MS }).then((done) =>
       done ? logger.info(`idempotencyKey ${shown} of a failed submit is free again`) : logger.warn(`could not give idempotencyKey ${shown} up in ${TAKE_BACK_FOR_MS / 60_000} min; it expires with the batch retention`),
     );
+  }
+
+  /**
+   * This submit's claim on `idempotencyKey`, or null once another submit has recorded its batch
+   * there (this one then compares its input with it). While another's claim is pending, this
+   * submit waits, its input not read yet, up to a minute: a claim whose submit died (its API
+   * process killed mid-upload, the client sending again to the restarted one) lapses within
+   * seconds, and this submit then takes the key and makes the batch in this same request. Before,
+   * it read its whole input, was told to come back, and sent it all again (a review: a 38 MB
+   * upload sent three times, and `sift batch` out of retries with SIFT_RECONNECT_SECONDS under 10).
+   * Still pending after a minute: FIRST_SUBMIT_PENDING, with nothing read.
+   */
+  private async claimOrAwait(idempotencyKey: string, claimMs: number): Promise<string | null> {
+    const { store } = this.options;
+    for (let attempt = 0; attempt < 600; attempt++) {
+      const claim = await store.claimIdempotencyKey(idempotencyKey, claimMs);
+      if (claim !== null) return claim;
+      const held = await store.idempotentBatch(idempotencyKey);
+      // Recorded: compare with it. Pending, or freed since the claim was tried: try again.
+      if (held !== null && held !== PENDING_BATCH) return null;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const shown = JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
+    throw userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shown} is still reading its input a minute later. Send this request again later to get its batch.`, {}, 5);
   }
 
   /**

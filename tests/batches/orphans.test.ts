@@ -274,6 +274,25 @@ describe('the sweeper', () => {
     }
   }, 90_000);
 
+  it('a request sent again while a dead submit\'s claim lingers waits for it to lapse, then makes the batch: one upload, not two', async () => {
+    const t = await startTestApi({ ...shared, ...quick, SIFT_CHUNK_SIZE: '100' });
+    const redis = testRedis();
+    try {
+      // What an API process killed mid-upload leaves: its claim, renewed by no one.
+      await redis.set(redisKeys(t.prefix).idempotency('local:dead-1'), 'pending:of-a-dead-submit', 'PX', 1500);
+      const started = Date.now();
+      const response = await post(t.api.url, 'text\na warm day\n', undefined, '?idempotencyKey=dead-1');
+      // Before: its input read, then 409 FIRST_SUBMIT_PENDING once the claim lapsed, to be sent again whole.
+      expect(response.status).toBe(202);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      const { id } = (await response.json()) as { id: string };
+      expect(JSON.parse((await redis.get(redisKeys(t.prefix).idempotency('local:dead-1')))!)).toMatchObject({ batch: id });
+    } finally {
+      redis.disconnect();
+      await t.stop();
+    }
+  }, 60_000);
+
   it('keeps the idempotency key of an upload slower than SIFT_STUCK_AFTER_MS claimed while it reads', async () => {
     const t = await startTestApi({ ...shared, ...quick, SIFT_CHUNK_SIZE: '100' });
     const redis = testRedis();
