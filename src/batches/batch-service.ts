@@ -99,6 +99,16 @@ export interface BatchQuota {
  */
 const MAX_CLAIM_MS = 10_000;
 
+/** A principal's idempotency key as its client gave it (without the principal's id), quoted, for messages. */
+function shownKey(idempotencyKey: string): string {
+  return JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
+}
+
+/** FIRST_SUBMIT_PENDING for a first submit with the key still reading its input after a minute of waiting for it. */
+function firstSubmitStillReading(idempotencyKey: string): Error {
+  return userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shownKey(idempotencyKey)} is still reading its input a minute later. Send this request again later to get its batch.`, {}, 5);
+}
+
 /**
  * HIGH chunks go before every NORMAL one of every key (chunk-schedule.ts), so a key that could
  * send any batch HIGH could hold up everyone else's: it takes the `priority` scope (or `admin`).
@@ -221,7 +231,7 @@ export class BatchService {
     const { store, logger } = this.options;
     const release = () => store.releaseIdempotencyKey(idempotencyKey, claim);
     if (await release().then(() => true, () => false)) return;
-    const shown = JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
+    const shown = shownKey(idempotencyKey);
     logger.warn(`the failed submit with idempotencyKey ${shown} cannot give its key up yet (Redis is not answering); trying again until it does`);
     void retryUntilDone(release, { everyMs: TAKE_BACK_RETRY_MS, forMs: TAKE_BACK_FOR_MS }).then((done) =>
       done ? logger.info(`idempotencyKey ${shown} of a failed submit is free again`) : logger.warn(`could not give idempotencyKey ${shown} up in ${TAKE_BACK_FOR_MS / 60_000} min; it expires with the batch retention`),
@@ -248,8 +258,7 @@ export class BatchService {
       if (held !== null && held !== PENDING_BATCH) return null;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const shown = JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
-    throw userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shown} is still reading its input a minute later. Send this request again later to get its batch.`, {}, 5);
+    throw firstSubmitStillReading(idempotencyKey);
   }
 
   /**
@@ -260,7 +269,7 @@ export class BatchService {
    * a client sends the same request again, which then gets the batch, or submits it.
    */
   private async firstBatchOf(idempotencyKey: string, fingerprint: string): Promise<BatchSnapshot> {
-    const shown = JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
+    const shown = shownKey(idempotencyKey);
     for (let attempt = 0; attempt < 600; attempt++) {
       const value = await this.options.store.idempotentBatch(idempotencyKey);
       if (value === null) {
@@ -279,7 +288,7 @@ export class BatchService {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shown} is still reading its input a minute later. Send this request again later to get its batch.`, {}, 5);
+    throw firstSubmitStillReading(idempotencyKey);
   }
 
   /** The batch, when it exists and the principal may see it; null otherwise (the two answer alike). */

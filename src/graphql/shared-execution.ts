@@ -45,14 +45,13 @@ export function createSharedSubscribe(sharedFields: readonly string[], budget?: 
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
     // Each subscription is one request over its life: its events' result rows together stay within the request's.
-    const { events: stream, refusalOf } = budget ? budgetedEvents(source, args, budget) : { events: source, refusalOf: () => undefined };
+    const { events: stream, refusalOf } = budgetedEvents(source, args, budget);
     const key = sharingKey(args, shared, bodyOf);
-    const execution = (event: unknown): Result => execute({ ...args, rootValue: event });
-    const run = (event: unknown): Result => refusalOf(event) ?? execution(event);
+    // The refusal stands in for an event of this subscription alone (an object of its own), so it
+    // goes through the shared path unshared.
+    const run = (event: unknown): Result => refusalOf(event) ?? execute({ ...args, rootValue: event });
     if (key === undefined) return mapEvents(stream, run);
     return mapEvents(stream, (event) => {
-      const refusal = refusalOf(event);
-      if (refusal) return refusal;
       if (typeof event !== 'object' || event === null) return run(event);
       let byKey = results.get(event);
       if (!byKey) results.set(event, (byKey = new Map()));

@@ -15,15 +15,15 @@ export interface EventRowBudget {
  * them: each event executes the whole selection again, so a `results` page under `batchProgress`'s
  * batch was read anew on every event (a review: 5,000 rows an event, 940 MB sent over 39 events of
  * one 579-byte subscription, other keys' predicts slowed to seconds). A subscription whose events
- * read no rows (Sift's own clients') gets its source as it is; one that reads some gets
+ * read no rows (Sift's own clients'), or with no budget, gets its source as it is; one that reads some gets
  * `floor(limit / rowsPerEvent)` events (at least one: the query limits refuse a single event past
  * the limit). Counted on the source, before execution: an event past the budget is never executed
  * (`map` gets the refusal for it instead, and the source is closed), and a source that ends within
  * it ends as ever.
  */
-export function budgetedEvents(source: AsyncIterable<unknown>, args: ExecutionArgs, budget: EventRowBudget): { events: AsyncIterable<unknown>; refusalOf(event: unknown): ExecutionResult | undefined } {
-  const perEvent = budget.rowsPerEvent(args);
-  if (perEvent === 0) return { events: source, refusalOf: () => undefined };
+export function budgetedEvents(source: AsyncIterable<unknown>, args: ExecutionArgs, budget: EventRowBudget | undefined): { events: AsyncIterable<unknown>; refusalOf(event: unknown): ExecutionResult | undefined } {
+  const perEvent = budget ? budget.rowsPerEvent(args) : 0;
+  if (!budget || perEvent === 0) return { events: source, refusalOf: () => undefined };
   const maxEvents = Math.max(1, Math.floor(budget.limit / perEvent));
   const refused = { refusal: budget.refusal(perEvent, maxEvents) };
   const iterator = source[Symbol.asyncIterator]();
