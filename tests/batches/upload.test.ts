@@ -5,7 +5,7 @@ import { SiftRequestError } from '../../src/client/sift-client';
 import { freePort, startTestApi, type TestApi } from '../support/api';
 import { startApiProcess } from '../support/api-process';
 import { finished } from '../support/batches';
-import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { deletePrefix, uniquePrefix } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -405,9 +405,7 @@ describe('many uploads at once', () => {
       expect(api.output()).not.toMatch(/MaxListenersExceededWarning/);
     } finally {
       await api.stop();
-      const redis = testRedis();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
+      await deletePrefix(prefix);
     }
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import { redisKeys } from '../../src/redis/keys';
 import { eventually, freePort } from '../support/api';
 import { startApiProcess, type ApiProcess } from '../support/api-process';
 import { startCuttingProxy } from '../support/cutting-proxy';
-import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { deleteKeys, deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
 import { startSift } from '../support/sift-cli';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -49,9 +49,7 @@ describe('sift batch and sift watch when the API is killed and started again mid
     await worker.stop();
     await api.stop();
     rmSync(dir, { recursive: true, force: true });
-    const redis = testRedis();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
+    await deletePrefix(prefix);
   });
 
   /** Rows of the batch recorded, read from Redis itself (the API may be down). */
@@ -245,9 +243,7 @@ describe('sift watch when the API does not come back', () => {
       expect(stderr).not.toContain('Reconnected');
     } finally {
       await api.stop();
-      const redis = testRedis();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
+      await deletePrefix(prefix);
     }
   }, 60_000);
 

@@ -10,7 +10,7 @@ import { eventually, freePort } from '../support/api';
 import { childProcesses, isAlive } from '../support/child-processes';
 import { parseLogLines } from '../support/log-lines';
 import { PROJECT_ROOT } from '../support/paths';
-import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
 import { startSiftUp } from '../support/sift-up';
 import { tinyModelsDir, writeTinyHashedModel } from '../support/tiny-models';
@@ -185,9 +185,7 @@ describe('the server entry point (npm start)', () => {
     expect(stopped.code).toBe(0);
     expect(stopped.output).toMatch(/SIGTERM: finishing in-flight requests/);
     expect(stopped.output).toMatch(/SIGTERM: finishing the chunks in hand/);
-    const redis = testRedis();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
+    await deletePrefix(prefix);
   });
 });
 
@@ -266,9 +264,7 @@ describe('sift up killed (SIGKILL) with its workers running', () => {
     } finally {
       if (worker !== undefined && isAlive(worker)) process.kill(worker, 'SIGKILL');
       await sift.stop();
-      const redis = testRedis();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
+      await deletePrefix(prefix);
     }
   }, 60_000);
 });
@@ -314,9 +310,7 @@ describe('a worker process that dies under sift up', () => {
       await sift.stop();
       for (const pid of workerPids()) process.kill(pid, 'SIGKILL');
       await client.close();
-      const redis = testRedis();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
+      await deletePrefix(prefix);
     }
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { eventually, freePort } from '../support/api';
 import { parseLogLines } from '../support/log-lines';
-import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { deletePrefix, uniquePrefix } from '../support/redis';
 import { startSiftUp } from '../support/sift-up';
 import { tinyModelsDir } from '../support/tiny-models';
 
@@ -23,9 +23,7 @@ async function runOneBatch(env: Record<string, string>): Promise<{ pid: number; 
     return { pid: sift.pid, workerPid, batchId: id, code, output };
   } finally {
     await sift.kill();
-    const redis = testRedis();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
+    await deletePrefix(prefix);
   }
 }
 

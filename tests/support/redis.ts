@@ -23,6 +23,16 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   for await (const keys of scanKeys(redis, `${prefix}*`)) await redis.del(...keys);
 }
 
+/** Deletes every key under `prefix` through a connection of its own: a test's clean-up once its processes have stopped. */
+export async function deletePrefix(prefix: string): Promise<void> {
+  const redis = testRedis();
+  try {
+    await deleteKeys(redis, prefix);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** A plain connection for test set-up and inspection. */
 export function testRedis(): Redis {
   return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });

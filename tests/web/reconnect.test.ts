@@ -5,7 +5,7 @@ import { redisKeys } from '../../src/redis/keys';
 import { createTestKey, eventually, freePort } from '../support/api';
 import { startApiProcess, type ApiProcess } from '../support/api-process';
 import { countGraphQLRequests, launchBrowser, withApiKey } from '../support/browser';
-import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
+import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -76,9 +76,7 @@ describe('the web page watching a batch while the API is killed and started agai
     worker.resume();
     await worker.stop();
     await api.stop();
-    const redis = testRedis();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
+    await deletePrefix(prefix);
   });
 
   const batchOf = async (id: string): Promise<NonNullable<BatchQuery['batch']>> => (await client.request(BatchDocument, { id })).batch!;
