@@ -8,7 +8,7 @@ import type { BatchStore } from './batch-store';
 import type { BatchSnapshot, ChunkJob, InputRow } from './batch-types';
 import { removeChunkJobs } from './chunk-queue';
 import type { ChunkSchedule } from './chunk-schedule';
-import type { RowModel } from './row-codec';
+import { encodeChunkRows, type RowModel } from './row-codec';
 import { boundedRow } from './row-bounds';
 import { timeLimit } from '../time-limit';
 import { retryUntilDone } from './retry-until-done';
@@ -24,8 +24,8 @@ export interface IngestOptions {
   owner: string;
   /** Where its chunks go in the schedule (see chunk-schedule.ts). */
   priority: BatchPriority;
-  /** Sees every row as it is read (the idempotency fingerprint). */
-  onRows?: (rows: readonly InputRow[]) => void;
+  /** Sees each chunk's rows as they are stored, in order (encodeChunkRows's JSON: the idempotency fingerprint). */
+  onStoredRows?: (rowsJson: string) => void;
   /** Told once the whole input is read and queued, just before the batch is listed (its rows). */
   onIngested?: (id: string, rows: number) => void;
   /** Waits, when the client queues rows faster than its rate limit allows, before they are queued. */
@@ -67,7 +67,9 @@ export async function ingestBatch(
   let chunks = 0;
   let total = 0;
   const flush = async () => {
-    await store.saveChunk(id, chunks, chunk);
+    const rowsJson = encodeChunkRows(chunk);
+    options.onStoredRows?.(rowsJson);
+    await store.saveChunk(id, chunks, chunk, rowsJson);
     await schedule.ready(id, chunks + 1);
     chunks++;
     chunk = [];
@@ -76,7 +78,6 @@ export async function ingestBatch(
   const heartbeat = setInterval(() => void store.heartbeat(id).catch(() => undefined), options.abandonedAfterMs / 6);
   try {
     for await (const arrived of rows) {
-      options.onRows?.(arrived);
       await options.pace?.(arrived.length);
       for (const row of arrived) {
         if (++total > options.maxRows) {

@@ -6,9 +6,9 @@ import type { ModelCatalog } from '../models/model-catalog';
 import type { BatchEvents } from './batch-events';
 import { ingestBatch, TAKE_BACK_FOR_MS, TAKE_BACK_RETRY_MS } from './batch-ingest';
 import { retryUntilDone } from './retry-until-done';
-import { InputFingerprint } from './input-fingerprint';
+import { InputFingerprint, isLegacyFingerprint, LegacyInputFingerprint } from './input-fingerprint';
 import type { BatchStatus } from './batch-status';
-import { PENDING_BATCH, type BatchPage, type BatchStore } from './batch-store';
+import { PENDING_BATCH, type BatchPage, type BatchStore, type IdempotentBatch } from './batch-store';
 import { DEFAULT_PRIORITY, type BatchPriority } from './batch-priority';
 import type { ChunkSchedule } from './chunk-schedule';
 import { unknownBatch, type BatchRowResult, type BatchSnapshot, type ChunkJob, type InputRow } from './batch-types';
@@ -18,6 +18,8 @@ import type { ProgressRelay, WatchOptions } from './progress-relay';
 import type { WatchItem } from './progress-watcher';
 import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
 import { csvRows } from './csv-rows';
+import { encodeChunkRows } from './row-codec';
+import { boundedRow } from './row-bounds';
 import { chosenTextColumns, jsonlRows, textRows } from './row-sources';
 import { utf8Bytes, utf8Text } from './utf8-text';
 import { inSpan, SpanAttributes, SpanKind, SpanNames, type Span } from '../tracing/spans';
@@ -180,12 +182,18 @@ export class BatchService {
     const idempotencyKey = clientKey ? `${principal.keyId}:${clientKey}` : null;
     const fingerprint = idempotencyKey ? new InputFingerprint(model.name, submitted.priority ?? DEFAULT_PRIORITY) : null;
     const claimMs = Math.min(this.options.abandonedAfterMs, MAX_CLAIM_MS);
-    const claim = idempotencyKey ? await this.claimOrAwait(idempotencyKey, claimMs) : null;
-    if (idempotencyKey && fingerprint && claim === null) {
-      // Read this submit's input to the end, to compare it with the first's.
-      for await (const arrived of rows) fingerprint.add(arrived);
+    const held = idempotencyKey ? await this.claimOrAwait(idempotencyKey, claimMs) : null;
+    const claim = typeof held === 'string' ? held : null;
+    if (idempotencyKey && fingerprint && held !== null && typeof held !== 'string') {
+      // Read this submit's input to the end, to compare it with the first's: its rows as they would
+      // be stored, or, for a key an earlier release recorded, as that release hashed them.
+      const legacy = held.fingerprint !== null && isLegacyFingerprint(held.fingerprint) ? new LegacyInputFingerprint(model.name, submitted.priority ?? DEFAULT_PRIORITY) : null;
+      for await (const arrived of rows) {
+        if (legacy) legacy.add(arrived);
+        else fingerprint.addStoredRows(encodeChunkRows(arrived.map((row) => boundedRow(row, model.maxTextLength))));
+      }
       span.setAttribute(SpanAttributes.BATCH_REPLAYED, true);
-      return this.firstBatchOf(idempotencyKey, fingerprint.digest());
+      return this.firstBatchOf(idempotencyKey, (legacy ?? fingerprint).digest());
     }
     // The claim lasts while this submit is alive to renew it, as the upload's own sign of life does
     // (batch-ingest.ts): an API process that dies mid-upload leaves a key that frees itself.
@@ -201,7 +209,7 @@ export class BatchService {
         owner: principal.keyId,
         priority: submitted.priority ?? DEFAULT_PRIORITY,
         abandonedAfterMs: this.options.abandonedAfterMs,
-        onRows: fingerprint ? (arrived) => fingerprint.add(arrived) : undefined,
+        onStoredRows: fingerprint ? (rowsJson) => fingerprint.addStoredRows(rowsJson) : undefined,
         pace: quota ? (count) => quota.batchRows(principal.rateKey, count) : undefined,
         onIngested: (id, count) => this.options.events?.emit('submitted', { id, model: model.name, rows: count, by: principal.name }),
       });
@@ -239,23 +247,24 @@ export class BatchService {
   }
 
   /**
-   * This submit's claim on `idempotencyKey`, or null once another submit has recorded its batch
+   * This submit's claim on `idempotencyKey`, or its record once another submit has recorded its batch
    * there (this one then compares its input with it). While another's claim is pending, this
    * submit waits, its input not read yet, up to a minute: a claim whose submit died (its API
    * process killed mid-upload, the client sending again to the restarted one) lapses within
    * seconds, and this submit then takes the key and makes the batch in this same request. Before,
    * it read its whole input, was told to come back, and sent it all again (a review: a 38 MB
    * upload sent three times, and `sift batch` out of retries with SIFT_RECONNECT_SECONDS under 10).
-   * Still pending after a minute: FIRST_SUBMIT_PENDING, with nothing read.
+   * Still pending after a minute: FIRST_SUBMIT_PENDING, with nothing read. The claim, or the
+   * record found (its fingerprint's form says how to hash this submit's input).
    */
-  private async claimOrAwait(idempotencyKey: string, claimMs: number): Promise<string | null> {
+  private async claimOrAwait(idempotencyKey: string, claimMs: number): Promise<string | IdempotentBatch> {
     const { store } = this.options;
     for (let attempt = 0; attempt < 600; attempt++) {
       const claim = await store.claimIdempotencyKey(idempotencyKey, claimMs);
       if (claim !== null) return claim;
       const held = await store.idempotentBatch(idempotencyKey);
       // Recorded: compare with it. Pending, or freed since the claim was tried: try again.
-      if (held !== null && held !== PENDING_BATCH) return null;
+      if (held !== null && held !== PENDING_BATCH) return held;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw firstSubmitStillReading(idempotencyKey);

@@ -178,10 +178,15 @@ export function decodeChunkResults({ first, rows }: StoredChunkResults, model: R
   }));
 }
 
-/** A chunk's input rows; their indices are consecutive, so only the first is kept. */
-export function encodeChunk(rows: readonly InputRow[]): string {
-  const stored: StoredChunk = { first: rows[0]?.index ?? 0, rows: rows.map((row) => [row.id, row.text]) };
-  return JSON.stringify(stored);
+/** The JSON of a chunk's rows as stored: an array of [id, text] pairs (StoredChunk's `rows`), which the idempotency fingerprint hashes too. */
+export function encodeChunkRows(rows: readonly InputRow[]): string {
+  return JSON.stringify(rows.map((row): StoredChunk['rows'][number] => [row.id, row.text]));
+}
+
+/** A chunk's input rows (`rowsJson` is encodeChunkRows's of them); their indices are consecutive, so only the first is kept. */
+export function encodeChunk(rows: readonly InputRow[], rowsJson = encodeChunkRows(rows)): string {
+  // JSON.stringify of a StoredChunk, around rows already encoded.
+  return `{"first":${rows[0]?.index ?? 0},"rows":${rowsJson}}`;
 }
 
 /** A chunk's input as a worker labels it: its first row's index and each row's text (null when missing). */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { InputFingerprint } from '../../src/batches/input-fingerprint';
+import { InputFingerprint, isLegacyFingerprint, LegacyInputFingerprint } from '../../src/batches/input-fingerprint';
 import type { InputRow } from '../../src/batches/batch-types';
+import { encodeChunkRows } from '../../src/batches/row-codec';
 
-/** The fingerprint as it was first written, a hash update and two JSON.stringify a row: what keys recorded before hold. */
+/** The fingerprint as it was first written, a hash update and two JSON.stringify a row: what keys recorded before InputFingerprint hold. */
 function asFirstWritten(model: string, rows: readonly InputRow[]): string {
   const hash = createHash('sha256').update(JSON.stringify(model));
   for (const row of rows) hash.update(`\n${JSON.stringify(row.id)},${JSON.stringify(row.text)}`);
@@ -11,36 +12,53 @@ function asFirstWritten(model: string, rows: readonly InputRow[]): string {
 
 const rows = (texts: (string | null)[], ids: (string | null)[] = texts.map(() => null)): InputRow[] => texts.map((text, index) => ({ index, id: ids[index], text }));
 
+const texts = [
+  'a plain review',
+  'a "quoted" word',
+  'back\\slash',
+  'tab\there, newline\nthere, and a NUL \u0000',
+  'a pair of surrogates 😀',
+  'a lone surrogate \ud800 and a lone low one \udc00',
+  'line separator \u2028 and paragraph separator \u2029, DEL \u007f',
+  '',
+  null,
+];
+const ids = texts.map((_, i) => (i % 3 === 0 ? null : `id "${i}"\\`));
+
+/** The digest of `input` stored in chunks of `size` rows. */
+function digest(input: readonly InputRow[], size = input.length, model = 'sentiment'): string {
+  const fingerprint = new InputFingerprint(model);
+  for (let at = 0; at < input.length; at += size) fingerprint.addStoredRows(encodeChunkRows(input.slice(at, at + size)));
+  return fingerprint.digest();
+}
+
 describe('InputFingerprint', () => {
-  it('hashes every kind of text to the same digest as the per-row JSON it was first written with', () => {
-    const texts = [
-      'a plain review',
-      'a "quoted" word',
-      'back\\slash',
-      'tab\there, newline\nthere, and a NUL \u0000',
-      'a pair of surrogates 😀',
-      'a lone surrogate \ud800 and a lone low one \udc00',
-      'line separator \u2028 and paragraph separator \u2029, DEL \u007f',
-      '',
-      null,
-    ];
-    const ids = texts.map((_, i) => (i % 3 === 0 ? null : `id "${i}"\\`));
+  it('is the same however the rows are cut into chunks, and differs when any row, or their order, does', () => {
+    const all = rows(texts, ids);
+    const whole = digest(all);
+    for (const size of [1, 2, 4, 8]) expect(digest(all, size)).toBe(whole);
     const fingerprint = new InputFingerprint('sentiment');
-    // Given in pieces of any size, as rows arrive.
-    fingerprint.add(rows(texts, ids).slice(0, 4));
-    fingerprint.add([]);
-    fingerprint.add(rows(texts, ids).slice(4));
-    expect(fingerprint.digest()).toBe(asFirstWritten('sentiment', rows(texts, ids)));
+    fingerprint.addStoredRows(encodeChunkRows([]));
+    fingerprint.addStoredRows(encodeChunkRows(all));
+    expect(fingerprint.digest()).toBe(whole);
+    // One character of one row, a row more or less, the order of two rows, the model.
+    expect(digest(rows([...texts.slice(0, 7), 'x', null], ids))).not.toBe(whole);
+    expect(digest(all.slice(1))).not.toBe(whole);
+    expect(digest([all[1], all[0], ...all.slice(2)])).not.toBe(whole);
+    expect(digest(all, 3, 'question-type')).not.toBe(whole);
+    expect(digest(rows(['b,c'], ['a']))).not.toBe(digest(rows(['c'], ['a,b'])));
+    expect(digest(rows(['', '']))).not.toBe(digest(rows([''])));
   });
 
-  it('tells apart rows whose id and text would run together, and the order of rows', () => {
-    const digest = (input: InputRow[]) => {
-      const fingerprint = new InputFingerprint('sentiment');
-      fingerprint.add(input);
-      return fingerprint.digest();
-    };
-    const one = digest(rows(['b,c'], ['a']));
-    expect(digest(rows(['c'], ['a,b']))).not.toBe(one);
-    expect(digest(rows(['x', 'y']))).not.toBe(digest(rows(['y', 'x'])));
+  it('is told apart from the form releases before it recorded, whose digests are kept comparable', () => {
+    expect(isLegacyFingerprint(digest(rows(texts, ids)))).toBe(false);
+    const legacy = new LegacyInputFingerprint('sentiment');
+    // Given in pieces of any size, as rows arrive.
+    legacy.add(rows(texts, ids).slice(0, 4));
+    legacy.add([]);
+    legacy.add(rows(texts, ids).slice(4));
+    const recorded = legacy.digest();
+    expect(recorded).toBe(asFirstWritten('sentiment', rows(texts, ids)));
+    expect(isLegacyFingerprint(recorded)).toBe(true);
   });
 });

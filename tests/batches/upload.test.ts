@@ -1,11 +1,13 @@
 import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { BatchDocument, BatchesDocument, BatchResultsDocument, CancelBatchDocument, PredictManyDocument, SubmitBatchDocument, type SubmitBatchInput } from '../../src/client/generated/graphql';
+import { LegacyInputFingerprint } from '../../src/batches/input-fingerprint';
 import { SiftRequestError } from '../../src/client/sift-client';
+import { redisKeys } from '../../src/redis/keys';
 import { freePort, startTestApi, type TestApi } from '../support/api';
 import { startApiProcess } from '../support/api-process';
 import { finished } from '../support/batches';
-import { deletePrefix, uniquePrefix } from '../support/redis';
+import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -147,6 +149,26 @@ describe('POST /batches and results downloads, with a real worker', () => {
     expect((await t.client.request(SubmitBatchDocument, { input: inline })).submitBatch.id).toBe(submitBatch.id);
     const refused = await t.client.request(SubmitBatchDocument, { input: { ...inline, texts: ['x', 'z'] } }).catch((e: unknown) => e);
     expect((refused as SiftRequestError).reason).toBe('IDEMPOTENCY_CONFLICT');
+  });
+
+  it('compares a repeated idempotency key\'s rows across chunks, and with the fingerprint an earlier release recorded', async () => {
+    // 60 rows: three chunks of 25 when stored; the JSON Lines replay arrives cut otherwise.
+    const texts = Array.from({ length: 60 }, (_, i) => `row number ${i}`);
+    const key = `chunks-${Date.now()}`;
+    const first = await upload(t, `text\n${texts.join('\n')}\n`, 'text/csv', { idempotencyKey: key });
+    expect(first.status).toBe(202);
+    expect((await upload(t, texts.map((text) => JSON.stringify({ text })).join('\n'), 'application/x-ndjson', { idempotencyKey: key })).body.id).toBe(first.body.id);
+    const changed = [...texts.slice(0, 59), 'row number 60'];
+    expect((await upload(t, `text\n${changed.join('\n')}\n`, 'text/csv', { idempotencyKey: key })).body.error?.code).toBe('IDEMPOTENCY_CONFLICT');
+    // A key recorded by a release before this one's fingerprint: its own form of digest is compared.
+    const legacy = new LegacyInputFingerprint('tiny-transformer');
+    legacy.add(texts.map((text, index) => ({ index, id: null, text })));
+    const recorded = `recorded-${Date.now()}`;
+    const redis = testRedis();
+    await redis.set(redisKeys(t.prefix).idempotency(`local:${recorded}`), JSON.stringify({ batch: first.body.id, fingerprint: legacy.digest() }), 'EX', 60);
+    redis.disconnect();
+    expect((await upload(t, `text\n${texts.join('\n')}\n`, 'text/csv', { idempotencyKey: recorded })).body.id).toBe(first.body.id);
+    expect((await upload(t, `text\n${changed.join('\n')}\n`, 'text/csv', { idempotencyKey: recorded })).body.error?.code).toBe('IDEMPOTENCY_CONFLICT');
   });
 
   it('refuses bad input with a 4xx, a stable code and a message that says what to do, and creates no batch', async () => {
