@@ -20,8 +20,12 @@ export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];
 
 /** An error `sift` reports as one message and exits with its code (no stack trace). */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: ExitCode, readonly code?: string, options?: { cause?: unknown }) {
+  /** The server's Retry-After, in seconds, when it refused for now and said how long to wait. */
+  readonly retryAfterSeconds?: number;
+
+  constructor(message: string, readonly exitCode: ExitCode, readonly code?: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.name = 'CliError';
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

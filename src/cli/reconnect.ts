@@ -68,7 +68,10 @@ export function passingFailure(error: unknown): PassingFailure | null {
     const seconds = Number(error.errors[0]?.extensions?.retryAfterSeconds ?? 0);
     return { connection: false, retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : 0, detail: error.message };
   }
-  if (error instanceof CliError && error.code !== undefined && PASSING_HTTP_CODES.has(error.code)) return { connection: false, retryAfterMs: 2000, detail: error.message };
+  if (error instanceof CliError && error.code !== undefined && PASSING_HTTP_CODES.has(error.code)) {
+    // The server's Retry-After when it sent one (a rate limit's wait, a first submit still reading), else 2 s.
+    return { connection: false, retryAfterMs: (error.retryAfterSeconds ?? 2) * 1000, detail: error.message };
+  }
   return null;
 }
 

@@ -56,10 +56,12 @@ function unreachable(url: string, cause: unknown): CliError {
  * A server's refusal as a CliError: GraphQL errors, or `{ error: { code, message } }` over HTTP
  * with its status (a 4xx is the caller's input, exit 2; a 5xx the server's, exit 4).
  */
-function refused(error: SiftRequestError | { code: string; message: string }, status?: number): CliError {
+function refused(error: SiftRequestError | { code: string; message: string }, status?: number, retryAfter?: string): CliError {
   const code = error instanceof SiftRequestError ? (error.reason ?? error.code ?? 'ERROR') : error.code;
   const badInput = error instanceof SiftRequestError ? error.code === 'BAD_USER_INPUT' : status !== undefined && status < 500;
-  return new CliError(error.message, badInput ? ExitCodes.BAD_INPUT : ExitCodes.SERVER_ERROR, code);
+  // Retry-After in seconds (Sift's servers never send the date form).
+  const seconds = retryAfter === undefined || !/^\d+$/.test(retryAfter) ? undefined : Number(retryAfter);
+  return new CliError(error.message, badInput ? ExitCodes.BAD_INPUT : ExitCodes.SERVER_ERROR, code, { retryAfterSeconds: seconds });
 }
 
 /** An answer's body as Sift's JSON error, or null when it is not JSON (a proxy's page, another server). */
@@ -142,7 +144,7 @@ export class ServerConnection {
     const body = errorBody(await bodyText(response).catch(() => ''));
     const auth = authErrorOf(status, body);
     if (auth) throw authFailure(auth, this.apiKey);
-    if (body?.error) throw refused(body.error, status);
+    if (body?.error) throw refused(body.error, status, response.headers['retry-after']);
     throw new CliError(`The server at ${this.url} answered ${status} to ${path}; is that URL a Sift server?`, ExitCodes.SERVER_ERROR);
   }
 
