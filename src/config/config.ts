@@ -121,13 +121,11 @@ export interface SiftConfig {
   /** `SIFT_REDIS_TIMEOUT_MS`: a cache read or write slower than this is given up. Default 250. */
   redisTimeoutMs: number;
   /**
-   * `SIFT_CHUNK_SIZE`: rows a batch chunk job carries. Default 2000: every chunk costs each process
-   * a fixed amount (a dozen Redis commands and scripts, a progress event, a queue job), about 2 ms
-   * of CPU over all of them, which at 1,000 rows was a twentieth of a file's CPU (`node
-   * dist/bench/worker-cpu.js`, 2 workers, 2,000 against 1,000: 3.82 against 4.04 CPU-s a file; at
-   * 4,000 no less than at 2,000; see docs/performance.md). Larger chunks make a small batch wait
-   * longer behind the few queued ahead of it (at 2,000 about a tenth of a second with the bundled
-   * models), and each row is bounded (row-bounds.ts), so a chunk's bytes are too.
+   * `SIFT_CHUNK_SIZE`: rows a batch chunk job carries. Default 1000: every chunk costs each process
+   * a fixed amount (a dozen Redis commands and scripts, a progress event, a queue job), which at
+   * 500 rows was about a tenth of a file's CPU (`sift batch` of 200,000 rows with 2 workers, six
+   * alternating pairs: 2.36-2.82 s at 500 against 2.05-2.40 at 2,000; 1,000 and 4,000 as fast as
+   * 2,000). Larger chunks make a small batch wait longer behind the few queued ahead of it.
    */
   chunkSize: number;
   /**
@@ -451,7 +449,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerMaxRunSize: readOptionalInteger(env, 'SIFT_WORKER_MAX_RUN_SIZE', 1, 16_384),
     runWindowMs: readInteger(...renamed(env, 'SIFT_RUN_WINDOW_MS', 'SIFT_BATCH_WINDOW_MS'), 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
-    chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 2000, 1, 100_000),
+    chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 1000, 1, 100_000),
     scheduleWindow: readInteger(env, 'SIFT_SCHEDULE_WINDOW', 4, 1, 10_000_000),
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),
     maxUploadBytes: readInteger(env, 'SIFT_MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
