@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { CliError, ExitCodes } from '../../src/cli/cli-errors';
-import { passingFailure } from '../../src/cli/reconnect';
+import { passingFailure, Reconnection } from '../../src/cli/reconnect';
 import { ServerConnection } from '../../src/cli/server-connection';
 import { SiftRequestError } from '../../src/client/sift-client';
 
@@ -35,6 +35,27 @@ describe('what sift batch and sift watch wait out, and for how long', () => {
     } finally {
       await connection.close();
       server.close();
+    }
+  });
+
+  it('gives up at once when the server asks to wait longer than is left, and waits past a timer\'s longest in steps', async () => {
+    const reconnection = new Reconnection({ firstDelayMs: 500, maxDelayMs: 5000, giveUpAfterMs: 120_000 });
+    const started = Date.now();
+    expect(await reconnection.wait(3_600_000)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // SIFT_RECONNECT_SECONDS past 24.8 days and a Retry-After as long: a timer that long fired at
+    // once (with a TimeoutOverflowWarning), and sift sent its upload again thousands of times a second.
+    const delays: number[] = [];
+    const timer = jest.spyOn(global, 'setTimeout').mockImplementation(((_: () => void, ms?: number) => {
+      delays.push(ms ?? 0);
+      return 0 as unknown as NodeJS.Timeout;
+    }) as typeof setTimeout);
+    try {
+      void new Reconnection({ firstDelayMs: 500, maxDelayMs: 5000, giveUpAfterMs: 3e9 }).wait(2.5e9);
+      await Promise.resolve();
+      expect(delays).toEqual([2 ** 31 - 1]);
+    } finally {
+      timer.mockRestore();
     }
   });
 
