@@ -286,6 +286,21 @@ export class BatchStore {
   }
 
   /**
+   * The bytes each chunk's stored results and recorded input hold in Redis (0 for a chunk not
+   * recorded), in one round trip: what reading its rows will bring into memory.
+   */
+  async storedChunkBytes(id: string, chunks: readonly number[]): Promise<number[]> {
+    const pipeline = this.redis.pipeline();
+    for (const chunk of chunks) pipeline.hstrlen(this.keys.batchResults(id), String(chunk)).strlen(this.keys.batchRecordedInput(id, chunk));
+    const replies = (await pipeline.exec()) ?? [];
+    const sizes = replies.map(([error, size]) => {
+      if (error) throw error;
+      return Number(size);
+    });
+    return chunks.map((_, i) => sizes[2 * i] + sizes[2 * i + 1]);
+  }
+
+  /**
    * The stored results of the given chunks with the input they echo (row-codec.ts), in the order
    * given, null for each chunk not recorded (yet). The results and the recorded inputs are read in
    * that order, in one round trip: a chunk recorded in between is read as not recorded yet, never

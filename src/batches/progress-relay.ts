@@ -28,8 +28,14 @@ export interface ProgressRelayOptions {
   pollMs?: number;
   /** How long a Redis outage may last before subscribers are ended with REDIS_UNAVAILABLE. */
   outageGraceMs?: number;
-  /** Chunks whose rows go in one event. */
+  /** Chunks whose rows go in one event, at most. */
   chunksPerEvent?: number;
+  /**
+   * Bytes the chunks of one event may hold in Redis together (their results and recorded input),
+   * past its first chunk: an event of rows as long and as escaped as a row may be stored (about
+   * 30 KB each) was 240 MB at eight chunks, and one subscription took the API to 1.67 GB.
+   */
+  maxEventBytes?: number;
   /**
    * Events a row subscriber may have waiting when the next rows go out: the relay sends rows only
    * as fast as its row subscribers take them, and waits (reading the next rows meanwhile) while
@@ -44,7 +50,7 @@ export interface ProgressRelayOptions {
   maxPendingRows?: number;
 }
 
-const DEFAULTS = { pollMs: 1000, outageGraceMs: 30_000, chunksPerEvent: 8, paceEvents: 2, maxPendingRows: 50_000 };
+const DEFAULTS = { pollMs: 1000, outageGraceMs: 30_000, chunksPerEvent: 8, maxEventBytes: 8 * 2 ** 20, paceEvents: 2, maxPendingRows: 50_000 };
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -361,7 +367,7 @@ class BatchFeed {
         if (final) this.close();
         return;
       }
-      const page = final ? await this.finalPage() : range(this.next, Math.min(state.contiguousChunks, this.next + this.settings.chunksPerEvent));
+      const page = await this.pageOf(final ? await this.finalChunksFromNext() : range(this.next, Math.min(state.contiguousChunks, this.next + this.settings.chunksPerEvent)));
       if (page.length === 0) {
         // Every recorded row is out: the new snapshot, or the final event.
         const snapshot = final ? state.snapshot : this.visibleToRows();
@@ -387,9 +393,23 @@ class BatchFeed {
   }
 
   /** Once final: the next page of recorded chunks (chunks never recorded, cancelled before they ran, are skipped). */
-  private async finalPage(): Promise<number[]> {
+  private async finalChunksFromNext(): Promise<number[]> {
     this.finalChunks ??= await this.options.store.recordedChunks(this.id);
-    return this.finalChunks.filter((chunk) => chunk >= this.next).slice(0, this.settings.chunksPerEvent);
+    return this.finalChunks.filter((chunk) => chunk >= this.next);
+  }
+
+  /**
+   * The chunks of one event: the first of `chunks`, and those after it while they hold no more
+   * than `maxEventBytes` together, up to `chunksPerEvent` (their sizes read in one round trip).
+   */
+  private async pageOf(chunks: readonly number[]): Promise<number[]> {
+    const candidates = chunks.slice(0, this.settings.chunksPerEvent);
+    if (candidates.length <= 1) return candidates;
+    const bytes = await this.options.store.storedChunkBytes(this.id, candidates);
+    let total = bytes[0];
+    let count = 1;
+    while (count < candidates.length && total + bytes[count] <= this.settings.maxEventBytes) total += bytes[count++];
+    return candidates.slice(0, count);
   }
 
   /**
@@ -435,7 +455,7 @@ class BatchFeed {
         const closed = this.closed;
         const until = closed ? this.state.chunks : this.next;
         const wanted = closed ? (await store.recordedChunks(this.id)).filter((c) => c >= cursor && c < until) : range(cursor, until);
-        const page = wanted.slice(0, this.settings.chunksPerEvent);
+        const page = await this.pageOf(wanted);
         const rows = await store.rowsOfChunks(this.id, this.state.model, page);
         if (watcher.ended) break;
         // A batch that ended shows its final status in every event of a replay (see the subscription's description).
