@@ -8,7 +8,7 @@ import type { BatchStore } from './batch-store';
 import type { BatchSnapshot, ChunkJob, InputRow } from './batch-types';
 import { removeChunkJobs } from './chunk-queue';
 import type { ChunkSchedule } from './chunk-schedule';
-import { encodeChunkRows, type RowModel } from './row-codec';
+import { encodeChunk, storedRowsJson, type RowModel } from './row-codec';
 import { boundedRow } from './row-bounds';
 import { timeLimit } from '../time-limit';
 import { retryUntilDone } from './retry-until-done';
@@ -67,9 +67,9 @@ export async function ingestBatch(
   let chunks = 0;
   let total = 0;
   const flush = async () => {
-    const rowsJson = encodeChunkRows(chunk);
-    options.onStoredRows?.(rowsJson);
-    await store.saveChunk(id, chunks, chunk, rowsJson);
+    const encoded = encodeChunk(chunk);
+    options.onStoredRows?.(storedRowsJson(encoded));
+    await store.saveChunk(id, chunks, chunk, encoded);
     await schedule.ready(id, chunks + 1);
     chunks++;
     chunk = [];

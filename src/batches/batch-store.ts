@@ -158,11 +158,11 @@ export class BatchStore {
    * Stores a chunk's input rows before its job is queued, and counts it as queued: should the
    * upload die half way, the chunks to take back are known. Also a sign of life of the upload.
    */
-  async saveChunk(id: string, chunk: number, rows: readonly InputRow[], rowsJson?: string): Promise<void> {
+  async saveChunk(id: string, chunk: number, rows: readonly InputRow[], encoded = encodeChunk(rows)): Promise<void> {
     const now = Date.now();
     await this.redis
       .multi()
-      .set(this.keys.batchChunk(id, chunk), encodeChunk(rows, rowsJson), 'EX', this.retentionSeconds)
+      .set(this.keys.batchChunk(id, chunk), encoded, 'EX', this.retentionSeconds)
       .hset(this.keys.batch(id), 'queuedChunks', chunk + 1, 'aliveAt', now)
       .zadd(this.keys.activeBatches(), 'XX', now, id)
       .exec();

@@ -178,16 +178,28 @@ export function decodeChunkResults({ first, rows }: StoredChunkResults, model: R
   }));
 }
 
-/** The JSON of a chunk's rows as stored: an array of [id, text] pairs (StoredChunk's `rows`), which the idempotency fingerprint hashes too. */
+/** The JSON of a chunk's rows as stored: an array of [id, text] pairs (StoredChunk's `rows`), which the idempotency fingerprint hashes. */
 export function encodeChunkRows(rows: readonly InputRow[]): string {
   return JSON.stringify(rows.map((row): StoredChunk['rows'][number] => [row.id, row.text]));
 }
 
-/** A chunk's input rows (`rowsJson` is encodeChunkRows's of them); their indices are consecutive, so only the first is kept. */
-export function encodeChunk(rows: readonly InputRow[], rowsJson = encodeChunkRows(rows)): string {
-  // JSON.stringify of a StoredChunk, around rows already encoded.
-  return `{"first":${rows[0]?.index ?? 0},"rows":${rowsJson}}`;
+/** A chunk's input rows; their indices are consecutive, so only the first is kept. */
+export function encodeChunk(rows: readonly InputRow[]): string {
+  const stored: StoredChunk = { first: rows[0]?.index ?? 0, rows: rows.map((row) => [row.id, row.text]) };
+  return JSON.stringify(stored);
 }
+
+/**
+ * encodeChunkRows's JSON within a value encodeChunk wrote, as a view of it (no copy: a chunk of
+ * long rows is tens of MB, and a second string of it, alive while the chunk is stored, raised an
+ * upload's peak by that much).
+ */
+export function storedRowsJson(encodedChunk: string): string {
+  return encodedChunk.slice(encodedChunk.indexOf(CHUNK_ROWS) + CHUNK_ROWS.length, -1);
+}
+
+/** What comes before a chunk's rows in encodeChunk's value, after its first index. */
+const CHUNK_ROWS = ',"rows":';
 
 /** A chunk's input as a worker labels it: its first row's index and each row's text (null when missing). */
 export interface ChunkTexts {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InputFingerprint, isLegacyFingerprint, LegacyInputFingerprint } from '../../src/batches/input-fingerprint';
 import type { InputRow } from '../../src/batches/batch-types';
-import { encodeChunkRows } from '../../src/batches/row-codec';
+import { encodeChunk, encodeChunkRows, storedRowsJson } from '../../src/batches/row-codec';
 
 /** The fingerprint as it was first written, a hash update and two JSON.stringify a row: what keys recorded before InputFingerprint hold. */
 function asFirstWritten(model: string, rows: readonly InputRow[]): string {
@@ -48,6 +48,13 @@ describe('InputFingerprint', () => {
     expect(digest(all, 3, 'question-type')).not.toBe(whole);
     expect(digest(rows(['b,c'], ['a']))).not.toBe(digest(rows(['c'], ['a,b'])));
     expect(digest(rows(['', '']))).not.toBe(digest(rows([''])));
+  });
+
+  it('hashes the rows of a stored chunk as a replay encodes them', () => {
+    const all = rows([...texts, ',"rows":[["x"]]'], [...ids, ',"rows":']);
+    const stored = encodeChunk(all.map((row) => ({ ...row, index: row.index + 4000 })));
+    expect(storedRowsJson(stored)).toBe(encodeChunkRows(all));
+    expect(JSON.parse(stored)).toEqual({ first: 4000, rows: JSON.parse(encodeChunkRows(all)) });
   });
 
   it('is told apart from the form releases before it recorded, whose digests are kept comparable', () => {
