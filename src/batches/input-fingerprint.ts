@@ -11,8 +11,9 @@ import type { InputRow } from './batch-types';
  * It hashes the rows' JSON that the chunks are stored as (encodeChunkRows, row-codec.ts), which
  * the upload makes anyway: `sift batch` sends an idempotency key with every upload, and hashing
  * each row again on its own (LegacyInputFingerprint) cost the API 76 to 112 ms of a 200,000-row
- * file. Rows are hashed as stored, so a text is hashed as far as the model reads it (row-bounds.ts):
- * two inputs that differ only past that make the same batch, and count as the same.
+ * file. Rows are hashed as stored, so a text is hashed as far as the server keeps it (its first
+ * 2 × maxTextLength + 2 UTF-16 units, row-bounds.ts): two inputs that differ only past that make
+ * the same batch, and count as the same.
  */
 export class InputFingerprint {
   private readonly hash: Hash;

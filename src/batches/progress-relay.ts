@@ -74,8 +74,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * (`contiguousChunks`), and the feed sends rows up to there; a chunk that finishes early waits
  * for the ones before it. So a subscriber's rows are always a run from where it started, and a
  * client that reconnects resumes with `fromRow` = the index after its last row: no gap, no
- * duplicate. Once the batch ends nothing more is recorded (see record-chunk.ts), so the last event
- * carries every remaining row and the batch's final counts.
+ * duplicate. Once the batch ends nothing more is recorded (see record-chunk.ts): the rows still
+ * to send go out in pages as ever, and the last of them carries the batch's final counts.
  *
  * Pub/sub messages only wake the feed; the record in Redis is the truth, and it is read again
  * every `pollMs`, so a lost message (a worker killed between recording and publishing, a Redis

@@ -103,16 +103,15 @@ export class Reconnection {
   }
 
   /**
-   * A try failed: waits before the next one (at least `atLeastMs`) and resolves true, or resolves
-   * false at once when the server has been away for `giveUpAfterMs` (time to give up), or asks to
-   * wait longer than is left of it: waiting it out only to try once more, past the asked-for
-   * time or not, would change nothing (a rate limit's hour against the default two minutes).
+   * A try failed: waits before the next one (at least `atLeastMs`, but no longer than is left
+   * of `giveUpAfterMs`) and resolves true, or resolves false at once when the server has been
+   * away for `giveUpAfterMs` (time to give up).
    */
   async wait(atLeastMs = 0): Promise<boolean> {
     const now = Date.now();
     this.lostSince ??= now;
     const left = this.lostSince + this.options.giveUpAfterMs - now;
-    if (left <= 0 || atLeastMs > left) return false;
+    if (left <= 0) return false;
     let ms = Math.min(left, Math.max(this.delay, atLeastMs));
     this.delay = Math.min(this.delay * 2, this.options.maxDelayMs);
     // A timer takes at most MAX_TIMER_MS (longer ones fire at once, with a warning): a longer wait, in steps.

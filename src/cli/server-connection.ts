@@ -59,8 +59,9 @@ function unreachable(url: string, cause: unknown): CliError {
 function refused(error: SiftRequestError | { code: string; message: string }, status?: number, retryAfter?: string): CliError {
   const code = error instanceof SiftRequestError ? (error.reason ?? error.code ?? 'ERROR') : error.code;
   const badInput = error instanceof SiftRequestError ? error.code === 'BAD_USER_INPUT' : status !== undefined && status < 500;
-  // Retry-After in seconds (Sift's servers never send the date form).
-  const seconds = retryAfter === undefined || !/^\d+$/.test(retryAfter) ? undefined : Number(retryAfter);
+  // Retry-After in seconds (Sift's servers never send the date form); past a double's range, as a
+  // non-finite retryAfterSeconds over GraphQL is, not a wait at all.
+  const seconds = retryAfter === undefined || !/^\d+$/.test(retryAfter) || !Number.isFinite(Number(retryAfter)) ? undefined : Number(retryAfter);
   return new CliError(error.message, badInput ? ExitCodes.BAD_INPUT : ExitCodes.SERVER_ERROR, code, { retryAfterSeconds: seconds });
 }
 

@@ -32,17 +32,16 @@ describe('what sift batch and sift watch wait out, and for how long', () => {
       expect(passingFailure(await upload())).toMatchObject({ connection: false, retryAfterMs: 5000 });
       retryAfter = null;
       expect(passingFailure(await upload())).toMatchObject({ connection: false, retryAfterMs: 2000 });
+      // Digits past a double's range are no wait at all, as a non-finite retryAfterSeconds over GraphQL is not.
+      retryAfter = '9'.repeat(400);
+      expect(passingFailure(await upload())).toMatchObject({ connection: false, retryAfterMs: 2000 });
     } finally {
       await connection.close();
       server.close();
     }
   });
 
-  it('gives up at once when the server asks to wait longer than is left, and waits past a timer\'s longest in steps', async () => {
-    const reconnection = new Reconnection({ firstDelayMs: 500, maxDelayMs: 5000, giveUpAfterMs: 120_000 });
-    const started = Date.now();
-    expect(await reconnection.wait(3_600_000)).toBe(false);
-    expect(Date.now() - started).toBeLessThan(1000);
+  it('waits past a timer\'s longest in steps', async () => {
     // SIFT_RECONNECT_SECONDS past 24.8 days and a Retry-After as long: a timer that long fired at
     // once (with a TimeoutOverflowWarning), and sift sent its upload again thousands of times a second.
     const delays: number[] = [];
