@@ -48,9 +48,15 @@ export interface ProgressRelayOptions {
    * gets there.
    */
   maxPendingRows?: number;
+  /**
+   * Characters of the waiting rows' ids and texts past which a subscriber is ended the same way:
+   * 50,000 rows as long as a row may be stored are about 450 MB of strings, which one stuck
+   * subscriber beside a reading one kept alive.
+   */
+  maxPendingCharacters?: number;
 }
 
-const DEFAULTS = { pollMs: 1000, outageGraceMs: 30_000, chunksPerEvent: 8, maxEventBytes: 8 * 2 ** 20, paceEvents: 2, maxPendingRows: 50_000 };
+const DEFAULTS = { pollMs: 1000, outageGraceMs: 30_000, chunksPerEvent: 8, maxEventBytes: 8 * 2 ** 20, paceEvents: 2, maxPendingRows: 50_000, maxPendingCharacters: 64 * 2 ** 20 };
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -196,8 +202,8 @@ class BatchFeed {
   add(options: WatchOptions): ProgressWatcher {
     const fromRow = options.fromRow ?? this.next * this.state.chunkSize;
     // Never less than pacing itself lets wait (large chunks make large pages).
-    const { maxPendingRows, paceEvents, chunksPerEvent } = this.settings;
-    const limit = Math.max(maxPendingRows, (paceEvents + 1) * chunksPerEvent * this.state.chunkSize);
+    const { maxPendingRows, maxPendingCharacters, paceEvents, chunksPerEvent } = this.settings;
+    const limit = { rows: Math.max(maxPendingRows, (paceEvents + 1) * chunksPerEvent * this.state.chunkSize), characters: maxPendingCharacters, events: paceEvents + 1 };
     const watcher = new ProgressWatcher(options.withRows, fromRow, limit, (resumeFrom) => tooSlow(resumeFrom), (w) => this.leave(w));
     const behind = options.withRows && Math.floor(fromRow / this.state.chunkSize) < this.next;
     watcher.push(this.snapshotEvent(options.withRows && !this.closed ? this.visibleToRows() : this.state.snapshot));

@@ -16,13 +16,18 @@ export type WatchItem = ProgressEvent | { error: SiftError };
  * process); `next()` takes them in order, and graphql-ws takes the next one only once the last
  * was written to the socket, so the queue is how far this subscriber is behind. Rows below
  * `fromRow` are never passed on. The relay sends rows only as fast as its row subscribers take
- * them (see `room`), so a queue stays short; one that holds more than `maxPendingRows` rows
+ * them (see `room`), so a queue stays short; one that holds more rows than `maxPending` allows,
+ * or rows whose ids and texts hold more characters than it allows,
  * anyway (a client far slower than the others, or stuck) is ended with an error that says where
  * to resume, so no client can hold an unbounded backlog.
  */
 export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
   private readonly queue: WatchItem[] = [];
   private waitingRows = 0;
+  /** UTF-16 units of the ids and texts of the rows waiting: what they hold in memory, near enough. */
+  private waitingCharacters = 0;
+  /** Characters of the largest event of rows queued so far. */
+  private largestEvent = 0;
   private wake: (() => void) | undefined;
   /** Who waits for this queue to shrink below a length: the relay's pacing, and replays. */
   private roomWaiters: { below: number; resolve: () => void }[] = [];
@@ -33,7 +38,12 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
   constructor(
     readonly withRows: boolean,
     fromRow: number,
-    private readonly maxPendingRows: number,
+    /**
+     * Rows, and characters of their ids and texts, that may wait before the subscriber is ended as
+     * too slow; the characters never fewer than `events` times those of the largest event seen
+     * (pacing lets that many wait, whatever their size).
+     */
+    private readonly maxPending: { rows: number; characters: number; events: number },
     private readonly tooSlow: (resumeFrom: number) => SiftError,
     private readonly onLeave: (watcher: ProgressWatcher) => void,
   ) {
@@ -62,6 +72,11 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
     return this.waitingRows;
   }
 
+  /** Characters of the ids and texts of the rows waiting to be taken. */
+  get pendingCharacters(): number {
+    return this.waitingCharacters;
+  }
+
   /**
    * Queues an event; rows below the subscriber's position are dropped (it had them already). A
    * snapshot with no rows takes the place of a waiting one with no rows (not the first event):
@@ -85,12 +100,17 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
       this.queue.push(item);
     }
     this.waitingRows += rows.length;
-    if (this.waitingRows > this.maxPendingRows) {
+    const characters = charactersOf(rows);
+    this.waitingCharacters += characters;
+    this.largestEvent = Math.max(this.largestEvent, characters);
+    const maxCharacters = Math.max(this.maxPending.characters, this.maxPending.events * this.largestEvent);
+    if (this.waitingRows > this.maxPending.rows || this.waitingCharacters > maxCharacters) {
       // Resume from the first row still waiting: everything before it was sent.
       const waiting = this.queue.flatMap((queued) => ('rows' in queued ? queued.rows : []));
       const resumeFrom = waiting[0]?.index ?? this.nextRow;
       this.queue.length = 0;
       this.waitingRows = 0;
+      this.waitingCharacters = 0;
       this.fail(this.tooSlow(resumeFrom));
       return;
     }
@@ -129,7 +149,10 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
       this.wake = undefined;
     }
     const item = this.queue.shift()!;
-    if ('rows' in item) this.waitingRows -= item.rows.length;
+    if ('rows' in item) {
+      this.waitingRows -= item.rows.length;
+      this.waitingCharacters -= charactersOf(item.rows);
+    }
     if (this.roomWaiters.length > 0) this.releaseRoom();
     return { done: false, value: item };
   }
@@ -138,6 +161,7 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
   async return(): Promise<IteratorResult<WatchItem>> {
     this.queue.length = 0;
     this.waitingRows = 0;
+    this.waitingCharacters = 0;
     this.finished = true;
     this.wake?.();
     this.releaseRoom();
@@ -159,6 +183,13 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
     if (rows.length === 0 || rows[0].index >= this.nextRow) return rows;
     return rows.filter((row) => row.index >= this.nextRow);
   }
+}
+
+/** UTF-16 units of the rows' ids and texts. */
+function charactersOf(rows: readonly BatchRowResult[]): number {
+  let characters = 0;
+  for (const row of rows) characters += row.text.length + (row.id?.length ?? 0);
+  return characters;
 }
 
 /** Whether a subscriber would see a difference: another status, or rows processed or in all (rows/s and ETA alone do not count). */

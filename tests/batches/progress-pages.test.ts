@@ -66,4 +66,27 @@ describe('the relay cuts its events of rows to a byte budget', () => {
     // Replayed from a batch already finished: the small chunks in one event, each large one alone.
     expect(replayed.filter((event) => event.rows.length > 0).map((event) => event.rows.length)).toEqual([40, 10, 10, 10, 10, 10, 10]);
   }, 60_000);
+
+  it('a subscriber that stops reading is ended once its waiting rows hold too many characters, far below the rows it may have waiting', async () => {
+    // At least three events' worth always may wait (pacing lets that many): 3 x 4,000 characters here, against the 24,000 of all the rows.
+    const own = startTestRelay(t.prefix, { ...SETTINGS, maxPendingRows: 10_000, maxPendingCharacters: 5000 });
+    try {
+      // Both subscribe before any row is labelled: the live feed sends every row to both.
+      await worker?.stop();
+      const { submitBatch } = await t.client.request(SubmitBatchDocument, { input: { texts: TEXTS } });
+      const stuck = await own.relay.watch(submitBatch.id, { fromRow: null, withRows: true });
+      const reader = await own.relay.watch(submitBatch.id, { fromRow: null, withRows: true });
+      worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
+      const read = await readAll(reader);
+      expect(read.flatMap((event) => event.rows.map((row) => row.index))).toEqual(range(100));
+      expect(stuck.ended).toBe(true);
+      expect(stuck.pendingCharacters).toBe(0);
+      // Cut where it stood: nothing waits for it but the error, which says to resume from row 0.
+      expect(stuck.pendingRows).toBe(0);
+      const { value } = await stuck.next();
+      expect(value && 'error' in value ? [value.error.code, value.error.message] : value).toEqual(['SUBSCRIBER_TOO_SLOW', expect.stringMatching(/fromRow: 0 /)]);
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
 });
