@@ -24,7 +24,7 @@ export interface IngestOptions {
   owner: string;
   /** Where its chunks go in the schedule (see chunk-schedule.ts). */
   priority: BatchPriority;
-  /** Sees each chunk's rows as they are stored, in order (encodeChunkRows's JSON: the idempotency fingerprint). */
+  /** Sees each chunk's rows as they are stored, in order (storedRowsJson of each stored chunk: the idempotency fingerprint). */
   onStoredRows?: (rowsJson: string) => void;
   /** Told once the whole input is read and queued, just before the batch is listed (its rows). */
   onIngested?: (id: string, rows: number) => void;

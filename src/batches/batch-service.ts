@@ -18,7 +18,7 @@ import type { ProgressRelay, WatchOptions } from './progress-relay';
 import type { WatchItem } from './progress-watcher';
 import { EXPORT_CONTENT_TYPES, ResultFormatter, type ExportFormat } from './result-export';
 import { csvRows } from './csv-rows';
-import { encodeChunkRows } from './row-codec';
+import { encodeChunk, storedRowsJson } from './row-codec';
 import { boundedRow } from './row-bounds';
 import { chosenTextColumns, jsonlRows, textRows } from './row-sources';
 import { utf8Bytes, utf8Text } from './utf8-text';
@@ -190,7 +190,7 @@ export class BatchService {
       const legacy = held.fingerprint !== null && isLegacyFingerprint(held.fingerprint) ? new LegacyInputFingerprint(model.name, submitted.priority ?? DEFAULT_PRIORITY) : null;
       for await (const arrived of rows) {
         if (legacy) legacy.add(arrived);
-        else fingerprint.addStoredRows(encodeChunkRows(arrived.map((row) => boundedRow(row, model.maxTextLength))));
+        else fingerprint.addStoredRows(storedRowsJson(encodeChunk(arrived.map((row) => boundedRow(row, model.maxTextLength)))));
       }
       span.setAttribute(SpanAttributes.BATCH_REPLAYED, true);
       return this.firstBatchOf(idempotencyKey, (legacy ?? fingerprint).digest());

@@ -8,7 +8,7 @@ import type { InputRow } from './batch-types';
  * the same model and options gives the same fingerprint, whatever the format it came in and
  * however it is cut into chunks; anything else is a conflict.
  *
- * It hashes the rows' JSON that the chunks are stored as (encodeChunkRows, row-codec.ts), which
+ * It hashes the rows' JSON that the chunks are stored as (storedRowsJson, row-codec.ts), which
  * the upload makes anyway: `sift batch` sends an idempotency key with every upload, and hashing
  * each row again on its own (LegacyInputFingerprint) cost the API 76 to 112 ms of a 200,000-row
  * file. Rows are hashed as stored, so a text is hashed as far as the server keeps it (its first
@@ -26,7 +26,7 @@ export class InputFingerprint {
   }
 
   /**
-   * Rows stored as `rowsJson` (a JSON array of [id, text] pairs, encodeChunkRows), in order after
+   * Rows stored as `rowsJson` (a JSON array of [id, text] pairs, storedRowsJson), in order after
    * those given before. Hashed as one JSON array of all the rows, so any cut into chunks hashes alike.
    */
   addStoredRows(rowsJson: string): void {

@@ -178,11 +178,6 @@ export function decodeChunkResults({ first, rows }: StoredChunkResults, model: R
   }));
 }
 
-/** The JSON of a chunk's rows as stored: an array of [id, text] pairs (StoredChunk's `rows`), which the idempotency fingerprint hashes. */
-export function encodeChunkRows(rows: readonly InputRow[]): string {
-  return JSON.stringify(rows.map((row): StoredChunk['rows'][number] => [row.id, row.text]));
-}
-
 /** A chunk's input rows; their indices are consecutive, so only the first is kept. */
 export function encodeChunk(rows: readonly InputRow[]): string {
   const stored: StoredChunk = { first: rows[0]?.index ?? 0, rows: rows.map((row) => [row.id, row.text]) };
@@ -190,9 +185,10 @@ export function encodeChunk(rows: readonly InputRow[]): string {
 }
 
 /**
- * encodeChunkRows's JSON within a value encodeChunk wrote, as a view of it (no copy: a chunk of
- * long rows is tens of MB, and a second string of it, alive while the chunk is stored, raised an
- * upload's peak by that much).
+ * The JSON of the rows within a value encodeChunk wrote (an array of [id, text] pairs, StoredChunk's
+ * `rows`, which the idempotency fingerprint hashes), as a view of it (no copy: a chunk of long rows
+ * is tens of MB, and a second string of it, alive while the chunk is stored, raised an upload's
+ * peak by that much).
  */
 export function storedRowsJson(encodedChunk: string): string {
   return encodedChunk.slice(encodedChunk.indexOf(CHUNK_ROWS) + CHUNK_ROWS.length, -1);
