@@ -106,9 +106,17 @@ function shownKey(idempotencyKey: string): string {
   return JSON.stringify(idempotencyKey.slice(idempotencyKey.indexOf(':') + 1));
 }
 
-/** FIRST_SUBMIT_PENDING for a first submit with the key still reading its input after a minute of waiting for it. */
-function firstSubmitStillReading(idempotencyKey: string): Error {
-  return userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shownKey(idempotencyKey)} is still reading its input a minute later. Send this request again later to get its batch.`, {}, 5);
+/**
+ * `step`'s answer, tried every 100 ms while it has none (undefined: the key's first submit is still
+ * reading its input), up to a minute; then FIRST_SUBMIT_PENDING, saying to send the request again.
+ */
+async function whileFirstSubmitReads<T>(idempotencyKey: string, step: () => Promise<T | undefined>): Promise<T> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const answer = await step();
+    if (answer !== undefined) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shownKey(idempotencyKey)} is still reading its input a minute later. Send this request again later to get its batch.`, {}, 5);
 }
 
 /**
@@ -257,17 +265,15 @@ export class BatchService {
    * Still pending after a minute: FIRST_SUBMIT_PENDING, with nothing read. The claim, or the
    * record found (its fingerprint's form says how to hash this submit's input).
    */
-  private async claimOrAwait(idempotencyKey: string, claimMs: number): Promise<string | IdempotentBatch> {
+  private claimOrAwait(idempotencyKey: string, claimMs: number): Promise<string | IdempotentBatch> {
     const { store } = this.options;
-    for (let attempt = 0; attempt < 600; attempt++) {
+    return whileFirstSubmitReads(idempotencyKey, async () => {
       const claim = await store.claimIdempotencyKey(idempotencyKey, claimMs);
       if (claim !== null) return claim;
       const held = await store.idempotentBatch(idempotencyKey);
       // Recorded: compare with it. Pending, or freed since the claim was tried: try again.
-      if (held !== null && held !== PENDING_BATCH) return held;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw firstSubmitStillReading(idempotencyKey);
+      return held !== null && held !== PENDING_BATCH ? held : undefined;
+    });
   }
 
   /**
@@ -277,9 +283,9 @@ export class BatchService {
    * both that and a first submit still reading are FIRST_SUBMIT_PENDING (409 with Retry-After), so
    * a client sends the same request again, which then gets the batch, or submits it.
    */
-  private async firstBatchOf(idempotencyKey: string, fingerprint: string): Promise<BatchSnapshot> {
+  private firstBatchOf(idempotencyKey: string, fingerprint: string): Promise<BatchSnapshot> {
     const shown = shownKey(idempotencyKey);
-    for (let attempt = 0; attempt < 600; attempt++) {
+    return whileFirstSubmitReads(idempotencyKey, async () => {
       const value = await this.options.store.idempotentBatch(idempotencyKey);
       if (value === null) {
         throw userError(ErrorCodes.FIRST_SUBMIT_PENDING, `The first submit with idempotencyKey ${shown} ended without creating a batch (it was refused, its client went away, or its API process stopped). Send this request again: it will create the batch.`, {}, 1);
@@ -295,9 +301,8 @@ export class BatchService {
         const batch = await this.options.store.get(value.batch);
         if (batch) return batch;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw firstSubmitStillReading(idempotencyKey);
+      return undefined;
+    });
   }
 
   /** The batch, when it exists and the principal may see it; null otherwise (the two answer alike). */
