@@ -185,12 +185,21 @@ export class ProgressWatcher implements AsyncIterableIterator<WatchItem> {
   }
 }
 
-/** UTF-16 units of the rows' ids and texts. */
+/**
+ * UTF-16 units of the rows' ids and texts, counted once per array: every subscriber of a batch
+ * queues the same event's rows, and takes them again.
+ */
 function charactersOf(rows: readonly BatchRowResult[]): number {
-  let characters = 0;
-  for (const row of rows) characters += row.text.length + (row.id?.length ?? 0);
+  let characters = counted.get(rows);
+  if (characters === undefined) {
+    characters = 0;
+    for (const row of rows) characters += row.text.length + (row.id?.length ?? 0);
+    counted.set(rows, characters);
+  }
   return characters;
 }
+
+const counted = new WeakMap<readonly BatchRowResult[], number>();
 
 /** Whether a subscriber would see a difference: another status, or rows processed or in all (rows/s and ETA alone do not count). */
 export function snapshotChanged(before: BatchSnapshot | undefined, after: BatchSnapshot): boolean {
