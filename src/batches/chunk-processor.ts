@@ -10,7 +10,7 @@ import { isFinalStatus } from './batch-status';
 import type { BatchStore } from './batch-store';
 import type { ChunkJob } from './batch-types';
 import type { ProgressChannel } from './progress-channel';
-import { encodeChunkOutcomes, encodeOutcome } from './row-codec';
+import { ChunkOutcomesWriter } from './row-codec';
 
 /** Runs a batch of texts through a model (the inference pool). */
 export type ChunkScorer = (model: string, texts: string[]) => Promise<ScoreMatrix>;
@@ -84,12 +84,12 @@ export class ChunkProcessor {
     // Each distinct text's label, found once however many rows repeat it.
     const labels = scored.map(({ scores }) => model.labels[bestLabelIndex(scores)]);
     const counts = { succeeded: 0, failed: 0, cached: 0, labels: {} as Record<string, number> };
-    const outcomes = new Array<string>(texts.length);
+    const outcomes = new ChunkOutcomesWriter();
     for (let i = 0; i < texts.length; i++) {
       const problem = problems[i];
       if (problem !== null) {
         counts.failed++;
-        outcomes[i] = encodeOutcome({ scoresJson: null, cached: false, error: problem });
+        outcomes.add(null, false, problem);
         continue;
       }
       const found = scored[positions[i]];
@@ -97,10 +97,10 @@ export class ChunkProcessor {
       if (found.cached) counts.cached++;
       const label = labels[positions[i]];
       counts.labels[label] = (counts.labels[label] ?? 0) + 1;
-      outcomes[i] = encodeOutcome({ scoresJson: found.scoresJson, cached: found.cached, error: null });
+      outcomes.add(found.scoresJson, found.cached, null);
     }
     span.setAttributes({ [SpanAttributes.CHUNK_ROWS_CACHED]: counts.cached, [SpanAttributes.CHUNK_ROWS_FAILED]: counts.failed });
-    const { outcome } = await store.recordChunk(job.batchId, job.chunk, first, counts, texts.length, encodeChunkOutcomes(outcomes));
+    const { outcome } = await store.recordChunk(job.batchId, job.chunk, first, counts, texts.length, outcomes.json());
     if (outcome !== 'counted') return outcome === 'already-counted' ? 'already-counted' : 'skipped';
     this.options.metrics?.chunkCounted(model.name, counts);
     // A chunk's rows have consecutive indices: the message names the range.

@@ -53,14 +53,35 @@ type ChunkOutput = { first: number; output: StoredOutcome[] };
 /** A chunk's results as a release before this one stored them: its input and an outcome per row, in one value. */
 type JoinedChunkResults = { input: StoredChunk; output: StoredOutcome[] };
 
-/** The JSON of one row's outcome, built around the scores' JSON so they are not serialized again. */
-export function encodeOutcome(row: RowOutcome): string {
-  return `[${row.scoresJson ?? 'null'},${row.cached ? 1 : 0},${row.error === null ? 'null' : JSON.stringify(row.error)}]`;
+/** How a row's outcome ends when it has no error: most rows', written without a string of their own. */
+const FRESH_END = ',0,null]';
+const CACHED_END = ',1,null]';
+
+/**
+ * A chunk's outcomes as the JSON array of each row's `[scores, cached, error]`, written row by row
+ * as pieces joined once: a worker writes one for every chunk, and a string made for each row (then
+ * copied again into the chunk's) was about a tenth of what a worker allocated over a file (a heap
+ * sample, docs/performance.md). A row's scores are its JSON as the cache stores it, not serialized
+ * again.
+ */
+export class ChunkOutcomesWriter {
+  private readonly pieces: string[] = [];
+
+  add(scoresJson: string | null, cached: boolean, error: string | null): void {
+    const end = error !== null ? `,${cached ? 1 : 0},${JSON.stringify(error)}]` : cached ? CACHED_END : FRESH_END;
+    this.pieces.push(this.pieces.length === 0 ? '[[' : ',[', scoresJson ?? 'null', end);
+  }
+
+  json(): string {
+    return this.pieces.length === 0 ? '[]' : `${this.pieces.join('')}]`;
+  }
 }
 
-/** A chunk's outcomes, each encoded by `encodeOutcome`, in row order. */
-export function encodeChunkOutcomes(encodedOutcomes: readonly string[]): string {
-  return `[${encodedOutcomes.join(',')}]`;
+/** The outcomes of `rows` as one chunk's (ChunkOutcomesWriter's JSON). */
+export function encodeChunkOutcomes(rows: readonly RowOutcome[]): string {
+  const writer = new ChunkOutcomesWriter();
+  for (const row of rows) writer.add(row.scoresJson, row.cached, row.error);
+  return writer.json();
 }
 
 /** What a worker records for a chunk whose first row is `first`: its outcomes (encodeChunkOutcomes), as the results hash keeps them. */
@@ -163,8 +184,7 @@ export function chunkOutcomesOf(value: Buffer): ChunkOutcomes {
 function earliestChunkOutcomes(json: string): ChunkOutcomes {
   const { first, rows } = JSON.parse(json) as Partial<StoredChunkResults>;
   if (typeof first !== 'number' || !Array.isArray(rows)) throw new Error(`stored results of a chunk are malformed: ${JSON.stringify(json.slice(0, 40))}`);
-  const outcomes = rows.map(([, , scores, cached, error]) => encodeOutcome({ scoresJson: scores && encodeScores(scores), cached: cached === 1, error }));
-  return { first, outcomes: encodeChunkOutcomes(outcomes) };
+  return { first, outcomes: encodeChunkOutcomes(rows.map(([, , scores, cached, error]) => ({ scoresJson: scores && encodeScores(scores), cached: cached === 1, error }))) };
 }
 
 /** Gives back a chunk's results as the client type, with indices from the chunk's first. */

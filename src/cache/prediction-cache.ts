@@ -135,9 +135,14 @@ export class PredictionCache {
     private readonly metrics?: CacheMetrics,
   ) {}
 
+  /** Each model's keys up to the text's hash, made once per model object rather than once a text. */
+  private readonly keyPrefixes = new WeakMap<ModelKey, string>();
+
   /** The cache key of one text: hash it once per request and reuse the key for read and write. */
   key(model: ModelKey, text: string): string {
-    return this.keys.prediction(model.name, model.version, textHash(text));
+    let prefix = this.keyPrefixes.get(model);
+    if (prefix === undefined) this.keyPrefixes.set(model, (prefix = this.keys.prediction(model.name, model.version, '')));
+    return prefix + textHash(text);
   }
 
   /**

@@ -29,13 +29,22 @@ export function encodeCommand(name: string, args: readonly (string | number)[]):
   return Buffer.byteLength(wire) === wire.length ? wire : join(name, texts, (text) => Buffer.byteLength(text));
 }
 
+/** `$<n>`, the header of a bulk string of n bytes, for the lengths seen so far up to MAX_KEPT_HEADER. */
+const headers: string[] = [];
+const MAX_KEPT_HEADER = 4096;
+
+/** A bulk string's header, made once per length (keys and scores have a few lengths, and a chunk thousands of them). */
+function header(bytes: number): string {
+  return bytes > MAX_KEPT_HEADER ? `$${bytes}` : (headers[bytes] ??= `$${bytes}`);
+}
+
 function join(name: string, texts: readonly string[], bytes: (text: string) => number): string {
   const parts = new Array<string>(texts.length * 2 + 4);
   parts[0] = `*${texts.length + 1}`;
-  parts[1] = `$${bytes(name)}`;
+  parts[1] = header(bytes(name));
   parts[2] = name;
   for (let i = 0; i < texts.length; i++) {
-    parts[3 + 2 * i] = `$${bytes(texts[i])}`;
+    parts[3 + 2 * i] = header(bytes(texts[i]));
     parts[4 + 2 * i] = texts[i];
   }
   parts[parts.length - 1] = ''; // the join's last separator ends the last argument

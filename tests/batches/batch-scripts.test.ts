@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { BatchEvents, type EndedBatchEvent } from '../../src/batches/batch-events';
 import { BatchStore } from '../../src/batches/batch-store';
-import { encodeChunkOutcomes, encodeOutcome, type StoredChunkResults } from '../../src/batches/row-codec';
+import { encodeChunkOutcomes, type StoredChunkResults } from '../../src/batches/row-codec';
 import { redisKeys } from '../../src/redis/keys';
 import { freePort } from '../support/api';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
@@ -33,7 +33,7 @@ async function newBatch(): Promise<string> {
 }
 
 /** Two rows' outcomes, one of them failed. */
-const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.2,0.8]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'empty' })]);
+const outcomes = encodeChunkOutcomes([{ scoresJson: '[0.2,0.8]', cached: true, error: null }, { scoresJson: null, cached: false, error: 'empty' }]);
 
 /** Stores chunk `chunk`'s input (2 rows), as an upload does. */
 function saveInput(id: string, chunk: number) {
@@ -123,7 +123,7 @@ describe('storedChunks: the outcomes alone, for a download that echoes no id or 
     const id = await newBatch();
     const hostile = ['ends with a backslash \\', ',"output":[[1],1,null]', '},"output":[]}', '{"input":{"first":9,', '"', ''];
     const rows = (chunk: number) => hostile.map((text, i) => ({ index: chunk * 2 + i, id: i % 2 ? `},"output":${i}` : null, text }));
-    const hostileOutcomes = encodeChunkOutcomes(hostile.map((_, i) => encodeOutcome({ scoresJson: i === 3 ? null : `[0.${i}1,0.${9 - i}9]`, cached: i === 1, error: i === 3 ? 'bad "row"},\n"output":' : null })));
+    const hostileOutcomes = encodeChunkOutcomes(hostile.map((_, i) => ({ scoresJson: i === 3 ? null : `[0.${i}1,0.${9 - i}9]`, cached: i === 1, error: i === 3 ? 'bad "row"},\n"output":' : null })));
     for (const chunk of [0, 2]) {
       await store.saveChunk(id, chunk, rows(chunk));
       await store.recordChunk(id, chunk, chunk * 2, { succeeded: 5, failed: 1, cached: 1, labels: { yes: 5 } }, 6, hostileOutcomes);
@@ -296,7 +296,7 @@ describe('after Redis forgets its scripts (as on a restart)', () => {
     try {
       const id = 'flushed';
       await ownStore.create(id, model, new Date(), 2, 'owner-a');
-      const rows = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.2,0.8]', cached: false, error: null })]);
+      const rows = encodeChunkOutcomes([{ scoresJson: '[0.2,0.8]', cached: false, error: null }]);
       await ownStore.saveChunk(id, 0, [{ index: 0, id: null, text: 'a' }]);
       await ownStore.saveChunk(id, 1, [{ index: 1, id: null, text: 'b' }]);
       await ownStore.recordChunk(id, 0, 0, { succeeded: 1, failed: 0, cached: 0, labels: { no: 1 } }, 1, rows);

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { RowModel } from '../../src/batches/row-codec';
-import { encodeChunkOutcomes, encodeOutcome } from '../../src/batches/row-codec';
+import { encodeChunkOutcomes } from '../../src/batches/row-codec';
 import { BatchStore, type BatchProgressState } from '../../src/batches/batch-store';
 import type { BatchRowResult } from '../../src/batches/batch-types';
 import { ProgressChannel } from '../../src/batches/progress-channel';
@@ -51,7 +51,7 @@ class GatedStore extends BatchStore {
 const prefix = uniquePrefix('replay-race');
 const keys = redisKeys(prefix);
 const model = { name: 'm', version: 'v1', labels: ['no', 'yes'] };
-const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.2,0.8]', cached: false, error: null }), encodeOutcome({ scoresJson: '[0.9,0.1]', cached: false, error: null })]);
+const outcomes = encodeChunkOutcomes([{ scoresJson: '[0.2,0.8]', cached: false, error: null }, { scoresJson: '[0.9,0.1]', cached: false, error: null }]);
 const counts = { succeeded: 2, failed: 0, cached: 0, labels: { yes: 1, no: 1 } };
 
 describe('a subscriber replaying rows when the feed closes (the batch ended while no one was live)', () => {

@@ -1,7 +1,7 @@
 import type { BatchRowResult } from '../../src/batches/batch-types';
 import { ResultFormatter } from '../../src/batches/result-export';
 import { OutcomeReader } from '../../src/batches/outcome-reader';
-import { chunkOutcomesOf, decodeChunkResults, encodeChunk, encodeChunkOutcomes, encodeChunkOutput, encodeOutcome, parseChunkResults, type StoredResult } from '../../src/batches/row-codec';
+import { chunkOutcomesOf, decodeChunkResults, encodeChunk, encodeChunkOutcomes, encodeChunkOutput, parseChunkResults, type RowOutcome, type StoredResult } from '../../src/batches/row-codec';
 import { encodeScores } from '../../src/cache/prediction-cache';
 import { csvText, type CsvValue } from '../../src/formats/csv';
 
@@ -13,10 +13,10 @@ describe('results.jsonl rows', () => {
     // cached row, failed rows, a tie: the first label of equals wins), as the release before
     // stored them (input and outcomes in one value), and as the release before that did.
     const secondInput = encodeChunk([{ index: 2, id: 'x\\', text: 'y,"output":[1]' }, { index: 3, id: '=id', text: '-x,"y"' }]);
-    const secondOutcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.5,0.5]', cached: false, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: '@err\nline' })]);
+    const secondOutcomes = encodeChunkOutcomes([{ scoresJson: '[0.5,0.5]', cached: false, error: null }, { scoresJson: null, cached: false, error: '@err\nline' }]);
     const stored: { value: string; input: string | null }[] = [
       {
-        value: encodeChunkOutput(0, encodeChunkOutcomes([encodeOutcome({ scoresJson: '[1e-7,0.75]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty' })])),
+        value: encodeChunkOutput(0, encodeChunkOutcomes([{ scoresJson: '[1e-7,0.75]', cached: true, error: null }, { scoresJson: null, cached: false, error: 'The text is empty' }])),
         input: encodeChunk([{ index: 0, id: 'r"0', text: 'a\n"b"\u2028' }, { index: 1, id: null, text: '' }]),
       },
       { value: `{"input":${secondInput},"output":${secondOutcomes}}`, input: null },
@@ -56,12 +56,12 @@ describe('a download that echoes no id or text, written from the outcomes text (
   const scoreValues = [0, 1, 0.5, 0.50000001, 0.05, 0.5000000000000001, 1e-7, 5e-324, 0.1 + 0.2, 1 - 2 ** -53, Math.fround(0.7), NaN, Infinity, -0, -0.25, 2.5];
   const errors = [null, 'The text is empty.', 'quote " and backslash \\', '=SUM(A1)', 'line\nbreak, comma', '"', '\\', '\u2028 and \u0000', '', 'lone \ud800 and \udfff', '/ and \u007f'];
   /** A row's outcome as a worker records it, and the row the formatter reads from the parsed JSON. */
-  const randomRow = (): { outcome: string; row: StoredResult } => {
+  const randomRow = (): { outcome: RowOutcome; row: StoredResult } => {
     const failed = random(4) === 0;
     const scores = failed ? null : Array.from({ length: random(7) }, () => (random(3) === 0 ? scoreValues[random(scoreValues.length)] : random(1000) / 997));
     const error = failed || random(6) === 0 ? errors[random(errors.length)] : null;
-    const outcome = encodeOutcome({ scoresJson: scores && encodeScores(scores), cached: random(2) === 1, error });
-    const [parsedScores, cached, parsedError] = JSON.parse(outcome) as [number[] | null, 0 | 1, string | null];
+    const outcome = { scoresJson: scores && encodeScores(scores), cached: random(2) === 1, error };
+    const [[parsedScores, cached, parsedError]] = JSON.parse(encodeChunkOutcomes([outcome])) as [[number[] | null, 0 | 1, string | null]];
     return { outcome, row: [null, '', parsedScores, cached, parsedError] };
   };
 

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { BatchStore } from '../../src/batches/batch-store';
 import { followResults, type FollowTiming } from '../../src/batches/result-follower';
-import { encodeChunkOutcomes, encodeOutcome, type ResultChunk } from '../../src/batches/row-codec';
+import { encodeChunkOutcomes, type ResultChunk } from '../../src/batches/row-codec';
 import { redisKeys } from '../../src/redis/keys';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 
@@ -34,7 +34,7 @@ async function newBatch(chunks: number): Promise<string> {
 }
 
 function record(id: string, chunk: number) {
-  return store.recordChunk(id, chunk, chunk, { succeeded: 1, failed: 0, cached: 0, labels: { yes: 1 } }, 1, encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.25,0.75]', cached: false, error: null })]));
+  return store.recordChunk(id, chunk, chunk, { succeeded: 1, failed: 0, cached: 0, labels: { yes: 1 } }, 1, encodeChunkOutcomes([{ scoresJson: '[0.25,0.75]', cached: false, error: null }]));
 }
 
 /** The indices of the rows the follower gives, until it ends. */

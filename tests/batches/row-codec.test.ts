@@ -1,5 +1,5 @@
 import { encodeScores } from '../../src/cache/prediction-cache';
-import { chunkOutcomesOf, decodeChunkResults, decodeChunkTexts, encodeChunk, encodeChunkOutcomes, encodeChunkOutput, encodeOutcome, parseChunkResults, type StoredChunkResults } from '../../src/batches/row-codec';
+import { chunkOutcomesOf, decodeChunkResults, decodeChunkTexts, encodeChunk, encodeChunkOutcomes, encodeChunkOutput, parseChunkResults, type StoredChunkResults } from '../../src/batches/row-codec';
 
 /** A chunk's results as recorded now (its outcomes in the results hash, its input kept apart), read back with its input. */
 function recorded(input: string, outcomes: string): StoredChunkResults {
@@ -15,7 +15,7 @@ describe('row codec (how batch rows are stored in Redis)', () => {
   it('gives back every result as the client type: id and text from the stored input, the prediction rebuilt from the batch model', () => {
     const scores = Float32Array.from([0.25, 0.75]);
     const input = encodeChunk(texts.map((text, i) => ({ index: 40 + i, id: i % 2 ? `r${i}` : null, text })));
-    const outcomes = encodeChunkOutcomes(texts.map((_, i) => encodeOutcome({ scoresJson: encodeScores(scores), cached: i % 2 === 1, error: null })));
+    const outcomes = encodeChunkOutcomes(texts.map((_, i) => ({ scoresJson: encodeScores(scores), cached: i % 2 === 1, error: null })));
     const decoded = decodeChunkResults(recorded(input, outcomes), model);
     expect(decoded).toHaveLength(texts.length);
     texts.forEach((text, i) => {
@@ -39,7 +39,7 @@ describe('row codec (how batch rows are stored in Redis)', () => {
 
   it('keeps a failed row without a prediction; a row without a text field reads as the empty text', () => {
     const input = encodeChunk([{ index: 3, id: 'x', text: '' }, { index: 4, id: 'y', text: null }]);
-    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: null, cached: false, error: 'The text is empty.' }), encodeOutcome({ scoresJson: null, cached: false, error: 'The text field is missing from this row, or is not a string.' })]);
+    const outcomes = encodeChunkOutcomes([{ scoresJson: null, cached: false, error: 'The text is empty.' }, { scoresJson: null, cached: false, error: 'The text field is missing from this row, or is not a string.' }]);
     expect(decodeChunkResults(recorded(input, outcomes), model)).toEqual([
       { index: 3, id: 'x', text: '', prediction: null, error: 'The text is empty.' },
       { index: 4, id: 'y', text: '', prediction: null, error: 'The text field is missing from this row, or is not a string.' },
@@ -47,7 +47,7 @@ describe('row codec (how batch rows are stored in Redis)', () => {
   });
 
   it('gives the outcomes of a chunk as they were recorded, whichever release recorded them', () => {
-    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null }), encodeOutcome({ scoresJson: null, cached: false, error: 'bad "row"},"output": é ☺ 𝄞' })]);
+    const outcomes = encodeChunkOutcomes([{ scoresJson: '[0.1,0.9]', cached: true, error: null }, { scoresJson: null, cached: false, error: 'bad "row"},"output": é ☺ 𝄞' }]);
     const input = encodeChunk([{ index: 7, id: '},"output":[]', text: 'x\\' }, { index: 8, id: null, text: '{"input":' }]);
     expect(chunkOutcomesOf(Buffer.from(encodeChunkOutput(7, outcomes)))).toEqual({ first: 7, outcomes });
     // The release before: the input and outcomes joined in one value.
@@ -59,7 +59,7 @@ describe('row codec (how batch rows are stored in Redis)', () => {
 
   it('reads a chunk recorded now with its input (by index alone, should the input be gone); one an earlier release stored holds its own', () => {
     const input = encodeChunk([{ index: 7, id: 'r7', text: 'good' }]);
-    const outcomes = encodeChunkOutcomes([encodeOutcome({ scoresJson: '[0.1,0.9]', cached: true, error: null })]);
+    const outcomes = encodeChunkOutcomes([{ scoresJson: '[0.1,0.9]', cached: true, error: null }]);
     expect(parseChunkResults(encodeChunkOutput(7, outcomes), null)).toEqual({ first: 7, rows: [[null, '', [0.1, 0.9], 1, null]] });
     const expected = { first: 7, rows: [['r7', 'good', [0.1, 0.9], 1, null]] };
     expect(parseChunkResults(encodeChunkOutput(7, outcomes), input)).toEqual(expected);
