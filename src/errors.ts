@@ -49,6 +49,11 @@ export const ErrorCodes = {
   ROW_TOO_LARGE: 'ROW_TOO_LARGE',
   /** A row whose id has more than 1,000 characters (see row-bounds.ts); the batch is not created. */
   ID_TOO_LONG: 'ID_TOO_LONG',
+  /**
+   * The key already has `SIFT_MAX_UPLOADS_PER_KEY` uploads in progress on this API process, or the
+   * process `SIFT_MAX_UPLOADS` (HTTP 429 with Retry-After); the body is not read. Send it again later.
+   */
+  TOO_MANY_UPLOADS: 'TOO_MANY_UPLOADS',
   /** An upload that sent nothing for `SIFT_UPLOAD_IDLE_TIMEOUT_MS` (HTTP 408); it creates no batch. */
   UPLOAD_IDLE_TIMEOUT: 'UPLOAD_IDLE_TIMEOUT',
   /** A GraphQL request whose body had not all arrived `SIFT_GRAPHQL_BODY_TIMEOUT_MS` after it began (HTTP 408). */

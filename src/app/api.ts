@@ -28,6 +28,7 @@ import { boundApiHeapGrowth } from './heap-growth';
 import { buildOrClose } from './lifecycle';
 import { BATCH_COMMAND_TIMEOUT_MS, openSharedParts } from './shared-parts';
 import { timeLimit } from '../time-limit';
+import { UploadSlots } from '../limits/upload-slots';
 
 /** A started API server. */
 export interface RunningApi {
@@ -154,6 +155,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
                 maxUploadBytes: config.maxUploadBytes,
                 maxRowBytes: config.maxRowBytes,
                 uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
+                uploads: new UploadSlots({ perKey: config.maxUploadsPerKey, total: config.maxUploads }),
                 authenticator,
                 logger: logger.child('http'),
                 development: config.development,

@@ -48,15 +48,16 @@ export interface PassingFailure {
 const PASSING_CODES = new Set(['REDIS_UNAVAILABLE', 'PROGRESS_UNAVAILABLE', 'SUBSCRIBER_TOO_SLOW', 'RATE_LIMITED']);
 
 /**
- * The same over the HTTP routes, and SERVER_STOPPING, and FIRST_SUBMIT_PENDING: an upload sent
- * again with its idempotency key while the first try has made no batch yet (its 202 lost, say).
+ * The same over the HTTP routes, and SERVER_STOPPING, TOO_MANY_UPLOADS (the key's or the server's
+ * uploads at their limit) and FIRST_SUBMIT_PENDING: an upload sent again with its idempotency key
+ * while the first try has made no batch yet (its 202 lost, say).
  */
-const PASSING_HTTP_CODES = new Set(['REDIS_UNAVAILABLE', 'RATE_LIMITED', 'SERVER_STOPPING', 'FIRST_SUBMIT_PENDING']);
+const PASSING_HTTP_CODES = new Set(['REDIS_UNAVAILABLE', 'RATE_LIMITED', 'TOO_MANY_UPLOADS', 'SERVER_STOPPING', 'FIRST_SUBMIT_PENDING']);
 
 /**
  * Whether `error` means "the server is away for now": a WebSocket that failed or closed, a request
  * nothing answered, or a server that answered REDIS_UNAVAILABLE (or PROGRESS_UNAVAILABLE,
- * SUBSCRIBER_TOO_SLOW, RATE_LIMITED, and over HTTP SERVER_STOPPING and FIRST_SUBMIT_PENDING) with its `retryAfterSeconds`. Null for anything else (a refusal, a bug),
+ * SUBSCRIBER_TOO_SLOW, RATE_LIMITED, and over HTTP SERVER_STOPPING, TOO_MANY_UPLOADS and FIRST_SUBMIT_PENDING) with its `retryAfterSeconds`. Null for anything else (a refusal, a bug),
  * which trying again would not fix.
  */
 export function passingFailure(error: unknown): PassingFailure | null {

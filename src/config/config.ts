@@ -157,6 +157,19 @@ export interface SiftConfig {
    */
   uploadIdleTimeoutMs: number;
   /**
+   * `SIFT_MAX_UPLOADS_PER_KEY`: uploads (`POST /batches`) one API key, or one client address with
+   * auth off, may have in progress at once on one API process; one more is refused (429
+   * `TOO_MANY_UPLOADS`, Retry-After) before its body is read. Default 2.
+   */
+  maxUploadsPerKey: number;
+  /**
+   * `SIFT_MAX_UPLOADS`: uploads one API process reads at once, every key's together; past it, the
+   * same refusal. Default 4: eight uploads at once of the longest, most escaped rows a row may be
+   * (30 MB chunks) took an API to 1.4-1.75 GB and timed half of them out on Redis
+   * (`REDIS_UNAVAILABLE`), where four took it to 630 MB and all passed (docs/security.md).
+   */
+  maxUploads: number;
+  /**
    * `SIFT_GRAPHQL_BODY_TIMEOUT_MS`: a GraphQL request over HTTP whose body has not all arrived this
    * long after the request began is answered 408 `REQUEST_BODY_TIMEOUT` and its connection closed.
    * Default 60000, as long as Node gives the headers.
@@ -456,6 +469,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // A row is held whole as one string while it is read: V8's strings stop at about 512 M characters.
     maxRowBytes: readInteger(env, 'SIFT_MAX_ROW_BYTES', 1024 ** 2, 1024, 256 * 1024 ** 2),
     uploadIdleTimeoutMs: readInteger(env, 'SIFT_UPLOAD_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    maxUploadsPerKey: readInteger(env, 'SIFT_MAX_UPLOADS_PER_KEY', 2, 1, 100_000),
+    maxUploads: readInteger(env, 'SIFT_MAX_UPLOADS', 4, 1, 100_000),
     graphqlBodyTimeoutMs: readInteger(env, 'SIFT_GRAPHQL_BODY_TIMEOUT_MS', 60_000, 100, 3_600_000),
     batchRetentionSeconds: readInteger(env, 'SIFT_BATCH_RETENTION_SECONDS', SEVEN_DAYS, 60, 10 * 365 * 24 * 3600),
     workerConcurrency: readInteger(env, 'SIFT_WORKER_CONCURRENCY', 4, 1, 64),

@@ -10,6 +10,7 @@ import { columnList } from '../batches/row-sources';
 import { ErrorCodes, isSiftError, unavailableError, userError, type SiftError } from '../errors';
 import type { Logger } from '../logger';
 import type { Authenticator } from '../auth/authenticator';
+import type { UploadSlots } from '../limits/upload-slots';
 import { seesAllBatches } from '../auth/principal';
 import { authenticate, KEY_RECHECK_MS, principalOf, recheckWhileStreaming } from './authentication';
 import { clientGone, sendError } from './http-errors';
@@ -25,6 +26,8 @@ export interface BatchRoutesOptions {
   maxRowBytes: number;
   /** How long an upload may send nothing before it is ended, in ms (`SIFT_UPLOAD_IDLE_TIMEOUT_MS`). */
   uploadIdleTimeoutMs: number;
+  /** Uploads read at once, per key and in all (`SIFT_MAX_UPLOADS_PER_KEY`, `SIFT_MAX_UPLOADS`). */
+  uploads: UploadSlots;
   /** Who is asking: every route needs the `batches` scope, and sees only its own batches. */
   authenticator: Authenticator;
   logger: Logger;
@@ -264,14 +267,17 @@ function batchJson(batch: BatchSnapshot): Record<string, unknown> {
  * `?echo=false` leaves out each row's id and text; `?follow=true` goes on streaming rows as they
  * finish until the batch ends.
  */
-export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, authenticator, logger, development, stopping }: BatchRoutesOptions): Router {
+export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTimeoutMs, uploads, authenticator, logger, development, stopping }: BatchRoutesOptions): Router {
   const router = Router();
   router.use('/batches', authenticate(authenticator, 'batches', logger, development, stopping));
 
   router.post('/batches', async (req, res) => {
+    let release: (() => void) | undefined;
     try {
       const format = uploadFormat(req);
       checkDeclaredLength(req, maxUploadBytes);
+      // Before the batch rate counts it and before its body is read (see upload-slots.ts).
+      release = uploads.take(principalOf(res).rateKey);
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
       const body = rowLimited(uploadBody(req, res, maxUploadBytes, uploadIdleTimeoutMs, stopping), maxRowBytes);
       const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));
@@ -287,6 +293,8 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
         // the answer, rather than closed under the rest of its body (see refused-upload.ts).
         drainRefusedUpload(req, { stopping });
       }
+    } finally {
+      release?.();
     }
   });
 

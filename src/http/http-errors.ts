@@ -15,6 +15,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.ORIGIN_NOT_ALLOWED]: 403,
   [ErrorCodes.RATE_LIMITED]: 429,
+  [ErrorCodes.TOO_MANY_UPLOADS]: 429,
   [ErrorCodes.NOT_FOUND]: 404,
   [ErrorCodes.BODY_TOO_LARGE]: 413,
 };

@@ -405,7 +405,8 @@ describe('results of a batch still running', () => {
 describe('many uploads at once', () => {
   it('twelve slow uploads side by side: every one answered, and no listener-leak warning on the API\'s stderr', async () => {
     const prefix = uniquePrefix('many-uploads');
-    const api = await startApiProcess(await freePort(), { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: prefix });
+    // Limits raised to twelve: past the defaults, uploads are refused TOO_MANY_UPLOADS (upload-slots.test.ts).
+    const api = await startApiProcess(await freePort(), { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-hashed', SIFT_KEY_PREFIX: prefix, SIFT_MAX_UPLOADS_PER_KEY: '12', SIFT_MAX_UPLOADS: '12' });
     try {
       // Each sends its rows in three pieces 300 ms apart, so all twelve are being read at once.
       const slow = (n: number) => {

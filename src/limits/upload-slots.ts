@@ -1,0 +1,62 @@
+import { ErrorCodes, userError, type SiftError } from '../errors';
+
+/** How many uploads one API process reads at once (`SIFT_MAX_UPLOADS_PER_KEY`, `SIFT_MAX_UPLOADS`). */
+export interface UploadSlotLimits {
+  /** Uploads in progress at once for one API key (one client address with auth off). */
+  perKey: number;
+  /** Uploads in progress at once, every key's together. */
+  total: number;
+}
+
+/** How long a refused upload is told to wait: most uploads take seconds. */
+export const UPLOAD_SLOT_RETRY_SECONDS = 5;
+
+/**
+ * The uploads this API process is reading, bounded per key and in all. Each holds a connection,
+ * a chunk or two of parsed rows and their writes to Redis for as long as its client keeps sending
+ * (the idle timeout ends silence, not slowness), and one of hostile rows holds hundreds of MB. The
+ * batch rate limit bounds how fast uploads start, not how many run at once: without this, one key
+ * could open a hundred at a time. Counted in this process, since its memory is what they hold.
+ */
+export class UploadSlots {
+  private readonly byKey = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly limits: UploadSlotLimits) {}
+
+  /** Uploads in progress now. */
+  get inProgress(): number {
+    return this.total;
+  }
+
+  /**
+   * Takes a slot for an upload by `rateKey` (its principal's), or throws TOO_MANY_UPLOADS (HTTP 429
+   * with Retry-After) saying which limit it met. The function given back frees the slot; calling it
+   * again does nothing.
+   */
+  take(rateKey: string): () => void {
+    const held = this.byKey.get(rateKey) ?? 0;
+    if (held >= this.limits.perKey) throw this.refusal(`This API key already has ${held} uploads in progress on this server, the most SIFT_MAX_UPLOADS_PER_KEY allows`);
+    if (this.total >= this.limits.total) throw this.refusal(`This server already reads ${this.total} uploads, the most SIFT_MAX_UPLOADS allows`);
+    this.byKey.set(rateKey, held + 1);
+    this.total++;
+    let freed = false;
+    return () => {
+      if (freed) return;
+      freed = true;
+      this.total--;
+      const left = this.byKey.get(rateKey)! - 1;
+      if (left === 0) this.byKey.delete(rateKey);
+      else this.byKey.set(rateKey, left);
+    };
+  }
+
+  private refusal(what: string): SiftError {
+    return userError(
+      ErrorCodes.TOO_MANY_UPLOADS,
+      `${what}; nothing of this one was read. Send it again once one has finished (sift batch waits and sends it again by itself).`,
+      {},
+      UPLOAD_SLOT_RETRY_SECONDS,
+    );
+  }
+}

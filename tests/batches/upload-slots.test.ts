@@ -1,0 +1,152 @@
+import http from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BatchesDocument } from '../../src/client/generated/graphql';
+import { UploadSlots } from '../../src/limits/upload-slots';
+import { createTestKey, startTestApi, type TestApi } from '../support/api';
+import { startSift } from '../support/sift-cli';
+import { tinyModelsDir } from '../support/tiny-models';
+
+interface Answer {
+  status: number;
+  retryAfter: string | undefined;
+  body: { id?: string; error?: { code: string; message: string } };
+}
+
+/**
+ * An upload held open: its headers and first row sent with `Expect: 100-continue`, so that it is
+ * known to hold its slot once the server asks for the body (the route takes the slot before it
+ * reads any). `finish` sends the rest and resolves with the answer.
+ */
+interface OpenUpload {
+  /** Resolves when the server asked for the body, or answered without asking. */
+  reading: Promise<'reading' | 'answered'>;
+  finish(): Promise<Answer>;
+}
+
+function upload(t: TestApi, key: string, expectContinue: boolean): { request: http.ClientRequest; answer: Promise<Answer> } {
+  const headers: Record<string, string> = { 'content-type': 'text/csv', authorization: `Bearer ${key}` };
+  if (expectContinue) headers.expect = '100-continue';
+  const request = http.request(`${t.api.url}/batches`, { method: 'POST', agent: false, headers });
+  const answer = new Promise<Answer>((resolve, reject) => {
+    request.once('response', (response) => {
+      const parts: Buffer[] = [];
+      response.on('data', (part: Buffer) => parts.push(part));
+      response.once('end', () =>
+        resolve({ status: response.statusCode!, retryAfter: response.headers['retry-after'] as string | undefined, body: JSON.parse(Buffer.concat(parts).toString()) as Answer['body'] }),
+      );
+      response.once('error', reject);
+    });
+    request.once('error', reject);
+  });
+  return { request, answer };
+}
+
+function openUpload(t: TestApi, key: string): OpenUpload {
+  const { request, answer } = upload(t, key, true);
+  request.flushHeaders();
+  const reading = new Promise<'reading' | 'answered'>((resolve) => {
+    request.once('continue', () => {
+      request.write('text\nthe first row\n');
+      resolve('reading');
+    });
+    void answer.then(() => resolve('answered'), () => resolve('answered'));
+  });
+  return {
+    reading,
+    finish: () => {
+      request.end('the last row\n');
+      return answer;
+    },
+  };
+}
+
+/** A whole small upload, sent at once. */
+function send(t: TestApi, key: string, body = 'text\na row\n'): Promise<Answer> {
+  const { request, answer } = upload(t, key, false);
+  request.end(body);
+  return answer;
+}
+
+describe('uploads at once: SIFT_MAX_UPLOADS_PER_KEY and SIFT_MAX_UPLOADS', () => {
+  let t: TestApi;
+  let second: string;
+  let third: string;
+  beforeAll(async () => {
+    t = await startTestApi({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer', SIFT_AUTH: 'keys', SIFT_MAX_UPLOADS_PER_KEY: '1', SIFT_MAX_UPLOADS: '2' });
+    second = await createTestKey(t.prefix, 'second', ['batches']);
+    third = await createTestKey(t.prefix, 'third', ['batches']);
+  });
+  afterAll(() => t.stop());
+
+  it('refuses a key its next upload while it has as many in progress as allowed, then the server past its own limit, each with 429, Retry-After and no batch', async () => {
+    const first = openUpload(t, t.apiKey!);
+    expect(await first.reading).toBe('reading');
+
+    const sameKey = await send(t, t.apiKey!);
+    expect(sameKey).toMatchObject({ status: 429, retryAfter: '5', body: { error: { code: 'TOO_MANY_UPLOADS' } } });
+    expect(sameKey.body.error!.message).toMatch(/already has 1 uploads in progress on this server, the most SIFT_MAX_UPLOADS_PER_KEY allows; .*Send it again once one has finished/);
+
+    // Another key has slots of its own, up to the server's limit.
+    const other = openUpload(t, second);
+    expect(await other.reading).toBe('reading');
+    const pastServer = await send(t, third);
+    expect(pastServer).toMatchObject({ status: 429, retryAfter: '5', body: { error: { code: 'TOO_MANY_UPLOADS' } } });
+    expect(pastServer.body.error!.message).toMatch(/already reads 2 uploads, the most SIFT_MAX_UPLOADS allows/);
+
+    // Ending an upload gives its slot back, to its key and to the server.
+    expect(await first.finish()).toMatchObject({ status: 202 });
+    expect(await send(t, third)).toMatchObject({ status: 202 });
+    expect(await send(t, t.apiKey!)).toMatchObject({ status: 202 });
+    expect(await other.finish()).toMatchObject({ status: 202 });
+
+    // Only the uploads answered 202 made batches: 2 for the first key.
+    expect((await t.client.request(BatchesDocument, { first: 10 })).batches.edges).toHaveLength(2);
+  });
+
+  it('gives the slot of a refused upload back too', async () => {
+    const bad = await send(t, t.apiKey!, 'no text column\nx\n');
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'MISSING_COLUMN' } } });
+    expect(await send(t, t.apiKey!)).toMatchObject({ status: 202 });
+  });
+
+  it('sift batch waits out the refusal and sends its file again once a slot is free', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sift-upload-slots-'));
+    try {
+      const input = path.join(dir, 'in.csv');
+      writeFileSync(input, 'text\none\ntwo\n');
+      const held = openUpload(t, t.apiKey!);
+      expect(await held.reading).toBe('reading');
+      const sift = startSift(['batch', input, '--no-wait', '--url', t.api.url, '--api-key', t.apiKey!], { SIFT_RECONNECT_SECONDS: '60' });
+      await sift.waitForStderr(/The upload of .*in\.csv failed in passing: This API key already has 1 uploads in progress/);
+      expect(await held.finish()).toMatchObject({ status: 202 });
+      const run = await sift.exited;
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/Uploaded .*in\.csv again/);
+      expect(run.stdout).toMatch(/[0-9a-z]+-[0-9a-f]{12}/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('UploadSlots', () => {
+  it('counts each key and the whole, and frees a slot once however often it is given back', () => {
+    const slots = new UploadSlots({ perKey: 2, total: 3 });
+    const a1 = slots.take('a');
+    slots.take('a');
+    expect(() => slots.take('a')).toThrow(/SIFT_MAX_UPLOADS_PER_KEY/);
+    const b1 = slots.take('b');
+    expect(() => slots.take('c')).toThrow(/SIFT_MAX_UPLOADS allows/);
+    a1();
+    a1();
+    expect(slots.inProgress).toBe(2);
+    slots.take('c');
+    expect(() => slots.take('d')).toThrow(/SIFT_MAX_UPLOADS allows/);
+    b1();
+    slots.take('a');
+    expect(() => slots.take('a')).toThrow(/SIFT_MAX_UPLOADS_PER_KEY/);
+    expect(slots.inProgress).toBe(3);
+  });
+});
