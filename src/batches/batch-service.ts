@@ -63,6 +63,12 @@ interface SubmitOptions {
   priority: BatchPriority | null | undefined;
   /** Rows accepted at most (the inline limit), or Infinity. */
   maxRows: number;
+  /**
+   * Called once the model, the priority and the idempotency key have passed (a retry waits for
+   * its key's first submit before), before any row is read or the batch counted against its rate;
+   * may throw to refuse the submit (an upload's slot, upload-slots.ts).
+   */
+  beforeRead?: () => void;
 }
 
 export interface BatchServiceOptions {
@@ -157,11 +163,11 @@ export class BatchService {
    * A file of any size, streamed: its bytes are checked as strict UTF-8 and cut into chunks as
    * they arrive, so memory stays flat; there is no row limit.
    */
-  async submitUpload(body: AsyncIterable<Buffer | string>, options: UploadOptions, principal: Principal): Promise<BatchSnapshot> {
+  async submitUpload(body: AsyncIterable<Buffer | string>, options: UploadOptions, principal: Principal, beforeRead?: () => void): Promise<BatchSnapshot> {
     const columns = { textColumns: chosenTextColumns(options), idColumn: options.idColumn };
     // csv-parse reads bytes (a string it would encode again); the JSON Lines reader reads text.
     const rows = options.format === 'csv' ? csvRows(utf8Bytes(body), columns, this.options.maxRowBytes) : jsonlRows(utf8Text(body), columns);
-    return this.submit(rows, { model: options.model, idempotencyKey: options.idempotencyKey, priority: options.priority, maxRows: Number.POSITIVE_INFINITY }, principal);
+    return this.submit(rows, { model: options.model, idempotencyKey: options.idempotencyKey, priority: options.priority, maxRows: Number.POSITIVE_INFINITY, beforeRead }, principal);
   }
 
   /**
@@ -196,6 +202,7 @@ export class BatchService {
       // Read this submit's input to the end, to compare it with the first's: its rows as they would
       // be stored, or, for a key an earlier release recorded, as that release hashed them.
       const legacy = held.fingerprint !== null && isLegacyFingerprint(held.fingerprint) ? new LegacyInputFingerprint(model.name, submitted.priority ?? DEFAULT_PRIORITY) : null;
+      submitted.beforeRead?.();
       for await (const arrived of rows) {
         if (legacy) legacy.add(arrived);
         else fingerprint.addStoredRows(storedRowsJson(encodeChunk(arrived.map((row) => boundedRow(row, model.maxTextLength)))));
@@ -208,6 +215,7 @@ export class BatchService {
     const renewal = idempotencyKey && claim ? setInterval(() => void store.renewIdempotencyClaim(idempotencyKey, claim, claimMs).catch(() => undefined), claimMs / 5) : undefined;
     renewal?.unref();
     try {
+      submitted.beforeRead?.();
       const { quota } = this.options;
       await quota?.batch(principal.rateKey);
       const batch = await ingestBatch(store, this.options.schedule, this.options.queue, rows, model, {

@@ -136,6 +136,10 @@ async function* uploadBody(req: Request, res: Response, limit: number, idleMs: n
   req.once('end', onEnd);
   req.once('error', onClose);
   req.once('close', onClose);
+  // A client that left before this first read (while its submit waited on its idempotency key's
+  // first submit, say) closed the request already: no 'close' comes any more, and without this the
+  // upload would wait out the idle timeout holding its slot.
+  if (req.destroyed) onClose();
   let received = 0;
   try {
     for (;;) {
@@ -271,16 +275,33 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
   const router = Router();
   router.use('/batches', authenticate(authenticator, 'batches', logger, development, stopping));
 
+  // Every slot taken: said in the log (at most every 30 s) with who holds them, since keys that
+  // send slowly can keep them all, and only the operator can tell that from a busy hour.
+  let lastFullWarning = 0;
+  const takeSlot = (rateKey: string): (() => void) => {
+    try {
+      return uploads.take(rateKey);
+    } catch (refusal) {
+      if (uploads.full && Date.now() - lastFullWarning >= 30_000) {
+        lastFullWarning = Date.now();
+        logger.warn(`uploads refused: this API process reads as many as SIFT_MAX_UPLOADS allows, for ${uploads.holders()}; a key that sends slowly keeps its slots. Raise SIFT_MAX_UPLOADS, or revoke a key that should not (sift keys revoke).`);
+      }
+      throw refusal;
+    }
+  };
+
   router.post('/batches', async (req, res) => {
     let release: (() => void) | undefined;
     try {
       const format = uploadFormat(req);
       checkDeclaredLength(req, maxUploadBytes);
-      // Before the batch rate counts it and before its body is read (see upload-slots.ts).
-      release = uploads.take(principalOf(res).rateKey);
+      const options = uploadOptions(req, format);
+      const principal = principalOf(res);
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
       const body = rowLimited(uploadBody(req, res, maxUploadBytes, uploadIdleTimeoutMs, stopping), maxRowBytes);
-      const batch = await batches.submitUpload(body, uploadOptions(req, format), principalOf(res));
+      // The slot is taken once the model, the priority and the idempotency key have passed, before
+      // the batch rate counts the upload or its body is read (see upload-slots.ts).
+      const batch = await batches.submitUpload(body, options, principal, () => (release = takeSlot(principal.rateKey)));
       res.status(202).location(batchPath(batch.id)).json({ id: batch.id, status: batch.status, total: batch.total, priority: batch.priority });
     } catch (error) {
       if (isSiftError(error) && error.code === ErrorCodes.UPLOAD_IDLE_TIMEOUT) {

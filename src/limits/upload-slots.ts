@@ -29,6 +29,16 @@ export class UploadSlots {
     return this.total;
   }
 
+  /** Whether every slot of the process is taken. */
+  get full(): boolean {
+    return this.total >= this.limits.total;
+  }
+
+  /** Who holds the slots, for the log of a refusal: each rate key (`key:<id>`, `address:<ip>`) and its uploads, most first. */
+  holders(): string {
+    return [...this.byKey].sort((a, b) => b[1] - a[1]).map(([key, held]) => `${key} ${held}`).join(', ');
+  }
+
   /**
    * Takes a slot for an upload by `rateKey` (its principal's), or throws TOO_MANY_UPLOADS (HTTP 429
    * with Retry-After) saying which limit it met. The function given back frees the slot; calling it
@@ -36,7 +46,7 @@ export class UploadSlots {
    */
   take(rateKey: string): () => void {
     const held = this.byKey.get(rateKey) ?? 0;
-    if (held >= this.limits.perKey) throw this.refusal(`This API key already has ${held} uploads in progress on this server, the most SIFT_MAX_UPLOADS_PER_KEY allows`);
+    if (held >= this.limits.perKey) throw this.refusal(`${held} uploads of this API key (of this client address, with auth off) are in progress on this server already, the most SIFT_MAX_UPLOADS_PER_KEY allows`);
     if (this.total >= this.limits.total) throw this.refusal(`This server already reads ${this.total} uploads, the most SIFT_MAX_UPLOADS allows`);
     this.byKey.set(rateKey, held + 1);
     this.total++;
@@ -54,7 +64,7 @@ export class UploadSlots {
   private refusal(what: string): SiftError {
     return userError(
       ErrorCodes.TOO_MANY_UPLOADS,
-      `${what}; nothing of this one was read. Send it again once one has finished (sift batch waits and sends it again by itself).`,
+      `${what}; nothing of this one was read. Send it again once one of them has finished.`,
       {},
       UPLOAD_SLOT_RETRY_SECONDS,
     );

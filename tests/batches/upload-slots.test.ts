@@ -25,10 +25,10 @@ interface OpenUpload {
   finish(): Promise<Answer>;
 }
 
-function upload(t: TestApi, key: string, expectContinue: boolean): { request: http.ClientRequest; answer: Promise<Answer> } {
+function upload(t: TestApi, key: string, expectContinue: boolean, query = ''): { request: http.ClientRequest; answer: Promise<Answer> } {
   const headers: Record<string, string> = { 'content-type': 'text/csv', authorization: `Bearer ${key}` };
   if (expectContinue) headers.expect = '100-continue';
-  const request = http.request(`${t.api.url}/batches`, { method: 'POST', agent: false, headers });
+  const request = http.request(`${t.api.url}/batches${query}`, { method: 'POST', agent: false, headers });
   const answer = new Promise<Answer>((resolve, reject) => {
     request.once('response', (response) => {
       const parts: Buffer[] = [];
@@ -43,8 +43,8 @@ function upload(t: TestApi, key: string, expectContinue: boolean): { request: ht
   return { request, answer };
 }
 
-function openUpload(t: TestApi, key: string): OpenUpload {
-  const { request, answer } = upload(t, key, true);
+function openUpload(t: TestApi, key: string, query = ''): OpenUpload {
+  const { request, answer } = upload(t, key, true, query);
   request.flushHeaders();
   const reading = new Promise<'reading' | 'answered'>((resolve) => {
     request.once('continue', () => {
@@ -63,8 +63,8 @@ function openUpload(t: TestApi, key: string): OpenUpload {
 }
 
 /** A whole small upload, sent at once. */
-function send(t: TestApi, key: string, body = 'text\na row\n'): Promise<Answer> {
-  const { request, answer } = upload(t, key, false);
+function send(t: TestApi, key: string, body = 'text\na row\n', query = ''): Promise<Answer> {
+  const { request, answer } = upload(t, key, false, query);
   request.end(body);
   return answer;
 }
@@ -86,7 +86,7 @@ describe('uploads at once: SIFT_MAX_UPLOADS_PER_KEY and SIFT_MAX_UPLOADS', () =>
 
     const sameKey = await send(t, t.apiKey!);
     expect(sameKey).toMatchObject({ status: 429, retryAfter: '5', body: { error: { code: 'TOO_MANY_UPLOADS' } } });
-    expect(sameKey.body.error!.message).toMatch(/already has 1 uploads in progress on this server, the most SIFT_MAX_UPLOADS_PER_KEY allows; .*Send it again once one has finished/);
+    expect(sameKey.body.error!.message).toMatch(/1 uploads of this API key .* are in progress on this server already, the most SIFT_MAX_UPLOADS_PER_KEY allows; nothing of this one was read\. Send it again once one of them has finished\./);
 
     // Another key has slots of its own, up to the server's limit.
     const other = openUpload(t, second);
@@ -94,6 +94,8 @@ describe('uploads at once: SIFT_MAX_UPLOADS_PER_KEY and SIFT_MAX_UPLOADS', () =>
     const pastServer = await send(t, third);
     expect(pastServer).toMatchObject({ status: 429, retryAfter: '5', body: { error: { code: 'TOO_MANY_UPLOADS' } } });
     expect(pastServer.body.error!.message).toMatch(/already reads 2 uploads, the most SIFT_MAX_UPLOADS allows/);
+    // The operator is told who holds them.
+    expect(t.logs.join('\n')).toMatch(/uploads refused: this API process reads as many as SIFT_MAX_UPLOADS allows, for key:\S+ 1, key:\S+ 1/);
 
     // Ending an upload gives its slot back, to its key and to the server.
     expect(await first.finish()).toMatchObject({ status: 202 });
@@ -103,6 +105,17 @@ describe('uploads at once: SIFT_MAX_UPLOADS_PER_KEY and SIFT_MAX_UPLOADS', () =>
 
     // Only the uploads answered 202 made batches: 2 for the first key.
     expect((await t.client.request(BatchesDocument, { first: 10 })).batches.edges).toHaveLength(2);
+  });
+
+  it("answers what the request's headers and query refuse first, whatever the slots", async () => {
+    const held = openUpload(t, second);
+    expect(await held.reading).toBe('reading');
+    // `second` is at its limit: these are refused for what they are, not for the slot.
+    expect(await send(t, second, 'text\na\n', '?bogus=1')).toMatchObject({ status: 400, body: { error: { code: 'BAD_BATCH_OPTIONS' } } });
+    expect(await send(t, second, 'text\na\n', '?model=nope')).toMatchObject({ status: 400, body: { error: { code: 'UNKNOWN_MODEL' } } });
+    expect(await send(t, second, 'text\na\n', '?priority=HIGH')).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    expect(await send(t, second)).toMatchObject({ status: 429 });
+    expect(await held.finish()).toMatchObject({ status: 202 });
   });
 
   it('gives the slot of a refused upload back too', async () => {
@@ -119,7 +132,7 @@ describe('uploads at once: SIFT_MAX_UPLOADS_PER_KEY and SIFT_MAX_UPLOADS', () =>
       const held = openUpload(t, t.apiKey!);
       expect(await held.reading).toBe('reading');
       const sift = startSift(['batch', input, '--no-wait', '--url', t.api.url, '--api-key', t.apiKey!], { SIFT_RECONNECT_SECONDS: '60' });
-      await sift.waitForStderr(/The upload of .*in\.csv failed in passing: This API key already has 1 uploads in progress/);
+      await sift.waitForStderr(/The upload of .*in\.csv failed in passing: 1 uploads of this API key .* are in progress/);
       expect(await held.finish()).toMatchObject({ status: 202 });
       const run = await sift.exited;
       expect(run.code).toBe(0);
@@ -129,6 +142,53 @@ describe('uploads at once: SIFT_MAX_UPLOADS_PER_KEY and SIFT_MAX_UPLOADS', () =>
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('sift batch says it gave up once SIFT_RECONNECT_SECONDS ran out, exit 3 (the server busy, not the input wrong)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sift-upload-slots-'));
+    const held = openUpload(t, t.apiKey!);
+    try {
+      const input = path.join(dir, 'in.csv');
+      writeFileSync(input, 'text\none\n');
+      expect(await held.reading).toBe('reading');
+      const run = await startSift(['batch', input, '--no-wait', '--url', t.api.url, '--api-key', t.apiKey!], { SIFT_RECONNECT_SECONDS: '3' }).exited;
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/SIFT_MAX_UPLOADS_PER_KEY allows; .* sift sent it again for 3 s \(SIFT_RECONNECT_SECONDS\) and gave up; run the command again later\./);
+    } finally {
+      expect(await held.finish()).toMatchObject({ status: 202 });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an upload that waited on its idempotency key', () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await startTestApi({ SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-transformer', SIFT_MAX_UPLOADS_PER_KEY: '2', SIFT_UPLOAD_IDLE_TIMEOUT_MS: '30000' });
+  });
+  afterAll(() => t.stop());
+
+  it('gives its slot back at once when its client left while it waited for the first submit', async () => {
+    const query = '?idempotencyKey=left-while-waiting';
+    const first = openUpload(t, 'none', query);
+    expect(await first.reading).toBe('reading');
+    // The retry waits on the first submit's claim, its body unread, and its client leaves meanwhile.
+    const retry = upload(t, 'none', false, query);
+    retry.answer.catch(() => undefined);
+    retry.request.write('text\nthe first row\n');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    retry.request.destroy();
+    expect(await first.finish()).toMatchObject({ status: 202 });
+    // Before, the retry read on for the idle timeout (30 s here), holding one of the two slots.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const [a, b] = [openUpload(t, 'none'), openUpload(t, 'none')];
+      const both = (await a.reading) === 'reading' && (await b.reading) === 'reading';
+      await Promise.all([a.finish(), b.finish()]);
+      if (both) break;
+      if (Date.now() > deadline) throw new Error('the key could not hold two uploads at once 10 s after its retry\'s client left');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }, 30_000);
 });
 
 describe('UploadSlots', () => {

@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       workerInferenceThreads: 0,
       maxRowBytes: 1024 * 1024,
       uploadIdleTimeoutMs: 60_000,
+      maxUploadsPerKey: 2,
+      maxUploads: 4,
       development: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -43,6 +45,8 @@ describe('loadConfig', () => {
         SIFT_WORKER_INFERENCE_THREADS: '2',
         SIFT_MAX_ROW_BYTES: '65536',
         SIFT_UPLOAD_IDLE_TIMEOUT_MS: '1000',
+        SIFT_MAX_UPLOADS_PER_KEY: '3',
+        SIFT_MAX_UPLOADS: '12',
         NODE_ENV: 'development',
       },
       '/srv/sift',
@@ -62,6 +66,8 @@ describe('loadConfig', () => {
       workerInferenceThreads: 2,
       maxRowBytes: 65536,
       uploadIdleTimeoutMs: 1000,
+      maxUploadsPerKey: 3,
+      maxUploads: 12,
       development: true,
     });
   });
@@ -96,6 +102,8 @@ describe('loadConfig', () => {
     ['SIFT_MAX_ROW_BYTES', String(512 * 1024 ** 2)],
     ['SIFT_UPLOAD_IDLE_TIMEOUT_MS', '0'],
     ['SIFT_UPLOAD_IDLE_TIMEOUT_MS', '1.5'],
+    ['SIFT_MAX_UPLOADS_PER_KEY', '0'],
+    ['SIFT_MAX_UPLOADS', 'many'],
   ])('stops on %s=%s with a message naming the variable', (name, value) => {
     const error = configFailure({ [name]: value });
     expect(error).toBeInstanceOf(SiftError);

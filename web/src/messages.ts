@@ -63,7 +63,7 @@ export function inWords(error: unknown, context: MessageContext = {}): string {
     case 'UPLOAD_IDLE_TIMEOUT':
       return 'The upload stalled (nothing reached the server for a while) and was stopped; no batch was made. Check your connection and run the batch again.';
     case 'TOO_MANY_UPLOADS':
-      return 'Your earlier uploads to this server are still being read; run the batch again once one has finished.';
+      return 'The server is reading as many uploads as it takes at once (yours, or everyone\'s); run the batch again in a few seconds.';
     case 'RATE_LIMITED': {
       const seconds = /Try again in (\d+) s/.exec(message)?.[1];
       return `The server is busy with your earlier requests; try again${seconds ? ` in ${seconds} s` : ' in a moment'}.`;

@@ -379,9 +379,20 @@ async function uploadRidingOut(server: ServerConnection, input: InputFile, query
         const detail = /[.!?)]$/.test(failure.detail) ? failure.detail : `${failure.detail}.`;
         terminal.stderr.write(`The upload of ${input.path} failed in passing: ${detail} Sending it again (for up to ${patience(server.reconnect)}).\n`);
       }
-      if (!(await reconnection.wait(failure.retryAfterMs))) throw error;
+      if (!(await reconnection.wait(failure.retryAfterMs))) throw failure.connection ? error : stillRefused(error, server);
     }
   }
+}
+
+/**
+ * A refusal that passes (the server's uploads at their limit, its rate, Redis away) still there
+ * once SIFT_RECONNECT_SECONDS ran out: said as such, exit 3 as for a server out of reach, not
+ * the caller's mistake (exit 2) its 4xx status would make it.
+ */
+function stillRefused(error: unknown, server: ServerConnection): unknown {
+  if (!(error instanceof CliError)) return error;
+  const said = /[.!?)]$/.test(error.message) ? error.message : `${error.message}.`;
+  return new CliError(`${said} sift sent it again for ${patience(server.reconnect)} (SIFT_RECONNECT_SECONDS) and gave up; run the command again later.`, ExitCodes.UNREACHABLE, error.code, { cause: error });
 }
 
 /** Whether nothing listened where the server should be (ECONNREFUSED): no upload began. */
