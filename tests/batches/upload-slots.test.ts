@@ -153,6 +153,11 @@ describe('uploads at once: SIFT_MAX_UPLOADS_PER_KEY and SIFT_MAX_UPLOADS', () =>
       const run = await startSift(['batch', input, '--no-wait', '--url', t.api.url, '--api-key', t.apiKey!], { SIFT_RECONNECT_SECONDS: '3' }).exited;
       expect(run.code).toBe(3);
       expect(run.stderr).toMatch(/SIFT_MAX_UPLOADS_PER_KEY allows; .* sift sent it again for 3 s \(SIFT_RECONNECT_SECONDS\) and gave up; run the command again later\./);
+      // Waiting turned off: it says so, and does not claim to send it again.
+      const once = await startSift(['batch', input, '--no-wait', '--url', t.api.url, '--api-key', t.apiKey!], { SIFT_RECONNECT_SECONDS: '0' }).exited;
+      expect(once.code).toBe(3);
+      expect(once.stderr).toMatch(/sift does not send it again with SIFT_RECONNECT_SECONDS=0; run the command again later\./);
+      expect(once.stderr).not.toMatch(/Sending it again/);
     } finally {
       expect(await held.finish()).toMatchObject({ status: 202 });
       rmSync(dir, { recursive: true, force: true });

@@ -375,7 +375,7 @@ async function uploadRidingOut(server: ServerConnection, input: InputFile, query
       body.destroy();
       const failure = passingFailure(error);
       if (!failure || (attempt === 1 && connectionRefused(error))) throw error;
-      if (!reconnection.lost) {
+      if (!reconnection.lost && server.reconnect.giveUpAfterMs > 0) {
         const detail = /[.!?)]$/.test(failure.detail) ? failure.detail : `${failure.detail}.`;
         terminal.stderr.write(`The upload of ${input.path} failed in passing: ${detail} Sending it again (for up to ${patience(server.reconnect)}).\n`);
       }
@@ -392,7 +392,8 @@ async function uploadRidingOut(server: ServerConnection, input: InputFile, query
 function stillRefused(error: unknown, server: ServerConnection): unknown {
   if (!(error instanceof CliError)) return error;
   const said = /[.!?)]$/.test(error.message) ? error.message : `${error.message}.`;
-  return new CliError(`${said} sift sent it again for ${patience(server.reconnect)} (SIFT_RECONNECT_SECONDS) and gave up; run the command again later.`, ExitCodes.UNREACHABLE, error.code, { cause: error });
+  const tried = server.reconnect.giveUpAfterMs > 0 ? `sift sent it again for ${patience(server.reconnect)} (SIFT_RECONNECT_SECONDS) and gave up` : 'sift does not send it again with SIFT_RECONNECT_SECONDS=0';
+  return new CliError(`${said} ${tried}; run the command again later.`, ExitCodes.UNREACHABLE, error.code, { cause: error });
 }
 
 /** Whether nothing listened where the server should be (ECONNREFUSED): no upload began. */
