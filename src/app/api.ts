@@ -155,7 +155,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
                 maxUploadBytes: config.maxUploadBytes,
                 maxRowBytes: config.maxRowBytes,
                 uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
-                uploads: new UploadSlots({ perKey: config.maxUploadsPerKey, total: config.maxUploads }),
+                uploads: new UploadSlots({ perKey: config.maxUploadsPerKey, total: config.maxUploads }, metrics.uploads),
                 authenticator,
                 logger: logger.child('http'),
                 development: config.development,

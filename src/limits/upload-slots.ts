@@ -1,4 +1,5 @@
 import { ErrorCodes, userError, type SiftError } from '../errors';
+import type { UploadLimit } from '../metrics/upload-metrics';
 
 /** How many uploads one API process reads at once (`SIFT_MAX_UPLOADS_PER_KEY`, `SIFT_MAX_UPLOADS`). */
 export interface UploadSlotLimits {
@@ -22,7 +23,11 @@ export class UploadSlots {
   private readonly byKey = new Map<string, number>();
   private total = 0;
 
-  constructor(private readonly limits: UploadSlotLimits) {}
+  constructor(
+    private readonly limits: UploadSlotLimits,
+    /** Told of each slot taken and given back, and each refusal (`sift_uploads_*`, upload-metrics.ts). */
+    private readonly observer?: { started(): void; ended(): void; refused(limit: UploadLimit): void },
+  ) {}
 
   /** Uploads in progress now. */
   get inProgress(): number {
@@ -46,22 +51,25 @@ export class UploadSlots {
    */
   take(rateKey: string): () => void {
     const held = this.byKey.get(rateKey) ?? 0;
-    if (held >= this.limits.perKey) throw this.refusal(`${held} uploads of this API key (of this client address, with auth off) are in progress on this server already, the most SIFT_MAX_UPLOADS_PER_KEY allows`);
-    if (this.total >= this.limits.total) throw this.refusal(`This server already reads ${this.total} uploads, the most SIFT_MAX_UPLOADS allows`);
+    if (held >= this.limits.perKey) throw this.refusal('key', `${held} uploads of this API key (of this client address, with auth off) are in progress on this server already, the most SIFT_MAX_UPLOADS_PER_KEY allows`);
+    if (this.total >= this.limits.total) throw this.refusal('server', `This server already reads ${this.total} uploads, the most SIFT_MAX_UPLOADS allows`);
     this.byKey.set(rateKey, held + 1);
     this.total++;
+    this.observer?.started();
     let freed = false;
     return () => {
       if (freed) return;
       freed = true;
       this.total--;
+      this.observer?.ended();
       const left = this.byKey.get(rateKey)! - 1;
       if (left === 0) this.byKey.delete(rateKey);
       else this.byKey.set(rateKey, left);
     };
   }
 
-  private refusal(what: string): SiftError {
+  private refusal(limit: UploadLimit, what: string): SiftError {
+    this.observer?.refused(limit);
     return userError(
       ErrorCodes.TOO_MANY_UPLOADS,
       `${what}; nothing of this one was read. Send it again once one of them has finished.`,

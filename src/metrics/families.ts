@@ -23,6 +23,8 @@ export const METRIC_FAMILIES: readonly string[] = Object.freeze([
   'sift_schedule_chunks',
   'sift_subscriptions_active',
   'sift_websocket_connections_active',
+  'sift_uploads_in_progress',
+  'sift_uploads_refused_total',
   'process_resident_memory_bytes',
   'nodejs_eventloop_lag_seconds',
   'nodejs_eventloop_lag_p99_seconds',

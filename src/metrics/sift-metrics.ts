@@ -6,6 +6,7 @@ import { ModelMetrics } from './model-metrics';
 import { QueueMetrics } from './queue-metrics';
 import { createRegistry } from './registry';
 import { SocketMetrics } from './socket-metrics';
+import { UploadMetrics } from './upload-metrics';
 
 /**
  * One process's metrics: its registry (null with `SIFT_METRICS=off`) and a recorder per concept,
@@ -22,6 +23,7 @@ export class SiftMetrics {
   readonly models: ModelMetrics;
   readonly batches: BatchMetrics;
   readonly queue: QueueMetrics;
+  readonly uploads: UploadMetrics;
 
   constructor(enabled: boolean) {
     this.registry = createRegistry(enabled);
@@ -31,5 +33,6 @@ export class SiftMetrics {
     this.models = new ModelMetrics(this.registry);
     this.batches = new BatchMetrics(this.registry);
     this.queue = new QueueMetrics(this.registry);
+    this.uploads = new UploadMetrics(this.registry);
   }
 }

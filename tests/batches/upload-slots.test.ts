@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BatchesDocument } from '../../src/client/generated/graphql';
 import { UploadSlots } from '../../src/limits/upload-slots';
+import { SiftMetrics } from '../../src/metrics/sift-metrics';
+import { parsePrometheusText, sampleSum } from '../support/prometheus';
 import { createTestKey, startTestApi, type TestApi } from '../support/api';
 import { startSift } from '../support/sift-cli';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -213,5 +215,27 @@ describe('UploadSlots', () => {
     slots.take('a');
     expect(() => slots.take('a')).toThrow(/SIFT_MAX_UPLOADS_PER_KEY/);
     expect(slots.inProgress).toBe(3);
+  });
+
+  it('exports the uploads in progress and the refusals by limit', async () => {
+    const metrics = new SiftMetrics(true);
+    const slots = new UploadSlots({ perKey: 1, total: 2 }, metrics.uploads);
+    const read = async () => parsePrometheusText(await metrics.registry!.metrics());
+    let exposition = await read();
+    expect(sampleSum(exposition, 'sift_uploads_in_progress')).toBe(0);
+    expect(sampleSum(exposition, 'sift_uploads_refused_total', { limit: 'key' })).toBe(0);
+    expect(sampleSum(exposition, 'sift_uploads_refused_total', { limit: 'server' })).toBe(0);
+    const a = slots.take('a');
+    slots.take('b');
+    expect(() => slots.take('a')).toThrow(/SIFT_MAX_UPLOADS_PER_KEY/);
+    expect(() => slots.take('c')).toThrow(/SIFT_MAX_UPLOADS allows/);
+    expect(() => slots.take('d')).toThrow(/SIFT_MAX_UPLOADS allows/);
+    exposition = await read();
+    expect(sampleSum(exposition, 'sift_uploads_in_progress')).toBe(2);
+    expect(sampleSum(exposition, 'sift_uploads_refused_total', { limit: 'key' })).toBe(1);
+    expect(sampleSum(exposition, 'sift_uploads_refused_total', { limit: 'server' })).toBe(2);
+    a();
+    a();
+    expect(sampleSum(await read(), 'sift_uploads_in_progress')).toBe(1);
   });
 });
