@@ -1,7 +1,7 @@
 import { isFinalStatus } from '../batches/batch-status';
 import { BatchProgressCountsDocument, type BatchFieldsFragment } from '../client/generated/graphql';
 import { CliError, ExitCodes } from './cli-errors';
-import { passingFailure, patience, Reconnection } from './reconnect';
+import { asSentence, passingFailure, patience, Reconnection } from './reconnect';
 import type { ServerConnection } from './server-connection';
 
 /** Where a follower tells the person at the terminal that the connection went and came back. */
@@ -50,7 +50,7 @@ export async function* progressSnapshots(server: ServerConnection, id: string, n
     }
     if (!reconnection.lost) {
       lostConnection = failure.connection;
-      const detail = /[.!?)]$/.test(failure.detail) ? failure.detail : `${failure.detail}.`;
+      const detail = asSentence(failure.detail);
       notices.lost(
         failure.connection
           ? `Connection to ${server.url} lost; reconnecting (for up to ${patience(server.reconnect)}).`

@@ -28,6 +28,11 @@ export function reconnectOptionsFrom(env: NodeJS.ProcessEnv): Readonly<Reconnect
   return Object.freeze({ ...RECONNECT_DEFAULTS, giveUpAfterMs: seconds * 1000 });
 }
 
+/** A server's words as a sentence in sift's line: a full stop added unless they end one already. */
+export function asSentence(words: string): string {
+  return /[.!?)]$/.test(words) ? words : `${words}.`;
+}
+
 /** "2 minutes", "90 s": how long sift keeps trying, in a message. */
 export function patience(options: ReconnectOptions): string {
   const seconds = Math.round(options.giveUpAfterMs / 1000);

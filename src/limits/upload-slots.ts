@@ -10,7 +10,7 @@ export interface UploadSlotLimits {
 }
 
 /** How long a refused upload is told to wait: most uploads take seconds. */
-export const UPLOAD_SLOT_RETRY_SECONDS = 5;
+const UPLOAD_SLOT_RETRY_SECONDS = 5;
 
 /**
  * The uploads this API process is reading, bounded per key and in all. Each holds a connection,

@@ -10,7 +10,7 @@ import { count } from '../counts';
 import { batchFormats, formatOf, openInput, uploadBody, type FileFormat, type InputFile } from '../input-files';
 import { ProgressDisplay, progressWords } from '../progress-display';
 import { gaveUp, progressSnapshots } from '../progress-follower';
-import { passingFailure, patience, Reconnection } from '../reconnect';
+import { asSentence, passingFailure, patience, Reconnection } from '../reconnect';
 import { checkOutputWritable, resultRows, ResultsInterrupted, writeMerged, writeResults, writtenInPlace, type MergedOutput } from '../result-files';
 import type { ServerConnection } from '../server-connection';
 
@@ -376,8 +376,7 @@ async function uploadRidingOut(server: ServerConnection, input: InputFile, query
       const failure = passingFailure(error);
       if (!failure || (attempt === 1 && connectionRefused(error))) throw error;
       if (!reconnection.lost && server.reconnect.giveUpAfterMs > 0) {
-        const detail = /[.!?)]$/.test(failure.detail) ? failure.detail : `${failure.detail}.`;
-        terminal.stderr.write(`The upload of ${input.path} failed in passing: ${detail} Sending it again (for up to ${patience(server.reconnect)}).\n`);
+        terminal.stderr.write(`The upload of ${input.path} failed in passing: ${asSentence(failure.detail)} Sending it again (for up to ${patience(server.reconnect)}).\n`);
       }
       if (!(await reconnection.wait(failure.retryAfterMs))) throw failure.connection ? error : stillRefused(error, server);
     }
@@ -391,9 +390,8 @@ async function uploadRidingOut(server: ServerConnection, input: InputFile, query
  */
 function stillRefused(error: unknown, server: ServerConnection): unknown {
   if (!(error instanceof CliError)) return error;
-  const said = /[.!?)]$/.test(error.message) ? error.message : `${error.message}.`;
   const tried = server.reconnect.giveUpAfterMs > 0 ? `sift sent it again for ${patience(server.reconnect)} (SIFT_RECONNECT_SECONDS) and gave up` : 'sift does not send it again with SIFT_RECONNECT_SECONDS=0';
-  return new CliError(`${said} ${tried}; run the command again later.`, ExitCodes.UNREACHABLE, error.code, { cause: error });
+  return new CliError(`${asSentence(error.message)} ${tried}; run the command again later.`, ExitCodes.UNREACHABLE, error.code, { cause: error });
 }
 
 /** Whether nothing listened where the server should be (ECONNREFUSED): no upload began. */
