@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { ErrorCodes, unavailableError, type SiftError } from '../errors';
 import type { RedisKeys } from '../redis/keys';
 import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
 import { DEFAULT_PRIORITY, isBatchPriority, type BatchPriority } from './batch-priority';
@@ -11,6 +12,16 @@ import { dropScheduled } from './scripts/schedule-chunks';
 import { finishIngest } from './scripts/finish-ingest';
 import { recordChunk, type RecordedChunk } from './scripts/record-chunk';
 import { recordClaim, releaseClaim, renewClaim } from './scripts/idempotency-claim';
+
+/**
+ * An upload whose batch record vanished while its input was read: Redis restarted without its
+ * data (no persistence) or was emptied. Before, the upload went on writing chunks beside no
+ * record, and its end failed inside a Lua script (500 INTERNAL_SERVER_ERROR). Passing: the client
+ * sends it again (`sift batch` does), and it makes a new batch.
+ */
+function uploadLost(id: string): SiftError {
+  return unavailableError(ErrorCodes.REDIS_UNAVAILABLE, `Redis lost batch ${id} while its input was read (it restarted without its data, or was emptied); nothing of it was kept. Send it again.`, 2);
+}
 
 /** The owner of a batch recorded before batches had owners (auth off). */
 const LOCAL_OWNER = 'local';
@@ -157,15 +168,19 @@ export class BatchStore {
   /**
    * Stores a chunk's input rows before its job is queued, and counts it as queued: should the
    * upload die half way, the chunks to take back are known. Also a sign of life of the upload.
+   * Throws uploadLost when the batch's record is gone (see there); the caller's take-back removes
+   * what this wrote.
    */
   async saveChunk(id: string, chunk: number, rows: readonly InputRow[], encoded = encodeChunk(rows)): Promise<void> {
     const now = Date.now();
-    await this.redis
+    const replies = await this.redis
       .multi()
+      .hexists(this.keys.batch(id), 'status')
       .set(this.keys.batchChunk(id, chunk), encoded, 'EX', this.retentionSeconds)
       .hset(this.keys.batch(id), 'queuedChunks', chunk + 1, 'aliveAt', now)
       .zadd(this.keys.activeBatches(), 'XX', now, id)
       .exec();
+    if (replies?.[0]?.[1] === 0) throw uploadLost(id);
   }
 
   /** A sign of life of an upload still being read (see `state`'s aliveAt, and the sweeper). */
@@ -185,12 +200,13 @@ export class BatchStore {
   }
 
   /** Marks the input fully read (see finish-ingest.ts); the status afterwards, null when the record is gone. */
-  async finishIngest(id: string, total: number, chunks: number): Promise<BatchStatus | null> {
+  async finishIngest(id: string, total: number, chunks: number): Promise<BatchStatus> {
     const status = await finishIngest.run(
       this.redis,
       { batch: this.keys.batch(id), active: this.keys.activeBatches() },
       { total, chunks, now: new Date().toISOString(), id, indexPrefix: this.keys.batches() },
     );
+    if (status === null) throw uploadLost(id);
     // Workers counted every row before the input ended: reading it to the end completed it.
     if (status === 'COMPLETED') await this.ended(id, status);
     return status;

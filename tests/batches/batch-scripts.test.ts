@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { BatchEvents, type EndedBatchEvent } from '../../src/batches/batch-events';
 import { BatchStore } from '../../src/batches/batch-store';
-import { encodeChunkOutcomes, type StoredChunkResults } from '../../src/batches/row-codec';
+import { encodeChunk, encodeChunkOutcomes, type StoredChunkResults } from '../../src/batches/row-codec';
 import { redisKeys } from '../../src/redis/keys';
 import { freePort } from '../support/api';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
@@ -113,8 +113,23 @@ describe('recordChunk', () => {
   });
 
   it('says so when the batch record is gone, and stores nothing', async () => {
-    expect(await record('no-such-batch', 0)).toEqual({ outcome: 'no-batch', status: null, started: false });
+    // Its input as an upload stored it before the record went (saveChunk itself now refuses a batch with no record).
+    await redis.set(keys.batchChunk('no-such-batch', 0), encodeChunk([{ index: 0, id: 'r0', text: 'a' }, { index: 1, id: null, text: '' }]));
+    expect(await store.recordChunk('no-such-batch', 0, 0, { succeeded: 1, failed: 1, cached: 1, labels: { yes: 1 } }, 2, outcomes)).toEqual({ outcome: 'no-batch', status: null, started: false });
     expect(await redis.exists(keys.batchResults('no-such-batch'))).toBe(0);
+    await redis.del(keys.batchChunk('no-such-batch', 0));
+  });
+});
+
+describe('an upload whose batch record is gone (Redis restarted without its data)', () => {
+  it('is refused REDIS_UNAVAILABLE when it stores a chunk or ends, and its end lists nothing', async () => {
+    const lost = /Redis lost batch lost-batch while its input was read .* Send it again\./;
+    await expect(saveInput('lost-batch', 0)).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE', retryAfterSeconds: 2, message: expect.stringMatching(lost) });
+    await redis.del(keys.batchChunk('lost-batch', 0), keys.batch('lost-batch'));
+    await expect(store.finishIngest('lost-batch', 2, 1)).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE', message: expect.stringMatching(lost) });
+    // Before, the script wrote the counts on a record of its own and failed listing it.
+    expect(await redis.exists(keys.batch('lost-batch'))).toBe(0);
+    expect(await redis.zscore(keys.batches(), 'lost-batch')).toBeNull();
   });
 });
 

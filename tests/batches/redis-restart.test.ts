@@ -1,4 +1,5 @@
-import { BatchDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
+import { Redis } from 'ioredis';
+import { BatchDocument, BatchesDocument, SubmitBatchDocument } from '../../src/client/generated/graphql';
 import { eventually, freePort, startTestApi, type TestApi } from '../support/api';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server';
 import { tinyModelsDir } from '../support/tiny-models';
@@ -84,4 +85,53 @@ describe('Redis restarted mid-batch (AOF on)', () => {
     expect(worker.output()).not.toMatch(/NOSCRIPT|Unhandled|exited/);
     expect(worker.exitCode()).toBeNull();
   }, 150_000);
+});
+
+describe('Redis restarted without its data while an upload is read (no persistence)', () => {
+  let redis: TestRedisServer;
+  let t: TestApi;
+  beforeAll(async () => {
+    redis = await startRedisServer(await freePort());
+    t = await startTestApi({ ...shared, REDIS_URL: redis.url, SIFT_CHUNK_SIZE: '2' });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await redis.kill();
+  });
+
+  it('answers the upload 503 REDIS_UNAVAILABLE, saying its batch was lost (before: 500 from a script), and the next upload makes its batch', async () => {
+    let resume: () => void = () => undefined;
+    const restarted = new Promise<void>((resolve) => (resume = resolve));
+    let piece = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (piece === 0) controller.enqueue(Buffer.from('text\na\nb\nc\n'));
+        else if (piece === 1) await restarted;
+        else if (piece < 6) controller.enqueue(Buffer.from(`after ${piece}\nmore ${piece}\n`));
+        else return controller.close();
+        piece++;
+      },
+    });
+    const answer = fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body, duplex: 'half' } as RequestInit);
+    // The first chunk is stored; then Redis restarts empty, and the API is back on it before more rows come.
+    const probe = new Redis(redis.url);
+    try {
+      await eventually(async () => (await probe.keys(`${t.prefix}batch:*:chunk:0`)).length > 0, 10_000, 'the upload\'s first chunk to be stored');
+    } finally {
+      probe.disconnect();
+    }
+    await redis.shutdown();
+    await redis.start();
+    await answered(() => t.client.request(BatchesDocument, { first: 1 }));
+    resume();
+    const response = await answer;
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('2');
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error).toMatchObject({ code: 'REDIS_UNAVAILABLE', message: expect.stringMatching(/^Redis lost batch \S+ while its input was read .* Send it again\.$/) });
+    const again = await upload(t, 10, 'again');
+    expect(again.status).toBe(202);
+    const { id } = (await again.json()) as { id: string };
+    expect((await batchOf(t, id))?.total).toBe(10);
+  }, 60_000);
 });

@@ -8,7 +8,8 @@ import { statusReply } from './script-replies';
  * workers already counted every row.
  * KEYS: batch (hash), active (sorted set of batches not ended).
  * ARGV: total rows, chunks, now (ISO), batch id, index prefix.
- * Returns the status.
+ * Returns the status; '' when the batch has no record (Redis lost it while its input was read),
+ * changing nothing.
  */
 export const finishIngest = luaScript({
   name: 'finishIngest',
@@ -16,6 +17,7 @@ export const finishIngest = luaScript({
   args: ['total', 'chunks', 'now', 'id', 'indexPrefix'],
   lua: `${COMPLETION_RULE}
 local batch = KEYS[1]
+if not redis.call('HGET', batch, 'status') then return '' end
 redis.call('HSET', batch, 'total', ARGV[1], 'chunks', ARGV[2], 'ingested', '1')
 list_batch(batch, ARGV[4], ARGV[5])
 return complete_if_done(batch, ARGV[3], KEYS[2], ARGV[4], ARGV[5])
