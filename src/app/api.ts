@@ -110,6 +110,7 @@ export function startApi(config: SiftConfig, logger: Logger): Promise<RunningApi
       queue,
       catalog,
       chunkSize: config.chunkSize,
+      chunkCharacters: config.chunkCharacters,
       maxInlineRows: config.maxInlineRows,
       abandonedAfterMs: config.stuckAfterMs,
       maxRowBytes: config.maxRowBytes,

@@ -8,14 +8,17 @@ import type { BatchStore } from './batch-store';
 import type { BatchSnapshot, ChunkJob, InputRow } from './batch-types';
 import { removeChunkJobs } from './chunk-queue';
 import type { ChunkSchedule } from './chunk-schedule';
+import { ChunkCuts } from './chunk-layout';
 import { encodeChunk, storedRowsJson, type RowModel } from './row-codec';
 import { boundedRow } from './row-bounds';
 import { timeLimit } from '../time-limit';
 import { retryUntilDone } from './retry-until-done';
 
 export interface IngestOptions {
-  /** Rows a chunk job carries. */
+  /** Rows a chunk job carries at most. */
   chunkSize: number;
+  /** Characters of ids and texts a chunk holds at most: a chunk reaching it is cut short (see chunk-layout.ts). */
+  chunkCharacters: number;
   /** Rows accepted at most (the inline limit), or Infinity. */
   maxRows: number;
   /** Says what happened to an upload that failed and could not be taken back at once. */
@@ -64,15 +67,19 @@ export async function ingestBatch(
   // The chunks carry the trace context of the submission (the active span here).
   await schedule.open(id, { priority: options.priority, owner: options.owner, trace: traceCarrier() });
   let chunk: InputRow[] = [];
+  let characters = 0;
   let chunks = 0;
   let total = 0;
+  const cuts = new ChunkCuts(options.chunkSize);
   const flush = async () => {
     const encoded = encodeChunk(chunk);
     options.onStoredRows?.(storedRowsJson(encoded));
     await store.saveChunk(id, chunks, chunk, encoded);
     await schedule.ready(id, chunks + 1);
+    cuts.add(chunk.length);
     chunks++;
     chunk = [];
+    characters = 0;
   };
   // A slow upload may take minutes between two chunks: it says it is alive meanwhile.
   const heartbeat = setInterval(() => void store.heartbeat(id).catch(() => undefined), options.abandonedAfterMs / 6);
@@ -83,14 +90,16 @@ export async function ingestBatch(
         if (++total > options.maxRows) {
           throw userError(ErrorCodes.TOO_MANY_ROWS, `The input has more than ${options.maxRows} rows, the limit for inline batches; upload it as a file with POST /batches instead.`);
         }
-        chunk.push(boundedRow(row, model.maxTextLength));
-        if (chunk.length >= options.chunkSize) await flush();
+        const bounded = boundedRow(row, model.maxTextLength);
+        chunk.push(bounded);
+        characters += (bounded.id?.length ?? 0) + (bounded.text?.length ?? 0);
+        if (chunk.length >= options.chunkSize || characters >= options.chunkCharacters) await flush();
       }
     }
     if (chunk.length > 0) await flush();
     if (total === 0) throw userError(ErrorCodes.EMPTY_INPUT, 'The input has no rows; send at least one text.');
     options.onIngested?.(id, total);
-    await store.finishIngest(id, total, chunks);
+    await store.finishIngest(id, total, chunks, cuts.encoded());
     await schedule.inputEnded(id);
   } catch (error) {
     // Every chunk saved may have been handed out to the queue (a failure can fall between the two).

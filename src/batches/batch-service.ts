@@ -78,7 +78,10 @@ export interface BatchServiceOptions {
   /** The workers' queue (failed uploads take back the chunks handed out to it). */
   queue: BeeQueue<ChunkJob>;
   catalog: ModelCatalog;
+  /** Rows a chunk holds at most (SIFT_CHUNK_SIZE). */
   chunkSize: number;
+  /** Characters of ids and texts a chunk holds at most (SIFT_CHUNK_CHARACTERS). */
+  chunkCharacters: number;
   maxInlineRows: number;
   /** An upload silent for this long counts as abandoned (see IngestOptions). */
   abandonedAfterMs: number;
@@ -220,6 +223,7 @@ export class BatchService {
       await quota?.batch(principal.rateKey);
       const batch = await ingestBatch(store, this.options.schedule, this.options.queue, rows, model, {
         chunkSize: this.options.chunkSize,
+        chunkCharacters: this.options.chunkCharacters,
         maxRows: submitted.maxRows,
         logger,
         owner: principal.keyId,

@@ -6,6 +6,7 @@ import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
 import { DEFAULT_PRIORITY, isBatchPriority, type BatchPriority } from './batch-priority';
 import type { BatchRowResult, BatchSnapshot, InputRow } from './batch-types';
 import { chunkOutcomesOf, decodeChunkResults, decodeChunkTexts, encodeChunk, encodeChunkOutput, parseChunkResults, type ChunkTexts, type ResultChunk, type RowModel, type StoredChunkResults } from './row-codec';
+import { ChunkLayout } from './chunk-layout';
 import type { BatchEvents, EndedBatchEvent } from './batch-events';
 import { endBatch } from './scripts/end-batch';
 import { dropScheduled } from './scripts/schedule-chunks';
@@ -77,11 +78,9 @@ export interface BatchProgressState {
   snapshot: BatchSnapshot;
   /** What its rows are decoded against. */
   model: RowModel;
-  /** Rows per chunk (every chunk but the last is full). */
-  chunkSize: number;
-  /** Chunks in the batch. */
-  chunks: number;
-  /** Chunks from the first that are all recorded: rows below `contiguousChunks * chunkSize` are all finished. */
+  /** Which rows each chunk holds, and how many chunks there are. */
+  layout: ChunkLayout;
+  /** Chunks from the first that are all recorded: rows below `layout.firstRow(contiguousChunks)` are all finished. */
   contiguousChunks: number;
 }
 
@@ -130,6 +129,11 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
   };
 }
 
+/** Which rows a batch record's chunks hold (its chunkSize, chunkCuts, chunks and total fields). */
+function layoutOf(hash: Partial<Record<'chunkSize' | 'chunkCuts' | 'chunks' | 'total', string | null>>): ChunkLayout {
+  return ChunkLayout.ofRecord(Number(hash.chunkSize), hash.chunkCuts, hash.chunks == null ? null : Number(hash.chunks), Number(hash.total ?? 0));
+}
+
 /** Chunk indices `first` to `last`, both included. */
 export function chunkRange(first: number, last: number): number[] {
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
@@ -150,8 +154,8 @@ export class BatchStore {
   ) {}
 
   /**
-   * Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. Every
-   * chunk but the last holds `chunkSize` rows, so the chunk of a row follows from its index.
+   * Creates the record, QUEUED with no rows yet; it is listed once its input is fully read. A chunk
+   * holds `chunkSize` rows unless it was cut short (finishIngest records which, see chunk-layout.ts).
    */
   async create(id: string, model: RowModel, createdAt: Date, chunkSize: number, owner: string, priority: BatchPriority = DEFAULT_PRIORITY): Promise<void> {
     const key = this.keys.batch(id);
@@ -199,12 +203,15 @@ export class BatchStore {
     return json === null ? null : decodeChunkTexts(json);
   }
 
-  /** Marks the input fully read (see finish-ingest.ts); the status afterwards, null when the record is gone. */
-  async finishIngest(id: string, total: number, chunks: number): Promise<BatchStatus> {
+  /**
+   * Marks the input fully read (see finish-ingest.ts), with its chunks cut short (ChunkCuts.encoded,
+   * '' for none); the status afterwards. Throws uploadLost when the record is gone.
+   */
+  async finishIngest(id: string, total: number, chunks: number, chunkCuts = ''): Promise<BatchStatus> {
     const status = await finishIngest.run(
       this.redis,
       { batch: this.keys.batch(id), active: this.keys.activeBatches() },
-      { total, chunks, now: new Date().toISOString(), id, indexPrefix: this.keys.batches() },
+      { total, chunks, now: new Date().toISOString(), id, indexPrefix: this.keys.batches(), chunkCuts },
     );
     if (status === null) throw uploadLost(id);
     // Workers counted every row before the input ended: reading it to the end completed it.
@@ -284,8 +291,7 @@ export class BatchStore {
     return {
       snapshot,
       model: { name: snapshot.model, version: snapshot.modelVersion, labels: snapshot.labels },
-      chunkSize: Number(hash.chunkSize),
-      chunks: Number(hash.chunks ?? 0),
+      layout: layoutOf(hash),
       contiguousChunks: Number(hash.contiguousChunks ?? 0),
     };
   }
@@ -332,11 +338,14 @@ export class BatchStore {
     return values.map((value, i) => (value === null ? null : parseChunkResults(value, inputs[i])));
   }
 
-  /** The model a batch's rows are decoded against, and its chunk size; null when it does not exist. */
-  private async layout(id: string): Promise<{ model: RowModel; chunkSize: number } | null> {
-    const [name, version, labels, chunkSize] = await this.redis.hmget(this.keys.batch(id), 'model', 'modelVersion', 'labels', 'chunkSize');
+  /** The model a batch's rows are decoded against, and which rows its chunks hold; null when it does not exist. */
+  private async layout(id: string): Promise<{ model: RowModel; layout: ChunkLayout } | null> {
+    const [name, version, labels, chunkSize, chunkCuts, chunks, total] = await this.redis.hmget(this.keys.batch(id), 'model', 'modelVersion', 'labels', 'chunkSize', 'chunkCuts', 'chunks', 'total');
     if (name === null || chunkSize === null) return null;
-    return { model: { name, version: version ?? '', labels: labels ? (JSON.parse(labels) as string[]) : [] }, chunkSize: Number(chunkSize) };
+    return {
+      model: { name, version: version ?? '', labels: labels ? (JSON.parse(labels) as string[]) : [] },
+      layout: layoutOf({ chunkSize, chunkCuts, chunks, total }),
+    };
   }
 
   /** The finished rows of chunks `first` to `last`, in input order. */
@@ -350,7 +359,7 @@ export class BatchStore {
     const layout = await this.layout(id);
     if (!layout) return [];
     const end = offset + limit;
-    const rows = await this.chunkResults(id, layout.model, Math.floor(offset / layout.chunkSize), Math.floor((end - 1) / layout.chunkSize));
+    const rows = await this.chunkResults(id, layout.model, layout.layout.chunkOf(offset), layout.layout.chunkOf(end - 1));
     return rows.filter((row) => row.index >= offset && row.index < end);
   }
 
@@ -363,17 +372,17 @@ export class BatchStore {
   async *allResults(id: string, total: number, withInput = true, chunksPerRead = 4): AsyncGenerator<ResultChunk[]> {
     const layout = await this.layout(id);
     if (!layout) return;
-    const chunks = Math.ceil(total / layout.chunkSize);
+    const chunks = layout.layout.chunkOf(total - 1) + 1;
     for (let first = 0; first < chunks; first += chunksPerRead) {
       const stored = (await this.storedChunks(id, chunkRange(first, Math.min(first + chunksPerRead, chunks) - 1), withInput)).filter((chunk) => chunk !== null);
       if (stored.length > 0) yield stored;
     }
   }
 
-  /** How many chunks a batch of `total` rows has; null when the batch does not exist. */
+  /** How many chunks the first `total` rows of a batch take; null when the batch does not exist. */
   async chunkCount(id: string, total: number): Promise<number | null> {
     const layout = await this.layout(id);
-    return layout && Math.ceil(total / layout.chunkSize);
+    return layout && layout.layout.chunkOf(total - 1) + 1;
   }
 
   /**

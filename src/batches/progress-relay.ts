@@ -188,7 +188,7 @@ class BatchFeed {
       if (!state) throw unknownBatch(this.id);
       this.state = state;
       this.openSnapshot = state.snapshot;
-      this.next = isFinalStatus(state.snapshot.status) ? state.chunks : state.contiguousChunks;
+      this.next = isFinalStatus(state.snapshot.status) ? state.layout.chunks : state.contiguousChunks;
     } catch (error) {
       this.close();
       throw error;
@@ -200,18 +200,19 @@ class BatchFeed {
 
   /** A new subscriber: the current snapshot first, then its rows from `fromRow`, then live events. */
   add(options: WatchOptions): ProgressWatcher {
-    const fromRow = options.fromRow ?? this.next * this.state.chunkSize;
+    const layout = this.state.layout;
+    const fromRow = options.fromRow ?? layout.firstRow(this.next);
     // Never less than pacing itself lets wait (large chunks make large pages).
     const { maxPendingRows, maxPendingCharacters, paceEvents, chunksPerEvent } = this.settings;
-    const limit = { rows: Math.max(maxPendingRows, (paceEvents + 1) * chunksPerEvent * this.state.chunkSize), characters: maxPendingCharacters, events: paceEvents + 1 };
+    const limit = { rows: Math.max(maxPendingRows, (paceEvents + 1) * chunksPerEvent * layout.chunkSize), characters: maxPendingCharacters, events: paceEvents + 1 };
     const watcher = new ProgressWatcher(options.withRows, fromRow, limit, (resumeFrom) => tooSlow(resumeFrom), (w) => this.leave(w));
-    const behind = options.withRows && Math.floor(fromRow / this.state.chunkSize) < this.next;
+    const behind = options.withRows && layout.chunkOf(fromRow) < this.next;
     watcher.push(this.snapshotEvent(options.withRows && !this.closed ? this.visibleToRows() : this.state.snapshot));
     if ((this.closed || (this.final && !options.withRows)) && !behind) {
       watcher.end();
     } else if (behind) {
       this.replaying.add(watcher);
-      void this.replay(watcher, Math.floor(fromRow / this.state.chunkSize));
+      void this.replay(watcher, layout.chunkOf(fromRow));
     } else {
       this.live.add(watcher);
     }
@@ -369,7 +370,7 @@ class BatchFeed {
       const final = this.final;
       if (this.rowWatchers().length === 0) {
         // No one to send rows to: the feed is where the record is (replays read older rows themselves).
-        this.next = Math.max(this.next, final ? state.chunks : state.contiguousChunks);
+        this.next = Math.max(this.next, final ? state.layout.chunks : state.contiguousChunks);
         if (final) this.close();
         return;
       }
@@ -379,7 +380,7 @@ class BatchFeed {
         const snapshot = final ? state.snapshot : this.visibleToRows();
         if (final || snapshotChanged(this.rowsSnapshot, snapshot)) this.broadcastRows(this.snapshotEvent(snapshot));
         if (final) {
-          this.next = state.chunks;
+          this.next = state.layout.chunks;
           this.close();
         }
         return;
@@ -391,7 +392,7 @@ class BatchFeed {
       const last = final && this.finalChunks!.every((chunk) => chunk < this.next);
       this.broadcastRows({ batch: last ? state.snapshot : this.visibleToRows(), rows });
       if (last) {
-        this.next = state.chunks;
+        this.next = state.layout.chunks;
         this.close();
         return;
       }
@@ -459,7 +460,7 @@ class BatchFeed {
         // Whether the feed had closed when this page was chosen: it may close while the page is
         // read, and then `until` (where the feed was) is not the end; the next page goes on to it.
         const closed = this.closed;
-        const until = closed ? this.state.chunks : this.next;
+        const until = closed ? this.state.layout.chunks : this.next;
         const wanted = closed ? (await store.recordedChunks(this.id)).filter((c) => c >= cursor && c < until) : range(cursor, until);
         const page = await this.pageOf(wanted);
         const rows = await store.rowsOfChunks(this.id, this.state.model, page);

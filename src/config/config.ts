@@ -129,6 +129,14 @@ export interface SiftConfig {
    */
   chunkSize: number;
   /**
+   * `SIFT_CHUNK_CHARACTERS`: characters of ids and texts a batch chunk holds at most; a chunk that
+   * reaches it is cut short of SIFT_CHUNK_SIZE rows. Default 1,000,000: rows of a few hundred
+   * characters fill 1,000-row chunks below it, while a chunk of the longest, most escaped rows a
+   * batch may hold (the API keeps a text's first 2 x maxTextLength + 2 characters) is about 6 MB of
+   * stored JSON rather than 30, in the API reading it, a worker labelling it and an event sending it.
+   */
+  chunkCharacters: number;
+  /**
    * `SIFT_SCHEDULE_WINDOW`: chunk jobs waiting in the workers' queue at most; the rest wait in the
    * schedule, where priorities and turns apply (see chunk-schedule.ts). Larger lets more workers
    * start at once after a pause; smaller lets a new batch in sooner. Default 4.
@@ -463,6 +471,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     runWindowMs: readInteger(...renamed(env, 'SIFT_RUN_WINDOW_MS', 'SIFT_BATCH_WINDOW_MS'), 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
     chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 1000, 1, 100_000),
+    chunkCharacters: readInteger(env, 'SIFT_CHUNK_CHARACTERS', 1_000_000, 1, 256 * 1024 ** 2),
     scheduleWindow: readInteger(env, 'SIFT_SCHEDULE_WINDOW', 4, 1, 10_000_000),
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),
     maxUploadBytes: readInteger(env, 'SIFT_MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),

@@ -1,9 +1,8 @@
 import { SubmitBatchDocument } from '../../src/client/generated/graphql';
-import type { ProgressEvent, ProgressWatcher } from '../../src/batches/progress-watcher';
 import { startTestApi, type TestApi } from '../support/api';
 import { finished } from '../support/batches';
 import { range } from '../support/progress';
-import { startTestRelay, type TestRelay } from '../support/relay';
+import { readAll, startTestRelay, type TestRelay } from '../support/relay';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
@@ -12,16 +11,6 @@ const CHUNK_SIZE = 10;
 const SETTINGS = { chunksPerEvent: 4, maxEventBytes: 6000, pollMs: 200 };
 // 40 short rows (four chunks of a few hundred bytes), then 60 of 400 characters (six chunks of over 4 KB each: the tiny model keeps 402 characters of a text).
 const TEXTS = range(100).map((i) => (i < 40 ? `short ${i}` : `${i} ${'long '.repeat(80)}`.slice(0, 400)));
-
-async function readAll(watcher: ProgressWatcher): Promise<ProgressEvent[]> {
-  const events: ProgressEvent[] = [];
-  for (;;) {
-    const step = await watcher.next();
-    if (step.done) return events;
-    if ('error' in step.value) throw new Error(step.value.error.message);
-    events.push(step.value);
-  }
-}
 
 /**
  * One event of rows reads its chunks from Redis at once: rows as long and as escaped as a row may

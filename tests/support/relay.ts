@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { BatchStore } from '../../src/batches/batch-store';
 import { ProgressChannel } from '../../src/batches/progress-channel';
 import { ProgressRelay, type ProgressRelayOptions } from '../../src/batches/progress-relay';
+import type { ProgressEvent, ProgressWatcher } from '../../src/batches/progress-watcher';
 import { createLogger } from '../../src/logger';
 import { redisKeys } from '../../src/redis/keys';
 import { TEST_REDIS_URL } from './redis';
@@ -34,4 +35,15 @@ export function startTestRelay(prefix: string, settings: Omit<ProgressRelayOptio
       for (const connection of [commands, publisher, subscriber]) connection.disconnect();
     },
   };
+}
+
+/** Every event a watcher gives until it ends; an error event fails the test. */
+export async function readAll(watcher: ProgressWatcher): Promise<ProgressEvent[]> {
+  const events: ProgressEvent[] = [];
+  for (;;) {
+    const step = await watcher.next();
+    if (step.done) return events;
+    if ('error' in step.value) throw new Error(step.value.error.message);
+    events.push(step.value);
+  }
 }

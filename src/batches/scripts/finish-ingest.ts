@@ -3,22 +3,24 @@ import { COMPLETION_RULE } from './completion-rule';
 import { statusReply } from './script-replies';
 
 /**
- * Marks a batch's input fully read: sets the total and the chunk count, lists the batch (in the
- * index of every batch, its owner's and its status's, see status-index.ts), and completes it when
+ * Marks a batch's input fully read: sets the total, the chunk count and the chunks cut short
+ * (`chunkCuts`, see chunk-layout.ts; none kept when there are none), lists the batch (in the index
+ * of every batch, its owner's and its status's, see status-index.ts), and completes it when
  * workers already counted every row.
  * KEYS: batch (hash), active (sorted set of batches not ended).
- * ARGV: total rows, chunks, now (ISO), batch id, index prefix.
+ * ARGV: total rows, chunks, now (ISO), batch id, index prefix, chunk cuts ('' for none).
  * Returns the status; '' when the batch has no record (Redis lost it while its input was read),
  * changing nothing.
  */
 export const finishIngest = luaScript({
   name: 'finishIngest',
   keys: ['batch', 'active'],
-  args: ['total', 'chunks', 'now', 'id', 'indexPrefix'],
+  args: ['total', 'chunks', 'now', 'id', 'indexPrefix', 'chunkCuts'],
   lua: `${COMPLETION_RULE}
 local batch = KEYS[1]
 if not redis.call('HGET', batch, 'status') then return '' end
 redis.call('HSET', batch, 'total', ARGV[1], 'chunks', ARGV[2], 'ingested', '1')
+if ARGV[6] ~= '' then redis.call('HSET', batch, 'chunkCuts', ARGV[6]) end
 list_batch(batch, ARGV[4], ARGV[5])
 return complete_if_done(batch, ARGV[3], KEYS[2], ARGV[4], ARGV[5])
 `,
