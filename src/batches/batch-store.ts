@@ -129,6 +129,13 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
   };
 }
 
+/**
+ * Bytes of stored chunks (results and recorded input) one read of a download brings into memory at
+ * most, one chunk at least: a chunk of the longest rows is about 6 MB (see chunk-layout.ts), and
+ * the API holds several times that while it formats them.
+ */
+export const READ_BYTES = 8 * 2 ** 20;
+
 /** Which rows a batch record's chunks hold (its chunkSize, chunkCuts, chunks and total fields). */
 function layoutOf(hash: Partial<Record<'chunkSize' | 'chunkCuts' | 'chunks' | 'total', string | null>>): ChunkLayout {
   return ChunkLayout.ofRecord(Number(hash.chunkSize), hash.chunkCuts, hash.chunks == null ? null : Number(hash.chunks), Number(hash.total ?? 0));
@@ -323,6 +330,21 @@ export class BatchStore {
   }
 
   /**
+   * The first of `chunks`, and those after it while they hold no more than `maxBytes` together in
+   * Redis (their results and recorded input, storedChunkBytes; a chunk not recorded counts 0), in
+   * one round trip: what one read of rows may bring into memory, so that a download or an event of
+   * chunks of the longest rows reads one or two at a time, not eight.
+   */
+  async chunksWithin(id: string, chunks: readonly number[], maxBytes: number): Promise<number[]> {
+    if (chunks.length <= 1) return [...chunks];
+    const bytes = await this.storedChunkBytes(id, chunks);
+    let total = bytes[0];
+    let count = 1;
+    while (count < chunks.length && total + bytes[count] <= maxBytes) total += bytes[count++];
+    return chunks.slice(0, count);
+  }
+
+  /**
    * The stored results of the given chunks with the input they echo (row-codec.ts), in the order
    * given, null for each chunk not recorded (yet). The results and the recorded inputs are read in
    * that order, in one round trip: a chunk recorded in between is read as not recorded yet, never
@@ -366,15 +388,17 @@ export class BatchStore {
   /**
    * Every finished row among the first `total`, in input order, as stored (a download formats
    * them without the objects GraphQL answers with; see storedChunks for `withInput`),
-   * `chunksPerRead` chunks at a time, so a download of any size holds a few chunks in memory.
-   * Chunks not finished yet are left out.
+   * up to `chunksPerRead` chunks at a time and no more than READ_BYTES of them (one at least), so
+   * a download of any size holds a few chunks in memory. Chunks not finished yet are left out.
    */
   async *allResults(id: string, total: number, withInput = true, chunksPerRead = 4): AsyncGenerator<ResultChunk[]> {
     const layout = await this.layout(id);
     if (!layout) return;
     const chunks = layout.layout.chunkOf(total - 1) + 1;
-    for (let first = 0; first < chunks; first += chunksPerRead) {
-      const stored = (await this.storedChunks(id, chunkRange(first, Math.min(first + chunksPerRead, chunks) - 1), withInput)).filter((chunk) => chunk !== null);
+    for (let first = 0; first < chunks; ) {
+      const read = await this.chunksWithin(id, chunkRange(first, Math.min(first + chunksPerRead, chunks) - 1), READ_BYTES);
+      first += read.length;
+      const stored = (await this.storedChunks(id, read, withInput)).filter((chunk) => chunk !== null);
       if (stored.length > 0) yield stored;
     }
   }

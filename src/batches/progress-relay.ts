@@ -409,14 +409,8 @@ class BatchFeed {
    * The chunks of one event: the first of `chunks`, and those after it while they hold no more
    * than `maxEventBytes` together, up to `chunksPerEvent` (their sizes read in one round trip).
    */
-  private async pageOf(chunks: readonly number[]): Promise<number[]> {
-    const candidates = chunks.slice(0, this.settings.chunksPerEvent);
-    if (candidates.length <= 1) return candidates;
-    const bytes = await this.options.store.storedChunkBytes(this.id, candidates);
-    let total = bytes[0];
-    let count = 1;
-    while (count < candidates.length && total + bytes[count] <= this.settings.maxEventBytes) total += bytes[count++];
-    return candidates.slice(0, count);
+  private pageOf(chunks: readonly number[]): Promise<number[]> {
+    return this.options.store.chunksWithin(this.id, chunks.slice(0, this.settings.chunksPerEvent), this.settings.maxEventBytes);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinalStatus } from './batch-status';
-import { chunkRange, type BatchStore } from './batch-store';
+import { chunkRange, READ_BYTES, type BatchStore } from './batch-store';
 import type { ResultChunk } from './row-codec';
 
 /** How long a follower waits for the next chunk: from the first wait, doubling while nothing comes, to the longest. */
@@ -45,8 +45,12 @@ export async function* followResults(
   let ended = false;
   while (next < chunks) {
     signal.throwIfAborted();
-    const last = Math.min(next + CHUNKS_PER_READ, chunks) - 1;
-    const wanted = chunkRange(next, last).filter((chunk) => !ahead.has(chunk));
+    let last = Math.min(next + CHUNKS_PER_READ, chunks) - 1;
+    const unread = chunkRange(next, last).filter((chunk) => !ahead.has(chunk));
+    // At most READ_BYTES of recorded chunks a read (chunks not recorded yet count nothing); the
+    // chunks past what fits are read next time, not taken as never coming once the batch ended.
+    const wanted = await store.chunksWithin(id, unread, READ_BYTES);
+    if (wanted.length < unread.length) last = unread[wanted.length] - 1;
     const stored = await store.storedChunks(id, wanted, withInput);
     wanted.forEach((chunk, i) => {
       const found = stored[i];

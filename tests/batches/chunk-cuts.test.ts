@@ -1,5 +1,8 @@
 import { BatchResultsDocument } from '../../src/client/generated/graphql';
 import { startTestApi, type TestApi } from '../support/api';
+import { READ_BYTES } from '../../src/batches/batch-store';
+import { followResults } from '../../src/batches/result-follower';
+import type { ResultChunk } from '../../src/batches/row-codec';
 import { finished } from '../support/batches';
 import { range } from '../support/progress';
 import { readAll, startTestRelay, type TestRelay } from '../support/relay';
@@ -125,5 +128,60 @@ describe('chunks cut short by their characters', () => {
     worker.resume();
     const indices = (await events).flatMap((event) => event.rows.map((row) => row.index));
     expect(indices).toEqual(range(layout.firstRow(state.contiguousChunks), rows));
+  });
+});
+
+/**
+ * A download reads its chunks a few at a time, and no more than READ_BYTES of them (one chunk at
+ * least): chunks of long, escaped rows are megabytes each, and four or eight at once held hundreds
+ * of MB in the API while it formatted them.
+ */
+describe('downloads read chunks within a byte budget', () => {
+  let t: TestApi;
+  let r: TestRelay;
+  let worker: WorkerProcess;
+  let id: string;
+  const rows = 4000;
+  beforeAll(async () => {
+    t = await startTestApi(shared);
+    r = startTestRelay(t.prefix);
+    worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
+    // Texts of lone surrogates, six characters of JSON each: the API keeps 402 of each text, so a
+    // 1,000-row chunk is about 2.4 MB stored, and four of them more than READ_BYTES.
+    const line = `${JSON.stringify({ text: '\ud800'.repeat(500) })}\n`;
+    const response = await fetch(`${t.api.url}/batches`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: line.repeat(rows) });
+    expect(response.status).toBe(202);
+    id = ((await response.json()) as { id: string }).id;
+    expect(await finished(t.client, id)).toMatchObject({ status: 'COMPLETED', total: rows });
+  });
+  afterAll(async () => {
+    await worker.stop();
+    await r.close();
+    await t.stop();
+  });
+
+  /** Each page's chunks, and the bytes they hold stored. */
+  async function pagesOf(pages: AsyncIterable<ResultChunk[]>): Promise<{ chunks: number[]; bytes: number }[]> {
+    const read: { chunks: number[]; bytes: number }[] = [];
+    for await (const page of pages) {
+      const chunks = page.map((chunk) => chunk.first / 1000);
+      read.push({ chunks, bytes: (await r.store.storedChunkBytes(id, chunks)).reduce((a, b) => a + b, 0) });
+    }
+    return read;
+  }
+
+  it('a download reads chunks a few at a time, within READ_BYTES, and every one of them', async () => {
+    const bytes = await r.store.storedChunkBytes(id, range(4));
+    expect(Math.min(...bytes)).toBeGreaterThan(READ_BYTES / 4);
+    for (const withInput of [true, false]) {
+      const plain = await pagesOf(r.store.allResults(id, rows, withInput));
+      const followed = await pagesOf(followResults(r.store, id, rows, withInput, new AbortController().signal));
+      for (const pages of [plain, followed]) {
+        expect(pages.flatMap((page) => page.chunks)).toEqual(range(4));
+        for (const page of pages) if (page.chunks.length > 1) expect(page.bytes).toBeLessThanOrEqual(READ_BYTES);
+      }
+    }
+    const lines = (await (await fetch(`${t.api.url}/batches/${id}/results.jsonl`)).text()).trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { index: number }).index)).toEqual(range(rows));
   });
 });
