@@ -11,6 +11,7 @@ import type { BatchEvents, EndedBatchEvent } from './batch-events';
 import { endBatch } from './scripts/end-batch';
 import { dropScheduled } from './scripts/schedule-chunks';
 import { finishIngest } from './scripts/finish-ingest';
+import { uploadAlive } from './scripts/upload-alive';
 import { recordChunk, type RecordedChunk } from './scripts/record-chunk';
 import { recordClaim, releaseClaim, renewClaim } from './scripts/idempotency-claim';
 
@@ -196,8 +197,7 @@ export class BatchStore {
 
   /** A sign of life of an upload still being read (see `state`'s aliveAt, and the sweeper). */
   async heartbeat(id: string): Promise<void> {
-    const now = Date.now();
-    await this.redis.multi().hset(this.keys.batch(id), 'aliveAt', now).zadd(this.keys.activeBatches(), 'XX', now, id).exec();
+    await uploadAlive.run(this.redis, { batch: this.keys.batch(id), active: this.keys.activeBatches() }, { now: Date.now(), id });
   }
 
   /** Deletes a chunk's input rows (recording a chunk moves them to its recorded input: see record-chunk.ts). */

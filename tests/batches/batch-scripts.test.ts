@@ -131,6 +131,17 @@ describe('an upload whose batch record is gone (Redis restarted without its data
     expect(await redis.exists(keys.batch('lost-batch'))).toBe(0);
     expect(await redis.zscore(keys.batches(), 'lost-batch')).toBeNull();
   });
+
+  it('its heartbeat makes no record of its own (one field, no expiry, kept for ever); a live one is touched', async () => {
+    await store.heartbeat('lost-batch');
+    expect(await redis.exists(keys.batch('lost-batch'))).toBe(0);
+    expect(await redis.zscore(keys.activeBatches(), 'lost-batch')).toBeNull();
+    const id = await newBatch();
+    await redis.hset(keys.batch(id), 'aliveAt', 1);
+    await store.heartbeat(id);
+    expect(Number(await redis.hget(keys.batch(id), 'aliveAt'))).toBeGreaterThan(Date.now() - 60_000);
+    expect(Number(await redis.zscore(keys.activeBatches(), id))).toBeGreaterThan(Date.now() - 60_000);
+  });
 });
 
 describe('storedChunks: the outcomes alone, for a download that echoes no id or text', () => {
