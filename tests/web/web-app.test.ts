@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { BatchDocument } from '../../src/client/generated/graphql';
 import { startTestApi, type TestApi } from '../support/api';
+import { openUpload } from '../support/open-upload';
 import { horizontalOverflow, launchBrowser, linesOfText, SCREENSHOT_DIR, withApiKey } from '../support/browser';
 import { tinyModelsDir } from '../support/tiny-models';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
@@ -14,8 +15,8 @@ const shared = { SIFT_MODELS_DIR: tinyModelsDir(), SIFT_DEFAULT_MODEL: 'tiny-tra
 const keyed = { ...shared, SIFT_AUTH: 'keys' };
 
 /** An API of the test's own with no worker (its batches stay queued), a browser and a folder for files, all cleaned up after. */
-async function withQuietApi(run: (t: TestApi, browser: Browser, dir: string) => Promise<void>): Promise<void> {
-  const t = await startTestApi(keyed);
+async function withQuietApi(run: (t: TestApi, browser: Browser, dir: string) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+  const t = await startTestApi({ ...keyed, ...env });
   const browser = await launchBrowser();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sift-web-'));
   try {
@@ -269,6 +270,29 @@ describe('the web app when things go wrong', () => {
       await page.getByRole('button', { name: 'Label' }).click();
       await page.getByRole('alert').filter({ hasText: 'The Sift server is not answering' }).waitFor();
     }), 60_000);
+
+  it('says so when its key already has as many uploads in progress as the server reads at once (TOO_MANY_UPLOADS)', () =>
+    withQuietApi(
+      async (t, browser, dir) => {
+        // Another upload of the same key, held open while the server reads it, takes the key's one slot.
+        const held = openUpload(t, t.apiKey!);
+        expect(await held.reading).toBe('reading');
+        const file = path.join(dir, 'refused.csv');
+        writeFileSync(file, 'text\na fine text\n');
+        const page = await withApiKey(browser.newPage(), t.apiKey);
+        await page.goto(`${t.api.url}/#/batch`);
+        await page.getByLabel('CSV or JSON Lines file').setInputFiles(file);
+        await page.getByRole('button', { name: 'Upload and run' }).click();
+        await page.getByRole('alert').filter({ hasText: 'as many uploads' }).waitFor();
+        expect(await page.getByRole('alert').textContent()).toBe("The server is reading as many uploads as it takes at once (yours, or everyone's); run the batch again in a few seconds.");
+        expect(page.url()).toMatch(/#\/batch$/);
+        expect((await held.finish()).status).toBe(202);
+        // Once the other is read, the same click runs the batch.
+        await page.getByRole('button', { name: 'Upload and run' }).click();
+        await page.getByTestId('status').filter({ hasText: 'QUEUED' }).waitFor();
+      },
+      { SIFT_MAX_UPLOADS_PER_KEY: '1' },
+    ), 60_000);
 });
 
 describe('cancelling a batch in the web app', () => {
