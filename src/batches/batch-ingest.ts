@@ -99,7 +99,7 @@ export async function ingestBatch(
     if (chunk.length > 0) await flush();
     if (total === 0) throw userError(ErrorCodes.EMPTY_INPUT, 'The input has no rows; send at least one text.');
     options.onIngested?.(id, total);
-    await store.finishIngest(id, total, chunks, cuts.encoded());
+    await store.finishIngest(id, total, chunks, cuts);
     await schedule.inputEnded(id);
   } catch (error) {
     // Every chunk saved may have been handed out to the queue (a failure can fall between the two).

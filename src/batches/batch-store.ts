@@ -6,7 +6,7 @@ import { isBatchStatus, isFinalStatus, type BatchStatus } from './batch-status';
 import { DEFAULT_PRIORITY, isBatchPriority, type BatchPriority } from './batch-priority';
 import type { BatchRowResult, BatchSnapshot, InputRow } from './batch-types';
 import { chunkOutcomesOf, decodeChunkResults, decodeChunkTexts, encodeChunk, encodeChunkOutput, parseChunkResults, type ChunkTexts, type ResultChunk, type RowModel, type StoredChunkResults } from './row-codec';
-import { ChunkLayout } from './chunk-layout';
+import { ChunkLayout, CutLayouts, type ChunkCuts } from './chunk-layout';
 import type { BatchEvents, EndedBatchEvent } from './batch-events';
 import { endBatch } from './scripts/end-batch';
 import { dropScheduled } from './scripts/schedule-chunks';
@@ -137,10 +137,8 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
  */
 export const READ_BYTES = 8 * 2 ** 20;
 
-/** Which rows a batch record's chunks hold (its chunkSize, chunkCuts, chunks and total fields). */
-function layoutOf(hash: Partial<Record<'chunkSize' | 'chunkCuts' | 'chunks' | 'total', string | null>>): ChunkLayout {
-  return ChunkLayout.ofRecord(Number(hash.chunkSize), hash.chunkCuts, hash.chunks == null ? null : Number(hash.chunks), Number(hash.total ?? 0));
-}
+/** What of a batch record tells which rows its chunks hold. */
+type LayoutFields = Partial<Record<'chunkSize' | 'cutChunks' | 'chunks' | 'total' | 'ingested', string | null>>;
 
 /** Chunk indices `first` to `last`, both included. */
 export function chunkRange(first: number, last: number): number[] {
@@ -153,6 +151,8 @@ export function chunkRange(first: number, last: number): number[] {
  * retention period.
  */
 export class BatchStore {
+  private readonly cutLayouts = new CutLayouts();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
@@ -211,14 +211,23 @@ export class BatchStore {
   }
 
   /**
-   * Marks the input fully read (see finish-ingest.ts), with its chunks cut short (ChunkCuts.encoded,
-   * '' for none); the status afterwards. Throws uploadLost when the record is gone.
+   * Marks the input fully read (see finish-ingest.ts), with its chunks cut short (ChunkCuts; none
+   * when not given); the status afterwards. Throws uploadLost when the record is gone.
    */
-  async finishIngest(id: string, total: number, chunks: number, chunkCuts = ''): Promise<BatchStatus> {
+  async finishIngest(id: string, total: number, chunks: number, cuts?: ChunkCuts): Promise<BatchStatus> {
     const status = await finishIngest.run(
       this.redis,
-      { batch: this.keys.batch(id), active: this.keys.activeBatches() },
-      { total, chunks, now: new Date().toISOString(), id, indexPrefix: this.keys.batches(), chunkCuts },
+      { batch: this.keys.batch(id), active: this.keys.activeBatches(), cuts: this.keys.batchChunkCuts(id) },
+      {
+        total,
+        chunks,
+        now: new Date().toISOString(),
+        id,
+        indexPrefix: this.keys.batches(),
+        chunkCuts: cuts?.encoded() ?? '',
+        cutChunks: cuts?.count ?? 0,
+        retentionSeconds: this.retentionSeconds,
+      },
     );
     if (status === null) throw uploadLost(id);
     // Workers counted every row before the input ended: reading it to the end completed it.
@@ -298,7 +307,7 @@ export class BatchStore {
     return {
       snapshot,
       model: { name: snapshot.model, version: snapshot.modelVersion, labels: snapshot.labels },
-      layout: layoutOf(hash),
+      layout: await this.chunkLayout(id, hash),
       contiguousChunks: Number(hash.contiguousChunks ?? 0),
     };
   }
@@ -362,12 +371,39 @@ export class BatchStore {
 
   /** The model a batch's rows are decoded against, and which rows its chunks hold; null when it does not exist. */
   private async layout(id: string): Promise<{ model: RowModel; layout: ChunkLayout } | null> {
-    const [name, version, labels, chunkSize, chunkCuts, chunks, total] = await this.redis.hmget(this.keys.batch(id), 'model', 'modelVersion', 'labels', 'chunkSize', 'chunkCuts', 'chunks', 'total');
+    const [name, version, labels, chunkSize, cutChunks, chunks, total, ingested] = await this.redis.hmget(
+      this.keys.batch(id),
+      'model',
+      'modelVersion',
+      'labels',
+      'chunkSize',
+      'cutChunks',
+      'chunks',
+      'total',
+      'ingested',
+    );
     if (name === null || chunkSize === null) return null;
     return {
       model: { name, version: version ?? '', labels: labels ? (JSON.parse(labels) as string[]) : [] },
-      layout: layoutOf({ chunkSize, chunkCuts, chunks, total }),
+      layout: await this.chunkLayout(id, { chunkSize, cutChunks, chunks, total, ingested }),
     };
+  }
+
+  /**
+   * Which rows a batch's chunks hold, from its record's fields: with no chunk cut short (nearly
+   * every batch), from the record alone; else with its cuts, read once per process once its input
+   * is read (they never change after; see CutLayouts).
+   */
+  private async chunkLayout(id: string, fields: LayoutFields): Promise<ChunkLayout> {
+    const chunkSize = Number(fields.chunkSize);
+    const chunks = fields.chunks == null ? null : Number(fields.chunks);
+    const total = Number(fields.total ?? 0);
+    if (!Number(fields.cutChunks ?? 0)) return ChunkLayout.ofRecord(chunkSize, null, chunks, total);
+    const cached = this.cutLayouts.get(id);
+    if (cached) return cached;
+    const layout = ChunkLayout.ofRecord(chunkSize, await this.redis.get(this.keys.batchChunkCuts(id)), chunks, total);
+    if (fields.ingested === '1') this.cutLayouts.set(id, layout);
+    return layout;
   }
 
   /** The finished rows of chunks `first` to `last`, in input order. */
@@ -473,7 +509,7 @@ export class BatchStore {
 
   /** Removes every key of a batch whose input turned out to be bad, and its place in the chunk schedule (its queued jobs are the queue's). */
   async discard(id: string, chunks: number): Promise<void> {
-    const keys = [this.keys.batch(id), this.keys.batchResults(id)];
+    const keys = [this.keys.batch(id), this.keys.batchResults(id), this.keys.batchChunkCuts(id)];
     for (let chunk = 0; chunk < chunks; chunk++) keys.push(this.keys.batchChunk(id, chunk), this.keys.batchRecordedInput(id, chunk));
     await dropScheduled.run(this.redis, {}, { schedulePrefix: this.keys.schedulePrefix(), id });
     await this.redis.multi().del(...keys).zrem(this.keys.activeBatches(), id).exec();

@@ -3,10 +3,11 @@
  * is cut sooner when its ids and texts reach a number of characters (see batch-ingest.ts), so that
  * a chunk of long rows stays a few megabytes wherever it is held: the API reading it, a worker
  * labelling it, a download or a progress event sending it. A batch record keeps its chunk size and,
- * when a chunk other than the last was cut short, each such chunk with its rows (`chunkCuts`):
- * only the exceptions, so a batch of a million chunks with one run of long rows keeps a few of
- * them, and a batch without any (nearly every batch, and every one stored before cuts existed)
- * keeps nothing, a row's chunk following from its index alone.
+ * when a chunk other than the last was cut short, how many were (`cutChunks`), each such chunk
+ * with its rows kept beside the record (`batch:{id}:cuts`, ChunkCuts.encoded): only the exceptions,
+ * so a batch of a million chunks with one run of long rows keeps a few of them, and a batch without
+ * any (nearly every batch, and every one stored before cuts existed) keeps nothing, a row's chunk
+ * following from its index alone.
  */
 export class ChunkLayout {
   private constructor(
@@ -26,22 +27,27 @@ export class ChunkLayout {
   }
 
   /**
-   * The layout a batch record keeps: its `chunkSize`, its `chunkCuts` (ChunkCuts.encoded; absent or
-   * '' for none) and its chunk count (`chunks`; from `total` when the record has none).
+   * The layout a batch keeps: its record's `chunkSize`, its cuts (ChunkCuts.encoded; absent or ''
+   * for none) and its chunk count (`chunks`; from `total` when the record has none).
    */
-  static ofRecord(chunkSize: number, chunkCuts: string | null | undefined, chunks: number | null, total: number): ChunkLayout {
+  static ofRecord(chunkSize: number, cuts: string | null | undefined, chunks: number | null, total: number): ChunkLayout {
     const count = chunks ?? Math.ceil(total / chunkSize);
-    if (!chunkCuts) return ChunkLayout.uniform(chunkSize, count);
+    if (!cuts) return ChunkLayout.uniform(chunkSize, count);
     const cutChunks: number[] = [];
     const missingAfter: number[] = [];
     let missing = 0;
-    for (const cut of chunkCuts.split(',')) {
+    for (const cut of cuts.split(',')) {
       const [chunk, rows] = cut.split(':').map(Number);
       missing += chunkSize - rows;
       cutChunks.push(chunk);
       missingAfter.push(missing);
     }
     return new ChunkLayout(chunkSize, count, cutChunks, missingAfter);
+  }
+
+  /** How many chunks were cut short. */
+  get cuts(): number {
+    return this.cutChunks.length;
   }
 
   /** The first row of chunk `chunk` (for the chunk after the last: the row after the last). */
@@ -73,7 +79,8 @@ export class ChunkLayout {
 
 /**
  * The chunks of an upload that were cut short, collected as it is cut: `encoded()` is what the
- * batch record keeps (`chunkCuts`), '' when none was (the last chunk may be short anyway).
+ * batch keeps beside its record (`batch:{id}:cuts`), '' when none was (the last chunk may be short
+ * anyway).
  */
 export class ChunkCuts {
   private readonly cuts: string[] = [];
@@ -89,8 +96,47 @@ export class ChunkCuts {
     this.lastRows = rows;
   }
 
+  /** How many chunks were cut short before the last. */
+  get count(): number {
+    return this.cuts.length;
+  }
+
   /** Each chunk cut short before the last, as `chunk:rows`, comma-separated. */
   encoded(): string {
     return this.cuts.join(',');
+  }
+}
+
+/**
+ * Layouts of batches with cut chunks, by batch id, as read once: a batch's cuts never change once
+ * its input is read, and every read of its rows or progress needs them (parsing 90,000 cuts took
+ * 40 to 65 ms, and the relay reads a batch's progress at every chunk it finishes). Bounded by the
+ * cuts held, the batches read least recently going first.
+ */
+export class CutLayouts {
+  private readonly layouts = new Map<string, ChunkLayout>();
+  private held = 0;
+
+  constructor(private readonly maxCuts = 1_000_000) {}
+
+  get(id: string): ChunkLayout | undefined {
+    const layout = this.layouts.get(id);
+    if (layout) {
+      // Most recently read last.
+      this.layouts.delete(id);
+      this.layouts.set(id, layout);
+    }
+    return layout;
+  }
+
+  set(id: string, layout: ChunkLayout): void {
+    if (layout.cuts > this.maxCuts || this.layouts.has(id)) return;
+    this.layouts.set(id, layout);
+    this.held += layout.cuts;
+    for (const [oldest, old] of this.layouts) {
+      if (this.held <= this.maxCuts) break;
+      this.layouts.delete(oldest);
+      this.held -= old.cuts;
+    }
   }
 }

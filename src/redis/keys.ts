@@ -19,6 +19,8 @@ export interface RedisKeys {
    * chunk's input to this name, for downloads that echo each row's id and text.
    */
   batchRecordedInput(id: string, chunk: number): string;
+  /** The chunks of a batch cut short (see chunk-layout.ts), when it has any. */
+  batchChunkCuts(id: string): string;
   /** Every batch by creation time (sorted set). */
   batches(): string;
   /**
@@ -59,6 +61,7 @@ export function redisKeys(prefix: string): RedisKeys {
     batchChunkPrefix: (id) => `${prefix}batch:${id}:chunk:`,
     batchResults: (id) => `${prefix}batch:${id}:results`,
     batchRecordedInput: (id, chunk) => `${prefix}batch:${id}:recorded:${chunk}`,
+    batchChunkCuts: (id) => `${prefix}batch:${id}:cuts`,
     batches: () => `${prefix}batches`,
     batchIndex: ({ owner, status }) => `${prefix}batches${owner ? `:owner:${owner}` : ''}${status ? `:status:${status}` : ''}`,
     activeBatches: () => `${prefix}batches:active`,

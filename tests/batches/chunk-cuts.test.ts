@@ -3,6 +3,7 @@ import { startTestApi, type TestApi } from '../support/api';
 import { READ_BYTES } from '../../src/batches/batch-store';
 import { followResults } from '../../src/batches/result-follower';
 import type { ResultChunk } from '../../src/batches/row-codec';
+import { redisKeys } from '../../src/redis/keys';
 import { finished } from '../support/batches';
 import { range } from '../support/progress';
 import { readAll, startTestRelay, type TestRelay } from '../support/relay';
@@ -73,6 +74,14 @@ describe('chunks cut short by their characters', () => {
     expect(rows.slice(0, -1).filter((n) => n < CHUNK_SIZE).length).toBeGreaterThan(5);
     const state = await r.store.progress(id);
     expect(state!.layout.chunks).toBe(rows.length);
+    // The record counts the cuts; which they are is kept beside it, so reads of the record (every
+    // snapshot, every page of the batch list) never carry them.
+    const cut = rows.slice(0, -1).filter((n) => n < CHUNK_SIZE).length;
+    const keys = redisKeys(t.prefix);
+    expect(await r.redis.hget(keys.batch(id), 'cutChunks')).toBe(String(cut));
+    expect((await r.redis.get(keys.batchChunkCuts(id)))!.split(',')).toHaveLength(cut);
+    expect(Object.values(await r.redis.hgetall(keys.batch(id))).every((value) => value.length < 100)).toBe(true);
+    expect(await r.redis.ttl(keys.batchChunkCuts(id))).toBeGreaterThan(0);
     let first = 0;
     rows.forEach((n, chunk) => {
       expect(state!.layout.firstRow(chunk)).toBe(first);

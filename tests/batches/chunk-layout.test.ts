@@ -1,4 +1,4 @@
-import { ChunkCuts, ChunkLayout } from '../../src/batches/chunk-layout';
+import { ChunkCuts, ChunkLayout, CutLayouts } from '../../src/batches/chunk-layout';
 
 /** The layout ChunkCuts records for chunks of these row counts, as a batch record would keep it. */
 function layoutOf(chunkSize: number, rowsPerChunk: readonly number[]): ChunkLayout {
@@ -50,5 +50,21 @@ describe('ChunkLayout: which rows each chunk of a batch holds', () => {
       const rows = Array.from({ length: 1 + Math.floor(random() * 30) }, () => (random() < cutShare ? 1 + Math.floor(random() * chunkSize) : chunkSize));
       expectLayout(layoutOf(chunkSize, rows), rows);
     }
+  });
+});
+
+describe('CutLayouts: the layouts of batches with cuts, read once', () => {
+  it('keeps layouts up to a number of cuts, dropping the least recently read first', () => {
+    const cuts = (n: number) => layoutOf(10, [...Array.from({ length: n }, () => 5), 10]);
+    const layouts = new CutLayouts(10);
+    layouts.set('a', cuts(4));
+    layouts.set('b', cuts(4));
+    expect(layouts.get('a')?.cuts).toBe(4);
+    // 'b' is now the least recently read: it goes to make room.
+    layouts.set('c', cuts(4));
+    expect([layouts.get('a'), layouts.get('b'), layouts.get('c')].map((layout) => layout?.cuts)).toEqual([4, undefined, 4]);
+    // One with more cuts than the bound is not kept, and takes nothing out.
+    layouts.set('d', cuts(11));
+    expect([layouts.get('a'), layouts.get('c'), layouts.get('d')].map((layout) => layout?.cuts)).toEqual([4, 4, undefined]);
   });
 });

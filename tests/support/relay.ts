@@ -11,6 +11,8 @@ import { ChannelSubscriber } from '../../src/redis/channel-subscriber';
 export interface TestRelay {
   relay: ProgressRelay;
   store: BatchStore;
+  /** The store's connection, for a test's own reads. */
+  redis: Redis;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export function startTestRelay(prefix: string, settings: Omit<ProgressRelayOptio
   return {
     relay,
     store,
+    redis: commands,
     close: async () => {
       relay.close();
       for (const connection of [commands, publisher, subscriber]) connection.disconnect();
