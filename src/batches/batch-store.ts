@@ -324,29 +324,33 @@ export class BatchStore {
   }
 
   /**
-   * The bytes each chunk's stored results and recorded input hold in Redis (0 for a chunk not
-   * recorded), in one round trip: what reading its rows will bring into memory.
+   * The bytes each chunk's stored results and, `withInput`, its recorded input hold in Redis (0 for
+   * a chunk not recorded), in one round trip: what reading its rows will bring into memory.
    */
-  async storedChunkBytes(id: string, chunks: readonly number[]): Promise<number[]> {
+  async storedChunkBytes(id: string, chunks: readonly number[], withInput = true): Promise<number[]> {
     const pipeline = this.redis.pipeline();
-    for (const chunk of chunks) pipeline.hstrlen(this.keys.batchResults(id), String(chunk)).strlen(this.keys.batchRecordedInput(id, chunk));
+    for (const chunk of chunks) {
+      pipeline.hstrlen(this.keys.batchResults(id), String(chunk));
+      if (withInput) pipeline.strlen(this.keys.batchRecordedInput(id, chunk));
+    }
     const replies = (await pipeline.exec()) ?? [];
     const sizes = replies.map(([error, size]) => {
       if (error) throw error;
       return Number(size);
     });
-    return chunks.map((_, i) => sizes[2 * i] + sizes[2 * i + 1]);
+    return withInput ? chunks.map((_, i) => sizes[2 * i] + sizes[2 * i + 1]) : sizes;
   }
 
   /**
    * The first of `chunks`, and those after it while they hold no more than `maxBytes` together in
-   * Redis (their results and recorded input, storedChunkBytes; a chunk not recorded counts 0), in
-   * one round trip: what one read of rows may bring into memory, so that a download or an event of
-   * chunks of the longest rows reads one or two at a time, not eight.
+   * Redis (storedChunkBytes: their results, and their recorded input for a read `withInput`; a
+   * chunk not recorded counts 0), in one round trip: what one read of rows may bring into memory,
+   * so that a download or an event of chunks of the longest rows reads one or two at a time, not
+   * eight.
    */
-  async chunksWithin(id: string, chunks: readonly number[], maxBytes: number): Promise<number[]> {
+  async chunksWithin(id: string, chunks: readonly number[], maxBytes: number, withInput = true): Promise<number[]> {
     if (chunks.length <= 1) return [...chunks];
-    const bytes = await this.storedChunkBytes(id, chunks);
+    const bytes = await this.storedChunkBytes(id, chunks, withInput);
     let total = bytes[0];
     let count = 1;
     while (count < chunks.length && total + bytes[count] <= maxBytes) total += bytes[count++];
@@ -432,7 +436,7 @@ export class BatchStore {
     if (!layout) return;
     const chunks = layout.layout.chunkOf(total - 1) + 1;
     for (let first = 0; first < chunks; ) {
-      const read = await this.chunksWithin(id, chunkRange(first, Math.min(first + chunksPerRead, chunks) - 1), READ_BYTES);
+      const read = await this.chunksWithin(id, chunkRange(first, Math.min(first + chunksPerRead, chunks) - 1), READ_BYTES, withInput);
       first += read.length;
       const stored = (await this.storedChunks(id, read, withInput)).filter((chunk) => chunk !== null);
       if (stored.length > 0) yield stored;

@@ -49,7 +49,7 @@ export async function* followResults(
     const unread = chunkRange(next, last).filter((chunk) => !ahead.has(chunk));
     // At most READ_BYTES of recorded chunks a read (chunks not recorded yet count nothing); the
     // chunks past what fits are read next time, not taken as never coming once the batch ended.
-    const wanted = await store.chunksWithin(id, unread, READ_BYTES);
+    const wanted = await store.chunksWithin(id, unread, READ_BYTES, withInput);
     if (wanted.length < unread.length) last = unread[wanted.length] - 1;
     const stored = await store.storedChunks(id, wanted, withInput);
     wanted.forEach((chunk, i) => {

@@ -169,12 +169,12 @@ describe('downloads read chunks within a byte budget', () => {
     await t.stop();
   });
 
-  /** Each page's chunks, and the bytes they hold stored. */
-  async function pagesOf(pages: AsyncIterable<ResultChunk[]>): Promise<{ chunks: number[]; bytes: number }[]> {
+  /** Each page's chunks, and the bytes they hold stored: their outcomes, and their input `withInput`. */
+  async function pagesOf(pages: AsyncIterable<ResultChunk[]>, withInput: boolean): Promise<{ chunks: number[]; bytes: number }[]> {
     const read: { chunks: number[]; bytes: number }[] = [];
     for await (const page of pages) {
       const chunks = page.map((chunk) => chunk.first / 1000);
-      read.push({ chunks, bytes: (await r.store.storedChunkBytes(id, chunks)).reduce((a, b) => a + b, 0) });
+      read.push({ chunks, bytes: (await r.store.storedChunkBytes(id, chunks, withInput)).reduce((a, b) => a + b, 0) });
     }
     return read;
   }
@@ -183,11 +183,13 @@ describe('downloads read chunks within a byte budget', () => {
     const bytes = await r.store.storedChunkBytes(id, range(4));
     expect(Math.min(...bytes)).toBeGreaterThan(READ_BYTES / 4);
     for (const withInput of [true, false]) {
-      const plain = await pagesOf(r.store.allResults(id, rows, withInput));
-      const followed = await pagesOf(followResults(r.store, id, rows, withInput, new AbortController().signal));
+      const plain = await pagesOf(r.store.allResults(id, rows, withInput), withInput);
+      const followed = await pagesOf(followResults(r.store, id, rows, withInput, new AbortController().signal), withInput);
       for (const pages of [plain, followed]) {
         expect(pages.flatMap((page) => page.chunks)).toEqual(range(4));
         for (const page of pages) if (page.chunks.length > 1) expect(page.bytes).toBeLessThanOrEqual(READ_BYTES);
+        // Without the input, what is read is the outcomes alone, a few KB a chunk: all four at once.
+        if (!withInput) expect(pages).toHaveLength(1);
       }
     }
     const lines = (await (await fetch(`${t.api.url}/batches/${id}/results.jsonl`)).text()).trim().split('\n');
