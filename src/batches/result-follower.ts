@@ -38,8 +38,10 @@ export async function* followResults(
   const chunks = await store.chunkCount(id, total);
   if (chunks === null) return;
   // Chunks finish out of order (several workers, several chunks each): those read ahead of a
-  // missing one wait here, parsed, rather than being read again (at most CHUNKS_PER_READ).
-  const ahead = new Map<number, ResultChunk>();
+  // missing one wait here, parsed, rather than being read again: at most CHUNKS_PER_READ of them,
+  // and no more than READ_BYTES stored (with the one chunk that is always read).
+  const ahead = new Map<number, { chunk: ResultChunk; bytes: number }>();
+  let aheadBytes = 0;
   let next = 0;
   let wait = timing.firstWaitMs;
   let ended = false;
@@ -47,27 +49,51 @@ export async function* followResults(
     signal.throwIfAborted();
     let last = Math.min(next + CHUNKS_PER_READ, chunks) - 1;
     const unread = chunkRange(next, last).filter((chunk) => !ahead.has(chunk));
-    // At most READ_BYTES of recorded chunks a read (chunks not recorded yet count nothing); the
-    // chunks past what fits are read next time, not taken as never coming once the batch ended.
-    const wanted = await store.chunksWithin(id, unread, READ_BYTES, withInput);
-    if (wanted.length < unread.length) last = unread[wanted.length] - 1;
+    const sizes = await store.storedChunkBytes(id, unread, withInput);
+    // `next` is always read: whether it is recorded is what the follower waits on. After it, the
+    // chunks recorded when measured (one recorded since is read next time, measured), while what
+    // is held stays within READ_BYTES; past the first that does not fit, nothing is taken as
+    // never coming once the batch ended.
+    const wanted: number[] = [];
+    const wantedBytes: number[] = [];
+    let held = aheadBytes;
+    for (let i = 0; i < unread.length; i++) {
+      if (i > 0 && sizes[i] === 0) continue;
+      if (i > 0 && held + sizes[i] > READ_BYTES) {
+        last = unread[i] - 1;
+        break;
+      }
+      wanted.push(unread[i]);
+      wantedBytes.push(sizes[i]);
+      held += sizes[i];
+    }
     const stored = await store.storedChunks(id, wanted, withInput);
     wanted.forEach((chunk, i) => {
       const found = stored[i];
-      if (found !== null) ahead.set(chunk, found);
+      if (found === null) return;
+      ahead.set(chunk, { chunk: found, bytes: wantedBytes[i] });
+      aheadBytes += wantedBytes[i];
     });
     // Before the end, only the recorded chunks in a row from `next`; after it, every recorded one
-    // up to `last` (the others never come).
-    const ready: ResultChunk[] = [];
+    // up to `last` (the others never come). They go out in pages of at most READ_BYTES (one chunk
+    // at least), so that the page being written is bounded too.
+    let page: ResultChunk[] = [];
+    let pageBytes = 0;
     for (; next <= last && (ended || ahead.has(next)); next++) {
       const found = ahead.get(next);
-      if (found) ready.push(found);
+      if (!found) continue;
       ahead.delete(next);
-    }
-    if (ready.length > 0) {
+      aheadBytes -= found.bytes;
+      if (page.length > 0 && pageBytes + found.bytes > READ_BYTES) {
+        yield page;
+        page = [];
+        pageBytes = 0;
+      }
+      page.push(found.chunk);
+      pageBytes += found.bytes;
       wait = timing.firstWaitMs;
-      yield ready;
     }
+    if (page.length > 0) yield page;
     if (next > last) continue;
     const state = await store.state(id);
     if (!state || isFinalStatus(state.status)) {

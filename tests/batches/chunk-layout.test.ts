@@ -56,7 +56,7 @@ describe('ChunkLayout: which rows each chunk of a batch holds', () => {
 describe('CutLayouts: the layouts of batches with cuts, read once', () => {
   it('keeps layouts up to a number of cuts, dropping the least recently read first', () => {
     const cuts = (n: number) => layoutOf(10, [...Array.from({ length: n }, () => 5), 10]);
-    const layouts = new CutLayouts(10);
+    const layouts = new CutLayouts(10 + 2 * CutLayouts.ENTRY_CUTS);
     layouts.set('a', cuts(4));
     layouts.set('b', cuts(4));
     expect(layouts.get('a')?.cuts).toBe(4);
@@ -64,7 +64,15 @@ describe('CutLayouts: the layouts of batches with cuts, read once', () => {
     layouts.set('c', cuts(4));
     expect([layouts.get('a'), layouts.get('b'), layouts.get('c')].map((layout) => layout?.cuts)).toEqual([4, undefined, 4]);
     // One with more cuts than the bound is not kept, and takes nothing out.
-    layouts.set('d', cuts(11));
+    layouts.set('d', cuts(11 + 2 * CutLayouts.ENTRY_CUTS));
     expect([layouts.get('a'), layouts.get('c'), layouts.get('d')].map((layout) => layout?.cuts)).toEqual([4, 4, undefined]);
+  });
+
+  it('counts every layout, not only its cuts: layouts of one cut each are bounded in number too', () => {
+    const layouts = new CutLayouts(100 * (1 + CutLayouts.ENTRY_CUTS));
+    for (let i = 0; i < 1000; i++) layouts.set(`batch-${i}`, layoutOf(10, [5, 10]));
+    const kept = Array.from({ length: 1000 }, (_, i) => layouts.get(`batch-${i}`)).filter(Boolean).length;
+    expect(kept).toBe(100);
+    expect(layouts.get('batch-999')).toBeDefined();
   });
 });

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
-import { BatchStore } from '../../src/batches/batch-store';
+import { BatchStore, READ_BYTES } from '../../src/batches/batch-store';
 import { followResults, type FollowTiming } from '../../src/batches/result-follower';
 import { encodeChunkOutcomes, type ResultChunk } from '../../src/batches/row-codec';
 import { redisKeys } from '../../src/redis/keys';
+import { range } from '../support/progress';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 
 // The follower driven directly against real Redis: chunks recorded out of order, a batch that
@@ -83,5 +84,24 @@ describe("following a batch's results", () => {
 
   it('ends at once for a batch that does not exist', async () => {
     expect(await follow(followResults(store, 'no-such-batch', 5, false, new AbortController().signal, quick))).toEqual([]);
+  });
+
+  it('holds and gives at most READ_BYTES of chunks at once, though chunks past a missing one pile up, and then gives every one', async () => {
+    // Ten chunks of one row each whose text is 3 MB: with the input echoed, three fit in READ_BYTES.
+    const id = `batch-${next++}`;
+    await store.create(id, model, new Date(), 1, 'owner');
+    for (let chunk = 0; chunk < 10; chunk++) await store.saveChunk(id, chunk, [{ index: chunk, id: `r${chunk}`, text: `${chunk} ${'x'.repeat(3 * 2 ** 20)}` }]);
+    await store.finishIngest(id, 10, 10);
+    for (let chunk = 1; chunk < 10; chunk++) await record(id, chunk);
+    const pages: number[][] = [];
+    const following = (async () => {
+      for await (const page of followResults(store, id, 10, true, new AbortController().signal, quick)) pages.push(page.map((chunk) => chunk.first));
+    })();
+    // Chunk 0 comes last, after the follower has read ahead as far as it may.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await record(id, 0);
+    await following;
+    expect(pages.flat()).toEqual(range(10));
+    expect(Math.max(...pages.map((page) => page.length))).toBeLessThanOrEqual(Math.floor(READ_BYTES / (3 * 2 ** 20)));
   });
 });
