@@ -71,8 +71,11 @@ export async function* followResults(
     wanted.forEach((chunk, i) => {
       const found = stored[i];
       if (found === null) return;
-      ahead.set(chunk, { chunk: found, bytes: wantedBytes[i] });
-      aheadBytes += wantedBytes[i];
+      // Found though measured as not recorded (`next`, recorded between the two): its size is not
+      // known, so it counts as a whole page and goes out alone.
+      const bytes = wantedBytes[i] === 0 ? READ_BYTES : wantedBytes[i];
+      ahead.set(chunk, { chunk: found, bytes });
+      aheadBytes += bytes;
     });
     // Before the end, only the recorded chunks in a row from `next`; after it, every recorded one
     // up to `last` (the others never come). They go out in pages of at most READ_BYTES (one chunk
