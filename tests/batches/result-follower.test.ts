@@ -34,6 +34,15 @@ async function newBatch(chunks: number): Promise<string> {
   return id;
 }
 
+/** A batch of `chunks` chunks of one row each, its text 3 MB, its input stored. */
+async function newBatchOf3MbRows(chunks: number): Promise<string> {
+  const id = `batch-${next++}`;
+  await store.create(id, model, new Date(), 1, 'owner');
+  for (let chunk = 0; chunk < chunks; chunk++) await store.saveChunk(id, chunk, [{ index: chunk, id: `r${chunk}`, text: `${chunk} ${'x'.repeat(3 * 2 ** 20)}` }]);
+  await store.finishIngest(id, chunks, chunks);
+  return id;
+}
+
 function record(id: string, chunk: number) {
   return store.recordChunk(id, chunk, chunk, { succeeded: 1, failed: 0, cached: 0, labels: { yes: 1 } }, 1, encodeChunkOutcomes([{ scoresJson: '[0.25,0.75]', cached: false, error: null }]));
 }
@@ -87,11 +96,8 @@ describe("following a batch's results", () => {
   });
 
   it('holds and gives at most READ_BYTES of chunks at once, though chunks past a missing one pile up, and then gives every one', async () => {
-    // Ten chunks of one row each whose text is 3 MB: with the input echoed, three fit in READ_BYTES.
-    const id = `batch-${next++}`;
-    await store.create(id, model, new Date(), 1, 'owner');
-    for (let chunk = 0; chunk < 10; chunk++) await store.saveChunk(id, chunk, [{ index: chunk, id: `r${chunk}`, text: `${chunk} ${'x'.repeat(3 * 2 ** 20)}` }]);
-    await store.finishIngest(id, 10, 10);
+    // Ten chunks of one row each whose text is 3 MB: with the input echoed, two fit in READ_BYTES.
+    const id = await newBatchOf3MbRows(10);
     for (let chunk = 1; chunk < 10; chunk++) await record(id, chunk);
     const pages: number[][] = [];
     const following = (async () => {
@@ -108,10 +114,7 @@ describe("following a batch's results", () => {
   it('gives a chunk recorded between its measure and its read in a page of its own, not with READ_BYTES more', async () => {
     // Four chunks of 3 MB; 1 to 3 recorded; chunk 0 recorded just before the follower's second read,
     // after that round measured it as not recorded (a review forced it so; a random schedule met it too).
-    const id = `batch-${next++}`;
-    await store.create(id, model, new Date(), 1, 'owner');
-    for (let chunk = 0; chunk < 4; chunk++) await store.saveChunk(id, chunk, [{ index: chunk, id: `r${chunk}`, text: `${chunk} ${'x'.repeat(3 * 2 ** 20)}` }]);
-    await store.finishIngest(id, 4, 4);
+    const id = await newBatchOf3MbRows(4);
     for (let chunk = 1; chunk < 4; chunk++) await record(id, chunk);
     let reads = 0;
     const racing = Object.create(store) as BatchStore;
