@@ -137,6 +137,15 @@ function toSnapshot(id: string, hash: Record<string, string>, now = Date.now()):
  */
 export const READ_BYTES = 8 * 2 ** 20;
 
+/** The chunks one read takes (BatchStore.chunksWithin). */
+export interface ChunksToRead {
+  chunks: number[];
+  /** Each one's stored bytes as measured (0: not recorded then). */
+  bytes: number[];
+  /** The first chunk left out for not fitting, where the next read begins; null when none was. */
+  cutAt: number | null;
+}
+
 /** What of a batch record tells which rows its chunks hold. */
 type LayoutFields = Partial<Record<'chunkSize' | 'cutChunks' | 'chunks' | 'total' | 'ingested', string | null>>;
 
@@ -342,19 +351,32 @@ export class BatchStore {
   }
 
   /**
-   * The first of `chunks`, and those after it while they hold no more than `maxBytes` together in
-   * Redis (storedChunkBytes: their results, and their recorded input for a read `withInput`; a
-   * chunk not recorded counts 0), in one round trip: what one read of rows may bring into memory,
-   * so that a download or an event of chunks of the longest rows reads one or two at a time, not
-   * eight.
+   * What one read of rows may bring into memory, so that a download or an event of chunks of the
+   * longest rows reads one or two at a time, not eight: the first of `chunks` (always: whether it is
+   * recorded is what a reader waits on), then those after it recorded when measured, while they and
+   * `held` (what the reader holds already) come to no more than `maxBytes` in Redis
+   * (storedChunkBytes: their results, and their recorded input for a read `withInput`). One round
+   * trip. Gives the chunks with their sizes (0 for the first when it was not recorded), and
+   * `cutAt`, the first chunk left out for not fitting (null when none was): the chunks from there
+   * on are for the next read. A chunk not recorded when measured is left out, not read: one
+   * recorded since is read, measured, next time.
    */
-  async chunksWithin(id: string, chunks: readonly number[], maxBytes: number, withInput = true): Promise<number[]> {
-    if (chunks.length <= 1) return [...chunks];
-    const bytes = await this.storedChunkBytes(id, chunks, withInput);
-    let total = bytes[0];
-    let count = 1;
-    while (count < chunks.length && total + bytes[count] <= maxBytes) total += bytes[count++];
-    return chunks.slice(0, count);
+  async chunksWithin(id: string, chunks: readonly number[], maxBytes: number, withInput = true, held = 0): Promise<ChunksToRead> {
+    if (chunks.length === 0) return { chunks: [], bytes: [], cutAt: null };
+    const sizes = await this.storedChunkBytes(id, chunks, withInput);
+    const read: ChunksToRead = { chunks: [chunks[0]], bytes: [sizes[0]], cutAt: null };
+    let total = held + sizes[0];
+    for (let i = 1; i < chunks.length; i++) {
+      if (sizes[i] === 0) continue;
+      if (total + sizes[i] > maxBytes) {
+        read.cutAt = chunks[i];
+        break;
+      }
+      read.chunks.push(chunks[i]);
+      read.bytes.push(sizes[i]);
+      total += sizes[i];
+    }
+    return read;
   }
 
   /**
@@ -436,9 +458,10 @@ export class BatchStore {
     if (!layout) return;
     const chunks = layout.layout.chunkOf(total - 1) + 1;
     for (let first = 0; first < chunks; ) {
-      const read = await this.chunksWithin(id, chunkRange(first, Math.min(first + chunksPerRead, chunks) - 1), READ_BYTES, withInput);
-      first += read.length;
-      const stored = (await this.storedChunks(id, read, withInput)).filter((chunk) => chunk !== null);
+      const last = Math.min(first + chunksPerRead, chunks) - 1;
+      const read = await this.chunksWithin(id, chunkRange(first, last), READ_BYTES, withInput);
+      first = read.cutAt ?? last + 1;
+      const stored = (await this.storedChunks(id, read.chunks, withInput)).filter((chunk) => chunk !== null);
       if (stored.length > 0) yield stored;
     }
   }

@@ -409,8 +409,10 @@ class BatchFeed {
    * The chunks of one event: the first of `chunks`, and those after it while they hold no more
    * than `maxEventBytes` together, up to `chunksPerEvent` (their sizes read in one round trip).
    */
-  private pageOf(chunks: readonly number[]): Promise<number[]> {
-    return this.options.store.chunksWithin(this.id, chunks.slice(0, this.settings.chunksPerEvent), this.settings.maxEventBytes);
+  private async pageOf(chunks: readonly number[]): Promise<number[]> {
+    const candidates = chunks.slice(0, this.settings.chunksPerEvent);
+    if (candidates.length <= 1) return candidates;
+    return (await this.options.store.chunksWithin(this.id, candidates, this.settings.maxEventBytes)).chunks;
   }
 
   /**

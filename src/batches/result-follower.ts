@@ -48,32 +48,17 @@ export async function* followResults(
   while (next < chunks) {
     signal.throwIfAborted();
     let last = Math.min(next + CHUNKS_PER_READ, chunks) - 1;
-    const unread = chunkRange(next, last).filter((chunk) => !ahead.has(chunk));
-    const sizes = await store.storedChunkBytes(id, unread, withInput);
-    // `next` is always read: whether it is recorded is what the follower waits on. After it, the
-    // chunks recorded when measured (one recorded since is read next time, measured), while what
-    // is held stays within READ_BYTES; past the first that does not fit, nothing is taken as
-    // never coming once the batch ended.
-    const wanted: number[] = [];
-    const wantedBytes: number[] = [];
-    let held = aheadBytes;
-    for (let i = 0; i < unread.length; i++) {
-      if (i > 0 && sizes[i] === 0) continue;
-      if (i > 0 && held + sizes[i] > READ_BYTES) {
-        last = unread[i] - 1;
-        break;
-      }
-      wanted.push(unread[i]);
-      wantedBytes.push(sizes[i]);
-      held += sizes[i];
-    }
-    const stored = await store.storedChunks(id, wanted, withInput);
-    wanted.forEach((chunk, i) => {
+    // `next`, then what else fits beside what is held ahead; past the first that does not fit,
+    // nothing is taken as never coming once the batch ended.
+    const read = await store.chunksWithin(id, chunkRange(next, last).filter((chunk) => !ahead.has(chunk)), READ_BYTES, withInput, aheadBytes);
+    if (read.cutAt !== null) last = read.cutAt - 1;
+    const stored = await store.storedChunks(id, read.chunks, withInput);
+    read.chunks.forEach((chunk, i) => {
       const found = stored[i];
       if (found === null) return;
       // Found though measured as not recorded (`next`, recorded between the two): its size is not
       // known, so it counts as a whole page and goes out alone.
-      const bytes = wantedBytes[i] === 0 ? READ_BYTES : wantedBytes[i];
+      const bytes = read.bytes[i] === 0 ? READ_BYTES : read.bytes[i];
       ahead.set(chunk, { chunk: found, bytes });
       aheadBytes += bytes;
     });
