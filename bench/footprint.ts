@@ -30,7 +30,8 @@ export interface FootprintResult {
   /** After one worker completed the batch and stopped, the prediction cache's keys deleted: results and the record. */
   after: MemoryFigure;
   /** The prediction cache's keys the batch left (one per distinct text), and what deleting them freed. */
-  cache: { keys: number; usedMemoryDelta: number; bytesPerKey: number; memoryUsagePerKey: number; keyNameBytes: number };
+  /** The prediction cache: its entries (fields of its windows' hashes), the hashes holding them, and the memory deleting them freed. */
+  cache: { entries: number; hashes: number; usedMemoryDelta: number; bytesPerEntry: number; hashNameBytes: number };
   /**
    * Redis CPU (INFO cpu, user + sys) per row: while the API ingests the upload, and while one
    * worker labels it (cold cache); `ceilingRowsPerSecond` = 1 s over both together, the rows/s at
@@ -189,11 +190,11 @@ export async function runFootprint(options: FootprintOptions): Promise<Footprint
     await sleep(500);
     const afterWithCache = await usedMemory(redis);
     const afterGroups = await keysByGroup(redis, prefix);
-    const [someCacheKey] = (await redis.scan('0', 'MATCH', `${prefix}pred:*`, 'COUNT', 100))[1];
-    const cacheKeys = await deleteNow(redis, `${prefix}pred:`);
+    const cacheHashes = (await redis.keys(`${prefix}pred:*`));
+    const cacheEntries = (await Promise.all(cacheHashes.map((key) => redis.hlen(key)))).reduce((sum, count) => sum + count, 0);
+    await deleteNow(redis, `${prefix}pred:`);
     await sleep(200);
     const afterMemory = await usedMemory(redis);
-    const cacheUsage = afterGroups['prediction cache'];
     delete afterGroups['prediction cache'];
 
     const ingestUsPerRow = (1e6 * (cpu1 - cpu0)) / total;
@@ -206,9 +207,8 @@ export async function runFootprint(options: FootprintOptions): Promise<Footprint
       redis: { version, allocator },
       queued: { usedMemoryDelta: queuedMemory - baseline, bytesPerRow: (queuedMemory - baseline) / total, byGroup: queuedGroups },
       after: { usedMemoryDelta: afterMemory - baseline, bytesPerRow: (afterMemory - baseline) / total, byGroup: afterGroups },
-      cache: { keys: cacheKeys, usedMemoryDelta: afterWithCache - afterMemory, bytesPerKey: (afterWithCache - afterMemory) / cacheKeys,
-        memoryUsagePerKey: cacheUsage ? cacheUsage.bytes / cacheUsage.keys : NaN,
-        keyNameBytes: someCacheKey?.length ?? NaN,
+      cache: { entries: cacheEntries, hashes: cacheHashes.length, usedMemoryDelta: afterWithCache - afterMemory, bytesPerEntry: (afterWithCache - afterMemory) / cacheEntries,
+        hashNameBytes: cacheHashes[0]?.length ?? NaN,
       },
       redisCpu: { ingestUsPerRow, labelUsPerRow, ceilingRowsPerSecond: 1e6 / (ingestUsPerRow + labelUsPerRow), labelSeconds, workerRowsPerSecond: total / labelSeconds },
     };

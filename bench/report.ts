@@ -286,7 +286,7 @@ function footprintSection(footprint: FootprintResult): string[] {
         ['after (completed by 1 worker, cache not counted)', n(after.bytesPerRow), n(after.usedMemoryDelta / 1e6, 1), ...groups.map((g) => perRow(after, g))],
       ],
     ),
-    `The prediction cache adds ${n(cache.bytesPerKey)} bytes per distinct text (what deleting its ${n(cache.keys)} keys freed: ${n(cache.usedMemoryDelta / 1e6, 1)} MB; MEMORY USAGE ${n(cache.memoryUsagePerKey)} per key), with this run's ${cache.keyNameBytes}-byte key names.`,
+    `The prediction cache adds ${n(cache.bytesPerEntry)} bytes per distinct text (what deleting its ${n(cache.entries)} entries, fields of ${n(cache.hashes)} hashes, freed: ${n(cache.usedMemoryDelta / 1e6, 1)} MB).`,
     `Redis CPU per row (INFO cpu, user + sys): ingest ${n(redisCpu.ingestUsPerRow, 1)} µs, labelling ${n(redisCpu.labelUsPerRow, 1)} µs (1 worker, cold cache, ${n(redisCpu.workerRowsPerSecond)} rows/s);`,
     `one Redis's command thread would be busy all the time at about ${n(redisCpu.ceilingRowsPerSecond)} rows/s of ingest + labelling like these: the most one Redis serves, whatever the number of workers.`,
   ];

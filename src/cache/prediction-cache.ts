@@ -5,22 +5,17 @@ import type { CacheMetrics } from '../metrics/cache-metrics';
 import type { RedisKeys } from '../redis/keys';
 import { jsonNumber } from '../formats/json-number';
 import { sendBulk } from '../redis/bulk-command';
-import { variadicLuaScript } from '../redis/lua-script';
+import { CacheWindows, SHARDS, shardOf, WINDOWS_READ } from './cache-windows';
 
-/** Entries one cache write script sets at most (a few milliseconds of Redis's time). */
+/** Fields one HSET of the cache sets at most (a few milliseconds of Redis's time). */
 const WRITE_GROUP = 1000;
 
 /**
- * Reads and writes of at least this many entries (a batch chunk's, or a request's of many texts)
+ * Reads and writes of at least this many fields (a batch chunk's, or a request's of many texts)
  * go as bulk commands (bulk-command.ts), cheaper to encode; fewer (most online requests') stay
  * auto-pipelined, sent in one write with other requests' commands.
  */
 const BULK_ENTRIES = 64;
-
-/** SET key value EX ttl for each key. KEYS: the entries' keys. ARGV: the TTL in seconds, then the values in key order. */
-export const setWithTtl = variadicLuaScript(`local ttl = ARGV[1]
-for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ttl) end
-return #KEYS`);
 
 /** The model a cached entry belongs to; its version is part of the key. */
 export interface ModelKey {
@@ -31,16 +26,17 @@ export interface ModelKey {
 }
 
 /**
- * Hash of the exact text: the first TEXT_HASH_LENGTH characters (132 bits) of the base64url
- * SHA-256 of its UTF-16 code units. UTF-16 code units are hashed, not UTF-8 bytes: UTF-8 encoding
- * turns every lone surrogate into U+FFFD, so two different texts would share a key.
+ * Hash of the exact text, its entry's field in the cache's hashes: the first TEXT_HASH_LENGTH
+ * characters (132 bits) of the base64url SHA-256 of its UTF-16 code units. UTF-16 code units are
+ * hashed, not UTF-8 bytes: UTF-8 encoding turns every lone surrogate into U+FFFD, so two different
+ * texts would share an entry. A cryptographic hash, as the cache is shared by every API key: no
+ * client can make its text's entry answer for another text.
  *
- * Why not the whole digest in hex, as releases before this one keyed texts: every key goes to
- * Redis twice per fresh text (a batch chunk's MGET, then its write) and is kept as long as the
- * entry, so its length is bytes on every hop and in memory. 22 characters rather than 64 made
- * keys 59 characters rather than 101 for the bundled sentiment model, and cost a worker 8% less
+ * Why not the whole digest in hex, as early releases keyed texts: every hash goes to Redis twice
+ * per fresh text (a batch chunk's read, then its write) and is kept as long as the entry, so its
+ * length is bytes on every hop and in memory. 22 characters rather than 64 cost a worker 8% less
  * CPU and Redis 8% less in `node dist/bench/worker-cpu.js` (see docs/performance.md). 132 bits
- * keep collisions out of reach: a trillion distinct texts share a key with odds below 1e-15.
+ * keep collisions out of reach: a trillion distinct texts share a hash with odds below 1e-15.
  */
 export function textHash(text: string): string {
   // One buffer for every text's code units rather than a Buffer each (a worker hashes every text
@@ -120,39 +116,43 @@ export function decodeScores(value: string, labels?: number): number[] | null {
 
 /**
  * The prediction cache every Sift process shares through Redis. A value is the JSON array of one
- * text's probabilities in label order. The cache is an optimisation, never a dependency: when Redis
- * fails or is slow, reads are misses and writes are dropped, and callers run the model instead.
+ * text's probabilities in label order, kept as a field of its window's hash (cache-windows.ts). The
+ * cache is an optimisation, never a dependency: when Redis fails or is slow, reads are misses and
+ * writes are dropped, and callers run the model instead.
+ *
+ * An entry is named by its model version and its text's hash (textHash): hash a text once per
+ * request and use the hash for the read and the write.
  */
 export class PredictionCache {
   private lastWarning = 0;
+  private readonly windows: CacheWindows;
+  /** The last window whose hashes this process unlinked, by model prefix. */
+  private readonly retired = new Map<string, number>();
+  /** Each model's keys up to the window, made once per model object rather than once a text. */
+  private readonly keyPrefixes = new WeakMap<ModelKey, string>();
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly ttlSeconds: number,
+    ttlSeconds: number,
     private readonly logger: Logger,
     /** Counts lookups by model and result (`sift_cache_lookups_total`). */
     private readonly metrics?: CacheMetrics,
-  ) {}
-
-  /** Each model's keys up to the text's hash, made once per model object rather than once a text. */
-  private readonly keyPrefixes = new WeakMap<ModelKey, string>();
-
-  /** The cache key of one text: hash it once per request and reuse the key for read and write. */
-  key(model: ModelKey, text: string): string {
-    let prefix = this.keyPrefixes.get(model);
-    if (prefix === undefined) this.keyPrefixes.set(model, (prefix = this.keys.prediction(model.name, model.version, '')));
-    return prefix + textHash(text);
+    /** The clock windows are told by (tests move it). */
+    now: () => number = Date.now,
+  ) {
+    this.windows = new CacheWindows(ttlSeconds, now);
   }
 
   /**
-   * Cached probabilities for each key (null for a miss, or a value that is not encodeScores's), in
-   * one round trip. Each key is one lookup of `model` in `sift_cache_lookups_total` (`unknown` when
-   * the caller does not say): a hit only when its value decodes, so a damaged entry, which the
-   * caller runs the model for, counts as the miss it is.
+   * Cached probabilities for each text's hash (null for a miss, or a value that is not
+   * encodeScores's), in one round trip. Each hash is one lookup of `model` in
+   * `sift_cache_lookups_total`: a hit only when its value decodes, so a damaged entry, which the
+   * caller runs the model for, counts as the miss it is. A model with `labels` takes a value with
+   * another number of scores for a miss.
    */
-  async read(keys: readonly string[], model?: ModelKey): Promise<(number[] | null)[]> {
-    return (await this.readEntries(keys, model)).map((entry) => entry?.scores ?? null);
+  async read(model: ModelKey, hashes: readonly string[]): Promise<(number[] | null)[]> {
+    return (await this.readEntries(model, hashes)).map((entry) => entry?.scores ?? null);
   }
 
   /**
@@ -161,63 +161,121 @@ export class PredictionCache {
    * a hit's value rather than formatting its numbers again saved a worker about a third of its score
    * formatting (String of each score is 0.2 to 0.3 µs).
    */
-  async readEntries(keys: readonly string[], model?: ModelKey): Promise<({ scores: number[]; scoresJson: string } | null)[]> {
-    if (keys.length === 0) return [];
-    const values = await this.readValues(keys, model);
-    if (values === null) return keys.map(() => null);
+  async readEntries(model: ModelKey, hashes: readonly string[]): Promise<({ scores: number[]; scoresJson: string } | null)[]> {
+    if (hashes.length === 0) return [];
+    const values = await this.readValues(model, hashes);
+    if (values === null) return hashes.map(() => null);
     let hits = 0;
     const entries = values.map((value) => {
-      const scores = value === null ? null : decodeScores(value, model?.labels?.length);
+      const scores = value === null ? null : decodeScores(value, model.labels?.length);
       if (scores === null) return null;
       hits++;
       return { scores, scoresJson: copyableJson(value!, scores) ? value! : encodeScores(scores) };
     });
-    this.metrics?.answered(model?.name ?? 'unknown', hits, entries.length - hits);
+    this.metrics?.answered(model.name, hits, entries.length - hits);
     return entries;
   }
 
-  /** Stores fresh probabilities with the configured TTL, in one command. */
-  async write(entries: readonly { key: string; scores: ArrayLike<number> }[]): Promise<void> {
+  /** Stores fresh probabilities in the current window. */
+  async write(model: ModelKey, entries: readonly { hash: string; scores: ArrayLike<number> }[]): Promise<void> {
     await this.writeValues(
-      entries.map((entry) => entry.key),
+      model,
+      entries.map((entry) => entry.hash),
       entries.map((entry) => encodeScores(entry.scores)),
     );
   }
 
-  /** Cached values as stored (see `encodeScores`), null for a miss, in one round trip; null when Redis did not answer (each key counted as an error). */
-  private async readValues(keys: readonly string[], model?: ModelKey): Promise<(string | null)[] | null> {
+  /**
+   * Cached values as stored (see `encodeScores`), null for a miss, in one round trip: an HMGET of
+   * each shard's fields in each window read, the newest window's value first. Null when Redis did
+   * not answer (each hash counted as an error).
+   */
+  private async readValues(model: ModelKey, hashes: readonly string[]): Promise<(string | null)[] | null> {
+    const prefix = this.prefixOf(model);
+    const window = this.windows.current();
+    this.retire(prefix, window);
     try {
-      if (keys.length < BULK_ENTRIES) return await this.redis.mget(keys as string[]);
-      return (await sendBulk(this.redis, 'mget', keys)) as (string | null)[];
+      const shards = byShard(hashes);
+      const replies: Promise<(string | null)[]>[] = [];
+      for (const { shard, fields } of shards) {
+        for (let back = 0; back < WINDOWS_READ; back++) {
+          const key = this.windows.key(prefix, window - back, shard);
+          replies.push(fields.length < BULK_ENTRIES ? this.redis.hmget(key, ...fields) : (sendBulk(this.redis, 'hmget', [key, ...fields]) as Promise<(string | null)[]>));
+        }
+      }
+      const answered = await Promise.all(replies);
+      const values = new Array<string | null>(hashes.length).fill(null);
+      let reply = 0;
+      for (const { positions } of shards) {
+        for (let back = 0; back < WINDOWS_READ; back++) {
+          const found = answered[reply++];
+          for (let i = 0; i < positions.length; i++) if (found[i] !== null && values[positions[i]] === null) values[positions[i]] = found[i];
+        }
+      }
+      return values;
     } catch (error) {
       this.warn('read', error);
-      this.metrics?.failed(model?.name ?? 'unknown', keys.length);
+      this.metrics?.failed(model.name, hashes.length);
       return null;
     }
   }
 
   /**
-   * Stores `values[i]` (as `encodeScores` made it) under `keys[i]`, with the configured TTL: one
-   * script call per WRITE_GROUP entries rather than a SET each. 140,000 entries in groups of 700
-   * cost the writer 1.49-1.72 CPU-s as SETs (a command object and a socket write each in ioredis),
-   * 0.17-0.24 s as script calls and 0.09-0.12 s as bulk script calls, while Redis spent 0.43-0.46 s
-   * on the SETs and 0.49-0.52 s on either kind of script call (`node dist/bench/cache-writes.js`,
-   * three alternating rounds).
-   * A group is bounded so that no call holds Redis, which every process shares, for long.
+   * Stores `values[i]` (as `encodeScores` made it) for the text whose hash is `hashes[i]`, in the
+   * current window: an HSET per shard and WRITE_GROUP fields, each followed by the window's expiry
+   * (not a script, which cost Redis about as much as a SET per entry). A group is bounded so that
+   * no command holds Redis, which every process shares, for long.
    */
-  async writeValues(keys: readonly string[], values: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
+  async writeValues(model: ModelKey, hashes: readonly string[], values: readonly string[]): Promise<void> {
+    if (hashes.length === 0) return;
+    const prefix = this.prefixOf(model);
+    const window = this.windows.current();
+    this.retire(prefix, window);
+    const expiresAt = this.windows.expiresAt(window);
     try {
       const writes: Promise<unknown>[] = [];
-      for (let start = 0; start < keys.length; start += WRITE_GROUP) {
-        const end = Math.min(start + WRITE_GROUP, keys.length);
-        const bulk = end - start >= BULK_ENTRIES;
-        writes.push(setWithTtl.run(this.redis, keys.slice(start, end), [this.ttlSeconds, ...values.slice(start, end)], { bulk }));
+      for (const { shard, fields, positions } of byShard(hashes)) {
+        const key = this.windows.key(prefix, window, shard);
+        for (let start = 0; start < fields.length; start += WRITE_GROUP) {
+          const end = Math.min(start + WRITE_GROUP, fields.length);
+          const args = new Array<string>(2 * (end - start) + 1);
+          args[0] = key;
+          for (let i = start; i < end; i++) {
+            args[1 + 2 * (i - start)] = fields[i];
+            args[2 + 2 * (i - start)] = values[positions[i]];
+          }
+          // A bulk HSET is written at once, outside auto-pipelining (bulk-command.ts): its expiry is
+          // sent the same way right after it, so that the two leave in one turn of the event loop.
+          const bulk = end - start >= BULK_ENTRIES;
+          writes.push(bulk ? sendBulk(this.redis, 'hset', args) : this.redis.hset(key, ...args.slice(1)));
+          writes.push(bulk ? sendBulk(this.redis, 'pexpireat', [key, expiresAt]) : this.redis.pexpireat(key, expiresAt));
+        }
       }
       await Promise.all(writes);
     } catch (error) {
       this.warn('write', error);
     }
+  }
+
+  /** A model version's keys up to the window (`pred:model:version:`). */
+  private prefixOf(model: ModelKey): string {
+    let prefix = this.keyPrefixes.get(model);
+    if (prefix === undefined) this.keyPrefixes.set(model, (prefix = this.keys.prediction(model.name, model.version, '')));
+    return prefix;
+  }
+
+  /**
+   * Unlinks the hashes of the window that `window` puts out of reach, once per process and model
+   * prefix: Redis frees them in the background (their expiry would free them in the foreground).
+   * Another process may have done it already, which costs nothing.
+   */
+  private retire(prefix: string, window: number): void {
+    const old = this.windows.retiredBy(window);
+    if ((this.retired.get(prefix) ?? -Infinity) >= old) return;
+    this.retired.set(prefix, old);
+    const keys = Array.from({ length: SHARDS }, (_, shard) => this.windows.key(prefix, old, shard));
+    // Best effort: a Redis that refuses UNLINK (an ACL) leaves them to their expiry.
+    this.redis.unlink(...keys).catch((error: Error) => this.logger.debug(`cache: unlinking a window out of reach failed (${error.message})`));
   }
 
   // The connection logs outages itself; this covers slow commands on a live connection.
@@ -226,4 +284,15 @@ export class PredictionCache {
     this.lastWarning = Date.now();
     this.logger.warn(`cache ${what} failed (${(error as Error).message}); answering without the cache.`);
   }
+}
+
+/** Text hashes by shard (the shards that have any): each shard's hashes, and their positions among all. */
+function byShard(hashes: readonly string[]): { shard: number; fields: string[]; positions: number[] }[] {
+  const shards = Array.from({ length: SHARDS }, (_, shard) => ({ shard, fields: [] as string[], positions: [] as number[] }));
+  for (let i = 0; i < hashes.length; i++) {
+    const group = shards[shardOf(hashes[i])];
+    group.fields.push(hashes[i]);
+    group.positions.push(i);
+  }
+  return shards.filter((group) => group.fields.length > 0);
 }

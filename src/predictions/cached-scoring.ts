@@ -1,4 +1,4 @@
-import { encodeScores, type ModelKey, type PredictionCache } from '../cache/prediction-cache';
+import { encodeScores, textHash, type ModelKey, type PredictionCache } from '../cache/prediction-cache';
 
 /** The probabilities of one text and whether they came from the shared cache. */
 export interface ScoredText {
@@ -20,15 +20,16 @@ export async function scoreThroughCache(
   distinctTexts: readonly string[],
   scoreMisses: (texts: string[]) => Promise<ArrayLike<number>[]>,
 ): Promise<ScoredText[]> {
-  const keys = distinctTexts.map((text) => cache.key(model, text));
-  const cached = await cache.readEntries(keys, model);
+  const hashes = distinctTexts.map(textHash);
+  const cached = await cache.readEntries(model, hashes);
   const misses: number[] = [];
   for (let i = 0; i < cached.length; i++) if (cached[i] === null) misses.push(i);
   const fresh = await scoreMisses(misses.map((i) => distinctTexts[i]));
   // Serialized once, for the cache and for whoever stores the scores again (batch results).
   const freshJson = fresh.map(encodeScores);
   await cache.writeValues(
-    misses.map((i) => keys[i]),
+    model,
+    misses.map((i) => hashes[i]),
     freshJson,
   );
   const scored = new Array<ScoredText>(distinctTexts.length);

@@ -1,5 +1,5 @@
 import { ErrorCodes, userError } from '../errors';
-import type { PredictionCache } from '../cache/prediction-cache';
+import { textHash, type PredictionCache } from '../cache/prediction-cache';
 import type { ModelCatalog, ModelInfo } from '../models/model-catalog';
 import type { ModelDefinition } from '../models/manifest';
 import { distinctIndex, scoreThroughCache } from './cached-scoring';
@@ -73,7 +73,7 @@ export class PredictionService {
     const model = this.options.catalog.resolve(modelName);
     this.checkTexts([text], model, 'text');
     const { cache } = this.options;
-    const [scores] = await cache.read([cache.key(model, text)], model);
+    const [scores] = await cache.read(model, [textHash(text)]);
     return scores ? toPrediction(text, scores, model, true) : null;
   }
 

@@ -6,7 +6,9 @@ import {
   PredictDocument,
   SubmitBatchDocument,
 } from '../../src/client/generated/graphql';
-import { textHash } from '../../src/cache/prediction-cache';
+import { PredictionCache, textHash } from '../../src/cache/prediction-cache';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/logger';
 import { redisKeys } from '../../src/redis/keys';
 import { SiftRequestError, type SiftClient } from '../../src/client/sift-client';
 import { eventually, startTestApi, type TestApi } from '../support/api';
@@ -93,9 +95,10 @@ describe('batches through real worker processes', () => {
     const { modelVersion } = (await t.client.request(PredictDocument, { text: 'a version probe' })).predict;
     const redis = testRedis();
     try {
-      await redis.set(redisKeys(t.prefix).prediction('tiny-transformer', modelVersion, textHash(text)), '[0.90,1e-1]', 'EX', 600);
+      // Where the server's cache looks: its TTL (the default) decides the windows.
+      const cache = new PredictionCache(redis, redisKeys(t.prefix), loadConfig({}).cacheTtlSeconds, createLogger('silent'));
       // Equal scores in two spellings: every reader must pick the first label, as for any tie.
-      await redis.set(redisKeys(t.prefix).prediction('tiny-transformer', modelVersion, textHash(tie)), '[0.5,0.50000000000000000000001]', 'EX', 600);
+      await cache.writeValues({ name: 'tiny-transformer', version: modelVersion }, [textHash(text), textHash(tie)], ['[0.90,1e-1]', '[0.5,0.50000000000000000000001]']);
     } finally {
       redis.disconnect();
     }

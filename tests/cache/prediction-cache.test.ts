@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { encodeScores, PredictionCache, textHash } from '../../src/cache/prediction-cache';
+import { CacheWindows, SHARDS, shardOf } from '../../src/cache/cache-windows';
+import { encodeScores, PredictionCache, textHash, type ModelKey } from '../../src/cache/prediction-cache';
 import { distinctIndex, scoreThroughCache } from '../../src/predictions/cached-scoring';
 import { createLogger } from '../../src/logger';
 import { RedisConnections } from '../../src/redis/connections';
 import { redisKeys } from '../../src/redis/keys';
-import { freePort } from '../support/api';
-import { startRedisServer } from '../support/redis-server';
+import { eventually, freePort } from '../support/api';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 
 const logger = createLogger('silent');
@@ -16,12 +16,17 @@ let cache: PredictionCache;
 const model = { name: 'sentiment', version: 'v1' };
 
 /** Reads texts of one model version through `target`, keying them the way the service does. */
-function read(target: PredictionCache, texts: string[], key = model) {
-  return target.read(texts.map((text) => target.key(key, text)));
+function read(target: PredictionCache, texts: string[], key: ModelKey = model) {
+  return target.read(key, texts.map(textHash));
 }
 
-function write(target: PredictionCache, entries: { text: string; scores: ArrayLike<number> }[]) {
-  return target.write(entries.map(({ text, scores }) => ({ key: target.key(model, text), scores })));
+function write(target: PredictionCache, entries: { text: string; scores: ArrayLike<number> }[], key: ModelKey = model) {
+  return target.write(key, entries.map(({ text, scores }) => ({ hash: textHash(text), scores })));
+}
+
+/** Stores values as another writer of the shared cache might have: as they are, whatever they are. */
+function writeRaw(target: PredictionCache, entries: [text: string, value: string][]) {
+  return target.writeValues(model, entries.map(([text]) => textHash(text)), entries.map(([, value]) => value));
 }
 
 /** A cache on the test's connection that notes the name of every command it sends. */
@@ -38,14 +43,29 @@ function countingCommands(): { cache: PredictionCache; calls: string[] } {
       };
     },
   });
-  return { cache: new PredictionCache(counting, redisKeys(prefix), 3600, logger), calls };
+  return { cache: new PredictionCache(counting, redisKeys(prefix), 3600, logger, undefined, clock), calls };
+}
+
+/**
+ * The test's caches' clock: the middle of the real window (of a TTL of 3600 s), so that no test
+ * crosses into the next one unless it moves the clock; Redis's expiries stay in the future.
+ */
+const WINDOW_MS = 1_800_000;
+const clockAt = (Math.floor(Date.now() / WINDOW_MS) + 0.5) * WINDOW_MS;
+const clock = () => clockAt;
+const windows = new CacheWindows(3600, clock);
+
+/** Where a text's entry of the test's model lies in `window`: its hash's key and its field. */
+function placeOf(text: string, window = windows.current(), modelPrefix = `${prefix}pred:sentiment:v1:`) {
+  const field = textHash(text);
+  return { key: windows.key(modelPrefix, window, shardOf(field)), field };
 }
 
 const connections = (url: string) => new RedisConnections({ url, role: 'api', logger });
 
 beforeAll(() => {
   redis = connections(TEST_REDIS_URL).connect('cache', { kind: 'fail-fast', commandTimeoutMs: 1000 });
-  cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger);
+  cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger, undefined, clock);
   return new Promise((resolve) => redis.once('ready', resolve));
 });
 afterAll(async () => {
@@ -63,7 +83,7 @@ describe('PredictionCache', () => {
   it('takes an entry that is not encodeScores\'s for a miss, and writes the fresh scores over it', async () => {
     const damaged = ['not json', '{"a":1}', '[]', '["0.5"]', '[0.5,true]', '0.5', '[1e400,0]', '[-5,2]', '[0.5,1.5]', '[-0.1,1]'];
     const texts = damaged.map((_, i) => `damaged ${i}`);
-    await Promise.all(texts.map((text, i) => redis.set(cache.key(model, text), damaged[i])));
+    await writeRaw(cache, texts.map((text, i) => [text, damaged[i]]));
     expect(await read(cache, texts)).toEqual(texts.map(() => null));
     const scored = await scoreThroughCache(cache, model, texts, async (misses) => misses.map(() => Float32Array.from([0.25, 0.75])));
     expect(scored).toHaveLength(texts.length);
@@ -73,9 +93,9 @@ describe('PredictionCache', () => {
 
   it('takes an entry with another number of scores than the model has labels for a miss', async () => {
     const labelled = { ...model, labels: ['NEG', 'POS'] };
-    await redis.set(cache.key(model, 'three scores'), '[0.1,0.2,0.7]');
-    expect(await cache.read([cache.key(model, 'three scores')], labelled)).toEqual([null]);
-    expect(await cache.read([cache.key(model, 'three scores')], model)).toEqual([[0.1, 0.2, 0.7]]);
+    await writeRaw(cache, [['three scores', '[0.1,0.2,0.7]']]);
+    expect(await read(cache, ['three scores'], labelled)).toEqual([null]);
+    expect(await read(cache, ['three scores'])).toEqual([[0.1, 0.2, 0.7]]);
     const scored = await scoreThroughCache(cache, labelled, ['three scores'], async (misses) => misses.map(() => Float32Array.from([0.5, 0.5])));
     expect(scored[0]).toMatchObject({ cached: false, scoresJson: '[0.5,0.5]' });
   });
@@ -90,7 +110,7 @@ describe('PredictionCache', () => {
       ['null beside 0', '[null,0e0,1]'],
       ['long', `[0.${'1'.repeat(60)},0.5]`],
     ];
-    await Promise.all(entries.map(([text, value]) => redis.set(cache.key(model, text), value)));
+    await writeRaw(cache, entries);
     const scored = await scoreThroughCache(cache, model, entries.map(([text]) => text), async (misses) => {
       if (misses.length > 0) throw new Error('a hit runs no model');
       return [];
@@ -133,7 +153,8 @@ describe('PredictionCache', () => {
     expect(await read(cache, ['Exact'], { name: 'sentiment', version: 'v2' })).toEqual([null]);
     expect(await read(cache, ['Exact'], { name: 'other', version: 'v1' })).toEqual([null]);
     expect(await read(cache, ['exact', 'Exact ', 'Exact'])).toEqual([null, null, [0.5, 0.5]]);
-    expect(await redis.exists(`${prefix}pred:sentiment:v1:${textHash('Exact')}`)).toBe(1);
+    const { key, field } = placeOf('Exact');
+    expect(await redis.hget(key, field)).toBe('[0.5,0.5]');
   });
 
   it('encodes probabilities as JSON.stringify does, from a Float32Array as from numbers', () => {
@@ -159,81 +180,99 @@ describe('PredictionCache', () => {
     expect(await read(cache, ['a\ud800', 'a\udbff'])).toEqual([[1, 0], null]);
   });
 
-  it('sets the configured TTL on every entry, written alone or with others', async () => {
-    await write(cache, [{ text: 'ttl', scores: [0.1, 0.9] }]);
-    await write(cache, [{ text: 'ttl a', scores: [0.2, 0.8] }, { text: 'ttl b', scores: [0.3, 0.7] }]);
-    for (const text of ['ttl', 'ttl a', 'ttl b']) {
-      const ttl = await redis.ttl(`${prefix}pred:sentiment:v1:${textHash(text)}`);
-      expect(ttl).toBeGreaterThan(3500);
-      expect(ttl).toBeLessThanOrEqual(3600);
+  it('keeps an entry at least the TTL and at most half as long again, then unlinks its window', async () => {
+    const windowPrefix = uniquePrefix('cache-windows');
+    let at = 0;
+    const timed = new PredictionCache(redis, redisKeys(windowPrefix), 3600, logger, undefined, () => at);
+    const first = Math.floor(Date.now() / WINDOW_MS);
+    try {
+      // Written at the very start of a window and at its very end.
+      at = first * WINDOW_MS;
+      await write(timed, [{ text: 'early', scores: [0.1, 0.9] }]);
+      at = (first + 1) * WINDOW_MS - 1;
+      await write(timed, [{ text: 'late', scores: [0.2, 0.8] }, { text: 'late too', scores: [0.3, 0.7] }]);
+      const hashes = Array.from({ length: SHARDS }, (_, shard) => windows.key(`${windowPrefix}pred:sentiment:v1:`, first, shard));
+      // Each hash of the window expires a window after the last read that looks in it.
+      const expiries = await Promise.all(hashes.map((key) => redis.pexpiretime(key)));
+      expect(expiries.filter((expiry) => expiry !== -2).length).toBeGreaterThan(0); // -2: a shard none of the three fell in
+      for (const expiry of expiries) if (expiry !== -2) expect(expiry).toBe((first + 4) * WINDOW_MS);
+      // 'late' 1 ms short of the TTL after its write, 'early' 1 ms short of one and a half.
+      at = (first + 3) * WINDOW_MS - 2;
+      expect(await read(timed, ['late', 'early', 'late too'])).toEqual([[0.2, 0.8], [0.1, 0.9], [0.3, 0.7]]);
+      expect(await redis.exists(...hashes)).toBeGreaterThan(0);
+      // A window later than that, all three are out of reach, and the first read there unlinks their hashes.
+      at = (first + 3) * WINDOW_MS;
+      expect(await read(timed, ['late', 'early', 'late too'])).toEqual([null, null, null]);
+      await eventually(async () => (await redis.exists(...hashes)) === 0, 2000, 'the window out of reach unlinked');
+    } finally {
+      await deleteKeys(redis, windowPrefix);
     }
-    expect(await read(cache, ['ttl b', 'ttl a'])).toEqual([[0.3, 0.7], [0.2, 0.8]]);
   });
 
-  it('reads many texts in one round trip', async () => {
+  it('gives the newest window\'s value of a text written in two', async () => {
+    const windowPrefix = uniquePrefix('cache-newest');
+    let at = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    const timed = new PredictionCache(redis, redisKeys(windowPrefix), 3600, logger, undefined, () => at);
+    try {
+      await timed.writeValues(model, [textHash('twice')], ['[0.25,0.75]']);
+      at += WINDOW_MS;
+      await timed.writeValues(model, [textHash('twice')], ['[0.5,0.5]']);
+      expect(await read(timed, ['twice'])).toEqual([[0.5, 0.5]]);
+      at += WINDOW_MS;
+      expect(await read(timed, ['twice'])).toEqual([[0.5, 0.5]]);
+    } finally {
+      await deleteKeys(redis, windowPrefix);
+    }
+  });
+
+  it('reads many texts in one round trip: an HMGET of each shard in each window read', async () => {
     const texts = Array.from({ length: 50 }, (_, i) => `text ${i}`);
     const { cache: countingCache, calls } = countingCommands();
     await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 100, 1 - i / 100] })));
     calls.length = 0;
     expect((await read(countingCache, texts)).map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 100));
-    expect(calls).toEqual(['mget']);
+    // 50 texts fall in every shard; few a shard, so auto-pipelined, all in one write.
+    expect(calls).toEqual(Array.from({ length: SHARDS * 3 }, () => 'hmget'));
   });
 
-  it('writes many entries in a few script calls, not a command each, every one with the TTL', async () => {
-    // 2,500 entries: three groups (WRITE_GROUP is 1,000), so the last group is a partial one.
-    const texts = Array.from({ length: 2500 }, (_, i) => `grouped ${i}`);
+  it('writes many entries in an HSET per shard and 1,000 fields, each with its window\'s expiry', async () => {
+    const texts = Array.from({ length: 4500 }, (_, i) => `grouped ${i}`);
     const { cache: countingCache, calls } = countingCommands();
     await write(countingCache, texts.map((text, i) => ({ text, scores: [i / 10_000, 1 - i / 10_000] })));
-    // ('bulk eval' too when this Redis had not loaded the script yet: NOSCRIPT, then the script itself.)
-    expect(calls.filter((call) => call !== 'bulk eval')).toEqual(['bulk evalsha', 'bulk evalsha', 'bulk evalsha']);
+    const perShard = new Array<number>(SHARDS).fill(0);
+    for (const text of texts) perShard[shardOf(textHash(text))]++;
+    const groups = perShard.reduce((sum, count) => sum + Math.ceil(count / 1000), 0);
+    expect(groups).toBeGreaterThan(SHARDS); // some shard has more than 1,000 texts: cut in two
+    expect(calls.filter((call) => call !== 'unlink')).toEqual(Array.from({ length: groups }, () => ['bulk hset', 'bulk pexpireat']).flat());
     const found = await read(cache, texts);
     expect(found.map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 10_000));
-    for (const text of [texts[0], texts[999], texts[1000], texts[2499]]) {
-      expect(await redis.ttl(`${prefix}pred:sentiment:v1:${textHash(text)}`)).toBeGreaterThan(3500);
+    for (const shard of [0, 1, 2, 3]) {
+      expect(await redis.pexpiretime(windows.key(`${prefix}pred:sentiment:v1:`, windows.current(), shard))).toBe(windows.expiresAt(windows.current()));
     }
   });
 
-  it('reads a chunk\'s many texts in one bulk MGET, and an online request\'s few in an auto-pipelined one', async () => {
-    const texts = Array.from({ length: 300 }, (_, i) => `bulk read ${i}`);
+  it('reads a chunk\'s many texts in bulk HMGETs, and an online request\'s few in auto-pipelined ones', async () => {
+    const texts = Array.from({ length: 600 }, (_, i) => `bulk read ${i}`);
     await write(cache, texts.map((text, i) => ({ text, scores: [i / 1000, 1 - i / 1000] })));
     const { cache: countingCache, calls } = countingCommands();
     const found = await read(countingCache, [...texts, 'bulk read, never written']);
     expect(found.map((scores) => scores?.[0] ?? null)).toEqual([...texts.map((_, i) => i / 1000), null]);
-    await read(countingCache, texts.slice(0, 3));
-    expect(calls).toEqual(['bulk mget', 'mget']);
+    expect(calls.filter((call) => call !== 'unlink')).toEqual(Array.from({ length: SHARDS * 3 }, () => 'bulk hmget'));
+    calls.length = 0;
+    await read(countingCache, texts.slice(0, 1));
+    expect(calls).toEqual(['hmget', 'hmget', 'hmget']);
   });
 
   it('writes and reads keys and values that are not ASCII, in bulk as alone', async () => {
     // A bulk command counts bytes, not characters, for any argument that is not ASCII.
-    const wide = new PredictionCache(redis, redisKeys(`${prefix}café✓:`), 3600, logger);
+    const wide = new PredictionCache(redis, redisKeys(`${prefix}café✓:`), 3600, logger, undefined, clock);
     const wideModel = { name: 'модель', version: 'v𝟙' };
-    const texts = Array.from({ length: 100 }, (_, i) => `wide ${i}`);
-    await wide.write(texts.map((text, i) => ({ key: wide.key(wideModel, text), scores: [i / 100, 1 - i / 100] })));
-    expect((await wide.read(texts.map((text) => wide.key(wideModel, text)))).map((scores) => scores?.[0])).toEqual(texts.map((_, i) => i / 100));
-    expect(await redis.exists(`${prefix}café✓:pred:модель:v𝟙:${textHash('wide 99')}`)).toBe(1);
-    expect(await redis.ttl(`${prefix}café✓:pred:модель:v𝟙:${textHash('wide 0')}`)).toBeGreaterThan(3500);
-  });
-
-  it('writes still land after Redis forgets its scripts (as on a restart)', async () => {
-    const port = await freePort();
-    const server = await startRedisServer(port);
-    const own = connections(server.url).connect('cache', { kind: 'fail-fast', commandTimeoutMs: 1000 });
-    await new Promise((resolve) => own.once('ready', resolve));
-    try {
-      const ownCache = new PredictionCache(own, redisKeys(prefix), 3600, logger);
-      await write(ownCache, [{ text: 'before the flush', scores: [0.4, 0.6] }]);
-      await own.script('FLUSH');
-      await write(ownCache, [{ text: 'after the flush', scores: [0.7, 0.3] }]);
-      expect(await read(ownCache, ['before the flush', 'after the flush'])).toEqual([[0.4, 0.6], [0.7, 0.3]]);
-      // A bulk write (a chunk's) reloads the script too.
-      await own.script('FLUSH');
-      const many = Array.from({ length: 200 }, (_, i) => `after the flush ${i}`);
-      await write(ownCache, many.map((text) => ({ text, scores: [0.25, 0.75] })));
-      expect(await read(ownCache, many)).toEqual(many.map(() => [0.25, 0.75]));
-    } finally {
-      own.disconnect();
-      await server.kill();
-    }
+    const texts = Array.from({ length: 400 }, (_, i) => `wide ${i}`);
+    await write(wide, texts.map((text, i) => ({ text, scores: [i / 1000, 1 - i / 1000] })), wideModel);
+    await write(wide, [{ text: 'wide alone', scores: [0.5, 0.5] }], wideModel);
+    expect((await read(wide, [...texts, 'wide alone'], wideModel)).map((scores) => scores?.[0])).toEqual([...texts.map((_, i) => i / 1000), 0.5]);
+    const { key, field } = placeOf('wide 99', windows.current(), `${prefix}café✓:pred:модель:v𝟙:`);
+    expect(await redis.hget(key, field)).toBe('[0.099,0.901]');
   });
 
   it('answers misses and drops writes when Redis cannot be reached, without hanging', async () => {

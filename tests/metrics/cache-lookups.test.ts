@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { PredictionCache } from '../../src/cache/prediction-cache';
+import { PredictionCache, textHash } from '../../src/cache/prediction-cache';
 import { createLogger } from '../../src/logger';
 import { SiftMetrics } from '../../src/metrics/sift-metrics';
 import { RedisConnections } from '../../src/redis/connections';
@@ -31,21 +31,21 @@ describe('sift_cache_lookups_total', () => {
   it('counts each key read as a hit or a miss of its model', async () => {
     const metrics = new SiftMetrics(true);
     const cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger, metrics.cache);
-    const keys = ['a', 'b', 'c'].map((text) => cache.key(model, text));
-    await cache.write([{ key: keys[0], scores: [0.5, 0.5] }]);
-    await cache.read(keys, model);
-    await cache.read([keys[0]], model);
+    const hashes = ['a', 'b', 'c'].map(textHash);
+    await cache.write(model, [{ hash: hashes[0], scores: [0.5, 0.5] }]);
+    await cache.read(model, hashes);
+    await cache.read(model, [hashes[0]]);
     expect([await lookups(metrics, 'hit'), await lookups(metrics, 'miss'), await lookups(metrics, 'error')]).toEqual([2, 2, 0]);
   });
 
   it('counts a damaged entry, which the caller runs the model for, as a miss', async () => {
     const metrics = new SiftMetrics(true);
     const cache = new PredictionCache(redis, redisKeys(prefix), 3600, logger, metrics.cache);
-    const keys = ['sound', 'damaged', 'out of range'].map((text) => cache.key(model, text));
-    await cache.write([{ key: keys[0], scores: [0.25, 0.75] }]);
-    await redis.set(keys[1], 'not json');
-    await redis.set(keys[2], '[-5,2]');
-    expect(await cache.read(keys, model)).toEqual([[0.25, 0.75], null, null]);
+    const hashes = ['sound', 'damaged', 'out of range'].map(textHash);
+    await cache.write(model, [{ hash: hashes[0], scores: [0.25, 0.75] }]);
+    // As another writer of the shared cache might have stored them.
+    await cache.writeValues(model, hashes.slice(1), ['not json', '[-5,2]']);
+    expect(await cache.read(model, hashes)).toEqual([[0.25, 0.75], null, null]);
     expect([await lookups(metrics, 'hit'), await lookups(metrics, 'miss'), await lookups(metrics, 'error')]).toEqual([1, 2, 0]);
   });
 
@@ -54,7 +54,7 @@ describe('sift_cache_lookups_total', () => {
     const down = connect(`redis://127.0.0.1:${await freePort()}`);
     try {
       const cache = new PredictionCache(down, redisKeys(prefix), 3600, logger, metrics.cache);
-      expect(await cache.read(['x', 'y'].map((text) => cache.key(model, text)), model)).toEqual([null, null]);
+      expect(await cache.read(model, ['x', 'y'].map(textHash))).toEqual([null, null]);
       expect([await lookups(metrics, 'hit'), await lookups(metrics, 'miss'), await lookups(metrics, 'error')]).toEqual([0, 0, 2]);
     } finally {
       down.disconnect();
