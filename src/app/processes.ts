@@ -2,6 +2,9 @@
  * The Sift processes, each built from the same composition root: `sift up` / `npm start` (the
  * stack), `sift serve` (the API alone), `sift worker` and `node dist/workers/worker.js`.
  */
+// type-graphql's decorators need it before any of the schema's modules loads (the command line
+// loads this module only for the commands that run Sift, so that the others start without it).
+import 'reflect-metadata';
 import { startApi } from './api';
 import { runProcess } from './run-process';
 import { startStack } from './stack';

@@ -4,7 +4,6 @@
  * request) print one message and exit with their code; anything else prints its stack.
  */
 import '../production-default';
-import 'reflect-metadata';
 import { CommanderError } from 'commander';
 import { redactKeys } from './api-key';
 import { CliError, ExitCodes } from './cli-errors';

@@ -3,9 +3,10 @@ import type { FormattedExecutionResult } from 'graphql';
 // The printer alone: graphql's index loads its whole validator and executor too, a quarter of the
 // command line's start (40 of its 180 ms before it sends anything).
 import { print } from 'graphql/language/printer';
-// graphql-ws's client alone: its index loads its server too, and graphql with it.
-import { createClient, type Client } from 'graphql-ws/client';
-import WebSocket from 'ws';
+// graphql-ws's client alone: its index loads its server too, and graphql with it. Loaded with ws
+// on the first subscription (socket()), not with this module: requests over HTTP need neither,
+// and `sift batch` sent its upload 10 to 15 ms later for loading them first.
+import type { Client } from 'graphql-ws/client';
 import { serverRoot } from './server-url';
 
 /** A GraphQL error as a Sift server sends it. */
@@ -246,6 +247,8 @@ export class SiftClient {
     // drop then fails the subscription like a closed socket instead of leaving it waiting forever.
     // (5 s ended live sockets of a server busy serving a thousand subscribers on two cores.)
     let pongWait: NodeJS.Timeout | undefined;
+    const { createClient } = require('graphql-ws/client') as typeof import('graphql-ws/client');
+    const WebSocket = require('ws') as typeof import('ws');
     const ws = createClient({
       url: `${this.baseUrl.replace(/^http/, 'ws')}/graphql`,
       webSocketImpl: WebSocket,

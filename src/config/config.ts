@@ -34,7 +34,7 @@ export interface SiftConfig {
   modelsDir: string;
   /** `SIFT_DEFAULT_MODEL`: model used when a request names none. Default `sentiment`. */
   defaultModel: string;
-  /** `SIFT_CACHE_TTL_SECONDS`: lifetime of a cached prediction. Default 7 days. */
+  /** `SIFT_CACHE_TTL_SECONDS`: how long a cached prediction is kept at least (at most half as long again: cache-windows.ts). Default 7 days. */
   cacheTtlSeconds: number;
   /**
    * `SIFT_MAX_TEXTS_PER_REQUEST`: most texts one request may send to the models, summed over its
@@ -110,7 +110,7 @@ export interface SiftConfig {
   maxRunSize: number;
   /**
    * `SIFT_WORKER_MAX_RUN_SIZE`: most texts one model run takes in a batch worker. Default (null):
-   * 1,024 for a hashed n-gram model, `maxRunSize` for any other (see models/run-size.ts).
+   * 2,048 for a hashed n-gram model, `maxRunSize` for any other (see models/run-size.ts).
    */
   workerMaxRunSize: number | null;
   /**
@@ -121,17 +121,21 @@ export interface SiftConfig {
   /** `SIFT_REDIS_TIMEOUT_MS`: a cache read or write slower than this is given up. Default 250. */
   redisTimeoutMs: number;
   /**
-   * `SIFT_CHUNK_SIZE`: rows a batch chunk job carries. Default 1000: every chunk costs each process
+   * `SIFT_CHUNK_SIZE`: rows a batch chunk job carries. Default 2000: every chunk costs each process
    * a fixed amount (a dozen Redis commands and scripts, a progress event, a queue job), which at
    * 500 rows was about a tenth of a file's CPU (`sift batch` of 200,000 rows with 2 workers, six
    * alternating pairs: 2.36-2.82 s at 500 against 2.05-2.40 at 2,000; 1,000 and 4,000 as fast as
-   * 2,000). Larger chunks make a small batch wait longer behind the few queued ahead of it.
+   * 2,000). With the cache's entries in hashes, Redis's share of a chunk's fixed cost stood out:
+   * 2,000 rows against 1,000 cost it 0.32-0.33 CPU-s a file against 0.37-0.38 (`worker-cpu.js`, 2
+   * workers, 5 runs a side, both orders). Long rows no longer make 2,000-row chunks large:
+   * SIFT_CHUNK_CHARACTERS cuts them. Larger chunks make a small batch wait longer behind the few
+   * queued ahead of it.
    */
   chunkSize: number;
   /**
    * `SIFT_CHUNK_CHARACTERS`: characters of ids and texts a batch chunk holds at most; a chunk that
    * reaches it is cut short of SIFT_CHUNK_SIZE rows. Default 1,000,000: rows of a few hundred
-   * characters fill 1,000-row chunks below it, while a chunk of the longest, most escaped rows a
+   * characters fill 2,000-row chunks below it, while a chunk of the longest, most escaped rows a
    * batch may hold (the API keeps a text's first 2 x maxTextLength + 2 characters) is about 6 MB of
    * stored JSON rather than 30, in the API reading it, a worker labelling it and an event sending it.
    */
@@ -470,7 +474,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerMaxRunSize: readOptionalInteger(env, 'SIFT_WORKER_MAX_RUN_SIZE', 1, 16_384),
     runWindowMs: readInteger(...renamed(env, 'SIFT_RUN_WINDOW_MS', 'SIFT_BATCH_WINDOW_MS'), 0, 0, 1000),
     redisTimeoutMs: readInteger(env, 'SIFT_REDIS_TIMEOUT_MS', 250, 10, 60_000),
-    chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 1000, 1, 100_000),
+    chunkSize: readInteger(env, 'SIFT_CHUNK_SIZE', 2000, 1, 100_000),
     chunkCharacters: readInteger(env, 'SIFT_CHUNK_CHARACTERS', 1_000_000, 1, 256 * 1024 ** 2),
     scheduleWindow: readInteger(env, 'SIFT_SCHEDULE_WINDOW', 4, 1, 10_000_000),
     maxInlineRows: readInteger(env, 'SIFT_MAX_INLINE_ROWS', 10_000, 1, 10_000_000),

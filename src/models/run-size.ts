@@ -1,7 +1,7 @@
 import type { ModelDefinition } from './manifest';
 
 /** A batch worker's run size for a hashed n-gram model, unless SIFT_WORKER_MAX_RUN_SIZE says otherwise. */
-export const HASHED_WORKER_RUN_SIZE = 1024;
+export const HASHED_WORKER_RUN_SIZE = 2048;
 
 /**
  * Most texts one run of a model takes in a batch worker: `workerMaxRunSize`
@@ -11,7 +11,7 @@ export const HASHED_WORKER_RUN_SIZE = 1024;
  * with SIFT_MAX_RUN_SIZE=1024 against 256, 4 alternating runs: the worker 2.35 CPU-s mean against
  * 2.48, lower in every pair; see docs/performance.md). Any other model keeps `maxRunSize`
  * (SIFT_MAX_RUN_SIZE): a transformer's activations grow with every text of a run, and 1,024
- * texts of a BERT-sized model would take gigabytes.
+ * texts of a BERT-sized model would take gigabytes. 2,048: the rows of a chunk (SIFT_CHUNK_SIZE, 2,000).
  */
 export function workerRunSize(definition: Pick<ModelDefinition, 'manifest'>, settings: { maxRunSize: number; workerMaxRunSize: number | null }): number {
   if (settings.workerMaxRunSize !== null) return settings.workerMaxRunSize;
