@@ -152,7 +152,7 @@ describe('downloads read chunks within a byte budget', () => {
   let id: string;
   const rows = 4000;
   beforeAll(async () => {
-    t = await startTestApi(shared);
+    t = await startTestApi({ ...shared, SIFT_CHUNK_SIZE: '1000' });
     r = startTestRelay(t.prefix);
     worker = await startWorkerProcess({ ...shared, SIFT_KEY_PREFIX: t.prefix });
     // Texts of lone surrogates, six characters of JSON each: the API keeps 402 of each text, so a
