@@ -29,11 +29,6 @@ export interface IngestOptions {
   priority: BatchPriority;
   /** Sees each chunk's rows as they are stored, in order (storedRowsJson of each stored chunk: the idempotency fingerprint). */
   onStoredRows?: (rowsJson: string) => void;
-  /**
-   * Told the batch's id once its record exists and its chunks can be scheduled, before any row is
-   * read: a client may then follow its results download while it uploads (see result-follower.ts).
-   */
-  onCreated?: (id: string) => void;
   /** Told once the whole input is read and queued, just before the batch is listed (its rows). */
   onIngested?: (id: string, rows: number) => void;
   /** Waits, when the client queues rows faster than its rate limit allows, before they are queued. */
@@ -71,7 +66,6 @@ export async function ingestBatch(
   await store.create(id, model, createdAt, options.chunkSize, options.owner, options.priority);
   // The chunks carry the trace context of the submission (the active span here).
   await schedule.open(id, { priority: options.priority, owner: options.owner, trace: traceCarrier() });
-  options.onCreated?.(id);
   let chunk: InputRow[] = [];
   let characters = 0;
   let chunks = 0;

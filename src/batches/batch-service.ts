@@ -54,8 +54,6 @@ export interface UploadOptions {
   idempotencyKey?: string | null;
   /** NORMAL when absent. */
   priority?: BatchPriority | null;
-  /** Told the new batch's id as soon as it exists, before its rows are read (not for a replay of an idempotency key: its batch exists already). */
-  onCreated?: (id: string) => void;
 }
 
 /** How a batch is submitted, whatever its input. */
@@ -71,8 +69,6 @@ interface SubmitOptions {
    * may throw to refuse the submit (an upload's slot, upload-slots.ts).
    */
   beforeRead?: () => void;
-  /** Told the new batch's id as soon as it exists (see UploadOptions.onCreated). */
-  onCreated?: (id: string) => void;
 }
 
 export interface BatchServiceOptions {
@@ -174,7 +170,7 @@ export class BatchService {
     const columns = { textColumns: chosenTextColumns(options), idColumn: options.idColumn };
     // csv-parse reads bytes (a string it would encode again); the JSON Lines reader reads text.
     const rows = options.format === 'csv' ? csvRows(utf8Bytes(body), columns, this.options.maxRowBytes) : jsonlRows(utf8Text(body), columns);
-    return this.submit(rows, { model: options.model, idempotencyKey: options.idempotencyKey, priority: options.priority, maxRows: Number.POSITIVE_INFINITY, beforeRead, onCreated: options.onCreated }, principal);
+    return this.submit(rows, { model: options.model, idempotencyKey: options.idempotencyKey, priority: options.priority, maxRows: Number.POSITIVE_INFINITY, beforeRead }, principal);
   }
 
   /**
@@ -235,7 +231,6 @@ export class BatchService {
         abandonedAfterMs: this.options.abandonedAfterMs,
         onStoredRows: fingerprint ? (rowsJson) => fingerprint.addStoredRows(rowsJson) : undefined,
         pace: quota ? (count) => quota.batchRows(principal.rateKey, count) : undefined,
-        onCreated: submitted.onCreated,
         onIngested: (id, count) => this.options.events?.emit('submitted', { id, model: model.name, rows: count, by: principal.name }),
       });
       // Workers may have finished every row before the input ended: then this is the final event.
@@ -344,10 +339,7 @@ export class BatchService {
   /**
    * A download of every finished row so far, in input order, as text pieces to stream out (one
    * page of rows each). The batch may still be running: rows not finished yet are left out.
-   * Without `echo`, rows leave out the id and text they were sent with (see exportFields). A
-   * download that follows its batch may begin while the batch's input is still being uploaded
-   * (its client learnt the id early: see UploadOptions.onCreated), and then streams from the first
-   * row; a batch being uploaded is otherwise unknown until its input is read.
+   * Without `echo`, rows leave out the id and text they were sent with (see exportFields).
    */
   async exportResults(
     id: string,
@@ -356,22 +348,17 @@ export class BatchService {
     echo = true,
     /** Given: follow the batch until it ends (see result-follower.ts), stopping when this signal aborts. */
     follow?: AbortSignal,
-  ): Promise<{ id: string; owner: string; contentType: string; body: AsyncGenerator<string> }> {
+  ): Promise<{ batch: BatchSnapshot; contentType: string; body: AsyncGenerator<string> }> {
+    const batch = await this.get(id, principal);
+    if (!batch) throw unknownBatch(id);
+    const formatter = new ResultFormatter(format, batch.labels, echo);
     const store = this.options.store;
-    const sees = (owner: string) => owner === principal.keyId || seesAllBatches(principal);
-    let batch = await this.get(id, principal);
-    const uploading = !batch && follow ? await store.uploading(id) : null;
-    // Its input read between the two reads: listed now.
-    if (!batch && follow && !uploading) batch = await this.get(id, principal);
-    if (!batch && !(uploading && sees(uploading.owner))) throw unknownBatch(id);
-    const formatter = new ResultFormatter(format, batch ? batch.labels : uploading!.labels, echo);
-    const total = batch ? batch.total : null;
-    const pages = follow ? followResults(store, id, total, echo, follow) : store.allResults(id, total!, echo);
+    const pages = follow ? followResults(store, id, batch.total, echo, follow) : store.allResults(id, batch.total, echo);
     async function* body(): AsyncGenerator<string> {
       yield formatter.header();
       for await (const page of pages) yield formatter.rows(page);
     }
-    return { id, owner: batch ? batch.owner : uploading!.owner, contentType: EXPORT_CONTENT_TYPES[format], body: body() };
+    return { batch, contentType: EXPORT_CONTENT_TYPES[format], body: body() };
   }
 
   /** Queued chunks will not run; rows already finished stay readable. */

@@ -306,16 +306,6 @@ export class BatchStore {
   }
 
   /**
-   * A batch whose input is still being read (not yet listed, so `get` does not see it): its owner
-   * and labels, what a download following it from the start needs. Null for any other.
-   */
-  async uploading(id: string): Promise<{ owner: string; labels: string[] } | null> {
-    const [status, ingested, owner, labels] = await this.redis.hmget(this.keys.batch(id), 'status', 'ingested', 'owner', 'labels');
-    if (!isBatchStatus(status) || isFinalStatus(status) || ingested !== '0' || !labels) return null;
-    return { owner: owner ?? LOCAL_OWNER, labels: JSON.parse(labels) as string[] };
-  }
-
-  /**
    * The batch with where its rows stand, in one read: what a progress relay needs to send rows in
    * input order. Null when it does not exist or its input is still being read.
    */

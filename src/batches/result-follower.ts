@@ -26,20 +26,16 @@ const CHUNKS_PER_READ = 8;
  * batch has ended (or is gone), the chunks recorded after that point are read as they stand: a
  * cancelled or failed batch's unrecorded chunks never come. `signal` ends the follow (the client
  * left, the server stops) with its abort reason.
- *
- * `total` null: the batch's input is still being read (its rows, and so its chunks, not known
- * yet): chunks are followed from the first as they are recorded, and counted once the input is
- * read. An upload that fails takes its batch back: the follow then ends where it stands.
  */
 export async function* followResults(
   store: BatchStore,
   id: string,
-  total: number | null,
+  total: number,
   withInput: boolean,
   signal: AbortSignal,
   timing: FollowTiming = FOLLOW_TIMING,
 ): AsyncGenerator<ResultChunk[]> {
-  let chunks = total === null ? Infinity : await store.chunkCount(id, total);
+  const chunks = await store.chunkCount(id, total);
   if (chunks === null) return;
   // Chunks finish out of order (several workers, several chunks each): those read ahead of a
   // missing one wait here, parsed, rather than being read again: at most CHUNKS_PER_READ of them,
@@ -88,18 +84,6 @@ export async function* followResults(
     if (page.length > 0) yield page;
     if (next > last) continue;
     const state = await store.state(id);
-    if (chunks === Infinity) {
-      // Not counted yet: counted once the input is read; an upload taken back, or ended while it
-      // was read, has nothing more to come.
-      const batch = state?.ingested ? await store.get(id) : null;
-      const counted = batch ? await store.chunkCount(id, batch.total) : null;
-      if (counted === null) {
-        if (!state || state.ingested || isFinalStatus(state.status)) return;
-      } else {
-        chunks = counted;
-        continue;
-      }
-    }
     if (!state || isFinalStatus(state.status)) {
       ended = true;
       continue;

@@ -11,8 +11,6 @@ export interface HttpRequestInit {
   signal?: AbortSignal;
   /** How long the connection may stay silent (IDLE_TIMEOUT_MS by default). */
   idleTimeoutMs?: number;
-  /** Told of each informational (1xx) answer but 100 Continue that comes before the final one. */
-  onInformation?: (status: number, headers: Record<string, string | string[] | undefined>) => void;
 }
 
 /**
@@ -65,12 +63,6 @@ function send(target: URL, init: HttpRequestInit): Promise<IncomingMessage> {
     const request = client.request(target, { method: init.method ?? 'GET', headers: init.headers, signal: init.signal, timeout: idleMs });
     request.on('timeout', () => request.destroy(Object.assign(new Error(`the connection was silent for ${idleMs / 1000} s`), { code: 'ETIMEDOUT' })));
     let answered = false;
-    if (init.onInformation) {
-      const tell = init.onInformation;
-      request.on('information', (info) => {
-        if (info.statusCode !== 100) tell(info.statusCode, info.headers);
-      });
-    }
     request.once('response', (response) => {
       answered = true;
       if (init.body && !request.writableFinished) {

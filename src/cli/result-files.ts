@@ -401,7 +401,7 @@ function cellOf(value: unknown): CsvValue {
  * dataset often has a `label` column already: then every result field is named with a `sift_`
  * prefix, so no input value is overwritten and no header has a name twice.
  */
-export async function writeMerged(input: InputFile, download: ResultsDownload, output: string, format: FileFormat, uploadedRowsKnown?: number | Promise<number>): Promise<MergedOutput> {
+export async function writeMerged(input: InputFile, download: ResultsDownload, output: string, format: FileFormat, uploadedRows?: number): Promise<MergedOutput> {
   const names = await inputNames(input);
   const sink = new FileSink(output);
   try {
@@ -410,9 +410,7 @@ export async function writeMerged(input: InputFile, download: ResultsDownload, o
         ? await mergeCsvInto(sink, names, input, csvResultRecords(await download('csv')))
         : await mergeInto(sink, names, input, resultLines(await download('jsonl')), format);
     // Checked before OUTPUT takes the place of what was there: INPUT read again must have the rows
-    // the server counted at the upload, or rows would be added or lost without a word. (Known once
-    // the upload is answered: a batch followed from its early id may be merged before that.)
-    const uploadedRows = await uploadedRowsKnown;
+    // the server counted at the upload, or rows would be added or lost without a word.
     if (uploadedRows !== undefined && merged.rows !== uploadedRows) {
       throw new CliError(
         `${input.path} has ${count(merged.rows)} rows now, but ${count(uploadedRows)} were uploaded: was the file changed while the batch ran? OUTPUT was not written; run the command again, or fetch the batch's results with \`sift results\`.`,

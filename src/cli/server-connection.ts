@@ -104,21 +104,9 @@ export class ServerConnection {
     }
   }
 
-  /**
-   * `POST /batches` with a streamed body; resolves with the 202 answer. With `onCreated`, asks for
-   * the batch's id as soon as it exists (`Prefer: early-batch-id`) and tells it, while the body is
-   * still going up (a server that does not send it, or a proxy that drops 1xx answers, only
-   * leaves the 202 to tell it).
-   */
-  async upload(body: Readable, contentType: string, query: Record<string, string>, onCreated?: (id: string) => void): Promise<{ id: string; status: string; total: number }> {
-    const headers: Record<string, string> = { 'content-type': contentType, ...(onCreated ? { prefer: 'early-batch-id' } : {}) };
-    const onInformation = onCreated
-      ? (status: number, answer: Record<string, string | string[] | undefined>) => {
-          const id = answer['sift-batch-id'];
-          if (status === 103 && typeof id === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(id)) onCreated(id);
-        }
-      : undefined;
-    const response = await this.http(`/batches?${new URLSearchParams(query)}`, { method: 'POST', headers, body, onInformation });
+  /** `POST /batches` with a streamed body; resolves with the 202 answer. */
+  async upload(body: Readable, contentType: string, query: Record<string, string>): Promise<{ id: string; status: string; total: number }> {
+    const response = await this.http(`/batches?${new URLSearchParams(query)}`, { method: 'POST', headers: { 'content-type': contentType }, body });
     try {
       return JSON.parse(await bodyText(response)) as { id: string; status: string; total: number };
     } catch (error) {

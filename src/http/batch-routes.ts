@@ -67,20 +67,6 @@ function uploadFormat(req: Request): UploadFormat {
   return format;
 }
 
-/**
- * With `Prefer: early-batch-id` (RFC 7240), a new batch's id as soon as it exists, before its rows
- * are read: an informational `103 Early Hints` answer with `Sift-Batch-Id` and a `Link` to the
- * batch, while the upload goes on. `sift batch` then follows the results download from the start,
- * writing OUTPUT while it uploads, rather than waiting for the `202`. Asked for, not sent to every
- * client: some (Python's http.client) take any 1xx answer but 100 for the final one.
- */
-function earlyBatchId(req: Request, res: Response): ((id: string) => void) | undefined {
-  if (!/(?:^|[\s,;])early-batch-id(?:$|[\s,;=])/i.test(req.get('prefer') ?? '')) return undefined;
-  return (id) => {
-    if (!res.headersSent) res.writeEarlyHints({ link: `<${batchPath(id)}>; rel="monitor"`, 'Sift-Batch-Id': id });
-  };
-}
-
 function uploadOptions(req: Request, format: UploadFormat): UploadOptions {
   const query = req.query as Record<string, unknown>;
   const unknown = Object.keys(query).filter((name) => !(UPLOAD_PARAMETERS as readonly string[]).includes(name));
@@ -309,7 +295,7 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
     try {
       const format = uploadFormat(req);
       checkDeclaredLength(req, maxUploadBytes);
-      const options = { ...uploadOptions(req, format), onCreated: earlyBatchId(req, res) };
+      const options = uploadOptions(req, format);
       const principal = principalOf(res);
       // Rows are limited on the bytes, before anything decodes or parses them (see row-limit.ts).
       const body = rowLimited(uploadBody(req, res, maxUploadBytes, uploadIdleTimeoutMs, stopping), maxRowBytes);
@@ -356,10 +342,10 @@ export function batchRoutes({ batches, maxUploadBytes, maxRowBytes, uploadIdleTi
       const follow = followParameter(req);
       const download = await batches.exportResults(req.params.id, format, principalOf(res), echo, follow ? followSignal(res, stopping) : undefined);
       // A follow download may stream until its batch ends, hours later: its key is checked again as it goes.
-      if (follow) recheckWhileStreaming(req, res, authenticator, 'batches', KEY_RECHECK_MS, logger, (principal) => download.owner === principal.keyId || seesAllBatches(principal));
+      if (follow) recheckWhileStreaming(req, res, authenticator, 'batches', KEY_RECHECK_MS, logger, (principal) => download.batch.owner === principal.keyId || seesAllBatches(principal));
       res.status(200);
       res.setHeader('Content-Type', download.contentType);
-      res.setHeader('Content-Disposition', `attachment; filename="${download.id}.${format}"`);
+      res.setHeader('Content-Disposition', `attachment; filename="${download.batch.id}.${format}"`);
       // The rows finished so far: a client polling a running batch must not get a cached copy.
       res.setHeader('Cache-Control', 'no-store');
       await pipeline(Readable.from(download.body), res);

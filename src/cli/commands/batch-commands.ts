@@ -166,62 +166,6 @@ class BatchEnd {
 }
 
 /**
- * The one OUTPUT writer of a `sift batch` (writeOutput), started for a batch as soon as its id is
- * known: from the upload's early answer (`Prefer: early-batch-id`), so that the download follows
- * the batch from its first row and OUTPUT is merged while the file still goes up, or else from the
- * 202. A retried upload may make another batch (the first was taken back): the writer of the
- * first is then stopped, its partial OUTPUT removed, before one starts for the other. (Measured:
- * with two workers keeping up with the upload, merging all of OUTPUT after the 202 was a tail of
- * 0.2 s of the file bench's 1.75 s; see docs/performance.md.)
- */
-class OutputWriter {
-  private current: { id: string; stop: AbortController; done: Promise<MergedOutput> } | null = null;
-  private readonly total: Promise<number>;
-  private tellTotal!: (rows: number) => void;
-  private failTotal!: (error: unknown) => void;
-
-  constructor(
-    private readonly begin: (id: string, uploadedRows: Promise<number>, signal: AbortSignal) => Promise<MergedOutput>,
-    private readonly giveUp: AbortSignal,
-  ) {
-    this.total = new Promise((resolve, reject) => {
-      this.tellTotal = resolve;
-      this.failTotal = reject;
-    });
-    this.total.catch(() => undefined);
-  }
-
-  /** Writes OUTPUT from batch `id`'s results (nothing new when its writer runs already). */
-  start(id: string): void {
-    if (this.current?.id === id) return;
-    const before = this.current;
-    before?.stop.abort(new Error(`the upload made batch ${id} instead`));
-    const stop = new AbortController();
-    const signal = AbortSignal.any([this.giveUp, stop.signal]);
-    const done = (before ? before.done.then(noop, noop) : Promise.resolve()).then(() => this.begin(id, this.total, signal));
-    // Awaited once the batch ends; meanwhile a failure of it is not an unhandled rejection.
-    done.catch(noop);
-    this.current = { id, stop, done };
-  }
-
-  /** The writer of the batch the upload made, told how many rows the server counted. */
-  uploaded(id: string, rows: number): Promise<MergedOutput> {
-    this.start(id);
-    this.tellTotal(rows);
-    return this.current!.done;
-  }
-
-  /** The upload failed: the writer started early stops, its partial OUTPUT removed. */
-  async stop(reason: unknown): Promise<void> {
-    this.failTotal(reason);
-    this.current?.stop.abort(reason);
-    await this.current?.done.catch(noop);
-  }
-}
-
-const noop = () => undefined;
-
-/**
  * Writes OUTPUT from the input and the batch's results download while the batch runs: the
  * download follows the batch (the server sends rows as they finish, until it ends), so merging
  * and writing overlap the labelling instead of coming after it. Then checks it against how the
@@ -230,14 +174,8 @@ const noop = () => undefined;
  * is), or a body that breaks off or comes short of a completed batch's rows (at most
  * DOWNLOAD_ATTEMPTS times). `signal` gives the output up (the command leaves the batch running).
  */
-async function writeOutput(server: ServerConnection, input: InputFile, id: string, uploadedRowsKnown: Promise<number>, end: BatchEnd, outputPath: string, format: FileFormat, terminal: Terminal, signal: AbortSignal): Promise<MergedOutput> {
+async function writeOutput(server: ServerConnection, input: InputFile, id: string, uploadedRows: number, end: BatchEnd, outputPath: string, format: FileFormat, terminal: Terminal, signal: AbortSignal): Promise<MergedOutput> {
   const reconnection = new Reconnection(server.reconnect);
-  // Awaited once OUTPUT is merged; given up with the writer (an upload that failed never tells it).
-  const uploadedRows = new Promise<number>((resolve, reject) => {
-    uploadedRowsKnown.then(resolve, reject);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-  uploadedRows.catch(() => undefined);
   let interrupted = 0;
   // An OUTPUT written in place (a pipe, a device) cannot be written again from the start, which a
   // download that breaks off mid-batch (an API restart) would take: it waits for the batch's end.
@@ -362,26 +300,19 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
   // On a terminal, a word before a long upload (a large file, or one slowed to the key's rows a
   // minute): it printed nothing until the 202, minutes in a review.
   if (terminal.stderr.isTTY) terminal.stderr.write(`Uploading ${inputPath}...\n`);
-  // OUTPUT is written while the batch runs, alongside the progress display: from its first row,
-  // while the upload still goes on, when the server tells the batch's id early.
-  const end = new BatchEnd();
-  const giveUp = new AbortController();
-  const writer = options.wait ? new OutputWriter((id, uploadedRows, signal) => writeOutput(server, input, id, uploadedRows, end, outputPath!, formats.output!, terminal, signal), giveUp.signal) : null;
-  let submitted: { id: string; status: string; total: number };
-  try {
-    submitted = await uploadRidingOut(server, input, query, terminal, writer ? (id) => writer.start(id) : undefined);
-  } catch (error) {
-    await writer?.stop(error);
-    throw error;
-  }
-  if (!writer) {
+  const submitted = await uploadRidingOut(server, input, query, terminal);
+  if (!options.wait) {
     if (options.json) terminal.stdout.write(jsonSummary(await batchOrFail(server, submitted.id), null, startedAt));
     else terminal.stdout.write(`${submitted.id}\n`);
     terminal.stderr.write(`Queued ${count(submitted.total)} rows as batch ${submitted.id}. Check it with \`sift status ${submitted.id}\`; fetch the results with \`sift results ${submitted.id} OUTPUT\`.\n`);
     return ExitCodes.OK;
   }
-  // The writer of the batch the upload made: the one started early when it is that batch's.
-  const output = writer.uploaded(submitted.id, submitted.total);
+  // OUTPUT is written while the batch runs, alongside the progress display.
+  const end = new BatchEnd();
+  const giveUp = new AbortController();
+  const output = writeOutput(server, input, submitted.id, submitted.total, end, outputPath!, formats.output!, terminal, giveUp.signal);
+  // Awaited once the batch ends; meanwhile a failure of it is not an unhandled rejection.
+  output.catch(() => undefined);
   let followed: Followed;
   try {
     followed = await follow(server, submitted.id, terminal, `Batch ${submitted.id}: ${count(submitted.total)} rows queued\n`, true);
@@ -432,12 +363,12 @@ export async function batchCommand(server: ServerConnection, inputPath: string, 
  * with the same idempotency key (`query`): the server answers it with the first try's batch
  * (FIRST_SUBMIT_PENDING, waited out as a passing failure, while that try has made none yet).
  */
-async function uploadRidingOut(server: ServerConnection, input: InputFile, query: Record<string, string>, terminal: Terminal, onCreated?: (id: string) => void): Promise<{ id: string; status: string; total: number }> {
+async function uploadRidingOut(server: ServerConnection, input: InputFile, query: Record<string, string>, terminal: Terminal): Promise<{ id: string; status: string; total: number }> {
   const reconnection = new Reconnection(server.reconnect);
   for (let attempt = 1; ; attempt++) {
     const { body, contentType } = uploadBody(input);
     try {
-      const submitted = await server.upload(body, contentType, query, onCreated);
+      const submitted = await server.upload(body, contentType, query);
       if (reconnection.reached()) terminal.stderr.write(`Uploaded ${input.path} again to ${server.url}.\n`);
       return submitted;
     } catch (error) {
