@@ -164,15 +164,17 @@ export class PredictionCache {
   async readEntries(model: ModelKey, hashes: readonly string[]): Promise<({ scores: number[]; scoresJson: string } | null)[]> {
     if (hashes.length === 0) return [];
     const values = await this.readValues(model, hashes);
-    if (values === null) return hashes.map(() => null);
     let hits = 0;
+    let failed = 0;
     const entries = values.map((value) => {
-      const scores = value === null ? null : decodeScores(value, model.labels?.length);
+      if (value === undefined) failed++;
+      const scores = value == null ? null : decodeScores(value, model.labels?.length);
       if (scores === null) return null;
       hits++;
       return { scores, scoresJson: copyableJson(value!, scores) ? value! : encodeScores(scores) };
     });
-    this.metrics?.answered(model.name, hits, entries.length - hits);
+    if (failed > 0) this.metrics?.failed(model.name, failed);
+    if (failed < entries.length) this.metrics?.answered(model.name, hits, entries.length - hits - failed);
     return entries;
   }
 
@@ -187,37 +189,39 @@ export class PredictionCache {
 
   /**
    * Cached values as stored (see `encodeScores`), null for a miss, in one round trip: an HMGET of
-   * each shard's fields in each window read, the newest window's value first. Null when Redis did
-   * not answer (each hash counted as an error).
+   * each shard's fields in each window read, the newest window's value first. Undefined for the
+   * texts of a shard Redis did not answer in some window (each counted as an error): a slow Redis,
+   * or a key of the cache's names holding something else than a hash, costs those texts a model
+   * run, not every text of the read.
    */
-  private async readValues(model: ModelKey, hashes: readonly string[]): Promise<(string | null)[] | null> {
+  private async readValues(model: ModelKey, hashes: readonly string[]): Promise<(string | null | undefined)[]> {
     const prefix = this.prefixOf(model);
     const window = this.windows.current();
     this.retire(prefix, window);
-    try {
-      const shards = byShard(hashes);
-      const replies: Promise<(string | null)[]>[] = [];
-      for (const { shard, fields } of shards) {
-        for (let back = 0; back < WINDOWS_READ; back++) {
-          const key = this.windows.key(prefix, window - back, shard);
-          replies.push(fields.length < BULK_ENTRIES ? this.redis.hmget(key, ...fields) : (sendBulk(this.redis, 'hmget', [key, ...fields]) as Promise<(string | null)[]>));
-        }
+    const shards = byShard(hashes);
+    const replies: Promise<(string | null)[]>[] = [];
+    for (const { shard, fields } of shards) {
+      for (let back = 0; back < WINDOWS_READ; back++) {
+        const key = this.windows.key(prefix, window - back, shard);
+        replies.push(fields.length < BULK_ENTRIES ? this.redis.hmget(key, ...fields) : (sendBulk(this.redis, 'hmget', [key, ...fields]) as Promise<(string | null)[]>));
       }
-      const answered = await Promise.all(replies);
-      const values = new Array<string | null>(hashes.length).fill(null);
-      let reply = 0;
-      for (const { positions } of shards) {
-        for (let back = 0; back < WINDOWS_READ; back++) {
-          const found = answered[reply++];
-          for (let i = 0; i < positions.length; i++) if (found[i] !== null && values[positions[i]] === null) values[positions[i]] = found[i];
-        }
-      }
-      return values;
-    } catch (error) {
-      this.warn('read', error);
-      this.metrics?.failed(model.name, hashes.length);
-      return null;
     }
+    const answered = await Promise.allSettled(replies);
+    const values = new Array<string | null | undefined>(hashes.length).fill(null);
+    let reply = 0;
+    for (const { positions } of shards) {
+      for (let back = 0; back < WINDOWS_READ; back++) {
+        const outcome = answered[reply++];
+        if (outcome.status === 'rejected') {
+          this.warn('read', outcome.reason);
+          for (const position of positions) values[position] = undefined;
+          continue;
+        }
+        const found = outcome.value;
+        for (let i = 0; i < positions.length; i++) if (found[i] !== null && values[positions[i]] === null) values[positions[i]] = found[i];
+      }
+    }
+    return values;
   }
 
   /**
@@ -247,7 +251,7 @@ export class PredictionCache {
           // A bulk HSET is written at once, outside auto-pipelining (bulk-command.ts): its expiry is
           // sent the same way right after it, so that the two leave in one turn of the event loop.
           const bulk = end - start >= BULK_ENTRIES;
-          writes.push(bulk ? sendBulk(this.redis, 'hset', args) : this.redis.hset(key, ...args.slice(1)));
+          writes.push(this.healing(key, bulk ? sendBulk(this.redis, 'hset', args) : this.redis.hset(key, ...args.slice(1))));
           writes.push(bulk ? sendBulk(this.redis, 'pexpireat', [key, expiresAt]) : this.redis.pexpireat(key, expiresAt));
         }
       }
@@ -255,6 +259,22 @@ export class PredictionCache {
     } catch (error) {
       this.warn('write', error);
     }
+  }
+
+  /**
+   * `write`, and when Redis refused it for the key's type (the cache's name holding something
+   * else than a hash: a hand, another program), the key unlinked, so that the next write of its
+   * window and shard makes it again rather than every read and write of them failing until the
+   * window is retired.
+   */
+  private healing(key: string, write: Promise<unknown>): Promise<unknown> {
+    return write.catch((error: Error) => {
+      if (/^WRONGTYPE/.test(error.message)) {
+        this.logger.warn(`cache: ${key} held something else than a hash; removed, so that the cache writes there again`);
+        void this.redis.unlink(key).catch(() => undefined);
+      }
+      throw error;
+    });
   }
 
   /** A model version's keys up to the window (`pred:model:version:`). */

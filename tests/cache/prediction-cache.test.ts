@@ -225,6 +225,22 @@ describe('PredictionCache', () => {
     }
   });
 
+  it('takes a key of its names that holds no hash for a miss of its own texts alone, and makes a hash there again', async () => {
+    // Two texts in different shards of the current window.
+    const texts = Array.from({ length: 20 }, (_, i) => `wrong type ${i}`);
+    const first = texts[0];
+    const other = texts.find((text) => shardOf(textHash(text)) !== shardOf(textHash(first)))!;
+    await write(cache, [{ text: first, scores: [0.25, 0.75] }, { text: other, scores: [0.5, 0.5] }]);
+    const { key } = placeOf(first);
+    await redis.set(key, 'not a hash');
+    expect(await read(cache, [first, other])).toEqual([null, [0.5, 0.5]]);
+    // Its write is refused for the key's type: the key goes, and the next write makes the hash.
+    await write(cache, [{ text: first, scores: [0.25, 0.75] }]);
+    await eventually(async () => (await redis.exists(key)) === 0, 2000, 'the key of the wrong type removed');
+    await write(cache, [{ text: first, scores: [0.25, 0.75] }]);
+    expect(await read(cache, [first, other])).toEqual([[0.25, 0.75], [0.5, 0.5]]);
+  });
+
   it('reads many texts in one round trip: an HMGET of each shard in each window read', async () => {
     const texts = Array.from({ length: 50 }, (_, i) => `text ${i}`);
     const { cache: countingCache, calls } = countingCommands();
