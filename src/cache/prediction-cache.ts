@@ -210,16 +210,20 @@ export class PredictionCache {
     const values = new Array<string | null | undefined>(hashes.length).fill(null);
     let reply = 0;
     for (const { positions } of shards) {
+      let failed = false;
       for (let back = 0; back < WINDOWS_READ; back++) {
         const outcome = answered[reply++];
         if (outcome.status === 'rejected') {
           this.warn('read', outcome.reason);
-          for (const position of positions) values[position] = undefined;
+          failed = true;
           continue;
         }
         const found = outcome.value;
         for (let i = 0; i < positions.length; i++) if (found[i] !== null && values[positions[i]] === null) values[positions[i]] = found[i];
       }
+      // A text found in a window that answered is a hit (any window's value is the model's answer);
+      // one found in none, where a window did not answer, is an error, not a miss.
+      if (failed) for (const position of positions) if (values[position] === null) values[position] = undefined;
     }
     return values;
   }

@@ -239,6 +239,14 @@ describe('PredictionCache', () => {
     await eventually(async () => (await redis.exists(key)) === 0, 2000, 'the key of the wrong type removed');
     await write(cache, [{ text: first, scores: [0.25, 0.75] }]);
     expect(await read(cache, [first, other])).toEqual([[0.25, 0.75], [0.5, 0.5]]);
+    // An older window's key of the wrong type takes nothing found in a newer one.
+    const older = placeOf(first, windows.current() - 1).key;
+    await redis.set(older, 'not a hash either');
+    try {
+      expect(await read(cache, [first, other])).toEqual([[0.25, 0.75], [0.5, 0.5]]);
+    } finally {
+      await redis.del(older);
+    }
   });
 
   it('reads many texts in one round trip: an HMGET of each shard in each window read', async () => {
