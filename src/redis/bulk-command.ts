@@ -6,7 +6,8 @@ import { Command, type Redis } from 'ioredis';
  * auto-pipelined one is copied again into its pipeline's write: for 140,000 cache entries written
  * in groups of 700, script calls cost the writer 0.17-0.24 CPU-s encoded by ioredis against
  * 0.09-0.12 s this way, and reading them back with MGET 0.15-0.22 s against 0.11-0.17 s
- * (`node dist/bench/cache-writes.js`, three alternating rounds). Redis's own work is the same.
+ * (`node dist/bench/cache-writes.js` as it was when the cache kept a key per entry, three
+ * alternating rounds). Redis's own work is the same.
  *
  * A bulk command is written at once, outside auto-pipelining: auto-pipelined commands issued
  * before it on the same connection and not yet written (they wait for the next turn of the event
