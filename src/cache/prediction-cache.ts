@@ -11,9 +11,9 @@ import { CacheWindows, SHARDS, shardOf, WINDOWS_READ } from './cache-windows';
 const WRITE_GROUP = 1000;
 
 /**
- * Reads and writes of at least this many fields (a batch chunk's, or a request's of many texts)
- * go as bulk commands (bulk-command.ts), cheaper to encode; fewer (most online requests') stay
- * auto-pipelined, sent in one write with other requests' commands.
+ * An HMGET or HSET of at least this many fields (a shard's share of a batch chunk's texts, or of a
+ * request's many) goes as a bulk command (bulk-command.ts), cheaper to encode; one of fewer (most
+ * online requests') stays auto-pipelined, sent in one write with other requests' commands.
  */
 const BULK_ENTRIES = 64;
 
