@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import type { CacheMetrics } from '../metrics/cache-metrics';
 import type { RedisKeys } from '../redis/keys';
 import { jsonNumber } from '../formats/json-number';
-import { sendBulk } from '../redis/bulk-command';
+import { encodeArgs, sendBulk } from '../redis/bulk-command';
 import { CacheWindows, SHARDS, shardOf, WINDOWS_READ } from './cache-windows';
 
 /** Fields one HSET of the cache sets at most (a few milliseconds of Redis's time). */
@@ -201,9 +201,11 @@ export class PredictionCache {
     const shards = byShard(hashes);
     const replies: Promise<(string | null)[]>[] = [];
     for (const { shard, fields } of shards) {
+      // Each window is asked for the same fields: encoded once for the three.
+      const encoded = fields.length < BULK_ENTRIES ? null : encodeArgs(fields);
       for (let back = 0; back < WINDOWS_READ; back++) {
         const key = this.windows.key(prefix, window - back, shard);
-        replies.push(fields.length < BULK_ENTRIES ? this.redis.hmget(key, ...fields) : (sendBulk(this.redis, 'hmget', [key, ...fields]) as Promise<(string | null)[]>));
+        replies.push(encoded === null ? this.redis.hmget(key, ...fields) : (sendBulk(this.redis, 'hmget', [key], encoded) as Promise<(string | null)[]>));
       }
     }
     const answered = await Promise.allSettled(replies);

@@ -13,21 +13,40 @@ import { Command, type Redis } from 'ioredis';
  * before it on the same connection and not yet written (they wait for the next turn of the event
  * loop, or for their connection's previous pipeline to be answered) may reach Redis after it. Only
  * for commands whose order against others does not matter (cache entries, which any process may
- * write at any time). ioredis's `keyPrefix` option is not applied (Sift does not use it).
+ * write at any time). ioredis's `keyPrefix` option is not applied (Sift does not use it). `tail`:
+ * arguments encoded already (encodeArgs), sent after `args`.
  */
-export function sendBulk(redis: Redis, name: string, args: readonly (string | number)[]): Promise<unknown> {
-  const command = new EncodedCommand(name, encodeCommand(name, args));
+export function sendBulk(redis: Redis, name: string, args: readonly (string | number)[], tail: EncodedArgs = NO_ARGS): Promise<unknown> {
+  const command = new EncodedCommand(name, encodeCommand(name, args, tail));
   redis.sendCommand(command);
   return command.promise;
 }
 
-/** The RESP array of bulk strings Redis reads for `name` and `args`. */
-export function encodeCommand(name: string, args: readonly (string | number)[]): string {
-  const texts = args.map(String);
-  // Most arguments are ASCII (hex hashes, probabilities, key prefixes): their lengths are their
-  // byte counts, and a single measure of the whole command proves it.
-  const wire = join(name, texts, (text) => text.length);
-  return Buffer.byteLength(wire) === wire.length ? wire : join(name, texts, (text) => Buffer.byteLength(text));
+/**
+ * Arguments encoded for the wire once, to end several commands: a chunk's cache read asks each
+ * window for the same fields of a shard, and encoding them once rather than for each of the
+ * three HMGETs was most of what the read's encoding cost a worker.
+ */
+export interface EncodedArgs {
+  count: number;
+  wire: string;
+}
+
+const NO_ARGS: EncodedArgs = { count: 0, wire: '' };
+
+/** The RESP array of bulk strings Redis reads for `name` and `args`, then the arguments of `tail`. */
+export function encodeCommand(name: string, args: readonly (string | number)[], tail: EncodedArgs = NO_ARGS): string {
+  const head = encodeArgs(args, name);
+  return `*${head.count + tail.count}\r\n${head.wire}${tail.wire}`;
+}
+
+/** `args` (after `name`, when given) as the wire's bulk strings, each ended by its line end. */
+export function encodeArgs(args: readonly (string | number)[], name?: string): EncodedArgs {
+  const texts = name === undefined ? args.map(String) : [name, ...args.map(String)];
+  // Most arguments are ASCII (hashes, probabilities, key prefixes): their lengths are their byte
+  // counts, and a single measure of the whole text proves it.
+  const wire = join(texts, (text) => text.length);
+  return { count: texts.length, wire: Buffer.byteLength(wire) === wire.length ? wire : join(texts, (text) => Buffer.byteLength(text)) };
 }
 
 /** `$<n>`, the header of a bulk string of n bytes, for the lengths seen so far up to MAX_KEPT_HEADER. */
@@ -39,14 +58,12 @@ function header(bytes: number): string {
   return bytes > MAX_KEPT_HEADER ? `$${bytes}` : (headers[bytes] ??= `$${bytes}`);
 }
 
-function join(name: string, texts: readonly string[], bytes: (text: string) => number): string {
-  const parts = new Array<string>(texts.length * 2 + 4);
-  parts[0] = `*${texts.length + 1}`;
-  parts[1] = header(bytes(name));
-  parts[2] = name;
+function join(texts: readonly string[], bytes: (text: string) => number): string {
+  if (texts.length === 0) return '';
+  const parts = new Array<string>(texts.length * 2 + 1);
   for (let i = 0; i < texts.length; i++) {
-    parts[3 + 2 * i] = header(bytes(texts[i]));
-    parts[4 + 2 * i] = texts[i];
+    parts[2 * i] = header(bytes(texts[i]));
+    parts[2 * i + 1] = texts[i];
   }
   parts[parts.length - 1] = ''; // the join's last separator ends the last argument
   return parts.join('\r\n');
