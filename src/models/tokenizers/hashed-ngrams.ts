@@ -1,5 +1,9 @@
 import type { HashedNgramsOptions } from '../manifest-schema';
-import { asciiTokenSpans, wordTokens } from './words';
+import { asciiTokenHashes } from './ascii-tokens';
+import { FNV_OFFSET_BASIS, FNV_PRIME, fnv1aUpdate } from './fnv';
+import { wordTokens } from './words';
+
+export { fnv1a } from './fnv';
 
 /** Options of the bundled models' tokenizer, as a model's manifest.json gives them (the schema declares them). */
 export type { HashedNgramsOptions };
@@ -17,23 +21,7 @@ export interface PackedFeatures {
   width: number;
 }
 
-/**
- * 32-bit FNV-1a over UTF-16 code units. Stable across platforms and releases (it is part of every
- * bundled model), and defined for any string, lone surrogates included.
- */
-export function fnv1a(text: string): number {
-  return fnv1aUpdate(FNV_OFFSET_BASIS, text) >>> 0;
-}
-
-const FNV_OFFSET_BASIS = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
 const SPACE = 0x20;
-
-/** FNV-1a state after `text` is fed on from state `hash` (an int32). */
-function fnv1aUpdate(hash: number, text: string): number {
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
-  return hash;
-}
 
 /** An ASCII capital's lower case when `lowercase`; any other code as it is. */
 function lowered(code: number, lowercase: boolean): number {
@@ -54,15 +42,13 @@ function fnv1aUpdateRange(hash: number, text: string, start: number, end: number
  *
  * Featurizing is most of a bundled model's run time, so one featurizer per model keeps its
  * scratch space and most texts (ASCII without an apostrophe) are split by offsets, not into
- * strings (`asciiTokenSpans`). The order of ids matters beyond the set: ONNX Runtime sums the
+ * strings (`asciiTokenHashes`, which hashes their tokens as it splits them). The order of ids matters beyond the set: ONNX Runtime sums the
  * weights in that order, and the bundled models' outputs are recorded to the last bits
  * (tests/models/golden).
  */
 export class HashedFeaturizer {
-  private starts = new Int32Array(64);
-  private ends = new Int32Array(64);
-  private states = new Int32Array(64);
-  private unigrams = new Int32Array(64);
+  /** Each token's offsets and hashes, grown as texts need (see asciiTokenHashes). */
+  private readonly scratch = { starts: new Int32Array(64), ends: new Int32Array(64), unigrams: new Int32Array(64), states: new Int32Array(64) };
   private readonly seen = new OrderedIdSet();
 
   constructor(private readonly options: HashedNgramsOptions) {}
@@ -115,24 +101,23 @@ export class HashedFeaturizer {
     this.seen.clear();
     // An ASCII text has at most one token per character.
     const room = Math.min(maxTokens, text.length);
-    if (room > this.starts.length) this.makeRoom(room);
-    const spans = asciiTokenSpans(text, maxTokens, this.starts, this.ends);
+    if (room > this.scratch.starts.length) this.makeRoom(room);
+    const spans = asciiTokenHashes(text, maxTokens, lowercase, maxNgram > 1, this.scratch);
     const words = spans < 0 ? wordTokens(text, lowercase, maxTokens) : null;
     const tokens = words ? words.length : spans;
     // NFKC can turn one character into several tokens ('⑴' is "( 1 )").
-    if (tokens > this.states.length) this.makeRoom(tokens);
+    if (tokens > this.scratch.states.length) this.makeRoom(tokens);
     // unigrams[w]: hash of word w; states[start]: hash of the n words from `start`, for the n of
     // the pass (bigrams after the first).
-    const { unigrams, states } = this;
+    const { unigrams, states, starts, ends } = this.scratch;
     if (words) this.wordPairHashes(words, maxNgram > 1);
-    else this.spanPairHashes(text, tokens, lowercase, maxNgram > 1);
     for (let w = 0; w < tokens; w++) this.seen.add(1 + bucketOf(unigrams[w], buckets));
     if (maxNgram > 1) for (let start = 0; start + 1 < tokens; start++) this.seen.add(1 + bucketOf(states[start], buckets));
     for (let n = 3; n <= maxNgram; n++) {
       for (let start = 0; start + n <= tokens; start++) {
         const last = start + n - 1;
         const state = Math.imul(states[start] ^ SPACE, FNV_PRIME);
-        states[start] = words ? fnv1aUpdate(state, words[last]) : fnv1aUpdateRange(state, text, this.starts[last], this.ends[last], lowercase);
+        states[start] = words ? fnv1aUpdate(state, words[last]) : fnv1aUpdateRange(state, text, starts[last], ends[last], lowercase);
         this.seen.add(1 + bucketOf(states[start], buckets));
       }
     }
@@ -140,35 +125,12 @@ export class HashedFeaturizer {
   }
 
   /**
-   * The unigram hash of every token span into `unigrams` and, with `pairs`, the bigram hash of
-   * every pair into `states`, in one pass over each word's characters: the bigram that ends at a
-   * word goes on from the previous word's hash, so the two hashes of its characters are two
-   * independent chains of multiplies the processor runs side by side (hashing each word twice,
-   * once a pass, was most of the featurizer's time).
+   * The unigram hash of every word into `unigrams` and, with `pairs`, the bigram hash of every pair
+   * into `states`, in one pass over each word's characters (texts the regular expressions split;
+   * asciiTokenHashes does the same as it splits the others).
    */
-  private spanPairHashes(text: string, tokens: number, lowercase: boolean, pairs: boolean): void {
-    const { starts, ends, unigrams, states } = this;
-    for (let w = 0; w < tokens; w++) {
-      let unigram = FNV_OFFSET_BASIS;
-      const end = ends[w];
-      if (!pairs || w === 0) {
-        unigram = fnv1aUpdateRange(unigram, text, starts[w], end, lowercase);
-      } else {
-        let bigram = Math.imul(unigrams[w - 1] ^ SPACE, FNV_PRIME);
-        for (let i = starts[w]; i < end; i++) {
-          const code = lowered(text.charCodeAt(i), lowercase);
-          unigram = Math.imul(unigram ^ code, FNV_PRIME);
-          bigram = Math.imul(bigram ^ code, FNV_PRIME);
-        }
-        states[w - 1] = bigram;
-      }
-      unigrams[w] = unigram;
-    }
-  }
-
-  /** spanPairHashes for tokens given as strings (texts the regular expressions split). */
   private wordPairHashes(words: readonly string[], pairs: boolean): void {
-    const { unigrams, states } = this;
+    const { unigrams, states } = this.scratch;
     for (let w = 0; w < words.length; w++) {
       const word = words[w];
       let unigram = FNV_OFFSET_BASIS;
@@ -188,12 +150,13 @@ export class HashedFeaturizer {
   }
 
   private makeRoom(tokens: number): void {
-    if (tokens > this.starts.length) {
-      this.starts = new Int32Array(tokens);
-      this.ends = new Int32Array(tokens);
+    const scratch = this.scratch;
+    if (tokens > scratch.starts.length) {
+      scratch.starts = new Int32Array(tokens);
+      scratch.ends = new Int32Array(tokens);
     }
-    this.states = new Int32Array(Math.max(tokens, this.states.length));
-    this.unigrams = new Int32Array(this.states.length);
+    scratch.states = new Int32Array(Math.max(tokens, scratch.states.length));
+    scratch.unigrams = new Int32Array(scratch.states.length);
   }
 }
 

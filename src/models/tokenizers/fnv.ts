@@ -1,0 +1,17 @@
+/**
+ * 32-bit FNV-1a over UTF-16 code units, the hash of every bundled model's n-grams. Stable across
+ * platforms and releases (it is part of every bundled model), and defined for any string, lone
+ * surrogates included.
+ */
+export const FNV_OFFSET_BASIS = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
+export function fnv1a(text: string): number {
+  return fnv1aUpdate(FNV_OFFSET_BASIS, text) >>> 0;
+}
+
+/** FNV-1a state after `text` is fed on from state `hash` (an int32). */
+export function fnv1aUpdate(hash: number, text: string): number {
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
+  return hash;
+}
