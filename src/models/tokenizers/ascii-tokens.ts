@@ -18,7 +18,7 @@ export interface TokenScratch {
  * Each token's FNV-1a hash is computed as its characters are read (ASCII capitals lower-cased when
  * `lowercase`): `unigrams[t]`, and with `pairs` the hash of token t-1, a space and token t in
  * `states[t - 1]`, the two chains side by side. Reading the text once for the split and again for
- * the hashes was a sixth more of the featurizer's time (`node dist/bench/featurizer.js`). Token
+ * the hashes took the featurizer about an eighth longer (`node dist/bench/featurizer.js`). Token
  * t's offsets go to `starts[t]` and `ends[t]` (for longer n-grams), at most `maxTokens` tokens;
  * returns how many, or -1 for any other text, which `wordTokens` then splits.
  */

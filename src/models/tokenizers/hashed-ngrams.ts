@@ -42,8 +42,9 @@ function fnv1aUpdateRange(hash: number, text: string, start: number, end: number
  *
  * Featurizing is most of a bundled model's run time, so one featurizer per model keeps its
  * scratch space and most texts (ASCII without an apostrophe) are split by offsets, not into
- * strings (`asciiTokenHashes`, which hashes their tokens as it splits them). The order of ids matters beyond the set: ONNX Runtime sums the
- * weights in that order, and the bundled models' outputs are recorded to the last bits
+ * strings, their tokens hashed as they are split (`asciiTokenHashes`). The order of ids matters
+ * beyond the set: ONNX Runtime sums the weights in that order, and the bundled models' outputs are
+ * recorded to the last bits
  * (tests/models/golden).
  */
 export class HashedFeaturizer {
