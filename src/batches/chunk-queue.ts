@@ -1,6 +1,7 @@
 import BeeQueue from 'bee-queue';
 import type { QueueClient, RedisConnections } from '../redis/connections';
 import type { RedisKeys } from '../redis/keys';
+import { guardQueueClientFlush } from '../redis/queue-client-flush';
 import { traceCarrier } from '../tracing/spans';
 import type { ChunkJob } from './batch-types';
 
@@ -89,6 +90,8 @@ class NamedChunkQueue extends BeeQueue<ChunkJob> {
    * trace (found by a review). Errors go to the queue's 'error' event, as bee-queue's do.
    */
   makeClient(clientName: string, _createNew: boolean): Promise<QueueClient> {
+    // node_redis 3 could spin forever when a connection went as it sent its offline queue.
+    guardQueueClientFlush();
     const client = nodeRedis.createClient({ ...this.redisSettings });
     client.on('error', (error: Error) => this.emit('error', error));
     return new Promise<QueueClient>((resolve, reject) => {
