@@ -1,4 +1,4 @@
-import { FNV_OFFSET_BASIS, FNV_PRIME } from './fnv';
+import { FNV_OFFSET_BASIS, FNV_PRIME, fnv1aWordJoined } from './fnv';
 
 /** Where a featurizer keeps a text's tokens (see asciiTokenHashes): their offsets and hashes, each at least as long as the tokens. */
 export interface TokenScratch {
@@ -39,7 +39,7 @@ export function asciiTokenHashes(text: string, maxTokens: number, lowercase: boo
     }
     const start = i;
     let unigram = FNV_OFFSET_BASIS;
-    let pair = pairs && count > 0 ? Math.imul(unigrams[count - 1] ^ SPACE_CODE, FNV_PRIME) : 0;
+    let pair = pairs && count > 0 ? fnv1aWordJoined(unigrams[count - 1]) : 0;
     if (kind === OTHER) {
       if (needsExpressions(code)) return -1;
       unigram = Math.imul(unigram ^ code, FNV_PRIME);
@@ -79,7 +79,6 @@ function needsExpressions(code: number): boolean {
 const APOSTROPHE = 0x27;
 const HYPHEN = 0x2d;
 const DOT = 0x2e;
-const SPACE_CODE = 0x20;
 
 /** What a character is to the split: OTHER (not ASCII, or neither space nor letter nor digit), SPACE or WORD. */
 const OTHER = 0;

@@ -15,3 +15,11 @@ export function fnv1aUpdate(hash: number, text: string): number {
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
   return hash;
 }
+
+/**
+ * FNV-1a state after the space that joins an n-gram's words, fed on from the state of its words so
+ * far: an n-gram is its words joined by one space, hashed without building the string.
+ */
+export function fnv1aWordJoined(hash: number): number {
+  return Math.imul(hash ^ 0x20, FNV_PRIME);
+}

@@ -1,6 +1,6 @@
 import type { HashedNgramsOptions } from '../manifest-schema';
 import { asciiTokenHashes } from './ascii-tokens';
-import { FNV_OFFSET_BASIS, FNV_PRIME, fnv1aUpdate } from './fnv';
+import { FNV_OFFSET_BASIS, FNV_PRIME, fnv1aUpdate, fnv1aWordJoined } from './fnv';
 import { wordTokens } from './words';
 
 export { fnv1a } from './fnv';
@@ -20,8 +20,6 @@ export interface PackedFeatures {
   weights: Float32Array;
   width: number;
 }
-
-const SPACE = 0x20;
 
 /** An ASCII capital's lower case when `lowercase`; any other code as it is. */
 function lowered(code: number, lowercase: boolean): number {
@@ -44,8 +42,7 @@ function fnv1aUpdateRange(hash: number, text: string, start: number, end: number
  * scratch space and most texts (ASCII without an apostrophe) are split by offsets, not into
  * strings, their tokens hashed as they are split (`asciiTokenHashes`). The order of ids matters
  * beyond the set: ONNX Runtime sums the weights in that order, and the bundled models' outputs are
- * recorded to the last bits
- * (tests/models/golden).
+ * recorded to the last bits (tests/models/golden).
  */
 export class HashedFeaturizer {
   /** Each token's offsets and hashes, grown as texts need (see asciiTokenHashes). */
@@ -117,7 +114,7 @@ export class HashedFeaturizer {
     for (let n = 3; n <= maxNgram; n++) {
       for (let start = 0; start + n <= tokens; start++) {
         const last = start + n - 1;
-        const state = Math.imul(states[start] ^ SPACE, FNV_PRIME);
+        const state = fnv1aWordJoined(states[start]);
         states[start] = words ? fnv1aUpdate(state, words[last]) : fnv1aUpdateRange(state, text, starts[last], ends[last], lowercase);
         this.seen.add(1 + bucketOf(states[start], buckets));
       }
@@ -138,7 +135,7 @@ export class HashedFeaturizer {
       if (!pairs || w === 0) {
         unigram = fnv1aUpdate(unigram, word);
       } else {
-        let bigram = Math.imul(unigrams[w - 1] ^ SPACE, FNV_PRIME);
+        let bigram = fnv1aWordJoined(unigrams[w - 1]);
         for (let i = 0; i < word.length; i++) {
           const code = word.charCodeAt(i);
           unigram = Math.imul(unigram ^ code, FNV_PRIME);
